@@ -1,0 +1,14 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class ApprovalsConfig(AppConfig):
+    name = "approvals"
+    verbose_name = _("Sign-off")
+
+    def ready(self):
+        from changeplans.models import STATUS_CHOICES_BY_OBJECT
+
+        from .choices import ApprovalStatus
+
+        STATUS_CHOICES_BY_OBJECT["approval"] = ApprovalStatus

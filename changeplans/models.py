@@ -1,0 +1,342 @@
+import datetime
+import zoneinfo
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django_fsm import ConcurrentTransitionMixin, FSMField, transition
+
+from .choices import Availability, EventKind, PartyKind, PlanKind, PlanStatus, StepKind, StepStatus
+from .durations import parse_duration
+
+EDITABLE_PLAN_STATUSES = (PlanStatus.DRAFT, PlanStatus.REJECTED)
+NOT_STARTED_PLAN_STATUSES = (PlanStatus.DRAFT, PlanStatus.IN_REVIEW, PlanStatus.REJECTED, PlanStatus.APPROVED)
+
+
+def validate_timezone(value):
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValidationError(_("Unknown time zone “%(tz)s”.") % {"tz": value}) from exc
+
+
+class Service(models.Model):
+    """A system users see as unavailable during the work (www.nskes.ru — «Инфосайт»)."""
+
+    name = models.CharField(_("address"), max_length=200, unique=True)
+    display_name = models.CharField(_("display name"), max_length=200)
+    owner = models.CharField(_("owner"), max_length=200, blank=True)
+    shows_banner = models.BooleanField(_("shows a maintenance banner"), default=True)
+
+    class Meta:
+        ordering = ["display_name"]
+        verbose_name = _("service")
+        verbose_name_plural = _("services")
+
+    def __str__(self):
+        return self.display_name
+
+
+class Party(models.Model):
+    """Who carries out a step: a person, a team ("Дежурный ООФИС") or a contractor ("ООО «ПрофСофт»")."""
+
+    name = models.CharField(_("name"), max_length=200, unique=True)
+    kind = models.CharField(_("kind"), max_length=20, choices=PartyKind.choices, default=PartyKind.PERSON)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("user"), null=True, blank=True, on_delete=models.SET_NULL, related_name="parties")
+    contact = models.CharField(_("contact"), max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("responsible party")
+        verbose_name_plural = _("responsible parties")
+
+    def __str__(self):
+        return self.name
+
+
+class Plan(ConcurrentTransitionMixin, models.Model):
+    """A work plan ('план работ'): the RFC for one maintenance window."""
+
+    title = models.CharField(_("title"), max_length=300)
+    goal = models.TextField(_("goal of the work"), blank=True)
+    kind = models.CharField(_("kind"), max_length=20, choices=PlanKind.choices, default=PlanKind.NORMAL)
+    status = FSMField(_("status"), default=PlanStatus.DRAFT, choices=PlanStatus.choices, protected=True)
+    time_zone = models.CharField(_("time zone"), max_length=64, default=settings.TIME_ZONE, validators=[validate_timezone])
+    window_start = models.DateTimeField(_("window start"))
+    window_end = models.DateTimeField(_("window end"))
+    downtime_text = models.CharField(_("possible downtime up to"), max_length=100, blank=True)
+    downtime_max_minutes = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    services = models.ManyToManyField(Service, through="PlanService", related_name="plans", blank=True, verbose_name=_("affected services"))
+    client_impact = models.BooleanField(_("affects clients"), default=False)
+    banner_needed = models.BooleanField(_("banner is put up"), default=False)
+    curator = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("curator"), null=True, blank=True, on_delete=models.SET_NULL, related_name="curated_plans")
+    responsible = models.ForeignKey(Party, verbose_name=_("responsible for the work"), null=True, blank=True, on_delete=models.SET_NULL, related_name="plans")
+    jira_url = models.URLField(_("Jira link"), blank=True)
+    mailing_list = models.TextField(_("mailing list"), blank=True)
+    announcement_subject = models.CharField(_("announcement subject"), max_length=300, blank=True)
+    announcement_intro = models.TextField(_("announcement text"), blank=True, default="Нам необходимо провести плановые работы для некоторых улучшений")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("author"), on_delete=models.PROTECT, related_name="authored_plans")
+    revision = models.PositiveIntegerField(default=1, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-window_start", "-id"]
+        verbose_name = _("work plan")
+        verbose_name_plural = _("work plans")
+        indexes = [models.Index(fields=["status", "window_start"])]
+
+    def __str__(self):
+        return self.title
+
+    def clean(self):
+        if self.window_start and self.window_end and self.window_end <= self.window_start:
+            raise ValidationError({"window_end": _("The window must end after it starts.")})
+        if self.downtime_text:
+            duration = parse_duration(self.downtime_text)
+            self.downtime_max_minutes = duration.max_minutes
+        else:
+            self.downtime_max_minutes = None
+
+    @property
+    def tz(self):
+        return zoneinfo.ZoneInfo(self.time_zone)
+
+    @property
+    def subject(self):
+        return self.announcement_subject or self.title
+
+    @property
+    def is_editable(self):
+        return self.status in EDITABLE_PLAN_STATUSES
+
+    # Transitions change only this row; services save it and write the history.
+    @transition(field=status, source=PlanStatus.DRAFT, target=PlanStatus.IN_REVIEW)
+    def submit(self):
+        pass
+
+    @transition(field=status, source=PlanStatus.IN_REVIEW, target=PlanStatus.REJECTED)
+    def reject(self):
+        pass
+
+    @transition(field=status, source=PlanStatus.REJECTED, target=PlanStatus.DRAFT)
+    def rework(self):
+        pass
+
+    @transition(field=status, source=PlanStatus.IN_REVIEW, target=PlanStatus.APPROVED)
+    def approve(self):
+        pass
+
+    @transition(field=status, source=PlanStatus.APPROVED, target=PlanStatus.IN_REVIEW)
+    def return_to_review(self):
+        pass
+
+    @transition(field=status, source=PlanStatus.APPROVED, target=PlanStatus.IN_PROGRESS)
+    def start(self):
+        pass
+
+    @transition(field=status, source=PlanStatus.IN_PROGRESS, target=PlanStatus.COMPLETED)
+    def complete(self):
+        pass
+
+    @transition(field=status, source=PlanStatus.IN_PROGRESS, target=PlanStatus.COMPLETED_WITH_ROLLBACK)
+    def complete_with_rollback(self):
+        pass
+
+    @transition(field=status, source=PlanStatus.IN_PROGRESS, target=PlanStatus.FAILED)
+    def fail(self):
+        pass
+
+    @transition(field=status, source=list(NOT_STARTED_PLAN_STATUSES), target=PlanStatus.CANCELLED)
+    def cancel(self):
+        pass
+
+
+class PlanService(models.Model):
+    """An affected service and its availability during the work ("БУДЕТ НЕДОСТУПЕН")."""
+
+    plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="plan_services")
+    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="plan_services", verbose_name=_("service"))
+    availability = models.CharField(_("availability"), max_length=20, choices=Availability.choices, default=Availability.UNAVAILABLE)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [models.UniqueConstraint(fields=["plan", "service"], name="plan_service_unique")]
+        verbose_name = _("affected service")
+        verbose_name_plural = _("affected services")
+
+    def __str__(self):
+        return f"{self.service} — {self.get_availability_display()}"
+
+
+class Step(ConcurrentTransitionMixin, models.Model):
+    """One row of the work-plan table ('п/п')."""
+
+    plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="steps")
+    position = models.PositiveIntegerField(_("No."))
+    kind = models.CharField(_("kind"), max_length=30, choices=StepKind.choices, default=StepKind.WORK)
+    name = models.CharField(_("activity"), max_length=300)
+    description = models.TextField(_("short description of the work"), blank=True)
+    expected_result = models.TextField(_("expected result"), blank=True)
+    risk_mitigation = models.TextField(_("risk mitigation"), blank=True)
+    affected_systems = models.TextField(_("affected systems (impact on business processes)"), blank=True)
+    planned_downtime = models.CharField(_("planned downtime"), max_length=100, blank=True)
+    executor = models.ForeignKey(Party, verbose_name=_("responsible executor"), null=True, blank=True, on_delete=models.SET_NULL, related_name="steps")
+    planned_date = models.DateField(_("start date"), null=True, blank=True)
+    planned_time = models.TimeField(_("start time"), null=True, blank=True)
+    duration_text = models.CharField(_("duration"), max_length=50, blank=True)
+    duration_min = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    duration_max = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    no_rollback_needed = models.BooleanField(_("no rollback needed"), default=False)
+    jira_key = models.CharField(_("Jira issue"), max_length=50, blank=True)
+    status = FSMField(_("status"), default=StepStatus.PENDING, choices=StepStatus.choices, protected=True)
+    actual_start = models.DateTimeField(_("actual start"), null=True, blank=True)
+    actual_end = models.DateTimeField(_("actual finish"), null=True, blank=True)
+    done_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("done by"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    comment = models.TextField(_("comment"), blank=True)
+    revision = models.PositiveIntegerField(default=1, editable=False)
+
+    class Meta:
+        ordering = ["plan", "position", "id"]
+        verbose_name = _("step")
+        verbose_name_plural = _("steps")
+
+    def __str__(self):
+        return f"{self.position}. {self.name}"
+
+    def set_duration(self, text):
+        duration = parse_duration(text)
+        self.duration_text = (text or "").strip()
+        self.duration_min = duration.min_minutes if duration else None
+        self.duration_max = duration.max_minutes if duration else None
+
+    def planned_start(self, tz):
+        """The planned start as an aware datetime, or None when the date or time is missing."""
+        if not (self.planned_date and self.planned_time):
+            return None
+        return datetime.datetime.combine(self.planned_date, self.planned_time).replace(tzinfo=tz)
+
+    @transition(field=status, source=StepStatus.PENDING, target=StepStatus.IN_PROGRESS)
+    def start(self):
+        self.actual_start = timezone.now()
+
+    @transition(field=status, source=StepStatus.IN_PROGRESS, target=StepStatus.DONE)
+    def finish(self):
+        self.actual_end = timezone.now()
+
+    @transition(field=status, source=StepStatus.IN_PROGRESS, target=StepStatus.FAILED)
+    def fail(self):
+        self.actual_end = timezone.now()
+
+    @transition(field=status, source=StepStatus.PENDING, target=StepStatus.SKIPPED)
+    def skip(self):
+        pass
+
+    @transition(field=status, source=StepStatus.FAILED, target=StepStatus.ROLLED_BACK)
+    def roll_back(self):
+        pass
+
+    @transition(field=status, source=StepStatus.FAILED, target=StepStatus.PENDING)
+    def retry(self):
+        self.actual_start = self.actual_end = None
+
+
+class Risk(models.Model):
+    """One numbered risk of a step ("1. Неправильная конфигурация IPAM")."""
+
+    step = models.ForeignKey(Step, on_delete=models.CASCADE, related_name="risks")
+    number = models.PositiveIntegerField(_("No."))
+    description = models.TextField(_("risk"))
+    mitigation = models.TextField(_("mitigation"), blank=True)
+
+    class Meta:
+        ordering = ["step", "number", "id"]
+        constraints = [models.UniqueConstraint(fields=["step", "number"], name="risk_number_unique")]
+        verbose_name = _("risk")
+        verbose_name_plural = _("risks")
+
+    def __str__(self):
+        return f"{self.number}. {self.description}"
+
+
+class RollbackAction(models.Model):
+    """What to do if something goes wrong ("5/6/7/8 Устранить причину…"), tied to the risks it answers."""
+
+    step = models.ForeignKey(Step, on_delete=models.CASCADE, related_name="rollback_actions")
+    position = models.PositiveIntegerField(default=1)
+    text = models.TextField(_("action"))
+    risks = models.ManyToManyField(Risk, blank=True, related_name="rollback_actions", verbose_name=_("risks"))
+
+    class Meta:
+        ordering = ["step", "position", "id"]
+        verbose_name = _("rollback action")
+        verbose_name_plural = _("rollback actions")
+
+    def __str__(self):
+        return self.text[:80]
+
+    def label(self):
+        """The seed's numbering: the numbers of the risks this action answers, as "5/6/7/8"."""
+        return "/".join(str(risk.number) for risk in sorted(self.risks.all(), key=lambda r: r.number))
+
+
+class AppendOnlyQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise PermissionError("The plan history is append-only")
+
+    def delete(self):
+        raise PermissionError("The plan history is append-only")
+
+
+class PlanEvent(models.Model):
+    """One append-only entry of a plan's history: who changed what, when, from which status to which."""
+
+    plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="events")
+    at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("who"), null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(_("event"), max_length=30, choices=EventKind.choices)
+    object_type = models.CharField(_("object"), max_length=30, default="plan")
+    object_id = models.PositiveBigIntegerField(null=True, blank=True)
+    object_label = models.CharField(_("object"), max_length=300, blank=True)
+    from_status = models.CharField(_("from"), max_length=40, blank=True)
+    to_status = models.CharField(_("to"), max_length=40, blank=True)
+    comment = models.TextField(_("comment"), blank=True)
+    changes = models.JSONField(_("changes"), default=dict, blank=True)
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["at", "id"]
+        verbose_name = _("history entry")
+        verbose_name_plural = _("history")
+
+    def __str__(self):
+        return f"{self.at:%Y-%m-%d %H:%M} {self.kind} {self.object_label}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise PermissionError("The plan history is append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError("The plan history is append-only")
+
+
+# Label lookups for history rows; other apps add their own object types in AppConfig.ready().
+STATUS_CHOICES_BY_OBJECT = {"plan": PlanStatus, "step": StepStatus}
+
+
+def status_label(object_type, code):
+    choices = STATUS_CHOICES_BY_OBJECT.get(object_type)
+    if choices is None or not code:
+        return code
+    try:
+        return choices(code).label
+    except ValueError:
+        return code
+
+
+PlanEvent.from_label = property(lambda self: status_label(self.object_type, self.from_status))
+PlanEvent.to_label = property(lambda self: status_label(self.object_type, self.to_status))

@@ -1,0 +1,11 @@
+"""Production: every secret comes from the environment and a missing one stops the start."""
+
+from .base import *  # noqa: F401,F403
+from .base import env, env_bool
+
+SECRET_KEY = env("SECRET_KEY", required=True)
+DATABASE_URL = env("DATABASE_URL", required=True)
+DEBUG = False
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", True)
+CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES", True)

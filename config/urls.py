@@ -1,0 +1,16 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from django.views.generic import RedirectView
+
+from changeplans.views import health
+
+urlpatterns = [
+    path("", RedirectView.as_view(pattern_name="changeplans:plan_list", permanent=False)),
+    path("login/", auth_views.LoginView.as_view(template_name="base/login.html"), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("healthz", health, name="health"),
+    path("plans/", include("changeplans.urls")),
+    path("admin/", admin.site.urls),
+]

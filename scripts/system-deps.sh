@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs the Debian packages Okno needs, only those missing.
+#   runtime: Pango and fonts for WeasyPrint (PDF export)
+#   test:    runtime + chromium (browser tests) + poppler-utils (PDF to text/PNG checks)
+set -euo pipefail
+mode=${1:-runtime}
+packages=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core gettext)
+if [ "$mode" = test ]; then
+  packages+=(chromium poppler-utils)
+fi
+if ! command -v dpkg-query >/dev/null 2>&1; then
+  echo "system-deps: not a Debian/Ubuntu system; install the equivalents of: ${packages[*]}" >&2
+  exit 0
+fi
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+echo "system-deps: installing ${missing[*]}"
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+  if command -v sudo >/dev/null 2>&1; then sudo="sudo"; else
+    echo "system-deps: need root to install ${missing[*]} (apt-get install ${missing[*]})" >&2; exit 1
+  fi
+fi
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
