@@ -1,0 +1,34 @@
+"""Who may see and do what with a plan. Services call these; views use them to hide buttons."""
+
+from django.utils.translation import gettext as _
+
+from .choices import Role
+from .roles import has_role
+
+
+def can_view_plan(user, plan):
+    # Change management is open: every signed-in user sees every plan.
+    return user.is_authenticated and user.is_active
+
+
+def can_create_plan(user):
+    return has_role(user, Role.AUTHOR) or has_role(user, Role.ADMIN)
+
+
+def edit_refusal(user, plan):
+    """Why the user may not edit the plan, or None when they may."""
+    if not user.is_authenticated:
+        return _("Sign in to edit the plan.")
+    if not plan.is_editable:
+        return _("The plan is “%(status)s”: only a draft or a rejected plan can be edited.") % {"status": plan.get_status_display()}
+    if has_role(user, Role.ADMIN):
+        return None
+    if plan.author_id != user.pk:
+        return _("Only the author of the plan can edit it.")
+    if not has_role(user, Role.AUTHOR):
+        return _("You do not have the author role.")
+    return None
+
+
+def can_edit_plan(user, plan):
+    return edit_refusal(user, plan) is None
