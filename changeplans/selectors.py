@@ -1,0 +1,30 @@
+"""Read-side queries shared by the plan page, the PDF and the API; query counts do not grow with plan size."""
+
+from django.db.models import Prefetch
+
+from .models import Plan, PlanEvent, PlanService, RollbackAction, Step
+
+
+def plan_queryset():
+    return Plan.objects.select_related("author", "curator", "responsible")
+
+
+def steps_queryset():
+    return Step.objects.select_related("executor", "done_by").prefetch_related(
+        "risks",
+        Prefetch("rollback_actions", queryset=RollbackAction.objects.prefetch_related("risks")),
+    )
+
+
+def load_plan(plan_id):
+    """The plan with steps, risks, rollback actions, services and sign-off rows, in a fixed number of queries."""
+    return plan_queryset().prefetch_related(
+        Prefetch("steps", queryset=steps_queryset()),
+        Prefetch("plan_services", queryset=PlanService.objects.select_related("service")),
+        "approval_rows__user",
+        "approval_rows__group",
+    ).get(pk=plan_id)
+
+
+def plan_history(plan_id):
+    return PlanEvent.objects.filter(plan_id=plan_id).select_related("actor").order_by("at", "id")
