@@ -1,2 +1,20 @@
+from django.urls import path
+
+from . import views
+
 app_name = "changeplans"
-urlpatterns = []
+urlpatterns = [
+    path("", views.plan_list, name="plan_list"),
+    path("new/", views.plan_create, name="plan_create"),
+    path("<int:pk>/", views.plan_detail, name="plan_detail"),
+    path("<int:pk>/header/", views.plan_header, name="plan_header"),
+    path("<int:pk>/steps/add/", views.step_add, name="step_add"),
+    path("<int:pk>/steps/reorder/", views.steps_reorder, name="steps_reorder"),
+    path("<int:pk>/pdf/", views.plan_pdf, name="plan_pdf"),
+    path("<int:pk>/cancel/", views.plan_cancel, name="plan_cancel"),
+    path("steps/<int:pk>/", views.step_row, name="step_row"),
+    path("steps/<int:pk>/cell/<str:field>/", views.step_cell, name="step_cell"),
+    path("steps/<int:pk>/delete/", views.step_delete, name="step_delete"),
+    path("steps/<int:pk>/move/", views.step_move, name="step_move"),
+    path("steps/<int:pk>/risks/", views.step_risks, name="step_risks"),
+]

@@ -1,8 +1,310 @@
+"""Pages of the plan editor. Views are thin: forms validate, services decide, templates show."""
+
+import json
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
-from django.http import JsonResponse
+from django.db.models import Count
+from django.http import HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+from django_htmx.http import HttpResponseClientRedirect, reswap, retarget, trigger_client_event
+
+from . import services
+from .filtersets import PlanFilterSet
+from .forms import CancelPlanForm, PlanForm, RiskFormSet, RollbackActionFormSet, StepCellForm, StepRisksForm
+from .lint import lint_plan
+from .models import Party, Plan, Step
+from .permissions import can_create_plan, can_edit_plan, edit_refusal
+from .selectors import load_plan, plan_history
 
 
 def health(request):
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
     return JsonResponse({"status": "ok"})
+
+
+def _toast(response, text, level="success"):
+    return trigger_client_event(response, "okno:toast", {"text": str(text), "level": level})
+
+
+def _forbidden(request, message):
+    if request.htmx:
+        response = HttpResponse(status=403)
+        return _toast(reswap(response, "none"), message, "danger")
+    raise PermissionDenied(message)
+
+
+@login_required
+def plan_list(request):
+    queryset = (
+        Plan.objects.select_related("author")
+        .prefetch_related("plan_services__service")
+        .annotate(step_count=Count("steps", distinct=True))
+    )
+    filterset = PlanFilterSet(request.GET or None, queryset=queryset)
+    plans = filterset.qs if filterset.is_bound else queryset
+    context = {"filterset": filterset, "plans": plans[:500], "can_create": can_create_plan(request.user)}
+    template = "changeplans/plan_list.html#plan-table" if request.htmx and not request.htmx.boosted else "changeplans/plan_list.html"
+    response = render(request, template, context)
+    response["Vary"] = "HX-Request"
+    return response
+
+
+@login_required
+def plan_create(request):
+    if not can_create_plan(request.user):
+        raise PermissionDenied(_("Only authors can create plans."))
+    form = PlanForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        plan = services.create_plan(
+            actor=request.user, data=form.header_data(),
+            services=form.cleaned_data["services"], availability=form.cleaned_data["availability"],
+        )
+        messages.success(request, _("The plan is created. Add its steps."))
+        return redirect("changeplans:plan_detail", pk=plan.pk)
+    return render(request, "changeplans/plan_create.html", {"form": form})
+
+
+def _plan_context(request, plan_id):
+    plan = load_plan(plan_id)
+    steps = list(plan.steps.all())
+    report = lint_plan(plan, steps=steps)
+    return {
+        "plan": plan,
+        "steps": steps,
+        "report": report,
+        "approval_rows": list(plan.approval_rows.all()),
+        "can_edit": can_edit_plan(request.user, plan),
+        "edit_refusal": edit_refusal(request.user, plan),
+        "parties": Party.objects.values_list("name", flat=True),
+    }
+
+
+@login_required
+def plan_detail(request, pk):
+    get_object_or_404(Plan.objects.only("pk"), pk=pk)
+    context = _plan_context(request, pk)
+    context["events"] = plan_history(pk)
+    with timezone.override(context["plan"].tz):
+        return render(request, "changeplans/plan_detail.html", context)
+
+
+def _render_plan_part(request, plan_id, part, extra=None, oob=("lint", "total")):
+    """Render a fragment of the plan page, with out-of-band refreshes of the lint panel and header."""
+    context = _plan_context(request, plan_id)
+    context.update(extra or {})
+    with timezone.override(context["plan"].tz):
+        html = [render(request, f"changeplans/plan_detail.html#{part}", context).content.decode()]
+        for name in oob:
+            context["oob"] = True
+            html.append(render(request, f"changeplans/plan_detail.html#{name}", context).content.decode())
+    return HttpResponse("".join(html))
+
+
+@login_required
+def plan_header(request, pk):
+    """GET ?edit=1 → the header form; POST → save it; otherwise the header card."""
+    plan = get_object_or_404(Plan, pk=pk)
+    if request.method == "GET" and not request.GET.get("edit"):
+        return _render_plan_part(request, pk, "header", oob=())
+    refusal = edit_refusal(request.user, plan)
+    if refusal:
+        return _forbidden(request, refusal)
+    with timezone.override(plan.tz):
+        form = PlanForm(request.POST or None, instance=Plan.objects.get(pk=pk) if request.method == "POST" else plan)
+        conflict = None
+        if request.method == "POST" and form.is_valid():
+            try:
+                services.update_plan_header(
+                    pk, actor=request.user, data=form.header_data(), revision=form.cleaned_data["revision"],
+                    services=form.cleaned_data["services"], availability=form.cleaned_data["availability"],
+                )
+            except services.EditConflict as exc:
+                conflict = exc
+            except ValidationError as exc:
+                form.add_error(None, exc)
+            else:
+                return _toast(_render_plan_part(request, pk, "header", oob=("lint", "announcement")), _("Saved"))
+        if conflict:
+            data = request.POST.copy()
+            data["revision"] = conflict.current.revision
+            form = PlanForm(data, instance=Plan.objects.get(pk=pk))
+            form.is_valid()
+        return render(request, "changeplans/plan_detail.html#header-form", {"plan": plan, "form": form, "conflict": conflict})
+
+
+def _cell_response(request, step, field, form, conflict=None, status=200):
+    response = render(request, "changeplans/inc/cell_form.html", {"step": step, "field": field, "form": form, "conflict": conflict}, status=status)
+    if request.method == "POST":
+        response = retarget(reswap(response, "innerHTML"), f"#cell-{step.pk}-{field}")
+    return response
+
+
+@login_required
+def step_cell(request, pk, field):
+    """One cell of the step table: GET → its editor; POST → save and return the row."""
+    step = get_object_or_404(Step.objects.select_related("plan", "executor"), pk=pk)
+    if field not in services.STEP_CELL_FIELDS:
+        return _forbidden(request, _("This column cannot be edited here."))
+    refusal = edit_refusal(request.user, step.plan)
+    if refusal:
+        return _forbidden(request, refusal)
+    if request.method == "GET":
+        value = getattr(step, field)
+        initial = {"revision": step.revision, "value": value.name if field == "executor" and value else value}
+        return _cell_response(request, step, field, StepCellForm(field, initial=initial))
+    form = StepCellForm(field, request.POST)
+    if not form.is_valid():
+        return _cell_response(request, step, field, form, status=422)
+    try:
+        services.update_step_cell(pk, actor=request.user, field=field, value=form.cleaned_data["value"], revision=form.cleaned_data["revision"])
+    except services.EditConflict as exc:
+        # Keep what the user typed; the new revision lets a second save overwrite deliberately.
+        data = request.POST.copy()
+        data["revision"] = exc.current.revision
+        theirs = getattr(exc.current, field)
+        return _cell_response(request, step, field, StepCellForm(field, data), conflict={"error": exc, "theirs": theirs}, status=409)
+    except ValidationError as exc:
+        form.add_error("value", exc)
+        return _cell_response(request, step, field, form, status=422)
+    return _render_plan_part(request, step.plan_id, "steps")
+
+
+@login_required
+def step_row(request, pk):
+    step = get_object_or_404(Step, pk=pk)
+    return _render_plan_part(request, step.plan_id, "steps", oob=())
+
+
+@login_required
+@require_POST
+def step_add(request, pk):
+    plan = get_object_or_404(Plan, pk=pk)
+    after = request.POST.get("after")
+    try:
+        step = services.add_step(plan.pk, actor=request.user, after_position=int(after) if after else None)
+    except PermissionDenied as exc:
+        return _forbidden(request, exc)
+    return _toast(_render_plan_part(request, pk, "steps", extra={"highlight": step.pk}), _("Step %(n)d added") % {"n": step.position})
+
+
+@login_required
+@require_POST
+def step_delete(request, pk):
+    step = get_object_or_404(Step, pk=pk)
+    try:
+        services.delete_step(pk, actor=request.user)
+    except PermissionDenied as exc:
+        return _forbidden(request, exc)
+    return _toast(_render_plan_part(request, step.plan_id, "steps"), _("Step “%(name)s” deleted") % {"name": step.name})
+
+
+@login_required
+@require_POST
+def step_move(request, pk):
+    step = get_object_or_404(Step, pk=pk)
+    offset = -1 if request.POST.get("direction") == "up" else 1
+    try:
+        services.move_step(pk, actor=request.user, offset=offset)
+    except PermissionDenied as exc:
+        return _forbidden(request, exc)
+    return _render_plan_part(request, step.plan_id, "steps", extra={"highlight": step.pk})
+
+
+@login_required
+@require_POST
+def steps_reorder(request, pk):
+    try:
+        ids = [int(x) for x in request.POST.getlist("step")]
+        services.reorder_steps(pk, actor=request.user, step_ids=ids)
+    except PermissionDenied as exc:
+        return _forbidden(request, exc)
+    except (ValueError, services.EditConflict):
+        response = _render_plan_part(request, pk, "steps")
+        return _toast(response, _("The steps changed meanwhile; the table is refreshed, please repeat."), "warning")
+    return _render_plan_part(request, pk, "steps")
+
+
+def _risk_initial(step):
+    risks = [{"id": r.pk, "number": r.number, "description": r.description, "mitigation": r.mitigation} for r in step.risks.all()]
+    actions = [{"id": a.pk, "text": a.text, "risk_numbers": a.label()} for a in step.rollback_actions.all()]
+    return risks, actions
+
+
+@login_required
+def step_risks(request, pk):
+    """The risks and rollback panel of one step (a formset for each)."""
+    step = get_object_or_404(Step.objects.select_related("plan"), pk=pk)
+    refusal = edit_refusal(request.user, step.plan)
+    if refusal:
+        return _forbidden(request, refusal)
+    if request.method == "GET":
+        risks, actions = _risk_initial(step)
+        form = StepRisksForm(initial={"revision": step.revision, "risk_mitigation": step.risk_mitigation, "no_rollback_needed": step.no_rollback_needed})
+        risk_set = RiskFormSet(initial=risks, prefix="risk")
+        action_set = RollbackActionFormSet(initial=actions, prefix="action")
+        return render(request, "changeplans/inc/risks_form.html", {"step": step, "form": form, "risk_set": risk_set, "action_set": action_set})
+    form = StepRisksForm(request.POST)
+    risk_set = RiskFormSet(request.POST, prefix="risk")
+    action_set = RollbackActionFormSet(request.POST, prefix="action")
+    error = None
+    if form.is_valid() and risk_set.is_valid() and action_set.is_valid():
+        risks = [f.cleaned_data for f in risk_set.forms if f.cleaned_data and not f.cleaned_data.get("DELETE")]
+        numbers = [r["number"] for r in risks]
+        actions = [f.cleaned_data for f in action_set.forms if f.cleaned_data and not f.cleaned_data.get("DELETE")]
+        if len(numbers) != len(set(numbers)):
+            error = _("Two risks have the same number.")
+        else:
+            try:
+                services.save_step_risks(
+                    pk, actor=request.user, revision=form.cleaned_data["revision"], risks=risks, rollback_actions=actions,
+                    risk_mitigation=form.cleaned_data["risk_mitigation"], no_rollback_needed=form.cleaned_data["no_rollback_needed"],
+                )
+            except services.EditConflict as exc:
+                error = exc
+                data = request.POST.copy()
+                data["revision"] = exc.current.revision
+                form = StepRisksForm(data)
+                form.is_valid()
+            except ValidationError as exc:
+                error = " ".join(exc.messages)
+            else:
+                return _toast(_render_plan_part(request, step.plan_id, "steps"), _("Risks and rollback saved"))
+    response = render(request, "changeplans/inc/risks_form.html", {"step": step, "form": form, "risk_set": risk_set, "action_set": action_set, "error": error}, status=422)
+    return retarget(reswap(response, "innerHTML"), f"#risks-{step.pk}")
+
+
+@login_required
+def plan_pdf(request, pk):
+    from .pdf import plan_pdf_filename, render_plan_pdf
+
+    plan = get_object_or_404(Plan, pk=pk)
+    pdf = render_plan_pdf(plan.pk, language=request.LANGUAGE_CODE)
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{plan_pdf_filename(plan)}"'
+    return response
+
+
+@login_required
+def plan_cancel(request, pk):
+    plan = get_object_or_404(Plan, pk=pk)
+    form = CancelPlanForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.cancel_plan(pk, actor=request.user, comment=form.cleaned_data["comment"])
+        except PermissionDenied as exc:
+            return _forbidden(request, exc)
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, _("The plan is cancelled."))
+            url = reverse("changeplans:plan_detail", args=[pk])
+            return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
+    return render(request, "changeplans/plan_cancel.html", {"plan": plan, "form": form})

@@ -1,0 +1,191 @@
+import datetime
+import zoneinfo
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from .choices import Availability, PlanStatus, StepKind
+from .durations import parse_duration
+from .models import Party, Plan, Service, Step
+
+
+class LocalDateTimeInput(forms.DateTimeInput):
+    input_type = "datetime-local"
+
+    def __init__(self, **kwargs):
+        super().__init__(format="%Y-%m-%dT%H:%M", **kwargs)
+
+
+def _in_zone(value, tz_name):
+    """Read a datetime the user typed as wall-clock time of the plan's zone (not the page's)."""
+    if value is None:
+        return None
+    naive = value.replace(tzinfo=None) if value.tzinfo is None else value.astimezone(value.tzinfo).replace(tzinfo=None)
+    return naive.replace(tzinfo=zoneinfo.ZoneInfo(tz_name))
+
+
+class PlanForm(forms.ModelForm):
+    services = forms.ModelMultipleChoiceField(
+        label=_("Affected services"), queryset=Service.objects.all(), required=False, widget=forms.CheckboxSelectMultiple,
+    )
+    availability = forms.ChoiceField(label=_("Availability of services during the work"), choices=Availability.choices, initial=Availability.UNAVAILABLE)
+    responsible_name = forms.CharField(label=_("Responsible for the work"), required=False, max_length=200)
+    responsible_contact = forms.CharField(label=_("Contact of the responsible"), required=False, max_length=200)
+    revision = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    class Meta:
+        model = Plan
+        fields = [
+            "title", "goal", "kind", "time_zone", "window_start", "window_end", "downtime_text", "client_impact",
+            "banner_needed", "curator", "jira_url", "mailing_list", "announcement_subject", "announcement_intro",
+        ]
+        widgets = {
+            "window_start": LocalDateTimeInput(),
+            "window_end": LocalDateTimeInput(),
+            "goal": forms.Textarea(attrs={"rows": 2}),
+            "mailing_list": forms.Textarea(attrs={"rows": 2}),
+            "announcement_intro": forms.Textarea(attrs={"rows": 2}),
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        plan = self.instance
+        if plan.pk:
+            tz = plan.tz
+            for name in ("window_start", "window_end"):
+                value = getattr(plan, name)
+                if value:
+                    self.initial[name] = value.astimezone(tz).replace(tzinfo=None)
+            self.initial["services"] = [ps.service_id for ps in plan.plan_services.all()]
+            first = next(iter(plan.plan_services.all()), None)
+            if first:
+                self.initial["availability"] = first.availability
+            if plan.responsible:
+                self.initial["responsible_name"] = plan.responsible.name
+                self.initial["responsible_contact"] = plan.responsible.contact
+            self.initial["revision"] = plan.revision
+        self.fields["curator"].label_from_instance = lambda user: user.get_full_name() or user.username
+        for field in self.fields.values():
+            widget = field.widget
+            if isinstance(widget, forms.CheckboxInput):
+                widget.attrs.setdefault("class", "form-check-input")
+            elif isinstance(widget, forms.CheckboxSelectMultiple):
+                pass
+            elif isinstance(widget, forms.Select):
+                widget.attrs.setdefault("class", "form-select form-select-sm")
+            else:
+                widget.attrs.setdefault("class", "form-control form-control-sm")
+
+    def clean(self):
+        cleaned = super().clean()
+        tz_name = cleaned.get("time_zone")
+        if tz_name:
+            for name in ("window_start", "window_end"):
+                if cleaned.get(name):
+                    cleaned[name] = _in_zone(cleaned[name], tz_name)
+        start, end = cleaned.get("window_start"), cleaned.get("window_end")
+        if start and end and end <= start:
+            self.add_error("window_end", _("The window must end after it starts."))
+        if cleaned.get("downtime_text"):
+            try:
+                parse_duration(cleaned["downtime_text"])
+            except ValidationError as exc:
+                self.add_error("downtime_text", exc)
+        return cleaned
+
+    def header_data(self):
+        data = {name: self.cleaned_data[name] for name in self.Meta.fields}
+        name = self.cleaned_data.get("responsible_name", "").strip()
+        if name:
+            party = Party.objects.filter(name__iexact=name).first() or Party(name=name)
+            party.contact = self.cleaned_data.get("responsible_contact", "").strip() or party.contact
+            party.save()
+            data["responsible"] = party
+        else:
+            data["responsible"] = None
+        return data
+
+
+
+
+class StepCellForm(forms.Form):
+    """One cell of the step table; the field is chosen per request."""
+
+    revision = forms.IntegerField(widget=forms.HiddenInput)
+
+    TEXTAREA_FIELDS = {"description", "expected_result", "risk_mitigation", "affected_systems"}
+
+    def __init__(self, field_name, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.field_name = field_name
+        model_field = Step._meta.get_field(field_name)
+        if field_name == "executor":
+            field = forms.CharField(label=model_field.verbose_name, required=False, max_length=200,
+                                    widget=forms.TextInput(attrs={"list": "okno-parties", "autocomplete": "off"}))
+        elif field_name == "duration_text":
+            field = forms.CharField(label=model_field.verbose_name, required=False, max_length=50,
+                                    help_text=_("e.g. “5 мин”, “2-3 часа”, “1,5 часа”"))
+        elif field_name == "planned_date":
+            field = forms.DateField(label=model_field.verbose_name, required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+        elif field_name == "planned_time":
+            field = forms.TimeField(label=model_field.verbose_name, required=False, widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+                                    input_formats=["%H:%M", "%H-%M", "%H.%M", "%H:%M:%S"])
+        elif field_name == "kind":
+            field = forms.ChoiceField(label=model_field.verbose_name, choices=StepKind.choices)
+        else:
+            field = model_field.formfield()
+            if field_name in self.TEXTAREA_FIELDS:
+                field.widget = forms.Textarea(attrs={"rows": 4})
+        if field_name == "name":
+            field.required = True
+        css = "form-select form-select-sm" if isinstance(field.widget, forms.Select) else "form-control form-control-sm"
+        field.widget.attrs.setdefault("class", css)
+        field.widget.attrs.setdefault("autofocus", True)
+        self.fields["value"] = field
+
+    def clean_value(self):
+        value = self.cleaned_data.get("value")
+        if self.field_name == "duration_text":
+            parse_duration(value)
+            return (value or "").strip()
+        if isinstance(value, str):
+            return value.strip()
+        return value
+
+
+class RiskForm(forms.Form):
+    id = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    number = forms.IntegerField(label=_("No."), min_value=1, widget=forms.NumberInput(attrs={"class": "form-control form-control-sm", "style": "width:4.5em"}))
+    description = forms.CharField(label=_("Risk"), widget=forms.Textarea(attrs={"rows": 2, "class": "form-control form-control-sm"}))
+    mitigation = forms.CharField(label=_("Mitigation"), required=False, widget=forms.Textarea(attrs={"rows": 2, "class": "form-control form-control-sm"}))
+
+
+class RollbackActionForm(forms.Form):
+    id = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    risk_numbers = forms.CharField(label=_("For risks"), required=False, widget=forms.TextInput(attrs={"class": "form-control form-control-sm", "placeholder": "5/6/7/8", "style": "width:7em"}))
+    text = forms.CharField(label=_("Action"), widget=forms.Textarea(attrs={"rows": 2, "class": "form-control form-control-sm"}))
+
+    def clean_risk_numbers(self):
+        raw = self.cleaned_data.get("risk_numbers", "")
+        parts = [p for p in raw.replace(",", "/").replace(";", "/").replace(" ", "/").split("/") if p]
+        try:
+            return sorted({int(p) for p in parts})
+        except ValueError as exc:
+            raise ValidationError(_("Write risk numbers separated by “/”, e.g. 5/6/7/8.")) from exc
+
+
+RiskFormSet = forms.formset_factory(RiskForm, extra=0, can_delete=True)
+RollbackActionFormSet = forms.formset_factory(RollbackActionForm, extra=0, can_delete=True)
+
+
+class StepRisksForm(forms.Form):
+    revision = forms.IntegerField(widget=forms.HiddenInput)
+    risk_mitigation = forms.CharField(label=_("Risk mitigation (whole step)"), required=False, widget=forms.Textarea(attrs={"rows": 3, "class": "form-control form-control-sm"}))
+    no_rollback_needed = forms.BooleanField(label=_("No rollback needed"), required=False, widget=forms.CheckboxInput(attrs={"class": "form-check-input"}))
+
+
+class CancelPlanForm(forms.Form):
+    comment = forms.CharField(label=_("Reason"), widget=forms.Textarea(attrs={"rows": 2, "class": "form-control"}))
+
+

@@ -1,0 +1,261 @@
+"""Every user-visible operation on plans and steps. Views, the API, the admin and tasks call these."""
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import F, Max
+from django.utils.translation import gettext as _
+from django_fsm import can_proceed
+
+from .choices import EventKind
+from .models import Party, Plan, PlanEvent, PlanService, Risk, RollbackAction, Step
+from .permissions import can_create_plan, edit_refusal
+from .roles import has_role
+
+HEADER_FIELDS = (
+    "title", "goal", "kind", "time_zone", "window_start", "window_end", "downtime_text", "client_impact",
+    "banner_needed", "curator", "responsible", "jira_url", "mailing_list", "announcement_subject",
+    "announcement_intro",
+)
+STEP_CELL_FIELDS = (
+    "name", "description", "expected_result", "risk_mitigation", "affected_systems", "planned_downtime",
+    "executor", "planned_date", "planned_time", "duration_text", "jira_key", "kind",
+)
+
+
+class EditConflict(Exception):
+    """Someone else saved the same object after the editor loaded it."""
+
+    def __init__(self, current, last_event):
+        self.current = current
+        self.last_event = last_event
+        who = last_event.actor.get_full_name() or last_event.actor.username if last_event and last_event.actor else _("someone")
+        when = last_event.at if last_event else None
+        self.who, self.when = who, when
+        super().__init__(_("%(who)s has changed this since you opened it. Check their version; save again to overwrite it with yours.") % {"who": who})
+
+
+def record_event(plan, *, actor, kind, obj=None, from_status="", to_status="", comment="", changes=None):
+    return PlanEvent.objects.create(
+        plan=plan, actor=actor, kind=kind,
+        object_type=obj._meta.model_name if obj is not None else "plan",
+        object_id=obj.pk if obj is not None else plan.pk,
+        object_label=str(obj if obj is not None else plan)[:300],
+        from_status=from_status, to_status=to_status, comment=comment, changes=changes or {},
+    )
+
+
+def _serialize(value):
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if hasattr(value, "pk"):
+        return str(value)
+    return value
+
+
+def _lock_editable_plan(plan_id, actor):
+    plan = Plan.objects.select_for_update().get(pk=plan_id)
+    refusal = edit_refusal(actor, plan)
+    if refusal:
+        raise PermissionDenied(refusal)
+    return plan
+
+
+def _last_event(obj_type, obj_id):
+    return PlanEvent.objects.filter(object_type=obj_type, object_id=obj_id).select_related("actor").order_by("-at", "-id").first()
+
+
+def _bump_plan_revision(plan):
+    Plan.objects.filter(pk=plan.pk).update(revision=F("revision") + 1)
+
+
+def get_or_create_party(name):
+    name = (name or "").strip()
+    if not name:
+        return None
+    party = Party.objects.filter(name__iexact=name).first()
+    return party or Party.objects.create(name=name)
+
+
+@transaction.atomic
+def create_plan(*, actor, data, services=(), availability=None):
+    if not can_create_plan(actor):
+        raise PermissionDenied(_("Only authors can create plans."))
+    plan = Plan(author=actor, **{k: v for k, v in data.items() if k in HEADER_FIELDS})
+    plan.full_clean(exclude=["status"])
+    plan.save()
+    _set_services(plan, services, availability)
+    record_event(plan, actor=actor, kind=EventKind.CREATED, to_status=plan.status)
+    return plan
+
+
+def _set_services(plan, services, availability):
+    wanted = {service.pk: service for service in services}
+    existing = {ps.service_id: ps for ps in plan.plan_services.all()}
+    PlanService.objects.filter(plan=plan).exclude(service_id__in=wanted).delete()
+    for service_id in wanted:
+        if service_id not in existing:
+            PlanService.objects.create(plan=plan, service_id=service_id, **({"availability": availability} if availability else {}))
+        elif availability and existing[service_id].availability != availability:
+            PlanService.objects.filter(pk=existing[service_id].pk).update(availability=availability)
+
+
+@transaction.atomic
+def update_plan_header(plan_id, *, actor, data, revision, services=None, availability=None):
+    """Save the plan's header; raises EditConflict when the header changed since `revision`."""
+    plan = _lock_editable_plan(plan_id, actor)
+    if plan.revision != revision:
+        raise EditConflict(plan, _last_event("plan", plan.pk))
+    changes = {}
+    for field, value in data.items():
+        if field in HEADER_FIELDS and getattr(plan, field) != value:
+            changes[field] = [_serialize(getattr(plan, field)), _serialize(value)]
+            setattr(plan, field, value)
+    plan.full_clean(exclude=["status"])
+    if services is not None:
+        before = sorted(plan.plan_services.values_list("service__display_name", flat=True))
+        _set_services(plan, services, availability)
+        after = sorted(s.display_name for s in services)
+        if before != after:
+            changes["services"] = [before, after]
+    plan.revision += 1
+    plan.save()
+    if changes:
+        record_event(plan, actor=actor, kind=EventKind.EDITED, changes=changes)
+    return plan
+
+
+@transaction.atomic
+def update_step_cell(step_id, *, actor, field, value, revision):
+    """Save one cell of the step table; raises EditConflict if the step changed since `revision`."""
+    if field not in STEP_CELL_FIELDS:
+        raise ValidationError(_("This column cannot be edited here."))
+    step = Step.objects.select_for_update().get(pk=step_id)
+    _lock_editable_plan(step.plan_id, actor)
+    if step.revision != revision:
+        raise EditConflict(step, _last_event("step", step.pk))
+    if field == "executor":
+        value = get_or_create_party(value) if isinstance(value, str) else value
+    old = getattr(step, field)
+    if field == "duration_text":
+        step.set_duration(value)
+    else:
+        setattr(step, field, value)
+    step.revision += 1
+    step.save()
+    if old != getattr(step, field):
+        record_event(step.plan, actor=actor, kind=EventKind.EDITED, obj=step, changes={field: [_serialize(old), _serialize(getattr(step, field))]})
+        _bump_plan_revision(step.plan)
+    return step
+
+
+@transaction.atomic
+def add_step(plan_id, *, actor, after_position=None, name=None):
+    """Insert a new step after `after_position` (at the end when None); later steps move down."""
+    plan = _lock_editable_plan(plan_id, actor)
+    last = plan.steps.aggregate(m=Max("position"))["m"] or 0
+    position = last + 1 if after_position is None else min(after_position + 1, last + 1)
+    plan.steps.filter(position__gte=position).update(position=F("position") + 1)
+    previous = plan.steps.filter(position=position - 1).first()
+    step = Step.objects.create(
+        plan=plan, position=position, name=name or _("New step"),
+        planned_date=previous.planned_date if previous else plan.window_start.astimezone(plan.tz).date(),
+    )
+    record_event(plan, actor=actor, kind=EventKind.STEP_ADDED, obj=step)
+    _bump_plan_revision(plan)
+    return step
+
+
+@transaction.atomic
+def delete_step(step_id, *, actor):
+    step = Step.objects.select_for_update().get(pk=step_id)
+    plan = _lock_editable_plan(step.plan_id, actor)
+    record_event(plan, actor=actor, kind=EventKind.STEP_DELETED, obj=step, changes={"name": step.name})
+    position = step.position
+    step.delete()
+    plan.steps.filter(position__gt=position).update(position=F("position") - 1)
+    _bump_plan_revision(plan)
+
+
+@transaction.atomic
+def reorder_steps(plan_id, *, actor, step_ids):
+    """Put the plan's steps in the given order; refuses a list that misses or adds steps."""
+    plan = _lock_editable_plan(plan_id, actor)
+    steps = {step.pk: step for step in plan.steps.all()}
+    if sorted(steps) != sorted(step_ids):
+        raise EditConflict(plan, _last_event("plan", plan.pk))
+    before = [steps[pk].position for pk in step_ids]
+    for position, pk in enumerate(step_ids, start=1):
+        if steps[pk].position != position:
+            Step.objects.filter(pk=pk).update(position=position)
+    record_event(plan, actor=actor, kind=EventKind.STEPS_REORDERED, changes={"order": [before, list(range(1, len(step_ids) + 1))]})
+    _bump_plan_revision(plan)
+
+
+def move_step(step_id, *, actor, offset):
+    """Move a step up (offset -1) or down (+1)."""
+    step = Step.objects.get(pk=step_id)
+    order = list(Step.objects.filter(plan_id=step.plan_id).order_by("position", "id").values_list("pk", flat=True))
+    index = order.index(step.pk)
+    target = max(0, min(len(order) - 1, index + offset))
+    order.insert(target, order.pop(index))
+    reorder_steps(step.plan_id, actor=actor, step_ids=order)
+
+
+@transaction.atomic
+def save_step_risks(step_id, *, actor, revision, risks, rollback_actions, risk_mitigation=None, no_rollback_needed=None):
+    """Replace a step's risks and rollback actions.
+
+    risks: [{"id": int|None, "number": int, "description": str, "mitigation": str}]
+    rollback_actions: [{"id": int|None, "text": str, "risk_numbers": [int]}]
+    """
+    step = Step.objects.select_for_update().get(pk=step_id)
+    plan = _lock_editable_plan(step.plan_id, actor)
+    if step.revision != revision:
+        raise EditConflict(step, _last_event("step", step.pk))
+    existing_risks = {risk.pk: risk for risk in step.risks.all()}
+    kept = [r["id"] for r in risks if r.get("id") in existing_risks]
+    step.risks.exclude(pk__in=kept).delete()
+    # Renumbering may swap numbers between rows: park kept rows out of the unique range first.
+    Risk.objects.filter(pk__in=kept).update(number=F("number") + 100000)
+    by_number = {}
+    for data in risks:
+        risk = existing_risks.get(data.get("id")) or Risk(step=step)
+        risk.number, risk.description, risk.mitigation = data["number"], data["description"], data.get("mitigation", "")
+        risk.save()
+        by_number[risk.number] = risk
+    existing_actions = {action.pk: action for action in step.rollback_actions.all()}
+    kept_actions = [a["id"] for a in rollback_actions if a.get("id") in existing_actions]
+    step.rollback_actions.exclude(pk__in=kept_actions).delete()
+    for position, data in enumerate(rollback_actions, start=1):
+        action = existing_actions.get(data.get("id")) or RollbackAction(step=step)
+        action.position, action.text = position, data["text"]
+        action.save()
+        unknown = [n for n in data.get("risk_numbers", []) if n not in by_number]
+        if unknown:
+            raise ValidationError(_("Rollback action %(n)d names risks that do not exist: %(numbers)s.") % {"n": position, "numbers": ", ".join(map(str, unknown))})
+        action.risks.set([by_number[n] for n in data.get("risk_numbers", [])])
+    if risk_mitigation is not None:
+        step.risk_mitigation = risk_mitigation
+    if no_rollback_needed is not None:
+        step.no_rollback_needed = no_rollback_needed
+    step.revision += 1
+    step.save()
+    record_event(plan, actor=actor, kind=EventKind.EDITED, obj=step, changes={"risks": [len(existing_risks), len(risks)], "rollback_actions": [len(existing_actions), len(rollback_actions)]})
+    _bump_plan_revision(plan)
+    return step
+
+
+@transaction.atomic
+def cancel_plan(plan_id, *, actor, comment=""):
+    plan = Plan.objects.select_for_update().get(pk=plan_id)
+    if plan.author_id != actor.pk and not has_role(actor, "admin"):
+        raise PermissionDenied(_("Only the author or an administrator can cancel the plan."))
+    if not comment.strip():
+        raise ValidationError(_("Give a reason for cancelling the plan."))
+    if not can_proceed(plan.cancel):
+        raise ValidationError(_("A plan that has started or ended cannot be cancelled."))
+    before = plan.status
+    plan.cancel()
+    plan.save()
+    record_event(plan, actor=actor, kind=EventKind.TRANSITION, from_status=before, to_status=plan.status, comment=comment)
+    return plan

@@ -1,0 +1,65 @@
+// Okno: small behaviours on top of htmx — toasts, keyboard shortcuts in cells, formset rows.
+(function () {
+  "use strict";
+
+  function toast(text, level) {
+    var box = document.getElementById("okno-toasts");
+    if (!box) return;
+    var el = document.createElement("div");
+    el.className = "toast align-items-center border-0 text-bg-" + (level || "success");
+    el.setAttribute("role", "status");
+    el.innerHTML = '<div class="d-flex"><div class="toast-body"></div><button type="button" class="btn-close btn-close-white me-2 m-auto" data-bs-dismiss="toast"></button></div>';
+    el.querySelector(".toast-body").textContent = text;
+    box.appendChild(el);
+    var t = new bootstrap.Toast(el, { delay: level === "danger" ? 8000 : 3000 });
+    el.addEventListener("hidden.bs.toast", function () { el.remove(); });
+    t.show();
+  }
+  document.body.addEventListener("okno:toast", function (e) { toast(e.detail.text, e.detail.level); });
+
+  // Errors from the server that come without a fragment (e.g. 500) still reach the user.
+  document.body.addEventListener("htmx:responseError", function (e) {
+    var status = e.detail.xhr.status;
+    if (status >= 500) toast(document.documentElement.lang === "en" ? "Server error: nothing was saved, try again." : "Ошибка сервера: изменения не сохранены, повторите.", "danger");
+  });
+  // Validation errors (422) and conflicts (409) carry a fragment: swap it in.
+  document.body.addEventListener("htmx:beforeSwap", function (e) {
+    var status = e.detail.xhr.status;
+    if (status === 422 || status === 409) { e.detail.shouldSwap = true; e.detail.isError = false; }
+  });
+
+  // In a cell editor: Enter saves a one-line input, Ctrl+Enter saves a text area, Escape cancels.
+  document.body.addEventListener("keydown", function (e) {
+    var form = e.target.closest && e.target.closest(".okno-cell-form");
+    if (!form) return;
+    if (e.key === "Escape") { e.preventDefault(); form.querySelector(".okno-cell-cancel").click(); }
+    else if (e.key === "Enter" && (e.target.tagName !== "TEXTAREA" || e.ctrlKey || e.metaKey)) {
+      e.preventDefault(); htmx.trigger(form, "submit");
+    }
+  });
+
+  // Focus the editor that htmx has just put into a cell.
+  document.body.addEventListener("htmx:afterSwap", function (e) {
+    var field = e.detail.target.querySelector && e.detail.target.querySelector(".okno-cell-form [name=value]");
+    if (field) { field.focus(); if (field.select && field.type !== "date" && field.type !== "time") { try { field.setSelectionRange(field.value.length, field.value.length); } catch (_) {} } }
+  });
+
+  // Formsets: "+" clones the empty form with the next index.
+  document.body.addEventListener("click", function (e) {
+    var btn = e.target.closest(".okno-add-form");
+    if (!btn) return;
+    var prefix = btn.dataset.prefix, scope = btn.parentElement;
+    var total = scope.querySelector("#id_" + prefix + "-TOTAL_FORMS");
+    var tpl = scope.querySelector("template.okno-empty-form");
+    var index = parseInt(total.value, 10);
+    var html = tpl.innerHTML.replace(/__prefix__/g, index);
+    scope.querySelector(".okno-formset").insertAdjacentHTML("beforeend", html);
+    total.value = index + 1;
+    var number = scope.querySelector("[name=" + prefix + "-" + index + "-number]");
+    if (number) {
+      var max = 0;
+      scope.querySelectorAll("input[name$=-number]").forEach(function (i) { max = Math.max(max, parseInt(i.value || "0", 10)); });
+      number.value = max + 1;
+    }
+  });
+})();
