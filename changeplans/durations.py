@@ -41,28 +41,29 @@ def _number(text):
 
 def parse_duration(text):
     """Return a Duration for text such as "2-3 часа" or "1 ч 30 мин"; None for an empty text."""
-    text = (text or "").strip().lower()
+    original = (text or "").strip()
+    text = original.lower()
     if not text:
         return None
     matches = list(_PART.finditer(text))
     leftover = _PART.sub("", text).strip(" .,;")
     if not matches or leftover:
-        raise ValidationError(_("Cannot read the duration “%(text)s”: write e.g. “5 мин”, “2-3 часа” or “1,5 часа”.") % {"text": text})
+        raise ValidationError(_("Cannot read the duration “%(text)s”: write e.g. “5 мин”, “2-3 часа” or “1,5 часа”.") % {"text": original})
     low = high = 0.0
     for index, match in enumerate(matches):
         unit = _unit_minutes(match.group(3))
         if unit is None:
-            # A bare number means minutes, unless it is the only part and the next one has a unit.
-            unit = 1
+            unit = 1  # a bare number means minutes
         first = _number(match.group(1))
         second = _number(match.group(2)) if match.group(2) else first
         if second < first:
-            raise ValidationError(_("The range “%(text)s” runs backwards: write the smaller value first.") % {"text": text})
+            raise ValidationError(_("The range “%(text)s” runs backwards: write the smaller value first.") % {"text": original})
         low += first * unit
         high += second * unit
+    low, high = round(low), round(high)
     if high <= 0:
         raise ValidationError(_("A duration must be longer than zero."))
-    return Duration(round(low), round(high))
+    return Duration(low, high)
 
 
 def format_minutes(minutes):

@@ -60,7 +60,6 @@ def test_parse_duration_rejects_what_it_cannot_read(text, fragment):
     assert fragment in excinfo.value.messages[0]
 
 
-@pytest.mark.xfail(strict=True, reason="durations.py checks for zero before rounding: '0,4 мин' becomes Duration(0, 0)")
 def test_a_duration_that_rounds_to_zero_is_rejected():
     with pytest.raises(ValidationError):
         parse_duration("0,4 мин")
