@@ -1,0 +1,48 @@
+# Okno production image: one image for web, worker, beat and the migrate job.
+# See docs/deployment.md. Build: `docker compose build`.
+FROM python:3.11-slim-bookworm
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+
+WORKDIR /app
+
+# Pango, HarfBuzz and fonts for WeasyPrint (PDF); gettext for compilemessages.
+COPY scripts/system-deps.sh scripts/system-deps.sh
+RUN bash scripts/system-deps.sh runtime \
+    && rm -rf /var/lib/apt/lists/*
+
+# Dependencies first, so a code change does not reinstall them. pyproject has
+# `packages = []`: this installs the pinned dependencies, the code is copied below.
+COPY pyproject.toml ./
+RUN pip install --no-cache-dir .
+
+COPY . .
+
+# The code is not an installed package: it is imported from /app.
+ENV PYTHONPATH=/app \
+    DJANGO_SETTINGS_MODULE=config.settings.prod \
+    WEB_CONCURRENCY=2
+
+# prod.py requires SECRET_KEY and DATABASE_URL; these throwaway values exist only
+# for this build step (neither command opens the database) and stay out of the image.
+RUN SECRET_KEY=build-only DATABASE_URL=sqlite:////tmp/build.sqlite3 \
+        python manage.py compilemessages --ignore "var/*" \
+    && SECRET_KEY=build-only DATABASE_URL=sqlite:////tmp/build.sqlite3 \
+        python manage.py collectstatic --noinput \
+    && rm -f /tmp/build.sqlite3
+
+# Code and static files stay root-owned and read-only for the app user; only var/
+# (media, celery beat's schedule file) is writable.
+RUN useradd --system --uid 10001 --user-group --home-dir /app --no-create-home okno \
+    && mkdir -p /app/var/media \
+    && chown -R okno:okno /app/var/media \
+    && chown okno:okno /app/var
+USER 10001:10001
+
+EXPOSE 8000
+# Workers: $WEB_CONCURRENCY (2 by default). Behind a reverse proxy on another host,
+# set FORWARDED_ALLOW_IPS to its address so client IPs are taken from X-Forwarded-For.
+CMD ["uvicorn", "config.asgi:application", "--host", "0.0.0.0", "--port", "8000"]
