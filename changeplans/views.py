@@ -5,7 +5,8 @@ import json
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import connection
+from django.core.cache import cache
+from django.db import DatabaseError, connection
 from django.db.models import Count
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -25,9 +26,21 @@ from .selectors import load_plan, plan_history
 
 
 def health(request):
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1")
-    return JsonResponse({"status": "ok"})
+    """Liveness for load balancers and compose: the database and the cache answer."""
+    checks = {}
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        checks["database"] = "ok"
+    except DatabaseError:
+        checks["database"] = "error"
+    try:
+        cache.set("okno:health", "1", 10)
+        checks["cache"] = "ok" if cache.get("okno:health") == "1" else "error"
+    except Exception:  # any cache backend error means the cache is down
+        checks["cache"] = "error"
+    healthy = all(value == "ok" for value in checks.values())
+    return JsonResponse({"status": "ok" if healthy else "error", **checks}, status=200 if healthy else 503)
 
 
 def _toast(response, text, level="success"):

@@ -24,23 +24,41 @@ def _postgres_reachable():
     return True
 
 
+def _redis_reachable():
+    from django.conf import settings
+
+    if not settings.REDIS_URL:
+        return False
+    import redis
+
+    try:
+        redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=3).ping()
+    except redis.RedisError:
+        return False
+    return True
+
+
 def pytest_configure(config):
     from django.conf import settings
 
-    if _postgres_reachable():
-        return
-    if IN_CI:
-        raise pytest.UsageError(f"PostgreSQL is unreachable at {settings.DATABASES['default'].get('HOST')}: CI needs it (tests fail, not skip).")
-    # A developer's machine without PostgreSQL: run on SQLite and skip tests marked postgres.
-    settings.DATABASES["default"] = {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}
-    config._okno_no_postgres = True
+    if not _postgres_reachable():
+        if IN_CI:
+            raise pytest.UsageError(f"PostgreSQL is unreachable at {settings.DATABASES['default'].get('HOST')}: CI needs it (tests fail, not skip).")
+        # A developer's machine without PostgreSQL: run on SQLite and skip tests marked postgres.
+        settings.DATABASES["default"] = {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}
+        config._okno_skip_marker = {"postgres"}
+    if not _redis_reachable():
+        if IN_CI:
+            raise pytest.UsageError(f"Redis is unreachable at {settings.REDIS_URL!r}: CI needs it (tests fail, not skip).")
+        settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+        config._okno_skip_marker = getattr(config, "_okno_skip_marker", set()) | {"redis"}
 
 
 def pytest_collection_modifyitems(config, items):
-    if getattr(config, "_okno_no_postgres", False):
-        skip = pytest.mark.skip(reason="PostgreSQL is not reachable on this machine (CI fails instead)")
+    for marker in getattr(config, "_okno_skip_marker", ()):
+        skip = pytest.mark.skip(reason=f"{marker} is not reachable on this machine (in CI this is a failure)")
         for item in items:
-            if "postgres" in item.keywords:
+            if marker in item.keywords:
                 item.add_marker(skip)
 
 

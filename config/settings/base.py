@@ -92,7 +92,6 @@ DATABASES = {
     )
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
-FORMS_URLFIELD_ASSUME_HTTPS = True  # the Django 6 default, set now
 
 REDIS_URL = env("REDIS_URL", "")
 if REDIS_URL:

@@ -235,5 +235,15 @@ def test_pdf_download(author_client, plan):
     assert response.content.startswith(b"%PDF") and "attachment" in response["Content-Disposition"]
 
 
-def test_health(client):
-    assert client.get(reverse("health")).json() == {"status": "ok"}
+@pytest.mark.redis
+def test_health_checks_database_and_redis_cache(client, settings):
+    assert "RedisCache" in settings.CACHES["default"]["BACKEND"]
+    assert client.get(reverse("health")).json() == {"status": "ok", "database": "ok", "cache": "ok"}
+
+
+@pytest.mark.redis
+def test_health_reports_a_dead_cache(client, settings):
+    # Django rebuilds its cache handlers when the CACHES setting changes.
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:1/0"}}
+    response = client.get(reverse("health"))
+    assert response.status_code == 503 and response.json()["cache"] == "error"
