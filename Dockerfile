@@ -36,7 +36,8 @@ RUN SECRET_KEY=build-only DATABASE_URL=sqlite:////tmp/build.sqlite3 \
 
 # Code and static files stay root-owned and read-only for the app user; only var/
 # (media, celery beat's schedule file) is writable.
-RUN useradd --system --uid 10001 --user-group --home-dir /app --no-create-home okno \
+RUN groupadd --system --gid 10001 okno \
+    && useradd --system --uid 10001 --gid okno --home-dir /app --no-create-home okno \
     && mkdir -p /app/var/media \
     && chown -R okno:okno /app/var/media \
     && chown okno:okno /app/var
