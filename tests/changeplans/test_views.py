@@ -247,3 +247,12 @@ def test_health_reports_a_dead_cache(client, settings):
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:1/0"}}
     response = client.get(reverse("health"))
     assert response.status_code == 503 and response.json()["cache"] == "error"
+
+
+def test_russian_by_default_english_on_request(author_client, plan):
+    url = reverse("changeplans:plan_detail", args=[plan.pk])
+    html = author_client.get(url, HTTP_ACCEPT_LANGUAGE="en-US,en").content.decode()
+    assert "Наименование мероприятия" in html
+    author_client.post(reverse("set_language"), {"language": "en", "next": url})
+    html = author_client.get(url).content.decode()
+    assert "Activity" in html and "NOT DONE" in html
