@@ -1,0 +1,224 @@
+"""The archive PDF of a work plan: the seed's document (header, announcement, step table, sign-off sheet) plus its history."""
+
+import re
+from pathlib import Path
+from urllib.parse import urlsplit
+from urllib.request import url2pathname
+
+from django.conf import settings
+from django.template.loader import render_to_string
+from django.utils import timezone, translation
+from django.utils.safestring import mark_safe
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
+
+from .choices import Availability
+from .durations import format_minutes
+from .lint import lint_plan
+from .models import Plan, PlanEvent, Step
+from .selectors import load_plan, plan_history
+
+STATIC_DIR = Path(settings.BASE_DIR) / "static"
+TEMPLATE = "changeplans/pdf/plan.html"
+
+# Worst first: the announcement shows the worst availability of the affected services.
+_AVAILABILITY_ORDER = [Availability.UNAVAILABLE, Availability.DEGRADED, Availability.AVAILABLE]
+
+
+def _person_name(user):
+    if user is None:
+        return ""
+    return user.get_full_name() or user.get_username()
+
+
+def _css_string(text):
+    """Quote text as a CSS string for the @page margin boxes (also safe inside <style>)."""
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("<", "\\3C ").replace(">", "\\3E ")
+    escaped = re.sub(r"[\r\n\f]+", " ", escaped)
+    # Already escaped for CSS; HTML escaping would be wrong inside <style>, which is raw text.
+    return mark_safe(f'"{escaped}"')
+
+
+def _page_counter_content():
+    # "Стр. N из M": the translator's order of words is kept; the placeholders become CSS counters.
+    text = _css_string(_("Page %(page)s of %(pages)s"))
+    return mark_safe(text.replace("%(page)s", '" counter(page) "').replace("%(pages)s", '" counter(pages) "'))
+
+
+def _lines(items):
+    return "\n".join(item for item in items if item)
+
+
+def _numbered(number, text):
+    return f"{number}. {text}"
+
+
+def _rollback_text(action):
+    label = action.label()
+    if not label:
+        return action.text
+    # The seed writes "1. Убить под…" for one risk and "5/6/7/8 Устранить…" for several.
+    return f"{label} {action.text}" if "/" in label else _numbered(label, action.text)
+
+
+# A row whose tallest cell is estimated above this many lines may break across pages; shorter rows
+# stay whole (a whole-row move of a page-high row would leave a blank page).
+BREAKABLE_ROW_LINES = 25
+_NARROW_COLUMN_CHARS = 18
+
+
+def _estimated_lines(text):
+    return sum(max(1, -(-len(line) // _NARROW_COLUMN_CHARS)) for line in text.split("\n")) if text else 0
+
+
+def _step_row(step, none_text):
+    risks = list(step.risks.all())
+    rollbacks = list(step.rollback_actions.all())
+    mitigation = _lines([step.risk_mitigation] + [_numbered(risk.number, risk.mitigation) for risk in risks if risk.mitigation])
+    if rollbacks:
+        rollback = _lines(_rollback_text(action) for action in rollbacks)
+    elif step.no_rollback_needed:
+        rollback = none_text
+    else:
+        rollback = ""
+    # Every cell as a ready string: the template only prints them (the benchmark renders 100s of rows).
+    row = {
+        "position": step.position,
+        "name": step.name,
+        "description": step.description,
+        "expected_result": step.expected_result,
+        "risks": _lines(_numbered(risk.number, risk.description) for risk in risks) or none_text,
+        "mitigation": mitigation,
+        "affected_systems": step.affected_systems,
+        "planned_downtime": step.planned_downtime,
+        "executor": step.executor.name if step.executor else "",
+        "date": step.planned_date.strftime("%d.%m.%Y") if step.planned_date else "",
+        "time": step.planned_time.strftime("%H:%M") if step.planned_time else "",
+        "duration": step.duration_text,
+        "rollback": rollback,
+        "jira_key": step.jira_key,
+        "status": step.status,
+        "status_label": step.get_status_display(),
+    }
+    tallest = max(_estimated_lines(row[key]) for key in ("description", "expected_result", "risks", "mitigation", "affected_systems", "rollback"))
+    row["breakable"] = tallest > BREAKABLE_ROW_LINES
+    return row
+
+
+def _worst_availability(plan_services):
+    codes = {ps.availability for ps in plan_services}
+    for code in _AVAILABILITY_ORDER:
+        if code in codes:
+            return Availability(code).label
+    return ""
+
+
+def _service_text(plan_service):
+    # The header lists "Недоступные сервисы": say the availability only when it is something else.
+    service = plan_service.service
+    if plan_service.availability == Availability.UNAVAILABLE:
+        return f"{service.name} ({service.display_name})"
+    return f"{service.name} ({service.display_name} — {plan_service.get_availability_display()})"
+
+
+def _total_duration(report):
+    if report.total_best_minutes is None:
+        return ""
+    best, worst = report.total_best_minutes, report.total_worst_minutes
+    text = format_minutes(best)
+    if worst is not None and worst != best:
+        text = f"{text} – {format_minutes(worst)}"
+    return text
+
+
+def _lint_rows(report, steps):
+    positions = {step.id: step.position for step in steps}
+    levels = {"error": _("Error"), "warning": _("Warning")}
+    return [
+        {"level": warning.level, "level_label": levels.get(warning.level, warning.level), "step_position": positions.get(warning.step_id), "message": warning.message}
+        for warning in report.warnings
+    ]
+
+
+def _labels(model):
+    return {field.name: field.verbose_name for field in model._meta.get_fields() if hasattr(field, "verbose_name")}
+
+
+def plan_context(plan, steps, events, report):
+    none_text = _("none")
+    plan_services = list(plan.plan_services.all())
+    approval_rows = list(plan.approval_rows.all())
+    approval_model = plan.approval_rows.model
+    responsible = plan.responsible
+    return {
+        "plan": plan,
+        "rows": [_step_row(step, none_text) for step in steps],
+        "service_texts": [_service_text(ps) for ps in plan_services],
+        "service_names": ", ".join(ps.service.display_name for ps in plan_services),
+        "worst_availability": _worst_availability(plan_services),
+        "curator_name": _person_name(plan.curator),
+        "author_name": _person_name(plan.author),
+        "responsible_text": " ".join(part for part in (responsible.name, responsible.contact) if part) if responsible else "",
+        "organization": settings.OKNO_ORGANIZATION,
+        "signature": settings.OKNO_SIGNATURE,
+        "lint_rows": _lint_rows(report, steps),
+        "total_duration": _total_duration(report),
+        "window_length": format_minutes(report.window_minutes),
+        "approval_rows": approval_rows,
+        "events": events,
+        "plan_labels": _labels(Plan),
+        "step_labels": _labels(Step),
+        "approval_labels": _labels(approval_model),
+        "event_labels": _labels(PlanEvent),
+        "none_text": none_text,
+        "generated_at": timezone.now(),
+        "css_page_counter": _page_counter_content(),
+        "css_generated_label": _css_string(_("Generated:")),
+        "col_no": pgettext("table column", "No."),
+    }
+
+
+def render_plan_html(plan_id, *, language="ru"):
+    """The whole HTML document of the plan's archive PDF, in the given language and the plan's time zone."""
+    plan = load_plan(plan_id)
+    steps = list(plan.steps.all())
+    events = list(plan_history(plan_id))
+    with translation.override(language), timezone.override(plan.tz):
+        report = lint_plan(plan, steps=steps)
+        return render_to_string(TEMPLATE, plan_context(plan, steps, events, report))
+
+
+def _url_fetcher():
+    from weasyprint.urls import URLFetcher
+
+    class StaticOnlyFetcher(URLFetcher):
+        """Fetches only the project's own static files (fonts, CSS): plan text never reaches the network or the disk."""
+
+        def fetch(self, url, headers=None):
+            parts = urlsplit(url)
+            path = Path(url2pathname(parts.path)).resolve() if parts.scheme == "file" else None
+            if path is None or not path.is_relative_to(STATIC_DIR.resolve()):
+                raise ValueError(f"Only static files may be loaded into the PDF: {url}")
+            return super().fetch(url, headers)
+
+    return StaticOnlyFetcher(fail_on_errors=True)
+
+
+def html_to_pdf(html):
+    """The PDF bytes of a document from render_plan_html; relative URLs resolve against static/."""
+    from weasyprint import HTML
+    from weasyprint.text.fonts import FontConfiguration
+
+    font_config = FontConfiguration()
+    document = HTML(string=html, base_url=STATIC_DIR.as_uri() + "/", url_fetcher=_url_fetcher())
+    return document.write_pdf(font_config=font_config)
+
+
+def render_plan_pdf(plan_id, *, language="ru"):
+    return html_to_pdf(render_plan_html(plan_id, language=language))
+
+
+def plan_pdf_filename(plan):
+    """ASCII file name: plan-<id>-<window start date in the plan's zone>.pdf."""
+    start = timezone.localtime(plan.window_start, plan.tz)
+    return f"plan-{plan.pk}-{start:%Y-%m-%d}.pdf"
