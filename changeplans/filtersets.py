@@ -12,9 +12,9 @@ class PlanFilterSet(django_filters.FilterSet):
     """Filters of the plan list (and, later, of the API list)."""
 
     q = django_filters.CharFilter(label=_("Search"), method="search")
-    status = django_filters.MultipleChoiceFilter(label=_("Status"), choices=PlanStatus.choices)
-    service = django_filters.ModelChoiceFilter(label=_("Service"), field_name="services", queryset=Service.objects.all())
-    author = django_filters.ModelChoiceFilter(label=_("Author"), queryset=get_user_model().objects.filter(authored_plans__isnull=False).distinct())
+    status = django_filters.ChoiceFilter(label=_("Status"), choices=PlanStatus.choices, empty_label=_("All"))
+    service = django_filters.ModelChoiceFilter(label=_("Service"), field_name="services", queryset=Service.objects.all(), empty_label=_("All"))
+    author = django_filters.ModelChoiceFilter(label=_("Author"), queryset=get_user_model().objects.filter(authored_plans__isnull=False).distinct(), empty_label=_("All"))
     date_from = django_filters.DateFilter(label=_("From"), field_name="window_end", lookup_expr="date__gte", widget=forms.DateInput(attrs={"type": "date"}))
     date_to = django_filters.DateFilter(label=_("To"), field_name="window_start", lookup_expr="date__lte", widget=forms.DateInput(attrs={"type": "date"}))
 
@@ -27,7 +27,6 @@ class PlanFilterSet(django_filters.FilterSet):
         for field in self.form.fields.values():
             css = "form-select form-select-sm" if isinstance(field.widget, forms.Select) else "form-control form-control-sm"
             field.widget.attrs.setdefault("class", css)
-        self.form.fields["status"].widget.attrs["size"] = 1
         self.form.fields["author"].label_from_instance = lambda user: user.get_full_name() or user.username
 
     def search(self, queryset, name, value):

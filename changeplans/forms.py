@@ -3,6 +3,7 @@ import zoneinfo
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from .choices import Availability, PlanStatus, StepKind
@@ -33,7 +34,7 @@ class PlanForm(forms.ModelForm):
     responsible_name = forms.CharField(label=_("Responsible for the work"), required=False, max_length=200)
     responsible_contact = forms.CharField(label=_("Contact of the responsible"), required=False, max_length=200)
     revision = forms.IntegerField(widget=forms.HiddenInput, required=False)
-    jira_url = forms.URLField(label=Plan._meta.get_field("jira_url").verbose_name, required=False, assume_scheme="https")
+    jira_url = forms.URLField(label=capfirst(Plan._meta.get_field("jira_url").verbose_name), required=False, assume_scheme="https")
 
     class Meta:
         model = Plan

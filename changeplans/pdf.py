@@ -16,6 +16,7 @@ from .choices import Availability
 from .durations import format_minutes
 from .lint import lint_plan
 from .models import Plan, PlanEvent, Step
+from .roles import display_name
 from .selectors import load_plan, plan_history
 
 STATIC_DIR = Path(settings.BASE_DIR) / "static"
@@ -25,10 +26,7 @@ TEMPLATE = "changeplans/pdf/plan.html"
 _AVAILABILITY_ORDER = [Availability.UNAVAILABLE, Availability.DEGRADED, Availability.AVAILABLE]
 
 
-def _person_name(user):
-    if user is None:
-        return ""
-    return user.get_full_name() or user.get_username()
+_person_name = display_name
 
 
 def _css_string(text):

@@ -24,3 +24,11 @@ def user_roles(user):
 
 def has_role(user, role):
     return Role(role).value in user_roles(user)
+
+
+def display_name(user):
+    """A person as the seed writes names: surname first ("Хасанов А.И.")."""
+    if user is None:
+        return ""
+    name = f"{user.last_name} {user.first_name}".strip()
+    return name or user.get_username()

@@ -1,6 +1,8 @@
 from django import template
 from django.utils.html import format_html
 
+from changeplans.roles import display_name
+
 register = template.Library()
 
 STATUS_CLASSES = {
@@ -38,11 +40,7 @@ def status_badge(code, label, approval=False):
 
 @register.filter
 def fullname(user):
-    """Russian order, as the seed writes names: "Хасанов А.И."."""
-    if not user:
-        return ""
-    name = f"{user.last_name} {user.first_name}".strip()
-    return name or user.get_username()
+    return display_name(user) if user else ""
 
 
 @register.filter
