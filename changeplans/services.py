@@ -184,6 +184,8 @@ def reorder_steps(plan_id, *, actor, step_ids):
     if sorted(steps) != sorted(step_ids):
         raise EditConflict(plan, _last_event("plan", plan.pk))
     before = [steps[pk].position for pk in step_ids]
+    if before == list(range(1, len(step_ids) + 1)):
+        return  # dropped where it was: nothing to record
     for position, pk in enumerate(step_ids, start=1):
         if steps[pk].position != position:
             Step.objects.filter(pk=pk).update(position=position)

@@ -62,4 +62,34 @@
       number.value = max + 1;
     }
   });
+
+  // Drag a step by its number cell to reorder; the server gets the whole new order.
+  var dragged = null;
+  document.body.addEventListener("dragstart", function (e) {
+    var cell = e.target.closest && e.target.closest("#steps-body td[draggable=true]");
+    if (!cell) return;
+    dragged = cell.closest("tr.okno-step");
+    dragged.classList.add("okno-dragging");
+    e.dataTransfer.effectAllowed = "move";
+    e.dataTransfer.setData("text/plain", dragged.dataset.step);
+  });
+  document.body.addEventListener("dragover", function (e) {
+    if (!dragged) return;
+    var row = e.target.closest && e.target.closest("#steps-body tr.okno-step");
+    if (!row || row === dragged) return;
+    e.preventDefault();
+    var after = (e.clientY - row.getBoundingClientRect().top) > row.offsetHeight / 2;
+    var anchor = after ? row.nextElementSibling.nextElementSibling : row;  // skip the row's risk panel
+    var panel = dragged.nextElementSibling;
+    row.parentNode.insertBefore(dragged, anchor);
+    dragged.parentNode.insertBefore(panel, dragged.nextElementSibling);
+  });
+  document.body.addEventListener("dragend", function () {
+    if (!dragged) return;
+    var body = dragged.closest("tbody");
+    dragged.classList.remove("okno-dragging");
+    dragged = null;
+    var ids = Array.prototype.map.call(body.querySelectorAll("tr.okno-step"), function (r) { return r.dataset.step; });
+    htmx.ajax("POST", body.dataset.reorderUrl, { target: "#steps-body", swap: "outerHTML", values: { step: ids } });
+  });
 })();

@@ -256,3 +256,16 @@ def test_russian_by_default_english_on_request(author_client, plan):
     author_client.post(reverse("set_language"), {"language": "en", "next": url})
     html = author_client.get(url).content.decode()
     assert "Activity" in html and "NOT DONE" in html
+
+
+def test_drag_reorder_posts_the_whole_order(author_client, plan):
+    from changeplans.models import PlanEvent
+
+    ids = list(plan.steps.order_by("position").values_list("pk", flat=True))
+    url = reverse("changeplans:steps_reorder", args=[plan.pk])
+    author_client.post(url, {"step": ids}, **HX)  # dropped in place
+    assert not PlanEvent.objects.filter(plan=plan, kind="steps_reordered").exists()
+    response = author_client.post(url, {"step": [ids[2], ids[0], ids[1]]}, **HX)
+    assert response.status_code == 200
+    assert [s.name for s in plan.steps.order_by("position")] == ["Шаг 3", "Шаг 1", "Шаг 2"]
+    assert PlanEvent.objects.filter(plan=plan, kind="steps_reordered").count() == 1
