@@ -28,6 +28,15 @@
     if (status === 422 || status === 409) { e.detail.shouldSwap = true; e.detail.isError = false; }
   });
 
+  // Text areas in cells grow with their text, up to most of the screen.
+  function fitTextarea(area) {
+    area.style.height = "auto";
+    area.style.height = Math.min(area.scrollHeight + 4, window.innerHeight * 0.7) + "px";
+  }
+  document.body.addEventListener("input", function (e) {
+    if (e.target.matches && e.target.matches(".okno-cell-form textarea")) fitTextarea(e.target);
+  });
+
   // In a cell editor: Enter saves a one-line input, Ctrl+Enter saves a text area, Escape cancels.
   document.body.addEventListener("keydown", function (e) {
     var form = e.target.closest && e.target.closest(".okno-cell-form");
@@ -41,6 +50,7 @@
   // Focus the editor that htmx has just put into a cell.
   document.body.addEventListener("htmx:afterSwap", function (e) {
     var field = e.detail.target.querySelector && e.detail.target.querySelector(".okno-cell-form [name=value]");
+    if (field && field.tagName === "TEXTAREA") fitTextarea(field);
     if (field) { field.focus(); if (field.select && field.type !== "date" && field.type !== "time") { try { field.setSelectionRange(field.value.length, field.value.length); } catch (_) {} } }
   });
 
