@@ -1,5 +1,6 @@
 from django import template
 from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 
 from changeplans.roles import display_name
 
@@ -58,3 +59,44 @@ def minutes(value):
     from changeplans.durations import format_minutes
 
     return format_minutes(value)
+
+
+_URL_PATTERNS = {}
+_PLACEHOLDER_ID, _PLACEHOLDER_FIELD = "987654321", "FIELDNAME"
+
+
+def fast_url(name, pk, field=None):
+    """reverse() once per URL name, then substitute: ~20x cheaper than {% url %} in a 100-row table."""
+    from django.urls import reverse
+
+    key = (name, field is not None)
+    if key not in _URL_PATTERNS:
+        args = [int(_PLACEHOLDER_ID)] + ([_PLACEHOLDER_FIELD] if field is not None else [])
+        _URL_PATTERNS[key] = reverse(name, args=args)
+    url = _URL_PATTERNS[key].replace(_PLACEHOLDER_ID, str(pk))
+    return url.replace(_PLACEHOLDER_FIELD, field) if field is not None else url
+
+
+@register.simple_tag(name="row_url")
+def row_url(name, pk):
+    return fast_url(name, pk)
+
+
+@register.simple_tag(takes_context=True)
+def step_cell(context, step, field, value, derived=None):
+    """One editable cell of the step table: click to edit when the user may edit the plan."""
+    from django.utils.translation import gettext
+
+    classes = f"okno-cell okno-f-{field}"
+    if field in context.get("warn", ()):
+        classes += " okno-warn"
+    attrs = ""
+    if context.get("can_edit"):
+        attrs = format_html(' hx-get="{}" hx-trigger="click[!event.target.closest(\'form\')]" hx-swap="innerHTML"', fast_url("changeplans:step_cell", step.pk, field))
+    if value:
+        content = format_html("{}", value).replace("\r\n", "\n").replace("\n", "<br>")
+    elif derived:
+        content = format_html('<span class="text-secondary" title="{}">≈{}</span>', gettext("No start time: follows the previous step"), derived.strftime("%H:%M"))
+    else:
+        content = ""
+    return format_html('<td id="cell-{}-{}" class="{}"{}>{}</td>', step.pk, field, classes, attrs, mark_safe(content))
