@@ -1,6 +1,7 @@
 """`manage.py load_demo`: load the seed plan and print the demo logins (used by `make run`)."""
 
 from django.core.management.base import BaseCommand
+from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from changeplans.demo import DEMO_PASSWORD, DEMO_USERS, load_demo
@@ -12,8 +13,8 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         plan = load_demo()
         rows = [
-            # The name as get_full_name() shows it: "А.И. Хасанов".
-            (spec["username"], DEMO_PASSWORD, ", ".join(role.value for role in spec["roles"]), f"{spec['first_name']} {spec['last_name']}".strip())
+            # Surname first, as the seed writes names: "Хасанов А.И.".
+            (spec["username"], DEMO_PASSWORD, ", ".join(role.value for role in spec["roles"]), f"{spec['last_name']} {spec['first_name']}".strip())
             for spec in DEMO_USERS
         ]
         header = (_("Username"), _("Password"), _("Roles"), _("Name"))
@@ -21,4 +22,4 @@ class Command(BaseCommand):
         self.stdout.write(_("Demo logins:"))
         for row in [header, *rows]:
             self.stdout.write("  " + "  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)).rstrip())
-        self.stdout.write(_("Demo plan: %(path)s") % {"path": f"/plans/{plan.pk}/"})
+        self.stdout.write(_("Demo plan: %(path)s") % {"path": reverse("changeplans:plan_detail", args=[plan.pk])})
