@@ -48,6 +48,7 @@ class PlanForm(forms.ModelForm):
             "goal": forms.Textarea(attrs={"rows": 2}),
             "mailing_list": forms.Textarea(attrs={"rows": 2}),
             "announcement_intro": forms.Textarea(attrs={"rows": 2}),
+            "time_zone": forms.TextInput(attrs={"list": "okno-time-zones", "autocomplete": "off"}),
         }
 
     def __init__(self, *args, **kwargs):
@@ -115,6 +116,7 @@ class StepCellForm(forms.Form):
     """One cell of the step table; the field is chosen per request."""
 
     revision = forms.IntegerField(widget=forms.HiddenInput)
+    original = forms.CharField(widget=forms.HiddenInput, required=False, strip=False)
 
     TEXTAREA_FIELDS = {"description", "expected_result", "risk_mitigation", "affected_systems"}
 

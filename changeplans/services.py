@@ -34,6 +34,22 @@ class EditConflict(Exception):
         super().__init__(_("%(who)s has changed this since you opened it. Check their version; save again to overwrite it with yours.") % {"who": who})
 
 
+def _normalize_text(text):
+    return (text or "").replace("\r\n", "\n").strip()
+
+
+def cell_text(step, field):
+    """A cell's value as the editor shows it, to tell whether someone else changed this cell."""
+    value = getattr(step, field)
+    if field == "executor":
+        return value.name if value else ""
+    if field == "planned_time":
+        return value.strftime("%H:%M") if value else ""
+    if field == "planned_date":
+        return value.isoformat() if value else ""
+    return _normalize_text(str(value or ""))
+
+
 def record_event(plan, *, actor, kind, obj=None, from_status="", to_status="", comment="", changes=None):
     return PlanEvent.objects.create(
         plan=plan, actor=actor, kind=kind,
@@ -125,13 +141,17 @@ def update_plan_header(plan_id, *, actor, data, revision, services=None, availab
 
 
 @transaction.atomic
-def update_step_cell(step_id, *, actor, field, value, revision):
-    """Save one cell of the step table; raises EditConflict if the step changed since `revision`."""
+def update_step_cell(step_id, *, actor, field, value, revision, original=None):
+    """Save one cell of the step table.
+
+    Raises EditConflict when the step changed since `revision` and this very cell no longer holds
+    `original` (the text the editor was opened with): edits of other cells of the step do not conflict.
+    """
     if field not in STEP_CELL_FIELDS:
         raise ValidationError(_("This column cannot be edited here."))
-    step = Step.objects.select_for_update().get(pk=step_id)
+    step = Step.objects.select_for_update(of=("self",)).select_related("executor").get(pk=step_id)
     _lock_editable_plan(step.plan_id, actor)
-    if step.revision != revision:
+    if step.revision != revision and (original is None or cell_text(step, field) != _normalize_text(original)):
         raise EditConflict(step, _last_event("step", step.pk))
     if field == "executor":
         value = get_or_create_party(value) if isinstance(value, str) else value

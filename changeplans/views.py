@@ -109,15 +109,19 @@ def plan_detail(request, pk):
         return render(request, "changeplans/plan_detail.html", context)
 
 
-def _render_plan_part(request, plan_id, part, extra=None, oob=("lint", "total")):
-    """Render a fragment of the plan page, with out-of-band refreshes of the lint panel and header."""
+def _render_plan_part(request, plan_id, part, extra=None, oob=("lint", "total", "history")):
+    """Render a fragment of the plan page, with out-of-band refreshes of the lint panel, total and history."""
     context = _plan_context(request, plan_id)
     context.update(extra or {})
+    if "history" in oob:
+        context["events"] = plan_history(plan_id)
     with timezone.override(context["plan"].tz):
         html = [render(request, f"changeplans/plan_detail.html#{part}", context).content.decode()]
         for name in oob:
             context["oob"] = True
-            html.append(render(request, f"changeplans/plan_detail.html#{name}", context).content.decode())
+            # In a <template>, htmx parses each out-of-band part on its own: after a <tbody> the HTML
+            # parser is in table mode and would mangle a <section> holding another table.
+            html.append("<template>" + render(request, f"changeplans/plan_detail.html#{name}", context).content.decode() + "</template>")
     return HttpResponse("".join(html))
 
 
@@ -144,7 +148,7 @@ def plan_header(request, pk):
             except ValidationError as exc:
                 form.add_error(None, exc)
             else:
-                return _toast(_render_plan_part(request, pk, "header", oob=("lint", "announcement")), _("Saved"))
+                return _toast(_render_plan_part(request, pk, "header", oob=("lint", "announcement", "history")), _("Saved"))
         if conflict:
             data = request.POST.copy()
             data["revision"] = conflict.current.revision
@@ -171,17 +175,21 @@ def step_cell(request, pk, field):
         return _forbidden(request, refusal)
     if request.method == "GET":
         value = getattr(step, field)
-        initial = {"revision": step.revision, "value": value.name if field == "executor" and value else value}
+        initial = {"revision": step.revision, "original": services.cell_text(step, field), "value": value.name if field == "executor" and value else value}
         return _cell_response(request, step, field, StepCellForm(field, initial=initial))
     form = StepCellForm(field, request.POST)
     if not form.is_valid():
         return _cell_response(request, step, field, form, status=422)
     try:
-        services.update_step_cell(pk, actor=request.user, field=field, value=form.cleaned_data["value"], revision=form.cleaned_data["revision"])
+        services.update_step_cell(
+            pk, actor=request.user, field=field, value=form.cleaned_data["value"],
+            revision=form.cleaned_data["revision"], original=form.cleaned_data["original"],
+        )
     except services.EditConflict as exc:
-        # Keep what the user typed; the new revision lets a second save overwrite deliberately.
+        # Keep what the user typed; the new revision and original let a second save overwrite deliberately.
         data = request.POST.copy()
         data["revision"] = exc.current.revision
+        data["original"] = services.cell_text(exc.current, field)
         theirs = getattr(exc.current, field)
         return _cell_response(request, step, field, StepCellForm(field, data), conflict={"error": exc, "theirs": theirs}, status=409)
     except ValidationError as exc:
@@ -193,7 +201,7 @@ def step_cell(request, pk, field):
 @login_required
 def step_row(request, pk):
     step = get_object_or_404(Step, pk=pk)
-    return _render_plan_part(request, step.plan_id, "steps", oob=())
+    return _render_plan_part(request, step.plan_id, "steps", oob=("lint", "total"))
 
 
 @login_required

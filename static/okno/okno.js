@@ -28,6 +28,50 @@
     if (status === 422 || status === 409) { e.detail.shouldSwap = true; e.detail.isError = false; }
   });
 
+  // The step table is re-rendered after every change. Editors open in other cells (and risk panels)
+  // survive it with what was typed in them: nothing the user typed is lost.
+  var preserved = [];
+  function fieldValues(form) {
+    return Array.prototype.map.call(form.elements, function (el) {
+      return { name: el.name, value: el.value, checked: el.checked };
+    });
+  }
+  document.body.addEventListener("htmx:beforeSwap", function (e) {
+    var target = e.detail.target;
+    preserved = [];
+    if (!target || target.id !== "steps-body" || !e.detail.shouldSwap) return;
+    var trigger = e.detail.requestConfig && e.detail.requestConfig.elt;
+    target.querySelectorAll(".okno-cell-form, .okno-risks-form").forEach(function (form) {
+      if (trigger && (form === trigger || form.contains(trigger))) return;
+      var holder = form.parentElement;
+      var stepId = holder.id.split("-")[1];
+      var row = document.getElementById("step-" + stepId);
+      preserved.push({ holder: holder.id, stepId: stepId, html: form.outerHTML, values: fieldValues(form),
+                       revision: row ? row.dataset.revision : null });
+    });
+  });
+  document.body.addEventListener("htmx:afterSwap", function (e) {
+    if (!preserved.length || !e.detail.target || e.detail.target.id !== "steps-body") return;
+    var kept = preserved;
+    preserved = [];
+    kept.forEach(function (item) {
+      var holder = document.getElementById(item.holder);
+      if (!holder) return;  // the step is gone
+      holder.innerHTML = item.html;
+      var form = holder.querySelector("form");
+      item.values.forEach(function (v, i) {
+        var el = form.elements[i];
+        if (!el || el.name !== v.name) return;
+        if (el.type === "checkbox" || el.type === "radio") el.checked = v.checked; else el.value = v.value;
+      });
+      // Our own save moved the step's revision: a panel opened at the old one is still current.
+      var row = document.getElementById("step-" + item.stepId);
+      var revision = form.querySelector("[name=revision]");
+      if (row && revision && item.revision && revision.value === item.revision) revision.value = row.dataset.revision;
+      htmx.process(holder);
+    });
+  });
+
   // Text areas in cells grow with their text, up to most of the screen.
   function fitTextarea(area) {
     area.style.height = "auto";

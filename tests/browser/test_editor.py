@@ -493,3 +493,43 @@ def test_screenshots_desktop(page):
     shot(page, "plan-risks-panel.png")
     page.goto("/plans/new/")
     shot(page, "plan-new.png", full_page=True)
+
+
+def test_open_editor_survives_a_save_elsewhere_and_still_saves(page, small_plan, author_user):
+    # Given an editor open on step 1's description with unsaved text
+    first, second = steps_of(small_plan)[:2]
+    login(page, author_user)
+    open_plan(page, small_plan)
+    _, pending = open_cell(page, first, "description")
+    pending.fill("Текст, который ещё не сохранён")
+    # When another cell of the same step and one of another step are saved
+    _, name = open_cell(page, first, "name")
+    name.fill("Переименованный шаг")
+    name.press("Enter")
+    expect(page.locator(f"#cell-{first.pk}-name")).to_have_text("Переименованный шаг")
+    _, other = open_cell(page, second, "jira_key")
+    other.fill("OPS-42")
+    other.press("Enter")
+    expect(page.locator(f"#cell-{second.pk}-jira_key")).to_have_text("OPS-42")
+    # Then the first editor is still open with its text, and saving it is not a conflict
+    kept = page.locator(f"#cell-{first.pk}-description .okno-cell-form [name=value]")
+    expect(kept).to_have_value("Текст, который ещё не сохранён")
+    kept.focus()
+    kept.press("Control+Enter")
+    expect(page.locator(f"#cell-{first.pk}-description")).to_have_text("Текст, который ещё не сохранён")
+    expect(page.locator(".okno-conflict")).to_have_count(0)
+    assert_not_reloaded(page)
+    first.refresh_from_db()
+    assert (first.name, first.description) == ("Переименованный шаг", "Текст, который ещё не сохранён")
+
+
+def test_history_updates_without_reload(page, small_plan, author_user):
+    step = steps_of(small_plan)[0]
+    login(page, author_user)
+    open_plan(page, small_plan)
+    _, editor = open_cell(page, step, "name")
+    editor.fill("Новое имя шага")
+    editor.press("Enter")
+    expect(page.locator("#history tbody tr")).to_have_count(1)
+    expect(page.locator("#history")).to_contain_text("Новое имя шага")
+    assert_not_reloaded(page)

@@ -153,3 +153,16 @@ def test_stranger_cannot_cancel(plan):
     stranger = UserFactory(username="stranger", roles=["approver"])
     with pytest.raises(PermissionDenied):
         services.cancel_plan(plan.pk, actor=stranger, comment="x")
+
+
+def test_edits_of_different_cells_of_one_step_do_not_conflict(plan, author):
+    # Given two editors opened on the same step at revision 1
+    step = plan.steps.first()
+    services.update_step_cell(step.pk, actor=author, field="name", value="Имя", revision=1, original="Шаг 1")
+    # When the second editor saves another cell with the stale revision, it is saved
+    services.update_step_cell(step.pk, actor=author, field="jira_key", value="OPS-1", revision=1, original="")
+    step.refresh_from_db()
+    assert (step.name, step.jira_key) == ("Имя", "OPS-1")
+    # But a stale editor of the same cell is a conflict
+    with pytest.raises(services.EditConflict):
+        services.update_step_cell(step.pk, actor=author, field="name", value="Другое", revision=1, original="Шаг 1")
