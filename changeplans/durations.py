@@ -50,7 +50,7 @@ def parse_duration(text):
     if not matches or leftover:
         raise ValidationError(_("Cannot read the duration “%(text)s”: write e.g. “5 мин”, “2-3 часа” or “1,5 часа”.") % {"text": original})
     low = high = 0.0
-    for index, match in enumerate(matches):
+    for match in matches:
         unit = _unit_minutes(match.group(3))
         if unit is None:
             unit = 1  # a bare number means minutes

@@ -1,4 +1,3 @@
-import datetime
 import zoneinfo
 
 from django import forms
@@ -6,7 +5,7 @@ from django.core.exceptions import ValidationError
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
-from .choices import Availability, PlanStatus, StepKind
+from .choices import Availability, StepKind
 from .durations import parse_duration
 from .models import Party, Plan, Service, Step
 

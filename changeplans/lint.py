@@ -167,7 +167,7 @@ def lint_plan(plan, steps=None):
     # Internal schedule, all in UTC: step id -> dict.
     rows = {}
     scheduled = []  # steps already placed, in position order
-    for index, step in enumerate(steps):
+    for step in steps:
         number = step.position
         low, high, duration_problem = _durations(step)
         if duration_problem == "missing":

@@ -1,6 +1,5 @@
 """Pages of the plan editor. Views are thin: forms validate, services decide, templates show."""
 
-import json
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
