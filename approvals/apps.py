@@ -12,3 +12,5 @@ class ApprovalsConfig(AppConfig):
         from .choices import ApprovalStatus
 
         STATUS_CHOICES_BY_OBJECT["approval"] = ApprovalStatus
+        STATUS_CHOICES_BY_OBJECT["approvalrow"] = ApprovalStatus
+        from . import services  # noqa: F401  registers the reset of sign-offs on a new plan version

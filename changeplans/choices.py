@@ -56,6 +56,8 @@ class EventKind(models.TextChoices):
     STEP_ADDED = "step_added", _("Step added")
     STEP_DELETED = "step_deleted", _("Step deleted")
     STEPS_REORDERED = "steps_reordered", _("Steps reordered")
+    VERSION = "version", _("New version")
+    REFUSED = "refused", _("Refused")
 
 
 class Role(models.TextChoices):

@@ -11,7 +11,9 @@ from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 from .choices import Availability, EventKind, PartyKind, PlanKind, PlanStatus, StepKind, StepStatus
 from .durations import parse_duration
 
-EDITABLE_PLAN_STATUSES = (PlanStatus.DRAFT, PlanStatus.REJECTED)
+# A plan in review or approved stays editable by its author: a material edit makes a new version
+# and sends it back for sign-off (changeplans.versioning).
+EDITABLE_PLAN_STATUSES = (PlanStatus.DRAFT, PlanStatus.REJECTED, PlanStatus.IN_REVIEW, PlanStatus.APPROVED)
 NOT_STARTED_PLAN_STATUSES = (PlanStatus.DRAFT, PlanStatus.IN_REVIEW, PlanStatus.REJECTED, PlanStatus.APPROVED)
 
 
@@ -280,6 +282,25 @@ class RollbackAction(models.Model):
     def label(self):
         """The seed's numbering: the numbers of the risks this action answers, as "5/6/7/8"."""
         return "/".join(str(risk.number) for risk in sorted(self.risks.all(), key=lambda r: r.number))
+
+
+class PlanVersion(models.Model):
+    """A frozen copy of what approvers sign: made at each submission and at each material edit after it."""
+
+    plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="versions")
+    number = models.PositiveIntegerField(_("version"))
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("created by"), null=True, on_delete=models.PROTECT, related_name="+")
+    snapshot = models.JSONField(_("content"))
+
+    class Meta:
+        ordering = ["plan", "number"]
+        constraints = [models.UniqueConstraint(fields=["plan", "number"], name="plan_version_unique")]
+        verbose_name = _("plan version")
+        verbose_name_plural = _("plan versions")
+
+    def __str__(self):
+        return f"{self.plan} v{self.number}"
 
 
 class AppendOnlyQuerySet(models.QuerySet):

@@ -20,7 +20,7 @@ def edit_refusal(user, plan):
     if not user.is_authenticated:
         return _("Sign in to edit the plan.")
     if not plan.is_editable:
-        return _("The plan is “%(status)s”: only a draft or a rejected plan can be edited.") % {"status": plan.get_status_display()}
+        return _("The plan is “%(status)s”: it can no longer be edited.") % {"status": plan.get_status_display()}
     if has_role(user, Role.ADMIN):
         return None
     if plan.author_id != user.pk:

@@ -6,6 +6,7 @@ from django.db.models import F, Max
 from django.utils.translation import gettext as _
 from django_fsm import can_proceed
 
+from . import versioning
 from .choices import EventKind
 from .models import Party, Plan, PlanEvent, PlanService, Risk, RollbackAction, Step
 from .permissions import can_create_plan, edit_refusal
@@ -137,6 +138,7 @@ def update_plan_header(plan_id, *, actor, data, revision, services=None, availab
     plan.save()
     if changes:
         record_event(plan, actor=actor, kind=EventKind.EDITED, changes=changes)
+        versioning.after_edit(plan, actor=actor)
     return plan
 
 
@@ -150,7 +152,7 @@ def update_step_cell(step_id, *, actor, field, value, revision, original=None):
     if field not in STEP_CELL_FIELDS:
         raise ValidationError(_("This column cannot be edited here."))
     step = Step.objects.select_for_update(of=("self",)).select_related("executor").get(pk=step_id)
-    _lock_editable_plan(step.plan_id, actor)
+    plan = _lock_editable_plan(step.plan_id, actor)
     if step.revision != revision and (original is None or cell_text(step, field) != _normalize_text(original)):
         raise EditConflict(step, _last_event("step", step.pk))
     if field == "executor":
@@ -163,8 +165,9 @@ def update_step_cell(step_id, *, actor, field, value, revision, original=None):
     step.revision += 1
     step.save()
     if old != getattr(step, field):
-        record_event(step.plan, actor=actor, kind=EventKind.EDITED, obj=step, changes={field: [_serialize(old), _serialize(getattr(step, field))]})
-        _bump_plan_revision(step.plan)
+        record_event(plan, actor=actor, kind=EventKind.EDITED, obj=step, changes={field: [_serialize(old), _serialize(getattr(step, field))]})
+        _bump_plan_revision(plan)
+        versioning.after_edit(plan, actor=actor)
     return step
 
 
@@ -182,6 +185,7 @@ def add_step(plan_id, *, actor, after_position=None, name=None):
     )
     record_event(plan, actor=actor, kind=EventKind.STEP_ADDED, obj=step)
     _bump_plan_revision(plan)
+    versioning.after_edit(plan, actor=actor)
     return step
 
 
@@ -194,6 +198,7 @@ def delete_step(step_id, *, actor):
     step.delete()
     plan.steps.filter(position__gt=position).update(position=F("position") - 1)
     _bump_plan_revision(plan)
+    versioning.after_edit(plan, actor=actor)
 
 
 @transaction.atomic
@@ -211,6 +216,7 @@ def reorder_steps(plan_id, *, actor, step_ids):
             Step.objects.filter(pk=pk).update(position=position)
     record_event(plan, actor=actor, kind=EventKind.STEPS_REORDERED, changes={"order": [before, list(range(1, len(step_ids) + 1))]})
     _bump_plan_revision(plan)
+    versioning.after_edit(plan, actor=actor)
 
 
 def move_step(step_id, *, actor, offset):
@@ -264,6 +270,7 @@ def save_step_risks(step_id, *, actor, revision, risks, rollback_actions, risk_m
     step.save()
     record_event(plan, actor=actor, kind=EventKind.EDITED, obj=step, changes={"risks": [len(existing_risks), len(risks)], "rollback_actions": [len(existing_actions), len(rollback_actions)]})
     _bump_plan_revision(plan)
+    versioning.after_edit(plan, actor=actor)
     return step
 
 

@@ -78,8 +78,10 @@ def test_admin_can_edit_any_draft(plan, admin_user):
     assert Step.objects.get(pk=step.pk).name == "Админ"
 
 
-def test_plan_in_review_is_not_editable(plan, author):
+def test_plan_in_progress_is_not_editable(plan, author):
     plan.submit()
+    plan.approve()
+    plan.start()
     plan.save()
     step = plan.steps.first()
     with pytest.raises(PermissionDenied):

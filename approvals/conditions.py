@@ -1,0 +1,71 @@
+"""Guards of the sign-off workflow. Each returns None when allowed, or the translated reason."""
+
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from changeplans.choices import PlanStatus
+
+from .choices import ApprovalStatus, RowKind
+
+
+def active_delegation(deputy, principal, on_date=None):
+    from .models import Delegation
+
+    if deputy is None or principal is None:
+        return None
+    on_date = on_date or timezone.localdate()
+    return Delegation.objects.filter(deputy=deputy, principal=principal, starts_on__lte=on_date, ends_on__gte=on_date).first()
+
+
+def open_stage(rows):
+    """The lowest stage that still has an undecided approval row (acknowledgements never block stages)."""
+    pending = [row.stage for row in rows if row.kind == RowKind.APPROVAL and row.status != ApprovalStatus.APPROVED]
+    return min(pending) if pending else None
+
+
+def sign_refusal(row, actor, *, rows):
+    """Why `actor` may not approve or reject `row` now; None when they may. Returns (reason, on_behalf_of)."""
+    plan = row.plan
+    if plan.status != PlanStatus.IN_REVIEW:
+        return _("The plan is not in review (it is “%(status)s”).") % {"status": plan.get_status_display()}, None
+    if row.kind != RowKind.APPROVAL:
+        return _("This row is an acknowledgement, not an approval."), None
+    if actor.pk in (plan.author_id, plan.curator_id):
+        return _("You cannot approve a plan you authored or curate."), None
+    on_behalf_of = None
+    if row.user_id != actor.pk:
+        if active_delegation(actor, row.user) is None:
+            return _("This row is for %(name)s; you may sign only your own row or one delegated to you.") % {"name": row.person_name}, None
+        on_behalf_of = row.user
+        if on_behalf_of.pk in (plan.author_id, plan.curator_id):
+            return _("You cannot approve a plan you authored or curate."), None
+    if row.status != ApprovalStatus.PENDING:
+        return _("This row is already decided."), None
+    stage = open_stage(rows)
+    if stage is not None and row.stage > stage:
+        return _("Stage %(stage)d opens when stage %(open)d is complete.") % {"stage": row.stage, "open": stage}, None
+    return None, on_behalf_of
+
+
+def acknowledge_refusal(row, actor):
+    plan = row.plan
+    if plan.status != PlanStatus.IN_REVIEW:
+        return _("The plan is not in review (it is “%(status)s”).") % {"status": plan.get_status_display()}
+    if row.kind != RowKind.ACKNOWLEDGEMENT:
+        return _("This row is an approval, not an acknowledgement.")
+    allowed = row.user_id == actor.pk or (row.group_id and actor.groups.filter(pk=row.group_id).exists())
+    if not allowed:
+        return _("Only %(name)s acknowledges this plan.") % {"name": row.person_name}
+    if row.status != ApprovalStatus.NOT_ACKNOWLEDGED:
+        return _("The plan is already acknowledged.")
+    return None
+
+
+def submit_refusal(plan, rows):
+    if plan.status not in (PlanStatus.DRAFT, PlanStatus.REJECTED):
+        return _("Only a draft or a rejected plan can be submitted.")
+    if not plan.steps.exists():
+        return _("The plan has no steps.")
+    if not any(row.kind == RowKind.APPROVAL for row in rows):
+        return _("The sign-off matrix has no approvers.")
+    return None

@@ -1,0 +1,278 @@
+"""Every sign-off operation: submit, approve, reject, acknowledge, reset on a new version, templates.
+
+Each locks the plan row first (then its matrix rows), so an edit that makes a new version and an
+approval of the old one are serialised: the plan is never approved on a version someone did not see.
+"""
+
+import functools
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from changeplans import versioning
+from changeplans.choices import EventKind, PlanStatus
+from changeplans.models import Plan
+from changeplans.services import record_event
+
+from . import conditions
+from .choices import ApprovalStatus, RowKind
+from .models import ApprovalRow, MatrixTemplate
+
+# Called after commit with (event, row_ids): the notifications layer registers e-mail sending here.
+listeners = []
+
+
+def _notify(event, plan_id, row_ids=()):
+    for listener in listeners:
+        transaction.on_commit(lambda listener=listener: listener(event, plan_id, list(row_ids)))
+
+
+class StaleVersion(Exception):
+    """The approver looked at an older version than the current one."""
+
+
+def _lock(plan_id):
+    plan = Plan.objects.select_for_update().get(pk=plan_id)
+    rows = list(ApprovalRow.objects.select_for_update(of=("self",)).filter(plan=plan).select_related("user").order_by("position"))
+    return plan, rows
+
+
+class Refused(PermissionDenied):
+    """A refused sign-off attempt; recorded after the attempt's transaction has rolled back."""
+
+    def __init__(self, plan_id, row_id, actor, reason, via):
+        super().__init__(reason)
+        self.plan_id, self.row_id, self.actor, self.reason, self.via = plan_id, row_id, actor, reason, via
+
+
+def _refuse(plan, actor, row, reason, via):
+    raise Refused(plan.pk, row.pk, actor, reason, via)
+
+
+def records_refusals(function):
+    """Run a sign-off service; a refusal (self-approval, someone else's row …) is written to the history."""
+
+    @functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        try:
+            return function(*args, **kwargs)
+        except Refused as refused:
+            with transaction.atomic():
+                plan = Plan.objects.get(pk=refused.plan_id)
+                row = ApprovalRow.objects.get(pk=refused.row_id)
+                record_event(plan, actor=refused.actor, kind=EventKind.REFUSED, obj=row, comment=f"{refused.reason} ({refused.via})")
+            raise
+
+    return wrapper
+
+
+@transaction.atomic
+def apply_template(plan_id, *, actor, template_id):
+    """Replace the plan's matrix with a template's rows (the author adjusts them afterwards)."""
+    plan, rows = _lock(plan_id)
+    if plan.status not in (PlanStatus.DRAFT, PlanStatus.REJECTED):
+        raise ValidationError(_("The matrix of a plan under sign-off cannot be replaced."))
+    if actor.pk != plan.author_id and not actor.is_superuser:
+        raise PermissionDenied(_("Only the author of the plan can edit it."))
+    template = MatrixTemplate.objects.get(pk=template_id)
+    ApprovalRow.objects.filter(plan=plan).delete()
+    for row in template.rows.all():
+        ApprovalRow.objects.create(
+            plan=plan, position=row.position, stage=row.stage, kind=row.kind, job_title=row.job_title,
+            person_name=row.person_name, user=row.user, group=row.group,
+            status=ApprovalStatus.NOT_ACKNOWLEDGED if row.kind == RowKind.ACKNOWLEDGEMENT else ApprovalStatus.PENDING,
+        )
+    record_event(plan, actor=actor, kind=EventKind.EDITED, comment=_("Sign-off matrix from template “%(name)s”") % {"name": template.name})
+
+
+@transaction.atomic
+def submit_plan(plan_id, *, actor):
+    """The author sends the plan for sign-off: it freezes a version and tells the open stage."""
+    plan, rows = _lock(plan_id)
+    if actor.pk != plan.author_id and not actor.is_superuser:
+        raise PermissionDenied(_("Only the author submits the plan."))
+    refusal = conditions.submit_refusal(plan, rows)
+    if refusal:
+        raise ValidationError(refusal)
+    before = plan.status
+    if plan.status == PlanStatus.REJECTED:
+        plan.rework()
+    plan.submit()
+    plan.save()
+    version = versioning.freeze_version(plan, actor=actor)
+    _reset_rows(rows)
+    record_event(plan, actor=actor, kind=EventKind.TRANSITION, from_status=before, to_status=plan.status, comment=_("Submitted as version %(n)d") % {"n": version.number})
+    _notify("submitted", plan.pk, [row.pk for row in _rows_to_ask(rows)])
+    return version
+
+
+def _rows_to_ask(rows):
+    stage = conditions.open_stage(rows)
+    return [
+        row for row in rows
+        if (row.kind == RowKind.APPROVAL and row.status == ApprovalStatus.PENDING and row.stage == stage)
+        or (row.kind == RowKind.ACKNOWLEDGEMENT and row.status == ApprovalStatus.NOT_ACKNOWLEDGED)
+    ]
+
+
+def _reset_rows(rows):
+    for row in rows:
+        changed = False
+        if row.status in (ApprovalStatus.APPROVED, ApprovalStatus.REJECTED):
+            row.reset()
+            changed = True
+        elif row.status == ApprovalStatus.ACKNOWLEDGED:
+            row.reset_acknowledgement()
+            changed = True
+        if changed or row.decided_at:
+            row.decided_at = row.decided_by = row.on_behalf_of = row.version = None
+            row.save()
+
+
+def reset_for_new_version(plan, version, actor):
+    """A material edit: every signature covers the whole plan, so every decided row is reset."""
+    rows = list(ApprovalRow.objects.select_for_update(of=("self",)).filter(plan=plan).select_related("user").order_by("position"))
+    touched = [row for row in rows if row.is_decided]
+    for row in touched:
+        record_event(plan, actor=actor, kind=EventKind.TRANSITION, obj=row, from_status=row.status,
+                     to_status=ApprovalStatus.NOT_ACKNOWLEDGED if row.kind == RowKind.ACKNOWLEDGEMENT else ApprovalStatus.PENDING,
+                     comment=_("Reset by version %(n)d") % {"n": version.number})
+    _reset_rows(rows)
+    if plan.status == PlanStatus.APPROVED:
+        plan.return_to_review()
+        plan.save()
+        record_event(plan, actor=actor, kind=EventKind.TRANSITION, from_status=PlanStatus.APPROVED, to_status=plan.status, comment=_("Version %(n)d changes the approved plan") % {"n": version.number})
+    _notify("new_version", plan.pk, [row.pk for row in _rows_to_ask(rows)])
+
+
+versioning.on_new_version.append(reset_for_new_version)
+
+
+def _current_version(plan, seen_version):
+    version = versioning.latest_version(plan)
+    if version is None or version.number != seen_version:
+        raise StaleVersion(_("The plan has changed since you opened it (now version %(n)s). Look at the changes and decide again.") % {"n": version.number if version else "—"})
+    return version
+
+
+@records_refusals
+@transaction.atomic
+def approve_row(row_id, *, actor, version, comment="", via="web"):
+    plan_id = ApprovalRow.objects.values_list("plan_id", flat=True).get(pk=row_id)
+    plan, rows = _lock(plan_id)
+    row = next(r for r in rows if r.pk == row_id)
+    row.plan = plan
+    reason, on_behalf_of = conditions.sign_refusal(row, actor, rows=rows)
+    if reason:
+        _refuse(plan, actor, row, reason, via)
+    current = _current_version(plan, version)
+    stage_before = conditions.open_stage(rows)
+    row.approve()
+    row.decided_at, row.decided_by, row.on_behalf_of, row.version, row.comment = timezone.now(), actor, on_behalf_of, current, comment.strip()
+    row.save()
+    record_event(plan, actor=actor, kind=EventKind.TRANSITION, obj=row, from_status=ApprovalStatus.PENDING, to_status=row.status, comment=_signature_comment(row, via))
+    _maybe_approve_plan(plan, rows, actor)
+    stage_after = conditions.open_stage(rows)
+    if stage_after is not None and stage_after != stage_before:
+        _notify("stage_opened", plan.pk, [r.pk for r in _rows_to_ask(rows) if r.kind == RowKind.APPROVAL])
+    return row
+
+
+def _signature_comment(row, via):
+    parts = [_("version %(n)d") % {"n": row.version.number}] if row.version else []
+    if row.on_behalf_of:
+        parts.append(_("for %(name)s") % {"name": row.person_name})
+    if via != "web":
+        parts.append(via)
+    text = ", ".join(parts)
+    return f"{text}: {row.comment}" if row.comment else text
+
+
+@records_refusals
+@transaction.atomic
+def reject_row(row_id, *, actor, version, comment, via="web"):
+    if not (comment or "").strip():
+        raise ValidationError(_("Give the reason for rejecting: the author needs it to fix the plan."))
+    plan_id = ApprovalRow.objects.values_list("plan_id", flat=True).get(pk=row_id)
+    plan, rows = _lock(plan_id)
+    row = next(r for r in rows if r.pk == row_id)
+    row.plan = plan
+    reason, on_behalf_of = conditions.sign_refusal(row, actor, rows=rows)
+    if reason:
+        _refuse(plan, actor, row, reason, via)
+    current = _current_version(plan, version)
+    row.reject()
+    row.decided_at, row.decided_by, row.on_behalf_of, row.version, row.comment = timezone.now(), actor, on_behalf_of, current, comment.strip()
+    row.save()
+    record_event(plan, actor=actor, kind=EventKind.TRANSITION, obj=row, from_status=ApprovalStatus.PENDING, to_status=row.status, comment=_signature_comment(row, via))
+    plan.reject()
+    plan.save()
+    record_event(plan, actor=actor, kind=EventKind.TRANSITION, from_status=PlanStatus.IN_REVIEW, to_status=plan.status, comment=comment.strip())
+    _notify("rejected", plan.pk, [row.pk])
+    return row
+
+
+@records_refusals
+@transaction.atomic
+def acknowledge_row(row_id, *, actor, version, comment="", via="web"):
+    plan_id = ApprovalRow.objects.values_list("plan_id", flat=True).get(pk=row_id)
+    plan, rows = _lock(plan_id)
+    row = next(r for r in rows if r.pk == row_id)
+    row.plan = plan
+    reason = conditions.acknowledge_refusal(row, actor)
+    if reason:
+        _refuse(plan, actor, row, reason, via)
+    current = _current_version(plan, version)
+    row.acknowledge()
+    row.decided_at, row.decided_by, row.version, row.comment = timezone.now(), actor, current, comment.strip()
+    row.save()
+    record_event(plan, actor=actor, kind=EventKind.TRANSITION, obj=row, from_status=ApprovalStatus.NOT_ACKNOWLEDGED, to_status=row.status, comment=_signature_comment(row, via))
+    _maybe_approve_plan(plan, rows, actor)
+    return row
+
+
+def _maybe_approve_plan(plan, rows, actor):
+    """The plan is approved when every approval row and every acknowledgement is given on the current version."""
+    current = versioning.latest_version(plan)
+    complete = all(
+        row.version_id == current.pk and row.status in (ApprovalStatus.APPROVED, ApprovalStatus.ACKNOWLEDGED)
+        for row in rows
+    )
+    if rows and complete and plan.status == PlanStatus.IN_REVIEW:
+        plan.approve()
+        plan.save()
+        record_event(plan, actor=actor, kind=EventKind.TRANSITION, from_status=PlanStatus.IN_REVIEW, to_status=plan.status, comment=_("All sign-offs given on version %(n)d") % {"n": current.number})
+        _notify("approved", plan.pk)
+
+
+def inbox_rows(user):
+    """Rows waiting for `user`: their own and those delegated to them today, in open stages of plans in review."""
+    from .models import Delegation
+
+    today = timezone.localdate()
+    principals = list(Delegation.objects.filter(deputy=user, starts_on__lte=today, ends_on__gte=today).values_list("principal_id", flat=True))
+    candidates = (
+        ApprovalRow.objects.filter(plan__status=PlanStatus.IN_REVIEW)
+        .filter(status__in=[ApprovalStatus.PENDING, ApprovalStatus.NOT_ACKNOWLEDGED])
+        .select_related("plan", "user")
+        .order_by("plan__window_start", "position")
+    )
+    group_ids = list(user.groups.values_list("pk", flat=True))
+    mine = []
+    stages = {}
+    for row in candidates.filter(models_q(user, principals, group_ids)):
+        if row.kind == RowKind.APPROVAL:
+            if row.plan_id not in stages:
+                stages[row.plan_id] = conditions.open_stage(list(ApprovalRow.objects.filter(plan_id=row.plan_id)))
+            if row.stage != stages[row.plan_id]:
+                continue
+        mine.append(row)
+    return mine
+
+
+def models_q(user, principals, group_ids):
+    from django.db.models import Q
+
+    return Q(user=user) | Q(user_id__in=principals, kind=RowKind.APPROVAL) | Q(kind=RowKind.ACKNOWLEDGEMENT, group_id__in=group_ids)
