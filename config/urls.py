@@ -12,5 +12,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("healthz", health, name="health"),
     path("plans/", include("changeplans.urls")),
+    path("approvals/", include("approvals.urls")),
+    path("sign/", include("approvals.link_urls")),
     path("admin/", admin.site.urls),
 ]
