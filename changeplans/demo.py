@@ -2,6 +2,9 @@
 
 The texts keep the seed's spelling, typos and its one non-breaking space ("от\u00a0it.info");
 only trailing spaces are stripped. `make run` loads it through `manage.py load_demo`.
+
+approvals depends on changeplans, not the other way round: approvals is imported only inside the
+functions that build the sign-off part of the demo.
 """
 
 import datetime
@@ -9,6 +12,7 @@ import zoneinfo
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.utils import timezone
 
 from .choices import Availability, EventKind, PartyKind, PlanStatus, Role, StepKind
 from .models import Party, Plan, PlanEvent, PlanService, Risk, RollbackAction, Service, Step
@@ -30,6 +34,8 @@ DEMO_USERS = [
     {"username": "maevsky", "first_name": "Р.А.", "last_name": "Маевский", "roles": [Role.APPROVER]},
     {"username": "marchenko", "first_name": "М.С.", "last_name": "Марченко", "roles": [Role.APPROVER]},
     {"username": "matveev", "first_name": "И.Б.", "last_name": "Матвеев", "roles": [Role.APPROVER]},
+    # Turchaninov's deputy (DEMO_DELEGATION): signs row 5 "за Турчанинов П.В.".
+    {"username": "ivanov", "first_name": "П.С.", "last_name": "Иванов", "roles": [Role.APPROVER]},
     {"username": "duty", "first_name": "Дежурный", "last_name": "НЭС", "roles": [Role.DUTY_OFFICER]},
     {"username": "operator", "first_name": "Оператор", "last_name": "", "roles": [Role.OPERATOR]},
     {"username": "admin", "first_name": "Администратор", "last_name": "", "roles": [Role.ADMIN], "superuser": True},
@@ -247,6 +253,19 @@ DEMO_APPROVERS = [
     ("Директор по ИТ", "Матвеев И.Б.", "matveev"),
 ]
 DEMO_ACKNOWLEDGER = "Дежурный НЭС"
+DEMO_MATRIX_TEMPLATE = "PROD Kubernetes: 9 согласующих + дежурный"
+
+# Sign-off under way, so the demo shows every state: (row position, who signs, comment). Row 5 is
+# signed by Turchaninov's deputy; rows 6–9 stay "НА СОГЛАСОВАНИИ", row 10 "НЕ ОЗНАКОМЛЕН".
+DEMO_SIGNATURES = [
+    (1, "kochetov", ""),
+    (2, "kuzmina", ""),
+    (3, "barabanshchikova", ""),
+    (4, "shpagin", ""),
+    (5, "ivanov", "Согласовано на время отпуска Турчанинова П.В. Откат шага 5 проверил."),
+]
+# (principal, deputy, days before and after today)
+DEMO_DELEGATION = ("turchaninov", "ivanov", 7)
 
 
 def _ensure_users(groups):
@@ -307,15 +326,61 @@ def _create_step(plan, spec, parties):
     return step
 
 
+def _ensure_delegation(users):
+    """Turchaninov's deputy for today ± 7 days; a new one only when none covers today (demo data grows old)."""
+    from approvals.models import Delegation
+
+    principal, deputy, days = DEMO_DELEGATION
+    today = timezone.localdate()
+    covering = Delegation.objects.filter(principal=users[principal], deputy=users[deputy], starts_on__lte=today, ends_on__gte=today)
+    if not covering.exists():
+        Delegation.objects.create(
+            principal=users[principal], deputy=users[deputy], created_by=users["admin"], reason="Отпуск",
+            starts_on=today - datetime.timedelta(days=days), ends_on=today + datetime.timedelta(days=days),
+        )
+
+
+def _ensure_matrix_template(users, groups):
+    """The seed's matrix as a reusable template: nine approvers in parallel and the duty officer."""
+    from approvals.choices import RowKind
+    from approvals.models import MatrixTemplate, MatrixTemplateRow
+
+    template, created = MatrixTemplate.objects.get_or_create(
+        name=DEMO_MATRIX_TEMPLATE, defaults={"description": "Лист согласования плана работ в кластере Kubernetes PROD (из плана установки Calico)."}
+    )
+    if created:
+        for position, (job_title, person_name, username) in enumerate(DEMO_APPROVERS, start=1):
+            MatrixTemplateRow.objects.create(template=template, position=position, job_title=job_title, person_name=person_name, user=users[username])
+        MatrixTemplateRow.objects.create(
+            template=template, position=len(DEMO_APPROVERS) + 1, kind=RowKind.ACKNOWLEDGEMENT,
+            person_name=DEMO_ACKNOWLEDGER, group=groups[Role.DUTY_OFFICER],
+        )
+    return template
+
+
+def _start_signoff(plan, users):
+    """Submit the plan and sign some rows through the real sign-off services (with their history)."""
+    from approvals import services as approvals
+
+    version = approvals.submit_plan(plan.pk, actor=users["khasanov"])
+    rows = {row.position: row for row in plan.approval_rows.all()}
+    for position, username, comment in DEMO_SIGNATURES:
+        approvals.approve_row(rows[position].pk, actor=users[username], version=version.number, comment=comment)
+
+
 def load_demo():
-    """Load the seed plan and its users; returns the existing plan untouched when it is already there."""
-    # approvals depends on changeplans, not the other way round: import it only here.
+    """Load the seed plan and its users, submitted and partly signed; returns the existing plan untouched when it is already there.
+
+    Also makes sure of Turchaninov's deputy for today and of the seed's matrix as a template.
+    """
     from approvals.choices import ApprovalStatus, RowKind
     from approvals.models import ApprovalRow
 
     with transaction.atomic():
         groups = ensure_role_groups()
         users = _ensure_users(groups)
+        _ensure_delegation(users)
+        _ensure_matrix_template(users, groups)
         existing = Plan.objects.filter(title=DEMO_TITLE).order_by("pk").first()
         if existing is not None:
             return existing
@@ -383,4 +448,6 @@ def load_demo():
             to_status=PlanStatus.DRAFT,
             comment="Загружено из демо",
         )
+        _start_signoff(plan, users)
+    plan.refresh_from_db()
     return plan

@@ -15,7 +15,7 @@ from django.utils.translation import pgettext
 from .choices import Availability
 from .durations import format_minutes
 from .lint import lint_plan
-from .models import Plan, PlanEvent, Step
+from .models import Plan, PlanEvent, PlanVersion, Step
 from .roles import display_name
 from .selectors import load_plan, plan_history
 
@@ -142,10 +142,29 @@ def _labels(model):
     return {field.name: field.verbose_name for field in model._meta.get_fields() if hasattr(field, "verbose_name")}
 
 
+def _signoff_rows(plan):
+    """The sign-off sheet with who signed which version: one query whatever the number of rows."""
+    rows = plan.approval_rows.select_related("decided_by", "on_behalf_of", "version").order_by("position", "id")
+    return [
+        {
+            "row": row,
+            "signed_by": _person_name(row.decided_by),
+            "on_behalf_of": _person_name(row.on_behalf_of),
+            "version_number": row.version.number if row.version else "",
+        }
+        for row in rows
+    ]
+
+
+def _versions(plan):
+    # The snapshots are not needed here and grow with the plan.
+    versions = plan.versions.select_related("created_by").defer("snapshot").order_by("number")
+    return [{"number": v.number, "created_at": v.created_at, "created_by_name": _person_name(v.created_by)} for v in versions]
+
+
 def plan_context(plan, steps, events, report):
     none_text = _("none")
     plan_services = list(plan.plan_services.all())
-    approval_rows = list(plan.approval_rows.all())
     approval_model = plan.approval_rows.model
     responsible = plan.responsible
     return {
@@ -162,11 +181,13 @@ def plan_context(plan, steps, events, report):
         "lint_rows": _lint_rows(report, steps),
         "total_duration": _total_duration(report),
         "window_length": format_minutes(report.window_minutes),
-        "approval_rows": approval_rows,
+        "approval_rows": _signoff_rows(plan),
+        "versions": _versions(plan),
         "events": events,
         "plan_labels": _labels(Plan),
         "step_labels": _labels(Step),
         "approval_labels": _labels(approval_model),
+        "version_labels": _labels(PlanVersion),
         "event_labels": _labels(PlanEvent),
         "none_text": none_text,
         "generated_at": timezone.now(),

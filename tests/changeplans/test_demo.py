@@ -10,10 +10,10 @@ from django.contrib.auth.models import Group
 from django.core.management import call_command
 
 from approvals.choices import ApprovalStatus, RowKind
-from approvals.models import ApprovalRow
+from approvals.models import ApprovalRow, Delegation, MatrixTemplate, MatrixTemplateRow
 from changeplans.choices import Availability, EventKind, PartyKind, PlanStatus, StepKind, StepStatus
 from changeplans.demo import DEMO_USERS, load_demo
-from changeplans.models import Party, Plan, PlanEvent, PlanService, Risk, RollbackAction, Service, Step
+from changeplans.models import Party, Plan, PlanEvent, PlanService, PlanVersion, Risk, RollbackAction, Service, Step
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 
@@ -51,7 +51,8 @@ def test_plan_header(plan):
     assert plan.announcement_intro == "Нам необходимо провести плановые работы для некоторых улучшений"
     assert plan.mailing_list == ""
     assert plan.jira_url == ""
-    assert plan.status == PlanStatus.DRAFT
+    # Submitted by the author and partly signed (see test_sign_off_matrix).
+    assert plan.status == PlanStatus.IN_REVIEW
 
 
 def test_services_unavailable_in_seed_order(plan):
@@ -205,14 +206,18 @@ def test_step5_rollback_actions_point_back_at_their_risks(plan):
         assert risk.rollback_actions.count() == 1
 
 
+ROW5_COMMENT = "Согласовано на время отпуска Турчанинова П.В. Откат шага 5 проверил."
+
+
 def test_sign_off_matrix(plan):
-    rows = list(ApprovalRow.objects.filter(plan=plan).select_related("user", "group"))
+    # The seed's matrix, in review on version 1: rows 1-5 signed (5 by Turchaninov's deputy), 6-9 waiting, the duty officer not yet.
+    rows = list(ApprovalRow.objects.filter(plan=plan).select_related("user", "group", "decided_by", "on_behalf_of", "version"))
     assert [(r.position, r.kind, r.job_title, r.person_name, r.user and r.user.username, r.status) for r in rows] == [
-        (1, RowKind.APPROVAL, "рук группы контроля качества и развития ИТ-инфраструктуры", "Кочетов В.Н.", "kochetov", ApprovalStatus.PENDING),
-        (2, RowKind.APPROVAL, "владелец продукта", "Кузьмина О.В.", "kuzmina", ApprovalStatus.PENDING),
-        (3, RowKind.APPROVAL, "владелец продукта", "Барабанщикова О.И.", "barabanshchikova", ApprovalStatus.PENDING),
-        (4, RowKind.APPROVAL, "инженер Интакт", "Шпагин А.В. (Интакт)", "shpagin", ApprovalStatus.PENDING),
-        (5, RowKind.APPROVAL, "инженер", "Турчанинов П.В.", "turchaninov", ApprovalStatus.PENDING),
+        (1, RowKind.APPROVAL, "рук группы контроля качества и развития ИТ-инфраструктуры", "Кочетов В.Н.", "kochetov", ApprovalStatus.APPROVED),
+        (2, RowKind.APPROVAL, "владелец продукта", "Кузьмина О.В.", "kuzmina", ApprovalStatus.APPROVED),
+        (3, RowKind.APPROVAL, "владелец продукта", "Барабанщикова О.И.", "barabanshchikova", ApprovalStatus.APPROVED),
+        (4, RowKind.APPROVAL, "инженер Интакт", "Шпагин А.В. (Интакт)", "shpagin", ApprovalStatus.APPROVED),
+        (5, RowKind.APPROVAL, "инженер", "Турчанинов П.В.", "turchaninov", ApprovalStatus.APPROVED),
         (6, RowKind.APPROVAL, "руководитель группы поддержки приложений", "Бочарников В.В.", "bocharnikov", ApprovalStatus.PENDING),
         (7, RowKind.APPROVAL, "начальник ООФИС", "Маевский Р.А.", "maevsky", ApprovalStatus.PENDING),
         (8, RowKind.APPROVAL, "начальник ОРИС", "Марченко М.С.", "marchenko", ApprovalStatus.PENDING),
@@ -221,18 +226,91 @@ def test_sign_off_matrix(plan):
     ]  # fmt: skip
     assert rows[9].group.name == "duty_officer"
     assert all(r.group is None for r in rows[:9])
-    assert all(r.decided_at is None for r in rows)
+    # Rows 1-4 signed by their own people, on version 1, without comments.
+    for row in rows[:4]:
+        assert (row.decided_by, row.on_behalf_of, row.version.number, row.comment) == (row.user, None, 1, "")
+        assert row.decided_at is not None
+    # Row 5: the deputy signed for Turchaninov, with a comment.
+    row5 = rows[4]
+    assert (row5.decided_by.username, row5.on_behalf_of.username, row5.version.number) == ("ivanov", "turchaninov", 1)
+    assert row5.comment == ROW5_COMMENT
+    assert all((r.decided_at, r.decided_by, r.version) == (None, None, None) for r in rows[5:])
 
 
-def test_history_starts_with_created_event(plan):
-    events = list(PlanEvent.objects.filter(plan=plan))
-    assert len(events) == 1
+def test_plan_is_submitted_as_version_one(plan):
+    (version,) = plan.versions.all()
+    assert (version.number, version.created_by.username) == (1, "khasanov")
+    assert [step["name"] for step in version.snapshot["steps"]][4] == "Миграция на Calico"
+
+
+def test_every_state_of_the_matrix_is_shown(plan):
+    statuses = set(ApprovalRow.objects.filter(plan=plan).values_list("status", flat=True))
+    assert statuses == {ApprovalStatus.APPROVED, ApprovalStatus.PENDING, ApprovalStatus.NOT_ACKNOWLEDGED}
+
+
+def test_turchaninov_has_a_deputy_today():
+    load_demo()
+    today = datetime.date.today()
+    (delegation,) = Delegation.objects.select_related("principal", "deputy")
+    assert (delegation.principal.username, delegation.deputy.username) == ("turchaninov", "ivanov")
+    assert delegation.starts_on == today - datetime.timedelta(days=7)
+    assert delegation.ends_on == today + datetime.timedelta(days=7)
+    ivanov = get_user_model().objects.get(username="ivanov")
+    assert (ivanov.last_name, ivanov.first_name) == ("Иванов", "П.С.")
+    assert set(ivanov.groups.values_list("name", flat=True)) == {"approver"}
+
+
+def test_an_expired_delegation_is_renewed_on_the_next_load():
+    load_demo()
+    Delegation.objects.update(starts_on=datetime.date(2025, 3, 1), ends_on=datetime.date(2025, 3, 8))
+    load_demo()
+    today = datetime.date.today()
+    assert Delegation.objects.count() == 2
+    assert Delegation.objects.filter(starts_on__lte=today, ends_on__gte=today).count() == 1
+
+
+def test_matrix_template_from_the_seed(plan):
+    template = MatrixTemplate.objects.get(name="PROD Kubernetes: 9 согласующих + дежурный")
+    template_rows = [(r.position, r.stage, r.kind, r.job_title, r.person_name, r.user_id, r.group_id) for r in template.rows.all()]
+    plan_rows = [(r.position, r.stage, r.kind, r.job_title, r.person_name, r.user_id, r.group_id) for r in ApprovalRow.objects.filter(plan=plan)]
+    assert template_rows == plan_rows
+    assert len(template_rows) == 10
+
+
+def test_matrix_template_applies_to_a_new_plan(plan):
+    from approvals.services import apply_template
+
+    # Given a new draft by the demo author
+    author = get_user_model().objects.get(username="khasanov")
+    draft = Plan.objects.create(title="Обновление Kubernetes PROD", author=author, window_start=plan.window_start, window_end=plan.window_end)
+    template = MatrixTemplate.objects.get(name="PROD Kubernetes: 9 согласующих + дежурный")
+    # When the author applies the seed's template
+    apply_template(draft.pk, actor=author, template_id=template.pk)
+    # Then the draft has the seed's ten rows, none decided
+    rows = list(ApprovalRow.objects.filter(plan=draft))
+    assert [r.person_name for r in rows] == [r.person_name for r in ApprovalRow.objects.filter(plan=plan)]
+    assert [r.status for r in rows] == [ApprovalStatus.PENDING] * 9 + [ApprovalStatus.NOT_ACKNOWLEDGED]
+
+
+def test_history_starts_with_created_event_then_the_sign_off(plan):
+    events = list(PlanEvent.objects.filter(plan=plan).select_related("actor").order_by("id"))
     event = events[0]
     assert event.kind == EventKind.CREATED
     assert event.actor.username == "khasanov"
     assert (event.object_type, event.object_id, event.object_label) == ("plan", plan.pk, TITLE)
     assert (event.from_status, event.to_status) == ("", "draft")
     assert event.comment == "Загружено из демо"
+    # Then the real services' history: version 1, the submission, five signatures.
+    assert [(e.kind, e.actor.username, e.object_type, e.from_status, e.to_status) for e in events[1:]] == [
+        (EventKind.VERSION, "khasanov", "plan", "", ""),
+        (EventKind.TRANSITION, "khasanov", "plan", "draft", "in_review"),
+        (EventKind.TRANSITION, "kochetov", "approvalrow", "pending", "approved"),
+        (EventKind.TRANSITION, "kuzmina", "approvalrow", "pending", "approved"),
+        (EventKind.TRANSITION, "barabanshchikova", "approvalrow", "pending", "approved"),
+        (EventKind.TRANSITION, "shpagin", "approvalrow", "pending", "approved"),
+        (EventKind.TRANSITION, "ivanov", "approvalrow", "pending", "approved"),
+    ]
+    assert events[-1].comment.endswith(ROW5_COMMENT)
 
 
 def test_users_groups_names_and_password(plan):
@@ -240,7 +318,7 @@ def test_users_groups_names_and_password(plan):
     expected_groups = {
         "khasanov": {"author"},
         **{u: {"approver"} for u in ("kochetov", "kuzmina", "barabanshchikova", "shpagin", "turchaninov",
-                                      "bocharnikov", "maevsky", "marchenko", "matveev")},
+                                      "bocharnikov", "maevsky", "marchenko", "matveev", "ivanov")},
         "duty": {"duty_officer"},
         "operator": {"operator"},
         "admin": {"admin"},
@@ -265,7 +343,8 @@ def _counts():
     User = get_user_model()
     return {
         model.__name__: model.objects.count()
-        for model in (Plan, Step, Risk, RollbackAction, Service, PlanService, Party, ApprovalRow, PlanEvent, User, Group)
+        for model in (Plan, Step, Risk, RollbackAction, Service, PlanService, Party, ApprovalRow, PlanEvent, User, Group,
+                      PlanVersion, Delegation, MatrixTemplate, MatrixTemplateRow)
     } | {"action_risks": RollbackAction.risks.through.objects.count()}
 
 
@@ -275,6 +354,7 @@ def test_loading_twice_changes_nothing():
     counts = _counts()
     assert counts["Plan"] == 1 and counts["Step"] == 7 and counts["Risk"] == 13 and counts["ApprovalRow"] == 10
     assert counts["RollbackAction"] == 12 and counts["action_risks"] == 13
+    assert counts["PlanVersion"] == 1 and counts["Delegation"] == 1 and counts["MatrixTemplate"] == 1 and counts["MatrixTemplateRow"] == 10
     # When it is loaded again
     second = load_demo()
     # Then it returns the same plan and nothing was added

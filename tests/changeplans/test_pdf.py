@@ -283,3 +283,119 @@ def test_demo_plan_pdf_carries_every_seed_value():
         layout = subprocess.run(["pdftotext", "-layout", "-", "-"], input=pdf, capture_output=True, check=True).stdout.decode()
         for value in ["+7 (913) 712-71-78", "Дежурный НЭС", "Кочетов В.Н.", "Шпагин А.В. (Интакт)", "20:00/20.03.2025", "23:05/20.03.2025", "2-3 часа", "30мин"]:
             assert value in layout, value
+
+
+# --- the sign-off sheet as evidence: who signed which version when --------------------------------
+
+
+def signed_plan(extra_approvers=0):
+    """A plan submitted twice (version 2 current): row 1 signed by a deputy with a comment, row 2 by its owner, the duty officer acknowledged."""
+    from approvals import services as approvals
+    from approvals.models import Delegation
+    from tests.approvals.factories import plan_with_matrix
+
+    plan, author, users, duty = plan_with_matrix(2 + extra_approvers, duty=True)
+    principal, owner = users[:2]
+    deputy = UserFactory(username="deputy", last_name="Иванов", first_name="П.С.", roles=["approver"])
+    today = datetime.date.today()
+    Delegation.objects.create(principal=principal, deputy=deputy, starts_on=today, ends_on=today)
+    approvals.submit_plan(plan.pk, actor=author)
+    step = plan.steps.get()
+    from changeplans import services as plan_services
+
+    plan_services.update_step_cell(step.pk, actor=author, field="name", value="Шаг 1 исправлен", revision=step.revision)
+    rows = list(ApprovalRow.objects.filter(plan=plan).order_by("position"))
+    approvals.approve_row(rows[0].pk, actor=deputy, version=2, comment="Согласовано заместителем")
+    approvals.approve_row(rows[1].pk, actor=owner, version=2)
+    for row, user in zip(rows[2:-1], users[2:], strict=True):
+        approvals.approve_row(row.pk, actor=user, version=2, comment=f"Комментарий {row.position}")
+    approvals.acknowledge_row(rows[-1].pk, actor=duty, version=2)
+    return plan, author, principal, owner, deputy, duty
+
+
+def test_signoff_sheet_shows_who_signed_which_version_when():
+    plan, author, principal, owner, deputy, duty = signed_plan()
+    rows = list(ApprovalRow.objects.filter(plan=plan).order_by("position"))
+    # Decided at a known moment: 22:30 in Novosibirsk is 15:30 UTC.
+    decided = datetime.datetime(2025, 3, 18, 22, 30, tzinfo=NSK)
+    ApprovalRow.objects.filter(pk=rows[0].pk).update(decided_at=decided)
+
+    html = render_plan_html(plan.pk, language="en")
+    text = "".join(pdf_pages(html_to_pdf(html)))
+
+    with translation.override("en"):
+        approved_label = str(ApprovalStatus.APPROVED.label)
+        acknowledged_label = str(ApprovalStatus.ACKNOWLEDGED.label)
+    first = re.search(r'<tr class="signoff-row" data-position="1">(.*?)</tr>', html, re.S).group(1)
+    cells = [re.sub(r"<[^>]+>", " ", cell).split() for cell in re.findall(r"<td[^>]*>(.*?)</td>", first, re.S)]
+    assert cells == [
+        ["1"], ["руководитель"], ["Согласующий1", "А.А."], approved_label.split(),
+        ["Иванов", "П.С.", "for", "Согласующий1", "А.А."], ["2"], ["22:30", "18.03.2025"], ["Согласовано", "заместителем"],
+    ]  # fmt: skip
+    second = re.search(r'<tr class="signoff-row" data-position="2">(.*?)</tr>', html, re.S).group(1)
+    assert "Согласующий2 А.А." in second and "for " not in second
+    duty_row = re.search(r'<tr class="signoff-row" data-position="3">(.*?)</tr>', html, re.S).group(1)
+    assert acknowledged_label in duty_row and "Дежурный Д.Д." in duty_row
+    # The same evidence in the PDF's text.
+    for value in ["ИвановП.С.forСогласующий1А.А.", "22:3018.03.2025", "Согласованозаместителем", squash(acknowledged_label)]:
+        assert value in text, value
+
+
+def test_signoff_sheet_in_russian_carries_the_seed_statuses():
+    plan, *_users = signed_plan()
+    ApprovalRow.objects.filter(plan=plan, position=2).update(comment="")
+
+    text = "".join(pdf_pages(render_plan_pdf(plan.pk)))
+
+    with translation.override("ru"):
+        for status in (ApprovalStatus.APPROVED, ApprovalStatus.ACKNOWLEDGED):
+            assert squash(str(status.label)) in text
+        on_behalf = squash(gettext("for %(name)s") % {"name": "Согласующий1 А.А."})
+    assert squash("Иванов П.С.") + on_behalf in text
+
+
+def test_signoff_sheet_lists_the_plan_versions():
+    plan, author, *_users = signed_plan()
+    from changeplans.models import PlanVersion
+
+    PlanVersion.objects.filter(plan=plan, number=1).update(created_at=datetime.datetime(2025, 3, 17, 9, 15, tzinfo=NSK))
+    PlanVersion.objects.filter(plan=plan, number=2).update(created_at=datetime.datetime(2025, 3, 18, 23, 45, tzinfo=NSK))
+
+    html = render_plan_html(plan.pk, language="en")
+
+    versions = re.findall(r'<tr class="version-row">(.*?)</tr>', html, re.S)
+    author_name = f"{author.last_name} {author.first_name}"
+    assert [re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", row)).strip() for row in versions] == [
+        f"1 09:15 17.03.2025 {author_name}",
+        f"2 23:45 18.03.2025 {author_name}",
+    ]
+    text = "".join(pdf_pages(html_to_pdf(html)))
+    assert squash(f"2 23:45 18.03.2025 {author_name}") in text
+
+
+def test_unsubmitted_plan_says_it_has_no_versions():
+    plan = build_plan(1)
+    with translation.override("en"):
+        empty = gettext("No versions yet: the plan has not been submitted for sign-off.")
+    html = render_plan_html(plan.pk, language="en")
+    assert empty in html
+    assert 'class="version-row"' not in html
+
+
+def test_query_count_does_not_grow_with_signatures_and_versions():
+    # Given a signed plan with two approvers, two versions, a delegation and two steps
+    plan, *_users = signed_plan()
+    add_steps(plan, [2])
+    with CaptureQueriesContext(connection) as small:
+        render_plan_html(plan.pk)
+    small_html = render_plan_html(plan.pk)
+
+    # When another plan has eight approvers who all signed, and more steps
+    big, *_users = signed_plan(extra_approvers=6)
+    add_steps(big, range(3, 30))
+    with CaptureQueriesContext(connection) as large:
+        html = render_plan_html(big.pk)
+
+    # Then the number of queries is the same
+    assert html.count('class="signoff-row"') == 9 and small_html.count('class="signoff-row"') == 3
+    assert len(large) == len(small), [query["sql"] for query in large]
