@@ -236,8 +236,11 @@ def acknowledge_row(row_id, *, actor, version, comment="", via="web"):
 def _maybe_approve_plan(plan, rows, actor):
     """The plan is approved when every approval row and every acknowledgement is given on the current version."""
     current = versioning.latest_version(plan)
+    conflicted = {plan.author_id, plan.curator_id} - {None}
     complete = all(
         row.version_id == current.pk and row.status in (ApprovalStatus.APPROVED, ApprovalStatus.ACKNOWLEDGED)
+        # A signer made curator after signing (the curator is not material) does not count.
+        and not (row.kind == RowKind.APPROVAL and {row.decided_by_id, row.on_behalf_of_id} & conflicted)
         for row in rows
     )
     if rows and complete and plan.status == PlanStatus.IN_REVIEW:

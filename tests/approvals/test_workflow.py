@@ -124,3 +124,12 @@ def test_only_the_duty_group_acknowledges():
     with pytest.raises(PermissionDenied):
         services.acknowledge_row(rows(plan)[1].pk, actor=a1, version=1)
     services.acknowledge_row(rows(plan)[1].pk, actor=duty, version=1)
+
+
+def test_a_signer_made_curator_afterwards_does_not_complete_the_sign_off():
+    plan, author, (a1,), duty = plan_with_matrix(1)
+    services.submit_plan(plan.pk, actor=author)
+    services.approve_row(rows(plan)[0].pk, actor=a1, version=1)
+    Plan.objects.filter(pk=plan.pk).update(curator=a1)  # not material: no new version
+    services.acknowledge_row(rows(plan)[1].pk, actor=duty, version=1)
+    assert Plan.objects.get(pk=plan.pk).status == PlanStatus.IN_REVIEW
