@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "django_fsm",
     "changeplans",
     "approvals",
+    "notifications",
 ]
 
 MIDDLEWARE = [
@@ -141,6 +142,24 @@ SPECTACULAR_SETTINGS = {"TITLE": "Okno API", "VERSION": "0.1.0"}
 # Organisation names used in announcements ("Влияние на клиентов НЭС").
 OKNO_ORGANIZATION = env("OKNO_ORGANIZATION", "НЭС")
 OKNO_SIGNATURE = env("OKNO_SIGNATURE", "Департамент ИТ")
+
+# --- Notifications: e-mail outbox, durable scheduler, sign-off reminders (docs/notifications.md) ---
+# Absolute links in e-mails (the one-click sign-off link) start with this address, no trailing slash.
+OKNO_BASE_URL = env("OKNO_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+OKNO_EMAIL_MAX_ATTEMPTS = 5  # tries per e-mail; waits double from OKNO_EMAIL_RETRY_SECONDS
+OKNO_EMAIL_RETRY_SECONDS = 60
+OKNO_EMAIL_SENDING_TIMEOUT_MINUTES = 10  # a row left in "sending" this long is retried
+OKNO_SCHEDULER_MAX_ATTEMPTS = 5
+OKNO_SCHEDULER_RETRY_SECONDS = 60
+OKNO_APPROVAL_REMINDERS = [24, 2]  # hours before the window start: remind those who have not answered
+OKNO_APPROVAL_ESCALATION_HOURS = 4  # hours before the start: warn the curator if the plan is not approved
+OKNO_APPROVAL_LINK_MAX_AGE = 7 * 24 * 3600  # seconds a one-click sign-off link stays valid
+# One beat only (NOTES.md). Due work lives in PostgreSQL rows; beat only wakes the dispatchers.
+CELERY_BEAT_SCHEDULE = {
+    "notifications-run-due": {"task": "notifications.run_due", "schedule": 10.0, "options": {"expires": 10}},
+    "notifications-deliver-due": {"task": "notifications.deliver_due", "schedule": 60.0, "options": {"expires": 60}},
+}
+# --- end of notifications ---
 
 LOGGING = {
     "version": 1,

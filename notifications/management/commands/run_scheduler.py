@@ -1,0 +1,26 @@
+import time
+
+from django.core.management.base import BaseCommand
+
+from notifications import outbox, scheduler
+
+
+class Command(BaseCommand):
+    help = "Durable scheduler: run due notifications and the e-mail outbox every --interval seconds (or --once)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--once", action="store_true", help="One pass, then exit.")
+        parser.add_argument("--interval", type=float, default=10.0, help="Seconds between passes.")
+
+    def handle(self, *args, once, interval, **options):
+        while True:
+            handled = scheduler.run_due()
+            mail = outbox.deliver_due()
+            if handled or any(mail.values()) or once:
+                self.stdout.write(f"scheduled={handled} " + " ".join(f"{name}={value}" for name, value in mail.items()))
+            if once:
+                return
+            try:
+                time.sleep(interval)
+            except KeyboardInterrupt:
+                return

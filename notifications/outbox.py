@@ -1,0 +1,115 @@
+"""The e-mail outbox: every e-mail is a row first, then a delivery attempt.
+
+E-mail cannot be exactly-once end to end. What the outbox guarantees:
+- one row per idempotency key, so the same (action, recipient) is never queued twice;
+- a delivery locks the row and acts only while it is "queued", so two deliverers never both send;
+- the attempt is committed ("sending") before the SMTP conversation, so a crash mid-send leaves a
+  visible row that the sweeper (`deliver_due`) retries after a timeout. That retry is the one case
+  that can send twice (the server got the mail but we died before recording it); the message keeps
+  the same Message-ID so mail clients can fold the duplicate.
+"""
+
+import hashlib
+import logging
+from datetime import timedelta
+from functools import partial
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from . import conf
+from .choices import EmailState
+from .models import OutboundEmail
+
+logger = logging.getLogger(__name__)
+
+
+def enqueue_email(key, to, subject, text, html=None):
+    """Queue one e-mail under `key` (a second call with the same key does nothing); deliver after commit."""
+    email, created = OutboundEmail.objects.get_or_create(
+        key=key, defaults={"to": to, "subject": " ".join(subject.split())[:500], "text": text, "html": html or ""},
+    )
+    if created:
+        # No worker in the embedded default yet: deliver synchronously once the row is committed.
+        # robust: a failing delivery must not break the request that queued it (the row stays to retry).
+        transaction.on_commit(partial(deliver, email.pk), robust=True)
+    return email
+
+
+def message_id(email):
+    """The same Message-ID for every attempt at one outbox row."""
+    domain = settings.DEFAULT_FROM_EMAIL.rpartition("@")[2] or "okno.local"
+    digest = hashlib.sha256(email.key.encode()).hexdigest()[:32]
+    return f"<okno.{email.pk}.{digest}@{domain}>"
+
+
+def _backoff(attempts):
+    return timedelta(seconds=conf.get("OKNO_EMAIL_RETRY_SECONDS") * 2 ** max(attempts - 1, 0))
+
+
+def deliver(email_id):
+    """Send one queued e-mail. Harmless when called twice or by two processes at once. True if sent."""
+    with transaction.atomic():
+        # SKIP LOCKED: another deliverer holds it, so it is not ours to send.
+        email = OutboundEmail.objects.select_for_update(skip_locked=True).filter(pk=email_id, state=EmailState.QUEUED).first()
+        if email is None:
+            return False
+        email.state = EmailState.SENDING
+        email.attempts += 1
+        email.claimed_at = timezone.now()
+        email.save(update_fields=["state", "attempts", "claimed_at"])
+    # Committed before talking to the server: the attempt is on record whatever happens next.
+    try:
+        message = EmailMultiAlternatives(
+            subject=email.subject, body=email.text, from_email=settings.DEFAULT_FROM_EMAIL, to=[email.to],
+            headers={"Message-ID": message_id(email)},
+        )
+        if email.html:
+            message.attach_alternative(email.html, "text/html")
+        message.send()
+    except Exception as exc:  # any transport error: record it and retry later
+        logger.warning("E-mail %s to %s failed (attempt %s): %s", email.pk, email.to, email.attempts, exc)
+        gave_up = email.attempts >= conf.get("OKNO_EMAIL_MAX_ATTEMPTS")
+        OutboundEmail.objects.filter(pk=email.pk, state=EmailState.SENDING).update(
+            state=EmailState.FAILED, last_error=f"{type(exc).__name__}: {exc}"[:2000],
+            next_attempt_at=None if gave_up else timezone.now() + _backoff(email.attempts),
+        )
+        return False
+    OutboundEmail.objects.filter(pk=email.pk, state=EmailState.SENDING).update(
+        state=EmailState.SENT, sent_at=timezone.now(), last_error="", next_attempt_at=None,
+    )
+    return True
+
+
+def deliver_due(now=None, *, limit=100):
+    """Retry failed rows whose back-off has passed, rescue rows stuck in "sending", send what is queued."""
+    now = now or timezone.now()
+    stuck_before = now - timedelta(minutes=conf.get("OKNO_EMAIL_SENDING_TIMEOUT_MINUTES"))
+    max_attempts = conf.get("OKNO_EMAIL_MAX_ATTEMPTS")
+    requeued = gave_up = 0
+    with transaction.atomic():
+        candidates = (
+            OutboundEmail.objects.select_for_update(skip_locked=True)
+            .filter(Q(state=EmailState.FAILED, next_attempt_at__lte=now) | Q(state=EmailState.SENDING, claimed_at__lt=stuck_before))
+            .order_by("id")[:limit]
+        )
+        for email in candidates:
+            if email.state == EmailState.SENDING:
+                email.last_error = f"stuck in sending since {email.claimed_at.isoformat()}"
+            if email.attempts >= max_attempts:
+                email.state, email.next_attempt_at = EmailState.FAILED, None
+                gave_up += 1
+            else:
+                email.state, email.next_attempt_at = EmailState.QUEUED, now
+                requeued += 1
+            email.save(update_fields=["state", "next_attempt_at", "last_error"])
+    due = list(
+        OutboundEmail.objects.filter(state=EmailState.QUEUED)
+        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+        .order_by("id").values_list("pk", flat=True)[:limit]
+    )
+    sent = sum(1 for email_id in due if deliver(email_id))
+    return {"requeued": requeued, "gave_up": gave_up, "sent": sent, "not_sent": len(due) - sent}

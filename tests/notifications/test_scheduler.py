@@ -1,0 +1,158 @@
+"""The durable scheduler: rows, not ETAs; claimed with SKIP LOCKED; handled once; retried with a cap."""
+
+import threading
+from datetime import timedelta
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+from django.test import override_settings
+from django.utils import timezone
+
+from notifications import scheduler, tasks
+from notifications.choices import ScheduleState
+from notifications.models import OutboundEmail, ScheduledNotification
+from notifications.outbox import enqueue_email
+
+pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
+
+handled = []
+
+
+@scheduler.register("test.record")
+def record(payload):
+    handled.append(payload["n"])
+
+
+@scheduler.register("test.mail")
+def mail(payload):
+    enqueue_email(f"test-mail:{payload['n']}", "h@example.org", "Напоминание", "Текст")
+
+
+@scheduler.register("test.broken")
+def broken(payload):
+    enqueue_email("test-broken", "h@example.org", "Тема", "Текст")  # rolled back with the failure
+    raise RuntimeError("handler broke")
+
+
+@pytest.fixture(autouse=True)
+def clear_handled():
+    handled.clear()
+
+
+def test_schedule_twice_keeps_one_row():
+    due = timezone.now()
+    scheduler.schedule("test:key", due, "test.record", {"n": 1})
+    scheduler.schedule("test:key", due + timedelta(hours=1), "test.record", {"n": 2})
+    row = ScheduledNotification.objects.get(key="test:key")
+    assert (row.due_at, row.payload) == (due, {"n": 1})
+
+
+def test_run_due_hands_each_due_row_to_its_handler_once():
+    now = timezone.now()
+    scheduler.schedule("test:a", now - timedelta(minutes=1), "test.record", {"n": 1})
+    scheduler.schedule("test:b", now + timedelta(hours=1), "test.record", {"n": 2})
+    assert scheduler.run_due(now=now) == 1
+    assert scheduler.run_due(now=now) == 0
+    assert handled == [1]
+    assert ScheduledNotification.objects.get(key="test:a").state == ScheduleState.DONE
+    assert ScheduledNotification.objects.get(key="test:b").state == ScheduleState.PENDING
+    scheduler.run_due(now=now + timedelta(hours=2))
+    assert handled == [1, 2]
+
+
+def test_what_a_handler_queues_commits_with_done(django_capture_on_commit_callbacks, mailoutbox):
+    scheduler.schedule("test:mail", timezone.now(), "test.mail", {"n": 7})
+    with django_capture_on_commit_callbacks(execute=True):
+        scheduler.run_due()
+    assert [m.subject for m in mailoutbox] == ["Напоминание"]
+
+
+def test_cancel_by_prefix_keeps_the_excluded_keys():
+    due = timezone.now() + timedelta(hours=1)
+    for key in ("plan:1:a", "plan:1:b", "plan:12:a"):
+        scheduler.schedule(key, due, "test.record", {"n": 0})
+    assert scheduler.cancel("plan:1:", exclude=["plan:1:b"]) == 1
+    states = dict(ScheduledNotification.objects.values_list("key", "state"))
+    assert states == {"plan:1:a": ScheduleState.CANCELLED, "plan:1:b": ScheduleState.PENDING, "plan:12:a": ScheduleState.PENDING}
+    assert scheduler.run_due(now=due + timedelta(hours=1)) == 2
+
+
+@override_settings(OKNO_SCHEDULER_MAX_ATTEMPTS=2)
+def test_a_failing_handler_is_retried_with_back_off_then_given_up():
+    now = timezone.now()
+    scheduler.schedule("test:broken", now, "test.broken", {})
+    assert scheduler.run_due(now=now) == 1  # tried once in this pass, not looped on
+    row = ScheduledNotification.objects.get(key="test:broken")
+    assert (row.state, row.attempts, "handler broke" in row.last_error) == (ScheduleState.PENDING, 1, True)
+    assert row.due_at > now
+    assert not OutboundEmail.objects.filter(key="test-broken").exists()  # the handler's writes rolled back
+    scheduler.run_due(now=row.due_at)
+    row.refresh_from_db()
+    assert (row.state, row.attempts) == (ScheduleState.FAILED, 2)
+
+
+def test_an_unknown_kind_is_recorded_as_an_error():
+    scheduler.schedule("test:unknown", timezone.now(), "test.nobody", {})
+    scheduler.run_due()
+    assert "no handler registered" in ScheduledNotification.objects.get(key="test:unknown").last_error
+
+
+def test_run_scheduler_command_once(capsys):
+    scheduler.schedule("test:cmd", timezone.now(), "test.record", {"n": 3})
+    call_command("run_scheduler", "--once")
+    assert handled == [3]
+    assert "scheduled=1" in capsys.readouterr().out
+
+
+def test_celery_tasks_are_registered_for_beat():
+    from django.conf import settings
+
+    from config.celery import app
+
+    names = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+    assert names == {"notifications.run_due", "notifications.deliver_due"}
+    assert names <= set(app.tasks.keys())
+    scheduler.schedule("test:task", timezone.now(), "test.record", {"n": 4})
+    tasks.run_due.apply()
+    assert handled == [4]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_dispatchers_claim_disjoint_rows():
+    # Given ten due rows, and a first dispatcher that is still handling the row it claimed
+    now = timezone.now()
+    for n in range(10):
+        scheduler.schedule(f"test:thread:{n}", now - timedelta(seconds=10 - n), "test.slow", {"n": n})
+    claimed, release = threading.Event(), threading.Event()
+    seen = {"first": [], "second": []}
+
+    def slow(payload):
+        name = threading.current_thread().name
+        seen[name].append(payload["n"])
+        if name == "first":
+            claimed.set()
+            release.wait(5)
+
+    scheduler.register("test.slow")(slow)
+
+    def dispatch():
+        try:
+            scheduler.run_due(now=now)
+        finally:
+            connection.close()
+
+    first = threading.Thread(target=dispatch, name="first")
+    first.start()
+    assert claimed.wait(5)
+    # When a second dispatcher runs meanwhile
+    second = threading.Thread(target=dispatch, name="second")
+    second.start()
+    second.join(10)
+    release.set()
+    first.join(10)
+    # Then it skipped the locked row instead of waiting for it, and no row was handled twice
+    assert seen["first"][0] == 0
+    assert sorted(seen["first"] + seen["second"]) == list(range(10))
+    assert 0 not in seen["second"] and len(seen["second"]) >= 1
+    assert ScheduledNotification.objects.filter(state=ScheduleState.DONE).count() == 10
