@@ -9,7 +9,7 @@ class OutboundEmail(models.Model):
     """One e-mail to one recipient in the outbox; its key makes a second send of the same message impossible."""
 
     key = models.CharField(_("idempotency key"), max_length=255, unique=True)
-    to = models.CharField(_("to"), max_length=254)
+    to = models.CharField(_("recipient"), max_length=254)
     subject = models.CharField(_("subject"), max_length=500)
     text = models.TextField(_("text"))
     html = models.TextField(_("HTML"), blank=True)

@@ -16,7 +16,7 @@ class Migration(migrations.Migration):
             fields=[
                 ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
                 ("key", models.CharField(max_length=255, unique=True, verbose_name="idempotency key")),
-                ("to", models.CharField(max_length=254, verbose_name="to")),
+                ("to", models.CharField(max_length=254, verbose_name="recipient")),
                 ("subject", models.CharField(max_length=500, verbose_name="subject")),
                 ("text", models.TextField(verbose_name="text")),
                 ("html", models.TextField(blank=True, verbose_name="HTML")),
