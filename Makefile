@@ -38,8 +38,11 @@ run: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py load_demo
 	@echo ""
-	@echo "Okno: http://$(HOST):$(PORT)/   (Ctrl+C stops it)"
-	$(PY) manage.py runserver $(HOST):$(PORT)
+	@echo "Okno: http://$(HOST):$(PORT)/   (Ctrl+C stops it; e-mails are printed here)"
+	@# The scheduler (reminders, e-mail retries) runs beside the web server and stops with it.
+	$(PY) manage.py run_scheduler --interval 5 & scheduler=$$!; \
+		trap 'kill $$scheduler 2>/dev/null' EXIT INT TERM; \
+		$(PY) manage.py runserver $(HOST):$(PORT)
 
 test: install-test
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \

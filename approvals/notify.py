@@ -15,6 +15,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from changeplans import services as changeplans_services
 from changeplans.choices import PlanStatus
 from changeplans.models import Plan
 from changeplans.roles import display_name
@@ -257,3 +258,12 @@ def escalate(payload):
 
 if on_signoff_event not in services.listeners:
     services.listeners.append(on_signoff_event)
+
+
+def cancel_follow_ups(plan_id):
+    """A cancelled plan needs no reminders or escalation."""
+    scheduler.cancel(plan_prefix(plan_id))
+
+
+if cancel_follow_ups not in changeplans_services.on_plan_cancelled:
+    changeplans_services.on_plan_cancelled.append(cancel_follow_ups)

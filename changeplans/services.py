@@ -23,6 +23,10 @@ STEP_CELL_FIELDS = (
 )
 
 
+# Called after commit with the plan id when a plan is cancelled (approvals cancels its reminders).
+on_plan_cancelled = []
+
+
 class EditConflict(Exception):
     """Someone else saved the same object after the editor loaded it."""
 
@@ -287,4 +291,6 @@ def cancel_plan(plan_id, *, actor, comment=""):
     plan.cancel()
     plan.save()
     record_event(plan, actor=actor, kind=EventKind.TRANSITION, from_status=before, to_status=plan.status, comment=comment)
+    for callback in on_plan_cancelled:
+        transaction.on_commit(lambda callback=callback: callback(plan.pk))
     return plan
