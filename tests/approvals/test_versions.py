@@ -375,7 +375,8 @@ def test_each_submission_freezes_a_numbered_version_and_records_it(plan):
 
 
 def test_material_edit_records_the_new_version_and_the_resets(plan):
-    author = submitted(plan)
+    with translation.override("en"):
+        author = submitted(plan)
     step = plan.steps.get()
     with translation.override("en"):
         plan_services.update_step_cell(step.pk, actor=author, field="name", value="Другое", revision=step.revision)
