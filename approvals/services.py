@@ -172,7 +172,7 @@ def approve_row(row_id, *, actor, version, comment="", via="web"):
     row.approve()
     row.decided_at, row.decided_by, row.on_behalf_of, row.version, row.comment = timezone.now(), actor, on_behalf_of, current, comment.strip()
     row.save()
-    record_event(plan, actor=actor, kind=EventKind.TRANSITION, obj=row, from_status=ApprovalStatus.PENDING, to_status=row.status, comment=_signature_comment(row, via))
+    record_event(plan, actor=actor, kind=EventKind.TRANSITION, obj=row, from_status=ApprovalStatus.PENDING, to_status=row.status, comment=_signature_comment(row, via), changes={"version": current.number})
     _maybe_approve_plan(plan, rows, actor)
     stage_after = conditions.open_stage(rows)
     if stage_after is not None and stage_after != stage_before:
@@ -206,7 +206,7 @@ def reject_row(row_id, *, actor, version, comment, via="web"):
     row.reject()
     row.decided_at, row.decided_by, row.on_behalf_of, row.version, row.comment = timezone.now(), actor, on_behalf_of, current, comment.strip()
     row.save()
-    record_event(plan, actor=actor, kind=EventKind.TRANSITION, obj=row, from_status=ApprovalStatus.PENDING, to_status=row.status, comment=_signature_comment(row, via))
+    record_event(plan, actor=actor, kind=EventKind.TRANSITION, obj=row, from_status=ApprovalStatus.PENDING, to_status=row.status, comment=_signature_comment(row, via), changes={"version": current.number})
     plan.reject()
     plan.save()
     record_event(plan, actor=actor, kind=EventKind.TRANSITION, from_status=PlanStatus.IN_REVIEW, to_status=plan.status, comment=comment.strip())
@@ -228,7 +228,7 @@ def acknowledge_row(row_id, *, actor, version, comment="", via="web"):
     row.acknowledge()
     row.decided_at, row.decided_by, row.version, row.comment = timezone.now(), actor, current, comment.strip()
     row.save()
-    record_event(plan, actor=actor, kind=EventKind.TRANSITION, obj=row, from_status=ApprovalStatus.NOT_ACKNOWLEDGED, to_status=row.status, comment=_signature_comment(row, via))
+    record_event(plan, actor=actor, kind=EventKind.TRANSITION, obj=row, from_status=ApprovalStatus.NOT_ACKNOWLEDGED, to_status=row.status, comment=_signature_comment(row, via), changes={"version": current.number})
     _maybe_approve_plan(plan, rows, actor)
     return row
 

@@ -269,3 +269,10 @@ def test_drag_reorder_posts_the_whole_order(author_client, plan):
     assert response.status_code == 200
     assert [s.name for s in plan.steps.order_by("position")] == ["Шаг 3", "Шаг 1", "Шаг 2"]
     assert PlanEvent.objects.filter(plan=plan, kind="steps_reordered").count() == 1
+
+
+def test_forbidden_page_says_why_in_russian(client, approver, plan):
+    client.force_login(approver)
+    response = client.get(reverse("changeplans:plan_create"))
+    assert response.status_code == 403
+    assert "Создавать планы могут только авторы." in response.content.decode()
