@@ -157,22 +157,34 @@ def _current_version(plan, seen_version):
     return version
 
 
-@records_refusals
-@transaction.atomic
-def approve_row(row_id, *, actor, version, comment="", via="web"):
+def _open_decision(row_id, *, actor, version, via, guard):
+    """Lock the plan and its matrix, check `guard` and the version the actor saw: (plan, rows, row, on_behalf_of, current)."""
     plan_id = ApprovalRow.objects.values_list("plan_id", flat=True).get(pk=row_id)
     plan, rows = _lock(plan_id)
     row = next(r for r in rows if r.pk == row_id)
     row.plan = plan
-    reason, on_behalf_of = conditions.sign_refusal(row, actor, rows=rows)
+    reason, on_behalf_of = guard(row, rows)
     if reason:
         _refuse(plan, actor, row, reason, via)
-    current = _current_version(plan, version)
-    stage_before = conditions.open_stage(rows)
-    row.approve()
+    return plan, rows, row, on_behalf_of, _current_version(plan, version)
+
+
+def _record_decision(plan, row, *, actor, from_status, on_behalf_of, current, comment, via):
     row.decided_at, row.decided_by, row.on_behalf_of, row.version, row.comment = timezone.now(), actor, on_behalf_of, current, comment.strip()
     row.save()
-    record_event(plan, actor=actor, kind=EventKind.TRANSITION, obj=row, from_status=ApprovalStatus.PENDING, to_status=row.status, comment=_signature_comment(row, via), changes={"version": current.number})
+    record_event(plan, actor=actor, kind=EventKind.TRANSITION, obj=row, from_status=from_status, to_status=row.status,
+                 comment=_signature_comment(row, via), changes={"version": current.number})
+
+
+@records_refusals
+@transaction.atomic
+def approve_row(row_id, *, actor, version, comment="", via="web"):
+    plan, rows, row, on_behalf_of, current = _open_decision(
+        row_id, actor=actor, version=version, via=via, guard=lambda row, rows: conditions.sign_refusal(row, actor, rows=rows),
+    )
+    stage_before = conditions.open_stage(rows)
+    row.approve()
+    _record_decision(plan, row, actor=actor, from_status=ApprovalStatus.PENDING, on_behalf_of=on_behalf_of, current=current, comment=comment, via=via)
     _maybe_approve_plan(plan, rows, actor)
     stage_after = conditions.open_stage(rows)
     if stage_after is not None and stage_after != stage_before:
@@ -195,18 +207,11 @@ def _signature_comment(row, via):
 def reject_row(row_id, *, actor, version, comment, via="web"):
     if not (comment or "").strip():
         raise ValidationError(_("Give the reason for rejecting: the author needs it to fix the plan."))
-    plan_id = ApprovalRow.objects.values_list("plan_id", flat=True).get(pk=row_id)
-    plan, rows = _lock(plan_id)
-    row = next(r for r in rows if r.pk == row_id)
-    row.plan = plan
-    reason, on_behalf_of = conditions.sign_refusal(row, actor, rows=rows)
-    if reason:
-        _refuse(plan, actor, row, reason, via)
-    current = _current_version(plan, version)
+    plan, rows, row, on_behalf_of, current = _open_decision(
+        row_id, actor=actor, version=version, via=via, guard=lambda row, rows: conditions.sign_refusal(row, actor, rows=rows),
+    )
     row.reject()
-    row.decided_at, row.decided_by, row.on_behalf_of, row.version, row.comment = timezone.now(), actor, on_behalf_of, current, comment.strip()
-    row.save()
-    record_event(plan, actor=actor, kind=EventKind.TRANSITION, obj=row, from_status=ApprovalStatus.PENDING, to_status=row.status, comment=_signature_comment(row, via), changes={"version": current.number})
+    _record_decision(plan, row, actor=actor, from_status=ApprovalStatus.PENDING, on_behalf_of=on_behalf_of, current=current, comment=comment, via=via)
     plan.reject()
     plan.save()
     record_event(plan, actor=actor, kind=EventKind.TRANSITION, from_status=PlanStatus.IN_REVIEW, to_status=plan.status, comment=comment.strip())
@@ -217,18 +222,11 @@ def reject_row(row_id, *, actor, version, comment, via="web"):
 @records_refusals
 @transaction.atomic
 def acknowledge_row(row_id, *, actor, version, comment="", via="web"):
-    plan_id = ApprovalRow.objects.values_list("plan_id", flat=True).get(pk=row_id)
-    plan, rows = _lock(plan_id)
-    row = next(r for r in rows if r.pk == row_id)
-    row.plan = plan
-    reason = conditions.acknowledge_refusal(row, actor)
-    if reason:
-        _refuse(plan, actor, row, reason, via)
-    current = _current_version(plan, version)
+    plan, rows, row, _, current = _open_decision(
+        row_id, actor=actor, version=version, via=via, guard=lambda row, rows: (conditions.acknowledge_refusal(row, actor), None),
+    )
     row.acknowledge()
-    row.decided_at, row.decided_by, row.version, row.comment = timezone.now(), actor, current, comment.strip()
-    row.save()
-    record_event(plan, actor=actor, kind=EventKind.TRANSITION, obj=row, from_status=ApprovalStatus.NOT_ACKNOWLEDGED, to_status=row.status, comment=_signature_comment(row, via), changes={"version": current.number})
+    _record_decision(plan, row, actor=actor, from_status=ApprovalStatus.NOT_ACKNOWLEDGED, on_behalf_of=None, current=current, comment=comment, via=via)
     _maybe_approve_plan(plan, rows, actor)
     return row
 
