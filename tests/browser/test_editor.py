@@ -411,7 +411,8 @@ def test_approver_sees_plan_read_only_and_forged_post_is_refused(page, small_pla
     form = {"value": "Подделка", "revision": "1"}
     response = page.request.post(url, form=form, headers={"X-CSRFToken": token})
     assert response.status == 403
-    assert "CSRF" not in response.text()
+    assert "CSRF verification failed" not in response.text()
+    assert "Редактировать план может только его автор." in response.text()  # the app's reason, not CSRF's
     # As htmx would send it: 403 with the reason as a toast (which a CSRF failure would not carry).
     response = page.request.post(url, form=form, headers={"X-CSRFToken": token, "HX-Request": "true"})
     assert response.status == 403
