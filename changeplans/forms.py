@@ -39,7 +39,7 @@ class PlanForm(forms.ModelForm):
         model = Plan
         fields = [
             "title", "goal", "kind", "time_zone", "window_start", "window_end", "downtime_text", "client_impact",
-            "banner_needed", "curator", "jira_url", "mailing_list", "announcement_subject", "announcement_intro",
+            "banner_needed", "curator", "jira_url", "mailing_list", "announcement_from", "announcement_subject", "announcement_intro", "banner_text",
         ]
         widgets = {
             "window_start": LocalDateTimeInput(),
@@ -47,6 +47,7 @@ class PlanForm(forms.ModelForm):
             "goal": forms.Textarea(attrs={"rows": 2}),
             "mailing_list": forms.Textarea(attrs={"rows": 2}),
             "announcement_intro": forms.Textarea(attrs={"rows": 2}),
+            "banner_text": forms.Textarea(attrs={"rows": 2}),
             "time_zone": forms.TextInput(attrs={"list": "okno-time-zones", "autocomplete": "off"}),
         }
 

@@ -31,6 +31,11 @@ class Service(models.Model):
     display_name = models.CharField(_("display name"), max_length=200)
     owner = models.CharField(_("owner"), max_length=200, blank=True)
     shows_banner = models.BooleanField(_("shows a maintenance banner"), default=True)
+    mailing_list = models.TextField(_("announcement recipients"), blank=True, help_text=_("Addresses that receive every announcement about this service, one per line or separated by commas."))
+    announcement_from = models.EmailField(_("announcement sender"), blank=True, help_text=_("Sender of announcements about this service when the plan names none."))
+    banner_origins = models.TextField(_("sites showing the banner"), blank=True, help_text=_("Origins allowed to read the banner from a browser (CORS), one per line, e.g. https://www.nskes.ru"))
+    banner_webhook_url = models.URLField(_("banner webhook"), blank=True, help_text=_("Optional: the service's own banner API; Okno POSTs every change there, signed with HMAC-SHA256."))
+    banner_webhook_secret = models.CharField(_("webhook secret"), max_length=200, blank=True)
 
     class Meta:
         ordering = ["display_name"]
@@ -79,6 +84,8 @@ class Plan(ConcurrentTransitionMixin, models.Model):
     mailing_list = models.TextField(_("mailing list"), blank=True)
     announcement_subject = models.CharField(_("announcement subject"), max_length=300, blank=True)
     announcement_intro = models.TextField(_("announcement text"), blank=True, default="Нам необходимо провести плановые работы для некоторых улучшений")
+    announcement_from = models.EmailField(_("announcement sender"), blank=True)
+    banner_text = models.TextField(_("banner text"), blank=True, help_text=_("Shown on the affected sites while the banner is up; empty: the standard text."))
     author = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("author"), on_delete=models.PROTECT, related_name="authored_plans")
     revision = models.PositiveIntegerField(default=1, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -15,7 +15,7 @@ from .roles import has_role
 HEADER_FIELDS = (
     "title", "goal", "kind", "time_zone", "window_start", "window_end", "downtime_text", "client_impact",
     "banner_needed", "curator", "responsible", "jira_url", "mailing_list", "announcement_subject",
-    "announcement_intro",
+    "announcement_intro", "announcement_from", "banner_text",
 )
 STEP_CELL_FIELDS = (
     "name", "description", "expected_result", "risk_mitigation", "affected_systems", "planned_downtime",

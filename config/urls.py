@@ -14,5 +14,6 @@ urlpatterns = [
     path("plans/", include("changeplans.urls")),
     path("approvals/", include("approvals.urls")),
     path("sign/", include("approvals.link_urls")),
+    path("", include("notifications.urls")),
     path("admin/", admin.site.urls),
 ]

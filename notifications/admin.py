@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import OutboundEmail, ScheduledNotification
+from .models import OutboundEmail, ScheduledAction
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -23,8 +23,11 @@ class OutboundEmailAdmin(ReadOnlyAdmin):
     search_fields = ["to", "subject", "key"]
 
 
-@admin.register(ScheduledNotification)
-class ScheduledNotificationAdmin(ReadOnlyAdmin):
+@admin.register(ScheduledAction)
+class ScheduledActionAdmin(ReadOnlyAdmin):
     list_display = ["due_at", "kind", "key", "state", "attempts", "done_at"]
     list_filter = ["state", "kind"]
     search_fields = ["key"]
+
+
+from . import admin_banners, admin_templates  # noqa: E402,F401  (they register their own models)

@@ -11,6 +11,14 @@ class EmailState(models.TextChoices):
 
 class ScheduleState(models.TextChoices):
     PENDING = "pending", _("Pending")
+    QUEUED = "queued", _("Handed to a worker")
     DONE = "done", _("Done")
     CANCELLED = "cancelled", _("Cancelled")
     FAILED = "failed", _("Failed")
+
+
+class MessageKind(models.TextChoices):
+    ANNOUNCEMENT = "announcement", _("Announcement of the work")
+    COMPLETION = "completion", _("Completion notice")
+    DELAY = "delay", _("Delay notice")
+    BANNER = "banner", _("Banner text")

@@ -1,8 +1,10 @@
+from django.conf import settings
 from django.db import models
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from .choices import EmailState, ScheduleState
+from .choices import EmailState, MessageKind, ScheduleState
 
 
 class OutboundEmail(models.Model):
@@ -10,6 +12,8 @@ class OutboundEmail(models.Model):
 
     key = models.CharField(_("idempotency key"), max_length=255, unique=True)
     to = models.CharField(_("recipient"), max_length=254)
+    from_email = models.CharField(_("sender"), max_length=254, blank=True)
+    group = models.CharField(_("group"), max_length=100, blank=True, db_index=True, help_text=_("What the e-mail belongs to, e.g. plan:12:step:34"))
     subject = models.CharField(_("subject"), max_length=500)
     text = models.TextField(_("text"))
     html = models.TextField(_("HTML"), blank=True)
@@ -31,24 +35,123 @@ class OutboundEmail(models.Model):
         return f"{self.to}: {self.subject}"
 
 
-class ScheduledNotification(models.Model):
-    """Something due at a time (a reminder, an escalation): a row, never a Celery ETA."""
+class ScheduledAction(models.Model):
+    """Something due at a time (an announcement, a banner, a reminder): a row, never a Celery ETA hours ahead."""
 
     key = models.CharField(_("idempotency key"), max_length=255, unique=True)
     kind = models.CharField(_("kind"), max_length=100)
+    subject = models.CharField(_("belongs to"), max_length=100, blank=True, db_index=True, help_text=_("e.g. plan:12"))
     payload = models.JSONField(_("payload"), default=dict, blank=True)
     due_at = models.DateTimeField(_("due at"))
     state = models.CharField(_("state"), max_length=10, choices=ScheduleState.choices, default=ScheduleState.PENDING)
     attempts = models.PositiveIntegerField(_("attempts"), default=0)
     last_error = models.TextField(_("last error"), blank=True)
+    result = models.TextField(_("result"), blank=True)
+    claimed_at = models.DateTimeField(_("handed to a worker at"), null=True, blank=True)
+    fired_at = models.DateTimeField(_("fired at"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     done_at = models.DateTimeField(_("done at"), null=True, blank=True)
 
     class Meta:
         ordering = ["due_at", "id"]
-        verbose_name = _("scheduled notification")
-        verbose_name_plural = _("scheduled notifications")
+        verbose_name = _("scheduled action")
+        verbose_name_plural = _("scheduled actions")
         indexes = [models.Index(fields=["state", "due_at"])]
 
     def __str__(self):
         return f"{self.kind} @ {self.due_at:%Y-%m-%d %H:%M} ({self.state})"
+
+
+class MessageTemplate(models.Model):
+    """An announcement template an administrator edits: Django template syntax, rendered per plan."""
+
+    kind = models.CharField(_("message"), max_length=20, choices=MessageKind.choices)
+    language = models.CharField(_("language"), max_length=10, choices=settings.LANGUAGES, default="ru")
+    subject = models.CharField(_("subject"), max_length=500, blank=True)
+    text = models.TextField(_("plain text"))
+    html = models.TextField(_("HTML"), blank=True, help_text=_("Empty: the plain text is sent as HTML with line breaks."))
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        ordering = ["kind", "language"]
+        verbose_name = _("message template")
+        verbose_name_plural = _("message templates")
+        constraints = [models.UniqueConstraint(fields=["kind", "language"], name="message_template_kind_language")]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} ({self.language})"
+
+
+class Banner(models.Model):
+    """A maintenance banner on one service's sites; Okno is its source of truth. Active while shown_until is empty."""
+
+    service = models.ForeignKey("changeplans.Service", verbose_name=_("service"), on_delete=models.CASCADE, related_name="banners")
+    plan = models.ForeignKey("changeplans.Plan", verbose_name=_("work plan"), null=True, blank=True, on_delete=models.SET_NULL, related_name="banners")
+    step = models.ForeignKey("changeplans.Step", verbose_name=_("step"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    text = models.TextField(_("text"))
+    ends_at = models.DateTimeField(_("planned end"), null=True, blank=True)
+    shown_from = models.DateTimeField(_("shown from"))
+    shown_until = models.DateTimeField(_("shown until"), null=True, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("put up by"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    removed_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("taken down by"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["-shown_from", "-id"]
+        verbose_name = _("banner")
+        verbose_name_plural = _("banners")
+        constraints = [models.UniqueConstraint(fields=["service"], condition=Q(shown_until__isnull=True), name="one_active_banner_per_service")]
+
+    def __str__(self):
+        return f"{self.service}: {self.text[:50]}"
+
+    @property
+    def is_active(self):
+        return self.shown_until is None
+
+
+class WebhookDelivery(models.Model):
+    """One signed POST to a service's banner API: a row first, then attempts (like the e-mail outbox)."""
+
+    key = models.CharField(_("idempotency key"), max_length=255, unique=True)
+    group = models.CharField(_("group"), max_length=100, blank=True, db_index=True)
+    service = models.ForeignKey("changeplans.Service", verbose_name=_("service"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    url = models.URLField(_("address"), max_length=500)
+    body = models.TextField(_("body"))
+    state = models.CharField(_("state"), max_length=10, choices=EmailState.choices, default=EmailState.QUEUED)
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    last_error = models.TextField(_("last error"), blank=True)
+    response_status = models.PositiveIntegerField(_("response status"), null=True, blank=True)
+    next_attempt_at = models.DateTimeField(_("next attempt at"), null=True, blank=True, default=timezone.now)
+    claimed_at = models.DateTimeField(_("sending since"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("webhook delivery")
+        verbose_name_plural = _("webhook deliveries")
+        indexes = [models.Index(fields=["state", "next_attempt_at"])]
+
+    def __str__(self):
+        return f"{self.url} ({self.state})"
+
+
+class MailboxMessage(models.Model):
+    """An e-mail caught by the local mailbox backend (the embedded default and the demo): what would have gone out."""
+
+    from_email = models.CharField(_("sender"), max_length=254)
+    to = models.TextField(_("recipients"))
+    subject = models.CharField(_("subject"), max_length=500)
+    message_id = models.CharField(_("Message-ID"), max_length=255, blank=True)
+    text = models.TextField(_("text"), blank=True)
+    html = models.TextField(_("HTML"), blank=True)
+    raw = models.TextField(_("raw message"))
+    received_at = models.DateTimeField(_("received at"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        verbose_name = _("local mailbox message")
+        verbose_name_plural = _("local mailbox")
+
+    def __str__(self):
+        return self.subject

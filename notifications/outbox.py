@@ -20,23 +20,35 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from . import conf
+from . import conf, groups
 from .choices import EmailState
 from .models import OutboundEmail
 
 logger = logging.getLogger(__name__)
 
 
-def enqueue_email(key, to, subject, text, html=None):
+def enqueue_email(key, to, subject, text, html=None, *, from_email="", group=""):
     """Queue one e-mail under `key` (a second call with the same key does nothing); deliver after commit."""
     email, created = OutboundEmail.objects.get_or_create(
-        key=key, defaults={"to": to, "subject": " ".join(subject.split())[:500], "text": text, "html": html or ""},
+        key=key, defaults={
+            "to": to, "subject": " ".join(subject.split())[:500], "text": text, "html": html or "",
+            "from_email": from_email, "group": group,
+        },
     )
     if created:
-        # No worker in the embedded default yet: deliver synchronously once the row is committed.
-        # robust: a failing delivery must not break the request that queued it (the row stays to retry).
-        transaction.on_commit(partial(deliver, email.pk), robust=True)
+        # robust: a failing hand-over must not break what queued it; the row stays queued for deliver_due.
+        transaction.on_commit(partial(hand_over, email.pk), robust=True)
     return email
+
+
+def hand_over(email_id):
+    """After commit: a Celery worker sends it (production), or this process does (tests, no worker)."""
+    if conf.get("OKNO_USE_WORKER"):
+        from .tasks import deliver as deliver_task
+
+        deliver_task.delay(email_id)
+    else:
+        deliver(email_id)
 
 
 def message_id(email):
@@ -64,7 +76,7 @@ def deliver(email_id):
     # Committed before talking to the server: the attempt is on record whatever happens next.
     try:
         message = EmailMultiAlternatives(
-            subject=email.subject, body=email.text, from_email=settings.DEFAULT_FROM_EMAIL, to=[email.to],
+            subject=email.subject, body=email.text, from_email=email.from_email or settings.DEFAULT_FROM_EMAIL, to=[email.to],
             headers={"Message-ID": message_id(email)},
         )
         if email.html:
@@ -77,19 +89,23 @@ def deliver(email_id):
             state=EmailState.FAILED, last_error=f"{type(exc).__name__}: {exc}"[:2000],
             next_attempt_at=None if gave_up else timezone.now() + _backoff(email.attempts),
         )
+        if gave_up:
+            groups.check(email.group)
         return False
     OutboundEmail.objects.filter(pk=email.pk, state=EmailState.SENDING).update(
         state=EmailState.SENT, sent_at=timezone.now(), last_error="", next_attempt_at=None,
     )
+    groups.check(email.group)
     return True
 
 
 def deliver_due(now=None, *, limit=100):
     """Retry failed rows whose back-off has passed, rescue rows stuck in "sending", send what is queued."""
     now = now or timezone.now()
-    stuck_before = now - timedelta(minutes=conf.get("OKNO_EMAIL_SENDING_TIMEOUT_MINUTES"))
+    stuck_before = now - timedelta(seconds=conf.get("OKNO_EMAIL_SENDING_TIMEOUT_SECONDS"))
     max_attempts = conf.get("OKNO_EMAIL_MAX_ATTEMPTS")
     requeued = gave_up = 0
+    settled = set()
     with transaction.atomic():
         candidates = (
             OutboundEmail.objects.select_for_update(skip_locked=True)
@@ -102,10 +118,13 @@ def deliver_due(now=None, *, limit=100):
             if email.attempts >= max_attempts:
                 email.state, email.next_attempt_at = EmailState.FAILED, None
                 gave_up += 1
+                settled.add(email.group)
             else:
                 email.state, email.next_attempt_at = EmailState.QUEUED, now
                 requeued += 1
             email.save(update_fields=["state", "next_attempt_at", "last_error"])
+    for group in settled:
+        groups.check(group)
     due = list(
         OutboundEmail.objects.filter(state=EmailState.QUEUED)
         .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))

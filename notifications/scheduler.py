@@ -1,30 +1,37 @@
-"""The durable scheduler: what must happen at a time is a ScheduledNotification row.
+"""The durable scheduler: what must happen at a time is a ScheduledAction row.
 
-A frequent dispatcher (`run_due`: Celery beat every 10 s, or `manage.py run_scheduler`) claims due rows
-one at a time with SELECT … FOR UPDATE SKIP LOCKED and hands each to the handler registered for its
-kind. The handler runs in the same transaction that marks the row done, so what it writes (outbox
-rows) commits together with "done": a crash before the commit leaves the row pending, a crash after
-it has nothing left to do. Handlers must only write to the database (e.g. `enqueue_email`); the
-e-mails go out after the commit. No Celery ETA is involved (see NOTES.md, Known traps).
+States: pending → queued (a dispatcher handed it to a worker) → done | failed; pending/queued →
+cancelled (and back to pending when a plan is approved again).
+
+- `dispatch()` (Celery beat every second) claims pending rows due within the look-ahead with
+  SELECT … FOR UPDATE SKIP LOCKED, marks them queued, commits, and publishes one `execute` task per
+  row with an ETA of its due time: seconds ahead at most, never hours (NOTES.md, known traps). It
+  also hands out again rows left queued too long (a worker died, a publish was lost).
+- `execute(row_id)` locks the row, runs its handler and marks it done in one transaction: a crash
+  before the commit leaves it queued for the next hand-out; a second delivery of the same task finds
+  it done. Handlers only write to the database (outbox rows, banners); e-mails go out after commit.
+- `run_due()` does both in this process (tests, `manage.py run_scheduler` without Celery).
 """
 
 import logging
 from datetime import timedelta
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from . import conf
 from .choices import ScheduleState
-from .models import ScheduledNotification
+from .models import ScheduledAction
 
 logger = logging.getLogger(__name__)
 
 _handlers = {}
+OPEN_STATES = (ScheduleState.PENDING, ScheduleState.QUEUED)
 
 
 def register(kind):
-    """Decorator: `@register("approvals.reminder")` def handler(payload) -> None."""
+    """Decorator: `@register("approvals.reminder")` def handler(payload) -> str | None (the result shown)."""
 
     def decorator(function):
         _handlers[kind] = function
@@ -37,25 +44,109 @@ def handler_for(kind):
     return _handlers.get(kind)
 
 
-def schedule(key, due_at, kind, payload=None):
+def schedule(key, due_at, kind, payload=None, *, subject=""):
     """Create the row for `key` if it is new; a second call with the same key does nothing."""
-    row, _created = ScheduledNotification.objects.get_or_create(key=key, defaults={"due_at": due_at, "kind": kind, "payload": payload or {}})
+    row, _created = ScheduledAction.objects.get_or_create(
+        key=key, defaults={"due_at": due_at, "kind": kind, "payload": payload or {}, "subject": subject},
+    )
+    return row
+
+
+def put(key, due_at, kind, payload=None, *, subject="", active=True):
+    """Make the row for `key` pending at `due_at` (or cancelled when not `active`), unless it has fired.
+
+    Moving a plan's times moves its rows; a row already queued, done or failed is left alone.
+    """
+    row = ScheduledAction.objects.select_for_update().filter(key=key).first()
+    state = ScheduleState.PENDING if active else ScheduleState.CANCELLED
+    if row is None:
+        if not active:
+            return None
+        return ScheduledAction.objects.create(key=key, due_at=due_at, kind=kind, payload=payload or {}, subject=subject)
+    if row.state in (ScheduleState.PENDING, ScheduleState.CANCELLED) and (row.state, row.due_at, row.payload) != (state, due_at, payload or {}):
+        row.state, row.due_at, row.payload = state, due_at, payload or {}
+        row.done_at = None if active else timezone.now()
+        row.save(update_fields=["state", "due_at", "payload", "done_at"])
     return row
 
 
 def cancel(prefix, *, exclude=()):
-    """Cancel the pending rows whose key starts with `prefix` (except the keys in `exclude`). Returns how many."""
-    rows = ScheduledNotification.objects.filter(state=ScheduleState.PENDING, key__startswith=prefix)
+    """Cancel the open rows whose key starts with `prefix` (except the keys in `exclude`). Returns how many."""
+    rows = ScheduledAction.objects.filter(state__in=OPEN_STATES, key__startswith=prefix)
     if exclude:
         rows = rows.exclude(key__in=list(exclude))
     return rows.update(state=ScheduleState.CANCELLED, done_at=timezone.now())
 
 
+def fire_now(key):
+    """Make a pending row due now and have it run at once (the duty officer pressed the button)."""
+    now = timezone.now()
+    updated = ScheduledAction.objects.filter(key=key, state=ScheduleState.PENDING).update(due_at=now)
+    if updated:
+        transaction.on_commit(kick, robust=True)
+    return bool(updated)
+
+
+def kick():
+    """Run a dispatch pass now instead of at the next beat tick."""
+    if conf.get("OKNO_USE_WORKER"):
+        from .tasks import dispatch as dispatch_task
+
+        dispatch_task.delay()
+    else:
+        run_due()
+
+
+# --- the dispatcher (Celery) --------------------------------------------------------------------------
+
+def dispatch(now=None, *, limit=500):
+    """Claim due rows, mark them queued and publish their `execute` tasks after commit. Returns how many."""
+    from .tasks import execute as execute_task
+
+    now = now or timezone.now()
+    horizon = now + timedelta(seconds=conf.get("OKNO_SCHEDULER_LOOKAHEAD_SECONDS"))
+    stale = now - timedelta(seconds=conf.get("OKNO_SCHEDULER_CLAIM_TIMEOUT_SECONDS"))
+    with transaction.atomic():
+        rows = list(
+            ScheduledAction.objects.select_for_update(skip_locked=True)
+            .filter(Q(state=ScheduleState.PENDING, due_at__lte=horizon) | Q(state=ScheduleState.QUEUED, claimed_at__lt=stale))
+            .order_by("due_at", "id")
+            .values_list("pk", "due_at", "state")[:limit]
+        )
+        if not rows:
+            return 0
+        again = [pk for pk, _due, state in rows if state == ScheduleState.QUEUED]
+        if again:
+            logger.warning("Handing out again %d scheduled actions left queued since before %s", len(again), stale.isoformat())
+        ScheduledAction.objects.filter(pk__in=[pk for pk, _due, _state in rows]).update(state=ScheduleState.QUEUED, claimed_at=now)
+    for pk, due_at, _state in rows:
+        # ETA of seconds at most (the look-ahead); a row already due runs at once.
+        execute_task.apply_async((pk,), eta=due_at if due_at > now else None)
+    return len(rows)
+
+
+def execute(row_id):
+    """Run one queued row whose time has come. Harmless when called twice or by two workers. True if it ran."""
+    with transaction.atomic():
+        row = ScheduledAction.objects.select_for_update(skip_locked=True).filter(pk=row_id, state=ScheduleState.QUEUED).first()
+        if row is None:
+            return False  # done, cancelled, or another worker holds it
+        if row.due_at > timezone.now() + timedelta(seconds=0.05):
+            # Early (a redelivered task, a moved row): the dispatcher hands it out again at its time.
+            row.state = ScheduleState.PENDING
+            row.save(update_fields=["state"])
+            return False
+        _run_one(row)
+    return True
+
+
+# --- in-process (tests, manage.py run_scheduler) ------------------------------------------------------
+
 def _claim_next(now, seen):
     # SKIP LOCKED: a row another dispatcher is handling is not ours; we move on to the next one.
     return (
-        ScheduledNotification.objects.select_for_update(skip_locked=True)
-        .filter(state=ScheduleState.PENDING, due_at__lte=now)
+        ScheduledAction.objects.select_for_update(skip_locked=True)
+        .filter(state__in=OPEN_STATES, due_at__lte=now)
         .exclude(pk__in=seen)
         .order_by("due_at", "id")
         .first()
@@ -63,7 +154,7 @@ def _claim_next(now, seen):
 
 
 def run_due(now=None, *, limit=500):
-    """Hand every due pending row to its handler and mark it done. Returns the number of rows handled."""
+    """Hand every due open row to its handler in this process. Returns the number of rows handled."""
     now = now or timezone.now()
     seen = []  # a row that failed in this pass waits for its back-off, not for the next loop
     while len(seen) < limit:
@@ -79,19 +170,24 @@ def run_due(now=None, *, limit=500):
 def _run_one(row):
     handler = handler_for(row.kind)
     row.attempts += 1
+    row.fired_at = timezone.now()
+    fields = ["attempts", "fired_at", "last_error", "state", "done_at", "due_at", "result"]
     try:
         if handler is None:
             raise LookupError(f"no handler registered for {row.kind!r}")
         with transaction.atomic():  # a failing handler's writes roll back; the attempt is still recorded
-            handler(row.payload)
+            result = handler(row.payload)
     except Exception as exc:  # record any handler failure, retry with back-off, give up at the cap
-        logger.exception("Scheduled notification %s (%s) failed", row.pk, row.kind)
+        logger.exception("Scheduled action %s (%s) failed", row.pk, row.kind)
         row.last_error = f"{type(exc).__name__}: {exc}"[:2000]
         if row.attempts >= conf.get("OKNO_SCHEDULER_MAX_ATTEMPTS"):
             row.state, row.done_at = ScheduleState.FAILED, timezone.now()
         else:
+            row.state = ScheduleState.PENDING
             row.due_at = timezone.now() + timedelta(seconds=conf.get("OKNO_SCHEDULER_RETRY_SECONDS") * 2 ** (row.attempts - 1))
-        row.save(update_fields=["attempts", "last_error", "state", "done_at", "due_at"])
+        row.save(update_fields=fields)
         return
     row.state, row.done_at, row.last_error = ScheduleState.DONE, timezone.now(), ""
-    row.save(update_fields=["attempts", "last_error", "state", "done_at"])
+    row.result = str(result or "")[:2000]
+    row.save(update_fields=fields)
+

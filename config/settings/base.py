@@ -128,9 +128,25 @@ EMAIL_HOST_USER = env("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "it.info@example.org")
+EMAIL_TIMEOUT = int(env("EMAIL_TIMEOUT", "30"))
 
-CELERY_BROKER_URL = env("CELERY_BROKER_URL", REDIS_URL or "memory://")
+# Celery: Redis in production; without Redis a folder on disk (kombu's filesystem transport), so
+# `make run` has a real worker and beat with no server. Due work itself lives in database rows.
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", REDIS_URL or "filesystem://")
+CELERY_QUEUE_DIR = BASE_DIR / "var" / "celery-queue"
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(CELERY_QUEUE_DIR), "data_folder_out": str(CELERY_QUEUE_DIR), "polling_interval": 0.2,
+    }
+else:
+    # Redis redelivers a task not acknowledged within this many seconds (NOTES.md): ETAs stay far below it.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": int(env("CELERY_VISIBILITY_TIMEOUT", "3600"))}
 CELERY_TASK_ACKS_LATE = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None  # keep reconnecting to a restarted Redis
+CELERY_TIMEZONE = "UTC"
+CELERY_BEAT_SCHEDULE_FILENAME = env("CELERY_BEAT_SCHEDULE_FILENAME", str(BASE_DIR / "var" / "celerybeat-schedule"))
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
@@ -148,16 +164,32 @@ OKNO_SIGNATURE = env("OKNO_SIGNATURE", "Департамент ИТ")
 OKNO_BASE_URL = env("OKNO_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 OKNO_EMAIL_MAX_ATTEMPTS = 5  # tries per e-mail; waits double from OKNO_EMAIL_RETRY_SECONDS
 OKNO_EMAIL_RETRY_SECONDS = 60
-OKNO_EMAIL_SENDING_TIMEOUT_MINUTES = 10  # a row left in "sending" this long is retried
+OKNO_EMAIL_SENDING_TIMEOUT_SECONDS = int(env("OKNO_EMAIL_SENDING_TIMEOUT_SECONDS", "120"))  # "sending" this long: retried
 OKNO_SCHEDULER_MAX_ATTEMPTS = 5
 OKNO_SCHEDULER_RETRY_SECONDS = 60
+# Deliveries and due actions go to Celery workers; False: the web process does them itself.
+OKNO_USE_WORKER = env_bool("OKNO_USE_WORKER", True)
+OKNO_SCHEDULER_LOOKAHEAD_SECONDS = float(env("OKNO_SCHEDULER_LOOKAHEAD_SECONDS", "2"))
+OKNO_SCHEDULER_CLAIM_TIMEOUT_SECONDS = float(env("OKNO_SCHEDULER_CLAIM_TIMEOUT_SECONDS", "60"))
+OKNO_DISPATCH_INTERVAL = float(env("OKNO_DISPATCH_INTERVAL", "1"))
+OKNO_SWEEP_INTERVAL = float(env("OKNO_SWEEP_INTERVAL", "15"))
+# Announcements: default sender and the it.info list every announcement goes to (comma separated).
+OKNO_ANNOUNCEMENT_FROM = env("OKNO_ANNOUNCEMENT_FROM", DEFAULT_FROM_EMAIL)
+OKNO_ANNOUNCEMENT_RECIPIENTS = env_list("OKNO_ANNOUNCEMENT_RECIPIENTS", "it.info@example.org")
+# Banner webhooks: only these hosts may be called (comma separated; empty: no webhook is sent).
+OKNO_WEBHOOK_ALLOWED_HOSTS = env_list("OKNO_WEBHOOK_ALLOWED_HOSTS")
+OKNO_WEBHOOK_TIMEOUT_SECONDS = float(env("OKNO_WEBHOOK_TIMEOUT_SECONDS", "5"))
+OKNO_WEBHOOK_MAX_ATTEMPTS = 6
+OKNO_WEBHOOK_RETRY_SECONDS = 30
+# Public banner JSON: how long browsers and the server cache may keep it.
+OKNO_BANNER_CACHE_SECONDS = int(env("OKNO_BANNER_CACHE_SECONDS", "15"))
 OKNO_APPROVAL_REMINDERS = [24, 2]  # hours before the window start: remind those who have not answered
 OKNO_APPROVAL_ESCALATION_HOURS = 4  # hours before the start: warn the curator if the plan is not approved
 OKNO_APPROVAL_LINK_MAX_AGE = 7 * 24 * 3600  # seconds a one-click sign-off link stays valid
 # One beat only (NOTES.md). Due work lives in PostgreSQL rows; beat only wakes the dispatchers.
 CELERY_BEAT_SCHEDULE = {
-    "notifications-run-due": {"task": "notifications.run_due", "schedule": 10.0, "options": {"expires": 10}},
-    "notifications-deliver-due": {"task": "notifications.deliver_due", "schedule": 60.0, "options": {"expires": 60}},
+    "notifications-dispatch": {"task": "notifications.dispatch", "schedule": OKNO_DISPATCH_INTERVAL, "options": {"expires": OKNO_DISPATCH_INTERVAL * 5}},
+    "notifications-deliver-due": {"task": "notifications.deliver_due", "schedule": OKNO_SWEEP_INTERVAL, "options": {"expires": OKNO_SWEEP_INTERVAL * 2}},
 }
 # --- end of notifications ---
 

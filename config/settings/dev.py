@@ -1,6 +1,9 @@
 """Local use (`make run`): SQLite file, no Redis, debug pages."""
 
 from .base import *  # noqa: F401,F403
-from .base import env_bool
+from .base import env, env_bool
 
 DEBUG = env_bool("DEBUG", True)
+
+# E-mails land in the local mailbox (/mailbox/ in the browser) unless EMAIL_BACKEND says otherwise.
+EMAIL_BACKEND = env("EMAIL_BACKEND", "notifications.mailbox.MailboxBackend")

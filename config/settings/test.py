@@ -1,9 +1,12 @@
 """Tests: PostgreSQL from DATABASE_URL (set by `make test`), fast hashing, in-memory mail."""
 
 from .base import *  # noqa: F401,F403
+from .base import env_bool
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# The test process sends and runs due actions itself; tests with a real worker start it with this on.
+OKNO_USE_WORKER = env_bool("OKNO_USE_WORKER", False)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

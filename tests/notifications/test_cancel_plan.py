@@ -6,7 +6,7 @@ from django.utils import timezone
 from approvals import services
 from changeplans import services as plan_services
 from changeplans.models import Plan
-from notifications.models import ScheduledNotification
+from notifications.models import ScheduledAction
 from tests.approvals.factories import plan_with_matrix
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
@@ -17,6 +17,6 @@ def test_cancelling_a_plan_cancels_its_reminders():
     start = timezone.now() + datetime.timedelta(days=3)
     Plan.objects.filter(pk=plan.pk).update(window_start=start, window_end=start + datetime.timedelta(hours=3))
     services.submit_plan(plan.pk, actor=author)
-    assert ScheduledNotification.objects.filter(state="pending").exists()
+    assert ScheduledAction.objects.filter(state="pending").exists()
     plan_services.cancel_plan(plan.pk, actor=author, comment="Перенос")
-    assert not ScheduledNotification.objects.filter(state="pending").exists()
+    assert not ScheduledAction.objects.filter(state="pending").exists()

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from notifications import scheduler, tasks
 from notifications.choices import ScheduleState
-from notifications.models import OutboundEmail, ScheduledNotification
+from notifications.models import OutboundEmail, ScheduledAction
 from notifications.outbox import enqueue_email
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
@@ -44,7 +44,7 @@ def test_schedule_twice_keeps_one_row():
     due = timezone.now()
     scheduler.schedule("test:key", due, "test.record", {"n": 1})
     scheduler.schedule("test:key", due + timedelta(hours=1), "test.record", {"n": 2})
-    row = ScheduledNotification.objects.get(key="test:key")
+    row = ScheduledAction.objects.get(key="test:key")
     assert (row.due_at, row.payload) == (due, {"n": 1})
 
 
@@ -55,8 +55,8 @@ def test_run_due_hands_each_due_row_to_its_handler_once():
     assert scheduler.run_due(now=now) == 1
     assert scheduler.run_due(now=now) == 0
     assert handled == [1]
-    assert ScheduledNotification.objects.get(key="test:a").state == ScheduleState.DONE
-    assert ScheduledNotification.objects.get(key="test:b").state == ScheduleState.PENDING
+    assert ScheduledAction.objects.get(key="test:a").state == ScheduleState.DONE
+    assert ScheduledAction.objects.get(key="test:b").state == ScheduleState.PENDING
     scheduler.run_due(now=now + timedelta(hours=2))
     assert handled == [1, 2]
 
@@ -73,7 +73,7 @@ def test_cancel_by_prefix_keeps_the_excluded_keys():
     for key in ("plan:1:a", "plan:1:b", "plan:12:a"):
         scheduler.schedule(key, due, "test.record", {"n": 0})
     assert scheduler.cancel("plan:1:", exclude=["plan:1:b"]) == 1
-    states = dict(ScheduledNotification.objects.values_list("key", "state"))
+    states = dict(ScheduledAction.objects.values_list("key", "state"))
     assert states == {"plan:1:a": ScheduleState.CANCELLED, "plan:1:b": ScheduleState.PENDING, "plan:12:a": ScheduleState.PENDING}
     assert scheduler.run_due(now=due + timedelta(hours=1)) == 2
 
@@ -83,7 +83,7 @@ def test_a_failing_handler_is_retried_with_back_off_then_given_up():
     now = timezone.now()
     scheduler.schedule("test:broken", now, "test.broken", {})
     assert scheduler.run_due(now=now) == 1  # tried once in this pass, not looped on
-    row = ScheduledNotification.objects.get(key="test:broken")
+    row = ScheduledAction.objects.get(key="test:broken")
     assert (row.state, row.attempts, "handler broke" in row.last_error) == (ScheduleState.PENDING, 1, True)
     assert row.due_at > now
     assert not OutboundEmail.objects.filter(key="test-broken").exists()  # the handler's writes rolled back
@@ -95,7 +95,7 @@ def test_a_failing_handler_is_retried_with_back_off_then_given_up():
 def test_an_unknown_kind_is_recorded_as_an_error():
     scheduler.schedule("test:unknown", timezone.now(), "test.nobody", {})
     scheduler.run_due()
-    assert "no handler registered" in ScheduledNotification.objects.get(key="test:unknown").last_error
+    assert "no handler registered" in ScheduledAction.objects.get(key="test:unknown").last_error
 
 
 def test_run_scheduler_command_once(capsys):
@@ -155,4 +155,4 @@ def test_two_dispatchers_claim_disjoint_rows():
     assert seen["first"][0] == 0
     assert sorted(seen["first"] + seen["second"]) == list(range(10))
     assert 0 not in seen["second"] and len(seen["second"]) >= 1
-    assert ScheduledNotification.objects.filter(state=ScheduleState.DONE).count() == 10
+    assert ScheduledAction.objects.filter(state=ScheduleState.DONE).count() == 10

@@ -12,7 +12,7 @@ from approvals.models import ApprovalRow, Delegation
 from changeplans import services as plan_services
 from notifications import scheduler
 from notifications.choices import ScheduleState
-from notifications.models import OutboundEmail, ScheduledNotification
+from notifications.models import OutboundEmail, ScheduledAction
 from tests.approvals.factories import plan_with_matrix
 from tests.factories import UserFactory
 
@@ -65,7 +65,7 @@ def test_a_repeated_event_sends_nothing_twice(signoff, mailoutbox):
     ids = [row.pk for row in rows(plan)]
     run(notify.on_signoff_event, "submitted", plan.pk, ids)
     assert len(mailoutbox) == 3
-    assert ScheduledNotification.objects.filter(state=ScheduleState.PENDING).count() == 3  # 24 h, 2 h, escalation
+    assert ScheduledAction.objects.filter(state=ScheduleState.PENDING).count() == 3  # 24 h, 2 h, escalation
 
 
 def test_sequential_stage_is_asked_when_it_opens(django_capture_on_commit_callbacks, mailoutbox):
@@ -96,7 +96,7 @@ def test_rejection_tells_the_author_the_reason(signoff, mailoutbox):
     run(services.reject_row, rows(plan)[0].pk, actor=a1, version=1, comment="Нет плана отката для шага 1")
     (mail,) = mailoutbox
     assert mail.to == [author.email] and "Нет плана отката для шага 1" in mail.body
-    pending = list(ScheduledNotification.objects.filter(state=ScheduleState.PENDING).values_list("kind", flat=True))
+    pending = list(ScheduledAction.objects.filter(state=ScheduleState.PENDING).values_list("kind", flat=True))
     assert pending == [notify.ESCALATION]  # reminders cancelled, the escalation stays
 
 
@@ -109,7 +109,7 @@ def test_approval_tells_author_and_curator_and_cancels_follow_ups(signoff, mailo
     mailoutbox.clear()
     run(services.acknowledge_row, ack.pk, actor=duty, version=1)
     assert sorted(m.to[0] for m in mailoutbox) == sorted([author.email, curator.email])
-    assert not ScheduledNotification.objects.filter(state=ScheduleState.PENDING).exists()
+    assert not ScheduledAction.objects.filter(state=ScheduleState.PENDING).exists()
 
 
 def test_new_version_asks_again_with_the_diff_and_replaces_the_follow_ups(signoff, mailoutbox):
@@ -123,7 +123,7 @@ def test_new_version_asks_again_with_the_diff_and_replaces_the_follow_ups(signof
     mail = mails_to(mailoutbox, a1)[0]
     assert f"/approvals/plans/{plan.pk}/diff/" in mail.body
     assert links.read_token(re.search(r"/sign/([^/\s]+)/", mail.body).group(1)).version == 2
-    pending = set(ScheduledNotification.objects.filter(state=ScheduleState.PENDING).values_list("key", flat=True))
+    pending = set(ScheduledAction.objects.filter(state=ScheduleState.PENDING).values_list("key", flat=True))
     assert pending and all(":v2" in key for key in pending)
 
 
@@ -187,7 +187,7 @@ def test_submitted_inside_the_escalation_period_warns_at_once(signoff, mailoutbo
     soon = timezone.now() + datetime.timedelta(hours=3)
     type(plan).objects.filter(pk=plan.pk).update(window_start=soon, window_end=soon + datetime.timedelta(hours=1))
     run(services.submit_plan, plan.pk, actor=author)
-    kinds = set(ScheduledNotification.objects.filter(state=ScheduleState.PENDING).values_list("kind", "payload__hours"))
+    kinds = set(ScheduledAction.objects.filter(state=ScheduleState.PENDING).values_list("kind", "payload__hours"))
     assert kinds == {(notify.REMINDER, 2), (notify.ESCALATION, None)}  # the 24-hour reminder is already past
     mailoutbox.clear()
     run(scheduler.run_due)

@@ -1,0 +1,1 @@
+"""Admin of banners and webhook deliveries."""
