@@ -15,6 +15,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from changeplans import automation
 from changeplans import services as changeplans_services
 from changeplans.choices import PlanStatus
 from changeplans.models import Plan
@@ -267,3 +268,15 @@ def cancel_follow_ups(plan_id):
 
 if cancel_follow_ups not in changeplans_services.on_plan_cancelled:
     changeplans_services.on_plan_cancelled.append(cancel_follow_ups)
+
+
+def sync_automatic_steps(event, plan_id, row_ids):
+    """Approved: the plan's announcements and banners are scheduled; any other sign-off event re-checks them."""
+    try:
+        automation.sync_plan(plan_id)
+    except Exception:  # the sign-off is committed; the next change or the page re-syncs
+        logger.exception("Scheduling the automatic steps of plan %s failed", plan_id)
+
+
+if sync_automatic_steps not in services.listeners:
+    services.listeners.append(sync_automatic_steps)

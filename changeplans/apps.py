@@ -5,3 +5,8 @@ from django.utils.translation import gettext_lazy as _
 class ChangePlansConfig(AppConfig):
     name = "changeplans"
     verbose_name = _("Work plans")
+
+    def ready(self):
+        from . import automation
+
+        automation.connect()

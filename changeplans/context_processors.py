@@ -13,4 +13,5 @@ def okno(request):
         "OKNO_ORGANIZATION": settings.OKNO_ORGANIZATION,
         "OKNO_SIGNATURE": settings.OKNO_SIGNATURE,
         "TIME_ZONE_CHOICES": TIME_ZONE_CHOICES,
+        "okno_mailbox": settings.EMAIL_BACKEND == "notifications.mailbox.MailboxBackend",
     }
