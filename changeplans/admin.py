@@ -1,4 +1,10 @@
+from urllib.parse import urlsplit
+
+from django import forms
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
+
+from notifications import banners, webhooks
 
 from .models import Party, Plan, PlanEvent, PlanService, Risk, RollbackAction, Service, Step
 
@@ -53,10 +59,111 @@ class StepAdmin(admin.ModelAdmin):
         super().save_model(request, obj, form, change)
 
 
+class ServiceAdminForm(forms.ModelForm):
+    """The webhook secret is write-only: never sent back to the browser; an empty input keeps the saved one."""
+
+    banner_webhook_secret = forms.CharField(
+        label=_("webhook secret"), required=False, strip=True, max_length=200,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+    )
+    clear_webhook_secret = forms.BooleanField(label=_("Delete the saved secret"), required=False)
+
+    class Meta:
+        model = Service
+        fields = "__all__"
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        saved = bool(self.instance.pk and self.instance.banner_webhook_secret)
+        self.fields["banner_webhook_secret"].help_text = (
+            _("A secret is saved. Leave empty to keep it; type a new one to replace it.") if saved
+            else _("Shared with the service's banner API to sign every call (HMAC-SHA256). At least 16 characters.")
+        )
+        if not saved:
+            del self.fields["clear_webhook_secret"]
+
+    def clean_banner_origins(self):
+        origins = []
+        for line in self.cleaned_data.get("banner_origins", "").splitlines():
+            line = line.strip().rstrip("/")
+            if not line:
+                continue
+            parts = urlsplit(line)
+            if parts.scheme not in ("http", "https") or not parts.hostname or parts.path or parts.query or parts.fragment or parts.username:
+                raise forms.ValidationError(
+                    _("%(line)s is not an origin: write the scheme and the host only, e.g. https://www.nskes.ru") % {"line": line}
+                )
+            origins.append(line)
+        return "\n".join(origins)
+
+    def clean_banner_webhook_secret(self):
+        secret = self.cleaned_data.get("banner_webhook_secret", "")
+        if secret and len(secret) < 16:
+            raise forms.ValidationError(_("The secret is too short: at least 16 characters."))
+        return secret
+
+    def clean(self):
+        cleaned = super().clean()
+        url = cleaned.get("banner_webhook_url")
+        if url:
+            try:
+                webhooks.check_url(url)
+            except webhooks.PermanentError:
+                host = urlsplit(url).hostname or url
+                self.add_error("banner_webhook_url", _(
+                    "Okno may not call %(host)s: ask the administrator to add it to OKNO_WEBHOOK_ALLOWED_HOSTS."
+                ) % {"host": host})
+            has_secret = cleaned.get("banner_webhook_secret") or (
+                self.instance.banner_webhook_secret and not cleaned.get("clear_webhook_secret")
+            )
+            if not has_secret:
+                self.add_error("banner_webhook_secret", _("A webhook needs a secret: calls are signed with it."))
+        return cleaned
+
+    def save(self, commit=True):
+        service = super().save(commit=False)
+        if self.cleaned_data.get("clear_webhook_secret"):
+            service.banner_webhook_secret = ""
+        elif not self.cleaned_data.get("banner_webhook_secret"):
+            # Empty input: keep what is saved (the form never shows it).
+            service.banner_webhook_secret = Service.objects.filter(pk=service.pk).values_list("banner_webhook_secret", flat=True).first() or ""
+        if commit:
+            service.save()
+            self.save_m2m()
+        return service
+
+
 @admin.register(Service)
 class ServiceAdmin(admin.ModelAdmin):
+    form = ServiceAdminForm
     list_display = ["display_name", "name", "owner", "shows_banner"]
     search_fields = ["name", "display_name"]
+    fieldsets = [
+        (None, {"fields": ["name", "display_name", "owner"]}),
+        (_("Announcements"), {"fields": ["mailing_list", "announcement_from"]}),
+        (_("Maintenance banner"), {
+            "fields": ["shows_banner", "banner_origins"],
+            "description": _("Sites embed the banner with the script from /banners/embed.js; the origins listed here may read it."),
+        }),
+        (_("Banner webhook"), {
+            "fields": ["banner_webhook_url", "banner_webhook_secret", "clear_webhook_secret"],
+            "description": _("Optional: Okno also POSTs every banner change to the service's own banner API, signed with the secret."),
+        }),
+    ]
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is None or not obj.banner_webhook_secret:
+            # No saved secret: nothing to delete.
+            fieldsets = [(name, {**options, "fields": [f for f in options["fields"] if f != "clear_webhook_secret"]}) for name, options in fieldsets]
+        return fieldsets
+
+    def save_model(self, request, obj, form, change):
+        old_name = form.initial.get("name") if change else None
+        super().save_model(request, obj, form, change)
+        # The public banner state is cached per service name: drop it so new origins apply at once.
+        for name in {obj.name, old_name} - {None}:
+            banners.forget(name)
 
 
 @admin.register(Party)

@@ -25,3 +25,19 @@ DEFAULTS = {
     "OKNO_SCHEDULER_MAX_ATTEMPTS": 5,
     "OKNO_SCHEDULER_RETRY_SECONDS": 60,
 }
+DEFAULTS.update({
+    # Banner webhooks: only these hosts ("hooks.example.org", "*.example.org") are called; empty: none is.
+    "OKNO_WEBHOOK_ALLOWED_HOSTS": [],
+    "OKNO_WEBHOOK_TIMEOUT_SECONDS": 5,
+    # A webhook is tried at most this many times; waits between tries double from OKNO_WEBHOOK_RETRY_SECONDS.
+    "OKNO_WEBHOOK_MAX_ATTEMPTS": 6,
+    "OKNO_WEBHOOK_RETRY_SECONDS": 30,
+    # A webhook row left in "sending" this long (a worker died mid-call) is tried again; keep it above the timeout.
+    "OKNO_WEBHOOK_SENDING_TIMEOUT_SECONDS": 120,
+    # Public banner JSON: Cache-Control max-age for browsers and proxies.
+    "OKNO_BANNER_CACHE_SECONDS": 15,
+    # The server keeps each service's banner state this long in Django's cache (dropped on every show/hide).
+    "OKNO_BANNER_SERVER_CACHE_SECONDS": 300,
+    # The embeddable script (/banners/embed.js): Cache-Control max-age.
+    "OKNO_BANNER_SCRIPT_CACHE_SECONDS": 3600,
+})

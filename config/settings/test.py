@@ -1,10 +1,11 @@
 """Tests: PostgreSQL from DATABASE_URL (set by `make test`), fast hashing, in-memory mail."""
 
 from .base import *  # noqa: F401,F403
-from .base import env_bool
+from .base import env, env_bool
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# Worker processes started by the integration tests point EMAIL_BACKEND at the test's SMTP server.
+EMAIL_BACKEND = env("EMAIL_BACKEND", "django.core.mail.backends.locmem.EmailBackend")
 # The test process sends and runs due actions itself; tests with a real worker start it with this on.
 OKNO_USE_WORKER = env_bool("OKNO_USE_WORKER", False)
 STORAGES = {

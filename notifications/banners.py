@@ -1,0 +1,209 @@
+"""Maintenance banners: Okno is the source of truth of each service's banner.
+
+Domain-free: callers hand in a Service instance (and optionally the plan, the step, the actor);
+this module never imports the domain apps. At most one banner per service is active (shown_until
+empty), enforced by a unique constraint; `show` and `hide` lock the service row so two callers at
+once queue up instead of colliding on it.
+
+Every change drops the cached public state (`state`/`active`) and, when the service has a
+banner_webhook_url, queues a signed webhook call (notifications.webhooks) keyed
+"banner:<banner id>:<event>", so a repeated show/hide never calls twice.
+"""
+
+import hashlib
+import logging
+from datetime import UTC
+from functools import partial
+
+from django.core.cache import cache
+from django.db import transaction
+from django.utils import timezone
+
+from . import conf, webhooks
+from .models import Banner
+
+logger = logging.getLogger(__name__)
+
+SHOWN = "banner.shown"
+HIDDEN = "banner.hidden"
+_UNKNOWN = "unknown"  # cached for a name no service has
+
+
+def _service_model():
+    return Banner._meta.get_field("service").related_model
+
+
+def iso(value):
+    """ISO 8601 in UTC with a Z, to the second ("2025-03-20T16:05:00Z"); None stays None."""
+    if value is None:
+        return None
+    return value.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def origins_of(text):
+    """The origins listed one per line (scheme://host[:port]), normalised for comparison."""
+    result = []
+    for line in (text or "").splitlines():
+        origin = line.strip().rstrip("/").lower()
+        if origin and origin not in result:
+            result.append(origin)
+    return result
+
+
+# --- changes ------------------------------------------------------------------------------------
+
+def _lock_service(service):
+    # Serialises show/hide per service: the second caller waits here and then sees the first one's banner.
+    _service_model()._default_manager.select_for_update().filter(pk=service.pk).values_list("pk", flat=True).first()
+
+
+def _active_banner(service):
+    return Banner.objects.select_for_update(of=("self",)).select_related("plan").filter(service=service, shown_until__isnull=True).first()
+
+
+def show(service, *, text, ends_at=None, plan=None, step=None, actor=None, group=""):
+    """Put up `text` on the service's sites. Returns the active banner.
+
+    Idempotent: if this plan's banner (plan=None: the same banner text without a plan) is already
+    active, it is returned unchanged. Another active banner on the service is ended first.
+    """
+    text = (text or "").strip()
+    if not text:
+        raise ValueError("a banner needs a text")
+    with transaction.atomic():
+        _lock_service(service)
+        current = _active_banner(service)
+        if current is not None and _same_origin(current, plan, text):
+            return current
+        now = timezone.now()
+        replaced = None
+        if current is not None:
+            current.shown_until, current.removed_by = now, actor
+            current.save(update_fields=["shown_until", "removed_by"])
+            replaced = current.pk
+        banner = Banner.objects.create(
+            service=service, plan=plan, step=step, text=text, ends_at=ends_at, shown_from=now, created_by=actor,
+        )
+        _push(service, banner, SHOWN, at=now, step=step, group=group, replaces=replaced)
+        _forget(service.name)
+    return banner
+
+
+def _same_origin(banner, plan, text):
+    if plan is not None:
+        return banner.plan_id == plan.pk
+    return banner.plan_id is None and banner.text == text
+
+
+def hide(service, *, plan=None, step=None, actor=None, group=""):
+    """Take the service's banner down (with `plan`: only that plan's banner). Returns the banners ended."""
+    with transaction.atomic():
+        _lock_service(service)
+        current = _active_banner(service)
+        if current is None or (plan is not None and current.plan_id != plan.pk):
+            return []
+        now = timezone.now()
+        current.shown_until, current.removed_by = now, actor
+        current.save(update_fields=["shown_until", "removed_by"])
+        _push(service, current, HIDDEN, at=now, step=step, group=group)
+        _forget(service.name)
+    return [current]
+
+
+def _push(service, banner, event, *, at, step, group, replaces=None):
+    """Queue the webhook call for this change (nothing when the service has no webhook)."""
+    if not getattr(service, "banner_webhook_url", ""):
+        return None
+    active = event == SHOWN
+    payload = {
+        "service": service.name,
+        "display_name": service.display_name,
+        "active": active,
+        "banner": banner.pk,
+        "text": banner.text if active else "",
+        "ends_at": iso(banner.ends_at) if active else None,
+        "shown_from": iso(banner.shown_from),
+        "shown_until": iso(banner.shown_until),
+        "plan": {"id": banner.plan.pk, "title": banner.plan.title} if banner.plan_id else None,
+        "step": step.pk if step is not None else None,
+        "at": iso(at),
+    }
+    if replaces is not None:
+        payload["replaces"] = replaces
+    return webhooks.enqueue(service, event, payload, key=f"banner:{banner.pk}:{event}", group=group)
+
+
+# --- the public state (cached) --------------------------------------------------------------------
+
+def cache_key(service_name):
+    # Hashed: a service name is free text, cache keys must be short and plain.
+    return "okno:banner:v1:" + hashlib.sha256(service_name.encode()).hexdigest()[:32]
+
+
+def _forget(service_name):
+    # Now (this process reads its own change at once) and again after commit: a reader in another
+    # transaction may have cached the old state between the first delete and the commit.
+    _cache_delete(service_name)
+    transaction.on_commit(partial(_cache_delete, service_name), robust=True)
+
+
+def _cache_delete(service_name):
+    try:
+        cache.delete(cache_key(service_name))
+    except Exception:  # noqa: BLE001 (an unreachable cache must not undo a banner change)
+        logger.exception("Could not drop the cached banner of %s", service_name)
+
+
+def forget(service_name):
+    """Drop the cached state of a service (after its name, display name or origins were edited)."""
+    _forget(service_name)
+
+
+def _load(service_name):
+    service = _service_model()._default_manager.filter(name=service_name).values("pk", "name", "display_name", "banner_origins").first()
+    if service is None:
+        return None
+    banner = (
+        Banner.objects.filter(service_id=service["pk"], shown_until__isnull=True)
+        .values("text", "ends_at", "shown_from", "plan_id", "plan__title").first()
+    )
+    data = {
+        "service": service["name"],
+        "display_name": service["display_name"],
+        "active": banner is not None,
+        "text": banner["text"] if banner else "",
+        "ends_at": iso(banner["ends_at"]) if banner else None,
+        "shown_from": iso(banner["shown_from"]) if banner else None,
+        "plan": {"id": banner["plan_id"], "title": banner["plan__title"]} if banner and banner["plan_id"] else None,
+    }
+    return {"data": data, "origins": origins_of(service["banner_origins"])}
+
+
+def state(service_name):
+    """{"data": the public JSON, "origins": CORS origins} of a service, or None if no service has that name.
+
+    Read from Django's cache (two queries on a miss); an unreachable cache falls back to the database.
+    """
+    key = cache_key(service_name)
+    try:
+        cached = cache.get(key)
+    except Exception:  # noqa: BLE001 (the banner must be readable when the cache is down)
+        logger.exception("Banner cache unreachable")
+        return _load(service_name)
+    if cached is not None:
+        return None if cached == _UNKNOWN else cached
+    value = _load(service_name)
+    try:
+        if value is None:  # short: a service created a moment later should not wait long
+            cache.set(key, _UNKNOWN, conf.get("OKNO_BANNER_CACHE_SECONDS"))
+        else:
+            cache.set(key, value, conf.get("OKNO_BANNER_SERVER_CACHE_SECONDS"))
+    except Exception:  # noqa: BLE001
+        logger.exception("Banner cache unreachable")
+    return value
+
+
+def active(service_name):
+    """The public JSON of the service's banner ({"service", "display_name", "active", "text", …}), or None."""
+    value = state(service_name)
+    return value["data"] if value else None

@@ -1,0 +1,259 @@
+"""Webhook calls to a service's own banner API: a row first, then signed POSTs (like the e-mail outbox).
+
+- `enqueue` creates one WebhookDelivery per idempotency key and hands it over after commit.
+- `deliver` locks the row (SKIP LOCKED), commits "sending" before the HTTP call, then records the
+  outcome: 2xx sent; 4xx (not 408/429), a redirect, a host off the allow-list, a missing secret:
+  failed for good; 5xx, 408, 429, timeouts and network errors: failed, retried after a back-off
+  that doubles from OKNO_WEBHOOK_RETRY_SECONDS, up to OKNO_WEBHOOK_MAX_ATTEMPTS tries.
+- `deliver_due` (the sweeper) puts back failed rows whose back-off has passed and rows stuck in
+  "sending" (a worker died mid-call), then delivers what is queued.
+
+As with e-mail, a call cannot be exactly-once: a row rescued from "sending" may reach the receiver a
+second time. X-Okno-Delivery carries the row's key, the same on every attempt, so receivers can
+drop duplicates.
+"""
+
+import hashlib
+import hmac
+import http.client
+import json
+import logging
+import time
+import urllib.error
+import urllib.request
+from datetime import timedelta
+from functools import partial
+from urllib.parse import urlsplit
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from . import conf, groups
+from .choices import EmailState
+from .models import WebhookDelivery
+
+logger = logging.getLogger(__name__)
+
+USER_AGENT = "Okno-Webhook/1"
+# Status codes after which trying again may help (besides 5xx).
+RETRY_STATUSES = {408, 429}
+RESPONSE_EXCERPT = 1000  # characters of a failing response kept in last_error
+
+
+class PermanentError(Exception):
+    """The call cannot succeed by trying again (configuration or the receiver's answer)."""
+
+
+class TransientError(Exception):
+    """The call may succeed later (timeout, network, 5xx, 408, 429)."""
+
+
+def sign(secret, timestamp, body):
+    """The X-Okno-Signature value: "sha256=" + hex HMAC-SHA256(secret, f"{timestamp}.{body}")."""
+    message = f"{timestamp}.{body}".encode()
+    return "sha256=" + hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+
+
+def allowed_hosts():
+    return [host.strip().lower().rstrip(".") for host in conf.get("OKNO_WEBHOOK_ALLOWED_HOSTS") if host.strip()]
+
+
+def host_allowed(host):
+    """True if `host` is named in OKNO_WEBHOOK_ALLOWED_HOSTS exactly or matches a "*.example.org" entry."""
+    host = (host or "").lower().rstrip(".")
+    if not host:
+        return False
+    for pattern in allowed_hosts():
+        if pattern.startswith("*."):
+            # "*.example.org" covers a.example.org and a.b.example.org, not example.org itself.
+            if host.endswith(pattern[1:]) and len(host) > len(pattern) - 1:
+                return True
+        elif host == pattern:
+            return True
+    return False
+
+
+def check_url(url):
+    """Raise PermanentError with a readable reason if Okno must not call `url`."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+        parts.port  # noqa: B018 (raises ValueError for a bad port)
+    except ValueError as exc:
+        raise PermanentError(f"invalid webhook URL {url!r}: {exc}") from exc
+    if parts.scheme not in ("http", "https"):
+        raise PermanentError(f"webhook URL {url!r} must start with https:// or http://")
+    if parts.username is not None or parts.password is not None:
+        raise PermanentError("webhook URL must not carry a user name or password")
+    if not host_allowed(host):
+        raise PermanentError(f"host {host!r} is not in OKNO_WEBHOOK_ALLOWED_HOSTS; the webhook was not sent")
+
+
+def enqueue(service, event, payload, *, key, group=""):
+    """Queue one POST of `payload` (plus "event") to the service's banner_webhook_url under `key`.
+
+    Returns the row, or None when the service has no webhook. A second call with the same key does
+    nothing. Delivery starts after the surrounding transaction commits.
+    """
+    url = (getattr(service, "banner_webhook_url", "") or "").strip()
+    if not url:
+        return None
+    body = json.dumps({"event": event, **payload}, ensure_ascii=False, separators=(",", ":"), default=str)
+    delivery, created = WebhookDelivery.objects.get_or_create(
+        key=key, defaults={"group": group, "service": service, "url": url, "body": body},
+    )
+    if created:
+        # robust: a failing hand-over must not break what queued it; the row stays queued for deliver_due.
+        transaction.on_commit(partial(hand_over, delivery.pk), robust=True)
+    return delivery
+
+
+def hand_over(delivery_id):
+    """After commit: a Celery worker calls the webhook (production), or this process does (tests, no worker)."""
+    if conf.get("OKNO_USE_WORKER"):
+        from .tasks import deliver_webhook
+
+        deliver_webhook.delay(delivery_id)
+    else:
+        deliver(delivery_id)
+
+
+def _backoff(attempts):
+    return timedelta(seconds=conf.get("OKNO_WEBHOOK_RETRY_SECONDS") * 2 ** max(attempts - 1, 0))
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """A redirect is returned as an HTTPError instead of being followed (it could lead off the allow-list)."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        return None
+
+
+_opener = urllib.request.build_opener(_NoRedirect)
+
+
+def _event_of(body):
+    try:
+        return str(json.loads(body).get("event", ""))
+    except (ValueError, AttributeError):
+        return ""
+
+
+def _excerpt(data):
+    return data.decode("utf-8", "replace")[:RESPONSE_EXCERPT].strip()
+
+
+def _post(delivery, secret):
+    """One POST. Returns the status code of a 2xx answer; raises PermanentError or TransientError."""
+    check_url(delivery.url)
+    timestamp = str(int(time.time()))
+    body = delivery.body.encode()
+    request = urllib.request.Request(delivery.url, data=body, method="POST", headers={
+        "Content-Type": "application/json; charset=utf-8",
+        "User-Agent": USER_AGENT,
+        "X-Okno-Event": _event_of(delivery.body),
+        "X-Okno-Delivery": delivery.key,
+        "X-Okno-Timestamp": timestamp,
+        "X-Okno-Signature": sign(secret, timestamp, delivery.body),
+    })
+    timeout = conf.get("OKNO_WEBHOOK_TIMEOUT_SECONDS")
+    try:
+        with _opener.open(request, timeout=timeout) as response:
+            response.read(65536)
+            return response.status
+    except urllib.error.HTTPError as exc:
+        status = exc.code
+        try:
+            text = _excerpt(exc.read(RESPONSE_EXCERPT))
+        except Exception:  # noqa: BLE001 (the body is only for the error message)
+            text = ""
+        finally:
+            exc.close()
+        delivery.response_status = status
+        if 300 <= status < 400:
+            raise PermanentError(f"HTTP {status}: redirect to {exc.headers.get('Location', '?')} not followed") from None
+        message = f"HTTP {status} {exc.reason}" + (f": {text}" if text else "")
+        if status >= 500 or status in RETRY_STATUSES:
+            raise TransientError(message) from None
+        raise PermanentError(message) from None
+    except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:
+        reason = getattr(exc, "reason", exc)
+        if isinstance(reason, TimeoutError) or "timed out" in str(reason):
+            raise TransientError(f"timed out after {timeout:g} s") from None
+        raise TransientError(f"{type(reason).__name__}: {reason}") from None
+
+
+def deliver(delivery_id):
+    """Make one attempt at a queued delivery. Harmless when called twice or by two processes at once. True if sent."""
+    with transaction.atomic():
+        # SKIP LOCKED: another deliverer holds it, so it is not ours to send.
+        delivery = (
+            WebhookDelivery.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("service").filter(pk=delivery_id, state=EmailState.QUEUED).first()
+        )
+        if delivery is None:
+            return False
+        delivery.state = EmailState.SENDING
+        delivery.attempts += 1
+        delivery.claimed_at = timezone.now()
+        delivery.save(update_fields=["state", "attempts", "claimed_at"])
+    # Committed before the HTTP call: the attempt is on record whatever happens next.
+    secret = getattr(delivery.service, "banner_webhook_secret", "") if delivery.service_id else ""
+    try:
+        if delivery.service_id is None:
+            raise PermanentError("the service was deleted")
+        if not secret:
+            raise PermanentError("the service has no webhook secret; unsigned calls are not sent")
+        delivery.response_status = None
+        status = _post(delivery, secret)
+    except (PermanentError, TransientError) as exc:
+        gave_up = isinstance(exc, PermanentError) or delivery.attempts >= conf.get("OKNO_WEBHOOK_MAX_ATTEMPTS")
+        logger.warning("Webhook %s to %s failed (attempt %s%s): %s", delivery.pk, delivery.url, delivery.attempts, ", given up" if gave_up else "", exc)
+        WebhookDelivery.objects.filter(pk=delivery.pk, state=EmailState.SENDING).update(
+            state=EmailState.FAILED, last_error=str(exc)[:2000], response_status=delivery.response_status,
+            next_attempt_at=None if gave_up else timezone.now() + _backoff(delivery.attempts),
+        )
+        if gave_up:
+            groups.check(delivery.group)
+        return False
+    WebhookDelivery.objects.filter(pk=delivery.pk, state=EmailState.SENDING).update(
+        state=EmailState.SENT, sent_at=timezone.now(), last_error="", response_status=status, next_attempt_at=None,
+    )
+    groups.check(delivery.group)
+    return True
+
+
+def deliver_due(now=None, limit=100):
+    """Retry failed rows whose back-off has passed, rescue rows stuck in "sending", deliver what is queued."""
+    now = now or timezone.now()
+    stuck_before = now - timedelta(seconds=conf.get("OKNO_WEBHOOK_SENDING_TIMEOUT_SECONDS"))
+    max_attempts = conf.get("OKNO_WEBHOOK_MAX_ATTEMPTS")
+    requeued = gave_up = 0
+    settled = set()
+    with transaction.atomic():
+        candidates = (
+            WebhookDelivery.objects.select_for_update(skip_locked=True)
+            .filter(Q(state=EmailState.FAILED, next_attempt_at__lte=now) | Q(state=EmailState.SENDING, claimed_at__lt=stuck_before))
+            .order_by("id")[:limit]
+        )
+        for delivery in candidates:
+            if delivery.state == EmailState.SENDING:
+                delivery.last_error = f"stuck in sending since {delivery.claimed_at.isoformat()}"
+            if delivery.attempts >= max_attempts:
+                delivery.state, delivery.next_attempt_at = EmailState.FAILED, None
+                gave_up += 1
+                settled.add(delivery.group)
+            else:
+                delivery.state, delivery.next_attempt_at = EmailState.QUEUED, now
+                requeued += 1
+            delivery.save(update_fields=["state", "next_attempt_at", "last_error"])
+    for group in settled:
+        groups.check(group)
+    due = list(
+        WebhookDelivery.objects.filter(state=EmailState.QUEUED)
+        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+        .order_by("id").values_list("pk", flat=True)[:limit]
+    )
+    sent = sum(1 for delivery_id in due if deliver(delivery_id))
+    return {"requeued": requeued, "gave_up": gave_up, "sent": sent, "not_sent": len(due) - sent}
