@@ -140,6 +140,7 @@ CELERY_QUEUE_DIR = BASE_DIR / "var" / "celery-queue"
 if CELERY_BROKER_URL.startswith("filesystem://"):
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(CELERY_QUEUE_DIR), "data_folder_out": str(CELERY_QUEUE_DIR), "polling_interval": 0.2,
+        "control_folder": str(CELERY_QUEUE_DIR / "control"),
     }
 else:
     # Redis redelivers a task not acknowledged within this many seconds (NOTES.md): ETAs stay far below it.
