@@ -44,6 +44,7 @@ def default_template(kind, language="ru"):
     for suffix in ("_subject.txt", ".txt", ".html"):
         path = folder / f"{kind}{suffix}"
         parts.append(path.read_text(encoding="utf-8") if path.exists() else "")
+    parts[0] = parts[0].strip()
     return tuple(parts)
 
 
@@ -134,17 +135,22 @@ def validate(subject, text, html, *, context=None, language="ru"):
                 errors[part] = _("Template error: %(reason)s.") % {"reason": reason}
     if context is None:
         return errors
+    outputs = {}
     with translation.override(language):
         for part, template in compiled.items():
             try:
-                output = template.render(Context(context, autoescape=part == "html"))
+                outputs[part] = template.render(Context(context, autoescape=part == "html"))
             except Exception as exc:  # an edited template may fail in any way while rendering
-                errors[part] = _("The template fails when rendered: %(error)s") % {"error": f"{type(exc).__name__}: {exc}"}
-                continue
-            unknown = sorted(set(_UNKNOWN_RE.findall(output)))
-            if unknown:
-                errors[part] = _("Unknown variables: %(unknown)s. Available: %(available)s.") % {
-                    "unknown": ", ".join(unknown),
-                    "available": ", ".join(sorted(name for name in context if not name.startswith("_"))),
-                }
+                outputs[part] = exc
+    # Messages are built outside the override: they are for the admin, in the admin's language.
+    for part, output in outputs.items():
+        if isinstance(output, Exception):
+            errors[part] = _("The template fails when rendered: %(error)s") % {"error": f"{type(output).__name__}: {output}"}
+            continue
+        unknown = sorted(set(_UNKNOWN_RE.findall(output)))
+        if unknown:
+            errors[part] = _("Unknown variables: %(unknown)s. Available: %(available)s.") % {
+                "unknown": ", ".join(unknown),
+                "available": ", ".join(sorted(name for name in context if not name.startswith("_"))),
+            }
     return errors
