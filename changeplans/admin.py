@@ -151,6 +151,11 @@ class ServiceAdmin(admin.ModelAdmin):
         }),
     ]
 
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if db_field.name == "banner_webhook_url":
+            kwargs["assume_scheme"] = "https"  # a bare host means https (Django 6's default too)
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
+
     def get_fieldsets(self, request, obj=None):
         fieldsets = super().get_fieldsets(request, obj)
         if obj is None or not obj.banner_webhook_secret:
