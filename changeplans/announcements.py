@@ -275,6 +275,11 @@ def send(plan, kind, *, key_prefix, group, extra=None, language=None):
 NOTICE_ROLES = (Role.DUTY_OFFICER, Role.OPERATOR, Role.ADMIN)
 
 
+def may_fire_steps(user):
+    """Who gets the "run now" buttons (changeplans.automation.fire_step decides and explains)."""
+    return any(has_role(user, role) for role in NOTICE_ROLES)
+
+
 def notice_refusal(user, plan):
     """Why `user` may not send notices about `plan` (None: they may): curator, author, duty officers, operators, admins."""
     if not user.is_authenticated:
@@ -374,6 +379,10 @@ def sample_extra(plan, kind):
     """Values a preview needs that only exist when the message is sent (the delay's new end and reason)."""
     if kind == MessageKind.DELAY:
         return {"new_end": plan.window_end + datetime.timedelta(hours=1), "reason": _("Example: the migration takes longer than planned.")}
+    if kind == MessageKind.COMPLETION:
+        # Before the work has ended, the preview shows the planned end rather than "now".
+        latest = plan.steps.filter(kind=StepKind.WORK).aggregate(latest=Max("actual_end"))["latest"]
+        return {"finished_at": latest or plan.window_end}
     return {}
 
 

@@ -97,6 +97,18 @@ class PlanForm(forms.ModelForm):
                 self.add_error("downtime_text", exc)
         return cleaned
 
+    def clean_mailing_list(self):
+        from .announcements import parse_addresses
+
+        value = self.cleaned_data.get("mailing_list", "")
+        _valid, invalid = parse_addresses(value)
+        if invalid:
+            raise ValidationError(
+                _("Not valid e-mail addresses: %(addresses)s. Separate addresses with commas, semicolons or new lines."),
+                code="invalid_addresses", params={"addresses": ", ".join(invalid)},
+            )
+        return value
+
     def header_data(self):
         data = {name: self.cleaned_data[name] for name in self.Meta.fields}
         name = self.cleaned_data.get("responsible_name", "").strip()

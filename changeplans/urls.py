@@ -1,6 +1,7 @@
 from django.urls import path
 
 from . import views
+from . import views_announcements
 
 app_name = "changeplans"
 urlpatterns = [
@@ -12,6 +13,9 @@ urlpatterns = [
     path("<int:pk>/steps/reorder/", views.steps_reorder, name="steps_reorder"),
     path("<int:pk>/pdf/", views.plan_pdf, name="plan_pdf"),
     path("<int:pk>/cancel/", views.plan_cancel, name="plan_cancel"),
+    path("<int:pk>/announcements/", views_announcements.plan_announcements, name="plan_announcements"),
+    path("<int:pk>/announcements/delay/", views_announcements.delay_notice, name="plan_delay_notice"),
+    path("<int:pk>/announcements/steps/<int:step_id>/fire/", views_announcements.fire_step, name="announcement_step_fire"),
     path("steps/<int:pk>/", views.step_row, name="step_row"),
     path("steps/<int:pk>/cell/<str:field>/", views.step_cell, name="step_cell"),
     path("steps/<int:pk>/delete/", views.step_delete, name="step_delete"),

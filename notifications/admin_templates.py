@@ -9,7 +9,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from . import messages
 from .choices import MessageKind
@@ -130,7 +130,8 @@ class MessageTemplateAdmin(admin.ModelAdmin):
             obj.subject, obj.text, obj.html = messages.default_template(obj.kind, obj.language)
             obj.save()
             count += 1
-        self.message_user(request, _("%(count)d templates reset to the shipped default.") % {"count": count}, flash.SUCCESS)
+        message = ngettext("%(count)d template reset to the shipped default.", "%(count)d templates reset to the shipped default.", count)
+        self.message_user(request, message % {"count": count}, flash.SUCCESS)
 
     def reset_view(self, request, object_id):
         if request.method != "POST":
