@@ -67,6 +67,8 @@ class ServiceAdminForm(forms.ModelForm):
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
     )
     clear_webhook_secret = forms.BooleanField(label=_("Delete the saved secret"), required=False)
+    # A bare host means https (Django 6's default too).
+    banner_webhook_url = Service._meta.get_field("banner_webhook_url").formfield(assume_scheme="https")
 
     class Meta:
         model = Service
@@ -150,11 +152,6 @@ class ServiceAdmin(admin.ModelAdmin):
             "description": _("Optional: Okno also POSTs every banner change to the service's own banner API, signed with the secret."),
         }),
     ]
-
-    def formfield_for_dbfield(self, db_field, request, **kwargs):
-        if db_field.name == "banner_webhook_url":
-            kwargs["assume_scheme"] = "https"  # a bare host means https (Django 6's default too)
-        return super().formfield_for_dbfield(db_field, request, **kwargs)
 
     def get_fieldsets(self, request, obj=None):
         fieldsets = super().get_fieldsets(request, obj)

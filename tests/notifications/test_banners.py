@@ -402,6 +402,12 @@ def test_admin_never_shows_the_webhook_secret_and_empty_keeps_it(superuser_clien
     superuser_client.post(change_url, service_form(service, banner_webhook_secret="another-secret-0123456789"))
     service.refresh_from_db()
     assert service.banner_webhook_secret == "another-secret-0123456789"
+    assert "another-secret-0123456789" not in superuser_client.get(change_url).content.decode()
+    # "Delete the saved secret" removes it (with the webhook, which cannot work unsigned)
+    response = superuser_client.post(change_url, service_form(service, banner_webhook_url="", clear_webhook_secret="on"))
+    assert response.status_code == 302
+    service.refresh_from_db()
+    assert (service.banner_webhook_url, service.banner_webhook_secret) == ("", "")
 
 
 @override_settings(OKNO_WEBHOOK_ALLOWED_HOSTS=["hooks.nskes.ru"])
@@ -414,6 +420,8 @@ def test_admin_refuses_a_host_off_the_allow_list_a_missing_secret_and_a_bad_orig
     html = response.content.decode()
     assert "OKNO_WEBHOOK_ALLOWED_HOSTS" in html and "evil.example.org" in html
     assert "https://www.nskes.ru/path" in html
+    with translation.override("ru"):
+        assert _("A webhook needs a secret: calls are signed with it.") in html
     service.refresh_from_db()
     assert service.banner_webhook_url == ""
 
