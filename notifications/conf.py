@@ -20,7 +20,7 @@ DEFAULTS = {
     # The dispatcher takes rows due within this many seconds and gives each a Celery ETA of its due time.
     "OKNO_SCHEDULER_LOOKAHEAD_SECONDS": 2.0,
     # A row handed to a worker but not done after this long (the worker died, the publish was lost) is handed again.
-    "OKNO_SCHEDULER_CLAIM_TIMEOUT_SECONDS": 60,
+    "OKNO_SCHEDULER_CLAIM_TIMEOUT_SECONDS": 15,
     # A scheduled notification whose handler keeps failing is given up after this many tries.
     "OKNO_SCHEDULER_MAX_ATTEMPTS": 5,
     "OKNO_SCHEDULER_RETRY_SECONDS": 60,

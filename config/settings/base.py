@@ -174,7 +174,7 @@ OKNO_SCHEDULER_RETRY_SECONDS = 60
 # Deliveries and due actions go to Celery workers; False: the web process does them itself.
 OKNO_USE_WORKER = env_bool("OKNO_USE_WORKER", True)
 OKNO_SCHEDULER_LOOKAHEAD_SECONDS = float(env("OKNO_SCHEDULER_LOOKAHEAD_SECONDS", "2"))
-OKNO_SCHEDULER_CLAIM_TIMEOUT_SECONDS = float(env("OKNO_SCHEDULER_CLAIM_TIMEOUT_SECONDS", "60"))
+OKNO_SCHEDULER_CLAIM_TIMEOUT_SECONDS = float(env("OKNO_SCHEDULER_CLAIM_TIMEOUT_SECONDS", "15"))
 OKNO_DISPATCH_INTERVAL = float(env("OKNO_DISPATCH_INTERVAL", "1"))
 OKNO_SWEEP_INTERVAL = float(env("OKNO_SWEEP_INTERVAL", "15"))
 # Announcements: default sender and the it.info list every announcement goes to (comma separated).
