@@ -492,3 +492,16 @@ def test_run_now_refusals_are_shown(author_client, author, approved_plan):
     with translation.override("ru"):
         assert gettext("The plan is not approved: nothing is sent before it is.") in response.content.decode()
     assert not OutboundEmail.objects.exists()
+
+
+def test_admin_pages_show_the_variables_and_the_buttons(admin_client_ru, demo_plan):
+    row = MessageTemplate.objects.get(kind="delay", language="ru")
+    change = admin_client_ru.get(reverse("admin:notifications_messagetemplate_change", args=[row.pk])).content.decode()
+    assert reverse("admin:notifications_messagetemplate_preview_saved", args=[row.pk]) in change
+    assert reverse("admin:notifications_messagetemplate_reset", args=[row.pk]) in change
+    assert "<code>{{ new_end }}</code>" in change and "<code>{{ reason }}</code>" in change
+    assert "Установка сетевого плагина Calico" in change  # the sample is the newest plan
+    listing = admin_client_ru.get(reverse("admin:notifications_messagetemplate_changelist"))
+    assert listing.status_code == 200
+    add = admin_client_ru.get(reverse("admin:notifications_messagetemplate_add"))
+    assert add.status_code == 200 and reverse("admin:notifications_messagetemplate_preview") in add.content.decode()
