@@ -505,3 +505,11 @@ def test_admin_pages_show_the_variables_and_the_buttons(admin_client_ru, demo_pl
     assert listing.status_code == 200
     add = admin_client_ru.get(reverse("admin:notifications_messagetemplate_add"))
     assert add.status_code == 200 and reverse("admin:notifications_messagetemplate_preview") in add.content.decode()
+
+
+@pytest.mark.parametrize("language", ["ru", "en"])
+@pytest.mark.parametrize("kind", ["announcement", "completion", "delay", "banner"])
+def test_every_shipped_template_passes_the_admins_check(demo_plan, kind, language):
+    label, context = messages.sample_context(kind, language)
+    assert demo_plan.title in label
+    assert messages.validate(*messages.default_template(kind, language), context=context, language=language) == {}
