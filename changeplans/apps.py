@@ -7,6 +7,7 @@ class ChangePlansConfig(AppConfig):
     verbose_name = _("Work plans")
 
     def ready(self):
+        from . import announcements  # noqa: F401  registers the sample context of the template admin
         from . import automation
 
         automation.connect()

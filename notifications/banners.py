@@ -165,7 +165,7 @@ def _load(service_name):
         return None
     banner = (
         Banner.objects.filter(service_id=service["pk"], shown_until__isnull=True)
-        .values("text", "ends_at", "shown_from", "plan_id", "plan__title").first()
+        .values("text", "ends_at", "shown_from").first()
     )
     data = {
         "service": service["name"],
@@ -174,8 +174,7 @@ def _load(service_name):
         "text": banner["text"] if banner else "",
         "ends_at": iso(banner["ends_at"]) if banner else None,
         "shown_from": iso(banner["shown_from"]) if banner else None,
-        "plan": {"id": banner["plan_id"], "title": banner["plan__title"]} if banner and banner["plan_id"] else None,
-    }
+    }  # no plan title: internal names ("… Kubernetes PROD") are not for the public; the signed webhook has it
     return {"data": data, "origins": origins_of(service["banner_origins"])}
 
 
