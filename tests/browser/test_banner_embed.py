@@ -1,10 +1,9 @@
 """The embeddable banner in a real browser: a customer's page on another origin embeds
-/banners/embed.js from Okno's live server; the banner appears when a scheduled action shows it and
-disappears when another one hides it.
+/banners/embed.js from Okno's live server; the banner appears when the plan's "banner on" step fires
+at the window's start and disappears when its "banner off" step fires at the end.
 
-For now the two actions are test-only scheduler kinds calling `banners.show`/`banners.hide`
-directly, run by `scheduler.run_due()` in a background thread (as `manage.py run_scheduler` does);
-plan steps of kind banner_on/banner_off (changeplans.automation) will take their place.
+The steps are fired by the durable scheduler, `scheduler.run_due()` in a background thread (as
+`manage.py run_scheduler` does); the Celery worker path is covered by tests/integration.
 """
 
 import threading
@@ -19,30 +18,37 @@ from django.test import override_settings
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from changeplans.models import Service
+from changeplans import automation
+from changeplans.choices import PlanStatus, StepKind, StepStatus
+from changeplans.models import Plan, PlanService, Step
 from notifications import banners, scheduler
 from notifications.models import ScheduledAction
 from tests.browser.conftest import shot
-from tests.factories import ServiceFactory
+from tests.factories import PlanFactory, ServiceFactory, StepFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.postgres]
 
-SHOW, HIDE = "test.banner_embed.show", "test.banner_embed.hide"
 TEXT = ("Уважаемые клиенты! 20.03.2025 с 20:00 до 23:05 (НСК) проводятся плановые работы. "
         "Личный кабинет может быть недоступен. Приносим извинения за неудобства!")
-fired = {}
 
 
-@scheduler.register(SHOW)
-def show_banner(payload):
-    fired[SHOW] = time.time()
-    banners.show(Service.objects.get(pk=payload["service"]), text=payload["text"])
+def approved_plan_with_banner_steps(service, *, on_in, off_in):
+    """An approved plan on `service` whose "banner on" / "banner off" steps start `on_in` / `off_in` seconds from now."""
+    now = timezone.now()
+    plan = PlanFactory(window_start=now + timedelta(seconds=on_in), window_end=now + timedelta(seconds=off_in), banner_text=TEXT)
+    PlanService.objects.create(plan=plan, service=service)
+    steps = {}
+    for position, (kind, seconds) in enumerate(((StepKind.BANNER_ON, on_in), (StepKind.BANNER_OFF, off_in)), start=1):
+        local = (now + timedelta(seconds=seconds)).astimezone(plan.tz)
+        steps[kind] = StepFactory(plan=plan, position=position, kind=kind, name=kind.label, planned_date=local.date(), planned_time=local.time())
+    Plan.objects.filter(pk=plan.pk).update(status=PlanStatus.APPROVED)
+    automation.sync_plan(plan.pk)
+    return plan, steps
 
 
-@scheduler.register(HIDE)
-def hide_banner(payload):
-    fired[HIDE] = time.time()
-    banners.hide(Service.objects.get(pk=payload["service"]))
+def fired_at(step):
+    row = ScheduledAction.objects.get(key=automation.step_key(step.pk))
+    return row.fired_at.timestamp() if row.fired_at else None
 
 
 PAGE = """<!doctype html>
@@ -133,7 +139,6 @@ def json_response(response):
 @override_settings(OKNO_BANNER_CACHE_SECONDS=1)
 def test_banner_appears_when_shown_and_disappears_when_hidden(page, new_context, sites, scheduler_thread):
     cache.clear()
-    fired.clear()
     site, stranger = sites(), sites()
     # Given the service lists the customer's site (and only it) as a banner origin
     service = ServiceFactory(name="www.nskes.ru", display_name="Инфосайт", banner_origins=f"{site.origin}\nhttps://www.nskes.ru")
@@ -151,10 +156,9 @@ def test_banner_appears_when_shown_and_disappears_when_hidden(page, new_context,
     with other.expect_console_message(lambda message: "CORS" in message.text):
         other.goto(stranger.origin + "/")
 
-    # When two scheduled actions are due a few seconds ahead: show, then hide
-    now = timezone.now()
-    ScheduledAction.objects.create(key="test:banner:show", kind=SHOW, due_at=now + timedelta(seconds=2), payload={"service": service.pk, "text": TEXT})
-    ScheduledAction.objects.create(key="test:banner:hide", kind=HIDE, due_at=now + timedelta(seconds=8), payload={"service": service.pk})
+    # When an approved plan's window opens in 2 s ("banner on") and closes 8 s from now ("banner off")
+    plan, steps = approved_plan_with_banner_steps(service, on_in=2, off_in=8)
+    on, off = steps[StepKind.BANNER_ON], steps[StepKind.BANNER_OFF]
 
     # Then the banner appears on the page: fixed at the top, role=status, the text as text
     bar = page.locator(".okno-banner")
@@ -167,7 +171,8 @@ def test_banner_appears_when_shown_and_disappears_when_hidden(page, new_context,
     # the page's own header is pushed below the banner, not hidden under it
     assert page.locator("#site-title").bounding_box()["y"] >= box["height"]
     shot(page, "banner-embed-desktop.png")
-    assert SHOW in fired and HIDE not in fired
+    assert fired_at(on) and not fired_at(off)
+    assert Step.objects.get(pk=on.pk).status == StepStatus.DONE
 
     # And on a phone the text wraps inside the screen
     phone = new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True).new_page()
@@ -185,12 +190,12 @@ def test_banner_appears_when_shown_and_disappears_when_hidden(page, new_context,
     # When the hide action fires, the banner disappears and the page's layout is as before
     expect(bar).to_have_count(0, timeout=12_000)
     expect(page.locator("#okno-banners-spacer")).to_have_count(0)
-    assert HIDE in fired
+    assert Step.objects.get(pk=off.pk).status == StepStatus.DONE
     events = page.evaluate("window.oknoEvents")
     assert [(e["active"], e["text"]) for e in events] == [(True, TEXT), (False, "")]
-    shown_after, hidden_after = events[0]["at"] / 1000 - fired[SHOW], events[1]["at"] / 1000 - fired[HIDE]
-    print(f"\nbanner delays (data-interval=1, max-age=1): shown in the browser {shown_after:.2f} s after the action fired, "
-          f"gone {hidden_after:.2f} s after the hide action fired")
+    shown_after, hidden_after = events[0]["at"] / 1000 - fired_at(on), events[1]["at"] / 1000 - fired_at(off)
+    print(f"\nbanner delays (data-interval=1, max-age=1): shown in the browser {shown_after:.2f} s after the 'banner on' step fired, "
+          f"gone {hidden_after:.2f} s after 'banner off' fired")
     assert 0 < shown_after < 5 and 0 < hidden_after < 5
     assert scheduler_thread == []
 
