@@ -7,7 +7,6 @@ The steps are fired by the durable scheduler, `scheduler.run_due()` in a backgro
 """
 
 import threading
-import time
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
