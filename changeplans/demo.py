@@ -21,6 +21,9 @@ from .roles import ensure_role_groups
 DEMO_PASSWORD = "okno"
 DEMO_TIME_ZONE = "Asia/Novosibirsk"
 DEMO_TITLE = "Установка сетевого плагина Calico в кластере Kubernetes PROD"
+# An approved copy on a TEST cluster whose announcement is due minutes after loading (docs/scheduler.md).
+DEMO_SCHEDULED_TITLE = "Демо рассылок: установка сетевого плагина Calico в кластере Kubernetes TEST"
+DEMO_SCHEDULED_MAILING_LIST = "it.info@nskes.example"
 
 # Everyone's password is DEMO_PASSWORD; "superuser" also makes the user staff.
 DEMO_USERS = [
@@ -449,5 +452,54 @@ def load_demo():
             comment="Загружено из демо",
         )
         _start_signoff(plan, users)
+    plan.refresh_from_db()
+    return plan
+
+
+def load_scheduled_demo(now=None):
+    """A copy of the seed plan on a TEST cluster, approved through the real sign-off, whose announcement is due
+    two minutes after loading and whose window opens after five: the scheduler, the local mailbox and the
+    banner at work without waiting for 20.03.2025. Returns the existing plan untouched when it is already there.
+    """
+    from approvals import services as approvals
+    from approvals.choices import ApprovalStatus, RowKind
+    from approvals.models import ApprovalRow
+
+    seed = load_demo()
+    with transaction.atomic():
+        existing = Plan.objects.filter(title=DEMO_SCHEDULED_TITLE).order_by("pk").first()
+        if existing is not None:
+            return existing
+        groups = ensure_role_groups()
+        users = _ensure_users(groups)
+        tz = zoneinfo.ZoneInfo(DEMO_TIME_ZONE)
+        now = (now or timezone.now()).astimezone(tz).replace(second=0, microsecond=0)
+        announce_at, window_start = now + datetime.timedelta(minutes=2), now + datetime.timedelta(minutes=5)
+        work_at = window_start + datetime.timedelta(minutes=5)
+        fields = {**DEMO_PLAN, "title": DEMO_SCHEDULED_TITLE, "announcement_subject": DEMO_SCHEDULED_TITLE,
+                  "goal": DEMO_PLAN["goal"].replace("PROD", "TEST"), "mailing_list": DEMO_SCHEDULED_MAILING_LIST}
+        fields.update(window_start=window_start, window_end=window_start + datetime.timedelta(hours=3, minutes=5))
+        plan = Plan(**fields, time_zone=DEMO_TIME_ZONE, curator=seed.curator, responsible=seed.responsible, author=seed.author)
+        plan.full_clean(exclude=["status"])
+        plan.save()
+        for ps in seed.plan_services.all():
+            PlanService.objects.create(plan=plan, service=ps.service, availability=ps.availability)
+        parties = {party.name: party for party in Party.objects.all()}
+        times = {1: announce_at, 2: window_start, 3: work_at, 4: work_at, 5: work_at}
+        for spec in DEMO_STEPS:
+            moment = times.get(spec["position"])
+            _create_step(plan, {**spec, "planned_date": (moment or window_start).date(), "planned_time": moment.time() if moment else None}, parties)
+        for row in seed.approval_rows.order_by("position"):
+            ApprovalRow.objects.create(plan=plan, position=row.position, kind=row.kind, job_title=row.job_title,
+                                       person_name=row.person_name, user=row.user, group=row.group,
+                                       status=ApprovalStatus.NOT_ACKNOWLEDGED if row.kind == RowKind.ACKNOWLEDGEMENT else ApprovalStatus.PENDING)
+        PlanEvent.objects.create(plan=plan, actor=plan.author, kind=EventKind.CREATED, object_type="plan", object_id=plan.pk,
+                                 object_label=plan.title, to_status=PlanStatus.DRAFT, comment="Загружено из демо")
+        version = approvals.submit_plan(plan.pk, actor=users["khasanov"])
+        for row in plan.approval_rows.order_by("position"):
+            if row.kind == RowKind.ACKNOWLEDGEMENT:
+                approvals.acknowledge_row(row.pk, actor=users["duty"], version=version.number)
+            else:
+                approvals.approve_row(row.pk, actor=row.user, version=version.number)
     plan.refresh_from_db()
     return plan

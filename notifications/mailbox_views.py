@@ -18,8 +18,8 @@ def _require_mailbox():
 @staff_member_required
 def mailbox(request):
     _require_mailbox()
-    messages = MailboxMessage.objects.only("pk", "from_email", "to", "subject", "received_at")[:200]
-    return render(request, "notifications/mailbox.html", {"messages": messages, "total": MailboxMessage.objects.count()})
+    mail = MailboxMessage.objects.only("pk", "from_email", "to", "subject", "received_at")[:200]
+    return render(request, "notifications/mailbox.html", {"mail": mail, "total": MailboxMessage.objects.count()})
 
 
 @staff_member_required

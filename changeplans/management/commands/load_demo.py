@@ -2,9 +2,11 @@
 
 from django.core.management.base import BaseCommand
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from changeplans.demo import DEMO_PASSWORD, DEMO_USERS, load_demo
+from changeplans.automation import next_fire_time
+from changeplans.demo import DEMO_PASSWORD, DEMO_USERS, load_demo, load_scheduled_demo
 
 
 class Command(BaseCommand):
@@ -12,6 +14,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         plan = load_demo()
+        scheduled = load_scheduled_demo()
         rows = [
             # Surname first, as the seed writes names: "Хасанов А.И.".
             (spec["username"], DEMO_PASSWORD, ", ".join(role.value for role in spec["roles"]), f"{spec['last_name']} {spec['first_name']}".strip())
@@ -23,3 +26,10 @@ class Command(BaseCommand):
         for row in [header, *rows]:
             self.stdout.write("  " + "  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)).rstrip())
         self.stdout.write(_("Demo plan: %(path)s") % {"path": reverse("changeplans:plan_detail", args=[plan.pk])})
+        due = next_fire_time(scheduled)
+        path = reverse("changeplans:plan_announcements", args=[scheduled.pk])
+        if due:
+            self.stdout.write(_("Announcements demo: %(path)s — next automatic step at %(time)s; e-mails land in /mailbox/ (admin)") % {
+                "path": path, "time": timezone.localtime(due, scheduled.tz).strftime("%H:%M")})
+        else:
+            self.stdout.write(_("Announcements demo: %(path)s; e-mails in /mailbox/ (admin)") % {"path": path})
