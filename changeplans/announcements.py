@@ -396,3 +396,25 @@ def _sample_context(kind, language):
 
 if _sample_context not in messages.sample_context_providers:
     messages.sample_context_providers.append(_sample_context)
+
+
+def delivery_problems(plan_id):
+    """What went wrong with the plan's automatic sends, for the plan page: {failed, retrying, failed_actions}.
+
+    Three COUNT queries whatever the plan's size.
+    """
+    from django.db.models import Count, Q
+
+    from notifications.choices import EmailState, ScheduleState
+    from notifications.models import OutboundEmail, ScheduledAction, WebhookDelivery
+
+    prefix = f"plan:{plan_id}:"
+    totals = {"failed": 0, "retrying": 0}
+    for model in (OutboundEmail, WebhookDelivery):
+        counts = model.objects.filter(group__startswith=prefix, state=EmailState.FAILED).aggregate(
+            failed=Count("pk", filter=Q(next_attempt_at__isnull=True)), retrying=Count("pk", filter=Q(next_attempt_at__isnull=False)),
+        )
+        totals["failed"] += counts["failed"]
+        totals["retrying"] += counts["retrying"]
+    totals["failed_actions"] = ScheduledAction.objects.filter(subject=f"plan:{plan_id}", state=ScheduleState.FAILED).count()
+    return totals if any(totals.values()) else None

@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRedirect, reswap, retarget, trigger_client_event
 
-from . import services
+from . import announcements, services
 from .filtersets import PlanFilterSet
 from .forms import CancelPlanForm, PlanForm, RiskFormSet, RollbackActionFormSet, StepCellForm, StepRisksForm
 from .lint import lint_plan
@@ -104,6 +104,7 @@ def plan_detail(request, pk):
     get_object_or_404(Plan.objects.only("pk"), pk=pk)
     context = _plan_context(request, pk)
     context["events"] = plan_history(pk)
+    context["delivery_problems"] = announcements.delivery_problems(pk)
     with timezone.override(context["plan"].tz):
         return render(request, "changeplans/plan_detail.html", context)
 

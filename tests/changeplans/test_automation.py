@@ -172,3 +172,17 @@ def test_a_step_ticked_by_hand_meanwhile_is_not_fired(plan, duty_officer):
     assert not OutboundEmail.objects.exists()
     assert step(plan, 1).status == StepStatus.SKIPPED
 
+
+
+def test_the_plan_page_says_when_automatic_sends_failed(plan, settings, client, author, django_capture_on_commit_callbacks):
+    client.force_login(author)
+    assert "delivery-problems" not in client.get(f"/plans/{plan.pk}/").content.decode()
+    settings.OKNO_EMAIL_MAX_ATTEMPTS = 2
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", 9, 1
+    set_status(plan, PlanStatus.APPROVED)
+    with django_capture_on_commit_callbacks(execute=True):
+        scheduler.run_due(now=plan.window_start - timedelta(minutes=59))
+    page = client.get(f"/plans/{plan.pk}/").content.decode()
+    assert 'id="delivery-problems"' in page and "2 отправки не удались и будут повторены." in page
+    assert f"/plans/{plan.pk}/announcements/" in page

@@ -72,7 +72,7 @@ def test_every_automatic_step_of_the_seed_plan_fires_on_time_with_the_seed_text(
         [(arrived, message)] = smtp.to(address)
         late = arrived - times[1].timestamp()
         figures.append(f"announcement to {address}: {late:+.2f} s after due")
-        assert -0.1 < late < 1.5
+        assert -0.1 < late < 2.0
         assert message["Subject"].strip() == SEED_TITLE
         text = message.get_body(("plain",)).get_content()
         html = message.get_body(("html",)).get_content()
@@ -95,7 +95,7 @@ def test_every_automatic_step_of_the_seed_plan_fires_on_time_with_the_seed_text(
     wait_for(lambda: Banner.objects.filter(plan=plan, shown_until__isnull=True).count() == 4, 15, message="the banners")
     shown = Banner.objects.filter(plan=plan).order_by("shown_from").first().shown_from
     figures.append(f"banner on: {(shown - times[2]).total_seconds():+.2f} s")
-    assert abs((shown - times[2]).total_seconds()) < 1.5
+    assert abs((shown - times[2]).total_seconds()) < 2.0
     assert {b.service.display_name for b in Banner.objects.filter(plan=plan)} == {"Инфосайт", "ЛК ЮЛ", "ЛК ФЛ", "МП Платосфера"}
     wait_for(lambda: step_status(steps[2]) == StepStatus.DONE, 10, message="step 2 ticked done")
     assert smtp.count() == len(RECIPIENTS)  # nothing else went out yet: steps 6 and 7 wait for the work
