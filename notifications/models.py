@@ -7,16 +7,11 @@ from django.utils.translation import gettext_lazy as _
 from .choices import EmailState, MessageKind, ScheduleState
 
 
-class OutboundEmail(models.Model):
-    """One e-mail to one recipient in the outbox; its key makes a second send of the same message impossible."""
+class Delivery(models.Model):
+    """A row first, then attempts: queued → sending (committed before the call) → sent | failed (retried with back-off)."""
 
     key = models.CharField(_("idempotency key"), max_length=255, unique=True)
-    to = models.CharField(_("recipient"), max_length=254)
-    from_email = models.CharField(_("sender"), max_length=254, blank=True)
-    group = models.CharField(_("group"), max_length=100, blank=True, db_index=True, help_text=_("What the e-mail belongs to, e.g. plan:12:step:34"))
-    subject = models.CharField(_("subject"), max_length=500)
-    text = models.TextField(_("text"))
-    html = models.TextField(_("HTML"), blank=True)
+    group = models.CharField(_("group"), max_length=100, blank=True, db_index=True, help_text=_("What the delivery belongs to, e.g. plan:12:step:34"))
     state = models.CharField(_("state"), max_length=10, choices=EmailState.choices, default=EmailState.QUEUED)
     attempts = models.PositiveIntegerField(_("attempts"), default=0)
     last_error = models.TextField(_("last error"), blank=True)
@@ -26,10 +21,23 @@ class OutboundEmail(models.Model):
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
 
     class Meta:
+        abstract = True
         ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["state", "next_attempt_at"])]
+
+
+class OutboundEmail(Delivery):
+    """One e-mail to one recipient in the outbox; its key makes a second send of the same message impossible."""
+
+    to = models.CharField(_("recipient"), max_length=254)
+    from_email = models.CharField(_("sender"), max_length=254, blank=True)
+    subject = models.CharField(_("subject"), max_length=500)
+    text = models.TextField(_("text"))
+    html = models.TextField(_("HTML"), blank=True)
+
+    class Meta(Delivery.Meta):
         verbose_name = _("outgoing e-mail")
         verbose_name_plural = _("outgoing e-mails")
-        indexes = [models.Index(fields=["state", "next_attempt_at"])]
 
     def __str__(self):
         return f"{self.to}: {self.subject}"
@@ -109,28 +117,17 @@ class Banner(models.Model):
         return self.shown_until is None
 
 
-class WebhookDelivery(models.Model):
-    """One signed POST to a service's banner API: a row first, then attempts (like the e-mail outbox)."""
+class WebhookDelivery(Delivery):
+    """One signed POST to a service's banner API."""
 
-    key = models.CharField(_("idempotency key"), max_length=255, unique=True)
-    group = models.CharField(_("group"), max_length=100, blank=True, db_index=True)
     service = models.ForeignKey("changeplans.Service", verbose_name=_("service"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     url = models.URLField(_("address"), max_length=500)
     body = models.TextField(_("body"))
-    state = models.CharField(_("state"), max_length=10, choices=EmailState.choices, default=EmailState.QUEUED)
-    attempts = models.PositiveIntegerField(_("attempts"), default=0)
-    last_error = models.TextField(_("last error"), blank=True)
     response_status = models.PositiveIntegerField(_("response status"), null=True, blank=True)
-    next_attempt_at = models.DateTimeField(_("next attempt at"), null=True, blank=True, default=timezone.now)
-    claimed_at = models.DateTimeField(_("sending since"), null=True, blank=True)
-    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
-    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
 
-    class Meta:
-        ordering = ["-created_at", "-id"]
+    class Meta(Delivery.Meta):
         verbose_name = _("webhook delivery")
         verbose_name_plural = _("webhook deliveries")
-        indexes = [models.Index(fields=["state", "next_attempt_at"])]
 
     def __str__(self):
         return f"{self.url} ({self.state})"

@@ -17,10 +17,9 @@ from functools import partial
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
-from . import conf, groups
+from . import conf, groups, sweeper
 from .choices import EmailState
 from .models import OutboundEmail
 
@@ -101,34 +100,7 @@ def deliver(email_id):
 
 def deliver_due(now=None, *, limit=100):
     """Retry failed rows whose back-off has passed, rescue rows stuck in "sending", send what is queued."""
-    now = now or timezone.now()
-    stuck_before = now - timedelta(seconds=conf.get("OKNO_EMAIL_SENDING_TIMEOUT_SECONDS"))
-    max_attempts = conf.get("OKNO_EMAIL_MAX_ATTEMPTS")
-    requeued = gave_up = 0
-    settled = set()
-    with transaction.atomic():
-        candidates = (
-            OutboundEmail.objects.select_for_update(skip_locked=True)
-            .filter(Q(state=EmailState.FAILED, next_attempt_at__lte=now) | Q(state=EmailState.SENDING, claimed_at__lt=stuck_before))
-            .order_by("id")[:limit]
-        )
-        for email in candidates:
-            if email.state == EmailState.SENDING:
-                email.last_error = f"stuck in sending since {email.claimed_at.isoformat()}"
-            if email.attempts >= max_attempts:
-                email.state, email.next_attempt_at = EmailState.FAILED, None
-                gave_up += 1
-                settled.add(email.group)
-            else:
-                email.state, email.next_attempt_at = EmailState.QUEUED, now
-                requeued += 1
-            email.save(update_fields=["state", "next_attempt_at", "last_error"])
-    for group in settled:
-        groups.check(group)
-    due = list(
-        OutboundEmail.objects.filter(state=EmailState.QUEUED)
-        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
-        .order_by("id").values_list("pk", flat=True)[:limit]
+    return sweeper.sweep(
+        OutboundEmail, deliver, now=now or timezone.now(), stuck_seconds=conf.get("OKNO_EMAIL_SENDING_TIMEOUT_SECONDS"),
+        max_attempts=conf.get("OKNO_EMAIL_MAX_ATTEMPTS"), limit=limit,
     )
-    sent = sum(1 for email_id in due if deliver(email_id))
-    return {"requeued": requeued, "gave_up": gave_up, "sent": sent, "not_sent": len(due) - sent}

@@ -26,10 +26,9 @@ from functools import partial
 from urllib.parse import urlsplit
 
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
-from . import conf, groups
+from . import conf, groups, sweeper
 from .choices import EmailState
 from .models import WebhookDelivery
 
@@ -226,34 +225,7 @@ def deliver(delivery_id):
 
 def deliver_due(now=None, limit=100):
     """Retry failed rows whose back-off has passed, rescue rows stuck in "sending", deliver what is queued."""
-    now = now or timezone.now()
-    stuck_before = now - timedelta(seconds=conf.get("OKNO_WEBHOOK_SENDING_TIMEOUT_SECONDS"))
-    max_attempts = conf.get("OKNO_WEBHOOK_MAX_ATTEMPTS")
-    requeued = gave_up = 0
-    settled = set()
-    with transaction.atomic():
-        candidates = (
-            WebhookDelivery.objects.select_for_update(skip_locked=True)
-            .filter(Q(state=EmailState.FAILED, next_attempt_at__lte=now) | Q(state=EmailState.SENDING, claimed_at__lt=stuck_before))
-            .order_by("id")[:limit]
-        )
-        for delivery in candidates:
-            if delivery.state == EmailState.SENDING:
-                delivery.last_error = f"stuck in sending since {delivery.claimed_at.isoformat()}"
-            if delivery.attempts >= max_attempts:
-                delivery.state, delivery.next_attempt_at = EmailState.FAILED, None
-                gave_up += 1
-                settled.add(delivery.group)
-            else:
-                delivery.state, delivery.next_attempt_at = EmailState.QUEUED, now
-                requeued += 1
-            delivery.save(update_fields=["state", "next_attempt_at", "last_error"])
-    for group in settled:
-        groups.check(group)
-    due = list(
-        WebhookDelivery.objects.filter(state=EmailState.QUEUED)
-        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
-        .order_by("id").values_list("pk", flat=True)[:limit]
+    return sweeper.sweep(
+        WebhookDelivery, deliver, now=now or timezone.now(), stuck_seconds=conf.get("OKNO_WEBHOOK_SENDING_TIMEOUT_SECONDS"),
+        max_attempts=conf.get("OKNO_WEBHOOK_MAX_ATTEMPTS"), limit=limit,
     )
-    sent = sum(1 for delivery_id in due if deliver(delivery_id))
-    return {"requeued": requeued, "gave_up": gave_up, "sent": sent, "not_sent": len(due) - sent}
