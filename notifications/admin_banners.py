@@ -6,22 +6,12 @@ from django.contrib import admin
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from .admin_base import ReadOnlyAdmin
 from .models import Banner, WebhookDelivery
 
 
-class _ReadOnly:
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
 @admin.register(Banner)
-class BannerAdmin(_ReadOnly, admin.ModelAdmin):
+class BannerAdmin(ReadOnlyAdmin):
     list_display = ["service", "short_text", "is_active", "shown_from", "shown_until", "ends_at", "plan", "created_by", "removed_by"]
     list_filter = [("shown_until", admin.EmptyFieldListFilter), "service"]
     list_select_related = ["service", "plan", "created_by", "removed_by"]
@@ -39,7 +29,7 @@ class BannerAdmin(_ReadOnly, admin.ModelAdmin):
 
 
 @admin.register(WebhookDelivery)
-class WebhookDeliveryAdmin(_ReadOnly, admin.ModelAdmin):
+class WebhookDeliveryAdmin(ReadOnlyAdmin):
     list_display = ["created_at", "service", "url", "state", "attempts", "response_status", "next_attempt_at", "sent_at"]
     list_filter = ["state", "service"]
     list_select_related = ["service"]
