@@ -18,15 +18,14 @@ from django.views.decorators.http import require_POST
 from notifications.choices import MessageKind
 from notifications.models import Banner, OutboundEmail, ScheduledAction, WebhookDelivery
 
-from . import announcements
-from .choices import StepKind, StepStatus
+from . import announcements, automation
+from .choices import StepStatus
 from .forms import LocalDateTimeInput
 from .models import Plan, Step
 from .permissions import can_view_plan
 from .views import _forbidden, _toast
 
 TEMPLATE = "changeplans/announcements.html"
-AUTO_KINDS = (StepKind.ANNOUNCEMENT, StepKind.BANNER_ON, StepKind.BANNER_OFF, StepKind.COMPLETION_NOTICE)
 PREVIEW_KINDS = (MessageKind.ANNOUNCEMENT, MessageKind.COMPLETION, MessageKind.DELAY)
 # A plan with more deliveries shows the newest ones (the admin has them all).
 DELIVERY_LIMIT = 300
@@ -84,7 +83,7 @@ def _delay_context(request, plan, form=None, preview=None, sent=None, conflict=N
 
 
 def _steps_context(request, plan):
-    steps = list(plan.steps.filter(kind__in=AUTO_KINDS).order_by("position", "id"))
+    steps = list(plan.steps.filter(kind__in=automation.AUTO_KINDS).order_by("position", "id"))
     keys = {f"plan-step:{step.pk}": step for step in steps}
     actions = {row.key: row for row in ScheduledAction.objects.filter(subject=f"plan:{plan.pk}", key__in=list(keys))}
     for step in steps:
