@@ -90,6 +90,10 @@ class Plan(ConcurrentTransitionMixin, models.Model):
     revision = models.PositiveIntegerField(default=1, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Execution (the live board): when the work started and ended, and when rollback mode began.
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    rollback_started_at = models.DateTimeField(_("rollback started at"), null=True, blank=True)
 
     class Meta:
         ordering = ["-window_start", "-id"]
@@ -204,6 +208,7 @@ class Step(ConcurrentTransitionMixin, models.Model):
     actual_start = models.DateTimeField(_("actual start"), null=True, blank=True)
     actual_end = models.DateTimeField(_("actual finish"), null=True, blank=True)
     done_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("done by"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    started_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("started by"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     comment = models.TextField(_("comment"), blank=True)
     revision = models.PositiveIntegerField(default=1, editable=False)
 
@@ -270,13 +275,21 @@ class Risk(models.Model):
         return f"{self.number}. {self.description}"
 
 
-class RollbackAction(models.Model):
-    """What to do if something goes wrong ("5/6/7/8 Устранить причину…"), tied to the risks it answers."""
+class RollbackAction(ConcurrentTransitionMixin, models.Model):
+    """What to do if something goes wrong ("5/6/7/8 Устранить причину…"), tied to the risks it answers.
+
+    In rollback mode the board ticks these like steps (status, actual times, who).
+    """
 
     step = models.ForeignKey(Step, on_delete=models.CASCADE, related_name="rollback_actions")
     position = models.PositiveIntegerField(default=1)
     text = models.TextField(_("action"))
     risks = models.ManyToManyField(Risk, blank=True, related_name="rollback_actions", verbose_name=_("risks"))
+    status = FSMField(_("status"), max_length=20, choices=StepStatus.choices, default=StepStatus.PENDING, protected=True)
+    actual_start = models.DateTimeField(_("actual start"), null=True, blank=True)
+    actual_end = models.DateTimeField(_("actual finish"), null=True, blank=True)
+    done_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("done by"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    comment = models.TextField(_("comment"), blank=True)
 
     class Meta:
         ordering = ["step", "position", "id"]
@@ -289,6 +302,22 @@ class RollbackAction(models.Model):
     def label(self):
         """The seed's numbering: the numbers of the risks this action answers, as "5/6/7/8"."""
         return "/".join(str(risk.number) for risk in sorted(self.risks.all(), key=lambda r: r.number))
+
+    @transition(field=status, source=StepStatus.PENDING, target=StepStatus.IN_PROGRESS)
+    def start(self):
+        self.actual_start = timezone.now()
+
+    @transition(field=status, source=StepStatus.IN_PROGRESS, target=StepStatus.DONE)
+    def finish(self):
+        self.actual_end = timezone.now()
+
+    @transition(field=status, source=StepStatus.IN_PROGRESS, target=StepStatus.FAILED)
+    def fail(self):
+        self.actual_end = timezone.now()
+
+    @transition(field=status, source=StepStatus.PENDING, target=StepStatus.SKIPPED)
+    def skip(self):
+        pass
 
 
 class PlanVersion(models.Model):
@@ -353,7 +382,7 @@ class PlanEvent(models.Model):
 
 
 # Label lookups for history rows; other apps add their own object types in AppConfig.ready().
-STATUS_CHOICES_BY_OBJECT = {"plan": PlanStatus, "step": StepStatus}
+STATUS_CHOICES_BY_OBJECT = {"plan": PlanStatus, "step": StepStatus, "rollbackaction": StepStatus}
 
 
 def status_label(object_type, code):
