@@ -58,6 +58,7 @@ class EventKind(models.TextChoices):
     STEPS_REORDERED = "steps_reordered", _("Steps reordered")
     VERSION = "version", _("New version")
     REFUSED = "refused", _("Refused")
+    ALERT = "alert", _("Alert")
 
 
 class Role(models.TextChoices):
