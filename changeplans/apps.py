@@ -11,3 +11,6 @@ class ChangePlansConfig(AppConfig):
         from . import automation
 
         automation.connect()
+        from . import overrun  # noqa: E402  overrun alerts: watches steps as they start and end
+
+        overrun.connect()
