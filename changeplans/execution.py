@@ -149,7 +149,7 @@ def _after_commit(plan_id, step_id=None):
 
 # --- primitives (caller holds the transaction and the lock) ------------------------------------------
 
-def _transition(step, method, *, actor, comment=""):
+def _transition(step, method, *, actor, comment="", note_on_step=True):
     transition = getattr(step, method)
     if not can_proceed(transition):
         raise StepStateError(_("The step is already “%(status)s”.") % {"status": step.get_status_display()})
@@ -161,7 +161,7 @@ def _transition(step, method, *, actor, comment=""):
         step.done_by = actor
     if method == "retry":
         step.started_by = step.done_by = None
-    if comment:
+    if comment and note_on_step:
         step.comment = comment
     step.save()
     record_event(step.plan, actor=actor, kind=EventKind.TRANSITION, obj=step, from_status=before, to_status=step.status, comment=comment)
@@ -342,7 +342,8 @@ def tick_rollback(action_id, action, *, actor, comment="", reason=None, expected
     if step.status == StepStatus.FAILED:
         statuses = list(step.rollback_actions.values_list("status", flat=True))
         if statuses and all(status in (StepStatus.DONE, StepStatus.SKIPPED) for status in statuses):
-            _transition(step, "roll_back", actor=actor, comment=_("Every rollback action is done."))
+            # The step keeps its failure reason; the note goes into the history only.
+            _transition(step, "roll_back", actor=actor, comment=_("Every rollback action is done."), note_on_step=False)
     _after_commit(plan.pk, step.pk)
     return rollback
 
