@@ -1,18 +1,20 @@
 """The archive PDF of a work plan: the seed's document (header, announcement, step table, sign-off sheet) plus its history."""
 
+import math
 import re
 from pathlib import Path
 from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
-from .choices import Availability
+from .choices import Availability, EventKind, StepStatus
 from .durations import format_minutes
 from .lint import lint_plan
 from .models import Plan, PlanEvent, PlanVersion, Step
@@ -69,7 +71,7 @@ def _estimated_lines(text):
     return sum(max(1, -(-len(line) // _NARROW_COLUMN_CHARS)) for line in text.split("\n")) if text else 0
 
 
-def _step_row(step, none_text):
+def _step_row(step, none_text, tz=None):
     risks = list(step.risks.all())
     rollbacks = list(step.rollback_actions.all())
     mitigation = _lines([step.risk_mitigation] + [_numbered(risk.number, risk.mitigation) for risk in risks if risk.mitigation])
@@ -97,10 +99,20 @@ def _step_row(step, none_text):
         "jira_key": step.jira_key,
         "status": step.status,
         "status_label": step.get_status_display(),
+        "actual": _actual_span(step, tz) if step.actual_start and tz is not None else "",
     }
     tallest = max(_estimated_lines(row[key]) for key in ("description", "expected_result", "risks", "mitigation", "affected_systems", "rollback"))
     row["breakable"] = tallest > BREAKABLE_ROW_LINES
     return row
+
+
+def _actual_span(step, tz):
+    """"20:02–20:40" (the date only when it differs from the start's)."""
+    start = step.actual_start.astimezone(tz)
+    if step.actual_end is None:
+        return start.strftime("%H:%M") + "–"
+    end = step.actual_end.astimezone(tz)
+    return f"{start:%H:%M}–{end:%H:%M}" if end.date() == start.date() else f"{start:%H:%M}–{end:%H:%M %d.%m}"
 
 
 def _worst_availability(plan_services):
@@ -162,6 +174,108 @@ def _versions(plan):
     return [{"number": v.number, "created_at": v.created_at, "created_by_name": _person_name(v.created_by)} for v in versions]
 
 
+def _clock(moment, tz):
+    return moment.astimezone(tz).strftime("%H:%M %d.%m.%Y") if moment else ""
+
+
+def _span_minutes(first, last):
+    return math.ceil((last - first).total_seconds() / 60 - 1e-9)
+
+
+def _start_deviation(step, timing, tz):
+    """"on time", "late by 25 min" or "early by 5 min" against the planned start (a range for derived starts)."""
+    if step.actual_start is None or timing is None or timing.start_best is None:
+        return ""
+    late = _span_minutes(timing.start_worst, step.actual_start)
+    early = _span_minutes(step.actual_start, timing.start_best)
+    if late >= 1:
+        return _("started %(late)s late") % {"late": format_minutes(late)}
+    if early >= 1:
+        return _("started %(early)s early") % {"early": format_minutes(early)}
+    return _("started on time")
+
+
+def _duration_deviation(step):
+    """The actual duration against the planned min–max: "40 min (plan 30 min–1 h): within the plan"."""
+    if step.actual_start is None or step.actual_end is None:
+        return "", ""
+    actual = max(0, _span_minutes(step.actual_start, step.actual_end))
+    text = format_minutes(actual) if actual else _("under a minute")
+    low, high = step.duration_min, step.duration_max
+    if low is None or high is None:
+        return text, ""
+    if actual > high:
+        return text, _("%(over)s longer than the maximum") % {"over": format_minutes(actual - high)}
+    if actual < low:
+        return text, _("%(under)s shorter than the minimum") % {"under": format_minutes(low - actual)}
+    return text, _("within the plan")
+
+
+def _execution(plan, steps, events, report):
+    """What happened during the window: None for a plan that has not started."""
+    if plan.started_at is None and not any(step.actual_start for step in steps):
+        return None
+    tz = plan.tz
+    actions = [action for step in steps for action in step.rollback_actions.all() if action.status != StepStatus.PENDING]
+    # One query for the people who started steps and ticked rollback actions (done_by of steps comes with them).
+    user_ids = {step.started_by_id for step in steps if step.started_by_id} | {a.done_by_id for a in actions if a.done_by_id}
+    users = get_user_model().objects.in_bulk(sorted(user_ids)) if user_ids else {}
+    rows = []
+    for step in steps:
+        duration, duration_note = _duration_deviation(step)
+        planned = ""
+        timing = report.timings.get(step.id)
+        if timing is not None and timing.start_best is not None:
+            planned = timing.start_best.strftime("%H:%M")
+            if timing.start_worst != timing.start_best:
+                planned = f"{planned}–{timing.start_worst.strftime('%H:%M')}"
+        rows.append({
+            "position": step.position,
+            "name": step.name,
+            "planned_start": planned,
+            "planned_duration": step.duration_text,
+            "actual_start": _clock(step.actual_start, tz),
+            "actual_end": _clock(step.actual_end, tz),
+            "actual_duration": duration,
+            "duration_note": duration_note,
+            "over": duration_note and step.duration_max is not None and step.actual_end is not None
+            and _span_minutes(step.actual_start, step.actual_end) > step.duration_max,
+            "start_note": _start_deviation(step, timing, tz),
+            "started_by": _person_name(users.get(step.started_by_id)),
+            "done_by": _person_name(step.done_by),
+            "status": step.status,
+            "status_label": step.get_status_display(),
+            "comment": step.comment,
+        })
+    positions = {step.pk: step.position for step in steps}
+    rollback_rows = [
+        {
+            "position": positions.get(action.step_id, ""),
+            "label": action.label(),
+            "text": action.text,
+            "status": action.status,
+            "status_label": action.get_status_display(),
+            "actual_start": _clock(action.actual_start, tz),
+            "actual_end": _clock(action.actual_end, tz),
+            "done_by": _person_name(users.get(action.done_by_id)),
+            "comment": action.comment,
+        }
+        for action in actions
+    ]
+    return {
+        "started_at": plan.started_at,
+        "finished_at": plan.finished_at,
+        "rollback_started_at": plan.rollback_started_at,
+        "outcome": plan.get_status_display(),
+        "status": plan.status,
+        "rows": rows,
+        "rollback_rows": rollback_rows,
+        "alerts": [event for event in events if event.kind == EventKind.ALERT],
+        "end_best": report.end_best,
+        "end_worst": report.end_worst,
+    }
+
+
 def plan_context(plan, steps, events, report):
     none_text = _("none")
     plan_services = list(plan.plan_services.all())
@@ -169,7 +283,7 @@ def plan_context(plan, steps, events, report):
     responsible = plan.responsible
     return {
         "plan": plan,
-        "rows": [_step_row(step, none_text) for step in steps],
+        "rows": [_step_row(step, none_text, plan.tz) for step in steps],
         "service_texts": [_service_text(ps) for ps in plan_services],
         "service_names": ", ".join(ps.service.display_name for ps in plan_services),
         "worst_availability": _worst_availability(plan_services),
@@ -184,6 +298,7 @@ def plan_context(plan, steps, events, report):
         "approval_rows": _signoff_rows(plan),
         "versions": _versions(plan),
         "events": events,
+        "execution": _execution(plan, steps, events, report),
         "plan_labels": _labels(Plan),
         "step_labels": _labels(Step),
         "approval_labels": _labels(approval_model),
