@@ -34,6 +34,7 @@ BOARD_ROLES = (Role.DUTY_OFFICER, Role.OPERATOR, Role.ADMIN)
 STEP_ACTIONS = ("start", "done", "failed", "skip", "retry")
 ROLLBACK_ACTIONS = ("start", "done", "failed", "skip")
 REASON_REQUIRED = ("failed", "skip")
+ROLLBACK_MODE_STEP_ACTIONS = ("done", "failed")
 OUTCOMES = ("completed", "completed_with_rollback", "failed")
 FINISHED_STATUSES = (StepStatus.DONE, StepStatus.SKIPPED, StepStatus.ROLLED_BACK)
 # Automatic steps may be ticked by Okno (actor None) as soon as the plan is approved.
@@ -250,7 +251,8 @@ def tick(step_id, action, *, actor, comment="", reason=None, expected_status=Non
         if actor is not None and not (is_board_officer(actor) or is_step_responsible(actor, step)):
             raise PermissionDenied(refusal)
         raise ValidationError(refusal)
-    if actor is not None and plan.rollback_started_at:
+    if actor is not None and plan.rollback_started_at and action not in ROLLBACK_MODE_STEP_ACTIONS:
+        # In rollback mode no step starts again; one still running may be ended.
         raise ValidationError(_("The plan is in rollback mode: tick the rollback actions of the failed steps."))
     if expected_status and step.status != expected_status:
         raise _conflict(step, plan, "step")

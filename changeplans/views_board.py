@@ -69,7 +69,7 @@ def board_context(request, plan_id, kept=None):
     lanes, previous_key = [], object()
     for step in steps:
         timing = report.timings.get(step.pk)
-        can_tick = execution.tick_refusal(user, plan, step) is None and not in_rollback
+        can_tick = execution.tick_refusal(user, plan, step) is None and (not in_rollback or step.status == StepStatus.IN_PROGRESS)
         actions = list(step.rollback_actions.all())
         can_tick_rollback = bool(actions) and all(execution.rollback_refusal(user, plan, a) is None for a in actions[:1])
         row = BoardStep(

@@ -6,6 +6,7 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
+from changeplans import execution
 from changeplans.choices import PlanStatus, StepStatus
 from changeplans.models import Plan, PlanEvent, Step
 from tests.browser.conftest import login, shot
@@ -41,6 +42,8 @@ def test_duty_officer_runs_the_plan_through_a_rollback(page, new_context, transa
     duty = UserFactory(username="duty", last_name="Иванов", first_name="П.С.", roles=["duty_officer"])
     plan, cni, action = seed_like_plan(author)
     first = Step.objects.get(plan=plan, position=1)
+    second = Step.objects.get(plan=plan, position=2)
+    operator = UserFactory(username="operator", roles=["operator"])
 
     # Given the duty officer on the plan page, who opens the board
     login(page, duty)
@@ -59,6 +62,12 @@ def test_duty_officer_runs_the_plan_through_a_rollback(page, new_context, transa
     expect(card(page, first)).to_have_attribute("data-status", "in_progress")
     expect(card(page, first).locator(".okno-timer")).to_contain_text(":")
     card(page, first).locator("input[name=comment]").fill("Снапшот etcd 1.2 ГБ")
+    # Meanwhile an operator starts step 2; live.js announces such changes with an okno:plan-event
+    execution.tick(second.pk, "start", actor=operator, expected_status=StepStatus.PENDING)
+    page.evaluate("document.dispatchEvent(new CustomEvent('okno:plan-event', {detail: {id: 0}}))")
+    expect(card(page, second)).to_have_attribute("data-status", "in_progress")
+    # The comment being typed survived the refresh of the steps
+    expect(card(page, first).locator("input[name=comment]")).to_have_value("Снапшот etcd 1.2 ГБ")
     card(page, first).locator("button[value=done]").click()
     expect(card(page, first)).to_have_attribute("data-status", "done")
     expect(card(page, first).locator(".okno-step-comment")).to_contain_text("Снапшот etcd 1.2 ГБ")
@@ -103,18 +112,28 @@ def test_duty_officer_runs_the_plan_through_a_rollback(page, new_context, transa
     page.locator("#finish-details summary").click()
     page.locator("#finish-details input[name=comment]").fill("Работы перенесены")
     page.locator("#finish-rollback").click()
+    # Then it is refused while step 2 still runs, and the toast says so
+    expect(page.locator("#okno-toasts .toast.text-bg-warning")).to_be_visible()
+    assert Plan.objects.get(pk=plan.pk).status == PlanStatus.IN_PROGRESS
+    expect(page.locator("#finish-details input[name=comment]")).to_have_value("Работы перенесены")
+    # In rollback mode a running step can still be ended
+    card(page, second).locator("button[value=done]").click()
+    expect(card(page, second)).to_have_attribute("data-status", "done")
+    expect(card(page, second).locator("button[value=start]")).to_have_count(0)
+    page.locator("#finish-rollback").click()
     expect(page.locator("#board-plan-status .okno-status")).to_have_attribute("data-status", "completed_with_rollback")
-    # Then the history has every transition, by the duty officer
+    # Then the history has every transition, all by the duty officer but the operator's one
     plan.refresh_from_db()
     assert plan.status == PlanStatus.COMPLETED_WITH_ROLLBACK and plan.finished_at and plan.rollback_started_at
     assert Step.objects.get(pk=first.pk).done_by == duty
     events = PlanEvent.objects.filter(plan=plan, kind="transition").order_by("id")
     assert [(e.object_type, e.to_status) for e in events] == [
         ("plan", PlanStatus.IN_PROGRESS),
-        ("step", StepStatus.IN_PROGRESS), ("step", StepStatus.DONE),
+        ("step", StepStatus.IN_PROGRESS), ("step", StepStatus.IN_PROGRESS), ("step", StepStatus.DONE),
         ("step", StepStatus.IN_PROGRESS), ("step", StepStatus.FAILED),
         ("plan_mode", "rollback"),
         ("rollbackaction", StepStatus.IN_PROGRESS), ("rollbackaction", StepStatus.DONE), ("step", StepStatus.ROLLED_BACK),
+        ("step", StepStatus.DONE),
         ("plan", PlanStatus.COMPLETED_WITH_ROLLBACK),
     ]
-    assert {e.actor for e in events} == {duty}
+    assert [e.actor for e in events].count(operator) == 1 and {e.actor for e in events} == {duty, operator}

@@ -50,6 +50,7 @@ def make_plan(author, status=PlanStatus.APPROVED, starts_in=timedelta(minutes=-5
 def plan(author, engineer):
     plan = make_plan(author)
     StepFactory(plan=plan, position=1, name="Бэкап etcd")
+    StepFactory(plan=plan, position=3, name="Проверка")
     step2 = StepFactory(plan=plan, position=2, name="Установка Calico", executor=PartyFactory(name="Инженер", user=engineer))
     risks = [RiskFactory(step=step2, number=n, description=f"Риск {n}") for n in (5, 6, 7, 8)]
     action = RollbackActionFactory(step=step2, text="Устранить причину, вернуть Flannel")
@@ -259,6 +260,8 @@ def test_rollback_mode(plan, duty, engineer, author):
     # In rollback mode the steps themselves are no longer ticked
     with pytest.raises(ValidationError, match="rollback mode"):
         execution.tick(step(plan, 2).pk, "retry", actor=duty)
+    with pytest.raises(ValidationError, match="rollback mode"):
+        execution.tick(step(plan, 3).pk, "start", actor=duty)
     # The step's responsible ticks its rollback actions; others without a role cannot
     with pytest.raises(PermissionDenied):
         execution.tick_rollback(first.pk, "start", actor=author)
@@ -290,11 +293,12 @@ def test_rollback_actions_of_a_step_that_did_not_fail_are_not_ticked(plan, duty)
 
 def test_completed_needs_every_step_done_or_skipped(plan, duty, engineer):
     start(plan, duty)
-    with pytest.raises(ValidationError, match="1, 2"):
+    with pytest.raises(ValidationError, match="1, 2, 3"):
         execution.finish_plan(plan.pk, actor=duty, outcome="completed")
     execution.tick(step(plan, 1).pk, "skip", actor=duty, comment="Бэкап сделан заранее")
     execution.tick(step(plan, 2).pk, "start", actor=engineer)
     execution.tick(step(plan, 2).pk, "done", actor=engineer)
+    execution.tick(step(plan, 3).pk, "skip", actor=duty, comment="Не нужно")
     with pytest.raises(PermissionDenied):
         execution.finish_plan(plan.pk, actor=engineer, outcome="completed")
     finished = execution.finish_plan(plan.pk, actor=duty, outcome="completed", comment="Всё штатно")
@@ -309,12 +313,17 @@ def test_completed_needs_every_step_done_or_skipped(plan, duty, engineer):
 
 def test_completed_with_rollback_needs_rollback_mode_and_failed_needs_a_comment(plan, duty):
     start(plan, duty)
+    execution.tick(step(plan, 1).pk, "start", actor=duty)
     fail_step_2(plan, duty)
     with pytest.raises(ValidationError, match="rollback mode"):
         execution.finish_plan(plan.pk, actor=duty, outcome="completed_with_rollback")
     execution.enter_rollback(plan.pk, actor=duty, reason="Откат")
     with pytest.raises(ValidationError, match="rollback"):
         execution.finish_plan(plan.pk, actor=duty, outcome="completed")
+    # Step 1 still runs: nothing ends with rollback before it is ended; in rollback mode it may be
+    with pytest.raises(ValidationError, match="in progress"):
+        execution.finish_plan(plan.pk, actor=duty, outcome="completed_with_rollback")
+    execution.tick(step(plan, 1).pk, "done", actor=duty)
     with pytest.raises(ValidationError, match="failed"):
         execution.finish_plan(plan.pk, actor=duty, outcome="failed")
     with pytest.raises(ValidationError):
