@@ -31,10 +31,9 @@ PLAN_ENDED = (PlanStatus.COMPLETED, PlanStatus.COMPLETED_WITH_ROLLBACK, PlanStat
 LABEL_WIDTH = 44
 CHART_WIDTH = 900
 RIGHT_PAD = 16
-TOP = 26
-ROW_HEIGHT = 24
-BAR_HEIGHT = 8
-MIN_SVG_WIDTH_PX = 640  # below this the box scrolls sideways (phones)
+TOP = 30
+ROW_HEIGHT = 30
+MIN_SVG_WIDTH_PX = 720  # below this the box scrolls sideways (phones)
 
 
 def _minutes(first, last):
