@@ -56,13 +56,18 @@ def cell_text(step, field):
 
 
 def record_event(plan, *, actor, kind, obj=None, from_status="", to_status="", comment="", changes=None):
-    return PlanEvent.objects.create(
+    from . import live
+
+    event = PlanEvent.objects.create(
         plan=plan, actor=actor, kind=kind,
         object_type=obj._meta.model_name if obj is not None else "plan",
         object_id=obj.pk if obj is not None else plan.pk,
         object_label=str(obj if obj is not None else plan)[:300],
         from_status=from_status, to_status=to_status, comment=comment, changes=changes or {},
     )
+    # Watchers of the plan (changeplans/live.py) see it once it is committed.
+    transaction.on_commit(lambda: live.publish(event.plan_id, event.pk), robust=True)
+    return event
 
 
 def _serialize(value):

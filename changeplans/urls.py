@@ -1,5 +1,6 @@
 from django.urls import path
 
+from . import live
 from . import views
 from . import views_announcements
 from . import views_board
@@ -13,6 +14,7 @@ urlpatterns = [
     path("<int:pk>/steps/add/", views.step_add, name="step_add"),
     path("<int:pk>/steps/reorder/", views.steps_reorder, name="steps_reorder"),
     path("<int:pk>/pdf/", views.plan_pdf, name="plan_pdf"),
+    path("<int:pk>/events/", live.plan_events, name="plan_events"),
     path("<int:pk>/cancel/", views.plan_cancel, name="plan_cancel"),
     path("<int:pk>/announcements/", views_announcements.plan_announcements, name="plan_announcements"),
     path("<int:pk>/announcements/delay/", views_announcements.delay_notice, name="plan_delay_notice"),

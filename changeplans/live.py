@@ -1,0 +1,271 @@
+"""Live updates of a plan: Server-Sent Events read from the plan's history (PlanEvent).
+
+Why SSE and how catch-up works: docs/realtime.md. In short, the history is the source of truth; Redis
+(when REDIS_URL is set) only wakes the streams up. Without Redis every stream polls the table.
+"""
+
+import asyncio
+import functools
+import json
+import logging
+import time
+from datetime import timedelta
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.core.handlers.asgi import ASGIRequest
+from django.db import connection
+from django.db.models import Q
+from django.http import HttpResponse, HttpResponseBadRequest, StreamingHttpResponse
+from django.shortcuts import get_object_or_404
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from .models import Plan, PlanEvent, status_label
+from .permissions import can_view_plan
+from .roles import display_name
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "okno:plan:{}"
+POLL_SECONDS = 0.25  # without Redis: how often a stream looks at the table
+SAFETY_POLL_SECONDS = 5.0  # with Redis: look anyway (a publish lost to a crash or a Redis restart)
+KEEPALIVE_SECONDS = 15.0  # proxies close idle connections; a comment keeps them open
+RETRY_MS = 2000  # EventSource's wait before it reconnects
+# An event's id is taken at INSERT, it becomes visible at COMMIT: a later id can commit first. Events
+# this young are looked at again even below the cursor, so a slow commit is not skipped.
+LATE_COMMIT_SECONDS = 10.0
+
+
+def max_age_seconds():
+    # Each connection ends after this; the browser reconnects with Last-Event-ID and loses nothing.
+    return float(getattr(settings, "OKNO_LIVE_MAX_AGE_SECONDS", 1800))
+
+
+_redis_client = None
+
+
+def _redis():
+    global _redis_client
+    if _redis_client is None:
+        import redis
+
+        _redis_client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=2, socket_connect_timeout=2)
+    return _redis_client
+
+
+def publish(plan_id, event_id):
+    """Wake the plan's streams in every web process (called after commit). No Redis: nothing to do."""
+    if not settings.REDIS_URL:
+        return
+    import redis
+
+    try:
+        _redis().publish(CHANNEL.format(plan_id), str(event_id))
+    except redis.RedisError as exc:
+        # Not fatal: the streams' safety poll delivers the event a few seconds later.
+        log.warning("live: could not publish event %s of plan %s: %s", event_id, plan_id, exc)
+
+
+def event_data(event):
+    """The JSON a watcher receives for one history entry."""
+    actor = display_name(event.actor) if event.actor_id else ""
+    from_label = status_label(event.object_type, event.from_status)
+    to_label = status_label(event.object_type, event.to_status)
+    if event.to_status:
+        text = _("%(who)s: %(object)s — %(to)s") % {"who": actor or _("Okno"), "object": event.object_label, "to": to_label}
+    else:
+        text = _("%(who)s: %(object)s — %(event)s") % {"who": actor or _("Okno"), "object": event.object_label, "event": event.get_kind_display()}
+    return {
+        "id": event.pk, "kind": event.kind, "kind_label": str(event.get_kind_display()),
+        "object_type": event.object_type, "object_id": event.object_id, "label": event.object_label,
+        "from_status": event.from_status, "to_status": event.to_status,
+        "from_label": str(from_label or ""), "to_label": str(to_label or ""),
+        "actor": actor, "actor_id": event.actor_id, "at": event.at.isoformat(), "comment": event.comment,
+        "text": str(text),
+    }
+
+
+def format_event(data):
+    return f"id: {data['id']}\nevent: plan\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
+
+
+class Cursor:
+    """What one stream has sent: the highest id, and the young events already sent (see LATE_COMMIT_SECONDS)."""
+
+    def __init__(self, plan_id, after, language):
+        self.plan_id = plan_id
+        self.after = after
+        self.language = language
+        self.last = None
+        self.recent = {}  # id -> at of events sent (or seen by the client) within the late-commit window
+
+    def _prime(self, horizon):
+        events = PlanEvent.objects.filter(plan_id=self.plan_id)
+        if self.after is None:
+            # A fresh watcher starts at "now": the page it came from showed everything before.
+            self.last = events.order_by("-id").values_list("id", flat=True).first() or 0
+        else:
+            self.last = self.after
+        self.recent = dict(events.filter(id__lte=self.last, at__gte=horizon).values_list("id", "at"))
+
+    def fetch(self, close_connection=False):
+        """New events as SSE messages (synchronous: database access)."""
+        try:
+            return self._fetch()
+        finally:
+            if close_connection:
+                connection.close()
+
+    def _fetch(self):
+        horizon = timezone.now() - timedelta(seconds=LATE_COMMIT_SECONDS)
+        if self.last is None:
+            self._prime(horizon)
+        self.recent = {pk: at for pk, at in self.recent.items() if at >= horizon}
+        rows = (PlanEvent.objects.filter(plan_id=self.plan_id).filter(Q(id__gt=self.last) | Q(at__gte=horizon))
+                .exclude(id__in=list(self.recent)).select_related("actor").order_by("id"))
+        messages = []
+        with translation.override(self.language):
+            for event in rows:
+                self.recent[event.pk] = event.at
+                self.last = max(self.last, event.pk)
+                messages.append(format_event(event_data(event)))
+        return messages
+
+
+def _preamble():
+    return f"retry: {RETRY_MS}\n: okno live\n\n"
+
+
+KEEPALIVE = ": keep-alive\n\n"
+
+
+def _sync_stream(cursor, max_age):
+    """For WSGI (runserver): a thread per watcher; it sleeps or blocks on Redis between looks."""
+    deadline = time.monotonic() + max_age
+    pubsub = None
+    if settings.REDIS_URL:
+        try:
+            pubsub = _redis().pubsub(ignore_subscribe_messages=True)
+            pubsub.subscribe(CHANNEL.format(cursor.plan_id))  # before the first look: nothing falls between
+        except Exception as exc:  # noqa: BLE001 (no Redis: poll instead)
+            log.warning("live: Redis unavailable, polling: %s", exc)
+            pubsub = None
+    try:
+        yield _preamble()
+        quiet_since = time.monotonic()
+        while True:
+            messages = cursor.fetch()
+            if messages:
+                yield "".join(messages)
+                quiet_since = time.monotonic()
+            elif time.monotonic() - quiet_since >= KEEPALIVE_SECONDS:
+                yield KEEPALIVE
+                quiet_since = time.monotonic()
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            if pubsub is not None:
+                try:
+                    pubsub.get_message(timeout=min(SAFETY_POLL_SECONDS, KEEPALIVE_SECONDS, left))
+                    continue
+                except Exception as exc:  # noqa: BLE001
+                    log.warning("live: Redis lost, polling: %s", exc)
+                    pubsub = None
+            time.sleep(min(POLL_SECONDS, left))
+    finally:
+        if pubsub is not None:
+            try:
+                pubsub.close()
+            except Exception:  # noqa: BLE001
+                pass
+
+
+async def _async_stream(cursor, max_age):
+    """For ASGI (uvicorn): no thread per watcher; Redis pub/sub (redis.asyncio) or a sleep between looks."""
+    deadline = time.monotonic() + max_age
+    # Each look closes its connection: a watcher may hang up between looks, and its stream's end then
+    # runs in no thread that could close it (one connect per look; looks are rare with Redis).
+    fetch = sync_to_async(functools.partial(cursor.fetch, close_connection=True))
+    client = pubsub = None
+    if settings.REDIS_URL:
+        import redis.asyncio
+
+        try:
+            client = redis.asyncio.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=2)
+            pubsub = client.pubsub(ignore_subscribe_messages=True)
+            await pubsub.subscribe(CHANNEL.format(cursor.plan_id))
+        except Exception as exc:  # noqa: BLE001 (no Redis: poll instead)
+            log.warning("live: Redis unavailable, polling: %s", exc)
+            pubsub = None
+    try:
+        yield _preamble()
+        quiet_since = time.monotonic()
+        while True:
+            messages = await fetch()
+            if messages:
+                yield "".join(messages)
+                quiet_since = time.monotonic()
+            elif time.monotonic() - quiet_since >= KEEPALIVE_SECONDS:
+                yield KEEPALIVE
+                quiet_since = time.monotonic()
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            if pubsub is not None:
+                try:
+                    await pubsub.get_message(timeout=min(SAFETY_POLL_SECONDS, KEEPALIVE_SECONDS, left))
+                    # Drain what else arrived: one look at the table serves them all.
+                    while await pubsub.get_message(timeout=0):
+                        pass
+                    continue
+                except Exception as exc:  # noqa: BLE001
+                    log.warning("live: Redis lost, polling: %s", exc)
+                    pubsub = None
+            await asyncio.sleep(min(POLL_SECONDS, left))
+    finally:
+        if pubsub is not None:
+            try:
+                await pubsub.aclose()
+            except Exception:  # noqa: BLE001
+                pass
+        if client is not None:
+            try:
+                await client.aclose()
+            except Exception:  # noqa: BLE001
+                pass
+
+
+def _cursor_param(request):
+    """Last-Event-ID (EventSource's reconnect) wins over ?after= (the page's last event)."""
+    raw = request.headers.get("Last-Event-ID") or request.GET.get("after")
+    if raw in (None, ""):
+        return None
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError(raw) from None
+    if value < 0:
+        raise ValueError(raw)
+    return value
+
+
+def plan_events(request, pk):
+    """GET /plans/<id>/events/: the plan's history as an event stream (text/event-stream)."""
+    if not request.user.is_authenticated:
+        # An EventSource cannot follow a login redirect usefully: say 403 plainly.
+        return HttpResponse(_("Sign in to watch the plan."), status=403, content_type="text/plain; charset=utf-8")
+    plan = get_object_or_404(Plan.objects.only("pk"), pk=pk)
+    if not can_view_plan(request.user, plan):
+        return HttpResponse(_("You may not view this plan."), status=403, content_type="text/plain; charset=utf-8")
+    try:
+        after = _cursor_param(request)
+    except ValueError:
+        return HttpResponseBadRequest(_("The last event id must be a whole number."), content_type="text/plain; charset=utf-8")
+    cursor = Cursor(plan.pk, after, translation.get_language() or settings.LANGUAGE_CODE)
+    max_age = max_age_seconds()
+    stream = _async_stream(cursor, max_age) if isinstance(request, ASGIRequest) else _sync_stream(cursor, max_age)
+    response = StreamingHttpResponse(stream, content_type="text/event-stream; charset=utf-8")
+    response["Cache-Control"] = "no-cache"
+    response["X-Accel-Buffering"] = "no"  # nginx: do not buffer the stream
+    return response
