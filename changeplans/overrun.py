@@ -5,11 +5,14 @@
   in progress, an ALERT history entry is written and the curator and the duty officers are e-mailed.
 - After every step change the projection (changeplans.timeline) is computed; if the worst-case end is
   after the window's end, an ALERT is written and e-mailed once per plan and per 15-minute band of
-  lateness (a later, larger lateness alerts again; the same or a smaller one does not).
+  lateness (a later, larger lateness alerts again; the same or a smaller one does not). While a step
+  runs past its maximum the worst case grows with the clock, so the projection is checked again every
+  5 minutes (rows `overrun:plan:<id>:check:<mark>`, kind `plan.projection_check`) until none does.
 Every e-mail goes through the outbox under a key naming the step or band and the recipient, so a
 second delivery of a row or a second step change never sends a second mail.
 """
 
+import datetime
 import logging
 import math
 from datetime import timedelta
@@ -36,6 +39,8 @@ from .services import record_event
 logger = logging.getLogger(__name__)
 
 STEP_OVERRUN = "plan.step_overrun"
+PROJECTION_CHECK = "plan.projection_check"
+RECHECK_SECONDS = 300
 BAND_MINUTES = 15
 ALERT_STEP = "step_overrun"
 ALERT_PROJECTION = "projection_overrun"
@@ -153,7 +158,7 @@ def step_overrun(payload):
         "maximum_minutes": step.duration_max, "started_at": step.actual_start, "executor": step.executor.name if step.executor_id else "",
     }
     sent = _mail(plan, "overrun_step", f"overrun-step:{step.pk}", context)
-    check_projection(plan.pk)
+    check_projection(plan.pk, now=max(timezone.now(), due + timedelta(seconds=1)))  # just past the maximum
     return message + " " + _("(%(count)d e-mails)") % {"count": len(sent)}
 
 
@@ -169,7 +174,10 @@ def check_projection(plan_id, now=None):
     plan = Plan.objects.select_for_update(of=("self",)).select_related("curator").filter(pk=plan_id).first()
     if plan is None or plan.status != PlanStatus.IN_PROGRESS:
         return None
+    now = now or timezone.now()
     result = _timeline(plan, now)
+    if result.overruns:
+        _schedule_recheck(plan, now)
     if result.projection_is_final or not result.is_late:
         return None
     level = band(result.late_minutes)
@@ -187,6 +195,24 @@ def check_projection(plan_id, now=None):
     context = {"timeline": result, "late_minutes": result.late_minutes}
     _mail(plan, "overrun_projection", f"overrun-projection:{plan.pk}:{level}", context)
     return event
+
+
+def _schedule_recheck(plan, now):
+    """While a step runs past its maximum the worst case grows with the clock: look again at the next 5-minute mark.
+
+    One row per plan and mark (the key names the mark), so any number of checks in between adds nothing.
+    """
+    mark = (math.floor(now.timestamp() / RECHECK_SECONDS) + 1) * RECHECK_SECONDS
+    due = datetime.datetime.fromtimestamp(mark, tz=datetime.timezone.utc)
+    scheduler.schedule(f"overrun:plan:{plan.pk}:check:{mark}", due, PROJECTION_CHECK, {"plan_id": plan.pk, "at": due.isoformat()}, subject=plan_subject(plan.pk))
+
+
+@scheduler.register(PROJECTION_CHECK)
+def projection_check(payload):
+    """The scheduled re-check: the projection as of the row's due time (or now, if it fired late)."""
+    at = max(timezone.now(), datetime.datetime.fromisoformat(payload["at"]))
+    event = check_projection(payload["plan_id"], now=at)
+    return event.comment if event else ""
 
 
 # --- what the board shows -------------------------------------------------------------------------

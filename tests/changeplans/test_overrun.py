@@ -73,7 +73,7 @@ def test_a_step_past_its_maximum_alerts_the_board_and_mails_curator_and_duty(peo
 
     # When the clock passes the maximum
     with django_capture_on_commit_callbacks(execute=True):
-        assert scheduler.run_due(now=step.actual_start + timedelta(hours=3, minutes=10)) == 1
+        scheduler.run_due(now=step.actual_start + timedelta(hours=3, minutes=10))
 
     # Then the history has the alert
     [event] = alert_events(plan, overrun.ALERT_STEP)
@@ -165,6 +165,33 @@ def test_a_projection_past_the_window_alerts_once_per_band(people, django_captur
     # Board alerts at that moment: the overrunning step and the projection
     kinds = [a["kind"] for a in overrun.alerts(plan, now=later)]
     assert kinds == [overrun.ALERT_STEP, overrun.ALERT_PROJECTION]
+
+
+def test_while_a_step_overruns_the_projection_is_checked_again_without_any_tick(people, django_capture_on_commit_callbacks, settings):
+    settings.LANGUAGE_CODE = "en"
+    curator, duty, acknowledging = people
+    # Window end = step 1's start + 3 h 50 min; step 1 takes 3 h, step 2 up to 1 h: 10 min to spare at the start.
+    plan = running_plan(curator, acknowledging, window_minutes=260)
+    step = start(plan.steps.get(position=1), duty, django_capture_on_commit_callbacks)
+    assert alert_events(plan, overrun.ALERT_PROJECTION) == []
+
+    # When nobody ticks anything and the clock reaches 3 h 35 min (step 1 is 35 min over: 25 min late)
+    with django_capture_on_commit_callbacks(execute=True):
+        scheduler.run_due(now=step.actual_start + timedelta(hours=3, minutes=35))
+
+    # Then the step overrun fired, and the 5-minute re-checks saw the worst case pass the window (band 1) and grow (band 2)
+    assert len(alert_events(plan, overrun.ALERT_STEP)) == 1
+    bands = [event.changes["band"] for event in alert_events(plan, overrun.ALERT_PROJECTION)]
+    assert bands == [1, 2]
+    checks = ScheduledAction.objects.filter(kind=overrun.PROJECTION_CHECK, subject=f"plan:{plan.pk}:overrun")
+    assert checks.filter(state=ScheduleState.DONE).count() >= 4
+    # one check waits for the next mark; once the step ends, that one finds nothing and schedules no more
+    assert checks.filter(state=ScheduleState.PENDING).count() == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        execution.finish_step(execution.lock_step(step.pk), actor=duty)
+    with django_capture_on_commit_callbacks(execute=True):
+        scheduler.run_due(now=step.actual_start + timedelta(hours=5))
+    assert checks.filter(state=ScheduleState.PENDING).count() == 0
 
 
 def test_a_projection_within_the_window_raises_nothing(people, django_capture_on_commit_callbacks, settings):
