@@ -109,12 +109,17 @@ class Cursor:
             self.last = self.after
         self.recent = dict(events.filter(id__lte=self.last, at__gte=horizon).values_list("id", "at"))
 
-    def fetch(self, close_connection=False):
-        """New events as SSE messages (synchronous: database access)."""
+    def fetch(self, close_connection=True):
+        """New events as SSE messages (synchronous: database access).
+
+        Each look closes its connection: an idle watcher holds none (50 watchers are not 50 PostgreSQL
+        sessions), and a watcher that hangs up leaves none behind. The cost is a connect per look: rare
+        with Redis; four a second per watcher when polling (SQLite in the embedded default: cheap).
+        """
         try:
             return self._fetch()
         finally:
-            if close_connection:
+            if close_connection and not connection.in_atomic_block:  # (tests run inside one)
                 connection.close()
 
     def _fetch(self):
@@ -184,8 +189,6 @@ def _sync_stream(cursor, max_age):
 async def _async_stream(cursor, max_age):
     """For ASGI (uvicorn): no thread per watcher; Redis pub/sub (redis.asyncio) or a sleep between looks."""
     deadline = time.monotonic() + max_age
-    # Each look closes its connection: a watcher may hang up between looks, and its stream's end then
-    # runs in no thread that could close it (one connect per look; looks are rare with Redis).
     fetch = sync_to_async(functools.partial(cursor.fetch, close_connection=True))
     client = pubsub = None
     if settings.REDIS_URL:

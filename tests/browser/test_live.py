@@ -1,0 +1,64 @@
+"""Live updates in a real browser: two people watch the same plan; a step ticked by A shows in B's page
+within a second, without a reload (static/okno/live.js on /plans/<id>/events/)."""
+
+import datetime
+import time
+
+import pytest
+from django.db import transaction
+from playwright.sync_api import expect
+
+from changeplans.execution import start_step
+from changeplans.models import PlanEvent, Step
+from changeplans.roles import display_name
+from tests.browser.conftest import login
+from tests.factories import PlanFactory, StepFactory, UserFactory
+
+pytestmark = [pytest.mark.browser, pytest.mark.postgres]
+
+
+def watch(new_context, user, plan):
+    page = new_context().new_page()
+    errors = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    login(page, user)
+    page.goto(f"/plans/{plan.pk}/")
+    expect(page.locator("#live-status")).to_have_attribute("data-state", "live")
+    # Epoch milliseconds at which the page received each event (same clock as this process).
+    page.evaluate("""() => { window.__okno_marker = 1; window.__okno_events = [];
+        document.addEventListener('okno:plan-event', e => window.__okno_events.push(
+            {id: e.detail.id, at: performance.timeOrigin + performance.now()})); }""")
+    return page, errors
+
+
+@pytest.mark.parametrize("with_redis", [True, False], ids=["redis", "polling"])
+def test_a_tick_by_a_appears_in_b_within_a_second(new_context, settings, with_redis):
+    # Given A (operator) and B (a watcher) on the same plan's page
+    if not with_redis:
+        settings.REDIS_URL = ""  # the embedded default: the stream polls the history table
+    else:
+        assert settings.REDIS_URL
+    settings.OKNO_LIVE_MAX_AGE_SECONDS = 60
+    a = UserFactory(username="operator_a", first_name="Антон", last_name="Операторов", roles=["operator"])
+    b = UserFactory(username="watcher_b", first_name="Борис", last_name="Наблюдателев")
+    plan = PlanFactory(title="Обновление ingress-nginx")
+    step = StepFactory(plan=plan, position=1, name="Вывести узел из балансировки", planned_time=datetime.time(20, 0))
+    page_a, errors_a = watch(new_context, a, plan)
+    page_b, errors_b = watch(new_context, b, plan)
+    # When A ticks the step (the service the board's button calls)
+    with transaction.atomic():
+        start_step(Step.objects.get(pk=step.pk), actor=a)
+        committing = time.time()
+    event = PlanEvent.objects.filter(plan=plan).latest("id")
+    # Then both pages receive it without a reload; B is told who changed what, A is not told of A's own tick
+    for page in (page_a, page_b):
+        expect(page.locator("#live-status")).to_have_attribute("data-last-event-id", str(event.pk), timeout=5000)
+        assert page.evaluate("window.__okno_marker") == 1
+    toast = page_b.locator("#okno-toasts .toast-body")
+    expect(toast).to_contain_text(f"{display_name(a)}: 1. Вывести узел из балансировки")
+    assert page_a.locator("#okno-toasts .toast-body").count() == 0
+    delays = {name: page.evaluate(f"window.__okno_events.find(e => e.id === {event.pk}).at") / 1000 - committing
+              for name, page in (("A", page_a), ("B", page_b))}
+    print(f"\nlive ({'redis' if with_redis else 'polling'}): commit → page A {delays['A'] * 1000:.0f} ms, page B {delays['B'] * 1000:.0f} ms")
+    assert all(delay < 1.0 for delay in delays.values()), delays
+    assert not errors_a and not errors_b
