@@ -224,3 +224,18 @@ def test_query_count_does_not_grow_with_steps(client, author, duty):
     small_count, large_count = _count_queries(client, small), _count_queries(client, large)
     print("board queries:", small_count, large_count)
     assert small_count == large_count
+
+
+def test_starting_twice_answers_409_and_early_start_asks_for_a_reason(client, author, duty):
+    early = make_plan(author)
+    Plan.objects.filter(pk=early.pk).update(window_start=timezone.now() + timedelta(hours=1), window_end=timezone.now() + timedelta(hours=4))
+    client.force_login(duty)
+    html = client.get(board_url(early, "header")).content.decode()
+    assert 'name="override_reason" required' in html
+    start = reverse("changeplans:board_start", args=[early.pk])
+    response = client.post(start, {"override_reason": ""}, **HTMX)
+    assert response.status_code == 422 and "give a reason" in toast(response)
+    assert client.post(start, {"override_reason": "Согласовано с куратором"}, **HTMX).status_code == 200
+    response = client.post(start, {"override_reason": "ещё раз"}, **HTMX)
+    assert response.status_code == 409 and "Иванов П.С." in toast(response)
+    assert PlanEvent.objects.filter(plan=early, object_type="plan", to_status=PlanStatus.IN_PROGRESS).count() == 1
