@@ -302,3 +302,76 @@ def test_a_late_commit_below_the_cursor_is_not_skipped(watcher, settings):
     thread.join(5)
     assert [parse(m)[0][0] for m in cursor.fetch()] == [box["slow"]]
     assert cursor.fetch() == []
+
+
+class AsgiWatcher:
+    """A browser tab against Django's real ASGI handler: body chunks arrive in a queue; hang_up() sends
+    http.disconnect as uvicorn does when the client goes away."""
+
+    def __init__(self, path, cookie):
+        from django.core.handlers.asgi import ASGIHandler
+
+        self.chunks, self.gone = asyncio.Queue(), asyncio.Event()
+        self.status = None
+        scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET", "scheme": "http",
+                 "path": path.split("?")[0], "query_string": path.partition("?")[2].encode(), "root_path": "",
+                 "headers": [(b"host", b"127.0.0.1"), (b"cookie", f"sessionid={cookie}".encode())],
+                 "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 80)}
+        self.task = asyncio.create_task(ASGIHandler()(scope, self.receive, self.send))
+        self.sent_request = False
+
+    async def receive(self):
+        if not self.sent_request:
+            self.sent_request = True
+            return {"type": "http.request", "body": b"", "more_body": False}
+        await self.gone.wait()
+        return {"type": "http.disconnect"}
+
+    async def send(self, message):
+        if message["type"] == "http.response.start":
+            self.status = message["status"]
+        elif message.get("body"):
+            await self.chunks.put(message["body"].decode())
+
+    async def next_events(self, timeout=3):
+        while True:
+            got = parse(await asyncio.wait_for(self.chunks.get(), timeout))
+            if got:
+                return [e[0] for e in got]
+
+    async def hang_up(self):
+        self.gone.set()
+        await asyncio.wait_for(self.task, 5)
+
+
+async def _three_watchers(plan, cookie):
+    watchers = [AsgiWatcher(events_url(plan, after=0), cookie) for _ in range(3)]
+    for watcher in watchers:
+        assert (await asyncio.wait_for(watcher.chunks.get(), 5)).startswith("retry:")
+    hubs = [key for key in live.Hub._hubs if key[1] == plan.pk]
+    started, box = threading.Event(), {}
+    writer = threading.Thread(target=_record_later, args=(plan.pk, None, started, box))
+    writer.start()
+    started.set()
+    received = [await watcher.next_events() for watcher in watchers]
+    writer.join(5)
+    for watcher in watchers:
+        await watcher.hang_up()
+    left = [key for key in live.Hub._hubs if key[1] == plan.pk]
+    return hubs, received, box, left
+
+
+@pytest.mark.redis
+@pytest.mark.django_db(transaction=True)
+def test_streams_of_one_plan_share_one_hub_in_a_process(watcher, settings, monkeypatch):
+    # Given three watchers of one plan in one ASGI process (Django's own ASGI handler)
+    monkeypatch.setattr(live, "SAFETY_POLL_SECONDS", 30.0)
+    settings.OKNO_LIVE_MAX_AGE_SECONDS = 10
+    plan = PlanFactory()
+    client = Client()
+    client.force_login(watcher)
+    hubs, received, box, left = asyncio.run(_three_watchers(plan, client.cookies["sessionid"].value))
+    # Then one hub serves them, each gets the event once, and the hub goes when the last one hangs up
+    assert len(hubs) == 1
+    assert received == [[box["event_id"]]] * 3
+    assert left == []
