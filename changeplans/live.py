@@ -1,7 +1,9 @@
 """Live updates of a plan: Server-Sent Events read from the plan's history (PlanEvent).
 
 Why SSE and how catch-up works: docs/realtime.md. In short, the history is the source of truth; Redis
-(when REDIS_URL is set) only wakes the streams up. Without Redis every stream polls the table.
+(when REDIS_URL is set) only wakes the streams up; without Redis they poll the table. Under ASGI one
+Hub per process and plan does the waiting and looking for all its streams; under WSGI (runserver)
+each stream is a thread that does its own.
 """
 
 import asyncio
@@ -28,7 +30,7 @@ from .roles import display_name
 log = logging.getLogger(__name__)
 
 CHANNEL = "okno:plan:{}"
-POLL_SECONDS = 0.25  # without Redis: how often a stream looks at the table
+POLL_SECONDS = 0.25  # without Redis: how often the table is looked at
 SAFETY_POLL_SECONDS = 5.0  # with Redis: look anyway (a publish lost to a crash or a Redis restart)
 KEEPALIVE_SECONDS = 15.0  # proxies close idle connections; a comment keeps them open
 RETRY_MS = 2000  # EventSource's wait before it reconnects
