@@ -62,3 +62,29 @@ def test_a_tick_by_a_appears_in_b_within_a_second(new_context, settings, with_re
     print(f"\nlive ({'redis' if with_redis else 'polling'}): commit → page A {delays['A'] * 1000:.0f} ms, page B {delays['B'] * 1000:.0f} ms")
     assert all(delay < 1.0 for delay in delays.values()), delays
     assert not errors_a and not errors_b
+
+
+def test_a_watcher_that_lost_its_connection_catches_up_from_the_history(new_context, settings):
+    # Given B watching a plan whose streams end after half a second (the browser reconnects after 2 s)
+    settings.REDIS_URL = ""
+    settings.OKNO_LIVE_MAX_AGE_SECONDS = 0.5
+    a = UserFactory(username="operator_a", roles=["operator"])
+    b = UserFactory(username="watcher_b")
+    plan = PlanFactory(title="Обновление ingress-nginx")
+    step = StepFactory(plan=plan, position=1, name="Вывести узел из балансировки", planned_time=datetime.time(20, 0))
+    page_b, errors_b = watch(new_context, b, plan)
+    # When A ticks while B is disconnected
+    expect(page_b.locator("#live-status")).to_have_attribute("data-state", "reconnecting")
+    with transaction.atomic():
+        start_step(Step.objects.get(pk=step.pk), actor=a)
+    event = PlanEvent.objects.filter(plan=plan).latest("id")
+    # Then B gets it on reconnecting (Last-Event-ID replay), once, and the page was never reloaded
+    expect(page_b.locator("#live-status")).to_have_attribute("data-last-event-id", str(event.pk), timeout=5000)
+    expect(page_b.locator("#okno-toasts .toast-body")).to_contain_text(display_name(a))
+    # One more disconnect and reconnect (its replay starts after the event): not dispatched again
+    status = page_b.locator("#live-status")
+    expect(status).to_have_attribute("data-state", "reconnecting")
+    expect(status).to_have_attribute("data-state", "live")
+    assert page_b.evaluate(f"window.__okno_events.filter(e => e.id === {event.pk}).length") == 1
+    assert page_b.evaluate("window.__okno_marker") == 1
+    assert not errors_b

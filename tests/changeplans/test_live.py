@@ -24,6 +24,28 @@ from tests.factories import PlanFactory, StepFactory, UserFactory
 pytestmark = pytest.mark.postgres
 
 
+def run_async(coro):
+    """asyncio.run in a thread of its own: Playwright's session fixture may leave a loop running in this one."""
+    box = {}
+
+    def target():
+        from django.db import connection
+
+        try:
+            box["result"] = asyncio.run(coro)
+        except BaseException as exc:  # noqa: BLE001 (re-raised in the test's thread)
+            box["error"] = exc
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join(30)
+    if "error" in box:
+        raise box["error"]
+    return box["result"]
+
+
 def translated(msgid):
     with translation.override("ru"):
         return gettext(msgid)
@@ -265,7 +287,7 @@ def test_asgi_stream_delivers_an_event_committed_in_another_thread(watcher, sett
     plan = PlanFactory()
     client = Client()
     client.force_login(watcher)  # here, not in asgiref's thread (whose connection would outlive the test)
-    received, box, delay = asyncio.run(_watch_async(plan, client.cookies))
+    received, box, delay = run_async(_watch_async(plan, client.cookies))
     print(f"\nasgi {'redis' if with_redis else 'polling'}: {delay * 1000:.0f} ms")
     assert [e[0] for e in received] == [box["event_id"]]
     assert delay < (1.0 if with_redis else live.POLL_SECONDS * 3)
@@ -370,7 +392,7 @@ def test_streams_of_one_plan_share_one_hub_in_a_process(watcher, settings, monke
     plan = PlanFactory()
     client = Client()
     client.force_login(watcher)
-    hubs, received, box, left = asyncio.run(_three_watchers(plan, client.cookies["sessionid"].value))
+    hubs, received, box, left = run_async(_three_watchers(plan, client.cookies["sessionid"].value))
     # Then one hub serves them, each gets the event once, and the hub goes when the last one hangs up
     assert len(hubs) == 1
     assert received == [[box["event_id"]]] * 3
