@@ -212,8 +212,9 @@ class Hub:
 
     _hubs = {}
 
-    def __init__(self, plan_id):
-        self.plan_id = plan_id
+    def __init__(self, key):
+        self.key = key
+        self.plan_id = key[1]
         self.queues = set()
         self.ready = asyncio.Event()
         self.task = None
@@ -223,7 +224,7 @@ class Hub:
         key = (asyncio.get_running_loop(), plan_id)
         hub = cls._hubs.get(key)
         if hub is None:
-            hub = cls._hubs[key] = cls(plan_id)
+            hub = cls._hubs[key] = cls(key)
             # Not in the first watcher's context: the hub outlives that request (and its sync thread).
             hub.task = asyncio.get_running_loop().create_task(hub._run(), context=contextvars.Context())
         queue = asyncio.Queue()
@@ -233,8 +234,9 @@ class Hub:
     def leave(self, queue):
         self.queues.discard(queue)
         if not self.queues:
-            self._hubs.pop((asyncio.get_running_loop(), self.plan_id), None)
-            self.task.cancel()
+            self._hubs.pop(self.key, None)
+            if not self.key[0].is_closed():
+                self.task.cancel()
 
     def _broadcast(self, events):
         for queue in self.queues:
