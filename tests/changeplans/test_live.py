@@ -18,6 +18,7 @@ from changeplans import live
 from changeplans.choices import EventKind, StepStatus
 from changeplans.execution import start_step
 from changeplans.models import Plan, Step
+from changeplans.models import PlanEvent as PlanEventModel
 from changeplans.services import record_event
 from tests.factories import PlanFactory, StepFactory, UserFactory
 
@@ -397,3 +398,36 @@ def test_streams_of_one_plan_share_one_hub_in_a_process(watcher, settings, monke
     assert len(hubs) == 1
     assert received == [[box["event_id"]]] * 3
     assert left == []
+
+
+@pytest.mark.redis
+@pytest.mark.django_db(transaction=True)
+def test_a_rolled_back_event_is_not_published(settings):
+    import redis
+
+    plan = PlanFactory()
+    pubsub = redis.Redis.from_url(settings.REDIS_URL).pubsub(ignore_subscribe_messages=True)
+    pubsub.subscribe(live.CHANNEL.format(plan.pk))
+    try:
+        with pytest.raises(RuntimeError), transaction.atomic():
+            record_event(plan, actor=plan.author, kind=EventKind.EDITED)
+            raise RuntimeError("rolled back")
+        edit(plan, plan.author, "committed")  # a later commit is published: the channel works
+        messages, deadline = [], time.monotonic() + 1
+        while time.monotonic() < deadline:  # (the subscribe confirmation also reads as None)
+            message = pubsub.get_message(timeout=0.2)
+            if message:
+                messages.append(int(message["data"]))
+        assert messages == [PlanEventModel.objects.get(plan=plan).pk]
+    finally:
+        pubsub.close()
+
+
+@pytest.mark.django_db
+def test_a_quiet_stream_sends_keep_alive_comments(client, watcher, settings, monkeypatch):
+    settings.REDIS_URL = ""
+    settings.OKNO_LIVE_MAX_AGE_SECONDS = 0.5
+    monkeypatch.setattr(live, "KEEPALIVE_SECONDS", 0.2)
+    client.force_login(watcher)
+    text = read_all(client.get(events_url(PlanFactory(), after=0)))
+    assert text.count(": keep-alive\n\n") >= 1 and parse(text) == []
