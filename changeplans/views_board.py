@@ -19,15 +19,15 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from django_htmx.http import reswap, trigger_client_event
 
-from . import execution
+from . import execution, overrun, timeline
 from .choices import StepStatus
 from .lint import lint_plan
-from .models import Plan, RollbackAction, Step
+from .models import Plan, PlanEvent, RollbackAction, Step
 from .permissions import can_view_plan
 from .selectors import plan_queryset
 
 BOARD_TEMPLATE = "changeplans/board.html"
-PARTS = ("header", "steps")
+PARTS = ("header", "steps", "timeline")
 
 
 @dataclass
@@ -83,7 +83,12 @@ def board_context(request, plan_id, kept=None):
             lanes.append(Lane(rows=[row]))
         previous_key = key
     failed = [s for s in steps if s.status == StepStatus.FAILED]
+    now = timezone.now()
+    chart = timeline.build(plan, steps, now)
     return {
+        "timeline": chart,
+        "alerts": overrun.alerts(plan, result=chart, now=now),
+        "last_event_id": PlanEvent.objects.filter(plan_id=plan.pk).order_by("-pk").values_list("pk", flat=True).first() or 0,
         "plan": plan,
         "lanes": lanes,
         "report": report,
@@ -94,12 +99,12 @@ def board_context(request, plan_id, kept=None):
         "can_manage": execution.plan_refusal(user, plan) is None,
         "done_count": sum(1 for s in steps if s.status in execution.FINISHED_STATUSES),
         "step_count": len(steps),
-        "now": timezone.now(),
+        "now": now,
         "kept": kept,
     }
 
 
-def _render_parts(request, plan_id, main="steps", oob=("header",), kept=None, status=200):
+def _render_parts(request, plan_id, main="steps", oob=("header", "timeline"), kept=None, status=200):
     context = board_context(request, plan_id, kept=kept)
     with timezone.override(context["plan"].tz):
         html = [render(request, f"{BOARD_TEMPLATE}#{main}", context).content.decode()]
@@ -134,7 +139,8 @@ def plan_board(request, pk):
     if part:
         if part not in PARTS:
             raise Http404(_("Unknown part of the board."))
-        response = _render_parts(request, pk, main=part, oob=())
+        # The steps come with the header and the timeline out of band: one request refreshes the board.
+        response = _render_parts(request, pk, main=part, oob=("header", "timeline") if part == "steps" else ())
     else:
         context = board_context(request, pk)
         with timezone.override(context["plan"].tz):

@@ -64,18 +64,27 @@
   });
 
   // Another helper's live.js dispatches okno:plan-event for every change of this plan: refresh the
-  // steps and the header, at most a few times a second.
+  // board (steps, header and timeline in one request), coalescing bursts.
   var timer = null;
   function refresh() {
     timer = null;
-    htmx.ajax("GET", boardUrl + "?part=steps", { target: "#board-steps", swap: "outerHTML" }).then(function () {
-      return htmx.ajax("GET", boardUrl + "?part=header", { target: "#board-header", swap: "outerHTML" });
-    });
+    // One request: the steps, with the header and the timeline out of band.
+    htmx.ajax("GET", boardUrl + "?part=steps", { target: "#board-steps", swap: "outerHTML" });
   }
+  // This page's own clicks: the POST's answer has refreshed the board already, and a second refresh
+  // right after would close a form the user has just opened. Another tab of the same user still refreshes.
+  var status = document.getElementById("live-status");
+  var me = status ? status.dataset.liveUser : "";
+  var ownUntil = 0;
+  document.body.addEventListener("htmx:afterRequest", function (e) {
+    var config = e.detail.requestConfig;
+    if (config && config.verb && config.verb.toLowerCase() === "post") ownUntil = Date.now() + 2000;
+  });
   document.addEventListener("okno:plan-event", function (e) {
     var planId = e.detail && e.detail.plan_id;
     if (planId && String(planId) !== board.dataset.planId) return;
+    if (me && e.detail && String(e.detail.actor_id) === me && Date.now() < ownUntil) return;
     if (timer) clearTimeout(timer);
-    timer = setTimeout(refresh, 250);
+    timer = setTimeout(refresh, 80);  // coalesce a burst of events into one refresh
   });
 })();

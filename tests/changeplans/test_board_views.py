@@ -97,7 +97,12 @@ def test_parts(client, plan, duty):
     steps = client.get(board_url(plan, "steps"), **HTMX)
     assert steps.status_code == 200
     assert steps.content.decode().lstrip().startswith('<section id="board-steps"')
-    assert "hx-swap-oob" not in steps.content.decode()
+    # the header and the timeline come along out of band: one request refreshes the whole board
+    assert '<section id="board-header" class="card mb-3" hx-swap-oob="true">' in steps.content.decode()
+    assert '<section id="board-timeline" class="card mb-3" hx-swap-oob="true">' in steps.content.decode()
+    timeline = client.get(board_url(plan, "timeline"))
+    assert timeline.content.decode().lstrip().startswith('<section id="board-timeline"') and "<svg" in timeline.content.decode()
+    assert "hx-swap-oob" not in timeline.content.decode()
     header = client.get(board_url(plan, "header"))
     assert header.content.decode().lstrip().startswith('<section id="board-header"') and 'id="start-plan"' in header.content.decode()
     assert client.get(board_url(plan, "nonsense")).status_code == 404

@@ -1,0 +1,57 @@
+"""Two people on the execution board: the duty officer (A) clicks "Начать" on a step, the operator (B)
+sees the step change on their own board without reloading (live.js → okno:plan-event → board refresh)."""
+
+import time
+
+import pytest
+from playwright.sync_api import expect
+
+from changeplans.models import PlanEvent, Step
+from tests.browser.conftest import login
+from tests.browser.test_board import card, seed_like_plan
+from tests.factories import UserFactory
+
+pytestmark = [pytest.mark.browser, pytest.mark.postgres]
+
+
+def board(new_context, user, plan):
+    page = new_context().new_page()
+    errors = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    login(page, user)
+    page.goto(f"/plans/{plan.pk}/board/")
+    expect(page.locator("#live-status")).to_have_attribute("data-state", "live")
+    return page, errors
+
+
+@pytest.mark.parametrize("with_redis", [True, False], ids=["redis", "polling"])
+def test_a_tick_on_a_board_reaches_the_other_board_without_reload(new_context, transactional_db, author, settings, with_redis):
+    if not with_redis:
+        settings.REDIS_URL = ""  # the embedded default: the stream polls the history table
+    duty = UserFactory(username="duty", last_name="Иванов", first_name="П.С.", roles=["duty_officer"])
+    operator = UserFactory(username="operator", last_name="Петров", first_name="С.А.", roles=["operator"])
+    plan, _cni, _action = seed_like_plan(author)
+    first = Step.objects.get(plan=plan, position=1)
+    page_a, errors_a = board(new_context, duty, plan)
+    page_b, errors_b = board(new_context, operator, plan)
+    page_b.evaluate("window.__okno_marker = 1")  # gone if B's page reloads
+
+    # When A starts the work and then starts step 1 on A's board
+    page_a.locator("#start-plan").click()
+    expect(page_b.locator("#board-plan-status .okno-status")).to_have_attribute("data-status", "in_progress", timeout=5000)
+    clicked = time.time()
+    card(page_a, first).locator("button[value=start]").click()
+
+    # Then B's board shows step 1 in progress, who started it, and its timer, without a reload
+    expect(card(page_b, first)).to_have_attribute("data-status", "in_progress", timeout=5000)
+    seen = time.time()
+    expect(card(page_b, first)).to_contain_text("Иванов П.С.")
+    expect(card(page_b, first).locator(".okno-timer")).to_contain_text(":")
+    assert page_b.evaluate("window.__okno_marker") == 1
+    started = PlanEvent.objects.filter(plan=plan, object_type="step", object_id=first.pk, to_status="in_progress").get()
+    assert started.actor == duty
+    delay = seen - clicked
+    print(f"\n[board live, {'Redis' if with_redis else 'polling'}] A clicked 'Начать' → B's board showed it after {delay:.2f} s "
+          "(click, POST, commit, stream, board refresh)")
+    assert delay < 2.0
+    assert errors_a == errors_b == []
