@@ -55,7 +55,7 @@ def alert_events(plan, kind):
     return list(PlanEvent.objects.filter(plan=plan, kind=EventKind.ALERT, changes__alert=kind).order_by("id"))
 
 
-def test_a_step_past_its_maximum_alerts_the_board_and_mails_curator_and_duty(people, django_capture_on_commit_callbacks, settings):
+def test_a_step_past_its_maximum_alerts_the_board_and_mails_curator_and_duty(people, django_capture_on_commit_callbacks, settings, client):
     settings.LANGUAGE_CODE = "en"
     curator, duty, acknowledging = people
     plan = running_plan(curator, acknowledging)
@@ -96,6 +96,12 @@ def test_a_step_past_its_maximum_alerts_the_board_and_mails_curator_and_duty(peo
     assert [(a["kind"], a["step_id"]) for a in found][:1] == [(overrun.ALERT_STEP, step.pk)]
     assert found[0]["message"] == "Step 1 has been running for 3 h 10 min — longer than its maximum of 3 h"
     assert found[0]["at"] == event.at
+
+    # And the board page shows it to the duty officer
+    client.force_login(duty)
+    page = client.get(f"/plans/{plan.pk}/board/").content.decode()
+    assert 'class="alert alert-danger py-1 px-2 small mb-2 okno-board-alert" role="alert" data-kind="step_overrun"' in page
+    assert "Step 1 has been running for 3 h — longer than its maximum of 3 h" in page
 
     # Running the handler again sends nothing twice
     overrun.step_overrun({"plan_id": plan.pk, "step_id": step.pk})
