@@ -187,6 +187,8 @@ OKNO_WEBHOOK_MAX_ATTEMPTS = 6
 OKNO_WEBHOOK_RETRY_SECONDS = 30
 # Public banner JSON: how long browsers and the server cache may keep it.
 OKNO_BANNER_CACHE_SECONDS = int(env("OKNO_BANNER_CACHE_SECONDS", "15"))
+# Live updates (SSE): a stream is closed after this long; the browser reconnects and catches up.
+OKNO_LIVE_MAX_AGE_SECONDS = int(env("OKNO_LIVE_MAX_AGE_SECONDS", "1800"))
 OKNO_APPROVAL_REMINDERS = [24, 2]  # hours before the window start: remind those who have not answered
 OKNO_APPROVAL_ESCALATION_HOURS = 4  # hours before the start: warn the curator if the plan is not approved
 OKNO_APPROVAL_LINK_MAX_AGE = 7 * 24 * 3600  # seconds a one-click sign-off link stays valid
