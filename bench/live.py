@@ -22,7 +22,6 @@ import json
 import os
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -32,6 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "live.json"
 sys.path.insert(0, str(ROOT))
+from bench.common import fresh_database, stats  # noqa: E402
 DB_NAME = "okno_bench_live"
 
 
@@ -44,27 +44,10 @@ def parse_args():
     return parser.parse_args()
 
 
-def percentile(samples, fraction):
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, max(0, round(fraction * (len(ordered) - 1))))]
 
 
-def stats(samples):
-    return {"n": len(samples), "p50": statistics.median(samples), "p95": percentile(samples, 0.95), "max": max(samples)}
 
 
-def database_url():
-    import dj_database_url
-    import psycopg
-
-    url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith("postgres"):
-        sys.exit("bench/live.py needs PostgreSQL: set DATABASE_URL=postgres://…")
-    config = dj_database_url.parse(url)
-    with psycopg.connect(host=config["HOST"], port=config["PORT"] or 5432, user=config["USER"], dbname="postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{DB_NAME}"')
-    return url.rsplit("/", 1)[0] + "/" + DB_NAME
 
 
 def free_port():
@@ -217,7 +200,7 @@ async def redis_floor(redis_url, clients, n, interval):
 def main():
     options = parse_args()
     redis_url = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/13"
-    url = database_url()
+    url = fresh_database(DB_NAME, "bench/live.py")
     os.environ.update({"DATABASE_URL": url, "REDIS_URL": redis_url, "DJANGO_SETTINGS_MODULE": "config.settings.test"})
     import django
 
@@ -252,9 +235,9 @@ def main():
             delays, missed, _last = asyncio.run(run_watchers(port, plan.pk, cookie, options, last))
         finally:
             stop(server)
-        result["runs"][mode] = {**stats(delays), "missed": missed, "samples": delays}
+        result["runs"][mode] = {**stats(delays, 0.95), "missed": missed, "samples": delays}
     floor = asyncio.run(redis_floor(redis_url, options.clients, options.ticks, options.interval))
-    result["floor"] = {**stats(floor), "samples": floor}
+    result["floor"] = {**stats(floor, 0.95), "samples": floor}
 
     r, p, f = result["runs"]["redis"], result["runs"]["polling"], result["floor"]
     ms = lambda v: f"{v * 1000:.0f} ms" if v >= 0.01 else f"{v * 1000:.1f} ms"  # noqa: E731

@@ -17,7 +17,6 @@ import argparse
 import json
 import os
 import signal
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -28,6 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "scheduler.json"
 sys.path.insert(0, str(ROOT))
+from bench.common import fresh_database, stats  # noqa: E402
 DB_NAME = "okno_bench_sched"
 
 
@@ -38,28 +38,10 @@ def parse_args():
     return parser.parse_args()
 
 
-def percentile(samples, fraction):
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, max(0, round(fraction * (len(ordered) - 1))))]
 
 
-def stats(samples):
-    return {"n": len(samples), "p50": statistics.median(samples), "p99": percentile(samples, 0.99), "max": max(samples)}
 
 
-def database_url():
-    import dj_database_url
-
-    url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith("postgres"):
-        sys.exit("bench/scheduler.py needs PostgreSQL: set DATABASE_URL=postgres://…")
-    config = dj_database_url.parse(url)
-    import psycopg
-
-    with psycopg.connect(host=config["HOST"], port=config["PORT"] or 5432, user=config["USER"], dbname="postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{DB_NAME}"')
-    return url.rsplit("/", 1)[0] + "/" + DB_NAME
 
 
 def start(args, env, log):
@@ -78,7 +60,7 @@ def stop(process):
 def main():
     options = parse_args()
     redis_url = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/14"
-    url = database_url()
+    url = fresh_database(DB_NAME, "bench/scheduler.py")
     os.environ.update({"DATABASE_URL": url, "REDIS_URL": redis_url, "CELERY_BROKER_URL": redis_url,
                        "DJANGO_SETTINGS_MODULE": "config.settings.test", "OKNO_USE_WORKER": "1"})
     import django
@@ -128,7 +110,7 @@ def main():
     subject = [(fired - due).total_seconds() for key, state, _a, due, fired in rows if key.startswith("email:bench:") and fired]
     floor = [(fired - due).total_seconds() for key, state, _a, due, fired in rows if key.startswith("email:floor:") and fired]
     once = all(state == ScheduleState.DONE and attempts == 1 for _k, state, attempts, _d, _f in rows)
-    result = {"subject": stats(subject), "floor": stats(floor), "actions": n, "over_seconds": options.over,
+    result = {"subject": stats(subject, 0.99), "floor": stats(floor, 0.99), "actions": n, "over_seconds": options.over,
               "exactly_once": once and len(rows) == 2 * n, "samples": {"subject": subject, "floor": floor}}
     s, f = result["subject"], result["floor"]
     print(f"\n| {n} actions due over {options.over:.0f} s | p50 | p99 | max |\n| --- | --- | --- | --- |")
