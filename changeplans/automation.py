@@ -24,9 +24,10 @@ from notifications.choices import ScheduleState
 from notifications.models import ScheduledAction
 
 from . import execution
-from .choices import PlanStatus, StepKind, StepStatus
+from .choices import EventKind, PlanStatus, StepKind, StepStatus
 from .models import Plan, Step
 from .roles import has_role
+from .services import record_event
 
 logger = logging.getLogger(__name__)
 
@@ -203,6 +204,24 @@ def _after_step_changed(plan_id, step_id):
     sync_plan(plan_id)
 
 
+ENDED_PLAN = (PlanStatus.COMPLETED, PlanStatus.COMPLETED_WITH_ROLLBACK, PlanStatus.FAILED, PlanStatus.CANCELLED)
+
+
+def _after_plan_changed(plan_id):
+    """Started, rolled back or ended: re-sync; an ended plan leaves no maintenance banner up on the sites."""
+    sync_plan(plan_id)
+    with transaction.atomic():
+        plan = Plan.objects.select_for_update().filter(pk=plan_id).first()
+        if plan is None or plan.status not in ENDED_PLAN:
+            return
+        from notifications import banners
+        from notifications.models import Banner
+
+        for banner in Banner.objects.filter(plan=plan, shown_until__isnull=True).select_related("service"):
+            banners.hide(banner.service, plan=plan, group=f"plan:{plan.pk}:ended")
+            record_event(plan, actor=None, kind=EventKind.EDITED, comment=_("Banner taken down on: %(services)s") % {"services": banner.service.display_name})
+
+
 def _after_new_version(plan, version, actor):
     transaction.on_commit(lambda: sync_plan(plan.pk), robust=True)
 
@@ -214,7 +233,8 @@ def connect():
     for registry, callback in (
         (groups.listeners, on_group_settled),
         (execution.on_step_changed, _after_step_changed),
-        (services.on_plan_cancelled, sync_plan),
+        (services.on_plan_cancelled, _after_plan_changed),
+        (execution.on_plan_changed, _after_plan_changed),
         (versioning.on_new_version, _after_new_version),
     ):
         if callback not in registry:

@@ -186,3 +186,19 @@ def test_the_plan_page_says_when_automatic_sends_failed(plan, settings, client, 
     page = client.get(f"/plans/{plan.pk}/").content.decode()
     assert 'id="delivery-problems"' in page and "2 отправки не удались и будут повторены." in page
     assert f"/plans/{plan.pk}/announcements/" in page
+
+
+def test_an_ended_plan_leaves_no_banner_up(plan, duty_officer, django_capture_on_commit_callbacks):
+    set_status(plan, PlanStatus.APPROVED)
+    with django_capture_on_commit_callbacks(execute=True):
+        scheduler.run_due(now=plan.window_start)
+    assert Banner.objects.filter(plan=plan, shown_until__isnull=True).count() == 1
+    # When the work fails and the duty officer ends the plan before "banner off" ran
+    with django_capture_on_commit_callbacks(execute=True):
+        execution.start_plan(plan.pk, actor=duty_officer, override_reason="тест")
+    with django_capture_on_commit_callbacks(execute=True):
+        execution.finish_plan(plan.pk, actor=duty_officer, outcome="failed", comment="Calico не поднялся")
+    # Then the sites no longer show the banner, and the history says so
+    assert not Banner.objects.filter(plan=plan, shown_until__isnull=True).exists()
+    assert plan.events.filter(comment__startswith="Баннер снят").exists()
+    assert {row.state for row in rows(plan).values() if row.state != ScheduleState.DONE} <= {ScheduleState.CANCELLED}
