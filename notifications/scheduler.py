@@ -128,9 +128,12 @@ def dispatch(now=None, *, limit=500):
 def execute(row_id):
     """Run one queued row whose time has come. Harmless when called twice or by two workers. True if it ran."""
     with transaction.atomic():
-        row = ScheduledAction.objects.select_for_update(skip_locked=True).filter(pk=row_id, state=ScheduleState.QUEUED).first()
+        # Wait for a lock someone holds (a plan re-sync touching the row, a second delivery of this task):
+        # skipping would drop the task and leave the row for the claim timeout. After the wait the row
+        # is read again, so a second delivery finds it done.
+        row = ScheduledAction.objects.select_for_update().filter(pk=row_id, state=ScheduleState.QUEUED).first()
         if row is None:
-            return False  # done, cancelled, or another worker holds it
+            return False  # done or cancelled
         if row.due_at > timezone.now() + timedelta(seconds=0.05):
             # Early (a redelivered task, a moved row): the dispatcher hands it out again at its time.
             row.state = ScheduleState.PENDING

@@ -107,3 +107,42 @@ def test_fire_now_makes_a_pending_row_due_and_runs_it_after_commit(django_captur
         assert scheduler.fire_now("f:1") is True
     assert ran == [5] and state("f:1").state == ScheduleState.DONE
     assert scheduler.fire_now("f:1") is False and row.pk
+
+
+@pytest.mark.django_db(transaction=True)
+def test_execute_waits_for_a_row_someone_holds_instead_of_dropping_it():
+    import threading
+
+    from django.db import connection, transaction
+
+    row = scheduler.schedule("w:held", timezone.now() - timedelta(seconds=1), "test.dispatch", {"n": 9})
+    ScheduledAction.objects.filter(pk=row.pk).update(state=ScheduleState.QUEUED, claimed_at=timezone.now())
+    held, release, result = threading.Event(), threading.Event(), {}
+
+    def hold():  # e.g. a plan re-sync that has the row locked for a moment
+        try:
+            with transaction.atomic():
+                ScheduledAction.objects.select_for_update().get(pk=row.pk)
+                held.set()
+                release.wait(5)
+        finally:
+            connection.close()
+
+    def run():
+        try:
+            result["ran"] = scheduler.execute(row.pk)
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    assert held.wait(5)
+    worker = threading.Thread(target=run)
+    worker.start()
+    worker.join(0.5)
+    assert worker.is_alive()  # waiting, not skipping
+    release.set()
+    holder.join(5)
+    worker.join(5)
+    assert result["ran"] is True and ran == [9]
+    assert state("w:held").state == ScheduleState.DONE
