@@ -78,6 +78,23 @@ def approver(db):
 
 
 @pytest.fixture
+def duty(db):
+    """The duty officer ("Иванов П.С."): starts the work and ticks steps on the board."""
+    return UserFactory(username="duty", last_name="Иванов", first_name="П.С.", roles=["duty_officer"])
+
+
+@pytest.fixture
+def operator(db):
+    return UserFactory(username="operator", roles=["operator"])
+
+
+@pytest.fixture
+def engineer(db):
+    """An author who is nobody's responsible: may not tick."""
+    return UserFactory(username="engineer", roles=["author"])
+
+
+@pytest.fixture
 def admin_user(db):
     return UserFactory(username="admin", roles=["admin"], is_staff=True, is_superuser=True)
 

@@ -13,14 +13,14 @@ from notifications import scheduler
 from notifications.choices import EmailState, ScheduleState
 from notifications.models import Banner, OutboundEmail, ScheduledAction
 from notifications.outbox import deliver
-from tests.factories import PlanFactory, ServiceFactory, StepFactory, UserFactory
+from tests.factories import PlanFactory, ServiceFactory, StepFactory
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def duty_officer(db):
-    return UserFactory(username="duty", roles=["duty_officer"])
+def duty_officer(duty):
+    return duty
 
 
 def at(plan, moment):

@@ -25,14 +25,6 @@ def english(settings):
         yield
 
 
-@pytest.fixture
-def duty(db):
-    return UserFactory(username="duty", last_name="Иванов", first_name="П.С.", roles=["duty_officer"])
-
-
-@pytest.fixture
-def engineer(db):
-    return UserFactory(username="engineer", roles=["author"])
 
 
 def make_plan(author, steps=3, status=PlanStatus.APPROVED):

@@ -11,7 +11,7 @@ from django.utils import timezone, translation
 from changeplans import execution
 from changeplans.choices import EventKind, PlanStatus, StepKind, StepStatus
 from changeplans.models import Plan, PlanEvent, RollbackAction, Step
-from tests.factories import PartyFactory, PlanFactory, RiskFactory, RollbackActionFactory, StepFactory, UserFactory
+from tests.factories import PartyFactory, PlanFactory, RiskFactory, RollbackActionFactory, StepFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -23,19 +23,7 @@ def english():
         yield
 
 
-@pytest.fixture
-def duty(db):
-    return UserFactory(username="duty", last_name="Иванов", first_name="П.С.", roles=["duty_officer"])
 
-
-@pytest.fixture
-def operator(db):
-    return UserFactory(username="operator", roles=["operator"])
-
-
-@pytest.fixture
-def engineer(db):
-    return UserFactory(username="engineer", roles=["author"])
 
 
 def make_plan(author, status=PlanStatus.APPROVED, starts_in=timedelta(minutes=-5)):
