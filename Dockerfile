@@ -26,11 +26,11 @@ ENV PYTHONPATH=/app \
     DJANGO_SETTINGS_MODULE=config.settings.prod \
     WEB_CONCURRENCY=2
 
-# prod.py requires SECRET_KEY and DATABASE_URL; these throwaway values exist only
+# prod.py requires SECRET_KEY, DATABASE_URL and OKNO_SECRETS_KEYS; these throwaway values exist only
 # for this build step (neither command opens the database) and stay out of the image.
-RUN SECRET_KEY=build-only DATABASE_URL=sqlite:////tmp/build.sqlite3 \
+RUN SECRET_KEY=build-only DATABASE_URL=sqlite:////tmp/build.sqlite3 OKNO_SECRETS_KEYS=build-only \
         python manage.py compilemessages --ignore "var/*" \
-    && SECRET_KEY=build-only DATABASE_URL=sqlite:////tmp/build.sqlite3 \
+    && SECRET_KEY=build-only DATABASE_URL=sqlite:////tmp/build.sqlite3 OKNO_SECRETS_KEYS=build-only \
         python manage.py collectstatic --noinput \
     && rm -f /tmp/build.sqlite3
 

@@ -41,9 +41,11 @@ run: install
 	@echo "Okno: http://$(HOST):$(PORT)/   (Ctrl+C stops it; e-mails land in http://$(HOST):$(PORT)/mailbox/, log in as admin)"
 	@# A Celery worker with its beat (the scheduler) runs beside the web server and stops with it. Without
 	@# Redis its broker is a folder (var/celery-queue); with REDIS_URL set it is Redis.
+	@# A second worker takes the "automation" queue (runbook runs may last hours) in threads.
 	$(PY) -m celery -A config worker --beat --pool=solo --loglevel=WARNING \
 		--schedule=var/celerybeat-schedule & worker=$$!; \
-		trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
+		$(PY) -m celery -A config worker -Q automation -n automation@%h --pool=threads --concurrency=4 --loglevel=WARNING & automation=$$!; \
+		trap 'kill $$worker $$automation 2>/dev/null; wait $$worker $$automation 2>/dev/null' EXIT INT TERM; \
 		$(PY) manage.py runserver $(HOST):$(PORT)
 
 test: install-test

@@ -23,6 +23,9 @@ from .selectors import load_plan, plan_history
 
 STATIC_DIR = Path(settings.BASE_DIR) / "static"
 TEMPLATE = "changeplans/pdf/plan.html"
+# Other apps add appendices (runbooks: the automation runs with their commands and logs). Each is called
+# with the plan and returns HTML (already escaped) or "".
+appendices = []
 
 # Worst first: the announcement shows the worst availability of the affected services.
 _AVAILABILITY_ORDER = [Availability.UNAVAILABLE, Availability.DEGRADED, Availability.AVAILABLE]
@@ -309,6 +312,7 @@ def plan_context(plan, steps, events, report):
         "css_page_counter": _page_counter_content(),
         "css_generated_label": _css_string(_("Generated:")),
         "col_no": pgettext("table column", "No."),
+        "appendices": [html for html in (append(plan) for append in appendices) if html],
     }
 
 

@@ -10,7 +10,8 @@ def plan_queryset():
 
 
 def steps_queryset():
-    return Step.objects.select_related("executor", "done_by").prefetch_related(
+    # "automation": the step's runbooks.StepAutomation (one-to-one), shown in the step table.
+    return Step.objects.select_related("executor", "done_by", "automation").prefetch_related(
         "risks",
         Prefetch("rollback_actions", queryset=RollbackAction.objects.prefetch_related("risks")),
     )

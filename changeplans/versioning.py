@@ -18,6 +18,10 @@ from .choices import EventKind
 # Called with (plan, version, actor) after a material edit made a new version; the approvals app
 # registers its reset here (changeplans may not import approvals).
 on_new_version = []
+# Other apps add material step content here (runbooks: the step's automation). Each extender is called
+# with (plan, step_dicts) and sets keys on the dicts; `extra_step_keys` maps those keys to their labels.
+snapshot_extenders = []
+extra_step_keys = {}
 
 HEADER_FIELDS = ("title", "goal", "kind", "time_zone", "window_start", "window_end", "downtime_text", "client_impact", "banner_needed", "responsible")
 STEP_FIELDS = (
@@ -56,6 +60,8 @@ def snapshot(plan):
         data["risks"] = [f"{risk.number}. {risk.description}" + (f" — {risk.mitigation}" if risk.mitigation else "") for risk in step.risks.all()]
         data["rollback_actions"] = [(f"{action.label()}. " if action.label() else "") + action.text for action in step.rollback_actions.all()]
         steps.append(data)
+    for extend in snapshot_extenders:
+        extend(plan, steps)
     return {"header": header, "steps": steps}
 
 
@@ -100,6 +106,7 @@ def _labels():
     labels["step.risks"] = _("risks")
     labels["step.rollback_actions"] = _("rollback actions")
     labels["step.position"] = _("No.")
+    labels.update({f"step.{key}": str(label) for key, label in extra_step_keys.items()})
     return labels
 
 
@@ -149,7 +156,7 @@ def diff(old, new):
             continue
         if before["position"] != step["position"]:
             add(where, "step.position", before["position"], step["position"])
-        for key in [*STEP_FIELDS, "risks", "rollback_actions"]:
+        for key in [*STEP_FIELDS, "risks", "rollback_actions", *extra_step_keys]:
             if before.get(key) != step.get(key):
                 add(where, f"step.{key}", before.get(key, ""), step.get(key, ""))
     for step in old["steps"]:

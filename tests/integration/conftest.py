@@ -159,8 +159,8 @@ class Celery:
         self.processes[name] = process
         return process
 
-    def worker(self, name="w1", *, concurrency=2, env=None, wait=True):
-        process = self._start(name, ["worker", "-n", f"{name}@%h", "-P", "prefork", "-c", str(concurrency), "-l", "INFO", "--without-gossip", "--without-mingle"], env)
+    def worker(self, name="w1", *, concurrency=2, env=None, wait=True, queues="celery,automation"):
+        process = self._start(name, ["worker", "-n", f"{name}@%h", "-P", "prefork", "-c", str(concurrency), "-Q", queues, "-l", "INFO", "--without-gossip", "--without-mingle"], env)
         if wait:
             wait_for(lambda: "ready." in self.log(name) or process.poll() is not None, 60, message=f"worker {name} to be ready")
             assert process.poll() is None, self.log(name)

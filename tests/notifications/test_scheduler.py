@@ -111,8 +111,9 @@ def test_celery_tasks_are_registered_for_beat():
     from config.celery import app
 
     names = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
-    assert names == {"notifications.dispatch", "notifications.deliver_due"}
-    assert names | {"notifications.execute", "notifications.deliver", "notifications.deliver_webhook"} <= set(app.tasks.keys())
+    assert names == {"notifications.dispatch", "notifications.deliver_due", "runbooks.sweep"}
+    assert names | {"notifications.execute", "notifications.deliver", "notifications.deliver_webhook", "runbooks.execute_run", "runbooks.execute_rehearsal"} <= set(app.tasks.keys())
+    assert settings.CELERY_TASK_ROUTES["runbooks.execute_run"] == {"queue": "automation"}
     assert settings.CELERY_BEAT_SCHEDULE["notifications-dispatch"]["schedule"] <= 1.0  # the issue: at least every second
     scheduler.schedule("test:task", timezone.now(), "test.record", {"n": 4})
     tasks.run_due.apply()

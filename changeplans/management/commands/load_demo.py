@@ -15,6 +15,9 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         plan = load_demo()
         scheduled = load_scheduled_demo()
+        from runbooks.demo import load_runbook_demo
+
+        runbooks = load_runbook_demo()
         rows = [
             # Surname first, as the seed writes names: "Хасанов А.И.".
             (spec["username"], DEMO_PASSWORD, ", ".join(role.value for role in spec["roles"]), f"{spec['last_name']} {spec['first_name']}".strip())
@@ -26,6 +29,7 @@ class Command(BaseCommand):
         for row in [header, *rows]:
             self.stdout.write("  " + "  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)).rstrip())
         self.stdout.write(_("Demo plan: %(path)s") % {"path": reverse("changeplans:plan_detail", args=[plan.pk])})
+        self.stdout.write(_("Runbooks: %(path)s — %(count)d in the library") % {"path": reverse("runbooks:runbook_list"), "count": runbooks})
         due = next_fire_time(scheduled)
         path = reverse("changeplans:plan_announcements", args=[scheduled.pk])
         if due:

@@ -1,0 +1,19 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class RunbooksConfig(AppConfig):
+    name = "runbooks"
+    verbose_name = _("Runbooks and automation")
+
+    def ready(self):
+        from changeplans.models import STATUS_CHOICES_BY_OBJECT
+
+        from . import execution, pdf, runners, versioning
+        from .choices import RunStatus
+
+        runners.load()
+        versioning.register()
+        pdf.register()
+        STATUS_CHOICES_BY_OBJECT["automationrun"] = RunStatus
+        execution.connect()

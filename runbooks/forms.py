@@ -1,0 +1,113 @@
+import datetime
+import zoneinfo
+
+from django import forms
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from changeplans.forms import LocalDateTimeInput
+from changeplans.models import validate_timezone
+
+from . import instantiate
+from .choices import ParameterType
+from .models import Cluster
+
+PARAM_PREFIX = "p_"
+
+
+def _css(field):
+    widget = field.widget
+    if isinstance(widget, forms.Select):
+        widget.attrs.setdefault("class", "form-select form-select-sm")
+    elif not isinstance(widget, forms.CheckboxInput):
+        widget.attrs.setdefault("class", "form-control form-control-sm")
+    return field
+
+
+class RunbookPlanForm(forms.Form):
+    """The runbook's parameters, typed, and the work window. Parameter fields are named "p_<name>"."""
+
+    window_start = forms.DateTimeField(label=_("Window start"), widget=LocalDateTimeInput())
+    window_end = forms.DateTimeField(label=_("Window end"), required=False, widget=LocalDateTimeInput(),
+                                     help_text=_("Empty: the sum of the steps' maximum durations."))
+    time_zone = forms.CharField(label=_("Time zone"), initial=settings.TIME_ZONE, validators=[validate_timezone])
+
+    def __init__(self, definition, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.definition = definition
+        self.param_fields = []
+        for param in definition.get("parameters", []):
+            name = PARAM_PREFIX + param["name"]
+            required = param.get("required", True) and param.get("default") in (None, "")
+            common = {"label": param.get("label") or param["name"], "required": required, "help_text": param.get("help", "")}
+            default = param.get("default")
+            ptype = param["type"]
+            if ptype == ParameterType.CLUSTER:
+                names = list(Cluster.objects.values_list("name", flat=True))
+                field = forms.ChoiceField(choices=[("", "—")] + [(n, n) for n in names], **common)
+            elif ptype == ParameterType.CHOICE:
+                field = forms.ChoiceField(choices=[("", "—")] + [(c, c) for c in param.get("choices", [])], **common)
+            elif ptype == ParameterType.NODE_LIST:
+                field = forms.CharField(widget=forms.Textarea(attrs={"rows": 4, "class": "form-control form-control-sm font-monospace", "placeholder": "worker-1\nworker-2"}), **common)
+                if isinstance(default, list):
+                    default = "\n".join(default)
+            else:
+                field = forms.CharField(max_length=300, **common)
+            if default not in (None, ""):
+                field.initial = default
+            self.fields[name] = _css(field)
+            self.param_fields.append(name)
+        for name in ("window_start", "window_end", "time_zone"):
+            _css(self.fields[name])
+
+    def parameter_bound_fields(self):
+        return [self[name] for name in self.param_fields]
+
+    def window_bound_fields(self):
+        return [self["window_start"], self["window_end"], self["time_zone"]]
+
+    def clean(self):
+        cleaned = super().clean()
+        raw = {name[len(PARAM_PREFIX):]: self.data.get(name, "") for name in self.param_fields}
+        try:
+            cleaned["parameters"] = instantiate.clean_parameters(self.definition, raw)
+        except instantiate.ParameterError as exc:
+            for param, message in exc.errors.items():
+                field = PARAM_PREFIX + param
+                if field not in self.errors:
+                    self.add_error(field, message)
+        tz_name = cleaned.get("time_zone")
+        if tz_name and not self.has_error("time_zone"):
+            tz = zoneinfo.ZoneInfo(tz_name)
+            for name in ("window_start", "window_end"):
+                value = cleaned.get(name)
+                if isinstance(value, datetime.datetime):
+                    # The wall-clock time as typed, in the chosen zone (not the page's).
+                    cleaned[name] = value.replace(tzinfo=None).replace(tzinfo=tz)
+        start, end = cleaned.get("window_start"), cleaned.get("window_end")
+        if start and end and end <= start:
+            self.add_error("window_end", _("The window must end after it starts."))
+        return cleaned
+
+
+class RunbookSourceForm(forms.Form):
+    source = forms.CharField(label=_("YAML"), strip=False, widget=forms.Textarea(attrs={"rows": 30, "class": "form-control font-monospace okno-yaml", "spellcheck": "false"}))
+    comment = forms.CharField(label=_("What changed"), max_length=300, required=False, widget=forms.TextInput(attrs={"class": "form-control form-control-sm"}))
+
+
+class RunbookImportForm(forms.Form):
+    file = forms.FileField(label=_("YAML file"), widget=forms.ClearableFileInput(attrs={"class": "form-control form-control-sm", "accept": ".yaml,.yml,text/yaml"}))
+    comment = forms.CharField(label=_("What changed"), max_length=300, required=False, widget=forms.TextInput(attrs={"class": "form-control form-control-sm"}))
+
+    MAX_BYTES = 512 * 1024
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > self.MAX_BYTES:
+            raise ValidationError(_("The file is larger than 512 KB."))
+        try:
+            self.cleaned_data["text"] = upload.read().decode("utf-8")
+        except UnicodeDecodeError:
+            raise ValidationError(_("The file is not UTF-8 text.")) from None
+        return upload

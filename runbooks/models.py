@@ -1,0 +1,197 @@
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from .choices import ENDED_RUN_STATUSES, Environment, RunMode, RunStatus
+from .crypto import EncryptedTextField
+
+
+class Cluster(models.Model):
+    """A Kubernetes cluster (or a group of hosts) automation runs against, with its credentials."""
+
+    name = models.SlugField(_("name"), max_length=100, unique=True, allow_unicode=False)
+    description = models.CharField(_("description"), max_length=300, blank=True)
+    environment = models.CharField(_("environment"), max_length=20, choices=Environment.choices, default=Environment.PRODUCTION)
+    kubeconfig = EncryptedTextField(_("kubeconfig"), blank=True, help_text=_("Stored encrypted; never shown again after saving."))
+    context = models.CharField(_("kubeconfig context"), max_length=200, blank=True, help_text=_("Empty: the kubeconfig's current context."))
+    ansible_inventory = EncryptedTextField(_("Ansible inventory"), blank=True, help_text=_("INI or YAML inventory; stored encrypted, never shown again after saving."))
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("cluster")
+        verbose_name_plural = _("clusters")
+
+    def __str__(self):
+        return self.name
+
+
+class Secret(models.Model):
+    """A named secret automation refers to as {{ secret.NAME }}; its value is resolved only inside the run."""
+
+    name = models.SlugField(_("name"), max_length=100, unique=True)
+    description = models.CharField(_("description"), max_length=300, blank=True)
+    value = EncryptedTextField(_("value"), help_text=_("Stored encrypted; never shown again after saving."))
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("secret")
+        verbose_name_plural = _("secrets")
+
+    def __str__(self):
+        return self.name
+
+
+class Runbook(models.Model):
+    """A reusable, parameterised sequence of steps (node maintenance, kubeadm upgrade …)."""
+
+    slug = models.SlugField(_("code"), max_length=100, unique=True)
+    title = models.CharField(_("title"), max_length=300)
+    description = models.TextField(_("description"), blank=True)
+    builtin = models.BooleanField(_("from the shipped library"), default=False)
+    archived = models.BooleanField(_("archived"), default=False)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("author"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["title"]
+        verbose_name = _("runbook")
+        verbose_name_plural = _("runbooks")
+
+    def __str__(self):
+        return self.title
+
+    @property
+    def current(self):
+        return self.versions.order_by("-number").first()
+
+
+class RunbookVersion(models.Model):
+    """One saved version of a runbook: its definition as parsed YAML (parameters, steps, blocks)."""
+
+    runbook = models.ForeignKey(Runbook, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField(_("version"))
+    definition = models.JSONField(_("definition"))
+    source = models.TextField(_("YAML"), blank=True)
+    comment = models.CharField(_("what changed"), max_length=300, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("saved by"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(_("saved at"), default=timezone.now)
+
+    class Meta:
+        ordering = ["runbook", "number"]
+        constraints = [models.UniqueConstraint(fields=["runbook", "number"], name="runbook_version_unique")]
+        verbose_name = _("runbook version")
+        verbose_name_plural = _("runbook versions")
+
+    def __str__(self):
+        return f"{self.runbook} v{self.number}"
+
+
+class PlanOrigin(models.Model):
+    """Which runbook version (with which parameter values) a plan was created from."""
+
+    plan = models.OneToOneField("changeplans.Plan", on_delete=models.CASCADE, related_name="runbook_origin")
+    runbook_version = models.ForeignKey(RunbookVersion, on_delete=models.PROTECT, related_name="plans")
+    parameters = models.JSONField(_("parameters"), default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("plan origin")
+        verbose_name_plural = _("plan origins")
+
+
+class StepAutomation(models.Model):
+    """The automation a step carries: a runner kind and its spec; {{ name }} in the spec takes `params`."""
+
+    step = models.OneToOneField("changeplans.Step", on_delete=models.CASCADE, related_name="automation")
+    kind = models.CharField(_("runner"), max_length=30)
+    cluster = models.ForeignKey(Cluster, verbose_name=_("cluster"), null=True, blank=True, on_delete=models.PROTECT, related_name="automations")
+    spec = models.JSONField(_("specification"), default=dict)
+    params = models.JSONField(_("parameters"), default=dict, blank=True)
+    timeout_seconds = models.PositiveIntegerField(_("timeout, seconds"), default=900)
+    start_at_planned_time = models.BooleanField(_("start at the step's planned time"), default=False)
+
+    class Meta:
+        verbose_name = _("step automation")
+        verbose_name_plural = _("step automations")
+
+    def __str__(self):
+        return f"{self.kind}: {self.step}"
+
+
+class Rehearsal(models.Model):
+    """A dry run of a plan's automation before the window, attached to the version approvers see."""
+
+    plan = models.ForeignKey("changeplans.Plan", on_delete=models.CASCADE, related_name="rehearsals")
+    version = models.ForeignKey("changeplans.PlanVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="rehearsals")
+    digest = models.CharField(_("automation fingerprint"), max_length=64)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("requested by"), null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(_("requested at"), default=timezone.now)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["plan", "-created_at", "-id"]
+        verbose_name = _("rehearsal")
+        verbose_name_plural = _("rehearsals")
+
+
+class AutomationRun(models.Model):
+    """One execution of a step's automation: production (from the board) or a rehearsal's dry run."""
+
+    plan = models.ForeignKey("changeplans.Plan", on_delete=models.CASCADE, related_name="automation_runs")
+    step = models.ForeignKey("changeplans.Step", on_delete=models.CASCADE, related_name="automation_runs")
+    rehearsal = models.ForeignKey(Rehearsal, null=True, blank=True, on_delete=models.CASCADE, related_name="runs")
+    mode = models.CharField(_("mode"), max_length=20, choices=RunMode.choices, default=RunMode.PRODUCTION)
+    status = models.CharField(_("status"), max_length=20, choices=RunStatus.choices, default=RunStatus.QUEUED)
+    kind = models.CharField(_("runner"), max_length=30)
+    cluster_name = models.CharField(_("cluster"), max_length=100, blank=True)
+    command = models.TextField(_("command"), blank=True, help_text=_("As executed, secrets redacted."))
+    timeout_seconds = models.PositiveIntegerField(_("timeout, seconds"))
+    started_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("started by"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(_("requested at"), default=timezone.now)
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    exit_code = models.IntegerField(_("exit code"), null=True, blank=True)
+    summary = models.TextField(_("result"), blank=True)
+    log = models.TextField(_("log"), blank=True, help_text=_("The full output once the run has ended, secrets redacted."))
+    cancel_requested_at = models.DateTimeField(null=True, blank=True)
+    cancelled_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("cancelled by"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    worker = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("automation run")
+        verbose_name_plural = _("automation runs")
+        indexes = [models.Index(fields=["status", "heartbeat_at"])]
+
+    def __str__(self):
+        # The history's object label: "Автоматизация шага 4 (kubectl)".
+        from django.utils.translation import gettext
+
+        return gettext("Automation of step %(no)s (%(kind)s)") % {"no": self.step.position, "kind": self.kind}
+
+    @property
+    def ended(self):
+        return self.status in ENDED_RUN_STATUSES
+
+    @property
+    def duration_seconds(self):
+        if self.started_at and self.finished_at:
+            return (self.finished_at - self.started_at).total_seconds()
+        return None
+
+
+class RunLine(models.Model):
+    """One output line of a run, written as it arrives (the board streams these)."""
+
+    run = models.ForeignKey(AutomationRun, on_delete=models.CASCADE, related_name="lines")
+    seq = models.PositiveIntegerField()
+    at = models.DateTimeField(default=timezone.now)
+    text = models.TextField()
+
+    class Meta:
+        ordering = ["run", "seq"]
+        constraints = [models.UniqueConstraint(fields=["run", "seq"], name="run_line_unique")]

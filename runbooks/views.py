@@ -1,0 +1,219 @@
+"""Pages of the runbook library: list, detail, plan from a runbook, YAML editor, import, export."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db.models import OuterRef, Subquery
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from changeplans.permissions import can_create_plan
+
+from . import definition as definitions
+from . import instantiate, library, runners
+from .forms import RunbookImportForm, RunbookPlanForm, RunbookSourceForm
+from .models import Runbook, RunbookVersion
+
+NEW_RUNBOOK_TEMPLATE = """title: "Работы на узлах {{ nodes }}"
+description: Что делает этот регламент
+plan:
+  goal: Цель работ
+  kind: normal
+parameters:
+  - {name: cluster, type: cluster, label: Кластер}
+  - {name: nodes, type: node_list, label: Узлы}
+steps:
+  - for_each: nodes
+    as: node
+    steps:
+      - name: "Вывести узел {{ node }} из обслуживания"
+        description: "kubectl drain {{ node }} --ignore-daemonsets"
+        expected_result: Поды перенесены на другие узлы
+        executor: Группа Kubernetes-платформы
+        duration: 10 мин
+        risks:
+          - {description: PDB не даёт вытеснить поды, mitigation: Дождаться готовности реплик}
+        rollback:
+          - {text: "kubectl uncordon {{ node }}", risks: [1]}
+        automation:
+          kind: kubernetes
+          spec: {action: drain, node: "{{ node }}"}
+"""
+
+
+def _describe(automation):
+    """A command preview of a step's automation (placeholders shown as written)."""
+    try:
+        return runners.get(automation["kind"]).describe(automation["spec"])
+    except Exception:  # a preview must never break the page; the raw spec is shown instead
+        return str(automation.get("spec"))
+
+
+def _steps_for_display(definition):
+    """Rows for the step table: a block header row, then its steps, numbered as templates ("3", "4.1")."""
+    rows, number = [], 0
+    for item in definition.get("steps", []):
+        if "for_each" in item:
+            number += 1
+            rows.append({"block": item, "number": number})
+            for index, step in enumerate(item["steps"], start=1):
+                rows.append({"step": step, "number": f"{number}.{index}", "preview": _describe(step["automation"]) if step.get("automation") else ""})
+        else:
+            number += 1
+            rows.append({"step": item, "number": number, "preview": _describe(item["automation"]) if item.get("automation") else ""})
+    return rows
+
+
+@login_required
+def runbook_list(request):
+    current = RunbookVersion.objects.filter(runbook=OuterRef("pk")).order_by("-number")
+    runbooks = list(Runbook.objects.filter(archived=False).annotate(current_id=Subquery(current.values("pk")[:1])).select_related("created_by"))
+    versions = RunbookVersion.objects.filter(pk__in=[r.current_id for r in runbooks if r.current_id]).select_related("created_by")
+    by_id = {version.pk: version for version in versions}
+    for runbook in runbooks:
+        runbook.current_version = by_id.get(runbook.current_id)
+        if runbook.current_version:
+            runbook.steps_once, runbook.steps_per_node = definitions.step_count(runbook.current_version.definition)
+    return render(request, "runbooks/runbook_list.html", {
+        "runbooks": runbooks, "can_write": library.can_write_runbooks(request.user), "can_create_plan": can_create_plan(request.user),
+    })
+
+
+def _version_or_404(runbook, number=None):
+    versions = runbook.versions.select_related("created_by")
+    if number is None:
+        version = versions.order_by("-number").first()
+        if version is None:
+            raise Http404(_("The runbook has no versions."))
+        return version
+    return get_object_or_404(versions, number=number)
+
+
+@login_required
+def runbook_detail(request, slug):
+    runbook = get_object_or_404(Runbook, slug=slug)
+    number = request.GET.get("version")
+    version = _version_or_404(runbook, int(number) if number and number.isdigit() else None)
+    definition = version.definition
+    return render(request, "runbooks/runbook_detail.html", {
+        "runbook": runbook, "version": version, "definition": definition, "rows": _steps_for_display(definition),
+        "history": runbook.versions.select_related("created_by").order_by("-number"),
+        "is_current": version.number == runbook.versions.order_by("-number").values_list("number", flat=True).first(),
+        "can_write": library.can_write_runbooks(request.user), "can_create_plan": can_create_plan(request.user),
+    })
+
+
+@login_required
+def runbook_plan_create(request, slug):
+    if not can_create_plan(request.user):
+        raise PermissionDenied(_("Only authors can create plans."))
+    runbook = get_object_or_404(Runbook, slug=slug)
+    version = _version_or_404(runbook)
+    form = RunbookPlanForm(version.definition, request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            plan = instantiate.create_plan(
+                version, data["parameters"], actor=request.user, window_start=data["window_start"],
+                window_end=data.get("window_end"), time_zone=data["time_zone"],
+            )
+        except instantiate.ParameterError as exc:  # e.g. a cluster deleted meanwhile
+            for param, message in exc.errors.items():
+                form.add_error(f"p_{param}", message)
+        else:
+            messages.success(request, _("The plan is created from runbook “%(title)s”. Check its steps and times.") % {"title": runbook.title})
+            return redirect("changeplans:plan_detail", pk=plan.pk)
+    return render(request, "runbooks/runbook_plan_create.html", {"runbook": runbook, "version": version, "form": form}, status=422 if form.is_bound and form.errors else 200)
+
+
+def _require_writer(user):
+    if not library.can_write_runbooks(user):
+        raise PermissionDenied(_("Only authors, operators and administrators can write runbooks."))
+
+
+def _editor(request, form, problems, runbook=None, status=200):
+    return render(request, "runbooks/runbook_form.html", {"form": form, "problems": problems, "runbook": runbook}, status=status)
+
+
+@login_required
+def runbook_new(request):
+    _require_writer(request.user)
+    form = RunbookSourceForm(request.POST or None, initial={"source": NEW_RUNBOOK_TEMPLATE})
+    problems = []
+    if request.method == "POST" and form.is_valid():
+        try:
+            version = library.create_runbook(form.cleaned_data["source"], actor=request.user, comment=form.cleaned_data["comment"])
+        except definitions.DefinitionError as exc:
+            problems = exc.problems
+        else:
+            messages.success(request, _("The runbook is saved (version %(number)d).") % {"number": version.number})
+            return redirect("runbooks:runbook_detail", slug=version.runbook.slug)
+    return _editor(request, form, problems, status=422 if problems else 200)
+
+
+@login_required
+def runbook_edit(request, slug):
+    _require_writer(request.user)
+    runbook = get_object_or_404(Runbook, slug=slug)
+    if runbook.builtin:
+        messages.warning(request, _("Runbooks of the shipped library are not edited in place: make a copy and edit it."))
+        return redirect("runbooks:runbook_detail", slug=slug)
+    current = _version_or_404(runbook)
+    form = RunbookSourceForm(request.POST or None, initial={"source": library.export_source(current)})
+    problems = []
+    if request.method == "POST" and form.is_valid():
+        try:
+            version = library.save_version(runbook.pk, form.cleaned_data["source"], actor=request.user, comment=form.cleaned_data["comment"])
+        except definitions.DefinitionError as exc:
+            problems = exc.problems
+        else:
+            if version.pk == current.pk:
+                messages.info(request, _("Nothing changed: no new version."))
+            else:
+                messages.success(request, _("The runbook is saved (version %(number)d).") % {"number": version.number})
+            return redirect("runbooks:runbook_detail", slug=slug)
+    return _editor(request, form, problems, runbook=runbook, status=422 if problems else 200)
+
+
+@login_required
+@require_POST
+def runbook_copy(request, slug):
+    _require_writer(request.user)
+    original = get_object_or_404(Runbook, slug=slug)
+    runbook = library.copy_runbook(original.pk, actor=request.user)
+    messages.success(request, _("A copy is made: “%(slug)s”. Edit it here.") % {"slug": runbook.slug})
+    return redirect("runbooks:runbook_edit", slug=runbook.slug)
+
+
+@login_required
+def runbook_import(request):
+    _require_writer(request.user)
+    form = RunbookImportForm(request.POST or None, request.FILES or None)
+    problems = []
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        try:
+            version, created = library.import_runbook(form.cleaned_data["text"], actor=request.user, filename=upload.name, comment=form.cleaned_data["comment"])
+        except definitions.DefinitionError as exc:
+            problems = exc.problems
+        except PermissionDenied as exc:
+            form.add_error("file", str(exc))
+        else:
+            if created:
+                messages.success(request, _("Runbook “%(title)s” is imported.") % {"title": version.runbook.title})
+            else:
+                messages.success(request, _("Version %(number)d of “%(title)s” is imported.") % {"number": version.number, "title": version.runbook.title})
+            return redirect("runbooks:runbook_detail", slug=version.runbook.slug)
+    status = 422 if problems or (form.is_bound and form.errors) else 200
+    return render(request, "runbooks/runbook_import.html", {"form": form, "problems": problems}, status=status)
+
+
+@login_required
+def runbook_export(request, slug, number):
+    runbook = get_object_or_404(Runbook, slug=slug)
+    version = get_object_or_404(RunbookVersion, runbook=runbook, number=number)
+    response = HttpResponse(library.export_source(version), content_type="application/yaml; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{runbook.slug}-v{version.number}.yaml"'
+    return response
