@@ -110,6 +110,7 @@ def test_celery_tasks_are_registered_for_beat():
 
     from config.celery import app
 
+    app.loader.import_default_modules()  # what a worker does at start: the autodiscovered tasks modules
     names = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
     assert names == {"notifications.dispatch", "notifications.deliver_due", "runbooks.sweep"}
     assert names | {"notifications.execute", "notifications.deliver", "notifications.deliver_webhook", "runbooks.execute_run", "runbooks.execute_rehearsal"} <= set(app.tasks.keys())

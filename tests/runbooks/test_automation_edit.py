@@ -131,8 +131,8 @@ def test_json_spec_is_accepted(author_client, plan, cluster):
 def test_invalid_input_is_refused_and_nothing_typed_is_lost(author_client, plan, cluster, overrides, field, message):
     step = plan.steps.get()
     data = form_data(cluster, **overrides)
-    with translation.override("en"):
-        response = author_client.post(url(plan, step), data)
+    author_client.cookies["django_language"] = "en"
+    response = author_client.post(url(plan, step), data)
     assert response.status_code == 422
     assert not StepAutomation.objects.filter(step=step).exists()
     form = response.context["form"]

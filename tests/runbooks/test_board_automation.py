@@ -39,7 +39,7 @@ def test_operators_see_the_run_button_others_see_the_command(client, running_pla
     html = board_html(client, running_plan)
     assert "worker-1" in html and f"/automation/steps/{step.pk}/run/" not in html
     response = client.post(f"/automation/steps/{step.pk}/run/", **HTMX)
-    assert response.status_code == 403 and "Only operators" in response.content.decode()
+    assert response.status_code == 403 and "только операторы" in response.content.decode()
     assert not AutomationRun.objects.exists()
 
 
@@ -87,7 +87,7 @@ def test_rehearsal_before_the_window_is_shown_to_approvers(client, author, appro
     automate(two, ["printf", "reboot\\n"])
     client.force_login(approver)
     page = client.get(f"/plans/{plan.pk}/").content.decode()
-    assert 'id="rehearsal"' in page and "not rehearsed yet" in page
+    assert 'id="rehearsal"' in page and "репетиции ещё не было" in page
     assert client.post(f"/automation/plans/{plan.pk}/rehearse/").status_code == 302
     assert not AutomationRun.objects.exists()  # an approver may not start one
     client.force_login(author)

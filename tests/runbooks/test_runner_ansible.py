@@ -7,6 +7,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from django.utils import translation
 
 from runbooks import runners
 from runbooks.models import Cluster
@@ -14,6 +15,13 @@ from runbooks.runners.ansible import playbook_choices
 from runbooks.runners.base import AutomationError, RunContext, fill
 
 from .test_process import processes_with, wait_gone
+
+
+@pytest.fixture(autouse=True)
+def english():
+    """Runner messages are asserted in their English source text (the UI's Russian is checked in the web tests)."""
+    with translation.override("en"):
+        yield
 
 LOCAL_HOST = f"ansible_connection=local ansible_python_interpreter={sys.executable}"
 

@@ -6,9 +6,17 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from django.utils import translation
 
 from runbooks import runners
 from runbooks.runners.base import AutomationError, RunContext
+
+
+@pytest.fixture(autouse=True)
+def english():
+    """Runner messages are asserted in their English source text (the UI's Russian is checked in the web tests)."""
+    with translation.override("en"):
+        yield
 
 
 class Handler(BaseHTTPRequestHandler):

@@ -5,9 +5,17 @@ import uuid
 from pathlib import Path
 
 import pytest
+from django.utils import translation
 
 from runbooks import runners
 from runbooks.runners.base import AutomationError, RunContext, UnsafeParameter, fill
+
+
+@pytest.fixture(autouse=True)
+def english():
+    """Runner messages are asserted in their English source text (the UI's Russian is checked in the web tests)."""
+    with translation.override("en"):
+        yield
 
 
 def make_ctx(tmp_path, **kwargs):
