@@ -61,6 +61,8 @@ def _load_plan(plan_id):
 
 def board_context(request, plan_id, kept=None):
     """Everything the board shows, in a number of queries that does not grow with the steps."""
+    # Read before the plan: every event up to it is reflected in what is rendered (board.js relies on it).
+    last_event_id = PlanEvent.objects.filter(plan_id=plan_id).order_by("-pk").values_list("pk", flat=True).first() or 0
     plan = _load_plan(plan_id)
     user = request.user
     steps = list(plan.steps.all())
@@ -88,7 +90,7 @@ def board_context(request, plan_id, kept=None):
     return {
         "timeline": chart,
         "alerts": overrun.alerts(plan, result=chart, now=now),
-        "last_event_id": PlanEvent.objects.filter(plan_id=plan.pk).order_by("-pk").values_list("pk", flat=True).first() or 0,
+        "last_event_id": last_event_id,
         "plan": plan,
         "lanes": lanes,
         "report": report,

@@ -71,19 +71,19 @@
     // One request: the steps, with the header and the timeline out of band.
     htmx.ajax("GET", boardUrl + "?part=steps", { target: "#board-steps", swap: "outerHTML" });
   }
-  // This page's own clicks: the POST's answer has refreshed the board already, and a second refresh
-  // right after would close a form the user has just opened. Another tab of the same user still refreshes.
+  // This page's own clicks: the POST's answer has refreshed the board already (it shows every event up
+  // to #board-steps' data-last-event), and a second refresh right after would close a form the user has
+  // just opened. Later events of the same user (an automation run finishing, another tab) still refresh.
   var status = document.getElementById("live-status");
   var me = status ? status.dataset.liveUser : "";
-  var ownUntil = 0;
-  document.body.addEventListener("htmx:afterRequest", function (e) {
-    var config = e.detail.requestConfig;
-    if (config && config.verb && config.verb.toLowerCase() === "post") ownUntil = Date.now() + 2000;
-  });
+  function shownUpTo() {
+    var steps = document.getElementById("board-steps");
+    return steps ? Number(steps.dataset.lastEvent || 0) : 0;
+  }
   document.addEventListener("okno:plan-event", function (e) {
     var planId = e.detail && e.detail.plan_id;
     if (planId && String(planId) !== board.dataset.planId) return;
-    if (me && e.detail && String(e.detail.actor_id) === me && Date.now() < ownUntil) return;
+    if (me && e.detail && String(e.detail.actor_id) === me && Number(e.detail.id) <= shownUpTo()) return;
     if (timer) clearTimeout(timer);
     timer = setTimeout(refresh, 80);  // coalesce a burst of events into one refresh
   });

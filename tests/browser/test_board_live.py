@@ -6,6 +6,7 @@ import time
 import pytest
 from playwright.sync_api import expect
 
+from changeplans import execution
 from changeplans.models import PlanEvent, Step
 from tests.browser.conftest import login
 from tests.browser.test_board import card, seed_like_plan
@@ -55,3 +56,24 @@ def test_a_tick_on_a_board_reaches_the_other_board_without_reload(new_context, t
           "(click, POST, commit, stream, board refresh)")
     assert delay < 2.0
     assert errors_a == errors_b == []
+
+
+def test_a_later_change_in_the_users_own_name_still_refreshes_their_board(new_context, transactional_db, author):
+    """An automation run ends a moment after the operator pressed ▶, recorded by the worker in the operator's
+    name: their board must show it. Only the events its own POST's answer already showed are skipped."""
+    operator = UserFactory(username="operator", last_name="Петров", first_name="С.А.", roles=["duty_officer", "operator"])
+    plan, _cni, _action = seed_like_plan(author)
+    first = Step.objects.get(plan=plan, position=1)
+    page, errors = board(new_context, operator, plan)
+    page.evaluate("window.__okno_marker = 1")
+    page.locator("#start-plan").click()
+    expect(page.locator("#board-plan-status .okno-status")).to_have_attribute("data-status", "in_progress", timeout=5000)
+    card(page, first).locator("button[value=start]").click()
+    expect(card(page, first)).to_have_attribute("data-status", "in_progress", timeout=5000)
+
+    # Like the automation worker, in another thread, right after the user's own click:
+    execution.tick(first.pk, "done", actor=operator, comment="Автоматизация: код возврата 0.")
+
+    expect(card(page, first)).to_have_attribute("data-status", "done", timeout=5000)
+    assert page.evaluate("window.__okno_marker") == 1
+    assert errors == []

@@ -15,9 +15,10 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         plan = load_demo()
         scheduled = load_scheduled_demo()
-        from runbooks.demo import load_runbook_demo
+        from runbooks.demo import load_automation_demo, load_runbook_demo
 
         runbooks = load_runbook_demo()
+        automated = load_automation_demo()
         rows = [
             # Surname first, as the seed writes names: "Хасанов А.И.".
             (spec["username"], DEMO_PASSWORD, ", ".join(role.value for role in spec["roles"]), f"{spec['last_name']} {spec['first_name']}".strip())
@@ -30,6 +31,8 @@ class Command(BaseCommand):
             self.stdout.write("  " + "  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)).rstrip())
         self.stdout.write(_("Demo plan: %(path)s") % {"path": reverse("changeplans:plan_detail", args=[plan.pk])})
         self.stdout.write(_("Runbooks: %(path)s — %(count)d in the library") % {"path": reverse("runbooks:runbook_list"), "count": runbooks})
+        self.stdout.write(_("Automation demo: %(path)s — log in as operator, start the work, run the steps") % {
+            "path": reverse("changeplans:plan_board", args=[automated.pk])})
         due = next_fire_time(scheduled)
         path = reverse("changeplans:plan_announcements", args=[scheduled.pk])
         if due:
