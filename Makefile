@@ -58,6 +58,10 @@ bench: install-test
 bench-scheduler: install-test
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:6379/14} $(PY) bench/scheduler.py
 
+.PHONY: bench-automation
+bench-automation: install-test
+	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:6379/12} $(PY) bench/automation.py
+
 .PHONY: bench-live
 bench-live: install-test
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:6379/13} $(PY) bench/live.py
