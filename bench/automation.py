@@ -18,7 +18,6 @@ did not succeed.
 import argparse
 import json
 import os
-import signal
 import subprocess
 import sys
 import tempfile
@@ -28,7 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "automation.json"
 sys.path.insert(0, str(ROOT))
-from bench.common import fresh_database, stats  # noqa: E402
+from bench.common import fresh_database, start_celery, stats, stop, wait_for_worker  # noqa: E402
 
 DB_NAME = "okno_bench_auto"
 LINES, GAP = 50, 0.02
@@ -78,20 +77,6 @@ def subject_run(step, operator):
             "ok": bool(end) and end["status"] == RunStatus.SUCCEEDED}
 
 
-def start_worker(env, log):
-    return subprocess.Popen([sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", "automation", "--pool=threads", "-c", "4",
-                             "-l", "INFO", "--without-gossip", "--without-mingle"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-                            start_new_session=True)
-
-
-def stop(process):
-    try:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(20)
-    except (ProcessLookupError, subprocess.TimeoutExpired):
-        os.killpg(process.pid, signal.SIGKILL)
-
-
 def make_steps(count):
     """The automation demo's approved plan, started, with `count` more steps running the command."""
     from django.contrib.auth import get_user_model
@@ -133,15 +118,11 @@ def main():
     redis.Redis.from_url(redis_url).flushdb()
     steps, operator = make_steps(options.runs)
     tmp = Path(tempfile.mkdtemp(prefix="okno-bench-"))
-    log = open(tmp / "celery.log", "ab")
-    worker = start_worker(dict(os.environ), log)
+    worker = start_celery(["worker", "-Q", "automation", "--pool=threads", "-c", "4", "-l", "INFO", "--without-gossip", "--without-mingle"],
+                          dict(os.environ), tmp / "celery.log")
     runs = {"subject": [], "floor": []}
     try:
-        deadline = time.monotonic() + 60
-        while "ready." not in (tmp / "celery.log").read_text(errors="replace"):
-            if time.monotonic() > deadline:
-                sys.exit("the worker did not start:\n" + (tmp / "celery.log").read_text(errors="replace")[-3000:])
-            time.sleep(0.1)
+        wait_for_worker(tmp / "celery.log")
         for step in steps:
             runs["floor"].append(floor_run())
             runs["subject"].append(subject_run(step, operator))

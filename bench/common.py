@@ -1,8 +1,14 @@
 """Helpers shared by the benchmarks that start real processes (bench/scheduler.py, bench/live.py)."""
 
 import os
+import signal
 import statistics
+import subprocess
 import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def percentile(samples, fraction):
@@ -31,3 +37,29 @@ def fresh_database(name, script):
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{name}"')
     return url.rsplit("/", 1)[0] + "/" + name
+
+
+def start_celery(args, env, log_path):
+    """`celery -A config <args>` in its own process group, output to log_path."""
+    log = open(log_path, "ab")
+    return subprocess.Popen([sys.executable, "-m", "celery", "-A", "config", *args], cwd=ROOT, env=env,
+                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def wait_for_worker(log_path, seconds=60):
+    deadline = time.monotonic() + seconds
+    while "ready." not in Path(log_path).read_text(errors="replace"):
+        if time.monotonic() > deadline:
+            sys.exit("the worker did not start:\n" + Path(log_path).read_text(errors="replace")[-3000:])
+        time.sleep(0.1)
+
+
+def stop(process):
+    """SIGTERM to the process group, SIGKILL after 20 s."""
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(20)
+    except ProcessLookupError:
+        pass
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)

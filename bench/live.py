@@ -20,7 +20,6 @@ import argparse
 import asyncio
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -31,7 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "live.json"
 sys.path.insert(0, str(ROOT))
-from bench.common import fresh_database, stats  # noqa: E402
+from bench.common import fresh_database, stats, stop  # noqa: E402
 DB_NAME = "okno_bench_live"
 
 
@@ -72,16 +71,6 @@ def start_server(port, workers, redis_url, log):
                 stop(process)
                 sys.exit(f"uvicorn did not start; see {log.name}")
             time.sleep(0.1)
-
-
-def stop(process):
-    try:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(20)
-    except ProcessLookupError:
-        pass
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
 
 
 class Watcher:

@@ -16,8 +16,6 @@ Exit status 1 if an action did not fire exactly once or the subject's p99 exceed
 import argparse
 import json
 import os
-import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -27,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "scheduler.json"
 sys.path.insert(0, str(ROOT))
-from bench.common import fresh_database, stats  # noqa: E402
+from bench.common import fresh_database, start_celery, stats, stop, wait_for_worker  # noqa: E402
 DB_NAME = "okno_bench_sched"
 
 
@@ -42,19 +40,6 @@ def parse_args():
 
 
 
-
-
-def start(args, env, log):
-    return subprocess.Popen([sys.executable, "-m", "celery", "-A", "config", *args], cwd=ROOT, env=env,
-                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-
-
-def stop(process):
-    try:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(20)
-    except (ProcessLookupError, subprocess.TimeoutExpired):
-        os.killpg(process.pid, signal.SIGKILL)
 
 
 def main():
@@ -79,15 +64,10 @@ def main():
     redis.Redis.from_url(redis_url).flushdb()
     tmp = Path(tempfile.mkdtemp(prefix="okno-bench-"))
     env = {**os.environ, "CELERY_BEAT_SCHEDULE_FILENAME": str(tmp / "beat"), "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend"}
-    log = open(tmp / "celery.log", "ab")
-    worker = start(["worker", "-P", "prefork", "-c", "2", "-l", "INFO", "--without-gossip", "--without-mingle"], env, log)
-    beat = start(["beat", "-l", "INFO", "-s", str(tmp / "beat")], env, log)
+    worker = start_celery(["worker", "-P", "prefork", "-c", "2", "-l", "INFO", "--without-gossip", "--without-mingle"], env, tmp / "celery.log")
+    beat = start_celery(["beat", "-l", "INFO", "-s", str(tmp / "beat")], env, tmp / "celery.log")
     try:
-        deadline = time.monotonic() + 60
-        while "ready." not in (tmp / "celery.log").read_text(errors="replace"):
-            if time.monotonic() > deadline:
-                sys.exit("the worker did not start:\n" + (tmp / "celery.log").read_text(errors="replace")[-3000:])
-            time.sleep(0.1)
+        wait_for_worker(tmp / "celery.log")
         first = timezone.now() + timedelta(seconds=5)
         n = options.actions
         for i in range(n):

@@ -461,10 +461,6 @@ def load_scheduled_demo(now=None):
     two minutes after loading and whose window opens after five: the scheduler, the local mailbox and the
     banner at work without waiting for 20.03.2025. Returns the existing plan untouched when it is already there.
     """
-    from approvals import services as approvals
-    from approvals.choices import ApprovalStatus, RowKind
-    from approvals.models import ApprovalRow
-
     seed = load_demo()
     with transaction.atomic():
         existing = Plan.objects.filter(title=DEMO_SCHEDULED_TITLE).order_by("pk").first()
@@ -489,17 +485,26 @@ def load_scheduled_demo(now=None):
         for spec in DEMO_STEPS:
             moment = times.get(spec["position"])
             _create_step(plan, {**spec, "planned_date": (moment or window_start).date(), "planned_time": moment.time() if moment else None}, parties)
-        for row in seed.approval_rows.order_by("position"):
-            ApprovalRow.objects.create(plan=plan, position=row.position, kind=row.kind, job_title=row.job_title,
-                                       person_name=row.person_name, user=row.user, group=row.group,
-                                       status=ApprovalStatus.NOT_ACKNOWLEDGED if row.kind == RowKind.ACKNOWLEDGEMENT else ApprovalStatus.PENDING)
-        PlanEvent.objects.create(plan=plan, actor=plan.author, kind=EventKind.CREATED, object_type="plan", object_id=plan.pk,
-                                 object_label=plan.title, to_status=PlanStatus.DRAFT, comment="Загружено из демо")
-        version = approvals.submit_plan(plan.pk, actor=users["khasanov"])
-        for row in plan.approval_rows.order_by("position"):
-            if row.kind == RowKind.ACKNOWLEDGEMENT:
-                approvals.acknowledge_row(row.pk, actor=users["duty"], version=version.number)
-            else:
-                approvals.approve_row(row.pk, actor=row.user, version=version.number)
+        approve_as_in_seed(plan, seed.approval_rows.order_by("position"), users)
     plan.refresh_from_db()
     return plan
+
+
+def approve_as_in_seed(plan, rows, users):
+    """Give a new demo plan copies of the seed's sign-off `rows`, submit it and sign every row (APPROVED)."""
+    from approvals import services as approvals
+    from approvals.choices import ApprovalStatus, RowKind
+    from approvals.models import ApprovalRow
+
+    for position, row in enumerate(rows, start=1):
+        ApprovalRow.objects.create(plan=plan, position=position, kind=row.kind, job_title=row.job_title,
+                                   person_name=row.person_name, user=row.user, group=row.group,
+                                   status=ApprovalStatus.NOT_ACKNOWLEDGED if row.kind == RowKind.ACKNOWLEDGEMENT else ApprovalStatus.PENDING)
+    PlanEvent.objects.create(plan=plan, actor=plan.author, kind=EventKind.CREATED, object_type="plan", object_id=plan.pk,
+                             object_label=plan.title, to_status=PlanStatus.DRAFT, comment="Загружено из демо")
+    version = approvals.submit_plan(plan.pk, actor=users["khasanov"])
+    for row in plan.approval_rows.order_by("position"):
+        if row.kind == RowKind.ACKNOWLEDGEMENT:
+            approvals.acknowledge_row(row.pk, actor=users["duty"], version=version.number)
+        else:
+            approvals.approve_row(row.pk, actor=row.user, version=version.number)

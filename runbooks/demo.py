@@ -63,12 +63,10 @@ def load_runbook_demo():
 def load_automation_demo(now=None):
     """An approved plan whose window opens now: the operator starts the work and runs its steps from the board.
     Returns the existing plan untouched when it is already there."""
-    from approvals import services as approvals
-    from approvals.choices import ApprovalStatus, RowKind
-    from approvals.models import ApprovalRow
-    from changeplans.choices import EventKind, PlanStatus, StepKind
-    from changeplans.demo import DEMO_PLAN, DEMO_TIME_ZONE, DUTY_PARTY, _ensure_users, load_demo
-    from changeplans.models import Party, Plan, PlanEvent, Step
+    from approvals.choices import RowKind
+    from changeplans.choices import StepKind
+    from changeplans.demo import DEMO_PLAN, DEMO_TIME_ZONE, DUTY_PARTY, _ensure_users, approve_as_in_seed, load_demo
+    from changeplans.models import Party, Plan, Step
     from changeplans.roles import ensure_role_groups
 
     seed = load_demo()
@@ -101,17 +99,6 @@ def load_automation_demo(now=None):
                 StepAutomation.objects.create(step=step, **spec["automation"])
             moment += datetime.timedelta(minutes=5)
         seed_rows = list(seed.approval_rows.order_by("position"))
-        for position, row in enumerate([seed_rows[0], *[r for r in seed_rows if r.kind == RowKind.ACKNOWLEDGEMENT]], start=1):
-            ApprovalRow.objects.create(plan=plan, position=position, kind=row.kind, job_title=row.job_title,
-                                       person_name=row.person_name, user=row.user, group=row.group,
-                                       status=ApprovalStatus.NOT_ACKNOWLEDGED if row.kind == RowKind.ACKNOWLEDGEMENT else ApprovalStatus.PENDING)
-        PlanEvent.objects.create(plan=plan, actor=plan.author, kind=EventKind.CREATED, object_type="plan", object_id=plan.pk,
-                                 object_label=plan.title, to_status=PlanStatus.DRAFT, comment="Загружено из демо")
-        version = approvals.submit_plan(plan.pk, actor=users["khasanov"])
-        for row in plan.approval_rows.order_by("position"):
-            if row.kind == RowKind.ACKNOWLEDGEMENT:
-                approvals.acknowledge_row(row.pk, actor=users["duty"], version=version.number)
-            else:
-                approvals.approve_row(row.pk, actor=row.user, version=version.number)
+        approve_as_in_seed(plan, [seed_rows[0], *[row for row in seed_rows if row.kind == RowKind.ACKNOWLEDGEMENT]], users)
     plan.refresh_from_db()
     return plan
