@@ -30,7 +30,7 @@ system-deps-test:
 	@bash scripts/system-deps.sh test
 
 messages: $(VENV)/.installed
-	$(PY) manage.py makemessages -l ru --no-location --ignore '.venv/*' --ignore 'var/*'
+	$(PY) manage.py makemessages -l ru --no-location --ignore '.venv/*' --ignore 'var/*' --ignore 'tests/*' --ignore 'bench/*'
 	$(PY) manage.py compilemessages -l ru --ignore '.venv/*'
 
 run: install
