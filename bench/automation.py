@@ -27,7 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "automation.json"
 sys.path.insert(0, str(ROOT))
-from bench.common import fresh_database, start_celery, stats, stop, wait_for_worker  # noqa: E402
+from bench.common import setup_with_worker, start_celery, stats, stop, wait_for_worker  # noqa: E402
 
 DB_NAME = "okno_bench_auto"
 LINES, GAP = 50, 0.02
@@ -104,18 +104,7 @@ def make_steps(count):
 
 def main():
     options = parse_args()
-    redis_url = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/12"
-    url = fresh_database(DB_NAME, "bench/automation.py")
-    os.environ.update({"DATABASE_URL": url, "REDIS_URL": redis_url, "CELERY_BROKER_URL": redis_url,
-                       "DJANGO_SETTINGS_MODULE": "config.settings.test", "OKNO_USE_WORKER": "1"})
-    import django
-
-    django.setup()
-    import redis
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
-    redis.Redis.from_url(redis_url).flushdb()
+    setup_with_worker(DB_NAME, "bench/automation.py", "redis://127.0.0.1:6379/12")
     steps, operator = make_steps(options.runs)
     tmp = Path(tempfile.mkdtemp(prefix="okno-bench-"))
     worker = start_celery(["worker", "-Q", "automation", "--pool=threads", "-c", "4", "-l", "INFO", "--without-gossip", "--without-mingle"],

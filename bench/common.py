@@ -63,3 +63,21 @@ def stop(process):
         pass
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)
+
+
+def setup_with_worker(db_name, script, default_redis_url):
+    """A fresh migrated database `db_name`, Django set up on it, Redis (REDIS_URL or the default) flushed and
+    used as the broker with OKNO_USE_WORKER on. Returns the Redis URL."""
+    redis_url = os.environ.get("REDIS_URL") or default_redis_url
+    url = fresh_database(db_name, script)
+    os.environ.update({"DATABASE_URL": url, "REDIS_URL": redis_url, "CELERY_BROKER_URL": redis_url,
+                       "DJANGO_SETTINGS_MODULE": "config.settings.test", "OKNO_USE_WORKER": "1"})
+    import django
+
+    django.setup()
+    import redis
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    redis.Redis.from_url(redis_url).flushdb()
+    return redis_url

@@ -25,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "scheduler.json"
 sys.path.insert(0, str(ROOT))
-from bench.common import fresh_database, start_celery, stats, stop, wait_for_worker  # noqa: E402
+from bench.common import setup_with_worker, start_celery, stats, stop, wait_for_worker  # noqa: E402
 DB_NAME = "okno_bench_sched"
 
 
@@ -44,15 +44,7 @@ def parse_args():
 
 def main():
     options = parse_args()
-    redis_url = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/14"
-    url = fresh_database(DB_NAME, "bench/scheduler.py")
-    os.environ.update({"DATABASE_URL": url, "REDIS_URL": redis_url, "CELERY_BROKER_URL": redis_url,
-                       "DJANGO_SETTINGS_MODULE": "config.settings.test", "OKNO_USE_WORKER": "1"})
-    import django
-
-    django.setup()
-    import redis
-    from django.core.management import call_command
+    setup_with_worker(DB_NAME, "bench/scheduler.py", "redis://127.0.0.1:6379/14")
     from django.utils import timezone
 
     from notifications.actions import schedule_email
@@ -60,8 +52,6 @@ def main():
     from notifications.models import ScheduledAction
     from notifications.tasks import execute
 
-    call_command("migrate", verbosity=0)
-    redis.Redis.from_url(redis_url).flushdb()
     tmp = Path(tempfile.mkdtemp(prefix="okno-bench-"))
     env = {**os.environ, "CELERY_BEAT_SCHEDULE_FILENAME": str(tmp / "beat"), "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend"}
     worker = start_celery(["worker", "-P", "prefork", "-c", "2", "-l", "INFO", "--without-gossip", "--without-mingle"], env, tmp / "celery.log")
