@@ -13,6 +13,23 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.dev")
 # hands out again, so the broker need not restore those messages at close.
 redis_transport.QoS.restore_at_shutdown = False
 
+
+def _unless_channel_closed(method):
+    # Same versions: a task received before Redis went away and finished after the worker reconnected is
+    # acknowledged on its old channel, whose connection is gone, and the worker dies ("Unrecoverable error:
+    # AttributeError: 'NoneType' object has no attribute 'client'"; seen once in CI in
+    # test_redis_restarted_while_actions_are_due). That channel's deliveries died with it: nothing to ack.
+    def guarded(self, delivery_tag, *args, **kwargs):
+        if self.channel.connection is None:
+            return None
+        return method(self, delivery_tag, *args, **kwargs)
+
+    return guarded
+
+
+redis_transport.QoS.ack = _unless_channel_closed(redis_transport.QoS.ack)
+redis_transport.QoS.reject = _unless_channel_closed(redis_transport.QoS.reject)
+
 app = Celery("okno")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()

@@ -159,3 +159,18 @@ def test_two_dispatchers_claim_disjoint_rows():
     assert sorted(seen["first"] + seen["second"]) == list(range(10))
     assert 0 not in seen["second"] and len(seen["second"]) >= 1
     assert ScheduledAction.objects.filter(state=ScheduleState.DONE).count() == 10
+
+
+@pytest.mark.redis
+def test_an_ack_on_a_channel_closed_by_a_lost_connection_is_dropped(settings):
+    """kombu 5.7: acknowledging on a channel whose connection went away killed the worker (config/celery.py)."""
+    import config.celery  # noqa: F401  the guard is installed where the app is made
+    from kombu import Connection
+
+    with Connection(settings.REDIS_URL) as connection:
+        channel = connection.channel()
+        qos = channel.qos
+        channel.close()  # what the reconnect does to the old channel: its connection becomes None
+        assert channel.connection is None
+        assert qos.ack("gone-tag") is None
+        assert qos.reject("gone-tag") is None
