@@ -52,8 +52,16 @@
       if (details && item.open) details.open = true;
     });
   }
+  // Answers can land out of order (a refresh started before the user's own POST committed may arrive
+  // after the POST's answer): never replace the steps with a render older than the one shown.
+  var RENDERED = /id="board-steps"[^>]*data-last-event="(\d+)"/;
   document.body.addEventListener("htmx:beforeSwap", function (e) {
     if (!e.detail.shouldSwap) return;
+    var incoming = RENDERED.exec(e.detail.serverResponse || "");
+    if (incoming && Number(incoming[1]) < shownUpTo()) {
+      e.detail.shouldSwap = false;
+      return;
+    }
     var trigger = e.detail.requestConfig && e.detail.requestConfig.elt;
     kept = collect(board, trigger);
   });

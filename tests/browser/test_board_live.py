@@ -77,3 +77,29 @@ def test_a_later_change_in_the_users_own_name_still_refreshes_their_board(new_co
     expect(card(page, first)).to_have_attribute("data-status", "done", timeout=5000)
     assert page.evaluate("window.__okno_marker") == 1
     assert errors == []
+
+
+def test_a_refresh_answer_older_than_the_board_shown_is_not_swapped_in(new_context, transactional_db, author):
+    """Answers may land out of order (a refresh started before the user's POST committed): the board
+    keeps the newer render instead of going back to the step's old status."""
+    duty = UserFactory(username="duty", last_name="Иванов", first_name="П.С.", roles=["duty_officer"])
+    plan, _cni, _action = seed_like_plan(author)
+    first = Step.objects.get(plan=plan, position=1)
+    page, errors = board(new_context, duty, plan)
+    page.locator("#start-plan").click()
+    expect(page.locator("#board-plan-status .okno-status")).to_have_attribute("data-status", "in_progress", timeout=5000)
+    stale = page.evaluate("fetch(location.pathname + '?part=steps').then(r => r.text())")
+    card(page, first).locator("button[value=start]").click()
+    expect(card(page, first)).to_have_attribute("data-status", "in_progress", timeout=5000)
+    served = []
+
+    def old_answer(route):
+        served.append(route.request.url)
+        route.fulfill(status=200, content_type="text/html; charset=utf-8", body=stale)
+
+    page.route("**/board/?part=steps", old_answer)
+    page.evaluate("document.dispatchEvent(new CustomEvent('okno:plan-event', {detail: {id: 0}}))")  # someone else's change
+    page.wait_for_timeout(1000)
+    assert served, "the board should have asked for a refresh"
+    expect(card(page, first)).to_have_attribute("data-status", "in_progress")
+    assert errors == []
