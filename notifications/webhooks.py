@@ -2,8 +2,9 @@
 
 - `enqueue` creates one WebhookDelivery per idempotency key and hands it over after commit.
 - `deliver` locks the row (SKIP LOCKED), commits "sending" before the HTTP call, then records the
-  outcome: 2xx sent; 4xx (not 408/429), a redirect, a host off the allow-list, a missing secret:
-  failed for good; 5xx, 408, 429, timeouts and network errors: failed, retried after a back-off
+  outcome: 2xx sent; 4xx (not 408/429), a redirect, a URL the outbound guard refuses (a host off the
+  allow-list, or one that resolves to a loopback/private/link-local address not listed), a missing
+  secret: failed for good; 5xx, 408, 429, timeouts and network errors: failed, retried after a back-off
   that doubles from OKNO_WEBHOOK_RETRY_SECONDS, up to OKNO_WEBHOOK_MAX_ATTEMPTS tries.
 - `deliver_due` (the sweeper) puts back failed rows whose back-off has passed and rows stuck in
   "sending" (a worker died mid-call), then delivers what is queued.
@@ -15,18 +16,16 @@ drop duplicates.
 
 import hashlib
 import hmac
-import http.client
 import json
 import logging
 import time
-import urllib.error
-import urllib.request
 from datetime import timedelta
 from functools import partial
-from urllib.parse import urlsplit
 
 from django.db import transaction
 from django.utils import timezone
+
+from common import outbound
 
 from . import conf, groups, sweeper
 from .choices import EmailState
@@ -54,39 +53,32 @@ def sign(secret, timestamp, body):
     return "sha256=" + hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
 
 
+SETTING = "OKNO_WEBHOOK_ALLOWED_HOSTS"
+
+
 def allowed_hosts():
-    return [host.strip().lower().rstrip(".") for host in conf.get("OKNO_WEBHOOK_ALLOWED_HOSTS") if host.strip()]
+    return [host.strip().lower().rstrip(".") for host in conf.get(SETTING) if host.strip()]
 
 
 def host_allowed(host):
-    """True if `host` is named in OKNO_WEBHOOK_ALLOWED_HOSTS exactly or matches a "*.example.org" entry."""
-    host = (host or "").lower().rstrip(".")
-    if not host:
-        return False
-    for pattern in allowed_hosts():
-        if pattern.startswith("*."):
-            # "*.example.org" covers a.example.org and a.b.example.org, not example.org itself.
-            if host.endswith(pattern[1:]) and len(host) > len(pattern) - 1:
-                return True
-        elif host == pattern:
-            return True
-    return False
-
-
-def check_url(url):
-    """Raise PermanentError with a readable reason if Okno must not call `url`."""
+    """True if `host` is named in OKNO_WEBHOOK_ALLOWED_HOSTS (exactly, "*.example.org", or an IP/CIDR entry)."""
     try:
-        parts = urlsplit(url)
-        host = parts.hostname
-        parts.port  # noqa: B018 (raises ValueError for a bad port)
-    except ValueError as exc:
-        raise PermanentError(f"invalid webhook URL {url!r}: {exc}") from exc
-    if parts.scheme not in ("http", "https"):
-        raise PermanentError(f"webhook URL {url!r} must start with https:// or http://")
-    if parts.username is not None or parts.password is not None:
-        raise PermanentError("webhook URL must not carry a user name or password")
-    if not host_allowed(host):
-        raise PermanentError(f"host {host!r} is not in OKNO_WEBHOOK_ALLOWED_HOSTS; the webhook was not sent")
+        outbound.check_url(f"https://{host}/", allowed_hosts(), setting=SETTING, resolve=False)
+    except outbound.OutboundRefused:
+        return False
+    return True
+
+
+def check_url(url, *, resolve=False):
+    """Raise PermanentError with a readable (translated) reason if Okno must not call `url`.
+
+    resolve=False (the Service form): what the URL shows. resolve=True (sending): the name is resolved
+    and every address checked too; the returned Target is what to connect to.
+    """
+    try:
+        return outbound.check_url(url, allowed_hosts(), setting=SETTING, resolve=resolve)
+    except outbound.OutboundRefused as exc:
+        raise PermanentError(str(exc)) from None
 
 
 def enqueue(service, event, payload, *, key, group=""):
@@ -122,16 +114,6 @@ def _backoff(attempts):
     return timedelta(seconds=conf.get("OKNO_WEBHOOK_RETRY_SECONDS") * 2 ** max(attempts - 1, 0))
 
 
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    """A redirect is returned as an HTTPError instead of being followed (it could lead off the allow-list)."""
-
-    def redirect_request(self, req, fp, code, msg, headers, newurl):
-        return None
-
-
-_opener = urllib.request.build_opener(_NoRedirect)
-
-
 def _event_of(body):
     try:
         return str(json.loads(body).get("event", ""))
@@ -145,42 +127,35 @@ def _excerpt(data):
 
 def _post(delivery, secret):
     """One POST. Returns the status code of a 2xx answer; raises PermanentError or TransientError."""
-    check_url(delivery.url)
+    target = check_url(delivery.url, resolve=True)  # before any connection; the POST goes to these addresses
     timestamp = str(int(time.time()))
-    body = delivery.body.encode()
-    request = urllib.request.Request(delivery.url, data=body, method="POST", headers={
+    headers = {
         "Content-Type": "application/json; charset=utf-8",
         "User-Agent": USER_AGENT,
         "X-Okno-Event": _event_of(delivery.body),
         "X-Okno-Delivery": delivery.key,
         "X-Okno-Timestamp": timestamp,
         "X-Okno-Signature": sign(secret, timestamp, delivery.body),
-    })
+    }
     timeout = conf.get("OKNO_WEBHOOK_TIMEOUT_SECONDS")
     try:
-        with _opener.open(request, timeout=timeout) as response:
-            response.read(65536)
-            return response.status
-    except urllib.error.HTTPError as exc:
-        status = exc.code
-        try:
-            text = _excerpt(exc.read(RESPONSE_EXCERPT))
-        except Exception:  # noqa: BLE001 (the body is only for the error message)
-            text = ""
-        finally:
-            exc.close()
-        delivery.response_status = status
-        if 300 <= status < 400:
-            raise PermanentError(f"HTTP {status}: redirect to {exc.headers.get('Location', '?')} not followed") from None
-        message = f"HTTP {status} {exc.reason}" + (f": {text}" if text else "")
-        if status >= 500 or status in RETRY_STATUSES:
-            raise TransientError(message) from None
-        raise PermanentError(message) from None
-    except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:
-        reason = getattr(exc, "reason", exc)
-        if isinstance(reason, TimeoutError) or "timed out" in str(reason):
+        response = outbound.send(target, "POST", headers=headers, body=delivery.body.encode(), timeout=timeout, max_body=RESPONSE_EXCERPT)
+    except outbound.OutboundFailed as exc:
+        if exc.timed_out:
             raise TransientError(f"timed out after {timeout:g} s") from None
-        raise TransientError(f"{type(reason).__name__}: {reason}") from None
+        raise TransientError(str(exc)) from None
+    status = response.status
+    if 200 <= status < 300:
+        return status
+    delivery.response_status = status
+    if 300 <= status < 400:
+        location = response.headers.get("Location") or response.headers.get("location") or "?"
+        raise PermanentError(f"HTTP {status}: redirect to {location} not followed")
+    text = _excerpt(response.body[:RESPONSE_EXCERPT])
+    message = f"HTTP {status} {response.reason}" + (f": {text}" if text else "")
+    if status >= 500 or status in RETRY_STATUSES:
+        raise TransientError(message)
+    raise PermanentError(message)
 
 
 def deliver(delivery_id):

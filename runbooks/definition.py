@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from changeplans.choices import PlanKind, StepKind
 from changeplans.durations import parse_duration
 
-from . import runners
+from . import runners, yaml_safe
 from .choices import ParameterType
 from .runners.base import AutomationError
 
@@ -70,13 +70,12 @@ def _path(parts):
     return text
 
 
-def _line_map(text):
-    """YAML path tuple → 1-based line, from the composer's node marks (safe_load forgets them)."""
+def _line_map(root):
+    """YAML path tuple → 1-based line, from the composer's node marks (safe_load forgets them).
+
+    `root` comes from yaml_safe.compose: no aliases, a bounded number of nodes, so the walk is bounded too.
+    """
     lines = {}
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError:
-        return lines
 
     def walk(node, parts):
         lines[parts] = node.start_mark.line + 1
@@ -430,12 +429,16 @@ def parse(text):
     if not text.strip():
         raise DefinitionError([Problem("", _("The YAML is empty."), None)])
     try:
-        data = yaml.safe_load(text)
+        loader, root = yaml_safe.compose(text)
+        data = loader.construct_document(root) if root is not None else None
+    except yaml_safe.Refused as exc:
+        mark = exc.problem_mark
+        raise DefinitionError([Problem("", exc.problem, mark.line + 1 if mark else None)]) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         reason = getattr(exc, "problem", None) or str(exc)
         raise DefinitionError([Problem("", _("not valid YAML: %(reason)s.") % {"reason": reason}, mark.line + 1 if mark else None)]) from None
-    return validate(data, _line_map(text))
+    return validate(data, _line_map(root))
 
 
 # Export ------------------------------------------------------------------------------------------

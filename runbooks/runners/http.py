@@ -1,23 +1,26 @@
 """`http`: one HTTP request (a webhook, a health check, a maintenance-mode switch).
 
-Only http/https; redirects are never followed (a 3xx is an answer, checked against expect_status); the
-host must be on OKNO_AUTOMATION_HTTP_ALLOWED_HOSTS when that list is set; the environment's proxies and
-~/.netrc credentials are not used. The status line and the first 64 KiB of the body go to the output.
+The request goes through the outbound guard (common/outbound.py): only http/https; the host must be on
+OKNO_AUTOMATION_HTTP_ALLOWED_HOSTS (empty: nothing is called) and every address it resolves to is
+checked (loopback, link-local, private... refused unless listed); the connection goes to the checked
+address; redirects are never followed (a 3xx is an answer, checked against expect_status); the
+environment's proxies and ~/.netrc credentials are not used. The status line and the first 64 KiB of the
+body go to the output.
 A rehearsal sends only a GET/HEAD the spec marks safe_for_rehearsal; anything else is skipped.
 """
 
 import json
 import shlex
 import threading
-import time
-from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from common import outbound
+
 from . import register
-from .base import PLACEHOLDER, AutomationError, Outcome, Runner
+from .base import PLACEHOLDER, SECRET_PLACEHOLDER, AutomationError, Outcome, Runner
 
 METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 SAFE_METHODS = ("GET", "HEAD")
@@ -25,20 +28,11 @@ BODY_LIMIT = 64 * 1024
 DEFAULT_TIMEOUT = 10.0
 MAX_TIMEOUT = 300.0
 POLL_SECONDS = 0.1
+SETTING = "OKNO_AUTOMATION_HTTP_ALLOWED_HOSTS"
 
 
-def host_allowed(host, allowed):
-    """`allowed` empty: any host. Otherwise an exact name, or ".example.com" for the domain and its subdomains."""
-    if not allowed:
-        return True
-    host = (host or "").lower().rstrip(".")
-    for entry in allowed:
-        entry = entry.strip().lower().rstrip(".")
-        if not entry:
-            continue
-        if host == entry.lstrip(".") or (entry.startswith(".") and host.endswith(entry)):
-            return True
-    return False
+def _allowed():
+    return settings.OKNO_AUTOMATION_HTTP_ALLOWED_HOSTS
 
 
 def _method(spec):
@@ -63,14 +57,16 @@ class HttpRunner(Runner):
         url = spec.get("url")
         if not isinstance(url, str) or not url.strip():
             raise AutomationError(_("Give the URL to call."))
-        scheme = url.split(":", 1)[0].lower() if ":" in url else ""
-        if scheme not in ("http", "https"):
+        if url.split(":", 1)[0].lower() not in ("http", "https"):
             raise AutomationError(_("Only http:// and https:// URLs are allowed."))
-        host = urlsplit(url).hostname
-        if not host:
-            raise AutomationError(_("The URL has no host."))
-        if not PLACEHOLDER.search(host) and not host_allowed(host, settings.OKNO_AUTOMATION_HTTP_ALLOWED_HOSTS):
-            raise AutomationError(_("Host “%(host)s” is not on the list of hosts automation may call.") % {"host": host})
+        netloc = url.split("//", 1)[-1].split("/", 1)[0]
+        if not SECRET_PLACEHOLDER.search(netloc) and not PLACEHOLDER.search(netloc):
+            # At save time: what the URL shows (scheme, listing, literal addresses, localhost). A host from a
+            # parameter is checked once filled; at run time the name is resolved and every address checked.
+            try:
+                outbound.check_url(url, _allowed(), setting=SETTING, resolve=False)
+            except outbound.OutboundRefused as exc:
+                raise AutomationError(str(exc)) from None
         headers = spec.get("headers") or {}
         if not isinstance(headers, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in headers.items()):
             raise AutomationError(_("“headers” must map header names to text."))
@@ -106,45 +102,35 @@ class HttpRunner(Runner):
         return shlex.join(argv)
 
     def run(self, spec, ctx):
-        import requests
-
         self.check(spec)
         method, url = _method(spec), spec["url"]
         command = self.command(spec)
-        host = urlsplit(url).hostname
-        if not host_allowed(host, settings.OKNO_AUTOMATION_HTTP_ALLOWED_HOSTS):
-            raise AutomationError(_("Host “%(host)s” is not on the list of hosts automation may call.") % {"host": host})
         if ctx.dry_run and not (spec.get("safe_for_rehearsal") and method in SAFE_METHODS):
             return Outcome(status="skipped", summary=_("Not sent in a rehearsal: only a GET or HEAD request marked safe for rehearsal is sent."), command=command)
+        try:
+            # Resolved once here; the request goes to these checked addresses only (no second lookup).
+            target = outbound.check_url(url, _allowed(), setting=SETTING)
+        except outbound.OutboundRefused as exc:
+            raise AutomationError(str(exc)) from None
         timeout = float(spec.get("timeout_seconds", DEFAULT_TIMEOUT))
         if ctx.timeout:
             timeout = min(timeout, float(ctx.timeout))
         result = {}
+        body = None
+        headers = dict(spec.get("headers") or {})
+        if spec.get("json") is not None:
+            body = json.dumps(spec["json"]).encode()
+            headers.setdefault("Content-Type", "application/json")
+        elif spec.get("body") is not None:
+            body = spec["body"].encode()
 
-        def send():
-            session = requests.Session()
-            session.trust_env = False  # no proxies or ~/.netrc credentials from the worker's environment
+        def call():
             try:
-                kwargs = {"headers": spec.get("headers") or {}, "timeout": timeout, "allow_redirects": False, "stream": True}
-                if spec.get("json") is not None:
-                    kwargs["json"] = spec["json"]
-                elif spec.get("body") is not None:
-                    kwargs["data"] = spec["body"].encode()
-                with session.request(method, url, **kwargs) as response:
-                    body = b""
-                    deadline = time.monotonic() + timeout
-                    if method != "HEAD":
-                        for chunk in response.iter_content(8192):
-                            body += chunk
-                            if len(body) > BODY_LIMIT or time.monotonic() > deadline:
-                                break
-                    result["response"] = (response.status_code, response.reason, response.headers.get("Location"), body)
-            except requests.RequestException as exc:
+                result["response"] = outbound.send(target, method, headers=headers, body=body, timeout=timeout, max_body=BODY_LIMIT)
+            except outbound.OutboundFailed as exc:
                 result["error"] = exc
-            finally:
-                session.close()
 
-        worker = threading.Thread(target=send, daemon=True)
+        worker = threading.Thread(target=call, daemon=True)
         worker.start()
         while worker.is_alive():
             worker.join(POLL_SECONDS)
@@ -154,20 +140,20 @@ class HttpRunner(Runner):
                 return Outcome(status=stopped, command=command)
         if "error" in result:
             exc = result["error"]
-            if isinstance(exc, requests.Timeout):
+            if exc.timed_out:
                 ctx.output(_("No answer within %(seconds)s s.") % {"seconds": f"{timeout:g}"})
                 return Outcome(status="failed", summary=_("No answer within %(seconds)s s.") % {"seconds": f"{timeout:g}"}, command=command)
-            ctx.output(f"{type(exc).__name__}: {exc}")
+            ctx.output(str(exc))
             return Outcome(status="failed", summary=_("The request failed: %(error)s") % {"error": str(exc)[:300]}, command=command)
-        status, reason, location, body = result["response"]
-        ctx.output(f"HTTP {status} {reason or ''}".rstrip())
+        response = result["response"]
+        status, location = response.status, response.headers.get("Location") or response.headers.get("location")
+        ctx.output(f"HTTP {status} {response.reason or ''}".rstrip())
         if location:
             ctx.output(f"Location: {location}")
-        truncated = len(body) > BODY_LIMIT
-        for line in body[:BODY_LIMIT].decode("utf-8", errors="replace").splitlines():
+        for line in response.body[:BODY_LIMIT].decode("utf-8", errors="replace").splitlines():
             if line.strip():
                 ctx.output(line.rstrip())
-        if truncated:
+        if response.truncated:
             ctx.output(_("… the rest of the answer is not shown (over %(size)s KiB).") % {"size": BODY_LIMIT // 1024})
         if status in _expected(spec):
             return Outcome(status="succeeded", exit_code=status, summary=f"HTTP {status}", command=command)

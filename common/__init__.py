@@ -1,0 +1,1 @@
+"""Helpers more than one app needs (no models, no domain imports)."""
