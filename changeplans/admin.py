@@ -1,11 +1,14 @@
 from urllib.parse import urlsplit
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from notifications import banners, webhooks
 
+from .durations import parse_duration
+from .limits import db_datetime_range
 from .models import Party, Plan, PlanEvent, PlanService, Risk, RollbackAction, Service, Step
 
 
@@ -14,8 +17,26 @@ class PlanServiceInline(admin.TabularInline):
     extra = 0
 
 
+class StepAdminForm(forms.ModelForm):
+    """The duration is read like in the step table: an unreadable or huge one is a message, not a 500."""
+
+    class Meta:
+        model = Step
+        fields = "__all__"
+
+    def clean_duration_text(self):
+        text = self.cleaned_data.get("duration_text", "")
+        parse_duration(text)
+        return text
+
+    def save(self, commit=True):
+        self.instance.set_duration(self.cleaned_data.get("duration_text", ""))
+        return super().save(commit)
+
+
 class StepInline(admin.StackedInline):
     model = Step
+    form = StepAdminForm
     extra = 0
     fields = [
         ("position", "kind", "name"), "description", "expected_result", "risk_mitigation", "affected_systems",
@@ -33,6 +54,17 @@ class PlanAdmin(admin.ModelAdmin):
     readonly_fields = ["status", "revision", "created_at", "updated_at"]
     autocomplete_fields = ["author", "curator", "responsible"]
     inlines = [PlanServiceInline, StepInline]
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}  # a bare host means https (Django 6's default)
+
+    def get_queryset(self, request):
+        # Rows stored before the date bounds existed cannot be loaded by Python: list the rest, and say so.
+        return super().get_queryset(request).filter(db_datetime_range("window_start") & db_datetime_range("window_end"))
+
+    def changelist_view(self, request, extra_context=None):
+        hidden = Plan.objects.exclude(db_datetime_range("window_start") & db_datetime_range("window_end")).count()
+        if hidden:
+            messages.warning(request, _("%(n)d plan(s) have dates outside the years 2000–2100 and are not listed. Fix them with “manage.py check_plan_dates”.") % {"n": hidden})
+        return super().changelist_view(request, extra_context)
 
 
 class RiskInline(admin.TabularInline):
@@ -48,6 +80,7 @@ class RollbackActionInline(admin.TabularInline):
 
 @admin.register(Step)
 class StepAdmin(admin.ModelAdmin):
+    form = StepAdminForm
     list_display = ["__str__", "plan", "kind", "executor", "planned_date", "planned_time", "duration_text", "status"]
     list_filter = ["status", "kind"]
     search_fields = ["name", "description", "plan__title"]
@@ -110,11 +143,8 @@ class ServiceAdminForm(forms.ModelForm):
         if url:
             try:
                 webhooks.check_url(url)
-            except webhooks.PermanentError:
-                host = urlsplit(url).hostname or url
-                self.add_error("banner_webhook_url", _(
-                    "Okno may not call %(host)s: ask the administrator to add it to OKNO_WEBHOOK_ALLOWED_HOSTS."
-                ) % {"host": host})
+            except webhooks.PermanentError as exc:  # the outbound guard's reason (common/outbound.py)
+                self.add_error("banner_webhook_url", _("Okno may not call this URL: %(reason)s") % {"reason": exc})
             has_secret = cleaned.get("banner_webhook_secret") or (
                 self.instance.banner_webhook_secret and not cleaned.get("clear_webhook_secret")
             )

@@ -164,7 +164,7 @@ def _availability(services):
 def _responsible(plan):
     if plan.responsible_id:
         party = plan.responsible
-        return " ".join(part for part in (party.name, party.contact) if part)
+        return " ".join(part for part in (party.name, plan.responsible_contact) if part)
     return display_name(plan.curator) if plan.curator_id else ""
 
 

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
+from .limits import MAX_DURATION_MINUTES, finite_number
+
 _UNITS = (
     (("д", "дн", "дня", "дней", "день", "d", "day", "days"), 24 * 60),
     (("ч", "час", "часа", "часов", "h", "hr", "hrs", "hour", "hours"), 60),
@@ -60,6 +62,9 @@ def parse_duration(text):
             raise ValidationError(_("The range “%(text)s” runs backwards: write the smaller value first.") % {"text": original})
         low += first * unit
         high += second * unit
+        # Bounded before rounding: "99999999999999 часов" does not fit the column, a 400-digit number is inf.
+        if not finite_number(high) or high > MAX_DURATION_MINUTES:
+            raise ValidationError(_("A duration cannot be longer than %(days)d days.") % {"days": MAX_DURATION_MINUTES // (24 * 60)})
     low, high = round(low), round(high)
     if high <= 0:
         raise ValidationError(_("A duration must be longer than zero."))

@@ -5,6 +5,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from .choices import PlanStatus
+from .limits import validate_date_in_range
 from .models import Plan, Service
 
 
@@ -15,8 +16,8 @@ class PlanFilterSet(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(label=_("Status"), choices=PlanStatus.choices, empty_label=_("All"))
     service = django_filters.ModelChoiceFilter(label=_("Service"), field_name="services", queryset=Service.objects.all(), empty_label=_("All"))
     author = django_filters.ModelChoiceFilter(label=_("Author"), queryset=get_user_model().objects.filter(authored_plans__isnull=False).distinct(), empty_label=_("All"))
-    date_from = django_filters.DateFilter(label=_("From"), field_name="window_end", lookup_expr="date__gte", widget=forms.DateInput(attrs={"type": "date"}))
-    date_to = django_filters.DateFilter(label=_("To"), field_name="window_start", lookup_expr="date__lte", widget=forms.DateInput(attrs={"type": "date"}))
+    date_from = django_filters.DateFilter(label=_("From"), field_name="window_end", lookup_expr="date__gte", validators=[validate_date_in_range], widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = django_filters.DateFilter(label=_("To"), field_name="window_start", lookup_expr="date__lte", validators=[validate_date_in_range], widget=forms.DateInput(attrs={"type": "date"}))
 
     class Meta:
         model = Plan

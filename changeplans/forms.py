@@ -7,14 +7,23 @@ from django.utils.translation import gettext_lazy as _
 
 from .choices import Availability, StepKind
 from .durations import parse_duration
-from .models import Party, Plan, Service, Step
+from .limits import MAX_DATE, MAX_ID, MAX_SMALL_NUMBER, MIN_DATE, validate_date_in_range
+from .models import Plan, Service, Step, validate_timezone
 
 
 class LocalDateTimeInput(forms.DateTimeInput):
     input_type = "datetime-local"
 
-    def __init__(self, **kwargs):
-        super().__init__(format="%Y-%m-%dT%H:%M", **kwargs)
+    def __init__(self, attrs=None, **kwargs):
+        # The browser's picker stays inside the range the server accepts (limits.py).
+        attrs = {"min": f"{MIN_DATE.isoformat()}T00:00", "max": f"{MAX_DATE.isoformat()}T23:59", **(attrs or {})}
+        super().__init__(attrs=attrs, format="%Y-%m-%dT%H:%M", **kwargs)
+
+
+def _check_date_range(value):
+    """Form-level bound of a typed date or wall-clock datetime; runs before any zone arithmetic."""
+    validate_date_in_range(value)
+    return value
 
 
 def _in_zone(value, tz_name):
@@ -66,7 +75,7 @@ class PlanForm(forms.ModelForm):
                 self.initial["availability"] = first.availability
             if plan.responsible:
                 self.initial["responsible_name"] = plan.responsible.name
-                self.initial["responsible_contact"] = plan.responsible.contact
+            self.initial["responsible_contact"] = plan.responsible_contact
             self.initial["revision"] = plan.revision
         self.fields["curator"].label_from_instance = lambda user: user.get_full_name() or user.username
         for field in self.fields.values():
@@ -79,6 +88,18 @@ class PlanForm(forms.ModelForm):
                 widget.attrs.setdefault("class", "form-select form-select-sm")
             else:
                 widget.attrs.setdefault("class", "form-control form-control-sm")
+
+    def clean_time_zone(self):
+        # Validated before clean() builds datetimes in this zone (ZoneInfo would read any path).
+        value = (self.cleaned_data.get("time_zone") or "").strip()
+        validate_timezone(value)
+        return value
+
+    def clean_window_start(self):
+        return _check_date_range(self.cleaned_data.get("window_start"))
+
+    def clean_window_end(self):
+        return _check_date_range(self.cleaned_data.get("window_end"))
 
     def clean(self):
         cleaned = super().clean()
@@ -110,15 +131,13 @@ class PlanForm(forms.ModelForm):
         return value
 
     def header_data(self):
+        """The header as the services take it: the responsible's name and the plan's own copy of the contact.
+
+        Parties are looked up by name and never changed here: the contact belongs to this plan only.
+        """
         data = {name: self.cleaned_data[name] for name in self.Meta.fields}
-        name = self.cleaned_data.get("responsible_name", "").strip()
-        if name:
-            party = Party.objects.filter(name__iexact=name).first() or Party(name=name)
-            party.contact = self.cleaned_data.get("responsible_contact", "").strip() or party.contact
-            party.save()
-            data["responsible"] = party
-        else:
-            data["responsible"] = None
+        data["responsible_name"] = self.cleaned_data.get("responsible_name", "").strip()
+        data["responsible_contact"] = self.cleaned_data.get("responsible_contact", "").strip()
         return data
 
 
@@ -143,7 +162,10 @@ class StepCellForm(forms.Form):
             field = forms.CharField(label=model_field.verbose_name, required=False, max_length=50,
                                     help_text=_("e.g. “5 мин”, “2-3 часа”, “1,5 часа”"))
         elif field_name == "planned_date":
-            field = forms.DateField(label=model_field.verbose_name, required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+            field = forms.DateField(
+                label=model_field.verbose_name, required=False, validators=[validate_date_in_range],
+                widget=forms.DateInput(attrs={"type": "date", "min": MIN_DATE.isoformat(), "max": MAX_DATE.isoformat()}, format="%Y-%m-%d"),
+            )
         elif field_name == "planned_time":
             field = forms.TimeField(label=model_field.verbose_name, required=False, widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
                                     input_formats=["%H:%M", "%H-%M", "%H.%M", "%H:%M:%S"])
@@ -171,24 +193,23 @@ class StepCellForm(forms.Form):
 
 
 class RiskForm(forms.Form):
-    id = forms.IntegerField(required=False, widget=forms.HiddenInput)
-    number = forms.IntegerField(label=_("No."), min_value=1, widget=forms.NumberInput(attrs={"class": "form-control form-control-sm", "style": "width:4.5em"}))
+    id = forms.IntegerField(required=False, min_value=1, max_value=MAX_ID, widget=forms.HiddenInput)
+    number = forms.IntegerField(label=_("No."), min_value=1, max_value=MAX_SMALL_NUMBER, widget=forms.NumberInput(attrs={"class": "form-control form-control-sm", "style": "width:4.5em"}))
     description = forms.CharField(label=_("Risk"), widget=forms.Textarea(attrs={"rows": 2, "class": "form-control form-control-sm"}))
     mitigation = forms.CharField(label=_("Mitigation"), required=False, widget=forms.Textarea(attrs={"rows": 2, "class": "form-control form-control-sm"}))
 
 
 class RollbackActionForm(forms.Form):
-    id = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    id = forms.IntegerField(required=False, min_value=1, max_value=MAX_ID, widget=forms.HiddenInput)
     risk_numbers = forms.CharField(label=_("For risks"), required=False, widget=forms.TextInput(attrs={"class": "form-control form-control-sm", "placeholder": "5/6/7/8", "style": "width:7em"}))
     text = forms.CharField(label=_("Action"), widget=forms.Textarea(attrs={"rows": 2, "class": "form-control form-control-sm"}))
 
     def clean_risk_numbers(self):
         raw = self.cleaned_data.get("risk_numbers", "")
         parts = [p for p in raw.replace(",", "/").replace(";", "/").replace(" ", "/").split("/") if p]
-        try:
-            return sorted({int(p) for p in parts})
-        except ValueError as exc:
-            raise ValidationError(_("Write risk numbers separated by “/”, e.g. 5/6/7/8.")) from exc
+        if not all(p.isascii() and p.isdigit() and len(p) <= 4 and 0 < int(p) <= MAX_SMALL_NUMBER for p in parts):
+            raise ValidationError(_("Write risk numbers separated by “/”, e.g. 5/6/7/8."))
+        return sorted({int(p) for p in parts})
 
 
 RiskFormSet = forms.formset_factory(RiskForm, extra=0, can_delete=True)

@@ -3,6 +3,7 @@ import zoneinfo
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -10,6 +11,10 @@ from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
 from .choices import Availability, EventKind, PartyKind, PlanKind, PlanStatus, StepKind, StepStatus
 from .durations import parse_duration
+from .limits import (
+    DATE_RANGE_MESSAGE, MAX_SMALL_NUMBER, date_in_range, datetime_in_zone_range, db_date_range, db_datetime_range, is_known_time_zone,
+    validate_date_in_range,
+)
 
 # A plan in review or approved stays editable by its author: a material edit makes a new version
 # and sends it back for sign-off (changeplans.versioning).
@@ -18,10 +23,12 @@ NOT_STARTED_PLAN_STATUSES = (PlanStatus.DRAFT, PlanStatus.IN_REVIEW, PlanStatus.
 
 
 def validate_timezone(value):
-    try:
-        zoneinfo.ZoneInfo(value)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValidationError(_("Unknown time zone “%(tz)s”.") % {"tz": value}) from exc
+    # A name of the IANA database only: ZoneInfo() would also read paths such as "../../etc/passwd".
+    if not is_known_time_zone(value):
+        raise ValidationError(
+            _("Unknown time zone “%(tz)s”: choose one from the list, e.g. Asia/Novosibirsk."),
+            code="unknown_time_zone", params={"tz": value},
+        )
 
 
 class Service(models.Model):
@@ -71,8 +78,8 @@ class Plan(ConcurrentTransitionMixin, models.Model):
     kind = models.CharField(_("kind"), max_length=20, choices=PlanKind.choices, default=PlanKind.NORMAL)
     status = FSMField(_("status"), default=PlanStatus.DRAFT, choices=PlanStatus.choices, protected=True)
     time_zone = models.CharField(_("time zone"), max_length=64, default=settings.TIME_ZONE, validators=[validate_timezone])
-    window_start = models.DateTimeField(_("window start"))
-    window_end = models.DateTimeField(_("window end"))
+    window_start = models.DateTimeField(_("window start"), validators=[validate_date_in_range])
+    window_end = models.DateTimeField(_("window end"), validators=[validate_date_in_range])
     downtime_text = models.CharField(_("possible downtime up to"), max_length=100, blank=True)
     downtime_max_minutes = models.PositiveIntegerField(null=True, blank=True, editable=False)
     services = models.ManyToManyField(Service, through="PlanService", related_name="plans", blank=True, verbose_name=_("affected services"))
@@ -80,6 +87,9 @@ class Plan(ConcurrentTransitionMixin, models.Model):
     banner_needed = models.BooleanField(_("banner is put up"), default=False)
     curator = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("curator"), null=True, blank=True, on_delete=models.SET_NULL, related_name="curated_plans")
     responsible = models.ForeignKey(Party, verbose_name=_("responsible for the work"), null=True, blank=True, on_delete=models.SET_NULL, related_name="plans")
+    # The plan's own copy: a party is found by name across plans, so its contact must never be shared
+    # (an edit of one plan changed the approved announcement of another).
+    responsible_contact = models.CharField(_("contact of the responsible"), max_length=200, blank=True)
     jira_url = models.URLField(_("Jira link"), blank=True)
     mailing_list = models.TextField(_("mailing list"), blank=True)
     announcement_subject = models.CharField(_("announcement subject"), max_length=300, blank=True)
@@ -91,27 +101,53 @@ class Plan(ConcurrentTransitionMixin, models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     # Execution (the live board): when the work started and ended, and when rollback mode began.
-    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
-    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
-    rollback_started_at = models.DateTimeField(_("rollback started at"), null=True, blank=True)
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True, validators=[validate_date_in_range])
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True, validators=[validate_date_in_range])
+    rollback_started_at = models.DateTimeField(_("rollback started at"), null=True, blank=True, validators=[validate_date_in_range])
 
     class Meta:
         ordering = ["-window_start", "-id"]
         verbose_name = _("work plan")
         verbose_name_plural = _("work plans")
         indexes = [models.Index(fields=["status", "window_start"])]
+        constraints = [
+            # Added NOT VALID (migration 0007): rows stored before it are found by `check_plan_dates`.
+            models.CheckConstraint(
+                condition=db_datetime_range("window_start") & db_datetime_range("window_end"), name="plan_window_in_range",
+                violation_error_message=DATE_RANGE_MESSAGE,
+            ),
+        ]
 
     def __str__(self):
         return self.title
 
+    def save(self, *args, **kwargs):
+        if self._state.adding and self.responsible_id and not self.responsible_contact:
+            # A new plan starts with a copy of the party's contact (demo data, runbooks); later edits stay plan-local.
+            self.responsible_contact = self.responsible.contact
+        super().save(*args, **kwargs)
+
     def clean(self):
-        if self.window_start and self.window_end and self.window_end <= self.window_start:
-            raise ValidationError({"window_end": _("The window must end after it starts.")})
+        errors = {}
+        tz = self.tz if is_known_time_zone(self.time_zone) else None
+        for name in ("window_start", "window_end"):
+            value = getattr(self, name)
+            # Out of range in its own zone: the field's validator says so. Here: out of range in the plan's zone.
+            if value and tz and date_in_range(value) and not datetime_in_zone_range(value, tz):
+                errors[name] = ValidationError(DATE_RANGE_MESSAGE, code="date_out_of_range")
+        if not errors and self.window_start and self.window_end and self.window_end <= self.window_start:
+            errors["window_end"] = _("The window must end after it starts.")
         if self.downtime_text:
-            duration = parse_duration(self.downtime_text)
-            self.downtime_max_minutes = duration.max_minutes
+            try:
+                duration = parse_duration(self.downtime_text)
+            except ValidationError as exc:
+                errors["downtime_text"] = exc
+            else:
+                self.downtime_max_minutes = duration.max_minutes if duration else None
         else:
             self.downtime_max_minutes = None
+        if errors:
+            raise ValidationError(errors)
 
     @property
     def tz(self):
@@ -197,7 +233,7 @@ class Step(ConcurrentTransitionMixin, models.Model):
     affected_systems = models.TextField(_("affected systems (impact on business processes)"), blank=True)
     planned_downtime = models.CharField(_("planned downtime"), max_length=100, blank=True)
     executor = models.ForeignKey(Party, verbose_name=_("responsible executor"), null=True, blank=True, on_delete=models.SET_NULL, related_name="steps")
-    planned_date = models.DateField(_("start date"), null=True, blank=True)
+    planned_date = models.DateField(_("start date"), null=True, blank=True, validators=[validate_date_in_range])
     planned_time = models.TimeField(_("start time"), null=True, blank=True)
     duration_text = models.CharField(_("duration"), max_length=50, blank=True)
     duration_min = models.PositiveIntegerField(null=True, blank=True, editable=False)
@@ -205,8 +241,8 @@ class Step(ConcurrentTransitionMixin, models.Model):
     no_rollback_needed = models.BooleanField(_("no rollback needed"), default=False)
     jira_key = models.CharField(_("Jira issue"), max_length=50, blank=True)
     status = FSMField(_("status"), default=StepStatus.PENDING, choices=StepStatus.choices, protected=True)
-    actual_start = models.DateTimeField(_("actual start"), null=True, blank=True)
-    actual_end = models.DateTimeField(_("actual finish"), null=True, blank=True)
+    actual_start = models.DateTimeField(_("actual start"), null=True, blank=True, validators=[validate_date_in_range])
+    actual_end = models.DateTimeField(_("actual finish"), null=True, blank=True, validators=[validate_date_in_range])
     done_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("done by"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     started_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("started by"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     comment = models.TextField(_("comment"), blank=True)
@@ -216,6 +252,12 @@ class Step(ConcurrentTransitionMixin, models.Model):
         ordering = ["plan", "position", "id"]
         verbose_name = _("step")
         verbose_name_plural = _("steps")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(planned_date__isnull=True) | db_date_range("planned_date"), name="step_planned_date_in_range",
+                violation_error_message=DATE_RANGE_MESSAGE,
+            ),
+        ]
 
     def __str__(self):
         return f"{self.position}. {self.name}"
@@ -261,7 +303,7 @@ class Risk(models.Model):
     """One numbered risk of a step ("1. Неправильная конфигурация IPAM")."""
 
     step = models.ForeignKey(Step, on_delete=models.CASCADE, related_name="risks")
-    number = models.PositiveIntegerField(_("No."))
+    number = models.PositiveIntegerField(_("No."), validators=[MaxValueValidator(MAX_SMALL_NUMBER)])
     description = models.TextField(_("risk"))
     mitigation = models.TextField(_("mitigation"), blank=True)
 
@@ -286,8 +328,8 @@ class RollbackAction(ConcurrentTransitionMixin, models.Model):
     text = models.TextField(_("action"))
     risks = models.ManyToManyField(Risk, blank=True, related_name="rollback_actions", verbose_name=_("risks"))
     status = FSMField(_("status"), max_length=20, choices=StepStatus.choices, default=StepStatus.PENDING, protected=True)
-    actual_start = models.DateTimeField(_("actual start"), null=True, blank=True)
-    actual_end = models.DateTimeField(_("actual finish"), null=True, blank=True)
+    actual_start = models.DateTimeField(_("actual start"), null=True, blank=True, validators=[validate_date_in_range])
+    actual_end = models.DateTimeField(_("actual finish"), null=True, blank=True, validators=[validate_date_in_range])
     done_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("done by"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     comment = models.TextField(_("comment"), blank=True)
 

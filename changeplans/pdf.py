@@ -279,7 +279,7 @@ def _execution(plan, steps, events, report):
     }
 
 
-def plan_context(plan, steps, events, report):
+def plan_context(plan, steps, events, report, *, viewer=None):
     none_text = _("none")
     plan_services = list(plan.plan_services.all())
     approval_model = plan.approval_rows.model
@@ -292,7 +292,7 @@ def plan_context(plan, steps, events, report):
         "worst_availability": _worst_availability(plan_services),
         "curator_name": _person_name(plan.curator),
         "author_name": _person_name(plan.author),
-        "responsible_text": " ".join(part for part in (responsible.name, responsible.contact) if part) if responsible else "",
+        "responsible_text": " ".join(part for part in (responsible.name, plan.responsible_contact) if part) if responsible else "",
         "organization": settings.OKNO_ORGANIZATION,
         "signature": settings.OKNO_SIGNATURE,
         "lint_rows": _lint_rows(report, steps),
@@ -312,18 +312,19 @@ def plan_context(plan, steps, events, report):
         "css_page_counter": _page_counter_content(),
         "css_generated_label": _css_string(_("Generated:")),
         "col_no": pgettext("table column", "No."),
-        "appendices": [html for html in (append(plan) for append in appendices) if html],
+        # `viewer`: who downloads it (None: the archive itself); an appendix may leave out what they may not see.
+        "appendices": [html for html in (append(plan, viewer=viewer) for append in appendices) if html],
     }
 
 
-def render_plan_html(plan_id, *, language="ru"):
+def render_plan_html(plan_id, *, language="ru", viewer=None):
     """The whole HTML document of the plan's archive PDF, in the given language and the plan's time zone."""
     plan = load_plan(plan_id)
     steps = list(plan.steps.all())
     events = list(plan_history(plan_id))
     with translation.override(language), timezone.override(plan.tz):
         report = lint_plan(plan, steps=steps)
-        return render_to_string(TEMPLATE, plan_context(plan, steps, events, report))
+        return render_to_string(TEMPLATE, plan_context(plan, steps, events, report, viewer=viewer))
 
 
 def _url_fetcher():
@@ -352,8 +353,8 @@ def html_to_pdf(html):
     return document.write_pdf(font_config=font_config)
 
 
-def render_plan_pdf(plan_id, *, language="ru"):
-    return html_to_pdf(render_plan_html(plan_id, language=language))
+def render_plan_pdf(plan_id, *, language="ru", viewer=None):
+    return html_to_pdf(render_plan_html(plan_id, language=language, viewer=viewer))
 
 
 def plan_pdf_filename(plan):

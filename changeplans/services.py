@@ -8,13 +8,14 @@ from django_fsm import can_proceed
 
 from . import versioning
 from .choices import EventKind
+from .limits import MAX_SMALL_NUMBER, validate_date_in_range
 from .models import Party, Plan, PlanEvent, PlanService, Risk, RollbackAction, Step
 from .permissions import can_create_plan, edit_refusal
 from .roles import has_role
 
 HEADER_FIELDS = (
     "title", "goal", "kind", "time_zone", "window_start", "window_end", "downtime_text", "client_impact",
-    "banner_needed", "curator", "responsible", "jira_url", "mailing_list", "announcement_subject",
+    "banner_needed", "curator", "responsible", "responsible_contact", "jira_url", "mailing_list", "announcement_subject",
     "announcement_intro", "announcement_from", "banner_text",
 )
 STEP_CELL_FIELDS = (
@@ -95,6 +96,7 @@ def _bump_plan_revision(plan):
 
 
 def get_or_create_party(name):
+    """The party of this name (shared by every plan, so never changed here), made when new."""
     name = (name or "").strip()
     if not name:
         return None
@@ -102,10 +104,30 @@ def get_or_create_party(name):
     return party or Party.objects.create(name=name)
 
 
+def _resolve_responsible(data, plan=None):
+    """Turn the typed responsible's name into a party; the contact stays in the plan (responsible_contact).
+
+    Another plan with the same responsible is never touched: an author once rewrote other authors'
+    approved announcements by typing a new contact here (issue 11, finding 5).
+    """
+    data = dict(data)
+    if "responsible_name" not in data:
+        return data
+    party = get_or_create_party(data.pop("responsible_name"))
+    data["responsible"] = party
+    contact = (data.get("responsible_contact") or "").strip()
+    changed_party = plan is None or plan.responsible_id != (party.pk if party else None)
+    if party and not contact and changed_party:
+        contact = party.contact  # a copy: the plan starts from the party's usual contact
+    data["responsible_contact"] = contact if party else ""
+    return data
+
+
 @transaction.atomic
 def create_plan(*, actor, data, services=(), availability=None):
     if not can_create_plan(actor):
         raise PermissionDenied(_("Only authors can create plans."))
+    data = _resolve_responsible(data)
     plan = Plan(author=actor, **{k: v for k, v in data.items() if k in HEADER_FIELDS})
     plan.full_clean(exclude=["status"])
     plan.save()
@@ -131,6 +153,7 @@ def update_plan_header(plan_id, *, actor, data, revision, services=None, availab
     plan = _lock_editable_plan(plan_id, actor)
     if plan.revision != revision:
         raise EditConflict(plan, _last_event("plan", plan.pk))
+    data = _resolve_responsible(data, plan)
     changes = {}
     for field, value in data.items():
         if field in HEADER_FIELDS and getattr(plan, field) != value:
@@ -166,6 +189,8 @@ def update_step_cell(step_id, *, actor, field, value, revision, original=None):
         raise EditConflict(step, _last_event("step", step.pk))
     if field == "executor":
         value = get_or_create_party(value) if isinstance(value, str) else value
+    if field == "planned_date":
+        validate_date_in_range(value)
     old = getattr(step, field)
     if field == "duration_text":
         step.set_duration(value)
@@ -185,7 +210,7 @@ def add_step(plan_id, *, actor, after_position=None, name=None):
     """Insert a new step after `after_position` (at the end when None); later steps move down."""
     plan = _lock_editable_plan(plan_id, actor)
     last = plan.steps.aggregate(m=Max("position"))["m"] or 0
-    position = last + 1 if after_position is None else min(after_position + 1, last + 1)
+    position = last + 1 if after_position is None else min(max(after_position, 0) + 1, last + 1)
     plan.steps.filter(position__gte=position).update(position=F("position") + 1)
     previous = plan.steps.filter(position=position - 1).first()
     step = Step.objects.create(
@@ -249,6 +274,9 @@ def save_step_risks(step_id, *, actor, revision, risks, rollback_actions, risk_m
     plan = _lock_editable_plan(step.plan_id, actor)
     if step.revision != revision:
         raise EditConflict(step, _last_event("step", step.pk))
+    numbers = [r["number"] for r in risks] + [n for a in rollback_actions for n in a.get("risk_numbers", [])]
+    if any(not 0 < n <= MAX_SMALL_NUMBER for n in numbers):
+        raise ValidationError(_("Risk numbers run from 1 to %(max)d.") % {"max": MAX_SMALL_NUMBER})
     existing_risks = {risk.pk: risk for risk in step.risks.all()}
     kept = [r["id"] for r in risks if r.get("id") in existing_risks]
     step.risks.exclude(pk__in=kept).delete()

@@ -18,6 +18,7 @@ from django_htmx.http import HttpResponseClientRedirect, reswap, retarget, trigg
 from . import announcements, services
 from .filtersets import PlanFilterSet
 from .forms import CancelPlanForm, PlanForm, RiskFormSet, RollbackActionFormSet, StepCellForm, StepRisksForm
+from .limits import db_datetime_range, parse_int
 from .lint import lint_plan
 from .models import Party, Plan, Step
 from .permissions import can_create_plan, can_edit_plan, edit_refusal
@@ -46,6 +47,19 @@ def _toast(response, text, level="success"):
     return trigger_client_event(response, "okno:toast", {"text": str(text), "level": level})
 
 
+def _bad_request(request, message):
+    """400 with the reason: a toast for HTMX, a page otherwise (never a 500 on a forged value)."""
+    if request.htmx:
+        response = HttpResponse(message, status=400)
+        return _toast(reswap(response, "none"), message, "danger")
+    return render(request, "changeplans/problem.html", {"title": _("Bad request"), "message": message}, status=400)
+
+
+def _in_range_plans(queryset):
+    """Leave out plans stored with dates Python cannot load (before this bound existed): see check_plan_dates."""
+    return queryset.filter(db_datetime_range("window_start") & db_datetime_range("window_end"))
+
+
 def _forbidden(request, message):
     if request.htmx:
         response = HttpResponse(status=403)
@@ -56,7 +70,7 @@ def _forbidden(request, message):
 @login_required
 def plan_list(request):
     queryset = (
-        Plan.objects.select_related("author")
+        _in_range_plans(Plan.objects.select_related("author"))
         .prefetch_related("plan_services__service")
         .annotate(step_count=Count("steps", distinct=True))
     )
@@ -102,6 +116,9 @@ def _plan_context(request, plan_id):
 @login_required
 def plan_detail(request, pk):
     get_object_or_404(Plan.objects.only("pk"), pk=pk)
+    if not _in_range_plans(Plan.objects.filter(pk=pk)).exists():
+        message = _("This plan has dates outside the years 2000–2100 and cannot be shown. An administrator can fix it with “manage.py check_plan_dates”.")
+        return render(request, "changeplans/problem.html", {"title": _("Plan cannot be shown"), "message": message}, status=409)
     context = _plan_context(request, pk)
     context["events"] = plan_history(pk)
     context["delivery_problems"] = announcements.delivery_problems(pk)
@@ -209,8 +226,11 @@ def step_row(request, pk):
 def step_add(request, pk):
     plan = get_object_or_404(Plan, pk=pk)
     after = request.POST.get("after")
+    after_position = parse_int(after, minimum=0) if after else None
+    if after and after_position is None:
+        return _bad_request(request, _("Invalid number of the step to insert after: “%(value)s”.") % {"value": after[:40]})
     try:
-        step = services.add_step(plan.pk, actor=request.user, after_position=int(after) if after else None)
+        step = services.add_step(plan.pk, actor=request.user, after_position=after_position)
     except PermissionDenied as exc:
         return _forbidden(request, exc)
     return _toast(_render_plan_part(request, pk, "steps", extra={"highlight": step.pk}), _("Step %(n)d added") % {"n": step.position})
@@ -242,12 +262,14 @@ def step_move(request, pk):
 @login_required
 @require_POST
 def steps_reorder(request, pk):
+    ids = [parse_int(x) for x in request.POST.getlist("step")]
+    if None in ids:
+        return _bad_request(request, _("Invalid list of steps."))
     try:
-        ids = [int(x) for x in request.POST.getlist("step")]
         services.reorder_steps(pk, actor=request.user, step_ids=ids)
     except PermissionDenied as exc:
         return _forbidden(request, exc)
-    except (ValueError, services.EditConflict):
+    except services.EditConflict:
         response = _render_plan_part(request, pk, "steps")
         return _toast(response, _("The steps changed meanwhile; the table is refreshed, please repeat."), "warning")
     return _render_plan_part(request, pk, "steps")
@@ -307,7 +329,7 @@ def plan_pdf(request, pk):
     from .pdf import plan_pdf_filename, render_plan_pdf
 
     plan = get_object_or_404(Plan, pk=pk)
-    pdf = render_plan_pdf(plan.pk, language=request.LANGUAGE_CODE)
+    pdf = render_plan_pdf(plan.pk, language=request.LANGUAGE_CODE, viewer=request.user)
     response = HttpResponse(pdf, content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="{plan_pdf_filename(plan)}"'
     return response

@@ -21,6 +21,7 @@ from notifications.models import Banner, OutboundEmail, ScheduledAction, Webhook
 from . import announcements, automation
 from .choices import StepStatus
 from .forms import LocalDateTimeInput
+from .limits import validate_date_in_range
 from .models import Plan, Step
 from .permissions import can_view_plan
 from .views import _forbidden, _toast
@@ -35,6 +36,7 @@ GROUP_RE = re.compile(r"^plan:\d+:(?P<what>step|delay):(?P<id>\d+)$")
 class DelayNoticeForm(forms.Form):
     new_end = forms.DateTimeField(
         label=gettext_lazy("New planned end"), widget=LocalDateTimeInput(attrs={"class": "form-control form-control-sm"}),
+        validators=[validate_date_in_range],
         help_text=gettext_lazy("In the plan's time zone."),
     )
     reason = forms.CharField(

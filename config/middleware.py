@@ -22,3 +22,48 @@ class LanguageMiddleware:
         response = self.get_response(request)
         response.headers.setdefault("Content-Language", language)
         return response
+
+
+class DatabaseUnavailableMiddleware:
+    """While the database is away, answer 503 in the user's language instead of a 500.
+
+    Only connection failures (OperationalError, InterfaceError) are caught; a bad query still fails
+    loudly. The page is rendered without a request context: no session, user or message lookups,
+    which would need the database. HTMX requests get a short fragment and a toast.
+    """
+
+    RETRY_AFTER_SECONDS = 30
+    sync_capable = True
+    async_capable = True
+
+    def __init__(self, get_response):
+        from asgiref.sync import iscoroutinefunction, markcoroutinefunction
+
+        self.get_response = get_response
+        if iscoroutinefunction(get_response):
+            markcoroutinefunction(self)
+
+    def __call__(self, request):
+        # Django calls process_exception() for exceptions raised by views, in either mode.
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        import json
+
+        from django.db import InterfaceError, OperationalError
+        from django.http import HttpResponse
+        from django.template.loader import render_to_string
+        from django.utils.translation import gettext
+
+        if not isinstance(exception, (OperationalError, InterfaceError)):
+            return None
+        if getattr(request, "htmx", False):
+            message = gettext("The database is not available right now. Nothing was saved; please try again in a minute.")
+            response = HttpResponse(f'<div class="alert alert-danger py-2" role="alert">{message}</div>', status=503)
+            response["HX-Reswap"] = "none"
+            response["HX-Trigger"] = json.dumps({"okno:toast": {"text": message, "level": "danger"}})
+        else:
+            response = HttpResponse(render_to_string("503.html", {"retry_after": self.RETRY_AFTER_SECONDS}), status=503)
+        response["Retry-After"] = str(self.RETRY_AFTER_SECONDS)
+        response["Cache-Control"] = "no-store"
+        return response

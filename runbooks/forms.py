@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from changeplans.forms import LocalDateTimeInput
+from changeplans.limits import validate_date_in_range
 from changeplans.models import validate_timezone
 
 from . import instantiate
@@ -28,8 +29,8 @@ def _css(field):
 class RunbookPlanForm(forms.Form):
     """The runbook's parameters, typed, and the work window. Parameter fields are named "p_<name>"."""
 
-    window_start = forms.DateTimeField(label=_("Window start"), widget=LocalDateTimeInput())
-    window_end = forms.DateTimeField(label=_("Window end"), required=False, widget=LocalDateTimeInput(),
+    window_start = forms.DateTimeField(label=_("Window start"), widget=LocalDateTimeInput(), validators=[validate_date_in_range])
+    window_end = forms.DateTimeField(label=_("Window end"), required=False, widget=LocalDateTimeInput(), validators=[validate_date_in_range],
                                      help_text=_("Empty: the sum of the steps' maximum durations."))
     time_zone = forms.CharField(label=_("Time zone"), initial=settings.TIME_ZONE, validators=[validate_timezone])
 
