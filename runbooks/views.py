@@ -2,7 +2,7 @@
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import OuterRef, Subquery
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -122,6 +122,8 @@ def runbook_plan_create(request, slug):
         except instantiate.ParameterError as exc:  # e.g. a cluster deleted meanwhile
             for param, message in exc.errors.items():
                 form.add_error(f"p_{param}", message)
+        except ValidationError as exc:  # e.g. a computed window end past the date limit
+            form.add_error(None, exc)
         else:
             messages.success(request, _("The plan is created from runbook “%(title)s”. Check its steps and times.") % {"title": runbook.title})
             return redirect("changeplans:plan_detail", pk=plan.pk)

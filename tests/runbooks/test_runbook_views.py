@@ -116,3 +116,14 @@ def test_list_query_count_is_constant(installed, author_client, author, django_a
     with django_assert_max_num_queries(len(few.captured_queries)):
         response = author_client.get(url)
     assert response.content.decode().count("Регламент ") >= 10
+
+
+def test_computed_window_end_past_the_date_limit_is_a_message(installed, author_client):
+    # Given a window start at the very end of the accepted range and no end: the runbook's duration
+    # pushes the computed end past 2100. When the author submits, then a message, not a 500.
+    url = reverse("runbooks:runbook_plan_create", args=["node-maintenance"])
+    response = author_client.post(url, {**WINDOW, "window_start": "2100-12-31T23:30", "p_cluster": "prod-k8s", "p_nodes": "worker-1"})
+    assert response.status_code == 422
+    page = response.content.decode()
+    assert "2100" in page and "worker-1" in page
+    assert not Plan.objects.exists()
