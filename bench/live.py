@@ -56,7 +56,9 @@ def free_port():
 
 
 def start_server(port, workers, redis_url, log):
-    env = {**os.environ, "REDIS_URL": redis_url, "DJANGO_SETTINGS_MODULE": "config.settings.test"}
+    env = {**os.environ, "REDIS_URL": redis_url, "DJANGO_SETTINGS_MODULE": "config.settings.test",
+           # All the bench's watchers are one user: lift the per-user stream limit (docs/realtime.md, Limits).
+           "OKNO_LIVE_MAX_STREAMS_PER_USER": "100000"}
     process = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1", "--port", str(port),
          "--workers", str(workers), "--log-level", "warning", "--no-access-log"],

@@ -3,7 +3,8 @@
 Why SSE and how catch-up works: docs/realtime.md. In short, the history is the source of truth; Redis
 (when REDIS_URL is set) only wakes the streams up; without Redis they poll the table. Under ASGI one
 Hub per process and plan does the waiting and looking for all its streams; under WSGI (runserver)
-each stream is a thread that does its own.
+each stream is a thread that does its own. How many streams may be open, and how they let go of the
+database and end with their client: live_limits.py.
 """
 
 import asyncio
@@ -16,13 +17,15 @@ from datetime import timedelta
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.handlers.asgi import ASGIRequest
-from django.db import connection
 from django.db.models import Q
 from django.http import HttpResponse, HttpResponseBadRequest, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from . import live_limits
+from .live_limits import SYNC_PROBE_SECONDS, StreamStopped, release_connection, sync_streams
+from .live_limits import stop_sync_streams  # noqa: F401 (re-exported: tests, the test server's teardown)
 from .models import Plan, PlanEvent, status_label
 from .permissions import can_view_plan
 from .roles import display_name
@@ -114,15 +117,15 @@ class Cursor:
     def fetch(self, close_connection=True):
         """New events as SSE messages (synchronous: database access).
 
-        Each look closes its connection: an idle watcher holds none (50 watchers are not 50 PostgreSQL
-        sessions), and a watcher that hangs up leaves none behind. The cost is a connect per look: rare
-        with Redis; four a second per watcher when polling (SQLite in the embedded default: cheap).
+        Each look gives its connection back: an idle watcher holds none (50 watchers are not 50 PostgreSQL
+        sessions), and a watcher that hangs up leaves none behind. Under uvicorn it goes back to the
+        process's pool; elsewhere it is closed, a connect per look (SQLite in the embedded default: cheap).
         """
         try:
             return self._fetch()
         finally:
-            if close_connection and not connection.in_atomic_block:  # (tests run inside one)
-                connection.close()
+            if close_connection:
+                release_connection()
 
     def _fetch(self):
         return self.format(self.fetch_events())
@@ -162,8 +165,14 @@ KEEPALIVE = ": keep-alive\n\n"
 
 
 def _sync_stream(cursor, max_age):
-    """For WSGI (runserver): a thread per watcher; it sleeps or blocks on Redis between looks."""
+    """For WSGI (runserver, the test server): a thread per watcher; it waits on Redis or sleeps between looks.
+
+    It must not outlive its client: a quiet stream writes a comment every SYNC_PROBE_SECONDS (a write is
+    how a WSGI server learns the client left), a failed look ends it, and `stop_sync_streams()` ends all
+    (see live_limits.SyncStreams).
+    """
     deadline = time.monotonic() + max_age
+    probe = min(KEEPALIVE_SECONDS, SYNC_PROBE_SECONDS)
     pubsub = None
     if settings.REDIS_URL:
         try:
@@ -172,28 +181,36 @@ def _sync_stream(cursor, max_age):
         except Exception as exc:  # noqa: BLE001 (no Redis: poll instead)
             log.warning("live: Redis unavailable, polling: %s", exc)
             pubsub = None
+    generation = sync_streams.start()
     try:
         yield _preamble()
         quiet_since = time.monotonic()
         while True:
-            messages = cursor.fetch()
+            try:
+                with sync_streams.looking(generation):
+                    messages = cursor.fetch()
+            except StreamStopped:
+                return
+            except Exception:  # noqa: BLE001 (the database went away: end; the browser reconnects)
+                log.warning("live: looking at plan %s failed, ending the stream", cursor.plan_id, exc_info=True)
+                return
             if messages:
                 yield "".join(messages)
                 quiet_since = time.monotonic()
-            elif time.monotonic() - quiet_since >= KEEPALIVE_SECONDS:
+            elif time.monotonic() - quiet_since >= probe:
                 yield KEEPALIVE
                 quiet_since = time.monotonic()
             left = deadline - time.monotonic()
-            if left <= 0:
+            if left <= 0 or sync_streams.stopped(generation):
                 return
             if pubsub is not None:
                 try:
-                    pubsub.get_message(timeout=min(SAFETY_POLL_SECONDS, KEEPALIVE_SECONDS, left))
+                    pubsub.get_message(timeout=min(SAFETY_POLL_SECONDS, probe, left))
                     continue
                 except Exception as exc:  # noqa: BLE001
                     log.warning("live: Redis lost, polling: %s", exc)
                     pubsub = None
-            time.sleep(min(POLL_SECONDS, left))
+            sync_streams.wait(generation, min(POLL_SECONDS, left))
     finally:
         if pubsub is not None:
             try:
@@ -293,16 +310,19 @@ def _looking(cursor):
         try:
             return cursor.fetch_events()
         finally:
-            if not connection.in_atomic_block:
-                connection.close()
+            release_connection()
     return look
 
 
-async def _async_stream(cursor, max_age):
+async def _async_stream(cursor, max_age, slot):
     """For ASGI (uvicorn): no thread per watcher; the plan's Hub wakes it with the new entries."""
     deadline = time.monotonic() + max_age
-    hub, queue = Hub.join(cursor.plan_id)
+    hub = queue = None
     try:
+        # The request's thread looked up the session, user and plan: its connection goes back now, not
+        # when the stream ends (then 200 streams held 200 connections: issue 11).
+        await sync_to_async(release_connection)()
+        hub, queue = Hub.join(cursor.plan_id)
         yield _preamble()
         await hub.ready.wait()
         # The replay after the client's cursor; what the hub hands over meanwhile is deduplicated.
@@ -325,7 +345,9 @@ async def _async_stream(cursor, max_age):
             if messages:
                 yield "".join(messages)
     finally:
-        hub.leave(queue)
+        if hub is not None:
+            hub.leave(queue)
+        slot.release()
 
 
 def _cursor_param(request):
@@ -354,10 +376,16 @@ def plan_events(request, pk):
         after = _cursor_param(request)
     except ValueError:
         return HttpResponseBadRequest(_("The last event id must be a whole number."), content_type="text/plain; charset=utf-8")
+    slot = live_limits.streams.acquire(request.user.pk)
+    if isinstance(slot, HttpResponse):
+        return slot  # too many streams: 503/429 with Retry-After
     cursor = Cursor(plan.pk, after, translation.get_language() or settings.LANGUAGE_CODE)
     max_age = max_age_seconds()
-    stream = _async_stream(cursor, max_age) if isinstance(request, ASGIRequest) else _sync_stream(cursor, max_age)
+    if isinstance(request, ASGIRequest):
+        stream = _async_stream(cursor, max_age, slot)
+    else:
+        stream = _sync_stream(cursor, max_age)
     response = StreamingHttpResponse(stream, content_type="text/event-stream; charset=utf-8")
     response["Cache-Control"] = "no-cache"
     response["X-Accel-Buffering"] = "no"  # nginx: do not buffer the stream
-    return response
+    return slot.bind(response, stream)

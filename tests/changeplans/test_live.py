@@ -431,3 +431,84 @@ def test_a_quiet_stream_sends_keep_alive_comments(client, watcher, settings, mon
     client.force_login(watcher)
     text = read_all(client.get(events_url(PlanFactory(), after=0)))
     assert text.count(": keep-alive\n\n") >= 1 and parse(text) == []
+
+
+# --- Streams end with their client or their server (issue 11, finding 10: a stream thread of the test
+# server went on querying after its test had ended, "Database access not allowed", and the run aborted).
+
+
+def _stream_threads():
+    # pytest-django's live server (Django's ThreadedWSGIServer) handles each request in such a thread.
+    return {t for t in threading.enumerate() if "process_request_thread" in t.name}
+
+
+def _open_raw_stream(live_server, plan, session):
+    import socket
+    from urllib.parse import urlsplit
+
+    address = urlsplit(live_server.url)
+    sock = socket.create_connection((address.hostname, address.port), timeout=10)
+    sock.sendall(f"GET {events_url(plan, after=0)} HTTP/1.1\r\nHost: {address.netloc}\r\nCookie: sessionid={session}\r\n\r\n".encode())
+    received = b""
+    while b"okno live" not in received:  # the stream's preamble: its thread is looking now
+        chunk = sock.recv(4096)
+        assert chunk, received
+        received += chunk
+    assert received.startswith(b"HTTP/1.1 200"), received[:200]
+    return sock
+
+
+def _wait_until(predicate, timeout, message):
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, f"timed out after {timeout} s waiting for {message}"
+        time.sleep(0.05)
+
+
+@pytest.mark.parametrize("with_redis", [True, False], ids=["redis", "polling"])
+@pytest.mark.django_db(transaction=True)
+def test_a_sync_stream_ends_soon_after_its_client_has_gone(live_server, watcher, settings, with_redis):
+    # Given a stream served by a real threaded WSGI server (runserver, the browser tests' server)
+    if not with_redis:
+        settings.REDIS_URL = ""
+    settings.OKNO_LIVE_MAX_AGE_SECONDS = 600
+    plan = PlanFactory()
+    client = Client()
+    client.force_login(watcher)
+    before = _stream_threads()
+    sock = _open_raw_stream(live_server, plan, client.cookies["sessionid"].value)
+    serving = _stream_threads() - before
+    assert serving
+    # When the client hangs up
+    sock.close()
+    # Then the thread serving it stops looking and ends: well before the 15 s keep-alive (it used to
+    # go on querying until a keep-alive write failed, past the end of its test)
+    _wait_until(lambda: not any(t.is_alive() for t in serving), 5 * live.SYNC_PROBE_SECONDS + 2, "the stream's thread to end")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_stop_sync_streams_ends_open_streams_before_the_test_database_goes(live_server, watcher, settings):
+    # Given an open stream whose client is still connected
+    settings.REDIS_URL = ""
+    settings.OKNO_LIVE_MAX_AGE_SECONDS = 600
+    plan = PlanFactory()
+    client = Client()
+    client.force_login(watcher)
+    sock = _open_raw_stream(live_server, plan, client.cookies["sessionid"].value)
+    try:
+        # When the test (or the server) ends its streams
+        assert live.stop_sync_streams(timeout=10) is True
+        # Then none is looking any more and the client sees the response end
+        assert live.sync_streams.looks == 0
+        sock.settimeout(10)
+        tail = b""
+        while not tail.endswith(b"0\r\n\r\n"):  # the chunked body's last chunk
+            chunk = sock.recv(4096)
+            if not chunk:
+                break
+            tail += chunk
+    finally:
+        sock.close()
+    # and a new stream is served as before
+    sock = _open_raw_stream(live_server, plan, client.cookies["sessionid"].value)
+    sock.close()
