@@ -36,11 +36,19 @@ RUN SECRET_KEY=build-only DATABASE_URL=sqlite:////tmp/build.sqlite3 OKNO_SECRETS
 
 # Code and static files stay root-owned and read-only for the app user; only var/
 # (media, celery beat's schedule file) is writable.
+# okno-runner: the runner service's own user (docs/runner.md). It runs commands, kubectl and Ansible
+# in the `runner` container, which gets none of Okno's keys. Its socket directory (a volume shared with
+# the worker) belongs to it, group okno (setgid, so the socket gets that group): the worker may connect.
 RUN groupadd --system --gid 10001 okno \
     && useradd --system --uid 10001 --gid okno --home-dir /app --no-create-home okno \
-    && mkdir -p /app/var/media \
+    && groupadd --system --gid 10002 okno-runner \
+    && useradd --system --uid 10002 --gid okno-runner --home-dir /nonexistent --no-create-home --shell /usr/sbin/nologin okno-runner \
+    && mkdir -p /app/var/media /run/okno-runner \
     && chown -R okno:okno /app/var/media \
-    && chown okno:okno /app/var
+    && chown okno:okno /app/var \
+    && chmod 0700 /app/var \
+    && chown okno-runner:okno /run/okno-runner \
+    && chmod 2750 /run/okno-runner
 USER 10001:10001
 
 EXPOSE 8000

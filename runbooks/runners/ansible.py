@@ -1,25 +1,21 @@
-"""`ansible`: an Ansible playbook through ansible-runner, in a private data dir under the run's workdir.
+"""`ansible`: an Ansible playbook through the ansible-runner CLI, as a job of the runner service (docs/runner.md).
 
-- The playbook is a file of OKNO_ANSIBLE_PLAYBOOK_DIR (a bare name: no path) or inline YAML.
-- The inventory is "local" (this host, connection local, the virtualenv's Python), "cluster" (the
-  cluster's encrypted inventory, written to a 0600 file for the run only) or inline text.
+- The playbook is a file of OKNO_ANSIBLE_PLAYBOOK_DIR (a bare name: no path; the folder's files travel with
+  the job) or inline YAML.
+- The inventory is "local" (the runner's host, connection local, the Python that runs Ansible), "cluster"
+  (the cluster's encrypted inventory, decrypted here and sent in the job) or inline text.
 - Extra vars go to env/extravars (never onto a command line), every string tagged `!unsafe`, so a value
   such as "{{ lookup('pipe', 'id') }}" stays text and is not templated by Ansible.
 - A rehearsal (or spec "check": true) is check mode with --diff.
-- Stop: every process of the run carries a marker variable in its environment. On cancel or timeout they
-  all get SIGTERM, then ansible-runner SIGKILLs the process group after the grace period; afterwards any
-  process still carrying the marker (one that left the group, e.g. an async task) is SIGKILLed.
+- The private data dir (inventory, extra vars, playbook) is the job's work dir in the runner, removed after
+  the run. `ansible-runner run -j` prints one JSON event a line; each event's text goes to the log.
+- Stop: the runner signals the job's process group and every process carrying the job's marker
+  (ansible-runner starts ansible-playbook in a session of its own): SIGTERM, SIGKILL after the grace period,
+  and SIGKILL to whatever is left when the run ends.
 """
 
 import json
-import os
 import shlex
-import shutil
-import signal
-import sys
-import tempfile
-import time
-import uuid
 from pathlib import Path
 
 import yaml
@@ -29,11 +25,11 @@ from django.utils.translation import gettext_lazy
 
 from . import register
 from .base import AutomationError, Outcome, Runner
-from .process import base_env
+from .process import run_process
 
-MARKER_VARIABLE = "OKNO_AUTOMATION_RUN"
-POLL_SECONDS = 0.2  # how often ansible-runner asks whether to stop when the playbook prints nothing
+POLL_SECONDS = 0.2  # pexpect's read timeout in ansible-runner
 SUMMARY_LIMIT = 1000
+PLAYBOOK_DIR_LIMIT = 5 * 1024 * 1024  # bytes of the playbook folder sent with a job
 
 
 class _Unsafe(str):
@@ -59,30 +55,6 @@ def _unsafe(value):
 
 def extra_vars_yaml(extra_vars):
     return yaml.dump(_unsafe(extra_vars or {}), Dumper=_ExtraVarsDumper, allow_unicode=True, default_flow_style=False)
-
-
-def _marked_processes(marker):
-    """Pids of live processes whose environment holds MARKER_VARIABLE=marker (/proc; no psutil)."""
-    needle = f"{MARKER_VARIABLE}={marker}".encode()
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit() or int(entry) == os.getpid():
-            continue
-        try:
-            with open(f"/proc/{entry}/environ", "rb") as fh:
-                if needle in fh.read().split(b"\0"):
-                    found.append(int(entry))
-        except OSError:  # gone, or another user's process
-            continue
-    return found
-
-
-def _signal_marked(marker, sig):
-    for pid in _marked_processes(marker):
-        try:
-            os.kill(pid, sig)
-        except (ProcessLookupError, PermissionError):
-            pass
 
 
 def _tags(spec):
@@ -186,7 +158,8 @@ class AnsibleRunner(Runner):
     def _inventory_text(self, spec, ctx):
         inventory = spec["inventory"]
         if inventory == "local":
-            return f"localhost ansible_connection=local ansible_python_interpreter={sys.executable}\n"
+            # The runner's host; its modules run with the Python that runs Ansible there.
+            return "localhost ansible_connection=local ansible_python_interpreter=python3\n"
         if inventory == "cluster":
             text = getattr(ctx.cluster, "ansible_inventory", "") if ctx.cluster is not None else ""
             if not (text or "").strip():
@@ -196,111 +169,104 @@ class AnsibleRunner(Runner):
             return text
         return inventory
 
+    def _project_files(self, spec):
+        """(files of project/, playbook name): the inline playbook, or the playbook folder's files."""
+        if not spec.get("playbook"):
+            return {"project/inline.yml": spec["playbook_yaml"]}, "inline.yml"
+        path = self._playbook_path(spec["playbook"])
+        files, size = {}, 0
+        for item in sorted(path.parent.rglob("*")):
+            if item.is_file() and not item.is_symlink() and not any(part.startswith(".") for part in item.relative_to(path.parent).parts):
+                text = item.read_text(encoding="utf-8", errors="replace")
+                size += len(text)
+                if size > PLAYBOOK_DIR_LIMIT:
+                    raise AutomationError(_("The playbook folder is too large to send to the runner."))
+                files[f"project/{item.relative_to(path.parent).as_posix()}"] = text
+        return files, path.name
+
     def run(self, spec, ctx):
         self.check(spec)
-        import ansible_runner  # imported here: the module loads at app start, ansible-runner only when used
-        from ansible_runner.config.runner import RunnerConfig
-
         dry_run = bool(spec.get("check") or ctx.dry_run)
         command = self._command(spec, ctx.dry_run)
         inventory_text = self._inventory_text(spec, ctx)
-        Path(ctx.workdir).mkdir(parents=True, exist_ok=True)
-        data_dir = Path(tempfile.mkdtemp(prefix="ansible-", dir=ctx.workdir))
-        marker = uuid.uuid4().hex
+        # A YAML inventory needs a .yml name (the INI plugin reads anything else).
         try:
-            for sub in ("env", "inventory", "project", "tmp"):
-                (data_dir / sub).mkdir(mode=0o700)
-            # A YAML inventory needs a .yml name (the INI plugin reads anything else).
-            try:
-                is_yaml = isinstance(yaml.safe_load(inventory_text), dict)
-            except yaml.YAMLError:
-                is_yaml = False
-            inventory_path = data_dir / "inventory" / ("hosts.yml" if is_yaml else "hosts")
-            _write_private(inventory_path, inventory_text)
-            _write_private(data_dir / "env" / "extravars", extra_vars_yaml(spec.get("extra_vars")))
-            _write_private(data_dir / "env" / "settings", json.dumps({"pexpect_timeout": POLL_SECONDS, "suppress_ansible_output": True}))
-            if spec.get("playbook"):
-                playbook_path = self._playbook_path(spec["playbook"])
-            else:
-                playbook_path = data_dir / "project" / "inline.yml"
-                _write_private(playbook_path, spec["playbook_yaml"])
+            is_yaml = isinstance(yaml.safe_load(inventory_text), dict)
+        except yaml.YAMLError:
+            is_yaml = False
+        inventory_path = "inventory/hosts.yml" if is_yaml else "inventory/hosts"
+        files, playbook = self._project_files(spec)
+        files.update({
+            inventory_path: inventory_text,
+            "env/extravars": extra_vars_yaml(spec.get("extra_vars")),
+            "env/settings": json.dumps({"pexpect_timeout": POLL_SECONDS, "suppress_ansible_output": False}),
+        })
+        cmdline = []
+        if _tags(spec):
+            cmdline += ["--tags", _tags(spec)]
+        if dry_run:
+            cmdline += ["--check", "--diff"]
+        argv = ["ansible-runner", "run", ".", "-p", playbook, "-j", "--inventory", inventory_path, "--rotate-artifacts", "1"]
+        if spec.get("limit"):
+            argv.append(f"--limit={spec['limit']}")
+        if cmdline:
+            argv.append(f"--cmdline={shlex.join(cmdline)}")
+        env = {
+            "ANSIBLE_NOCOLOR": "1",
+            "ANSIBLE_FORCE_COLOR": "0",
+            "ANSIBLE_HOST_KEY_CHECKING": "True",  # ansible-runner turns it off; an unknown host key is an error
+            "ANSIBLE_RETRY_FILES_ENABLED": "False",
+        }
+        events = _Events(ctx)
+        outcome = run_process(argv, ctx, env=env, files=files, on_line=events.line,
+                              env_paths={"ANSIBLE_LOCAL_TEMP": "tmp", "ANSIBLE_HOME": "tmp", "ANSIBLE_REMOTE_TMP": "tmp/remote"})
+        return events.outcome(outcome, command)
 
-            config = RunnerConfig(
-                private_data_dir=str(data_dir), project_dir=str(playbook_path.parent), playbook=str(playbook_path),
-                inventory=str(inventory_path), limit=spec.get("limit") or None, tags=_tags(spec) or None,
-                cmdline="--check --diff" if dry_run else None, quiet=True,
-            )
-            config.prepare()
-            # ansible-runner seeds the child's environment with this process's (database URL, secret key…):
-            # keep only what it added for Ansible, on top of our small base environment.
-            added = {key: value for key, value in config.env.items() if os.environ.get(key) != value}
-            config.env = base_env({
-                **added,
-                "ANSIBLE_NOCOLOR": "1",
-                "ANSIBLE_FORCE_COLOR": "0",
-                "ANSIBLE_HOST_KEY_CHECKING": "True",  # ansible-runner turns it off; an unknown host key is an error
-                "ANSIBLE_RETRY_FILES_ENABLED": "False",
-                "ANSIBLE_LOCAL_TEMP": str(data_dir / "tmp"),
-                "ANSIBLE_HOME": str(data_dir / "tmp"),
-                **ctx.env,
-                MARKER_VARIABLE: marker,
-            })
-            return self._run(config, ansible_runner, ctx, marker, command)
-        finally:
-            _signal_marked(marker, signal.SIGKILL)  # whatever left the process group
-            shutil.rmtree(data_dir, ignore_errors=True)  # inventory and extra vars may hold secrets
 
-    def _run(self, config, ansible_runner, ctx, marker, command):
-        grace = float(getattr(settings, "OKNO_AUTOMATION_KILL_GRACE_SECONDS", 5))
-        deadline = time.monotonic() + ctx.timeout if ctx.timeout else None
-        state = {"reason": None, "term_at": None, "failures": [], "recap": []}
+class _Events:
+    """ansible-runner's JSON events, one a line: their text to the log, failures and recap for the summary."""
 
-        def on_event(event):
-            for line in (event.get("stdout") or "").splitlines():
-                if line.strip():
-                    ctx.output(line.rstrip())
-            data = event.get("event_data") or {}
-            kind = event.get("event")
-            if kind == "runner_on_failed" and not data.get("ignore_errors"):
-                message = str((data.get("res") or {}).get("msg") or "").strip().splitlines()
-                state["failures"].append(_("Task “%(task)s” failed on %(host)s: %(message)s") % {
-                    "task": data.get("task", "?"), "host": data.get("host", "?"), "message": message[0] if message else "—"})
-            elif kind == "runner_on_unreachable":
-                state["failures"].append(_("Host %(host)s is unreachable.") % {"host": data.get("host", "?")})
-            elif kind == "playbook_on_stats":
-                state["recap"] = [" ".join(line.split()) for line in (event.get("stdout") or "").splitlines() if ":" in line and "=" in line]
-            return False  # do not keep event files in the data dir
+    def __init__(self, ctx):
+        self.ctx = ctx
+        self.failures, self.recap = [], []
 
-        def should_stop():
-            if state["reason"] is None:
-                reason = ctx.stop_reason() or ("timed_out" if deadline and time.monotonic() > deadline else None)
-                if reason:
-                    state["reason"], state["term_at"] = reason, time.monotonic()
-                    _signal_marked(marker, signal.SIGTERM)
-                return False
-            # SIGTERM was sent: let ansible-runner SIGKILL the group once the grace period is over.
-            return time.monotonic() - state["term_at"] > grace
+    def line(self, text):
+        try:
+            event = json.loads(text)
+        except ValueError:
+            event = None
+        if not isinstance(event, dict) or "event" not in event:
+            if text.strip():
+                self.ctx.output(text.rstrip())  # ansible-runner's own messages
+            return
+        for line in (event.get("stdout") or "").splitlines():
+            if line.strip():
+                self.ctx.output(line.rstrip())
+        data = event.get("event_data") or {}
+        kind = event.get("event")
+        if kind == "runner_on_failed" and not data.get("ignore_errors"):
+            message = str((data.get("res") or {}).get("msg") or "").strip().splitlines()
+            self.failures.append(_("Task “%(task)s” failed on %(host)s: %(message)s") % {
+                "task": data.get("task", "?"), "host": data.get("host", "?"), "message": message[0] if message else "—"})
+        elif kind == "runner_on_unreachable":
+            self.failures.append(_("Host %(host)s is unreachable.") % {"host": data.get("host", "?")})
+        elif kind == "playbook_on_stats":
+            self.recap = [" ".join(line.split()) for line in (event.get("stdout") or "").splitlines() if ":" in line and "=" in line]
 
-        runner = ansible_runner.Runner(config=config, event_handler=on_event, cancel_callback=should_stop)
-        runner.run()
-        reason = state["reason"]
-        if reason in ("cancelled", "timed_out"):
-            return Outcome(status=reason, exit_code=runner.rc, command=command)
-        recap = "; ".join(state["recap"])
-        if runner.rc == 0:
+    def outcome(self, outcome, command):
+        if outcome.status in ("cancelled", "timed_out"):
+            return Outcome(status=outcome.status, exit_code=outcome.exit_code, command=command)
+        if outcome.exit_code is None:  # the runner service was not reachable: its reason stands
+            return Outcome(status="failed", summary=outcome.summary, command=command)
+        recap = "; ".join(self.recap)
+        if outcome.exit_code == 0:
             return Outcome(status="succeeded", exit_code=0, summary=recap, command=command)
-        parts = list(dict.fromkeys(state["failures"]))  # one line per failure, in order, no repeats
+        parts = list(dict.fromkeys(self.failures))  # one line per failure, in order, no repeats
         if recap:
             parts.append("PLAY RECAP: " + recap)
         if not parts:
-            parts.append(_("ansible-playbook ended with exit code %(code)s.") % {"code": runner.rc})
+            parts.append(_("ansible-playbook ended with exit code %(code)s.") % {"code": outcome.exit_code})
         summary = " ".join(parts)
         if len(summary) > SUMMARY_LIMIT:
             summary = summary[: SUMMARY_LIMIT - 1] + "…"
-        return Outcome(status="failed", exit_code=runner.rc, summary=summary, command=command)
-
-
-def _write_private(path, text):
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(text)
+        return Outcome(status="failed", exit_code=outcome.exit_code, summary=summary, command=command)

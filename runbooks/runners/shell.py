@@ -3,6 +3,9 @@
 Parameter values land in argv items as they are (no shell reads them), so "; rm -rf /" or "$(…)" stay
 literal text. A spec that hands a string to a shell (`sh -c "…"`, `bash -lc …`) is refused at save time:
 it would turn parameters back into shell code.
+
+The program runs in the runner service (docs/runner.md), never as a child of the worker, whose environment
+holds Okno's keys.
 """
 
 import os

@@ -24,6 +24,8 @@ import pytest
 import redis
 from aiosmtpd.controller import Controller
 
+from tests.runbooks.runner_service import okno_runner  # noqa: F401  (the runner service workers send commands to)
+
 ROOT = Path(__file__).resolve().parents[2]
 logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd logs every SMTP line
 
@@ -202,7 +204,7 @@ def database_url():
 
 
 @pytest.fixture
-def celery_env(smtp, tmp_path):
+def celery_env(smtp, tmp_path, okno_runner):  # noqa: F811
     """The environment of worker and beat: test database, SMTP sink, fast sweeps and short timeouts."""
     from django.conf import settings
 
@@ -223,6 +225,7 @@ def celery_env(smtp, tmp_path):
         "OKNO_SCHEDULER_CLAIM_TIMEOUT_SECONDS": "5",
         "CELERY_BEAT_SCHEDULE_FILENAME": str(tmp_path / "beat-schedule"),
         "PYTHONUNBUFFERED": "1",
+        "OKNO_RUNNER_SOCKET": okno_runner.socket,
     }
 
 

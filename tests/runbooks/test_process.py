@@ -1,12 +1,14 @@
-"""run_process: real programs, output line by line, exit code, timeout and cancel end the whole tree."""
+"""run_process: real programs in the runner service (docs/runner.md), output line by line, exit code, timeout
+and cancel end the whole tree. Programs are named as a job sees them: `python3` is the runner's own Python."""
 
 import os
-import sys
 import time
 import uuid
 
 from runbooks.runners.base import RunContext
 from runbooks.runners.process import run_process
+
+PYTHON = "python3"  # the runner's interpreter (this process's may be out of the runner user's reach)
 
 
 def make_ctx(tmp_path, *, stop_after=None, reason="cancelled", **kwargs):
@@ -58,12 +60,12 @@ def unique_sleep():
 
 def test_output_arrives_line_by_line_in_order(tmp_path):
     ctx, lines = make_ctx(tmp_path)
-    outcome = run_process([sys.executable, "-c", "import sys\nfor i in range(200): print('line', i, flush=i % 7 == 0)\nsys.stdout.flush()\nsys.stderr.write('to stderr\\n')"], ctx)
+    outcome = run_process([PYTHON, "-c", "import sys\nfor i in range(200): print('line', i, flush=i % 7 == 0)\nsys.stdout.flush()\nsys.stderr.write('to stderr\\n')"], ctx)
     assert outcome.status == "succeeded"
     assert outcome.exit_code == 0
     assert lines[:200] == [f"line {i}" for i in range(200)]
     assert lines[200:] == ["to stderr"]
-    assert outcome.command.startswith(sys.executable)
+    assert outcome.command.startswith(PYTHON)
 
 
 def test_lines_are_streamed_before_the_program_ends(tmp_path):
@@ -71,7 +73,7 @@ def test_lines_are_streamed_before_the_program_ends(tmp_path):
     ctx, _ = make_ctx(tmp_path)
     ctx.output = lambda line: seen_at.append((line, time.monotonic()))
     started = time.monotonic()
-    run_process([sys.executable, "-c", "import time\nprint('first', flush=True)\ntime.sleep(1)\nprint('second')"], ctx)
+    run_process([PYTHON, "-c", "import time\nprint('first', flush=True)\ntime.sleep(1)\nprint('second')"], ctx)
     assert [line for line, _ in seen_at] == ["first", "second"]
     assert seen_at[0][1] - started < 0.9  # "first" came while the program was still sleeping
     assert seen_at[1][1] - seen_at[0][1] > 0.8
@@ -79,7 +81,7 @@ def test_lines_are_streamed_before_the_program_ends(tmp_path):
 
 def test_exit_code_decides(tmp_path):
     ctx, lines = make_ctx(tmp_path)
-    outcome = run_process([sys.executable, "-c", "print('bad'); raise SystemExit(3)"], ctx)
+    outcome = run_process([PYTHON, "-c", "print('bad'); raise SystemExit(3)"], ctx)
     assert (outcome.status, outcome.exit_code) == ("failed", 3)
     assert lines == ["bad"]
     assert run_process(["true"], ctx).status == "succeeded"
@@ -140,7 +142,7 @@ def test_a_program_ignoring_sigterm_is_killed_after_the_grace(tmp_path, settings
         "    signal.pause()\n"
     )
     started = time.monotonic()
-    outcome = run_process([sys.executable, "-c", script], ctx)
+    outcome = run_process([PYTHON, "-c", script], ctx)
     elapsed = time.monotonic() - started
     assert outcome.status == "cancelled"
     assert "ignoring SIGTERM" in lines  # it did get SIGTERM first …
@@ -153,4 +155,6 @@ def test_stdin_and_environment(tmp_path):
     ctx, lines = make_ctx(tmp_path, env={"FROM_CTX": "ctx"})
     outcome = run_process(["sh", "-c", 'cat; echo "$FROM_CTX $FROM_ARG"; pwd'], ctx, env={"FROM_ARG": "arg"}, stdin_text="from stdin\n")
     assert outcome.status == "succeeded"
-    assert lines == ["from stdin", "ctx arg", str(tmp_path)]
+    # the job runs in a private work dir of the runner's, not in the worker's
+    assert lines[:2] == ["from stdin", "ctx arg"]
+    assert lines[2] != str(tmp_path) and lines[2].rsplit("/", 1)[1].startswith("job-")

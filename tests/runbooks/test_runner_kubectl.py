@@ -43,7 +43,9 @@ def test_version_client(runner, cluster, tmp_path):
 
     assert outcome.status == "succeeded", lines
     assert any(line.startswith("Client Version: v1.") for line in lines)
-    assert outcome.command.startswith(f"{settings.OKNO_KUBECTL} --kubeconfig {tmp_path}/kubeconfig-")
+    # the kubeconfig travels in the job: a file of the job's private work dir in the runner, none left here
+    assert outcome.command.startswith(f"{settings.OKNO_KUBECTL} --kubeconfig kubeconfig.yaml ")
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_get_nodes_against_the_fake(runner, cluster, fake_api, tmp_path):
