@@ -40,6 +40,17 @@ if [[ "$(id -u)" -eq 0 ]]; then
             || id -u "$RUNNER_USER" >/dev/null 2>&1  # another start made it meanwhile
     fi
     as_runner() { setpriv --reuid="$RUNNER_USER" --regid="$RUNNER_USER" --init-groups env -i "$@"; }
+    # The runner reads the project's code and virtualenv: a checkout under a closed directory (a 0700
+    # temporary folder) is opened for traversal only (o+x: no listing), from / down to the project.
+    path=""
+    IFS='/' read -ra parts <<< "${ROOT#/}"
+    for part in "${parts[@]}"; do
+        path="$path/$part"
+        if ! as_runner test -x "$path"; then
+            chmod o+x "$path"
+            echo "okno-runner: $path opened for traversal (o+x) so that user $RUNNER_USER reaches the project" >&2
+        fi
+    done
     if ! as_runner "$PY" -c "" >/dev/null 2>&1; then
         # The virtualenv's interpreter lives where that user may not go (e.g. pyenv under /root): build a
         # small virtualenv of the same Python version from a system interpreter, reading the project's
