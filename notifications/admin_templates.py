@@ -66,6 +66,9 @@ class MessageTemplateAdmin(admin.ModelAdmin):
     search_fields = ["subject", "text"]
     actions = ["reset_to_default"]
 
+    class Media:
+        js = ["okno/confirm.js"]  # the reset button's confirmation (no inline onclick under the CSP)
+
     def get_readonly_fields(self, request, obj=None):
         fields = ["tools", "variables"]
         return ["kind", "language", *fields] if obj is not None else fields
@@ -103,7 +106,7 @@ class MessageTemplateAdmin(admin.ModelAdmin):
             '<button type="submit" class="button" formaction="{}" formtarget="_blank" name="_preview">{}</button> '
             '<a class="button" href="{}" target="_blank">{}</a> '
             '<button type="submit" class="button" formaction="{}" name="_reset" '
-            'onclick="return confirm(this.dataset.confirm)" data-confirm="{}">{}</button>',
+            'data-okno-confirm="{}">{}</button>',
             reverse("admin:%s_%s_preview_saved" % info, args=[obj.pk]), _("Preview what is typed"),
             reverse("admin:%s_%s_preview_saved" % info, args=[obj.pk]), _("Preview the saved template"),
             reverse("admin:%s_%s_reset" % info, args=[obj.pk]), _("Replace this template with the shipped default?"),

@@ -12,3 +12,7 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+
+# django-axes stays on (tests/security); only authenticate() calls with no request skip its check.
+AUTHENTICATION_BACKENDS = ["tests.security.backends.AxesBackendForTests", "django.contrib.auth.backends.ModelBackend"]
+AXES_VERBOSE = False  # no "AXES: …" line per login in test output

@@ -72,6 +72,13 @@
     });
   });
 
+  // A click inside a cell's open editor (its fields, Save, Cancel) must not ask for the editor again.
+  // Done here rather than with an hx-trigger filter, which needs eval (forbidden by the policy).
+  document.body.addEventListener("htmx:confirm", function (e) {
+    var ev = e.detail.triggeringEvent, elt = e.detail.elt;
+    if (ev && ev.type === "click" && elt.matches("td.okno-cell") && ev.target.closest && ev.target.closest("form")) e.preventDefault();
+  });
+
   // Text areas in cells grow with their text, up to most of the screen.
   function fitTextarea(area) {
     area.style.height = "auto";
@@ -96,6 +103,16 @@
     var field = e.detail.target.querySelector && e.detail.target.querySelector(".okno-cell-form [name=value]");
     if (field && field.tagName === "TEXTAREA") fitTextarea(field);
     if (field) { field.focus(); if (field.select && field.type !== "date" && field.type !== "time") { try { field.setSelectionRange(field.value.length, field.value.length); } catch (_) {} } }
+  });
+
+  // No inline handlers (the Content-Security-Policy forbids them): behaviour comes from data attributes
+  // (data-okno-confirm: confirm.js). data-okno-close="selector": empties the nearest enclosing element
+  // that matches (closes a panel).
+  document.body.addEventListener("click", function (e) {
+    var el = e.target.closest && e.target.closest("[data-okno-close]");
+    if (!el) return;
+    var holder = el.closest(el.dataset.oknoClose);
+    if (holder) holder.innerHTML = "";
   });
 
   // Formsets: "+" clones the empty form with the next index.
