@@ -22,6 +22,9 @@ from .models import ApprovalRow, MatrixTemplate
 
 # Called after commit with (event, row_ids): the notifications layer registers e-mail sending here.
 listeners = []
+# Called inside the transaction with (plan, version, rows, actor) when the plan reaches APPROVED: runbooks
+# records that the signers approved the automation content of that version (four eyes on code).
+on_plan_approved = []
 
 
 def _notify(event, plan_id, row_ids=()):
@@ -245,6 +248,8 @@ def _maybe_approve_plan(plan, rows, actor):
         plan.approve()
         plan.save()
         record_event(plan, actor=actor, kind=EventKind.TRANSITION, from_status=PlanStatus.IN_REVIEW, to_status=plan.status, comment=_("All sign-offs given on version %(n)d") % {"n": current.number})
+        for callback in on_plan_approved:
+            callback(plan, current, rows, actor)
         _notify("approved", plan.pk)
 
 

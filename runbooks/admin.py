@@ -12,7 +12,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from .models import AutomationRun, Cluster, Rehearsal, Runbook, RunbookVersion, Secret, StepAutomation
+from .models import AutomationApproval, AutomationRun, Cluster, Rehearsal, Runbook, RunbookVersion, Secret, StepAutomation
 
 
 class WriteOnlyTextarea(forms.Textarea):
@@ -182,7 +182,18 @@ class StepAutomationAdmin(ViewOnlyAdmin):
 
     list_display = ["step", "kind", "cluster", "timeout_seconds", "start_at_planned_time"]
     list_filter = ["kind", "cluster"]
-    fields = ["step", "kind", "cluster", "spec", "params", "timeout_seconds", "start_at_planned_time"]
+    fields = ["step", "kind", "cluster", "spec", "params", "timeout_seconds", "start_at_planned_time", "updated_by", "updated_at"]
+    readonly_fields = fields
+
+
+@admin.register(AutomationApproval)
+class AutomationApprovalAdmin(ViewOnlyAdmin):
+    """Four eyes on automation (runbooks/four_eyes.py): made by the sign-off or an operator, never here."""
+
+    list_display = ["automation", "via", "approved_by", "version", "approved_at", "content_hash"]
+    list_filter = ["via"]
+    list_select_related = ["automation__step", "approved_by", "version"]
+    fields = ["automation", "content_hash", "via", "approved_by", "signers", "version", "approved_at"]
     readonly_fields = fields
 
 
@@ -201,7 +212,7 @@ class AutomationRunAdmin(ViewOnlyAdmin):
     list_select_related = ["plan", "step", "started_by"]
     date_hierarchy = "created_at"
     fields = [
-        "plan", "step", "rehearsal", "mode", "status", "kind", "cluster_name", "command_text", "timeout_seconds",
+        "plan", "step", "rehearsal", "mode", "status", "kind", "cluster_name", "command_text", "approval", "timeout_seconds",
         "started_by", "created_at", "started_at", "finished_at", "exit_code", "summary", "cancelled_by", "worker", "log_text",
     ]
     readonly_fields = fields

@@ -9,7 +9,7 @@ from django import forms
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from . import runners
+from . import runners, yaml_safe
 from .models import Cluster, Secret
 from .runners.base import PLACEHOLDER, AutomationError, check_value, fill, secret_names
 
@@ -21,7 +21,7 @@ def _yaml_mapping(text, what):
     if not text.strip():
         return {}
     try:
-        data = yaml.safe_load(text)
+        data = yaml_safe.load_spec(text)  # no aliases, bounded size (issue 11)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = _(" (line %(line)s, column %(column)s)") % {"line": mark.line + 1, "column": mark.column + 1} if mark else ""

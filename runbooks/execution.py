@@ -28,7 +28,7 @@ from changeplans.models import Plan, Step
 from changeplans.roles import has_role
 from changeplans.services import record_event
 
-from . import runners
+from . import four_eyes, runners
 from .choices import ACTIVE_RUN_STATUSES, RunMode, RunStatus
 from .models import AutomationRun, RunLine, Secret, StepAutomation
 from .runners.base import AutomationError, Outcome, Redactor, RunContext, fill, resolve_secrets, secret_names
@@ -273,6 +273,14 @@ def execute_run(run_id):
     try:
         if automation is None:
             raise AutomationError(_("The step's automation was removed."))
+        approval, unapproved = four_eyes.run_gate(run, automation)
+        if unapproved and run.mode == RunMode.REHEARSAL:
+            io.output(unapproved)
+            return _finish(run.pk, Outcome(status=RunStatus.SKIPPED, summary=unapproved), redactor, io.close())
+        if unapproved:
+            raise AutomationError(unapproved)
+        if approval is not None:
+            AutomationRun.objects.filter(pk=run.pk).update(approval=approval)
         runner, spec = _prepare(run, automation, redactor)
         ctx = RunContext(
             workdir=workdir, output=io.output, stop_reason=io.stop_reason, dry_run=run.mode == RunMode.REHEARSAL,
@@ -400,7 +408,12 @@ def _run_at_planned_time(payload):
 
 
 def connect():
+    from approvals import services as approvals
+    from changeplans.models import STATUS_CHOICES_BY_OBJECT
     from notifications import scheduler
 
     scheduler.register(SCHEDULED_RUN)(_run_at_planned_time)
     board.on_plan_changed.append(schedule_plan)
+    if four_eyes.record_sign_off not in approvals.on_plan_approved:
+        approvals.on_plan_approved.append(four_eyes.record_sign_off)
+    STATUS_CHOICES_BY_OBJECT["automationapproval"] = four_eyes.ApprovalState

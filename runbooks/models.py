@@ -112,6 +112,8 @@ class StepAutomation(models.Model):
     params = models.JSONField(_("parameters"), default=dict, blank=True)
     timeout_seconds = models.PositiveIntegerField(_("timeout, seconds"), default=900)
     start_at_planned_time = models.BooleanField(_("start at the step's planned time"), default=False)
+    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("last saved by"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    updated_at = models.DateTimeField(_("last saved at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("step automation")
@@ -119,6 +121,34 @@ class StepAutomation(models.Model):
 
     def __str__(self):
         return f"{self.kind}: {self.step}"
+
+
+class ApprovalVia(models.TextChoices):
+    SIGN_OFF = "sign_off", _("the plan's sign-off")
+    OPERATOR = "operator", _("an operator's approval for rehearsals")
+
+
+class AutomationApproval(models.Model):
+    """A second person's approval of one step automation's exact content (four eyes on code): the
+    content's fingerprint, who approved it, when and how. A changed automation has another fingerprint,
+    so an approval never covers text its approver did not see."""
+
+    automation = models.ForeignKey(StepAutomation, on_delete=models.CASCADE, related_name="approvals")
+    content_hash = models.CharField(_("content fingerprint"), max_length=64)
+    via = models.CharField(_("approved through"), max_length=20, choices=ApprovalVia.choices)
+    approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("approved by"), null=True, on_delete=models.SET_NULL, related_name="+")
+    signers = models.CharField(_("signed by"), max_length=1000, blank=True, help_text=_("Sign-off: everyone who signed the version."))
+    version = models.ForeignKey("changeplans.PlanVersion", verbose_name=_("plan version"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    approved_at = models.DateTimeField(_("approved at"), default=timezone.now)
+
+    class Meta:
+        ordering = ["automation", "-approved_at", "-id"]
+        indexes = [models.Index(fields=["automation", "content_hash"])]
+        verbose_name = _("automation approval")
+        verbose_name_plural = _("automation approvals")
+
+    def __str__(self):
+        return f"{self.automation}: {self.get_via_display()}"
 
 
 class Rehearsal(models.Model):
@@ -143,6 +173,7 @@ class AutomationRun(models.Model):
     plan = models.ForeignKey("changeplans.Plan", on_delete=models.CASCADE, related_name="automation_runs")
     step = models.ForeignKey("changeplans.Step", on_delete=models.CASCADE, related_name="automation_runs")
     rehearsal = models.ForeignKey(Rehearsal, null=True, blank=True, on_delete=models.CASCADE, related_name="runs")
+    approval = models.ForeignKey(AutomationApproval, verbose_name=_("approval it ran under"), null=True, blank=True, on_delete=models.SET_NULL, related_name="runs")
     mode = models.CharField(_("mode"), max_length=20, choices=RunMode.choices, default=RunMode.PRODUCTION)
     status = models.CharField(_("status"), max_length=20, choices=RunStatus.choices, default=RunStatus.QUEUED)
     kind = models.CharField(_("runner"), max_length=30)

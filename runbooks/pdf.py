@@ -51,8 +51,13 @@ def _log(text, redact):
     return "\n".join(lines[:MAX_LOG_LINES]), len(lines) - MAX_LOG_LINES
 
 
-def appendix(plan):
-    """HTML of "Appendix. Automation", or "" when the plan has no production run."""
+def appendix(plan, viewer=None):
+    """HTML of "Appendix. Automation", or "" when the plan has no production run or `viewer` (None: the
+    archive itself) may not see the plan's run logs (runbooks.permissions)."""
+    from .permissions import can_view_runs
+
+    if viewer is not None and not can_view_runs(viewer, plan):
+        return ""
     runs = list(
         AutomationRun.objects.filter(plan=plan, mode=RunMode.PRODUCTION)
         .select_related("step", "started_by")

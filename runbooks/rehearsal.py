@@ -1,7 +1,11 @@
 """Rehearsal: before the window, a dry run of every automated step of the plan (kubectl --dry-run=server,
 Ansible check mode, Kubernetes API dryRun=All). Its results belong to the automation they tried: the
 fingerprint of the plan's automation is kept, and approvers see whether the version they sign is the one
-rehearsed."""
+rehearsed.
+
+Four eyes (runbooks/four_eyes.py): a step runs in a rehearsal only if a second person approved its current
+content, or if it is safe by construction (the Kubernetes runner's dryRun=All); the worker checks it right
+before each step (execution.execute_run) and records the others as skipped, with the reason."""
 
 import hashlib
 import json
@@ -18,6 +22,7 @@ from changeplans.versioning import latest_version
 
 from .choices import ACTIVE_RUN_STATUSES, RunMode, RunStatus
 from .execution import RunRefused, describe, execute_run, is_operator
+from .four_eyes import SAFE_REHEARSAL_KINDS
 from .models import AutomationRun, Rehearsal, StepAutomation
 
 
@@ -98,11 +103,15 @@ def latest(plan_id):
     counts = {}
     for run in runs:
         counts[run.status] = counts.get(run.status, 0) + 1
+    # Skipped for want of a second person's approval (four_eyes.run_gate): nothing of it was tried, so the
+    # rehearsal did not pass.
+    unapproved = [run for run in runs if run.status == RunStatus.SKIPPED and run.approval_id is None and run.kind not in SAFE_REHEARSAL_KINDS]
     return {
         "rehearsal": rehearsal,
         "runs": runs,
         "matches": rehearsal.digest == current,
         "running": any(run.status in ACTIVE_RUN_STATUSES for run in runs),
-        "ok": bool(runs) and all(run.status in (RunStatus.SUCCEEDED, RunStatus.SKIPPED) for run in runs),
+        "unapproved": len(unapproved),
+        "ok": bool(runs) and not unapproved and all(run.status in (RunStatus.SUCCEEDED, RunStatus.SKIPPED) for run in runs),
         "counts": counts,
     }

@@ -10,4 +10,5 @@ urlpatterns = [
     path("runs/<int:pk>/stream/", views.run_stream, name="run_stream"),
     path("runs/<int:pk>/log.txt", views.run_log, name="run_log"),
     path("plans/<int:pk>/rehearse/", views.rehearse, name="rehearse"),
+    path("plans/<int:pk>/approve-automation/", views.approve_automation, name="approve_automation"),
 ]

@@ -7,6 +7,7 @@ version, resets the sign-offs and shows in the version diff.
 
 import json
 
+import yaml
 from django.conf import settings
 from django.utils import translation
 from django.utils.translation import gettext as _
@@ -19,6 +20,7 @@ from .runners.base import AutomationError, fill
 def automation_text(automation):
     """Kind, cluster, what runs (the filled spec described by its runner, or the raw spec), timeout, start.
 
+    Then the whole spec and parameters as YAML (runbooks/four_eyes.py: the sign-off approves this content).
     Always in the site's default language: the snapshot is compared with the previous version's, and a
     text that changed with the editor's language would make a new version out of nothing.
     """
@@ -39,7 +41,16 @@ def automation_text(automation):
             first += ", " + _("cluster %(name)s") % {"name": automation.cluster.name}
         start = _("starts at the step's planned time") if automation.start_at_planned_time else _("started by the operator")
         last = _("timeout %(seconds)s s") % {"seconds": automation.timeout_seconds} + "; " + start
-        return "\n".join([first, what, last])
+        # The whole content, not only the runner's one-line description: the signers approve exactly what
+        # runs (dry-run argv, inline playbook, headers and body …), and any change of it makes a new version.
+        content = _("specification:") + "\n" + _dump(automation.spec)
+        if automation.params:
+            content += "\n" + _("parameters:") + "\n" + _dump(automation.params)
+        return "\n".join([first, what, content, last])
+
+
+def _dump(data):
+    return yaml.safe_dump(data, allow_unicode=True, sort_keys=True, default_flow_style=False, width=1000).rstrip("\n")
 
 
 def extend_snapshot(plan, steps):

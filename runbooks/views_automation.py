@@ -12,6 +12,7 @@ from django.db import transaction
 from django.db.models import F
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from changeplans import versioning as plan_versioning
@@ -58,6 +59,9 @@ def save_step_automation(plan_id, step_id, *, actor, data):
     automation.timeout_seconds = data["timeout_seconds"]
     automation.start_at_planned_time = bool(data.get("start_at_planned_time"))
     after = automation_text(automation)
+    if before != after or automation.pk is None:
+        # Who last saved the content may not be its second pair of eyes (runbooks/four_eyes.py).
+        automation.updated_by, automation.updated_at = actor, timezone.now()
     automation.save()
     if before != after:
         _finish_edit(plan, step, actor=actor, before=before, after=after)

@@ -8,20 +8,22 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from changeplans.models import Plan, Step
 from changeplans.permissions import can_view_plan
 from changeplans.views_board import _run
 
-from . import execution, rehearsal, stream
+from . import execution, four_eyes, rehearsal, stream
 from .models import AutomationRun
+from .permissions import can_view_run
 
 
 def _viewable_run(request, pk):
-    run = get_object_or_404(AutomationRun.objects.select_related("plan", "step", "started_by", "cancelled_by"), pk=pk)
-    if not can_view_plan(request.user, run.plan):
-        raise PermissionDenied(_("You may not view this plan."))
+    run = get_object_or_404(AutomationRun.objects.select_related("plan", "step", "started_by", "cancelled_by", "approval__approved_by", "approval__version"), pk=pk)
+    if not can_view_run(request.user, run):
+        raise PermissionDenied(_("Automation runs of this plan are shown to its author, curator and signers, to duty officers, operators and administrators."))
     return run
 
 
@@ -99,7 +101,7 @@ def rehearse(request, pk):
     except PermissionDenied as exc:
         messages.error(request, str(exc))
     else:
-        messages.success(request, _("The rehearsal has started: every automated step runs as a dry run."))
+        messages.success(request, _("The rehearsal has started: approved automated steps run as a dry run, the others are skipped."))
     return redirect(f"{plan_url(plan)}#rehearsal")
 
 
@@ -107,3 +109,19 @@ def plan_url(plan):
     from django.urls import reverse
 
     return reverse("changeplans:plan_detail", args=[plan.pk])
+
+
+@login_required
+@require_POST
+def approve_automation(request, pk):
+    """«Approve automation»: an operator who did not write it lets the rehearsal run its current content."""
+    plan = get_object_or_404(Plan, pk=pk)
+    if not can_view_plan(request.user, plan):
+        raise PermissionDenied(_("You may not view this plan."))
+    try:
+        made = four_eyes.approve_automation(pk, actor=request.user, seen=request.POST.getlist("seen"))
+    except PermissionDenied as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, ngettext("Automation of %(n)d step approved for rehearsals.", "Automation of %(n)d steps approved for rehearsals.", len(made)) % {"n": len(made)})
+    return redirect(f"{plan_url(plan)}#rehearsal")

@@ -6,6 +6,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import translation
 
+from approvals.models import ApprovalRow
 from changeplans.choices import PlanStatus, StepStatus
 from changeplans.models import Plan, Step
 from runbooks.choices import RunStatus
@@ -85,6 +86,8 @@ def test_rehearsal_before_the_window_is_shown_to_approvers(client, author, appro
     two = StepFactory(plan=plan, position=2, name="Перезагрузка")
     automate(one, ["printf", "real\\n"], spec={"argv": ["printf", "real\\n"], "dry_run_argv": ["printf", "dry %s\\n", "{{ node }}"]}, params={"node": "worker-1"})
     automate(two, ["printf", "reboot\\n"])
+    # The approver is on the plan's sign-off matrix: rehearsal results are shown to those with a stake.
+    ApprovalRow.objects.create(plan=plan, position=1, person_name="Согласующий", user=approver)
     client.force_login(approver)
     page = client.get(f"/plans/{plan.pk}/").content.decode()
     assert 'id="rehearsal"' in page and "репетиции ещё не было" in page

@@ -7,10 +7,10 @@ from django.contrib.auth import get_user_model
 from approvals.choices import ApprovalStatus
 from changeplans import execution as board
 from changeplans.choices import PlanStatus, StepStatus
-from runbooks import execution, rehearsal, runners
+from runbooks import execution, four_eyes, rehearsal, runners
 from runbooks.choices import RunMode, RunStatus
 from runbooks.demo import DEMO_AUTOMATION_TITLE, load_automation_demo
-from runbooks.models import AutomationRun, StepAutomation
+from runbooks.models import ApprovalVia, AutomationRun, StepAutomation
 
 pytestmark = pytest.mark.django_db
 User = get_user_model()
@@ -28,6 +28,9 @@ def test_an_approved_plan_whose_window_is_open(plan):
     assert [s.automation.kind if hasattr(s, "automation") else None for s in plan.steps.order_by("position")] == ["shell", "ansible", "shell", None]
     for automation in StepAutomation.objects.filter(step__plan=plan):
         runners.get(automation.kind).check(automation.spec)  # a valid spec, as the editor would accept it
+        # Four eyes: the demo's sign-off approved the automation content of the version it signed.
+        approval = four_eyes.approval_of(automation, production=True)
+        assert approval is not None and approval.via == ApprovalVia.SIGN_OFF and approval.signers
 
 
 def test_loading_twice_returns_the_same_plan(plan):

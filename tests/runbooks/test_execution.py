@@ -111,9 +111,7 @@ def test_secrets_are_resolved_inside_the_run_and_redacted_everywhere(running_pla
 
 def test_a_run_past_its_timeout_is_stopped_and_fails_the_step(running_plan, operator, django_capture_on_commit_callbacks):
     s = step(running_plan, 1)
-    automate(s, ["sh", "-e", "-u", "/dev/null"], timeout=1)  # placeholder replaced below
-    s.automation.spec = {"argv": ["python3", "-c", "import time; print('started', flush=True); time.sleep(60)"]}
-    s.automation.save()
+    automate(s, ["python3", "-c", "import time; print('started', flush=True); time.sleep(60)"], timeout=1)
     started = timezone.now()
     run = run_now(s.pk, operator, django_capture_on_commit_callbacks)
     assert run.status == RunStatus.TIMED_OUT and (timezone.now() - started).total_seconds() < 15
