@@ -19,6 +19,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
+from runbooks import yaml_safe
 from runbooks.runners.base import AutomationError
 
 # Environment a credential plugin must not get from the kubeconfig: it would change what runs.
@@ -65,7 +66,7 @@ def check_kubeconfig(text):
     if not str(text or "").strip():
         raise AutomationError(_("The cluster has no kubeconfig."))
     try:
-        config = yaml.safe_load(text)
+        config = yaml_safe.load(text, **yaml_safe.SPEC_LIMITS)
     except yaml.YAMLError as exc:
         raise AutomationError(_("Kubeconfig is not valid YAML: %(error)s") % {"error": str(exc).splitlines()[0]}) from None
     if not isinstance(config, dict):

@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 
 from changeplans.roles import display_name
 
+from . import yaml_safe
 from .choices import RunMode
 from .models import AutomationRun, Cluster, Secret
 from .runners.base import Redactor
@@ -20,13 +21,11 @@ MAX_LOG_LINES = 3000
 
 def _kubeconfig_values(kubeconfig_text):
     try:
-        import yaml
-
         from .kubeconfig import secret_values
     except ImportError:
         return []
     try:
-        config = yaml.safe_load(kubeconfig_text)
+        config = yaml_safe.load(kubeconfig_text, **yaml_safe.SPEC_LIMITS)
         return secret_values(config) if isinstance(config, dict) else []
     except Exception:  # a malformed kubeconfig: its runs were refused; the Secret rows still redact
         return []

@@ -23,6 +23,7 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from .. import yaml_safe
 from . import register
 from .base import AutomationError, Outcome, Runner
 from .process import run_process
@@ -94,7 +95,7 @@ class AnsibleRunner(Runner):
             if not isinstance(inline, str):
                 raise AutomationError(_("The inline playbook must be YAML text."))
             try:
-                plays = yaml.safe_load(inline)
+                plays = yaml_safe.load_spec(inline)
             except yaml.YAMLError as exc:
                 raise AutomationError(_("The inline playbook is not valid YAML: %(error)s") % {"error": str(exc)[:300]}) from None
             if not isinstance(plays, list) or not plays or not all(isinstance(play, dict) for play in plays):
@@ -191,7 +192,7 @@ class AnsibleRunner(Runner):
         inventory_text = self._inventory_text(spec, ctx)
         # A YAML inventory needs a .yml name (the INI plugin reads anything else).
         try:
-            is_yaml = isinstance(yaml.safe_load(inventory_text), dict)
+            is_yaml = isinstance(yaml_safe.load_spec(inventory_text), dict)
         except yaml.YAMLError:
             is_yaml = False
         inventory_path = "inventory/hosts.yml" if is_yaml else "inventory/hosts"

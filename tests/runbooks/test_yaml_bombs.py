@@ -147,3 +147,16 @@ def test_the_stored_spec_stays_small():
     # The largest spec the loader accepts stays near its text: no expansion happens.
     text = "items:\n" + "".join(f"  - v{i}\n" for i in range(4990))
     assert len(json.dumps(yaml_safe.load_spec(text))) < 2 * len(text)
+
+
+def test_kubeconfig_and_inline_playbook_refuse_the_bomb():
+    # A cluster's kubeconfig and an inline playbook are YAML a person pasted: the same bounded loader.
+    from runbooks.kubeconfig import check_kubeconfig
+    from runbooks.runners.ansible import AnsibleRunner
+    from runbooks.runners.base import AutomationError
+
+    with translation.override("en"):
+        with pytest.raises(AutomationError, match="alias|anchor"):
+            check_kubeconfig(SPEC_BOMB)
+        with pytest.raises(AutomationError, match="alias|anchor"):
+            AnsibleRunner().check({"playbook_yaml": SPEC_BOMB})
