@@ -39,13 +39,20 @@ run: install
 	$(PY) manage.py load_demo
 	@echo ""
 	@echo "Okno: http://$(HOST):$(PORT)/   (Ctrl+C stops it; e-mails land in http://$(HOST):$(PORT)/mailbox/, log in as admin)"
-	@# A Celery worker with its beat (the scheduler) runs beside the web server and stops with it. Without
-	@# Redis its broker is a folder (var/celery-queue); with REDIS_URL set it is Redis.
-	@# A second worker takes the "automation" queue (runbook runs may last hours) in threads.
-	$(PY) -m celery -A config worker --beat --pool=solo --loglevel=WARNING \
-		--schedule=var/celerybeat-schedule & worker=$$!; \
-		$(PY) -m celery -A config worker -Q automation -n automation@%h --pool=threads --concurrency=4 --loglevel=WARNING & automation=$$!; \
-		trap 'kill $$worker $$automation 2>/dev/null; wait $$worker $$automation 2>/dev/null' EXIT INT TERM; \
+	@# Beside the web server: Celery beat (the scheduler) as its own process, one worker for the default
+	@# queue and one for "automation" (runbook runs may last hours, so they never hold up e-mails and
+	@# banners), and the automation runner service. Without Redis the broker is a folder (var/celery-queue,
+	@# config/fsbroker.py). The beat's pidfile refuses a second beat; OKNO_EXIT_WITH_PARENT makes every
+	@# child die with this shell, even on SIGKILL. docs/scheduler.md, "The embedded default".
+	export OKNO_EXIT_WITH_PARENT=1; \
+		$(PY) -m celery -A config beat --loglevel=WARNING --schedule=var/celerybeat-schedule \
+			--pidfile=var/celerybeat.pid & beat=$$!; \
+		$(PY) -m celery -A config worker -Q celery -n default@%h --pool=solo --loglevel=WARNING \
+			--without-gossip --without-mingle --without-heartbeat --pidfile=var/celery-worker.pid & worker=$$!; \
+		$(PY) -m celery -A config worker -Q automation -n automation@%h --pool=threads --concurrency=4 --loglevel=WARNING \
+			--without-gossip --without-mingle --without-heartbeat --pidfile=var/celery-automation.pid & automation=$$!; \
+		bash scripts/runner.sh & runner=$$!; \
+		trap 'kill $$beat $$worker $$automation $$runner 2>/dev/null; wait $$beat $$worker $$automation $$runner 2>/dev/null' EXIT INT TERM; \
 		$(PY) manage.py runserver $(HOST):$(PORT)
 
 test: install-test

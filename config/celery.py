@@ -1,11 +1,35 @@
 """Celery application. The worker and beat processes (docker-compose, `make run`) start from here."""
 
 import os
+import sys
 
 from celery import Celery
 from kombu.transport import redis as redis_transport
 
+from config import fsbroker
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.dev")
+# The embedded default's broker is a folder shared by the web, beat and worker processes.
+fsbroker.install()
+
+
+def _exit_with_parent():
+    # `make run` sets OKNO_EXIT_WITH_PARENT: its worker, beat and web processes get SIGTERM when the
+    # shell that started them dies, even by SIGKILL, so none is left behind (an orphaned beat plus
+    # the next `make run`'s beat would be two beats).
+    if os.environ.get("OKNO_EXIT_WITH_PARENT") != "1" or not sys.platform.startswith("linux"):
+        return
+    import ctypes
+    import signal
+
+    pr_set_pdeathsig = 1
+    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+    if os.getppid() == 1:  # the parent died before prctl took effect
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
+_exit_with_parent()
+
 # Celery 5.7.0 / kombu 5.7.0: when the Redis connection drops while messages are unacknowledged, the
 # worker's clean-up restores them through a connection already torn down and dies ("Unrecoverable
 # error: AttributeError: 'NoneType' object has no attribute 'hostname'"; seen in
