@@ -2,6 +2,7 @@
 
 import os
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -48,6 +49,8 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "django_fsm",
+    "axes",
+    "csp",
     "changeplans",
     "approvals",
     "notifications",
@@ -56,6 +59,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "config.middleware.LanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -64,6 +68,10 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # A 503 page (not a 500) while the database is away.
+    "config.middleware.DatabaseUnavailableMiddleware",
+    # Last, as django-axes requires: turns a login refused for too many failures into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -97,6 +105,25 @@ DATABASES = {
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The web server, the worker and beat share the file: writers queue instead of failing at once.
     DATABASES["default"]["OPTIONS"] = {"transaction_mode": "IMMEDIATE", "timeout": 20}
+# Which process this is: config/asgi.py says "web"; shown to PostgreSQL as application_name okno-<process>.
+OKNO_PROCESS = env("OKNO_PROCESS", "")
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"].setdefault("OPTIONS", {})["application_name"] = f"okno-{OKNO_PROCESS}" if OKNO_PROCESS else "okno"
+    if OKNO_PROCESS == "web" and env_bool("DB_POOL", True):
+        # The ASGI web server runs every request in a thread of its own, so persistent connections
+        # (CONN_MAX_AGE) pile up, one per request thread, until garbage collection: 200 live streams
+        # took all 100 of PostgreSQL's (issue 11). A small psycopg pool per web process bounds them
+        # instead; a burst of requests waits up to DB_POOL_TIMEOUT s for a connection (docs/deployment.md).
+        DATABASES["default"]["CONN_MAX_AGE"] = 0  # (Django's pool requires it: each close returns the connection)
+        DATABASES["default"]["CONN_HEALTH_CHECKS"] = True  # the pool hands out no connection a restart broke
+        DATABASES["default"]["OPTIONS"]["pool"] = {
+            "min_size": 0,  # a quiet web holds no connection at all
+            "max_size": int(env("DB_POOL_MAX_SIZE", "4")),
+            "timeout": float(env("DB_POOL_TIMEOUT", "15")),
+            # An unused connection closes after this many seconds (one per interval): a burst's
+            # connections are gone seconds after its clients, at the cost of a reconnect (~ms) later.
+            "max_idle": float(env("DB_POOL_MAX_IDLE", "1")),
+        }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env("REDIS_URL", "")
@@ -112,6 +139,40 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "changeplans:plan_list"
 LOGOUT_REDIRECT_URL = "login"
+
+# --- Login throttling (django-axes; docs/deployment.md "Security settings") ---
+# AxesStandaloneBackend first: it refuses a locked-out login before any password is checked.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+OKNO_LOGIN_FAILURE_LIMIT = int(env("OKNO_LOGIN_FAILURE_LIMIT", "5"))
+OKNO_LOGIN_COOLOFF_MINUTES = int(env("OKNO_LOGIN_COOLOFF_MINUTES", "15"))
+AXES_FAILURE_LIMIT = OKNO_LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = timedelta(minutes=OKNO_LOGIN_COOLOFF_MINUTES)
+# Locked is the pair (username, client address): by name alone anyone could lock a colleague out
+# (names are on every plan); by address alone one guesser behind an office NAT would lock out the office.
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True  # a successful login forgets that pair's earlier failures
+AXES_LOCKOUT_TEMPLATE = "base/lockout.html"
+# The client address is REMOTE_ADDR, which uvicorn sets from X-Forwarded-For only for the proxies in
+# FORWARDED_ALLOW_IPS: one place decides whom to trust. Kept explicit in case django-ipware appears.
+AXES_IPWARE_META_PRECEDENCE_ORDER = ("REMOTE_ADDR",)
+
+# --- Content-Security-Policy (django-csp 4) ---
+# Scripts only from Okno's own static files: no inline code, no eval (htmx is told so in base.html).
+# Inline styles stay allowed: templates carry style="" attributes and htmx adds its indicator style.
+# Announcement previews are sandboxed srcdoc frames and inherit this policy. The public banner
+# endpoints are a script and JSON read by other sites: a page's policy does not apply to them.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+        "base-uri": ["'none'"],
+        "object-src": ["'none'"],
+    },
+}
 
 LANGUAGE_CODE = "ru"
 LANGUAGES = [("ru", _("Russian")), ("en", _("English"))]
@@ -144,6 +205,9 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "data_folder_in": str(CELERY_QUEUE_DIR), "data_folder_out": str(CELERY_QUEUE_DIR), "polling_interval": 0.2,
         "control_folder": str(CELERY_QUEUE_DIR / "control"),
     }
+    # No remote control (pidbox): its fan-out files are what broke two workers on one folder, and
+    # Okno sends no control commands. `make run` also starts workers without gossip/mingle/heartbeat.
+    CELERY_WORKER_ENABLE_REMOTE_CONTROL = False
 else:
     # Redis redelivers a task not acknowledged within this many seconds (NOTES.md): ETAs stay far below it.
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": int(env("CELERY_VISIBILITY_TIMEOUT", "3600"))}
@@ -184,7 +248,8 @@ OKNO_SWEEP_INTERVAL = float(env("OKNO_SWEEP_INTERVAL", "15"))
 # Announcements: default sender and the it.info list every announcement goes to (comma separated).
 OKNO_ANNOUNCEMENT_FROM = env("OKNO_ANNOUNCEMENT_FROM", DEFAULT_FROM_EMAIL)
 OKNO_ANNOUNCEMENT_RECIPIENTS = env_list("OKNO_ANNOUNCEMENT_RECIPIENTS", "it.info@example.org")
-# Banner webhooks: only these hosts may be called (comma separated; empty: no webhook is sent).
+# Banner webhooks: only these hosts may be called (comma separated; empty: no webhook is sent). Names,
+# "*.example.org", IPs or CIDRs; internal addresses (loopback, private...) only if listed (common/outbound.py).
 OKNO_WEBHOOK_ALLOWED_HOSTS = env_list("OKNO_WEBHOOK_ALLOWED_HOSTS")
 OKNO_WEBHOOK_TIMEOUT_SECONDS = float(env("OKNO_WEBHOOK_TIMEOUT_SECONDS", "5"))
 OKNO_WEBHOOK_MAX_ATTEMPTS = 6
@@ -193,6 +258,10 @@ OKNO_WEBHOOK_RETRY_SECONDS = 30
 OKNO_BANNER_CACHE_SECONDS = int(env("OKNO_BANNER_CACHE_SECONDS", "15"))
 # Live updates (SSE): a stream is closed after this long; the browser reconnects and catches up.
 OKNO_LIVE_MAX_AGE_SECONDS = int(env("OKNO_LIVE_MAX_AGE_SECONDS", "1800"))
+# Open live streams (plan events and run logs) a web process serves at once, in all and per user;
+# beyond them a stream is refused with 503/429 and Retry-After, and the page retries (docs/realtime.md).
+OKNO_LIVE_MAX_STREAMS_PER_PROCESS = int(env("OKNO_LIVE_MAX_STREAMS_PER_PROCESS", "200"))
+OKNO_LIVE_MAX_STREAMS_PER_USER = int(env("OKNO_LIVE_MAX_STREAMS_PER_USER", "12"))
 # Runbooks and automation (docs/automation.md).
 # Fernet keys (comma-separated, the first encrypts, all decrypt: rotation) for cluster kubeconfigs, inventories
 # and secrets at rest. Unset: derived from SECRET_KEY (development only; production refuses to start without it).
@@ -211,7 +280,12 @@ OKNO_KUBECTL = env("OKNO_KUBECTL", str(Path(sys.prefix) / "bin" / "kubectl"))
 # kubeconfig `exec` credential plugins allowed to run (command names); anything else refuses the kubeconfig.
 OKNO_KUBECONFIG_EXEC_ALLOWLIST = env_list("OKNO_KUBECONFIG_EXEC_ALLOWLIST", "kubelogin,aws-iam-authenticator,gke-gcloud-auth-plugin")
 OKNO_ANSIBLE_PLAYBOOK_DIR = env("OKNO_ANSIBLE_PLAYBOOK_DIR", str(BASE_DIR / "runbooks" / "playbooks"))
-OKNO_AUTOMATION_HTTP_ALLOWED_HOSTS = env_list("OKNO_AUTOMATION_HTTP_ALLOWED_HOSTS")  # empty: any host
+# The runner service that runs commands, kubectl and Ansible away from the worker's keys (docs/runner.md):
+# a Unix socket path, or tcp://HOST:PORT with the shared OKNO_RUNNER_TOKEN.
+OKNO_RUNNER_SOCKET = env("OKNO_RUNNER_SOCKET", str(BASE_DIR / "var" / "runner" / "okno-runner.sock"))
+OKNO_RUNNER_TOKEN = env("OKNO_RUNNER_TOKEN", "")
+# Hosts the http runner may call, as OKNO_WEBHOOK_ALLOWED_HOSTS; empty: none (deny by default).
+OKNO_AUTOMATION_HTTP_ALLOWED_HOSTS = env_list("OKNO_AUTOMATION_HTTP_ALLOWED_HOSTS")
 
 OKNO_APPROVAL_REMINDERS = [24, 2]  # hours before the window start: remind those who have not answered
 OKNO_APPROVAL_ESCALATION_HOURS = 4  # hours before the start: warn the curator if the plan is not approved
