@@ -11,7 +11,9 @@
   var seen = new Set(); // ids already dispatched: a replay after a reconnect may repeat some
   var lastId = null;
   var source = null;
-  var retryDelay = 2000;
+  var retryDelay = 2000;  // after a refusal; doubles up to RETRY_MAX, back to 2 s once a stream opens
+  var RETRY_MAX = 60000;
+  var retryTimer = null;
 
   function text(state) {
     var fallback = { live: "в эфире", reconnecting: "переподключение…" };
@@ -50,21 +52,31 @@
   }
 
   function connect() {
+    retryTimer = null;
     source = new EventSource(urlAfter(lastId));
     source.addEventListener("open", function () { retryDelay = 2000; show("live"); });
     source.addEventListener("plan", onPlanEvent);
     source.addEventListener("error", function () {
       show("reconnecting");
-      // EventSource retries by itself after a network error (with Last-Event-ID), but gives up for
-      // good after an HTTP error (e.g. 502 from a proxy while Okno restarts): then start anew.
-      if (source.readyState === EventSource.CLOSED) {
-        setTimeout(connect, retryDelay);
-        retryDelay = Math.min(retryDelay * 2, 60000);
+      // After a network error EventSource retries by itself (after the server's "retry:", with
+      // Last-Event-ID). After an HTTP refusal (429/503 when the server has too many streams open, 502
+      // from a proxy while Okno restarts) it gives up for good: open a new one later, from the last
+      // event seen (?after=), backing off. EventSource cannot read Retry-After, so the delay is random
+      // between the back-off and twice it: boards that lost their streams together do not all come
+      // back at the same moment.
+      if (source.readyState === EventSource.CLOSED && !retryTimer) {
+        retryTimer = setTimeout(connect, retryDelay * (1 + Math.random()));
+        retryDelay = Math.min(retryDelay * 2, RETRY_MAX);
       }
     });
   }
 
   show("reconnecting");
   connect();
-  window.addEventListener("pagehide", function () { if (source) source.close(); });
+  window.addEventListener("pagehide", function () {
+    if (retryTimer) { clearTimeout(retryTimer); retryTimer = null; }
+    if (source) source.close();
+  });
+  // Back from the browser's page cache: the stream was closed on the way out; catch up from lastId.
+  window.addEventListener("pageshow", function (e) { if (e.persisted && !retryTimer) { show("reconnecting"); connect(); } });
 })();

@@ -44,5 +44,6 @@
   function scan() { document.querySelectorAll("pre[data-run][data-stream]").forEach(attach); }
   document.addEventListener("DOMContentLoaded", scan);
   document.body && document.body.addEventListener("htmx:afterSettle", scan);
+  document.addEventListener("okno:board-updated", scan);  // board.js puts its refreshes on the page itself
   if (document.readyState !== "loading") scan();
 })();

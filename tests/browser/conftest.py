@@ -19,6 +19,8 @@ IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 SHOTS = pathlib.Path(os.environ.get("OKNO_SHOTS", "/tmp/okno-shots"))
 FACTORY_PASSWORD = "okno-test-password"  # tests/factories.py UserFactory
 DESKTOP = {"width": 1400, "height": 900}
+# OKNO_BROWSER_LATENCY_MS=400 makes every page of every browser test a slow-network page (races hunt).
+LATENCY_MS = int(os.environ.get("OKNO_BROWSER_LATENCY_MS", "0") or 0)
 
 
 @pytest.fixture(scope="session")
@@ -50,12 +52,21 @@ def new_context(browser, live_server, transactional_db):
         options.update(kwargs)
         context = browser.new_context(**options)
         context.set_default_timeout(15_000)
+        if LATENCY_MS:
+            context.on("page", lambda page: slow_network(page, LATENCY_MS))
         contexts.append(context)
         return context
 
     yield make
     for context in contexts:
         context.close()
+    # The pages' live streams are threads of the test server: end them before the test's database goes
+    # (one that went on querying after its test aborted a whole run with "Database access not allowed").
+    try:
+        from changeplans.live_limits import stop_sync_streams
+    except ImportError:
+        return
+    stop_sync_streams(timeout=10)
 
 
 @pytest.hookimpl(wrapper=True)
@@ -100,3 +111,12 @@ def shot(target, name, **kwargs):
     path = SHOTS / name
     target.screenshot(path=str(path), **kwargs)
     return path
+
+
+def slow_network(page, latency_ms=400):
+    """Make every request of the page take latency_ms longer (Chromium's own network emulation): answers
+    land after the user's next action, as on a slow link, which is where races between them show."""
+    session = page.context.new_cdp_session(page)
+    session.send("Network.enable")
+    session.send("Network.emulateNetworkConditions", {"offline": False, "latency": latency_ms, "downloadThroughput": -1, "uploadThroughput": -1})
+    return page

@@ -6,13 +6,16 @@ from playwright.sync_api import expect
 from changeplans.choices import PlanStatus
 from changeplans.models import PlanService
 from notifications.models import OutboundEmail
-from tests.browser.conftest import login, shot
+from tests.browser.conftest import login, shot, slow_network
 from tests.factories import PartyFactory, PlanFactory, ServiceFactory, UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.postgres]
 
 
-def test_previews_and_delay_notice(page, transactional_db, settings):
+@pytest.mark.parametrize("latency", [0, 400], ids=["fast", "slow-network"])
+def test_previews_and_delay_notice(page, transactional_db, settings, latency):
+    if latency:
+        slow_network(page, latency)  # each answer lands after the next action would start
     settings.OKNO_ANNOUNCEMENT_RECIPIENTS = ["it.info@example.org"]
     # Given an approved plan whose list holds a valid and an invalid address
     author = UserFactory(username="author", roles=["author"])
@@ -39,7 +42,9 @@ def test_previews_and_delay_notice(page, transactional_db, settings):
     form = page.locator("#delay-form")
     form.locator("input[name=new_end]").fill("2025-03-20T22:00")
     form.locator("button[value=preview]").click()
-    # Then the errors are shown and what was typed stays
+    # Then the errors are shown and what was typed stays. (Wait for the answer's error itself: the
+    # planned end is on the page before the answer, and typing on before it lands would be lost.)
+    expect(page.locator("#delay-form .invalid-feedback")).to_contain_text("Укажите причину задержки.")
     expect(page.locator("#delay-notice")).to_contain_text("23:05/20.03.2025")
     expect(page.locator("#delay-form input[name=new_end]")).to_have_value("2025-03-20T22:00")
 

@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 from changeplans import execution
 from changeplans.choices import PlanStatus, StepStatus
 from changeplans.models import Plan, PlanEvent, Step
-from tests.browser.conftest import login, shot
+from tests.browser.conftest import login, shot, slow_network
 from tests.factories import PartyFactory, PlanFactory, RiskFactory, RollbackActionFactory, StepFactory, UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.postgres]
@@ -38,7 +38,10 @@ def card(page, step):
     return page.locator(f"#board-step-{step.pk}")
 
 
-def test_duty_officer_runs_the_plan_through_a_rollback(page, new_context, transactional_db, author):
+@pytest.mark.parametrize("latency", [0, 400], ids=["fast", "slow-network"])
+def test_duty_officer_runs_the_plan_through_a_rollback(page, new_context, transactional_db, author, latency):
+    if latency:
+        slow_network(page, latency)  # answers and live refreshes land between the user's actions (issue 11)
     duty = UserFactory(username="duty", last_name="Иванов", first_name="П.С.", roles=["duty_officer"])
     plan, cni, action = seed_like_plan(author)
     first = Step.objects.get(plan=plan, position=1)

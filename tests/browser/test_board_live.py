@@ -98,8 +98,13 @@ def test_a_refresh_answer_older_than_the_board_shown_is_not_swapped_in(new_conte
         route.fulfill(status=200, content_type="text/html; charset=utf-8", body=stale)
 
     page.route("**/board/?part=steps", old_answer)
-    page.evaluate("document.dispatchEvent(new CustomEvent('okno:plan-event', {detail: {id: 0}}))")  # someone else's change
-    page.wait_for_timeout(1000)
+    page.evaluate("""() => {
+        window.__outcomes = [];
+        document.addEventListener('okno:board-refresh', e => window.__outcomes.push(e.detail.outcome));
+        document.dispatchEvent(new CustomEvent('okno:plan-event', {detail: {id: 0}}));  // someone else's change
+    }""")
+    # Then the old answer (only it can be older) is dropped when it lands
+    page.wait_for_function("() => window.__outcomes.includes('older')")
     assert served, "the board should have asked for a refresh"
     expect(card(page, first)).to_have_attribute("data-status", "in_progress")
     assert errors == []

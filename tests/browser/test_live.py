@@ -88,3 +88,45 @@ def test_a_watcher_that_lost_its_connection_catches_up_from_the_history(new_cont
     assert page_b.evaluate(f"window.__okno_events.filter(e => e.id === {event.pk}).length") == 1
     assert page_b.evaluate("window.__okno_marker") == 1
     assert not errors_b
+
+
+def test_a_refused_stream_is_reopened_later_from_the_last_event(new_context, settings):
+    """Too many streams open: the server answers 429/503 with Retry-After (changeplans/live_limits.py).
+    EventSource does not retry an HTTP refusal by itself; live.js reopens it after a back-off, from the
+    last event it saw, and what happened meanwhile still arrives."""
+    # Given B watching a plan whose streams end after half a second (the browser then reconnects)
+    settings.REDIS_URL = ""
+    settings.OKNO_LIVE_MAX_AGE_SECONDS = 0.5
+    a = UserFactory(username="operator_a", roles=["operator"])
+    b = UserFactory(username="watcher_b")
+    plan = PlanFactory(title="Обновление ingress-nginx")
+    first, second = (StepFactory(plan=plan, position=n, name=f"Шаг {n}", planned_time=datetime.time(20, n)) for n in (1, 2))
+    page_b, errors_b = watch(new_context, b, plan)
+    with transaction.atomic():
+        start_step(Step.objects.get(pk=first.pk), actor=a)
+    seen = PlanEvent.objects.filter(plan=plan).latest("id")
+    status = page_b.locator("#live-status")
+    expect(status).to_have_attribute("data-last-event-id", str(seen.pk))
+    # When the server refuses B's next two connections
+    asked = []
+
+    def refuse_twice(route):
+        asked.append(route.request.url)
+        if len(asked) <= 2:
+            route.fulfill(status=429, headers={"Retry-After": "1"}, body="Too many live connections.")
+        else:
+            route.continue_()
+
+    page_b.route("**/events/**", refuse_twice)
+    # And A ticks while B is refused
+    expect(status).to_have_attribute("data-state", "reconnecting")
+    with transaction.atomic():
+        start_step(Step.objects.get(pk=second.pk), actor=a)
+    event = PlanEvent.objects.filter(plan=plan).latest("id")
+    # Then B comes back on its own, catches up from the last event it had seen, and gets the tick once
+    expect(status).to_have_attribute("data-last-event-id", str(event.pk), timeout=30_000)
+    assert len(asked) >= 3
+    assert all(f"after={seen.pk}" in url for url in asked[1:]), asked
+    assert page_b.evaluate(f"window.__okno_events.filter(e => e.id === {event.pk}).length") == 1
+    assert page_b.evaluate("window.__okno_marker") == 1
+    assert not errors_b
