@@ -32,7 +32,7 @@ from bench.common import setup_with_worker, start_celery, stats, stop, wait_for_
 DB_NAME = "okno_bench_auto"
 LINES, GAP = 50, 0.02
 SCRIPT = f"import time\nfor i in range({LINES}):\n    print(f'line {{i}} t={{time.time():.6f}}', flush=True)\n    time.sleep({GAP})\n"
-COMMAND = [sys.executable, "-c", SCRIPT]
+COMMAND = ["python3", "-c", SCRIPT]  # python3 of the PATH: the runner's user may not reach this interpreter
 
 
 def parse_args():
@@ -99,6 +99,11 @@ def make_steps(count):
         step.save()
         StepAutomation.objects.create(step=step, kind="shell", spec={"argv": COMMAND}, timeout_seconds=120)
         steps.append(step)
+    # Four eyes: the measured steps count as signed with the plan (its signers approve their content).
+    from approvals.models import ApprovalRow
+    from runbooks import four_eyes
+
+    four_eyes.record_sign_off(plan, None, list(ApprovalRow.objects.filter(plan=plan).select_related("decided_by")), operator)
     return steps, operator
 
 
@@ -107,6 +112,15 @@ def main():
     setup_with_worker(DB_NAME, "bench/automation.py", "redis://127.0.0.1:6379/12")
     steps, operator = make_steps(options.runs)
     tmp = Path(tempfile.mkdtemp(prefix="okno-bench-"))
+    # The real runner service (scripts/runner.sh), as make run and production have it: the subject's path.
+    from tests.runbooks.runner_service import start_runner, stop_runner
+
+    runner_dir = tempfile.mkdtemp(prefix="okno-bench-runner-")
+    runner = start_runner(os.path.join(runner_dir, "okno-runner.sock"), tmp / "runner.log")
+    os.environ["OKNO_RUNNER_SOCKET"] = runner.socket
+    from django.conf import settings
+
+    settings.OKNO_RUNNER_SOCKET = runner.socket
     worker = start_celery(["worker", "-Q", "automation", "--pool=threads", "-c", "4", "-l", "INFO", "--without-gossip", "--without-mingle"],
                           dict(os.environ), tmp / "celery.log")
     runs = {"subject": [], "floor": []}
@@ -117,6 +131,7 @@ def main():
             runs["subject"].append(subject_run(step, operator))
     finally:
         stop(worker)
+        stop_runner(runner)
     result = {"runs": options.runs, "lines": LINES, "gap_seconds": GAP}
     for kind, samples in runs.items():
         result[kind] = {
