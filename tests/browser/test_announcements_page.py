@@ -42,6 +42,9 @@ def test_previews_and_delay_notice(page, transactional_db, settings, latency):
     form = page.locator("#delay-form")
     form.locator("input[name=new_end]").fill("2025-03-20T22:00")
     form.locator("button[value=preview]").click()
+    if latency:
+        # while the answer is on its way the fields take no typing (it would be lost when the answer lands)
+        expect(form.locator("textarea[name=reason]")).to_be_disabled()
     # Then the errors are shown and what was typed stays. (Wait for the answer's error itself: the
     # planned end is on the page before the answer, and typing on before it lands would be lost.)
     expect(page.locator("#delay-form .invalid-feedback")).to_contain_text("Укажите причину задержки.")
