@@ -40,13 +40,19 @@ if [[ "$(id -u)" -eq 0 ]]; then
             || id -u "$RUNNER_USER" >/dev/null 2>&1  # another start made it meanwhile
     fi
     as_runner() { setpriv --reuid="$RUNNER_USER" --regid="$RUNNER_USER" --init-groups env -i "$@"; }
-    # The runner reads the project's code and virtualenv: a checkout under a closed directory (a 0700
-    # temporary folder) is opened for traversal only (o+x: no listing), from / down to the project.
+    # The runner reads the project's code and virtualenv: a checkout in or under a closed directory (a
+    # 0700 temporary folder) is opened to it: the folders above for traversal only (o+x: no listing), the
+    # project's own folder for reading too (o+rx, as git makes its subfolders; Python lists it to import).
     path=""
     IFS='/' read -ra parts <<< "${ROOT#/}"
     for part in "${parts[@]}"; do
         path="$path/$part"
-        if ! as_runner test -x "$path"; then
+        if [[ "$path" == "$ROOT" ]]; then
+            if ! as_runner test -r "$path" -a -x "$path"; then
+                chmod o+rx "$path"
+                echo "okno-runner: $path opened for reading (o+rx) so that user $RUNNER_USER reads the project" >&2
+            fi
+        elif ! as_runner test -x "$path"; then
             chmod o+x "$path"
             echo "okno-runner: $path opened for traversal (o+x) so that user $RUNNER_USER reaches the project" >&2
         fi
