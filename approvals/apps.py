@@ -13,5 +13,6 @@ class ApprovalsConfig(AppConfig):
 
         STATUS_CHOICES_BY_OBJECT["approval"] = ApprovalStatus
         STATUS_CHOICES_BY_OBJECT["approvalrow"] = ApprovalStatus
-        from . import services  # noqa: F401  registers the reset of sign-offs on a new plan version
-        from . import notify  # noqa: F401  registers sign-off e-mails, reminders and the escalation
+        from . import notify
+
+        notify.connect()

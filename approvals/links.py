@@ -84,7 +84,7 @@ def record_foreign_use(row_id, *, actor, link_user):
     """Someone signed in as another user tried to sign with a link made for `link_user`: refused, on record."""
     from changeplans.choices import EventKind
     from changeplans.roles import display_name
-    from changeplans.services import record_event
+    from changeplans.history import record_event
 
     from .models import ApprovalRow
 

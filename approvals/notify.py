@@ -15,8 +15,9 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from changeplans import automation
+from execution import automatic_steps
 from changeplans import services as changeplans_services
+from changeplans import versioning
 from changeplans.choices import PlanStatus
 from changeplans.models import Plan
 from changeplans.roles import display_name
@@ -257,26 +258,26 @@ def escalate(payload):
     _send(f"approval-escalation:{plan.pk}:v{version.number}:{recipient.pk}", recipient, "approval_escalation", context, plan)
 
 
-if on_signoff_event not in services.listeners:
-    services.listeners.append(on_signoff_event)
-
-
 def cancel_follow_ups(plan_id):
     """A cancelled plan needs no reminders or escalation."""
     scheduler.cancel(plan_prefix(plan_id))
 
 
-if cancel_follow_ups not in changeplans_services.on_plan_cancelled:
-    changeplans_services.on_plan_cancelled.append(cancel_follow_ups)
-
-
 def sync_automatic_steps(event, plan_id, row_ids):
     """Approved: the plan's announcements and banners are scheduled; any other sign-off event re-checks them."""
     try:
-        automation.sync_plan(plan_id)
+        automatic_steps.sync_plan(plan_id)
     except Exception:  # the sign-off is committed; the next change or the page re-syncs
         logger.exception("Scheduling the automatic steps of plan %s failed", plan_id)
 
 
-if sync_automatic_steps not in services.listeners:
-    services.listeners.append(sync_automatic_steps)
+def connect():
+    """Called from ApprovalsConfig.ready(): sign-off e-mails, cancelled reminders, scheduled automatic steps."""
+    for registry, callback in (
+        (services.listeners, on_signoff_event),
+        (changeplans_services.on_plan_cancelled, cancel_follow_ups),
+        (services.listeners, sync_automatic_steps),
+        (versioning.on_new_version, services.reset_for_new_version),
+    ):
+        if callback not in registry:
+            registry.append(callback)

@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from changeplans import versioning
 from changeplans.choices import EventKind, PlanStatus
 from changeplans.models import Plan
-from changeplans.services import record_event
+from changeplans.history import record_event
 
 from . import conditions
 from .choices import ApprovalStatus, RowKind
@@ -148,9 +148,6 @@ def reset_for_new_version(plan, version, actor):
         plan.save()
         record_event(plan, actor=actor, kind=EventKind.TRANSITION, from_status=PlanStatus.APPROVED, to_status=plan.status, comment=_("Version %(n)d changes the approved plan") % {"n": version.number})
     _notify("new_version", plan.pk, [row.pk for row in _rows_to_ask(rows)])
-
-
-versioning.on_new_version.append(reset_for_new_version)
 
 
 def _current_version(plan, seen_version):

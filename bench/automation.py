@@ -5,7 +5,7 @@
 
 Starts a real Celery worker on the `automation` queue (threads, as `make run` and docker-compose do) on
 PostgreSQL (database "okno_bench_auto", dropped and recreated) and Redis. Interleaved, `--runs` times:
-- subject: the operator's ▶ (`execution.request_run`) → queue → worker → runner → process, each line
+- subject: the operator's ▶ (`runs.request_run`) → queue → worker → runner → process, each line
   stored as a RunLine and read back through the board's stream (`runbooks.stream`, the generator the
   SSE endpoint returns under runserver; it looks at the table every 0.25 s);
 - floor: the same command started by `subprocess.Popen` in this process, its stdout read directly.
@@ -58,11 +58,12 @@ def floor_run():
 
 
 def subject_run(step, operator):
-    from runbooks import execution, stream
+    from runbooks import stream
+    from runbooks import runs
     from runbooks.choices import RunStatus
 
     asked = time.time()
-    run = execution.request_run(step.pk, actor=operator)
+    run = runs.request_run(step.pk, actor=operator)
     latencies, first, end = [], None, None
     for chunk in stream._sync_stream(run.pk, 0):
         seen = time.time()
@@ -81,15 +82,15 @@ def make_steps(count):
     """The automation demo's approved plan, started, with `count` more steps running the command."""
     from django.contrib.auth import get_user_model
 
-    from changeplans import execution as board
+    from execution import transitions
     from changeplans.choices import StepKind
     from changeplans.models import Step
-    from runbooks.demo import load_automation_demo
+    from demo.runbooks import load_automation_demo
     from runbooks.models import StepAutomation
 
     plan = load_automation_demo()
     operator = get_user_model().objects.get(username="operator")
-    board.start_plan(plan.pk, actor=operator)
+    transitions.start_plan(plan.pk, actor=operator)
     template = plan.steps.get(position=1)
     steps = []
     for n in range(count):

@@ -1,6 +1,6 @@
 """Benchmark plans: N steps in the seed's style (Cyrillic texts, 2–3 risks with mitigations, a rollback each).
 
-The users, services, parties and sign-off matrix come from the demo data (changeplans.demo.load_demo),
+The users, services, parties and sign-off matrix come from the demo data (demo.plans.load_demo),
 so a benchmark plan has the same header and 11-row matrix as the seed plan.
 """
 
@@ -11,7 +11,11 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from changeplans.choices import Availability, EventKind, PlanStatus
-from changeplans.demo import CONTRACTOR_PARTY, DEMO_TIME_ZONE, DUTY_PARTY, KHASANOV_PARTY, load_demo
+from demo.plans import CONTRACTOR_PARTY
+from demo.plans import DEMO_TIME_ZONE
+from demo.plans import DUTY_PARTY
+from demo.plans import KHASANOV_PARTY
+from demo.plans import load_demo
 from changeplans.models import Party, Plan, PlanEvent, PlanService, Risk, RollbackAction, Service, Step
 
 TZ = zoneinfo.ZoneInfo(DEMO_TIME_ZONE)

@@ -5,7 +5,7 @@
 
 Starts uvicorn (config.asgi, 2 worker processes) on a free port, on PostgreSQL (database
 "okno_bench_live", dropped and recreated) and Redis, opens 50 EventSource-like clients (raw HTTP on
-asyncio) on one plan's /plans/<id>/events/, and ticks 40 times through changeplans.execution in this
+asyncio) on one plan's /plans/<id>/events/, and ticks 40 times through execution.transitions in this
 process (start / finish of 20 steps, one PlanEvent each, 0.25 s apart).
 Delay = the moment a client has read the event − the moment just before the tick's COMMIT.
 Rows:
@@ -115,7 +115,9 @@ def tick_all(plan_id, actor_id, ticks, interval, committing):
     """In a thread: start/finish steps through the service layer; note the time just before each COMMIT."""
     from django.db import connection, transaction
 
-    from changeplans.execution import finish_step, lock_step, start_step
+    from execution.transitions import finish_step
+    from execution.transitions import lock_step
+    from execution.transitions import start_step
     from changeplans.models import PlanEvent, Step
     from django.contrib.auth import get_user_model
 

@@ -35,7 +35,7 @@ from notifications.outbox import enqueue_email
 from .choices import Availability, EventKind, PlanStatus, Role, StepKind
 from .models import Plan
 from .roles import display_name, has_role
-from .services import record_event
+from .history import record_event
 
 logger = logging.getLogger(__name__)
 
@@ -276,7 +276,7 @@ NOTICE_ROLES = (Role.DUTY_OFFICER, Role.OPERATOR, Role.ADMIN)
 
 
 def may_fire_steps(user):
-    """Who gets the "run now" buttons (changeplans.automation.fire_step decides and explains)."""
+    """Who gets the "run now" buttons (execution.automatic_steps.fire_step decides and explains)."""
     return any(has_role(user, role) for role in NOTICE_ROLES)
 
 

@@ -8,9 +8,3 @@ class ChangePlansConfig(AppConfig):
 
     def ready(self):
         from . import announcements  # noqa: F401  registers the sample context of the template admin
-        from . import automation
-
-        automation.connect()
-        from . import overrun  # noqa: E402  overrun alerts: watches steps as they start and end
-
-        overrun.connect()

@@ -8,6 +8,7 @@ from django_fsm import can_proceed
 
 from . import versioning
 from .choices import EventKind
+from .history import record_event
 from .limits import MAX_SMALL_NUMBER, validate_date_in_range
 from .models import Party, Plan, PlanEvent, PlanService, Risk, RollbackAction, Step
 from .permissions import can_create_plan, edit_refusal
@@ -54,21 +55,6 @@ def cell_text(step, field):
     if field == "planned_date":
         return value.isoformat() if value else ""
     return _normalize_text(str(value or ""))
-
-
-def record_event(plan, *, actor, kind, obj=None, from_status="", to_status="", comment="", changes=None):
-    from . import live
-
-    event = PlanEvent.objects.create(
-        plan=plan, actor=actor, kind=kind,
-        object_type=obj._meta.model_name if obj is not None else "plan",
-        object_id=obj.pk if obj is not None else plan.pk,
-        object_label=str(obj if obj is not None else plan)[:300],
-        from_status=from_status, to_status=to_status, comment=comment, changes=changes or {},
-    )
-    # Watchers of the plan (changeplans/live.py) see it once it is committed.
-    transaction.on_commit(lambda: live.publish(event.plan_id, event.pk), robust=True)
-    return event
 
 
 def _serialize(value):

@@ -13,7 +13,10 @@ from django.utils.html import escape
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
-from .choices import EventKind
+from .choices import EventKind, PlanStatus
+from .history import record_event
+from .models import Plan, PlanVersion, Step
+from .selectors import load_plan
 
 # Called with (plan, version, actor) after a material edit made a new version; the approvals app
 # registers its reset here (changeplans may not import approvals).
@@ -42,8 +45,6 @@ def _plain(value):
 
 def snapshot(plan):
     """The material content of a plan as JSON-ready data (a few queries, independent of plan size)."""
-    from .selectors import load_plan
-
     plan = load_plan(plan.pk)
     tz = plan.tz
     header = {name: _plain(getattr(plan, name)) for name in HEADER_FIELDS}
@@ -71,8 +72,6 @@ def latest_version(plan):
 
 def freeze_version(plan, *, actor):
     """Make the next version from the plan as it is now."""
-    from .models import PlanVersion
-    from .services import record_event
 
     last = latest_version(plan)
     version = PlanVersion.objects.create(plan=plan, number=(last.number + 1) if last else 1, created_by=actor, snapshot=snapshot(plan))
@@ -82,7 +81,6 @@ def freeze_version(plan, *, actor):
 
 def after_edit(plan, *, actor):
     """After an edit of a plan under sign-off: a material change makes a new version and resets sign-offs."""
-    from .choices import PlanStatus
 
     if plan.status not in (PlanStatus.IN_REVIEW, PlanStatus.APPROVED):
         return None
@@ -98,7 +96,6 @@ def after_edit(plan, *, actor):
 # --- readable differences between two versions ---------------------------------------------------
 
 def _labels():
-    from .models import Plan, Step
 
     labels = {name: str(Plan._meta.get_field(name).verbose_name) for name in HEADER_FIELDS}
     labels.update({f"step.{name}": str(Step._meta.get_field(name).verbose_name) for name in STEP_FIELDS})

@@ -12,11 +12,12 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("healthz", health, name="health"),
     path("plans/", include("changeplans.urls")),
+    path("plans/", include("execution.urls")),
     path("plans/", include("runbooks.urls_automation")),
     path("runbooks/", include("runbooks.urls")),
     path("approvals/", include("approvals.urls")),
     path("sign/", include("approvals.link_urls")),
-    path("automation/", include("runbooks.urls_execution")),
+    path("automation/", include("runbooks.urls_runs")),
     path("", include("notifications.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -9,11 +9,12 @@ class RunbooksConfig(AppConfig):
     def ready(self):
         from changeplans.models import STATUS_CHOICES_BY_OBJECT
 
-        from . import execution, pdf, runners, versioning
+        from runbooks import pdf, runners, versioning
+        from runbooks import runs
         from .choices import RunStatus
 
         runners.load()
         versioning.register()
         pdf.register()
         STATUS_CHOICES_BY_OBJECT["automationrun"] = RunStatus
-        execution.connect()
+        runs.connect()

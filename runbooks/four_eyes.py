@@ -28,7 +28,7 @@ from django.utils.translation import gettext_lazy
 from changeplans.choices import EventKind, PlanStatus
 from changeplans.models import Plan
 from changeplans.roles import display_name
-from changeplans.services import record_event
+from changeplans.history import record_event
 
 from .choices import RunMode
 from .models import ApprovalVia, AutomationApproval, PlanOrigin, StepAutomation
@@ -102,7 +102,7 @@ def _automations(plan_id):
 
 def approve_refusal(user, plan, automations=None):
     """Why `user` may not approve the plan's automation for rehearsals now, or None."""
-    from .execution import is_operator
+    from runbooks.runs import is_operator
 
     if not is_operator(user):
         return _("Only an operator approves automation.")

@@ -19,7 +19,8 @@ from changeplans.choices import EventKind, StepKind
 from changeplans.durations import parse_duration
 from changeplans.models import Plan, Risk, RollbackAction, Step
 from changeplans.permissions import can_create_plan
-from changeplans.services import get_or_create_party, record_event
+from changeplans.history import record_event
+from changeplans.services import get_or_create_party
 
 from .choices import ParameterType
 from .definition import ANY_PLACEHOLDER, IDENT_RE, VERSION_RE

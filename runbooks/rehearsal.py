@@ -21,7 +21,10 @@ from changeplans.roles import has_role
 from changeplans.versioning import latest_version
 
 from .choices import ACTIVE_RUN_STATUSES, RunMode, RunStatus
-from .execution import RunRefused, describe, execute_run, is_operator
+from runbooks.runs import RunRefused
+from runbooks.runs import describe
+from runbooks.runs import execute_run
+from runbooks.runs import is_operator
 from .four_eyes import SAFE_REHEARSAL_KINDS
 from .models import AutomationRun, Rehearsal, StepAutomation
 

@@ -3,7 +3,7 @@ that reconnects (Last-Event-ID) goes on where it stopped; an `end` event closes 
 has ended. The table is looked at every 0.25 s (one cheap indexed query a stream; few people watch one
 run's log). Under ASGI the stream is an async generator, so it does not hold a thread. Like the plan's
 stream it counts against the live-stream limits, holds no database connection while it waits and, under
-WSGI, ends when its client has gone (changeplans/live_limits.py, docs/realtime.md)."""
+WSGI, ends when its client has gone (execution/live_limits.py, docs/realtime.md)."""
 
 import asyncio
 import json
@@ -14,8 +14,11 @@ from asgiref.sync import sync_to_async
 from django.core.handlers.asgi import ASGIRequest
 from django.http import HttpResponse, StreamingHttpResponse
 
-from changeplans import live_limits
-from changeplans.live_limits import SYNC_PROBE_SECONDS, StreamStopped, release_connection, sync_streams
+from execution import live_limits
+from execution.live_limits import SYNC_PROBE_SECONDS
+from execution.live_limits import StreamStopped
+from execution.live_limits import release_connection
+from execution.live_limits import sync_streams
 
 from .models import AutomationRun, RunLine
 
@@ -59,7 +62,7 @@ def _step(run_id, cursor):
 
 
 def _sync_stream(run_id, after):
-    """WSGI: a thread per watcher that must not outlive its client (see changeplans.live._sync_stream)."""
+    """WSGI: a thread per watcher that must not outlive its client (see execution.live._sync_stream)."""
     cursor, started, last_sent = [after], time.monotonic(), time.monotonic()
     probe = min(KEEPALIVE_SECONDS, SYNC_PROBE_SECONDS)
     generation = sync_streams.start()

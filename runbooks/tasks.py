@@ -3,7 +3,7 @@ from celery import shared_task
 
 @shared_task(name="runbooks.execute_run", ignore_result=True)
 def execute_run_task(run_id):
-    from .execution import execute_run
+    from runbooks.runs import execute_run
 
     execute_run(run_id)
 
@@ -17,6 +17,6 @@ def execute_rehearsal_task(rehearsal_id):
 
 @shared_task(name="runbooks.sweep", ignore_result=True)
 def sweep_task():
-    from .execution import sweep
+    from runbooks.runs import sweep
 
     sweep()

@@ -19,7 +19,7 @@ from changeplans import versioning as plan_versioning
 from changeplans.choices import EventKind
 from changeplans.models import Plan, Step
 from changeplans.permissions import edit_refusal
-from changeplans.services import record_event
+from changeplans.history import record_event
 
 from .automation_forms import StepAutomationForm, preview
 from .models import StepAutomation

@@ -108,13 +108,13 @@ def author_client(client, author):
 @pytest.fixture
 def running_plan(author, duty):
     """An approved plan started by the duty officer: steps 1–3 (automation tests add their automation)."""
-    from changeplans import execution
+    from execution import transitions
     from tests.factories import StepFactory
     from tests.runbooks.automation_fixtures import make_plan
 
     plan = make_plan(author)
     for n in (1, 2, 3):
         StepFactory(plan=plan, position=n, name=f"Шаг {n}")
-    execution.start_plan(plan.pk, actor=duty)
+    transitions.start_plan(plan.pk, actor=duty)
     plan.refresh_from_db()
     return plan

@@ -52,9 +52,11 @@ INSTALLED_APPS = [
     "axes",
     "csp",
     "changeplans",
+    "execution",
     "approvals",
     "notifications",
     "runbooks",
+    "demo",
 ]
 
 MIDDLEWARE = [

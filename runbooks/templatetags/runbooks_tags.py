@@ -10,7 +10,9 @@ register = template.Library()
 def board_automation(context, plan):
     """step id → what the board shows of its automation: two queries whatever the plan's size."""
     from runbooks.choices import ACTIVE_RUN_STATUSES, RunMode
-    from runbooks.execution import cancel_refusal, describe, run_refusal
+    from runbooks.runs import cancel_refusal
+    from runbooks.runs import describe
+    from runbooks.runs import run_refusal
     from runbooks import four_eyes
     from runbooks.models import ApprovalVia, AutomationRun, StepAutomation
     from runbooks.permissions import can_view_runs
@@ -55,7 +57,7 @@ def automation_of(info, step_id):
 def rehearsal_panel(context, plan):
     """The plan's latest rehearsal (with its runs) and whether the current user may start one."""
     from runbooks import four_eyes, rehearsal
-    from runbooks.execution import is_operator
+    from runbooks.runs import is_operator
     from runbooks.models import StepAutomation
     from runbooks.permissions import can_view_runs
 

@@ -63,7 +63,7 @@ def new_context(browser, live_server, transactional_db):
     # The pages' live streams are threads of the test server: end them before the test's database goes
     # (one that went on querying after its test aborted a whole run with "Database access not allowed").
     try:
-        from changeplans.live_limits import stop_sync_streams
+        from execution.live_limits import stop_sync_streams
     except ImportError:
         return
     stop_sync_streams(timeout=10)

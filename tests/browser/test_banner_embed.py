@@ -17,7 +17,7 @@ from django.test import override_settings
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from changeplans import automation
+from execution import automatic_steps
 from changeplans.choices import PlanStatus, StepKind, StepStatus
 from changeplans.models import Plan, PlanService, Step
 from notifications import banners, scheduler
@@ -41,12 +41,12 @@ def approved_plan_with_banner_steps(service, *, on_in, off_in):
         local = (now + timedelta(seconds=seconds)).astimezone(plan.tz)
         steps[kind] = StepFactory(plan=plan, position=position, kind=kind, name=kind.label, planned_date=local.date(), planned_time=local.time())
     Plan.objects.filter(pk=plan.pk).update(status=PlanStatus.APPROVED)
-    automation.sync_plan(plan.pk)
+    automatic_steps.sync_plan(plan.pk)
     return plan, steps
 
 
 def fired_at(step):
-    row = ScheduledAction.objects.get(key=automation.step_key(step.pk))
+    row = ScheduledAction.objects.get(key=automatic_steps.step_key(step.pk))
     return row.fired_at.timestamp() if row.fired_at else None
 
 

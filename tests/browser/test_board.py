@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from changeplans import execution
+from execution import transitions
 from changeplans.choices import PlanStatus, StepStatus
 from changeplans.models import Plan, PlanEvent, Step
 from tests.browser.conftest import login, shot, slow_network
@@ -66,7 +66,7 @@ def test_duty_officer_runs_the_plan_through_a_rollback(page, new_context, transa
     expect(card(page, first).locator(".okno-timer")).to_contain_text(":")
     card(page, first).locator("input[name=comment]").fill("Снапшот etcd 1.2 ГБ")
     # Meanwhile an operator starts step 2; live.js announces such changes with an okno:plan-event
-    execution.tick(second.pk, "start", actor=operator, expected_status=StepStatus.PENDING)
+    transitions.tick(second.pk, "start", actor=operator, expected_status=StepStatus.PENDING)
     page.evaluate("document.dispatchEvent(new CustomEvent('okno:plan-event', {detail: {id: 0}}))")
     expect(card(page, second)).to_have_attribute("data-status", "in_progress")
     # The comment being typed survived the refresh of the steps

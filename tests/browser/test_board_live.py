@@ -6,7 +6,7 @@ import time
 import pytest
 from playwright.sync_api import expect
 
-from changeplans import execution
+from execution import transitions
 from changeplans.models import PlanEvent, Step
 from tests.browser.conftest import login
 from tests.browser.test_board import card, seed_like_plan
@@ -72,7 +72,7 @@ def test_a_later_change_in_the_users_own_name_still_refreshes_their_board(new_co
     expect(card(page, first)).to_have_attribute("data-status", "in_progress", timeout=5000)
 
     # Like the automation worker, in another thread, right after the user's own click:
-    execution.tick(first.pk, "done", actor=operator, comment="Автоматизация: код возврата 0.")
+    transitions.tick(first.pk, "done", actor=operator, comment="Автоматизация: код возврата 0.")
 
     expect(card(page, first)).to_have_attribute("data-status", "done", timeout=5000)
     assert page.evaluate("window.__okno_marker") == 1

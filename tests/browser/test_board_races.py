@@ -10,7 +10,7 @@ import pytest
 from django.test import Client
 from playwright.sync_api import expect
 
-from changeplans import execution
+from execution import transitions
 from changeplans.choices import StepStatus
 from changeplans.models import Step
 from tests.browser.conftest import login
@@ -60,8 +60,8 @@ def started(author, page, duty):
     plan, cni, action = seed_like_plan(author)
     first = Step.objects.get(plan=plan, position=1)
     second = Step.objects.get(plan=plan, position=2)
-    execution.start_plan(plan.pk, actor=duty)
-    execution.tick(first.pk, "start", actor=duty, expected_status=StepStatus.PENDING)
+    transitions.start_plan(plan.pk, actor=duty)
+    transitions.tick(first.pk, "start", actor=duty, expected_status=StepStatus.PENDING)
     page.route("**/events/**", lambda route: route.abort())  # a flaky network: no live stream
     login(page, duty)
     page.goto(f"/plans/{plan.pk}/board/")
@@ -80,7 +80,7 @@ def test_the_answer_to_a_click_is_shown_when_a_refresh_landed_while_it_was_on_it
     card(page, first).locator("button[value=failed]").click()
     held = post.wait()
     # And meanwhile someone else's change refreshes the board
-    execution.tick(second.pk, "start", actor=operator, expected_status=StepStatus.PENDING)
+    transitions.tick(second.pk, "start", actor=operator, expected_status=StepStatus.PENDING)
     page.evaluate(SOMEONE_ELSES_CHANGE)
     expect(card(page, second)).to_have_attribute("data-status", "in_progress")
     # And then the answer to the click arrives
@@ -99,7 +99,7 @@ def test_typing_goes_on_in_an_open_form_while_a_refresh_lands(page, started):
     reason.click()
     page.keyboard.type("Поды calico-node")
     # When someone else's change refreshes the board
-    execution.tick(second.pk, "start", actor=operator, expected_status=StepStatus.PENDING)
+    transitions.tick(second.pk, "start", actor=operator, expected_status=StepStatus.PENDING)
     page.evaluate(SOMEONE_ELSES_CHANGE)
     expect(card(page, second)).to_have_attribute("data-status", "in_progress")
     # Then the keys pressed after it still go into the open form, and the click after them lands
@@ -119,7 +119,7 @@ def test_the_finish_form_opened_by_the_user_stays_open_through_refreshes(page, s
     page.locator("#board-header h1").click()
     # When two refreshes land in a row
     for step in (second, first):
-        execution.tick(step.pk, "done" if step == first else "start", actor=operator, expected_status=None)
+        transitions.tick(step.pk, "done" if step == first else "start", actor=operator, expected_status=None)
         page.evaluate(NEXT_REFRESH)
         page.evaluate(SOMEONE_ELSES_CHANGE)
         assert page.evaluate("window.__oknoNextRefresh") in ("applied", "partial")

@@ -9,7 +9,8 @@ import pytest
 from django.conf import settings
 from playwright.sync_api import expect
 
-from changeplans.demo import DEMO_PASSWORD, load_demo
+from demo.plans import DEMO_PASSWORD
+from demo.plans import load_demo
 from changeplans.models import Plan, Step
 from tests.browser.conftest import FACTORY_PASSWORD, login, shot
 from tests.factories import PlanFactory, StepFactory, UserFactory

@@ -8,7 +8,7 @@ import pytest
 from django.db import transaction
 from playwright.sync_api import expect
 
-from changeplans.execution import start_step
+from execution.transitions import start_step
 from changeplans.models import PlanEvent, Step
 from changeplans.roles import display_name
 from tests.browser.conftest import login
@@ -91,7 +91,7 @@ def test_a_watcher_that_lost_its_connection_catches_up_from_the_history(new_cont
 
 
 def test_a_refused_stream_is_reopened_later_from_the_last_event(new_context, settings):
-    """Too many streams open: the server answers 429/503 with Retry-After (changeplans/live_limits.py).
+    """Too many streams open: the server answers 429/503 with Retry-After (execution/live_limits.py).
     EventSource does not retry an HTTP refusal by itself; live.js reopens it after a back-off, from the
     last event it saw, and what happened meanwhile still arrives."""
     # Given B watching a plan whose streams end after half a second (the browser then reconnects)

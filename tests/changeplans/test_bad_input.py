@@ -295,7 +295,7 @@ def test_huge_ids_in_urls_answer_404(author_client):
 def test_delay_notice_refuses_an_end_out_of_range(author_client, author, new_end):
     plan = PlanFactory(author=author)
     Plan.objects.filter(pk=plan.pk).update(status="in_progress")
-    url = reverse("changeplans:plan_delay_notice", args=[plan.pk])
+    url = reverse("execution:plan_delay_notice", args=[plan.pk])
     for action in ("preview", "send"):
         response = author_client.post(url, {"action": action, "new_end": new_end, "reason": "Долго", "number": "1"}, **HX)
         assert response.status_code == 422

@@ -45,7 +45,7 @@ def observe(client, plan):
     plan = load_plan(plan.pk)
     return {
         "page": _without_tokens(client.get(reverse("changeplans:plan_detail", args=[plan.pk])).content.decode()),
-        "announcement_page": _without_tokens(client.get(reverse("changeplans:plan_announcements", args=[plan.pk])).content.decode()),
+        "announcement_page": _without_tokens(client.get(reverse("execution:plan_announcements", args=[plan.pk])).content.decode()),
         "announcement": announcements.render(plan, MessageKind.ANNOUNCEMENT),
         "versions": list(plan.versions.values_list("number", "snapshot")),
         "history": list(plan.events.values_list("pk", "kind", "changes")),

@@ -233,7 +233,12 @@ def test_plan_text_is_escaped():
 
 def seed_values():
     """Every field value of seed 000, as the demo stores it."""
-    from changeplans.demo import DEMO_APPROVERS, DEMO_PLAN, DEMO_SERVICES, DEMO_STEPS, DEMO_TITLE, STEP5_RISKS
+    from demo.plans import DEMO_APPROVERS
+    from demo.plans import DEMO_PLAN
+    from demo.plans import DEMO_SERVICES
+    from demo.plans import DEMO_STEPS
+    from demo.plans import DEMO_TITLE
+    from demo.plans import STEP5_RISKS
 
     values = [
         DEMO_TITLE,
@@ -269,7 +274,7 @@ def seed_values():
 
 
 def test_demo_plan_pdf_carries_every_seed_value():
-    from changeplans.demo import load_demo
+    from demo.plans import load_demo
 
     plan = load_demo()
     pdf = render_plan_pdf(plan.pk)

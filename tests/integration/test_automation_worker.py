@@ -13,7 +13,7 @@ from django.utils import translation
 
 from changeplans.choices import StepStatus
 from changeplans.models import Step
-from runbooks import execution
+from runbooks import runs
 from runbooks.choices import RunStatus
 from runbooks.models import AutomationRun
 from tests.runbooks.automation_fixtures import automate
@@ -56,7 +56,7 @@ PARENT = (
 
 def request(step_id, actor):
     with override_settings(OKNO_USE_WORKER=True):
-        return execution.request_run(step_id, actor=actor)
+        return runs.request_run(step_id, actor=actor)
 
 
 def ended(run_id, timeout=60):
@@ -106,7 +106,7 @@ def test_cancel_ends_the_whole_process_tree(celery, running_plan, operator):
     wait_for(lambda: AutomationRun.objects.get(pk=run.pk).lines.filter(text__startswith="child started").exists(), 30, message="the child to start")
     assert processes_with(marker), "the child process should be running"
     asked = time.monotonic()
-    execution.cancel_run(run.pk, actor=operator)
+    runs.cancel_run(run.pk, actor=operator)
     run = ended(run.pk, 30)
     took = time.monotonic() - asked
     print(f"\ncancelled run ended {took:.2f} s after the request")

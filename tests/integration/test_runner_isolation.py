@@ -10,7 +10,7 @@ from cryptography.fernet import Fernet
 from django.test import override_settings
 
 from changeplans.models import Step
-from runbooks import execution
+from runbooks import runs
 from runbooks.choices import RunStatus
 from runbooks.models import AutomationRun
 from tests.runbooks.automation_fixtures import automate
@@ -37,7 +37,7 @@ def test_a_run_on_the_worker_finds_none_of_its_keys(celery, celery_env, running_
     step = Step.objects.get(plan=running_plan, position=1)
     automate(step, scan_argv(keys), timeout=120)
     with override_settings(OKNO_USE_WORKER=True):
-        run = execution.request_run(step.pk, actor=operator)
+        run = runs.request_run(step.pk, actor=operator)
 
     def ended():
         current = AutomationRun.objects.get(pk=run.pk)

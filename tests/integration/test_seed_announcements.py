@@ -13,10 +13,12 @@ from django.db import transaction
 from django.test import override_settings
 from django.utils import timezone
 
-from changeplans import announcements, automation, execution
+from changeplans import announcements
+from execution import automatic_steps
+from execution import transitions
 from changeplans.announcements import seed_time
 from changeplans.choices import PlanStatus, StepStatus
-from changeplans.demo import load_demo
+from demo.plans import load_demo
 from changeplans.models import Plan, Step
 from notifications.models import Banner
 
@@ -50,7 +52,7 @@ def seed_plan_due_soon(start_in):
         mailing_list=", ".join(PLAN_RECIPIENTS), status=PlanStatus.APPROVED,
     )
     plan.refresh_from_db()
-    automation.sync_plan(plan.pk)
+    automatic_steps.sync_plan(plan.pk)
     return plan, steps, times
 
 
@@ -105,9 +107,9 @@ def test_every_automatic_step_of_the_seed_plan_fires_on_time_with_the_seed_text(
     with override_settings(OKNO_USE_WORKER=True):
         for position in (3, 4, 5):
             with transaction.atomic():
-                step = execution.lock_step(steps[position].pk)
-                execution.start_step(step, actor=duty)
-                execution.finish_step(step, actor=duty)
+                step = transitions.lock_step(steps[position].pk)
+                transitions.start_step(step, actor=duty)
+                transitions.finish_step(step, actor=duty)
     work_done = time.time()
 
     # Step 6 takes the banner down, step 7 sends the completion notice
@@ -145,17 +147,17 @@ def test_nothing_fires_from_an_approval_that_rolled_back(celery, smtp, capsys):
     with override_settings(OKNO_USE_WORKER=True):
         with pytest.raises(Abort), transaction.atomic():
             Plan.objects.filter(pk=plan.pk).update(status=PlanStatus.APPROVED)
-            automation.sync_plan(plan.pk)
-            assert automation.ScheduledAction.objects.filter(subject=f"plan:{plan.pk}").count() == 2  # steps 1 and 2; 6 and 7 wait for the work
+            automatic_steps.sync_plan(plan.pk)
+            assert automatic_steps.ScheduledAction.objects.filter(subject=f"plan:{plan.pk}").count() == 2  # steps 1 and 2; 6 and 7 wait for the work
             raise Abort
         time.sleep(4)
         # Then nothing was scheduled and nothing was sent
-        assert not automation.ScheduledAction.objects.filter(subject=f"plan:{plan.pk}").exists()
+        assert not automatic_steps.ScheduledAction.objects.filter(subject=f"plan:{plan.pk}").exists()
         assert smtp.count() == 0 and step_status(announcement) == StepStatus.PENDING
         # And the same approval committed sends it (the test can fail)
         with transaction.atomic():
             Plan.objects.filter(pk=plan.pk).update(status=PlanStatus.APPROVED)
-            automation.sync_plan(plan.pk)
+            automatic_steps.sync_plan(plan.pk)
         wait_for(lambda: smtp.to(PLAN_RECIPIENTS[0]), 20, message="the committed plan's announcement")
     with capsys.disabled():
         print("\n[rolled-back approval] scheduled rows after rollback: 0, e-mails: 0; after commit the announcement arrived")

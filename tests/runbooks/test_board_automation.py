@@ -64,14 +64,14 @@ def test_running_from_the_board_endpoint(client, running_plan, operator, django_
 
 
 def test_board_queries_do_not_grow_with_automated_steps(client, author, duty, operator):
-    from changeplans import execution as board
+    from execution import transitions
 
     counts = []
     for size in (2, 12):
         plan = make_plan(author)
         for n in range(1, size + 1):
             automate(StepFactory(plan=plan, position=n), ["true"])
-        board.start_plan(plan.pk, actor=duty)
+        transitions.start_plan(plan.pk, actor=duty)
         client.force_login(operator)
         board_html(client, plan)
         with CaptureQueriesContext(connection) as ctx:

@@ -11,10 +11,11 @@ import pytest
 from django.utils import timezone, translation
 
 from approvals import services as approvals
-from changeplans import execution as board
+from execution import transitions
 from changeplans.choices import PlanStatus, StepStatus
 from changeplans.models import PlanEvent
-from runbooks import execution, four_eyes, rehearsal
+from runbooks import four_eyes, rehearsal
+from runbooks import runs
 from runbooks.choices import RunMode, RunStatus
 from runbooks.models import ApprovalVia, AutomationApproval, AutomationRun, StepAutomation
 from runbooks.views_automation import save_step_automation
@@ -132,7 +133,7 @@ def test_a_production_run_of_unapproved_content_is_refused_and_fails_the_step(ru
     step = running_plan.steps.get(position=1)
     automate(step, _writes(marker), approved=False)
     with django_capture_on_commit_callbacks(execute=True):
-        run = execution.request_run(step.pk, actor=operator)
+        run = runs.request_run(step.pk, actor=operator)
     run.refresh_from_db()
     step.refresh_from_db()
     assert not marker.exists()
@@ -146,7 +147,7 @@ def test_an_operators_approval_is_for_rehearsals_only(running_plan, operator, tm
     automation = automate(step, _writes(marker), approved=False)
     AutomationApproval.objects.create(automation=automation, content_hash=four_eyes.content_hash(automation), via=ApprovalVia.OPERATOR, approved_by=operator)
     with django_capture_on_commit_callbacks(execute=True):
-        run = execution.request_run(step.pk, actor=operator)
+        run = runs.request_run(step.pk, actor=operator)
     run.refresh_from_db()
     assert run.status == RunStatus.REFUSED and not marker.exists()
 
@@ -159,13 +160,13 @@ def test_the_scheduler_does_not_start_unapproved_content(author, duty, tmp_path)
     plan = make_plan(author)
     step = StepFactory(plan=plan, position=1, name="Шаг 1", planned_date=timezone.localdate(), planned_time=None)
     automate(step, _writes(marker), approved=False, start_at_planned_time=True)
-    board.start_plan(plan.pk, actor=duty)
-    execution.schedule_plan(plan.pk)  # on_plan_changed runs after commit; here directly
+    transitions.start_plan(plan.pk, actor=duty)
+    runs.schedule_plan(plan.pk)  # on_plan_changed runs after commit; here directly
     assert ScheduledAction.objects.get(key=f"runbooks:step:{step.pk}:run").state == "pending"
     scheduler.run_due(now=timezone.now() + timedelta(seconds=5))
     run = AutomationRun.objects.get(step=step)
     if run.status == RunStatus.QUEUED:  # on_commit hand-over does not run inside the test transaction
-        execution.execute_run(run.pk)
+        runs.execute_run(run.pk)
     run.refresh_from_db()
     assert run.status == RunStatus.REFUSED and run.started_by is None and not marker.exists()
 
@@ -192,9 +193,9 @@ def test_the_sign_off_approves_the_content_of_the_version_signed(tmp_path, opera
     # And the work runs it in production
     plan.window_start = timezone.now() - timedelta(minutes=1)
     plan.save(update_fields=["window_start"])
-    board.start_plan(plan.pk, actor=duty)
+    transitions.start_plan(plan.pk, actor=duty)
     with django_capture_on_commit_callbacks(execute=True):
-        run = execution.request_run(step.pk, actor=operator)
+        run = runs.request_run(step.pk, actor=operator)
     run.refresh_from_db()
     assert run.status == RunStatus.SUCCEEDED and marker.exists() and run.approval == approval
 

@@ -9,7 +9,7 @@ import pytest
 from django.utils import translation
 
 from changeplans.models import Step
-from runbooks import execution
+from runbooks import runs
 from runbooks.choices import RunStatus
 from runbooks.models import RunLine, Secret
 from runbooks.redaction import REDACTED, Redactor
@@ -79,7 +79,7 @@ def test_a_run_printing_its_secret_base64_encoded_leaves_it_masked(running_plan,
     )
     automate(step, spec={"argv": ["python3", "-c", code, "{{ secret.api-token }}"]})
     with translation.override("en"), django_capture_on_commit_callbacks(execute=True):
-        run = execution.request_run(step.pk, actor=operator)
+        run = runs.request_run(step.pk, actor=operator)
     run.refresh_from_db()
     assert run.status == RunStatus.SUCCEEDED, run.summary
     leaks = [base64.b64encode(b"tok-8d7f6e5a4b3c2d1e").decode(), "tok-8d7f6e5a4b3c2d1e".encode().hex(), "tok-8d7f6e5a4b3c2d1e"[::-1]]

@@ -4,7 +4,7 @@ people who may see the plan and have a stake in it — not to every signed-in us
 import pytest
 
 from approvals.models import ApprovalRow
-from runbooks import execution
+from runbooks import runs
 from runbooks.models import Secret
 from tests.factories import UserFactory
 from tests.runbooks.automation_fixtures import automate
@@ -18,7 +18,7 @@ def run(running_plan, operator, django_capture_on_commit_callbacks):
     step = running_plan.steps.get(position=1)
     automate(step, ["printf", "host %s-%s.internal\\n", "db", "1"])  # the output, not the command, names the host
     with django_capture_on_commit_callbacks(execute=True):
-        run = execution.request_run(step.pk, actor=operator)
+        run = runs.request_run(step.pk, actor=operator)
     run.refresh_from_db()
     return run
 

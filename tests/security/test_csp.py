@@ -74,7 +74,7 @@ def inline_code(html):
 
 @pytest.fixture
 def demo(db):
-    from changeplans.demo import load_demo
+    from demo.plans import load_demo
     from changeplans.models import Step
     from runbooks import library
 

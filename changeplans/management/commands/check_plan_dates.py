@@ -20,7 +20,7 @@ from django.db.models.functions import Cast
 from changeplans.choices import EventKind
 from changeplans.limits import MAX_DATE, MIN_DATE, datetime_in_zone_range, db_datetime_range, is_known_time_zone
 from changeplans.models import Plan, Step
-from changeplans.services import record_event
+from changeplans.history import record_event
 
 COMMENT = "Dates repaired by manage.py check_plan_dates"
 

@@ -1,0 +1,46 @@
+"""`manage.py load_demo`: load the seed plan and print the demo logins (used by `make run`)."""
+
+from django.core.management.base import BaseCommand
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from execution.automatic_steps import next_fire_time
+from demo.plans import DEMO_PASSWORD
+from demo.plans import DEMO_USERS
+from demo.plans import load_demo
+from demo.plans import load_scheduled_demo
+
+
+class Command(BaseCommand):
+    help = "Load the demo plan (Calico in PROD Kubernetes) with its users; safe to run again."
+
+    def handle(self, *args, **options):
+        plan = load_demo()
+        scheduled = load_scheduled_demo()
+        from demo.runbooks import load_automation_demo
+        from demo.runbooks import load_runbook_demo
+
+        runbooks = load_runbook_demo()
+        automated = load_automation_demo()
+        rows = [
+            # Surname first, as the seed writes names: "Хасанов А.И.".
+            (spec["username"], DEMO_PASSWORD, ", ".join(role.value for role in spec["roles"]), f"{spec['last_name']} {spec['first_name']}".strip())
+            for spec in DEMO_USERS
+        ]
+        header = (_("Username"), _("Password"), _("Roles"), _("Name"))
+        widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))]
+        self.stdout.write(_("Demo logins:"))
+        for row in [header, *rows]:
+            self.stdout.write("  " + "  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)).rstrip())
+        self.stdout.write(_("Demo plan: %(path)s") % {"path": reverse("changeplans:plan_detail", args=[plan.pk])})
+        self.stdout.write(_("Runbooks: %(path)s — %(count)d in the library") % {"path": reverse("runbooks:runbook_list"), "count": runbooks})
+        self.stdout.write(_("Automation demo: %(path)s — log in as operator, start the work, run the steps") % {
+            "path": reverse("execution:plan_board", args=[automated.pk])})
+        due = next_fire_time(scheduled)
+        path = reverse("execution:plan_announcements", args=[scheduled.pk])
+        if due:
+            self.stdout.write(_("Announcements demo: %(path)s — next automatic step at %(time)s; e-mails land in /mailbox/ (admin)") % {
+                "path": path, "time": timezone.localtime(due, scheduled.tz).strftime("%H:%M")})
+        else:
+            self.stdout.write(_("Announcements demo: %(path)s; e-mails in /mailbox/ (admin)") % {"path": path})

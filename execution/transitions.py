@@ -1,0 +1,399 @@
+"""Executing a plan during its window: the live board's services and the step transitions under them.
+
+Two layers:
+- the board services (`start_plan`, `tick`, `enter_rollback`, `tick_rollback`, `finish_plan`) check who may
+  do it and in which state, lock the rows, compare the status the user saw with the one stored, move the
+  state machine, write one history entry per transition and run `on_step_changed` after commit;
+- the primitives (`start_step`, `finish_step`, `fail_step`, `skip_step`) only transition a step the caller
+  has locked and write its history entry. Automatic steps (execution.automatic_steps) use them with
+  `actor=None` (Okno itself) from the scheduler's transaction.
+
+Locking order is always plan, then step, then rollback action (the same order as automation.run_step),
+so two board calls and the scheduler never deadlock. Under READ COMMITTED `select_for_update` returns the
+row as committed by whoever held the lock before us: that is what `expected_status` is compared with.
+"""
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import models, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django_fsm import can_proceed
+
+from changeplans.choices import EventKind, PlanStatus, Role, StepStatus
+from changeplans.models import STATUS_CHOICES_BY_OBJECT, Plan, PlanEvent, RollbackAction, Step
+from changeplans.roles import display_name, has_role
+from changeplans.history import record_event
+
+# Called after commit with (plan id, step id) when a step or one of its rollback actions changed.
+on_step_changed = []
+# Called after commit with the plan id when the plan started, entered rollback mode or finished.
+on_plan_changed = []
+
+BOARD_ROLES = (Role.DUTY_OFFICER, Role.OPERATOR, Role.ADMIN)
+STEP_ACTIONS = ("start", "done", "failed", "skip", "retry")
+ROLLBACK_ACTIONS = ("start", "done", "failed", "skip")
+REASON_REQUIRED = ("failed", "skip")
+ROLLBACK_MODE_STEP_ACTIONS = ("done", "failed")
+OUTCOMES = ("completed", "completed_with_rollback", "failed")
+FINISHED_STATUSES = (StepStatus.DONE, StepStatus.SKIPPED, StepStatus.ROLLED_BACK)
+# Automatic steps may be ticked by Okno (actor None) as soon as the plan is approved.
+SYSTEM_PLAN_STATUSES = (PlanStatus.APPROVED, PlanStatus.IN_PROGRESS)
+_METHODS = {"start": "start", "done": "finish", "failed": "fail", "skip": "skip", "retry": "retry"}
+
+
+class PlanMode(models.TextChoices):
+    """The plan's execution mode as the history shows it (entering rollback mode is not a status change)."""
+
+    NORMAL = "normal", gettext_lazy("Normal execution")
+    ROLLBACK = "rollback", gettext_lazy("ROLLBACK MODE")
+
+
+def register():
+    """Called from ExecutionConfig.ready(): the history labels the plan's execution mode."""
+    STATUS_CHOICES_BY_OBJECT.setdefault("plan_mode", PlanMode)
+
+
+class StepStateError(Exception):
+    """The step (or plan, or rollback action) is not in a state that allows this transition."""
+
+
+class AlreadyChanged(StepStateError):
+    """Someone else changed the object after the user saw it: the view answers 409 with this message."""
+
+    def __init__(self, message, event=None):
+        super().__init__(message)
+        self.event = event
+
+
+# --- guards ------------------------------------------------------------------------------------------
+
+def is_board_officer(user):
+    return user is not None and user.is_authenticated and any(has_role(user, role) for role in BOARD_ROLES)
+
+
+def is_step_responsible(user, step):
+    executor = step.executor
+    return user is not None and executor is not None and executor.user_id is not None and executor.user_id == user.pk
+
+
+def tick_refusal(user, plan, step):
+    """Why `user` may not tick `step` now, or None. `user` None is Okno itself (automatic steps)."""
+    if user is None:
+        if plan.status not in SYSTEM_PLAN_STATUSES:
+            return _("The plan is “%(status)s”: steps are not run.") % {"status": plan.get_status_display()}
+        return None
+    if not (is_board_officer(user) or is_step_responsible(user, step)):
+        return _("Only the duty officer, an operator, an administrator or the step's responsible can tick this step.")
+    if plan.status != PlanStatus.IN_PROGRESS:
+        return _("The plan is “%(status)s”: steps are ticked only while the work is in progress.") % {"status": plan.get_status_display()}
+    return None
+
+
+def start_refusal(user, plan, now=None):
+    """Why `user` may not start the plan (ignoring the early-start override), or None."""
+    if not is_board_officer(user):
+        return _("Only the duty officer, an operator or an administrator can start the work.")
+    if plan.status != PlanStatus.APPROVED:
+        return _("Only an approved plan can be started; this one is “%(status)s”.") % {"status": plan.get_status_display()}
+    return None
+
+
+def is_early(plan, now=None):
+    return (now or timezone.now()) < plan.window_start
+
+
+def plan_refusal(user, plan):
+    """Why `user` may not switch the plan to rollback mode or finish it, or None."""
+    if not is_board_officer(user):
+        return _("Only the duty officer, an operator or an administrator can do this.")
+    if plan.status != PlanStatus.IN_PROGRESS:
+        return _("The plan is “%(status)s”: the work is not in progress.") % {"status": plan.get_status_display()}
+    return None
+
+
+def _who_when(event, plan):
+    who = display_name(event.actor) if event and event.actor else _("Okno")
+    when = timezone.localtime(event.at, plan.tz).strftime("%H:%M") if event else ""
+    return who, when
+
+
+def _last_transition(object_type, object_id):
+    return (
+        PlanEvent.objects.filter(object_type=object_type, object_id=object_id, kind=EventKind.TRANSITION)
+        .select_related("actor").order_by("-id").first()
+    )
+
+
+def _conflict(obj, plan, what):
+    """The clear refusal for a tick that lost a race: who set the current status, and when."""
+    event = _last_transition(obj._meta.model_name, obj.pk)
+    who, when = _who_when(event, plan)
+    params = {"status": obj.get_status_display(), "who": who, "time": when}
+    if what == "plan":
+        message = _("The plan is already “%(status)s”: set by %(who)s at %(time)s.") % params
+    elif what == "rollback":
+        message = _("The rollback action is already marked “%(status)s” by %(who)s at %(time)s.") % params
+    else:
+        message = _("The step is already marked “%(status)s” by %(who)s at %(time)s.") % params
+    return AlreadyChanged(message, event)
+
+
+def _clean_text(text):
+    return (text or "").replace("\r\n", "\n").strip()
+
+
+def _after_commit(plan_id, step_id=None):
+    callbacks = on_step_changed if step_id is not None else on_plan_changed
+    args = (plan_id, step_id) if step_id is not None else (plan_id,)
+    for callback in callbacks:
+        transaction.on_commit(lambda callback=callback: callback(*args), robust=True)
+
+
+# --- primitives (caller holds the transaction and the lock) ------------------------------------------
+
+def _transition(step, method, *, actor, comment="", note_on_step=True):
+    transition = getattr(step, method)
+    if not can_proceed(transition):
+        raise StepStateError(_("The step is already “%(status)s”.") % {"status": step.get_status_display()})
+    before = step.status
+    transition()
+    if actor is not None and method == "start":
+        step.started_by = actor
+    if actor is not None and method in ("finish", "fail", "skip"):
+        step.done_by = actor
+    if method == "retry":
+        step.started_by = step.done_by = None
+    if comment and note_on_step:
+        step.comment = comment
+    step.save()
+    record_event(step.plan, actor=actor, kind=EventKind.TRANSITION, obj=step, from_status=before, to_status=step.status, comment=comment)
+    _after_commit(step.plan_id, step.pk)
+    return step
+
+
+def start_step(step, *, actor, comment=""):
+    return _transition(step, "start", actor=actor, comment=comment)
+
+
+def finish_step(step, *, actor, comment=""):
+    return _transition(step, "finish", actor=actor, comment=comment)
+
+
+def fail_step(step, *, actor, reason):
+    return _transition(step, "fail", actor=actor, comment=reason)
+
+
+def skip_step(step, *, actor, reason):
+    return _transition(step, "skip", actor=actor, comment=reason)
+
+
+def retry_step(step, *, actor, comment=""):
+    return _transition(step, "retry", actor=actor, comment=comment)
+
+
+def lock_step(step_id):
+    return Step.objects.select_for_update(of=("self",)).select_related("plan").filter(pk=step_id).first()
+
+
+def _lock_plan(plan_id):
+    plan = Plan.objects.select_for_update().filter(pk=plan_id).first()
+    if plan is None:
+        raise ValidationError(_("The plan no longer exists."))
+    return plan
+
+
+# --- board services ----------------------------------------------------------------------------------
+
+@transaction.atomic
+def start_plan(plan_id, *, actor, override_reason="", now=None):
+    """The duty officer starts the work: approved plan, window open (or a reason for starting early)."""
+    now = now or timezone.now()
+    plan = _lock_plan(plan_id)
+    if not is_board_officer(actor):
+        raise PermissionDenied(start_refusal(actor, plan))
+    if plan.status == PlanStatus.IN_PROGRESS or plan.started_at:
+        raise _conflict(plan, plan, "plan")
+    refusal = start_refusal(actor, plan)
+    if refusal:
+        raise ValidationError(refusal)
+    reason = _clean_text(override_reason)
+    if now < plan.window_start and not reason:
+        raise ValidationError(
+            _("The window opens at %(time)s: to start earlier, give a reason.") % {"time": timezone.localtime(plan.window_start, plan.tz).strftime("%H:%M %d.%m.%Y")}
+        )
+    before = plan.status
+    plan.start()
+    plan.started_at = now
+    plan.save()
+    comment = _("Started before the window: %(reason)s") % {"reason": reason} if now < plan.window_start else reason
+    record_event(plan, actor=actor, kind=EventKind.TRANSITION, from_status=before, to_status=plan.status, comment=comment)
+    _after_commit(plan.pk)
+    return plan
+
+
+@transaction.atomic
+def tick(step_id, action, *, actor, comment="", reason=None, expected_status=None):
+    """Tick a step on the board: start, done, failed (reason), skip (reason) or retry (failed → pending).
+
+    `expected_status` is the status the user saw; when the stored one differs, someone else was first and
+    AlreadyChanged says who and when. `actor` None is Okno itself ticking an automatic step.
+    """
+    if action not in STEP_ACTIONS:
+        raise ValidationError(_("Unknown action “%(action)s”.") % {"action": action})
+    text = _clean_text(reason if reason is not None else comment)
+    plan_id = Step.objects.filter(pk=step_id).values_list("plan_id", flat=True).first()
+    if plan_id is None:
+        raise ValidationError(_("The step no longer exists."))
+    plan = _lock_plan(plan_id)
+    step = Step.objects.select_for_update(of=("self",)).select_related("executor").get(pk=step_id)
+    step.plan = plan
+    refusal = tick_refusal(actor, plan, step)
+    if refusal:
+        if actor is not None and not (is_board_officer(actor) or is_step_responsible(actor, step)):
+            raise PermissionDenied(refusal)
+        raise ValidationError(refusal)
+    if actor is not None and plan.rollback_started_at and action not in ROLLBACK_MODE_STEP_ACTIONS:
+        # In rollback mode no step starts again; one still running may be ended.
+        raise ValidationError(_("The plan is in rollback mode: tick the rollback actions of the failed steps."))
+    if expected_status and step.status != expected_status:
+        raise _conflict(step, plan, "step")
+    method = _METHODS[action]
+    if not can_proceed(getattr(step, method)):
+        raise StepStateError(_("A step that is “%(status)s” cannot be given this mark.") % {"status": step.get_status_display()})
+    if action in REASON_REQUIRED and not text:
+        raise ValidationError(_("Give a reason: it goes into the plan's history."))
+    return _transition(step, method, actor=actor, comment=text)
+
+
+@transaction.atomic
+def enter_rollback(plan_id, *, actor, reason):
+    """Switch the plan to rollback mode: from now on the rollback actions of failed steps are ticked."""
+    plan = _lock_plan(plan_id)
+    if not is_board_officer(actor):
+        raise PermissionDenied(plan_refusal(actor, plan))
+    if plan.rollback_started_at:
+        event = PlanEvent.objects.filter(plan=plan, object_type="plan_mode", to_status=PlanMode.ROLLBACK).select_related("actor").order_by("-id").first()
+        who, when = _who_when(event, plan)
+        raise AlreadyChanged(_("The plan is already in rollback mode: switched by %(who)s at %(time)s.") % {"who": who, "time": when}, event)
+    refusal = plan_refusal(actor, plan)
+    if refusal:
+        raise ValidationError(refusal)
+    text = _clean_text(reason)
+    if not text:
+        raise ValidationError(_("Give a reason for the rollback."))
+    plan.rollback_started_at = timezone.now()
+    plan.save(update_fields=["rollback_started_at", "updated_at"])
+    PlanEvent.objects.create(
+        plan=plan, actor=actor, kind=EventKind.TRANSITION, object_type="plan_mode", object_id=plan.pk,
+        object_label=str(plan)[:300], from_status=PlanMode.NORMAL, to_status=PlanMode.ROLLBACK, comment=text,
+    )
+    _after_commit(plan.pk)
+    return plan
+
+
+def rollback_refusal(user, plan, rollback_action):
+    """Why `user` may not tick a rollback action now, or None."""
+    step = rollback_action.step
+    if not (is_board_officer(user) or is_step_responsible(user, step)):
+        return _("Only the duty officer, an operator, an administrator or the step's responsible can tick this step.")
+    if plan.status != PlanStatus.IN_PROGRESS:
+        return _("The plan is “%(status)s”: steps are ticked only while the work is in progress.") % {"status": plan.get_status_display()}
+    if not plan.rollback_started_at:
+        return _("Rollback actions are ticked in rollback mode: switch the plan to it first.")
+    if step.status not in (StepStatus.FAILED, StepStatus.ROLLED_BACK):
+        return _("Only the rollback actions of a failed step are carried out.")
+    return None
+
+
+@transaction.atomic
+def tick_rollback(action_id, action, *, actor, comment="", reason=None, expected_status=None):
+    """Tick a rollback action of a failed step in rollback mode (start, done, failed, skip).
+
+    When every rollback action of the step is done or skipped, the step becomes "rolled back".
+    """
+    if action not in ROLLBACK_ACTIONS:
+        raise ValidationError(_("Unknown action “%(action)s”.") % {"action": action})
+    text = _clean_text(reason if reason is not None else comment)
+    plan_id = RollbackAction.objects.filter(pk=action_id).values_list("step__plan_id", flat=True).first()
+    if plan_id is None:
+        raise ValidationError(_("The rollback action no longer exists."))
+    plan = _lock_plan(plan_id)
+    rollback = RollbackAction.objects.select_for_update(of=("self",)).get(pk=action_id)
+    step = Step.objects.select_for_update(of=("self",)).select_related("executor").get(pk=rollback.step_id)
+    step.plan = plan
+    rollback.step = step
+    refusal = rollback_refusal(actor, plan, rollback)
+    if refusal:
+        if not (is_board_officer(actor) or is_step_responsible(actor, step)):
+            raise PermissionDenied(refusal)
+        raise ValidationError(refusal)
+    if expected_status and rollback.status != expected_status:
+        raise _conflict(rollback, plan, "rollback")
+    transition = getattr(rollback, _METHODS[action])
+    if not can_proceed(transition):
+        raise StepStateError(_("A rollback action that is “%(status)s” cannot be given this mark.") % {"status": rollback.get_status_display()})
+    if action in REASON_REQUIRED and not text:
+        raise ValidationError(_("Give a reason: it goes into the plan's history."))
+    before = rollback.status
+    transition()
+    if action != "start":
+        rollback.done_by = actor
+    if text:
+        rollback.comment = text
+    rollback.save()
+    record_event(plan, actor=actor, kind=EventKind.TRANSITION, obj=rollback, from_status=before, to_status=rollback.status, comment=text)
+    if step.status == StepStatus.FAILED:
+        statuses = list(step.rollback_actions.values_list("status", flat=True))
+        if statuses and all(status in (StepStatus.DONE, StepStatus.SKIPPED) for status in statuses):
+            # The step keeps its failure reason; the note goes into the history only.
+            _transition(step, "roll_back", actor=actor, comment=_("Every rollback action is done."), note_on_step=False)
+    _after_commit(plan.pk, step.pk)
+    return rollback
+
+
+def finish_refusal(plan, outcome, steps):
+    """Why the plan cannot end with `outcome` given its steps (a list with rollback actions), or None."""
+    if outcome == "completed":
+        if plan.rollback_started_at:
+            return _("The plan is in rollback mode: it ends as “completed with rollback” or “failed”.")
+        open_steps = [step for step in steps if step.status not in (StepStatus.DONE, StepStatus.SKIPPED)]
+        if open_steps:
+            return _("Steps not done yet: %(numbers)s. Tick or skip them first.") % {"numbers": ", ".join(str(s.position) for s in open_steps)}
+    elif outcome == "completed_with_rollback":
+        if not plan.rollback_started_at:
+            return _("The plan has not been rolled back: switch it to rollback mode first.")
+        running = [step for step in steps if step.status == StepStatus.IN_PROGRESS]
+        running += [a for step in steps for a in step.rollback_actions.all() if a.status == StepStatus.IN_PROGRESS]
+        if running:
+            return _("Something is still in progress: finish or fail it first.")
+    return None
+
+
+@transaction.atomic
+def finish_plan(plan_id, *, actor, outcome, comment=""):
+    """End the work: completed, completed with rollback, or failed (a comment is required for failed)."""
+    if outcome not in OUTCOMES:
+        raise ValidationError(_("Unknown outcome “%(outcome)s”.") % {"outcome": outcome})
+    plan = _lock_plan(plan_id)
+    if not is_board_officer(actor):
+        raise PermissionDenied(plan_refusal(actor, plan))
+    if plan.finished_at or plan.status in (PlanStatus.COMPLETED, PlanStatus.COMPLETED_WITH_ROLLBACK, PlanStatus.FAILED):
+        raise _conflict(plan, plan, "plan")
+    refusal = plan_refusal(actor, plan)
+    if refusal:
+        raise ValidationError(refusal)
+    text = _clean_text(comment)
+    if outcome == "failed" and not text:
+        raise ValidationError(_("Say why the work failed: it goes into the plan's history."))
+    steps = list(plan.steps.prefetch_related("rollback_actions").select_for_update(of=("self",)))
+    refusal = finish_refusal(plan, outcome, steps)
+    if refusal:
+        raise ValidationError(refusal)
+    before = plan.status
+    {"completed": plan.complete, "completed_with_rollback": plan.complete_with_rollback, "failed": plan.fail}[outcome]()
+    plan.finished_at = timezone.now()
+    plan.save()
+    record_event(plan, actor=actor, kind=EventKind.TRANSITION, from_status=before, to_status=plan.status, comment=text)
+    _after_commit(plan.pk)
+    return plan
