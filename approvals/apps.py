@@ -13,6 +13,10 @@ class ApprovalsConfig(AppConfig):
 
         STATUS_CHOICES_BY_OBJECT["approval"] = ApprovalStatus
         STATUS_CHOICES_BY_OBJECT["approvalrow"] = ApprovalStatus
+        from changeplans import extensions as plan_page
+
         from . import notify
+        from .extensions import SignoffOnPlanPage
 
         notify.connect()
+        plan_page.register(SignoffOnPlanPage())

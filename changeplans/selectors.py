@@ -10,8 +10,7 @@ def plan_queryset():
 
 
 def steps_queryset():
-    # "automation": the step's runbooks.StepAutomation (one-to-one), shown in the step table.
-    return Step.objects.select_related("executor", "done_by", "automation").prefetch_related(
+    return Step.objects.select_related("executor", "done_by").prefetch_related(
         "risks",
         Prefetch("rollback_actions", queryset=RollbackAction.objects.prefetch_related("risks")),
     )

@@ -17,8 +17,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
-from django_htmx.http import reswap, trigger_client_event
+from django_htmx.http import reswap
 
+from common.htmx import toast
 from execution import transitions
 from execution import overrun
 from execution import timeline
@@ -94,6 +95,7 @@ def board_context(request, plan_id, kept=None):
         "alerts": overrun.alerts(plan, result=chart, now=now),
         "last_event_id": last_event_id,
         "plan": plan,
+        "steps": steps,
         "lanes": lanes,
         "report": report,
         "in_rollback": in_rollback,
@@ -116,10 +118,6 @@ def _render_parts(request, plan_id, main="steps", oob=("header", "timeline"), ke
         for name in oob:
             html.append(render(request, f"{BOARD_TEMPLATE}#{name}", context).content.decode())
     return HttpResponse("".join(html), status=status)
-
-
-def _toast(response, text, level="success"):
-    return trigger_client_event(response, "okno:toast", {"text": str(text), "level": level})
 
 
 def _message(exc):
@@ -165,13 +163,13 @@ def _run(request, plan_id, call, success, kept_key=None):
         if not request.htmx:
             messages.error(request, str(exc))
             return redirect("execution:plan_board", pk=plan_id)
-        return _toast(_render_parts(request, plan_id, kept=kept, status=409), str(exc), "danger")
+        return toast(_render_parts(request, plan_id, kept=kept, status=409), str(exc), "danger")
     except ValidationError as exc:
         return _refuse(request, plan_id, _message(exc), 422)
     if not request.htmx:
         messages.success(request, success(result))
         return redirect("execution:plan_board", pk=plan_id)
-    return _toast(_render_parts(request, plan_id), success(result))
+    return toast(_render_parts(request, plan_id), success(result))
 
 
 def _refuse(request, plan_id, message, status):
@@ -180,7 +178,7 @@ def _refuse(request, plan_id, message, status):
         return redirect("execution:plan_board", pk=plan_id)
     # Nothing is swapped: the form keeps what the user typed; the toast says why.
     response = reswap(HttpResponse(message, status=status), "none")
-    return _toast(response, message, "danger" if status == 403 else "warning")
+    return toast(response, message, "danger" if status == 403 else "warning")
 
 
 def _step_done_message(step):

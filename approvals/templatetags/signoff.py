@@ -1,16 +1,8 @@
-"""Sign-off pieces of pages that other apps render: the plan page's matrix and the navigation badge."""
+"""The navigation badge of the sign-off inbox (the layout, templates/base/, loads it)."""
 
 from django import template
 
 register = template.Library()
-
-
-@register.simple_tag(takes_context=True)
-def signoff_context(context, plan):
-    """Everything the plan page's sign-off bar and matrix show to the current user."""
-    from approvals.views import matrix_context
-
-    return matrix_context(plan, context["user"])
 
 
 @register.simple_tag(takes_context=True)

@@ -2,6 +2,7 @@ from django import template
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
+from changeplans import extensions
 from changeplans.roles import display_name
 
 register = template.Library()
@@ -109,3 +110,20 @@ def step_cell(context, step, field, value, derived=None):
     else:
         content = ""
     return format_html('<td id="cell-{}-{}" class="{}"{}>{}</td>', step.pk, field, classes, attrs, mark_safe(content))
+
+
+@register.simple_tag(takes_context=True)
+def plan_extensions(context, part, plan):
+    """What other apps add to this part of the plan page (changeplans/extensions.py)."""
+    return extensions.render_plan_part(part, context.flatten(), plan)
+
+
+@register.simple_tag(takes_context=True)
+def step_extensions(context, part, plan, steps):
+    """step id → what other apps add to this part of each step (changeplans/extensions.py)."""
+    return extensions.render_step_parts(part, context.flatten(), plan, steps)
+
+
+@register.filter
+def of_step(parts, step_id):
+    return (parts or {}).get(step_id, "")
