@@ -14,10 +14,10 @@ COPY scripts/system-deps.sh scripts/system-deps.sh
 RUN bash scripts/system-deps.sh runtime \
     && rm -rf /var/lib/apt/lists/*
 
-# Dependencies first, so a code change does not reinstall them. pyproject has
-# `packages = []`: this installs the pinned dependencies, the code is copied below.
-COPY pyproject.toml ./
-RUN pip install --no-cache-dir .
+# Dependencies first, so a code change does not reinstall them: every package, transitive ones too,
+# at the version and hashes of requirements.lock (`make lock`). The code is copied below.
+COPY requirements.lock ./
+RUN pip install --no-cache-dir -r requirements.lock
 
 COPY . .
 

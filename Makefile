@@ -8,17 +8,45 @@ PORT ?= 8000
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/okno
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: run test install install-test system-deps system-deps-test messages bench bench-scheduler clean
+# The lock files pin every package, transitive ones too, with hashes; `make lock` regenerates them from
+# pyproject.toml (keeping the current pins; LOCK_ARGS=--upgrade or LOCK_ARGS="-P django" to move them).
+LOCK := requirements.lock
+TEST_LOCK := requirements-test.lock
+PIP_TOOLS ?= pip-tools==7.7.0
+PIP_COMPILE = CUSTOM_COMPILE_COMMAND="make lock" $(PY) -m piptools compile -q --generate-hashes --allow-unsafe \
+	--strip-extras --no-emit-index-url --no-emit-find-links $(LOCK_ARGS)
 
-$(VENV)/.installed: pyproject.toml
+.PHONY: run test check lock install install-test system-deps system-deps-test messages bench bench-scheduler clean
+
+$(VENV)/.installed: $(LOCK) pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e .
+	$(PY) -m pip install -q -r $(LOCK)
+	$(PY) -m pip install -q --no-deps -e .
 	touch $@
 
-$(VENV)/.installed-test: $(VENV)/.installed pyproject.toml
-	$(PY) -m pip install -q -e '.[test]'
+$(VENV)/.installed-test: $(VENV)/.installed $(TEST_LOCK)
+	$(PY) -m pip install -q -r $(TEST_LOCK)
 	touch $@
+
+# The test lock is solved under the runtime lock (-c), so the two never disagree on a version.
+lock:
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q $(PIP_TOOLS)
+	$(PIP_COMPILE) -o $(LOCK) pyproject.toml
+	$(PIP_COMPILE) --extra test -c $(LOCK) -o $(TEST_LOCK) pyproject.toml
+
+# Static checks (CI runs them before the tests): lint, formatting, import contracts, types. All run; any failure fails.
+check: install-test
+	@status=0; \
+	for cmd in "ruff check ." "ruff format --check ." "lint-imports" "mypy"; do \
+		if [ "$$cmd" = lint-imports ] && [ ! -f .importlinter ] && ! grep -q '^\[tool\.importlinter' pyproject.toml; then \
+			continue; \
+		fi; \
+		echo "check: $$cmd"; \
+		$(VENV)/bin/$$cmd || status=1; \
+	done; \
+	exit $$status
 
 install: system-deps $(VENV)/.installed
 install-test: system-deps-test $(VENV)/.installed-test
