@@ -107,3 +107,14 @@ def test_tag_libraries_are_known():
     ours = {name: app for name, app in libraries.items() if (ROOT / app).is_dir()}
     assert set(ours.values()) <= set(LAYERS)
     assert {"okno", "signoff"} <= set(ours)
+
+
+def test_the_drawn_import_graph_matches_the_code():
+    """docs/architecture.md draws the app imports; regenerate with `scripts/architecture_graph.py --write`."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("architecture_graph", ROOT / "scripts" / "architecture_graph.py")
+    graph = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(graph)
+    text = (ROOT / "docs" / "architecture.md").read_text()
+    assert graph.with_diagram(text, graph.diagram()) == text
