@@ -1,22 +1,22 @@
 """Read-side queries shared by the plan page, the PDF and the API; query counts do not grow with plan size."""
 
-from django.db.models import Prefetch
+from django.db.models import Prefetch, QuerySet
 
 from .models import Plan, PlanEvent, PlanService, RollbackAction, Step
 
 
-def plan_queryset():
+def plan_queryset() -> QuerySet[Plan]:
     return Plan.objects.select_related("author", "curator", "responsible")
 
 
-def steps_queryset():
+def steps_queryset() -> QuerySet[Step]:
     return Step.objects.select_related("executor", "done_by").prefetch_related(
         "risks",
         Prefetch("rollback_actions", queryset=RollbackAction.objects.prefetch_related("risks")),
     )
 
 
-def load_plan(plan_id):
+def load_plan(plan_id: int) -> Plan:
     """The plan with steps, risks, rollback actions, services and sign-off rows, in a fixed number of queries."""
     return plan_queryset().prefetch_related(
         Prefetch("steps", queryset=steps_queryset()),
@@ -26,5 +26,5 @@ def load_plan(plan_id):
     ).get(pk=plan_id)
 
 
-def plan_history(plan_id):
+def plan_history(plan_id: int) -> QuerySet[PlanEvent]:
     return PlanEvent.objects.filter(plan_id=plan_id).select_related("actor").order_by("at", "id")

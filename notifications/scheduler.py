@@ -14,37 +14,48 @@ cancelled (and back to pending when a plan is approved again).
 """
 
 import logging
-from datetime import timedelta
+from collections.abc import Callable, Collection
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from . import conf
+from common import workers
+from common.retry import backoff
+
 from .choices import ScheduleState
 from .models import ScheduledAction
 
 logger = logging.getLogger(__name__)
 
-_handlers = {}
+Payload = dict[str, Any]  # a row's payload: a JSON object the handler of its kind understands
+Handler = Callable[[Payload], str | None]  # returns the result shown on the row
+HandlerT = TypeVar("HandlerT", bound=Handler)
+
+_handlers: dict[str, Handler] = {}
 OPEN_STATES = (ScheduleState.PENDING, ScheduleState.QUEUED)
 
 
-def register(kind):
-    """Decorator: `@register("approvals.reminder")` def handler(payload) -> str | None (the result shown)."""
+def register(kind: str) -> Callable[[HandlerT], HandlerT]:
+    """Decorator: `@register("<app>.<kind>")` def handler(payload) -> str | None (the result shown)."""
 
-    def decorator(function):
+    def decorator(function: HandlerT) -> HandlerT:
         _handlers[kind] = function
         return function
 
     return decorator
 
 
-def handler_for(kind):
+def handler_for(kind: str) -> Handler | None:
     return _handlers.get(kind)
 
 
-def schedule(key, due_at, kind, payload=None, *, subject=""):
+def schedule(
+    key: str, due_at: datetime, kind: str, payload: Payload | None = None, *, subject: str = "",
+) -> ScheduledAction:
     """Create the row for `key` if it is new; a second call with the same key does nothing."""
     row, _created = ScheduledAction.objects.get_or_create(
         key=key, defaults={"due_at": due_at, "kind": kind, "payload": payload or {}, "subject": subject},
@@ -52,7 +63,9 @@ def schedule(key, due_at, kind, payload=None, *, subject=""):
     return row
 
 
-def put(key, due_at, kind, payload=None, *, subject="", active=True):
+def put(
+    key: str, due_at: datetime, kind: str, payload: Payload | None = None, *, subject: str = "", active: bool = True,
+) -> ScheduledAction | None:
     """Make the row for `key` pending at `due_at` (or cancelled when not `active`), unless it has fired.
 
     Moving a plan's times moves its rows; a row already queued, done or failed is left alone.
@@ -70,7 +83,7 @@ def put(key, due_at, kind, payload=None, *, subject="", active=True):
     return row
 
 
-def cancel(prefix, *, exclude=()):
+def cancel(prefix: str, *, exclude: Collection[str] = ()) -> int:
     """Cancel the open rows whose key starts with `prefix` (except the keys in `exclude`). Returns how many."""
     rows = ScheduledAction.objects.filter(state__in=OPEN_STATES, key__startswith=prefix)
     if exclude:
@@ -78,7 +91,7 @@ def cancel(prefix, *, exclude=()):
     return rows.update(state=ScheduleState.CANCELLED, done_at=timezone.now())
 
 
-def fire_now(key):
+def fire_now(key: str) -> bool:
     """Make a pending row due now and have it run at once (the duty officer pressed the button)."""
     now = timezone.now()
     updated = ScheduledAction.objects.filter(key=key, state=ScheduleState.PENDING).update(due_at=now)
@@ -87,25 +100,20 @@ def fire_now(key):
     return bool(updated)
 
 
-def kick():
+def kick() -> None:
     """Run a dispatch pass now instead of at the next beat tick."""
-    if conf.get("OKNO_USE_WORKER"):
-        from .tasks import dispatch as dispatch_task
-
-        dispatch_task.delay()
-    else:
-        run_due()
+    workers.hand_over("notifications.tasks.dispatch", run_due)
 
 
 # --- the dispatcher (Celery) --------------------------------------------------------------------------
 
-def dispatch(now=None, *, limit=500):
+def dispatch(now: datetime | None = None, *, limit: int = 500) -> int:
     """Claim due rows, mark them queued and publish their `execute` tasks after commit. Returns how many."""
     from .tasks import execute as execute_task
 
     now = now or timezone.now()
-    horizon = now + timedelta(seconds=conf.get("OKNO_SCHEDULER_LOOKAHEAD_SECONDS"))
-    stale = now - timedelta(seconds=conf.get("OKNO_SCHEDULER_CLAIM_TIMEOUT_SECONDS"))
+    horizon = now + timedelta(seconds=settings.OKNO_SCHEDULER_LOOKAHEAD_SECONDS)
+    stale = now - timedelta(seconds=settings.OKNO_SCHEDULER_CLAIM_TIMEOUT_SECONDS)
     with transaction.atomic():
         rows = list(
             ScheduledAction.objects.select_for_update(skip_locked=True)
@@ -125,7 +133,7 @@ def dispatch(now=None, *, limit=500):
     return len(rows)
 
 
-def execute(row_id):
+def execute(row_id: int) -> bool:
     """Run one queued row whose time has come. Harmless when called twice or by two workers. True if it ran."""
     with transaction.atomic():
         # Wait for a lock someone holds (a plan re-sync touching the row, a second delivery of this task):
@@ -145,7 +153,7 @@ def execute(row_id):
 
 # --- in-process (tests, manage.py run_scheduler) ------------------------------------------------------
 
-def _claim_next(now, seen):
+def _claim_next(now: datetime, seen: Collection[int]) -> ScheduledAction | None:
     # SKIP LOCKED: a row another dispatcher is handling is not ours; we move on to the next one.
     return (
         ScheduledAction.objects.select_for_update(skip_locked=True)
@@ -156,10 +164,10 @@ def _claim_next(now, seen):
     )
 
 
-def run_due(now=None, *, limit=500):
+def run_due(now: datetime | None = None, *, limit: int = 500) -> int:
     """Hand every due open row to its handler in this process. Returns the number of rows handled."""
     now = now or timezone.now()
-    seen = []  # a row that failed in this pass waits for its back-off, not for the next loop
+    seen: list[int] = []  # a row that failed in this pass waits for its back-off, not for the next loop
     while len(seen) < limit:
         with transaction.atomic():
             row = _claim_next(now, seen)
@@ -170,7 +178,7 @@ def run_due(now=None, *, limit=500):
     return len(seen)
 
 
-def _run_one(row):
+def _run_one(row: ScheduledAction) -> None:
     handler = handler_for(row.kind)
     row.attempts += 1
     row.fired_at = timezone.now()
@@ -183,11 +191,11 @@ def _run_one(row):
     except Exception as exc:  # record any handler failure, retry with back-off, give up at the cap
         logger.exception("Scheduled action %s (%s) failed", row.pk, row.kind)
         row.last_error = f"{type(exc).__name__}: {exc}"[:2000]
-        if row.attempts >= conf.get("OKNO_SCHEDULER_MAX_ATTEMPTS"):
+        if row.attempts >= settings.OKNO_SCHEDULER_MAX_ATTEMPTS:
             row.state, row.done_at = ScheduleState.FAILED, timezone.now()
         else:
             row.state = ScheduleState.PENDING
-            row.due_at = timezone.now() + timedelta(seconds=conf.get("OKNO_SCHEDULER_RETRY_SECONDS") * 2 ** (row.attempts - 1))
+            row.due_at = timezone.now() + backoff(settings.OKNO_SCHEDULER_RETRY_SECONDS, row.attempts)
         row.save(update_fields=fields)
         return
     row.state, row.done_at, row.last_error = ScheduleState.DONE, timezone.now(), ""

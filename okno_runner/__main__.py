@@ -4,13 +4,14 @@ import argparse
 import logging
 import os
 import sys
+from collections.abc import Sequence
 
 from .server import exit_with_parent, make_server, not_dumpable, serve
 
 TOKEN_VARIABLE = "OKNO_RUNNER_TOKEN"
 
 
-def main(argv=None):
+def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="okno_runner", description="Okno's runner service: runs automation jobs with only their own credentials.")
     where = parser.add_mutually_exclusive_group(required=True)
     where.add_argument("--socket", help="path of the Unix socket to listen on")

@@ -26,6 +26,9 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Callable
+from types import FrameType
+from typing import IO, NoReturn, TypedDict
 
 log = logging.getLogger("okno_runner")
 
@@ -42,10 +45,32 @@ class JobRefused(Exception):
     """The job line is malformed; the message goes back to the client."""
 
 
+class JobFile(TypedDict):
+    path: str  # relative to the work dir
+    content: str
+    mode: int  # owner bits only
+
+
+class Job(TypedDict):
+    """A checked job (`parse_job`)."""
+
+    argv: list[str]
+    env: dict[str, str]
+    env_paths: dict[str, str]  # variable → path relative to the work dir ("" is the work dir)
+    files: list[JobFile]
+    stdin: str | None
+    timeout: float | None  # seconds
+    grace: float  # seconds between SIGTERM and SIGKILL
+
+
+# What the job's loop hears: ("line", text), ("eof", None), ("cancel", reason), ("gone", None).
+Event = tuple[str, str | None]
+
+
 # --- the job ------------------------------------------------------------------------------------------
 
 
-def _relative_path(value, what):
+def _relative_path(value: object, what: str) -> str:
     if not isinstance(value, str) or "\0" in value:
         raise JobRefused(f"{what}: a path must be text")
     if value in ("", "."):
@@ -56,7 +81,7 @@ def _relative_path(value, what):
     return value
 
 
-def parse_job(data):
+def parse_job(data: object) -> Job:
     """The checked job (a dict) from the decoded first line, or JobRefused."""
     if not isinstance(data, dict) or data.get("type") != "job":
         raise JobRefused("the first line must be a job")
@@ -70,7 +95,7 @@ def parse_job(data):
     if not isinstance(env_paths, dict) or not all(isinstance(k, str) and ENV_NAME.match(k) for k in env_paths):
         raise JobRefused("env_paths must map variable names to relative paths")
     env_paths = {name: _relative_path(path, f"env_paths[{name}]") for name, path in env_paths.items()}
-    files = []
+    files: list[JobFile] = []
     for item in data.get("files") or []:
         if not isinstance(item, dict) or not isinstance(item.get("content"), str):
             raise JobRefused("each file needs a path and text content")
@@ -93,7 +118,7 @@ def parse_job(data):
     return {"argv": argv, "env": env, "env_paths": env_paths, "files": files, "stdin": stdin, "timeout": timeout, "grace": float(grace)}
 
 
-def _write_files(workdir, files):
+def _write_files(workdir: str, files: list[JobFile]) -> None:
     for item in files:
         target = os.path.join(workdir, item["path"])
         os.makedirs(os.path.dirname(target), mode=0o700, exist_ok=True)
@@ -102,7 +127,7 @@ def _write_files(workdir, files):
             handle.write(item["content"])
 
 
-def job_environment(job, workdir, marker):
+def job_environment(job: Job, workdir: str, marker: str) -> dict[str, str]:
     """PATH and locale of the runner, HOME in the work dir, then the job's own variables: nothing else."""
     env = {"PATH": os.environ.get("PATH") or DEFAULT_PATH, "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8", "HOME": workdir}
     env.update(job["env"])
@@ -112,7 +137,7 @@ def job_environment(job, workdir, marker):
     return env
 
 
-def marked_processes(marker):
+def marked_processes(marker: str) -> list[int]:
     """Pids of live processes whose environment holds MARKER_VARIABLE=marker (only ours are readable)."""
     needle = f"{MARKER_VARIABLE}={marker}".encode()
     found = []
@@ -128,7 +153,7 @@ def marked_processes(marker):
     return found
 
 
-def signal_job(pgid, marker, sig):
+def signal_job(pgid: int, marker: str, sig: signal.Signals) -> None:
     try:
         os.killpg(pgid, sig)
     except (ProcessLookupError, PermissionError):
@@ -140,8 +165,8 @@ def signal_job(pgid, marker, sig):
             pass
 
 
-def _remove_tree(path):
-    def make_writable(func, target, _exc):
+def _remove_tree(path: str) -> None:
+    def make_writable(func: Callable[[str], object], target: str, _exc: object) -> None:
         try:
             os.chmod(os.path.dirname(target), 0o700)
             os.chmod(target, stat.S_IRWXU)
@@ -156,15 +181,16 @@ def _remove_tree(path):
 
 
 class Connection:
-    """One client: JSON lines in and out. `send` returns False once the client is gone."""
+    """One client: JSON lines in and out. `send` returns False once the client is gone; `read_message` returns
+    the decoded line (any JSON: the caller checks it) or None at the end."""
 
-    def __init__(self, sock):
+    def __init__(self, sock: socket.socket) -> None:
         self.sock = sock
         self.rfile = sock.makefile("rb")
         self.lock = threading.Lock()
         self.gone = False
 
-    def send(self, message):
+    def send(self, message: dict[str, object]) -> bool:
         data = (json.dumps(message, ensure_ascii=False) + "\n").encode("utf-8")
         with self.lock:
             if self.gone:
@@ -176,7 +202,7 @@ class Connection:
                 self.gone = True
                 return False
 
-    def read_message(self, limit):
+    def read_message(self, limit: int) -> object:
         raw = self.rfile.readline(limit + 1)
         if not raw:
             return None
@@ -188,7 +214,7 @@ class Connection:
             raise JobRefused("a line is not JSON") from None
 
 
-def _listen_to_client(conn, events):
+def _listen_to_client(conn: Connection, events: queue.Queue[Event]) -> None:
     """Cancel messages and the client's disconnect, as events of the job's loop."""
     try:
         while True:
@@ -203,7 +229,7 @@ def _listen_to_client(conn, events):
     events.put(("gone", None))
 
 
-def _read_output(stream, events):
+def _read_output(stream: IO[bytes], events: queue.Queue[Event]) -> None:
     try:
         while True:
             raw = stream.readline(MAX_LINE_BYTES)
@@ -216,7 +242,7 @@ def _read_output(stream, events):
         events.put(("eof", None))
 
 
-def _feed_stdin(stream, text):
+def _feed_stdin(stream: IO[bytes], text: str) -> None:
     try:
         stream.write(text.encode("utf-8"))
     except (BrokenPipeError, OSError):
@@ -228,12 +254,12 @@ def _feed_stdin(stream, text):
             pass
 
 
-def run_job(job, conn, work_root, active):
+def run_job(job: Job, conn: Connection, work_root: str, active: dict[str, int]) -> None:
     """Run one checked job for `conn` to its end; always removes its work dir."""
     marker = uuid.uuid4().hex
     workdir = tempfile.mkdtemp(prefix="job-", dir=work_root)  # mkdtemp: mode 0700
-    events = queue.Queue()
-    proc = None
+    events: queue.Queue[Event] = queue.Queue()
+    proc: subprocess.Popen[bytes] | None = None
     try:
         _write_files(workdir, job["files"])
         env = job_environment(job, workdir, marker)
@@ -264,7 +290,7 @@ def run_job(job, conn, work_root, active):
         _end(proc, marker, workdir, active)
 
 
-def _end(proc, marker, workdir, active):
+def _end(proc: subprocess.Popen[bytes] | None, marker: str, workdir: str, active: dict[str, int]) -> None:
     """SIGKILL whatever of the job is left, remove its work dir (the credentials it brought). Idempotent."""
     if proc is not None:
         signal_job(proc.pid, marker, signal.SIGKILL)
@@ -275,11 +301,18 @@ def _end(proc, marker, workdir, active):
         _remove_tree(workdir)
 
 
-def _supervise(proc, job, conn, events, marker):
+def _supervise(
+    proc: subprocess.Popen[bytes], job: Job, conn: Connection, events: queue.Queue[Event], marker: str,
+) -> str | None:
+    """Pass the job's output on until its leader exits; returns why it was stopped (None: it ended by itself)."""
     deadline = time.monotonic() + job["timeout"] if job["timeout"] else None
+    stopped: str | None
+    term_at: float | None
+    kind: str | None
+    value: str | None
     stopped, term_at, eof = None, None, False
 
-    def stop(reason):
+    def stop(reason: str) -> None:
         nonlocal stopped, term_at
         if stopped is None:
             stopped, term_at = reason, time.monotonic()
@@ -296,7 +329,7 @@ def _supervise(proc, job, conn, events, marker):
         elif kind == "eof":
             eof = True
         elif kind == "cancel":
-            stop(value)
+            stop(value or "cancelled")  # _listen_to_client always gives a reason
         elif kind == "gone":
             conn.gone = True
             stop("cancelled")
@@ -324,8 +357,20 @@ def _supervise(proc, job, conn, events, marker):
 # --- the server ---------------------------------------------------------------------------------------
 
 
+class JobServer(socketserver.ThreadingMixIn, socketserver.BaseServer):
+    """What both servers (Unix socket, TCP) carry for the handler; `make_server` sets it."""
+
+    daemon_threads = True
+    token: str | None  # TCP: the shared token every job must bring
+    work_root: str
+    active: dict[str, int]  # marker → pid of the jobs running now
+    socket_path: str | None  # removed when the service stops
+
+
 class _Handler(socketserver.BaseRequestHandler):
-    def handle(self):
+    server: JobServer
+
+    def handle(self) -> None:
         server = self.server
         conn = Connection(self.request)
         try:
@@ -347,16 +392,15 @@ class _Handler(socketserver.BaseRequestHandler):
             conn.send({"type": "error", "message": "the runner failed; see its log"})
 
 
-class UnixServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
-    daemon_threads = True
+class UnixServer(JobServer, socketserver.UnixStreamServer):
+    pass
 
 
-class TCPServer(socketserver.ThreadingMixIn, socketserver.TCPServer):
-    daemon_threads = True
+class TCPServer(JobServer, socketserver.TCPServer):
     allow_reuse_address = True
 
 
-def _clear_stale_socket(path):
+def _clear_stale_socket(path: str) -> None:
     """Remove a socket file nobody listens on; refuse to start if a runner already answers there."""
     try:
         mode = os.lstat(path).st_mode
@@ -375,7 +419,7 @@ def _clear_stale_socket(path):
     raise SystemExit(f"okno-runner: another runner already listens on {path}")
 
 
-def not_dumpable():
+def not_dumpable() -> None:
     """Make this process non-dumpable: a job (same uid) may not read our /proc/<pid>/environ or memory,
     which hold other jobs' credentials while they run. Children get their own flag back on exec."""
     try:
@@ -385,7 +429,7 @@ def not_dumpable():
         pass
 
 
-def exit_with_parent():
+def exit_with_parent() -> None:
     """SIGTERM to this process when its parent dies, even by SIGKILL (PR_SET_PDEATHSIG): no orphan runner."""
     parent = os.getppid()
     try:
@@ -397,12 +441,19 @@ def exit_with_parent():
         os.kill(os.getpid(), signal.SIGTERM)
 
 
-def make_server(*, socket_path=None, listen=None, token=None, socket_mode=0o600, work_root=None):
+def make_server(
+    *, socket_path: str | None = None, listen: str | None = None, token: str | None = None, socket_mode: int = 0o600,
+    work_root: str | None = None,
+) -> JobServer:
+    """A server on the Unix socket `socket_path`, else on the TCP address `listen` ("HOST:PORT")."""
+    server: JobServer
     if socket_path:
         _clear_stale_socket(socket_path)
         server = UnixServer(socket_path, _Handler)
         os.chmod(socket_path, socket_mode)
     else:
+        if listen is None:
+            raise TypeError("make_server needs socket_path or listen")
         host, _, port = listen.rpartition(":")
         server = TCPServer((host.strip("[]") or "127.0.0.1", int(port)), _Handler)
     server.token = token
@@ -412,10 +463,10 @@ def make_server(*, socket_path=None, listen=None, token=None, socket_mode=0o600,
     return server
 
 
-def serve(server):
+def serve(server: JobServer) -> None:
     """Serve until SIGTERM/SIGINT; then end every running job and remove the socket."""
 
-    def shutdown(signum, _frame):
+    def shutdown(signum: int, _frame: FrameType | None) -> NoReturn:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, shutdown)
