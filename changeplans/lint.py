@@ -3,11 +3,23 @@
 Arithmetic runs in UTC so that a window over midnight or a DST change stays right; the datetimes
 returned are aware and in the plan's time zone. Do not subtract two of them that share the plan's
 tzinfo across a DST change (Python then compares wall clocks): use the minute totals given here.
+
+`lint_plan` composes pure checks, none of which runs a query:
+
+- `check_schedule`: when each step starts and ends (its own date and time, or after its predecessors);
+- `check_window`: which steps start outside the work window (those are left out of the end projection);
+- `check_overrun`: whether the counted work ends after the window closes, in the worst and best case;
+- `find_critical_path`: the steps that make the worst-case end;
+- `check_contents`: what a step says rather than when it runs.
 """
+
+from __future__ import annotations
 
 import datetime
 import math
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
@@ -16,7 +28,10 @@ from django.utils.translation import ngettext
 from .choices import StepKind
 from .durations import format_minutes, parse_duration
 
-UTC = datetime.timezone.utc
+if TYPE_CHECKING:
+    from .models import Plan, Step
+
+UTC = datetime.UTC
 ERROR = "error"
 WARNING = "warning"
 DATETIME_FORMAT = "%d.%m.%Y %H:%M"
@@ -31,7 +46,7 @@ class LintWarning:
     field: str | None = None  # the Step field the warning is about, for highlighting a cell
 
     @property
-    def is_error(self):
+    def is_error(self) -> bool:
         return self.level == ERROR
 
 
@@ -60,25 +75,67 @@ class LintReport:
     window_minutes: int
     critical_path: list[int] = field(default_factory=list)
 
-    def warnings_for(self, step_id):
+    def warnings_for(self, step_id: int | None) -> list[LintWarning]:
         return [warning for warning in self.warnings if warning.step_id == step_id]
 
     @property
-    def plan_warnings(self):
+    def plan_warnings(self) -> list[LintWarning]:
         """Warnings about the plan as a whole (not tied to one step)."""
         return [warning for warning in self.warnings if warning.step_id is None]
 
     @property
-    def errors(self):
+    def errors(self) -> list[LintWarning]:
         return [warning for warning in self.warnings if warning.level == ERROR]
 
     @property
-    def has_errors(self):
+    def has_errors(self) -> bool:
         return any(warning.level == ERROR for warning in self.warnings)
 
     @property
-    def codes(self):
+    def codes(self) -> list[str]:
         return [warning.code for warning in self.warnings]
+
+
+@dataclass(frozen=True)
+class Window:
+    """The plan's work window in UTC, and the time zone its moments are shown in."""
+
+    start: datetime.datetime
+    end: datetime.datetime
+    tz: datetime.tzinfo
+
+    @classmethod
+    def of(cls, plan: Plan) -> Window:
+        return cls(start=plan.window_start.astimezone(UTC), end=plan.window_end.astimezone(UTC), tz=plan.tz)
+
+    def __contains__(self, moment: datetime.datetime) -> bool:
+        return self.start <= moment < self.end
+
+    @property
+    def span(self) -> str:
+        return _fmt_span(self.start, self.end, self.tz)
+
+
+@dataclass(frozen=True)
+class Slot:
+    """Where the schedule puts one step, in UTC."""
+
+    start_best: datetime.datetime
+    start_worst: datetime.datetime
+    end_best: datetime.datetime
+    end_worst: datetime.datetime
+    derived: bool  # no date/time of its own: starts after `follows`
+    follows: tuple[int, ...] = ()  # the ids of the steps it starts after (the previous step and those starting with it)
+    predecessor: int | None = None  # the one of `follows` that ends last in the worst case
+    lane: int = 0
+
+    @property
+    def starts(self) -> tuple[datetime.datetime, datetime.datetime]:
+        return self.start_best, self.start_worst
+
+
+# Findings about single steps, by step id, each list in the order the check found them.
+StepFindings = dict[int, list[LintWarning]]
 
 
 def _fmt(moment, tz):
@@ -86,7 +143,7 @@ def _fmt(moment, tz):
 
 
 def _fmt_span(first, last, tz):
-    """"20.03.2025 20:00–23:05" on one date, both in full otherwise; a single moment when equal."""
+    """ "20.03.2025 20:00–23:05" on one date, both in full otherwise; a single moment when equal."""
     first, last = first.astimezone(tz), last.astimezone(tz)
     if first == last:
         return first.strftime(DATETIME_FORMAT)
@@ -128,19 +185,23 @@ def _downtime_minutes(text):
     return duration.max_minutes if duration else None
 
 
-def _outside_field(step, derived, window_start, window_end, tz):
+def _outside_field(step, derived, window):
     """The cell to highlight: the date when it is not one of the window's dates, else the time."""
     if derived:
         return "planned_time" if step.planned_time is None else "planned_date"
-    on_window_dates = window_start.astimezone(tz).date() <= step.planned_date <= window_end.astimezone(tz).date()
+    on_window_dates = (
+        window.start.astimezone(window.tz).date() <= step.planned_date <= window.end.astimezone(window.tz).date()
+    )
     return "planned_time" if on_window_dates else "planned_date"
 
 
 def _fetch_steps(plan):
-    return list(plan.steps.select_related("executor").prefetch_related("risks", "rollback_actions").order_by("position", "id"))
+    return list(
+        plan.steps.select_related("executor").prefetch_related("risks", "rollback_actions").order_by("position", "id")
+    )
 
 
-def lint_plan(plan, steps=None):
+def lint_plan(plan: Plan, steps: Iterable[Step] | None = None) -> LintReport:
     """The schedule and the warnings of a plan.
 
     `steps`: the plan's steps, already fetched with executor, risks and rollback_actions; then no
@@ -149,179 +210,219 @@ def lint_plan(plan, steps=None):
     if steps is None:
         steps = _fetch_steps(plan)
     steps = sorted(steps, key=lambda step: (step.position, step.id or 0))
-    tz = plan.tz
-    window_start = plan.window_start.astimezone(UTC)
-    window_end = plan.window_end.astimezone(UTC)
-    window_span = _fmt_span(window_start, window_end, tz)
+    window = Window.of(plan)
 
-    warnings = []
-    plan_warnings = []
+    slots, schedule_findings = check_schedule(steps, window)
+    counted_ids, window_findings = check_window(steps, slots, window)
+    counted = [step for step in steps if step.id in counted_ids]
+    critical_path = find_critical_path(counted, slots)
 
-    def warn(code, level, message, step=None, field=None):
-        target = plan_warnings if step is None else warnings
-        target.append(LintWarning(code, level, message, step.id if step is not None else None, field))
+    # A step's findings stay together: its schedule, then the window, then its contents.
+    step_warnings = [
+        warning
+        for step in steps
+        for warning in (*schedule_findings[step.id], *window_findings[step.id], *check_contents(step, plan))
+    ]
+    plan_warnings = [LintWarning("no_steps", ERROR, _("The plan has no steps."))] if not steps else []
+    plan_warnings += check_overrun(counted, slots, window)
+    return _report(steps, slots, counted_ids, critical_path, window, step_warnings + plan_warnings)
 
-    if not steps:
-        warn("no_steps", ERROR, _("The plan has no steps."))
 
-    # Internal schedule, all in UTC: step id -> dict.
-    rows = {}
-    scheduled = []  # steps already placed, in position order
+def check_schedule(steps: Sequence[Step], window: Window) -> tuple[dict[int, Slot], StepFindings]:
+    """Place the steps (in position order) in time.
+
+    A step with its own date and time starts then. One without follows the previous step and every
+    earlier step that started together with it (the first step without one starts with the window).
+    Steps that start at the same moment get lanes in position order.
+    """
+    slots: dict[int, Slot] = {}
+    findings: StepFindings = {}
+    by_start: dict[tuple[datetime.datetime, datetime.datetime], list[Step]] = {}  # steps placed, by their starts
+    previous = None
     for step in steps:
-        number = step.position
         low, high, duration_problem = _durations(step)
-        if duration_problem == "missing":
-            warn("step_without_duration", WARNING, _("Step %(number)s: no duration; it is counted as 0 min.") % {"number": number}, step, "duration_text")
-        elif duration_problem == "unreadable":
-            warn(
-                "step_without_duration",
-                WARNING,
-                _("Step %(number)s: cannot read the duration “%(text)s”; it is counted as 0 min.") % {"number": number, "text": step.duration_text},
-                step,
-                "duration_text",
-            )
-
-        own_start = step.planned_start(tz)
-        predecessor_group = []
+        findings[step.id] = _duration_findings(step, duration_problem)
+        own_start = step.planned_start(window.tz)
+        follows: list[Step] = []
         if own_start is not None:
             start_best = start_worst = own_start.astimezone(UTC)
-            derived = False
-        else:
-            derived = True
-            if scheduled:
-                # The previous step, and every earlier step that started together with it.
-                previous = rows[scheduled[-1].id]
-                key = (previous["start_best"], previous["start_worst"])
-                predecessor_group = [s for s in scheduled if (rows[s.id]["start_best"], rows[s.id]["start_worst"]) == key]
-                start_best = max(rows[s.id]["end_best"] for s in predecessor_group)
-                start_worst = max(rows[s.id]["end_worst"] for s in predecessor_group)
-                follows = _step_numbers(predecessor_group)
-                if len(predecessor_group) == 1:
-                    assumption = _("it is assumed to start after step %(previous)s, at %(start)s") % {"previous": follows, "start": _fmt_span(start_best, start_worst, tz)}
-                else:
-                    assumption = _("it is assumed to start after steps %(previous)s, at %(start)s") % {"previous": follows, "start": _fmt_span(start_best, start_worst, tz)}
-            else:
-                start_best = start_worst = window_start
-                assumption = _("it is assumed to start with the window, at %(start)s") % {"start": _fmt(window_start, tz)}
-            if step.planned_time is None:
-                warn("step_without_start_time", WARNING, _("Step %(number)s: no start time; %(assumption)s.") % {"number": number, "assumption": assumption}, step, "planned_time")
-            else:
-                warn("step_without_date", WARNING, _("Step %(number)s: no start date; %(assumption)s.") % {"number": number, "assumption": assumption}, step, "planned_date")
-
-        is_announcement = step.kind == StepKind.ANNOUNCEMENT
-        if is_announcement:
-            # Announcements go out before the window, never after it; they are not part of the work's end.
-            outside = start_best >= window_end
-        elif derived and start_best >= window_end and any(rows[s.id]["counted"] for s in predecessor_group):
-            # Work that spills over the window's end: counted, so the overrun warnings report it.
-            outside = False
-        else:
-            outside = not (window_start <= start_best < window_end)
-        if outside:
-            warn(
-                "step_outside_window",
-                ERROR,
-                _("Step %(number)s: start %(start)s is outside the work window %(window)s.") % {"number": number, "start": _fmt(start_best, tz), "window": window_span},
-                step,
-                _outside_field(step, derived, window_start, window_end, tz),
+        elif previous is not None:
+            follows = by_start[previous.starts]
+            start_best = max(slots[s.id].end_best for s in follows)
+            start_worst = max(slots[s.id].end_worst for s in follows)
+            findings[step.id].append(
+                _derived_start_finding(step, _follows_assumption(follows, start_best, start_worst, window.tz))
             )
+        else:
+            start_best = start_worst = window.start
+            assumption = _("it is assumed to start with the window, at %(start)s") % {
+                "start": _fmt(window.start, window.tz)
+            }
+            findings[step.id].append(_derived_start_finding(step, assumption))
 
-        worst_predecessor = max(predecessor_group, key=lambda s: rows[s.id]["end_worst"], default=None)
-        rows[step.id] = {
-            "start_best": start_best,
-            "start_worst": start_worst,
-            "end_best": start_best + datetime.timedelta(minutes=low),
-            "end_worst": start_worst + datetime.timedelta(minutes=high),
-            "derived": derived,
-            "counted": not outside and not is_announcement,
-            "predecessor": worst_predecessor.id if derived and worst_predecessor is not None else None,
+        worst_predecessor = max(follows, key=lambda s: slots[s.id].end_worst, default=None)
+        placed = by_start.setdefault((start_best, start_worst), [])
+        previous = slots[step.id] = Slot(
+            start_best=start_best,
+            start_worst=start_worst,
+            end_best=start_best + datetime.timedelta(minutes=low),
+            end_worst=start_worst + datetime.timedelta(minutes=high),
+            derived=own_start is None,
+            follows=tuple(s.id for s in follows),
+            predecessor=worst_predecessor.id if worst_predecessor is not None else None,
+            lane=len(placed),
+        )
+        placed.append(step)
+    return slots, findings
+
+
+def _duration_findings(step, problem):
+    number = step.position
+    if problem == "missing":
+        message = _("Step %(number)s: no duration; it is counted as 0 min.") % {"number": number}
+    elif problem == "unreadable":
+        message = _("Step %(number)s: cannot read the duration “%(text)s”; it is counted as 0 min.") % {
+            "number": number,
+            "text": step.duration_text,
         }
-        scheduled.append(step)
+    else:
+        return []
+    return [LintWarning("step_without_duration", WARNING, message, step.id, "duration_text")]
 
-        _check_contents(step, plan, warn)
 
-    # Lanes: steps that start at the same moment, numbered in position order.
-    lanes = {}
-    for step in steps:
-        row = rows[step.id]
-        key = (row["start_best"], row["start_worst"])
-        row["lane"] = lanes.get(key, 0)
-        lanes[key] = row["lane"] + 1
+def _follows_assumption(follows, start_best, start_worst, tz):
+    values = {"previous": _step_numbers(follows), "start": _fmt_span(start_best, start_worst, tz)}
+    if len(follows) == 1:
+        return _("it is assumed to start after step %(previous)s, at %(start)s") % values
+    return _("it is assumed to start after steps %(previous)s, at %(start)s") % values
 
-    counted = [step for step in steps if rows[step.id]["counted"]]
-    start = min((rows[s.id]["start_best"] for s in counted), default=window_start)
-    end_best = max((rows[s.id]["end_best"] for s in counted), default=None)
-    end_worst = max((rows[s.id]["end_worst"] for s in counted), default=None)
 
-    if end_worst is not None and end_worst > window_end:
-        late = [s for s in counted if rows[s.id]["end_worst"] > window_end]
-        warn(
-            "worst_case_overruns_window",
+def _derived_start_finding(step, assumption):
+    values = {"number": step.position, "assumption": assumption}
+    if step.planned_time is None:
+        return LintWarning(
+            "step_without_start_time",
             WARNING,
-            _("In the worst case the work ends at %(end)s, %(overrun)s after the window closes at %(window_end)s (steps ending after it: %(steps)s).")
-            % {"end": _fmt(end_worst, tz), "overrun": format_minutes(_minutes_between(window_end, end_worst)), "window_end": _fmt(window_end, tz), "steps": _step_numbers(late)},
+            _("Step %(number)s: no start time; %(assumption)s.") % values,
+            step.id,
+            "planned_time",
         )
-    if end_best is not None and end_best > window_end:
-        late = [s for s in counted if rows[s.id]["end_best"] > window_end]
-        warn(
-            "best_case_overruns_window",
-            ERROR,
-            _("Even in the best case the work ends at %(end)s, %(overrun)s after the window closes at %(window_end)s (steps ending after it: %(steps)s).")
-            % {"end": _fmt(end_best, tz), "overrun": format_minutes(_minutes_between(window_end, end_best)), "window_end": _fmt(window_end, tz), "steps": _step_numbers(late)},
-        )
-
-    # Critical path: back from the latest worst-case end through the steps it follows.
-    critical_path = []
-    if counted:
-        last = max(counted, key=lambda s: rows[s.id]["end_worst"])
-        step_id = last.id
-        while step_id is not None and rows[step_id]["counted"]:
-            critical_path.append(step_id)
-            step_id = rows[step_id]["predecessor"]
-        critical_path.reverse()
-    on_path = set(critical_path)
-
-    def local(moment):
-        return moment.astimezone(tz) if moment is not None else None
-
-    timings = {
-        step.id: StepTiming(
-            step_id=step.id,
-            start_best=local(rows[step.id]["start_best"]),
-            start_worst=local(rows[step.id]["start_worst"]),
-            end_best=local(rows[step.id]["end_best"]),
-            end_worst=local(rows[step.id]["end_worst"]),
-            lane=rows[step.id]["lane"],
-            start_is_derived=rows[step.id]["derived"],
-            counted=rows[step.id]["counted"],
-            critical=step.id in on_path,
-        )
-        for step in steps
-    }
-    return LintReport(
-        warnings=warnings + plan_warnings,
-        timings=timings,
-        start=local(start),
-        end_best=local(end_best),
-        end_worst=local(end_worst),
-        total_best_minutes=_minutes_between(start, end_best) if end_best is not None else None,
-        total_worst_minutes=_minutes_between(start, end_worst) if end_worst is not None else None,
-        window_minutes=_minutes_between(window_start, window_end),
-        critical_path=critical_path,
+    return LintWarning(
+        "step_without_date",
+        WARNING,
+        _("Step %(number)s: no start date; %(assumption)s.") % values,
+        step.id,
+        "planned_date",
     )
 
 
-def _check_contents(step, plan, warn):
+def check_window(steps: Sequence[Step], slots: dict[int, Slot], window: Window) -> tuple[set[int], StepFindings]:
+    """The steps that start outside the window (an error each) and the ids of the steps counted in the end projection.
+
+    Announcements go out before the window, never after it, and never count towards the work's end.
+    A step without its own start that follows counted work past the window's end is counted: the
+    overrun warnings report it instead.
+    """
+    counted: set[int] = set()
+    findings: StepFindings = {}
+    for step in steps:
+        slot = slots[step.id]
+        is_announcement = step.kind == StepKind.ANNOUNCEMENT
+        if is_announcement:
+            outside = slot.start_best >= window.end
+        elif slot.derived and slot.start_best >= window.end and any(step_id in counted for step_id in slot.follows):
+            outside = False
+        else:
+            outside = slot.start_best not in window
+        findings[step.id] = [_outside_finding(step, slot, window)] if outside else []
+        if not outside and not is_announcement:
+            counted.add(step.id)
+    return counted, findings
+
+
+def _outside_finding(step, slot, window):
+    return LintWarning(
+        "step_outside_window",
+        ERROR,
+        _("Step %(number)s: start %(start)s is outside the work window %(window)s.")
+        % {"number": step.position, "start": _fmt(slot.start_best, window.tz), "window": window.span},
+        step.id,
+        _outside_field(step, slot.derived, window),
+    )
+
+
+def check_overrun(counted: Sequence[Step], slots: dict[int, Slot], window: Window) -> list[LintWarning]:
+    """The counted work ending after the window closes: a warning in the worst case, an error even in the best."""
+    findings = []
+    end_worst = max((slots[s.id].end_worst for s in counted), default=None)
+    if end_worst is not None and end_worst > window.end:
+        late = [s for s in counted if slots[s.id].end_worst > window.end]
+        findings.append(
+            LintWarning(
+                "worst_case_overruns_window",
+                WARNING,
+                _(
+                    "In the worst case the work ends at %(end)s, %(overrun)s after the window closes at %(window_end)s "
+                    "(steps ending after it: %(steps)s)."
+                )
+                % _overrun_values(end_worst, late, window),
+            )
+        )
+    end_best = max((slots[s.id].end_best for s in counted), default=None)
+    if end_best is not None and end_best > window.end:
+        late = [s for s in counted if slots[s.id].end_best > window.end]
+        findings.append(
+            LintWarning(
+                "best_case_overruns_window",
+                ERROR,
+                _(
+                    "Even in the best case the work ends at %(end)s, %(overrun)s after the window closes at "
+                    "%(window_end)s (steps ending after it: %(steps)s)."
+                )
+                % _overrun_values(end_best, late, window),
+            )
+        )
+    return findings
+
+
+def _overrun_values(end, late, window):
+    return {
+        "end": _fmt(end, window.tz),
+        "overrun": format_minutes(_minutes_between(window.end, end)),
+        "window_end": _fmt(window.end, window.tz),
+        "steps": _step_numbers(late),
+    }
+
+
+def find_critical_path(counted: Sequence[Step], slots: dict[int, Slot]) -> list[int]:
+    """Step ids from the start to the latest worst-case end, back through the counted steps each one follows."""
+    if not counted:
+        return []
+    counted_ids = {step.id for step in counted}
+    path = []
+    step_id: int | None = max(counted, key=lambda s: slots[s.id].end_worst).id
+    while step_id is not None and step_id in counted_ids:
+        path.append(step_id)
+        step_id = slots[step_id].predecessor
+    path.reverse()
+    return path
+
+
+def check_contents(step: Step, plan: Plan) -> list[LintWarning]:
     """Warnings about what a step says rather than when it runs."""
+    findings = []
     number = step.position
+
+    def warn(code, message, field):
+        findings.append(LintWarning(code, WARNING, message, step.id, field))
+
     if step.executor_id is None:
-        warn("step_without_executor", WARNING, _("Step %(number)s: no responsible executor.") % {"number": number}, step, "executor")
+        warn("step_without_executor", _("Step %(number)s: no responsible executor.") % {"number": number}, "executor")
     if not step.no_rollback_needed and not step.rollback_actions.all():
         warn(
             "step_without_rollback",
-            WARNING,
-            _("Step %(number)s: no actions if something goes wrong (or mark that none are needed).") % {"number": number},
-            step,
+            _("Step %(number)s: no actions if something goes wrong (or mark that none are needed).")
+            % {"number": number},
             "rollback_actions",
         )
     if not (step.risk_mitigation or "").strip():
@@ -330,10 +431,12 @@ def _check_contents(step, plan, warn):
             risks = ", ".join(str(n) for n in sorted(bare))
             warn(
                 "risk_without_mitigation",
-                WARNING,
-                ngettext("Step %(number)s: risk %(risks)s has no mitigation.", "Step %(number)s: risks %(risks)s have no mitigation.", len(bare))
+                ngettext(
+                    "Step %(number)s: risk %(risks)s has no mitigation.",
+                    "Step %(number)s: risks %(risks)s have no mitigation.",
+                    len(bare),
+                )
                 % {"number": number, "risks": risks},
-                step,
                 "risk_mitigation",
             )
     if plan.downtime_max_minutes is not None and step.planned_downtime:
@@ -341,9 +444,53 @@ def _check_contents(step, plan, warn):
         if downtime is not None and downtime > plan.downtime_max_minutes:
             warn(
                 "downtime_exceeds",
-                WARNING,
-                _("Step %(number)s: planned downtime %(downtime)s is longer than the plan's possible downtime %(limit)s.")
-                % {"number": number, "downtime": format_minutes(downtime), "limit": format_minutes(plan.downtime_max_minutes)},
-                step,
+                _(
+                    "Step %(number)s: planned downtime %(downtime)s is longer than the plan's possible downtime "
+                    "%(limit)s."
+                )
+                % {
+                    "number": number,
+                    "downtime": format_minutes(downtime),
+                    "limit": format_minutes(plan.downtime_max_minutes),
+                },
                 "planned_downtime",
             )
+    return findings
+
+
+def _report(steps, slots, counted_ids, critical_path, window, warnings):
+    """The report, its moments in the plan's time zone."""
+    counted = [slots[step.id] for step in steps if step.id in counted_ids]
+    start = min((slot.start_best for slot in counted), default=window.start)
+    end_best = max((slot.end_best for slot in counted), default=None)
+    end_worst = max((slot.end_worst for slot in counted), default=None)
+    on_path = set(critical_path)
+
+    def local(moment):
+        return moment.astimezone(window.tz) if moment is not None else None
+
+    timings = {
+        step.id: StepTiming(
+            step_id=step.id,
+            start_best=local(slots[step.id].start_best),
+            start_worst=local(slots[step.id].start_worst),
+            end_best=local(slots[step.id].end_best),
+            end_worst=local(slots[step.id].end_worst),
+            lane=slots[step.id].lane,
+            start_is_derived=slots[step.id].derived,
+            counted=step.id in counted_ids,
+            critical=step.id in on_path,
+        )
+        for step in steps
+    }
+    return LintReport(
+        warnings=warnings,
+        timings=timings,
+        start=local(start),
+        end_best=local(end_best),
+        end_worst=local(end_worst),
+        total_best_minutes=_minutes_between(start, end_best) if end_best is not None else None,
+        total_worst_minutes=_minutes_between(start, end_worst) if end_worst is not None else None,
+        window_minutes=_minutes_between(window.start, window.end),
+        critical_path=critical_path,
+    )

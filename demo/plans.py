@@ -3,20 +3,31 @@
 The texts keep the seed's spelling, typos and its one non-breaking space ("от\u00a0it.info");
 only trailing spaces are stripped. `make run` loads it through `manage.py load_demo`.
 
-approvals depends on changeplans, not the other way round: approvals is imported only inside the
-functions that build the sign-off part of the demo.
+The data come first, then the loaders in the order `load_demo` calls them: users and roles, services and
+parties, the plan and its steps (with risks and rollback), the sign-off. `load_scheduled_demo` copies the
+seed to a TEST cluster, due minutes after loading. The demo app depends on every other app, none on it.
 """
+
+from __future__ import annotations
 
 import datetime
 import zoneinfo
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
+from approvals import services as approvals
+from approvals.choices import ApprovalStatus, RowKind
+from approvals.models import ApprovalRow, Delegation, MatrixTemplate, MatrixTemplateRow
 from changeplans.choices import Availability, EventKind, PartyKind, PlanStatus, Role, StepKind
 from changeplans.models import Party, Plan, PlanEvent, PlanService, Risk, RollbackAction, Service, Step
 from changeplans.roles import ensure_role_groups
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import Group, User
 
 DEMO_PASSWORD = "okno"
 DEMO_TIME_ZONE = "Asia/Novosibirsk"
@@ -26,7 +37,7 @@ DEMO_SCHEDULED_TITLE = "Демо рассылок: установка сетев
 DEMO_SCHEDULED_MAILING_LIST = "it.info@nskes.example"
 
 # Everyone's password is DEMO_PASSWORD; "superuser" also makes the user staff.
-DEMO_USERS = [
+DEMO_USERS: list[dict[str, Any]] = [
     {"username": "khasanov", "first_name": "А.И.", "last_name": "Хасанов", "roles": [Role.AUTHOR]},
     {"username": "kochetov", "first_name": "В.Н.", "last_name": "Кочетов", "roles": [Role.APPROVER]},
     {"username": "kuzmina", "first_name": "О.В.", "last_name": "Кузьмина", "roles": [Role.APPROVER]},
@@ -63,7 +74,7 @@ DEMO_PARTIES = [
     (CONTRACTOR_PARTY, PartyKind.CONTRACTOR, None, ""),
 ]
 
-DEMO_PLAN = {
+DEMO_PLAN: dict[str, Any] = {
     "title": DEMO_TITLE,
     "goal": "Установить сетевой плагин Calico вместо Flannel в PROD Кластере Kubernetes",
     "window_start": (datetime.date(2025, 3, 20), datetime.time(20, 0)),
@@ -96,7 +107,11 @@ STEP5_RISKS = [
 
 # (risk numbers, text): the seed numbers each action by the risks it answers ("5/6/7/8 …").
 STEP5_ROLLBACK = [
-    ((1,), "Убить под с конфликтующим адресом и мониторить дальнейшую ситуацию по логам, провести диагностику, перезапустить ресурсы."),
+    (
+        (1,),
+        "Убить под с конфликтующим адресом и мониторить дальнейшую ситуацию по логам, провести диагностику, "
+        "перезапустить ресурсы.",
+    ),
     ((2,), "Проверить конфигурацию и устранить в ней ошибки."),
     (
         (3,),
@@ -109,8 +124,16 @@ STEP5_ROLLBACK = [
         "перезапустить весь кластер, чтобы все службы обновились.",
     ),
     ((5, 6, 7, 8), "Устранить причину и перезапустить узел/кластер."),
-    ((9,), "Получить конфигурацию сетевых политик с текущего кластера Kubernetes, проанализировать, найти ошибку и исправить ее."),
-    ((10,), "Чтобы вовремя отследить факторы, влияющие на производительность сети нужно продумать и настроить мониторинг с помощью Prometeus."),
+    (
+        (9,),
+        "Получить конфигурацию сетевых политик с текущего кластера Kubernetes, проанализировать, найти ошибку "
+        "и исправить ее.",
+    ),
+    (
+        (10,),
+        "Чтобы вовремя отследить факторы, влияющие на производительность сети нужно продумать и настроить "
+        "мониторинг с помощью Prometeus.",
+    ),
     ((11,), "Своевременный мониторинг ошибок установки и их исправление."),
     ((12,), "Ознакомление всех участников с инструкцией по внедрению и эксплуатации."),
     ((13,), "Эти риски можно минимизировать через поэтапную миграцию, тщательное тестирование и обучение команды."),
@@ -118,10 +141,16 @@ STEP5_ROLLBACK = [
 
 DEPLOY_ROLLBACK = [((), "Анализ ошибки, исправление, повторный деплой")]
 
-_NO_RISK_STEP = {"risks": [], "risk_mitigation": "", "affected_systems": "нет", "planned_downtime": "нет", "jira_key": ""}
+_NO_RISK_STEP: dict[str, Any] = {
+    "risks": [],
+    "risk_mitigation": "",
+    "affected_systems": "нет",
+    "planned_downtime": "нет",
+    "jira_key": "",
+}
 
 # One dict per row of the seed's table; "rollback": None is the seed's "нет".
-DEMO_STEPS = [
+DEMO_STEPS: list[dict[str, Any]] = [
     {
         **_NO_RISK_STEP,
         "position": 1,
@@ -140,7 +169,10 @@ DEMO_STEPS = [
         "position": 2,
         "kind": StepKind.BANNER_ON,
         "name": "Установить Баннеры",
-        "description": "Произвести установку баннеров о проведении технических работ на сервисах Инфосайт, ЛК ЮЛ, ЛК ФЛ, МП Платосфера",
+        "description": (
+            "Произвести установку баннеров о проведении технических работ на сервисах Инфосайт, ЛК ЮЛ, ЛК ФЛ, "
+            "МП Платосфера"
+        ),
         "expected_result": "Баннеры установлены",
         "executor": DUTY_PARTY,
         "planned_date": datetime.date(2025, 3, 20),
@@ -271,8 +303,11 @@ DEMO_SIGNATURES = [
 DEMO_DELEGATION = ("turchaninov", "ivanov", 7)
 
 
-def _ensure_users(groups):
-    """Create the demo users that are missing; existing users keep their password."""
+# --- users, roles and what the sign-off needs before any plan ---------------------------------------------------
+
+
+def ensure_users(groups: dict[Role, Group]) -> dict[str, User]:
+    """The demo users by username, created when missing (existing users keep their password), in their role groups."""
     User = get_user_model()
     users = {}
     for spec in DEMO_USERS:
@@ -295,11 +330,115 @@ def _ensure_users(groups):
     return users
 
 
+def _ensure_delegation(users):
+    """Turchaninov's deputy for today ± 7 days; a new one only when none covers today (demo data grows old)."""
+    principal, deputy, days = DEMO_DELEGATION
+    today = timezone.localdate()
+    covering = Delegation.objects.filter(
+        principal=users[principal], deputy=users[deputy], starts_on__lte=today, ends_on__gte=today
+    )
+    if not covering.exists():
+        Delegation.objects.create(
+            principal=users[principal],
+            deputy=users[deputy],
+            created_by=users["admin"],
+            reason="Отпуск",
+            starts_on=today - datetime.timedelta(days=days),
+            ends_on=today + datetime.timedelta(days=days),
+        )
+
+
+def _ensure_matrix_template(users, groups):
+    """The seed's matrix as a reusable template: nine approvers in parallel and the duty officer."""
+    template, created = MatrixTemplate.objects.get_or_create(
+        name=DEMO_MATRIX_TEMPLATE,
+        defaults={
+            "description": "Лист согласования плана работ в кластере Kubernetes PROD (из плана установки Calico)."
+        },
+    )
+    if created:
+        for position, (job_title, person_name, username) in enumerate(DEMO_APPROVERS, start=1):
+            MatrixTemplateRow.objects.create(
+                template=template, position=position, job_title=job_title, person_name=person_name, user=users[username]
+            )
+        MatrixTemplateRow.objects.create(
+            template=template,
+            position=len(DEMO_APPROVERS) + 1,
+            kind=RowKind.ACKNOWLEDGEMENT,
+            person_name=DEMO_ACKNOWLEDGER,
+            group=groups[Role.DUTY_OFFICER],
+        )
+    return template
+
+
+# --- services and parties -----------------------------------------------------------------------------------------
+
+
+def _ensure_services():
+    return [
+        Service.objects.get_or_create(name=name, defaults={"display_name": display_name})[0]
+        for name, display_name in DEMO_SERVICES
+    ]
+
+
+def _ensure_parties(users):
+    """The seed's parties by name; Khasanov's is linked to his user."""
+    return {
+        name: Party.objects.get_or_create(
+            name=name, defaults={"kind": kind, "user": users.get(username), "contact": contact}
+        )[0]
+        for name, kind, username, contact in DEMO_PARTIES
+    }
+
+
+# --- plans and steps ------------------------------------------------------------------------------------------------
+
+
 def _local(date_and_time, tz):
     return datetime.datetime.combine(*date_and_time).replace(tzinfo=tz)
 
 
+def local_minute(now: datetime.datetime | None = None) -> datetime.datetime:
+    """`now` (by default the current time) in the demo's time zone, to the minute."""
+    return (now or timezone.now()).astimezone(zoneinfo.ZoneInfo(DEMO_TIME_ZONE)).replace(second=0, microsecond=0)
+
+
+def _save_plan(*, author, curator, responsible, **fields):
+    plan = Plan(**fields, time_zone=DEMO_TIME_ZONE, curator=curator, responsible=responsible, author=author)
+    # clean_fields() would assign the protected status and raise: leave it out.
+    plan.full_clean(exclude=["status"])
+    plan.save()
+    return plan
+
+
+def save_copy_of_seed(seed: Plan, **changes: Any) -> Plan:
+    """A new plan with the seed's header (DEMO_PLAN) and people, and `changes` to its fields."""
+    return _save_plan(
+        **{**DEMO_PLAN, **changes}, author=seed.author, curator=seed.curator, responsible=seed.responsible
+    )
+
+
+def _create_seed_plan(author, responsible):
+    """The seed's header; its window is the seed's local date and time in the demo's time zone."""
+    tz = zoneinfo.ZoneInfo(DEMO_TIME_ZONE)
+    fields = {
+        **DEMO_PLAN,
+        "window_start": _local(DEMO_PLAN["window_start"], tz),
+        "window_end": _local(DEMO_PLAN["window_end"], tz),
+    }
+    return _save_plan(**fields, author=author, curator=author, responsible=responsible)
+
+
+def save_step(step: Step, duration: str) -> Step:
+    """Validate and save a new demo step with its duration text ("5 мин.")."""
+    step.set_duration(duration)
+    step.full_clean(exclude=["status"])  # the protected status, as for the plan (_save_plan)
+    step.save()
+    return step
+
+
 def _create_step(plan, spec, parties):
+    """One row of DEMO_STEPS with its risks and its rollback actions."""
     step = Step(
         plan=plan,
         position=spec["position"],
@@ -316,147 +455,140 @@ def _create_step(plan, spec, parties):
         no_rollback_needed=spec["rollback"] is None,
         jira_key=spec["jira_key"],
     )
-    step.set_duration(spec["duration"])
-    step.full_clean(exclude=["status"])  # see load_demo()
-    step.save()
-    risks = {
-        number: Risk.objects.create(step=step, number=number, description=description)
-        for number, description in enumerate(spec["risks"], start=1)
-    }
-    for position, (numbers, text) in enumerate(spec["rollback"] or (), start=1):
-        action = RollbackAction.objects.create(step=step, position=position, text=text)
-        action.risks.set([risks[number] for number in numbers])
+    save_step(step, spec["duration"])
+    _create_risks_and_rollback(step, spec["risks"], spec["rollback"] or ())
     return step
 
 
-def _ensure_delegation(users):
-    """Turchaninov's deputy for today ± 7 days; a new one only when none covers today (demo data grows old)."""
-    from approvals.models import Delegation
+def _create_risks_and_rollback(step, risk_texts, rollback):
+    """Risks numbered from 1; each rollback action linked to the risks it answers by their numbers."""
+    risks = {
+        number: Risk.objects.create(step=step, number=number, description=description)
+        for number, description in enumerate(risk_texts, start=1)
+    }
+    for position, (numbers, text) in enumerate(rollback, start=1):
+        action = RollbackAction.objects.create(step=step, position=position, text=text)
+        action.risks.set([risks[number] for number in numbers])
 
-    principal, deputy, days = DEMO_DELEGATION
-    today = timezone.localdate()
-    covering = Delegation.objects.filter(principal=users[principal], deputy=users[deputy], starts_on__lte=today, ends_on__gte=today)
-    if not covering.exists():
-        Delegation.objects.create(
-            principal=users[principal], deputy=users[deputy], created_by=users["admin"], reason="Отпуск",
-            starts_on=today - datetime.timedelta(days=days), ends_on=today + datetime.timedelta(days=days),
+
+def _copy_services(source, plan):
+    for plan_service in source.plan_services.all():
+        PlanService.objects.create(plan=plan, service=plan_service.service, availability=plan_service.availability)
+
+
+# --- sign-off -----------------------------------------------------------------------------------------------------
+
+
+def _create_signoff_rows(plan, users, groups):
+    """The seed's matrix: DEMO_APPROVERS, then the duty officer's acknowledgement."""
+    for position, (job_title, person_name, username) in enumerate(DEMO_APPROVERS, start=1):
+        ApprovalRow.objects.create(
+            plan=plan,
+            position=position,
+            kind=RowKind.APPROVAL,
+            job_title=job_title,
+            person_name=person_name,
+            user=users[username],
         )
-
-
-def _ensure_matrix_template(users, groups):
-    """The seed's matrix as a reusable template: nine approvers in parallel and the duty officer."""
-    from approvals.choices import RowKind
-    from approvals.models import MatrixTemplate, MatrixTemplateRow
-
-    template, created = MatrixTemplate.objects.get_or_create(
-        name=DEMO_MATRIX_TEMPLATE, defaults={"description": "Лист согласования плана работ в кластере Kubernetes PROD (из плана установки Calico)."}
+    # The status is a protected FSM field: it can only be given at construction.
+    ApprovalRow.objects.create(
+        plan=plan,
+        position=len(DEMO_APPROVERS) + 1,
+        kind=RowKind.ACKNOWLEDGEMENT,
+        job_title="",
+        person_name=DEMO_ACKNOWLEDGER,
+        group=groups[Role.DUTY_OFFICER],
+        user=None,
+        status=ApprovalStatus.NOT_ACKNOWLEDGED,
     )
-    if created:
-        for position, (job_title, person_name, username) in enumerate(DEMO_APPROVERS, start=1):
-            MatrixTemplateRow.objects.create(template=template, position=position, job_title=job_title, person_name=person_name, user=users[username])
-        MatrixTemplateRow.objects.create(
-            template=template, position=len(DEMO_APPROVERS) + 1, kind=RowKind.ACKNOWLEDGEMENT,
-            person_name=DEMO_ACKNOWLEDGER, group=groups[Role.DUTY_OFFICER],
+
+
+def _copy_signoff_rows(plan, rows):
+    """Copies of `rows` numbered from 1, none signed yet."""
+    for position, row in enumerate(rows, start=1):
+        ApprovalRow.objects.create(
+            plan=plan,
+            position=position,
+            kind=row.kind,
+            job_title=row.job_title,
+            person_name=row.person_name,
+            user=row.user,
+            group=row.group,
+            status=ApprovalStatus.NOT_ACKNOWLEDGED if row.kind == RowKind.ACKNOWLEDGEMENT else ApprovalStatus.PENDING,
         )
-    return template
+
+
+def _record_loaded(plan):
+    """The plan's first history row, as if its author had created it."""
+    PlanEvent.objects.create(
+        plan=plan,
+        actor=plan.author,
+        kind=EventKind.CREATED,
+        object_type="plan",
+        object_id=plan.pk,
+        object_label=plan.title,
+        to_status=PlanStatus.DRAFT,
+        comment="Загружено из демо",
+    )
 
 
 def _start_signoff(plan, users):
-    """Submit the plan and sign some rows through the real sign-off services (with their history)."""
-    from approvals import services as approvals
-
+    """Submit the plan and sign some rows (DEMO_SIGNATURES) through the real sign-off services, with their history."""
     version = approvals.submit_plan(plan.pk, actor=users["khasanov"])
     rows = {row.position: row for row in plan.approval_rows.all()}
     for position, username, comment in DEMO_SIGNATURES:
         approvals.approve_row(rows[position].pk, actor=users[username], version=version.number, comment=comment)
 
 
-def load_demo():
-    """Load the seed plan and its users, submitted and partly signed; returns the existing plan untouched when it is already there.
+def _sign_every_row(plan, version, users):
+    for row in plan.approval_rows.order_by("position"):
+        if row.kind == RowKind.ACKNOWLEDGEMENT:
+            approvals.acknowledge_row(row.pk, actor=users["duty"], version=version.number)
+        else:
+            approvals.approve_row(row.pk, actor=row.user, version=version.number)
+
+
+def approve_as_in_seed(plan: Plan, rows: Iterable[ApprovalRow], users: dict[str, User]) -> None:
+    """Give a new demo plan copies of the seed's sign-off `rows`, submit it and sign every row (APPROVED)."""
+    _copy_signoff_rows(plan, rows)
+    _record_loaded(plan)
+    version = approvals.submit_plan(plan.pk, actor=users["khasanov"])
+    _sign_every_row(plan, version, users)
+
+
+# --- the loaders ----------------------------------------------------------------------------------------------------
+
+
+def load_demo() -> Plan:
+    """Load the seed plan and its users, submitted and partly signed; returns the existing plan untouched when it
+    is already there.
 
     Also makes sure of Turchaninov's deputy for today and of the seed's matrix as a template.
     """
-    from approvals.choices import ApprovalStatus, RowKind
-    from approvals.models import ApprovalRow
-
     with transaction.atomic():
         groups = ensure_role_groups()
-        users = _ensure_users(groups)
+        users = ensure_users(groups)
         _ensure_delegation(users)
         _ensure_matrix_template(users, groups)
         existing = Plan.objects.filter(title=DEMO_TITLE).order_by("pk").first()
         if existing is not None:
             return existing
 
-        services = [
-            Service.objects.get_or_create(name=name, defaults={"display_name": display_name})[0]
-            for name, display_name in DEMO_SERVICES
-        ]
-        parties = {
-            name: Party.objects.get_or_create(
-                name=name, defaults={"kind": kind, "user": users.get(username), "contact": contact}
-            )[0]
-            for name, kind, username, contact in DEMO_PARTIES
-        }
-
-        tz = zoneinfo.ZoneInfo(DEMO_TIME_ZONE)
-        author = users["khasanov"]
-        fields = dict(DEMO_PLAN)
-        fields["window_start"] = _local(fields["window_start"], tz)
-        fields["window_end"] = _local(fields["window_end"], tz)
-        plan = Plan(
-            **fields,
-            time_zone=DEMO_TIME_ZONE,
-            curator=author,
-            responsible=parties[KHASANOV_PARTY],
-            author=author,
-        )
-        # clean_fields() would assign the protected status and raise: leave it out.
-        plan.full_clean(exclude=["status"])
-        plan.save()
-
+        services = _ensure_services()
+        parties = _ensure_parties(users)
+        plan = _create_seed_plan(users["khasanov"], parties[KHASANOV_PARTY])
         for service in services:
             PlanService.objects.create(plan=plan, service=service, availability=Availability.UNAVAILABLE)
         for spec in DEMO_STEPS:
             _create_step(plan, spec, parties)
-
-        for position, (job_title, person_name, username) in enumerate(DEMO_APPROVERS, start=1):
-            ApprovalRow.objects.create(
-                plan=plan,
-                position=position,
-                kind=RowKind.APPROVAL,
-                job_title=job_title,
-                person_name=person_name,
-                user=users[username],
-            )
-        # The status is a protected FSM field: it can only be given at construction.
-        ApprovalRow.objects.create(
-            plan=plan,
-            position=len(DEMO_APPROVERS) + 1,
-            kind=RowKind.ACKNOWLEDGEMENT,
-            job_title="",
-            person_name=DEMO_ACKNOWLEDGER,
-            group=groups[Role.DUTY_OFFICER],
-            user=None,
-            status=ApprovalStatus.NOT_ACKNOWLEDGED,
-        )
-
-        PlanEvent.objects.create(
-            plan=plan,
-            actor=author,
-            kind=EventKind.CREATED,
-            object_type="plan",
-            object_id=plan.pk,
-            object_label=plan.title,
-            to_status=PlanStatus.DRAFT,
-            comment="Загружено из демо",
-        )
+        _create_signoff_rows(plan, users, groups)
+        _record_loaded(plan)
         _start_signoff(plan, users)
     plan.refresh_from_db()
     return plan
 
 
-def load_scheduled_demo(now=None):
+def load_scheduled_demo(now: datetime.datetime | None = None) -> Plan:
     """A copy of the seed plan on a TEST cluster, approved through the real sign-off, whose announcement is due
     two minutes after loading and whose window opens after five: the scheduler, the local mailbox and the
     banner at work without waiting for 20.03.2025. Returns the existing plan untouched when it is already there.
@@ -466,45 +598,36 @@ def load_scheduled_demo(now=None):
         existing = Plan.objects.filter(title=DEMO_SCHEDULED_TITLE).order_by("pk").first()
         if existing is not None:
             return existing
-        groups = ensure_role_groups()
-        users = _ensure_users(groups)
-        tz = zoneinfo.ZoneInfo(DEMO_TIME_ZONE)
-        now = (now or timezone.now()).astimezone(tz).replace(second=0, microsecond=0)
-        announce_at, window_start = now + datetime.timedelta(minutes=2), now + datetime.timedelta(minutes=5)
-        work_at = window_start + datetime.timedelta(minutes=5)
-        fields = {**DEMO_PLAN, "title": DEMO_SCHEDULED_TITLE, "announcement_subject": DEMO_SCHEDULED_TITLE,
-                  "goal": DEMO_PLAN["goal"].replace("PROD", "TEST"), "mailing_list": DEMO_SCHEDULED_MAILING_LIST}
-        fields.update(window_start=window_start, window_end=window_start + datetime.timedelta(hours=3, minutes=5))
-        plan = Plan(**fields, time_zone=DEMO_TIME_ZONE, curator=seed.curator, responsible=seed.responsible, author=seed.author)
-        plan.full_clean(exclude=["status"])
-        plan.save()
-        for ps in seed.plan_services.all():
-            PlanService.objects.create(plan=plan, service=ps.service, availability=ps.availability)
+        users = ensure_users(ensure_role_groups())
+        now = local_minute(now)
+        window_start = now + datetime.timedelta(minutes=5)
+        plan = save_copy_of_seed(
+            seed,
+            title=DEMO_SCHEDULED_TITLE,
+            announcement_subject=DEMO_SCHEDULED_TITLE,
+            goal=DEMO_PLAN["goal"].replace("PROD", "TEST"),
+            mailing_list=DEMO_SCHEDULED_MAILING_LIST,
+            window_start=window_start,
+            window_end=window_start + datetime.timedelta(hours=3, minutes=5),
+        )
+        _copy_services(seed, plan)
         parties = {party.name: party for party in Party.objects.all()}
-        times = {1: announce_at, 2: window_start, 3: work_at, 4: work_at, 5: work_at}
-        for spec in DEMO_STEPS:
-            moment = times.get(spec["position"])
-            _create_step(plan, {**spec, "planned_date": (moment or window_start).date(), "planned_time": moment.time() if moment else None}, parties)
+        for spec in _rescheduled_steps(announce_at=now + datetime.timedelta(minutes=2), window_start=window_start):
+            _create_step(plan, spec, parties)
         approve_as_in_seed(plan, seed.approval_rows.order_by("position"), users)
     plan.refresh_from_db()
     return plan
 
 
-def approve_as_in_seed(plan, rows, users):
-    """Give a new demo plan copies of the seed's sign-off `rows`, submit it and sign every row (APPROVED)."""
-    from approvals import services as approvals
-    from approvals.choices import ApprovalStatus, RowKind
-    from approvals.models import ApprovalRow
-
-    for position, row in enumerate(rows, start=1):
-        ApprovalRow.objects.create(plan=plan, position=position, kind=row.kind, job_title=row.job_title,
-                                   person_name=row.person_name, user=row.user, group=row.group,
-                                   status=ApprovalStatus.NOT_ACKNOWLEDGED if row.kind == RowKind.ACKNOWLEDGEMENT else ApprovalStatus.PENDING)
-    PlanEvent.objects.create(plan=plan, actor=plan.author, kind=EventKind.CREATED, object_type="plan", object_id=plan.pk,
-                             object_label=plan.title, to_status=PlanStatus.DRAFT, comment="Загружено из демо")
-    version = approvals.submit_plan(plan.pk, actor=users["khasanov"])
-    for row in plan.approval_rows.order_by("position"):
-        if row.kind == RowKind.ACKNOWLEDGEMENT:
-            approvals.acknowledge_row(row.pk, actor=users["duty"], version=version.number)
-        else:
-            approvals.approve_row(row.pk, actor=row.user, version=version.number)
+def _rescheduled_steps(*, announce_at, window_start):
+    """DEMO_STEPS moved to a window opening at `window_start`: the announcement at `announce_at`, the banner with
+    the window, the work five minutes later; the steps the seed gives no time keep none."""
+    work_at = window_start + datetime.timedelta(minutes=5)
+    times = {1: announce_at, 2: window_start, 3: work_at, 4: work_at, 5: work_at}
+    for spec in DEMO_STEPS:
+        moment = times.get(spec["position"])
+        yield {
+            **spec,
+            "planned_date": (moment or window_start).date(),
+            "planned_time": moment.time() if moment else None,
+        }

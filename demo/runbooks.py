@@ -3,11 +3,23 @@ automated steps run on this machine (no Kubernetes needed): shell, an Ansible pl
 long step to watch streaming and cancel."""
 
 import datetime
-import zoneinfo
+from typing import Any
 
 from django.db import transaction
-from django.utils import timezone
 
+from approvals.choices import RowKind
+from changeplans.choices import StepKind
+from changeplans.models import Party, Plan, Step
+from changeplans.roles import ensure_role_groups
+from demo.plans import (
+    DUTY_PARTY,
+    approve_as_in_seed,
+    ensure_users,
+    load_demo,
+    local_minute,
+    save_copy_of_seed,
+    save_step,
+)
 from runbooks.choices import Environment
 from runbooks.library import install
 from runbooks.models import Cluster, Runbook, StepAutomation
@@ -17,30 +29,42 @@ DEMO_AUTOMATION_TITLE = "Демо автоматизации: проверка �
 # A minute of output, one line a second: long enough to watch it stream and to press «Отменить».
 _COUNTDOWN = "import time\nfor i in range(1, 61):\n    print(f'проверка {i}/60', flush=True)\n    time.sleep(1)\n"
 
-DEMO_AUTOMATED_STEPS = [
+DEMO_AUTOMATED_STEPS: list[dict[str, Any]] = [
     {
         "name": "Проверить свободное место на узле",
         "description": "Показать занятость файловой системы (df -h /).",
         "expected_result": "Свободно больше 10 %.",
         "duration": "1 мин.",
-        "automation": {"kind": "shell", "spec": {"argv": ["df", "-h", "{{ path }}"], "dry_run_argv": ["df", "-h", "{{ path }}"]},
-                       "params": {"path": "/"}, "timeout_seconds": 60},
+        "automation": {
+            "kind": "shell",
+            "spec": {"argv": ["df", "-h", "{{ path }}"], "dry_run_argv": ["df", "-h", "{{ path }}"]},
+            "params": {"path": "/"},
+            "timeout_seconds": 60,
+        },
     },
     {
         "name": "Прогнать проверочный плейбук Ansible",
         "description": "Плейбук smoke-local.yml на localhost (connection local); на репетиции — в режиме check.",
         "expected_result": "PLAY RECAP: failed=0, unreachable=0.",
         "duration": "2 мин.",
-        "automation": {"kind": "ansible", "spec": {"playbook": "smoke-local.yml", "inventory": "local",
-                                                   "extra_vars": {"message": "{{ message }}"}},
-                       "params": {"message": "Привет от Okno"}, "timeout_seconds": 300},
+        "automation": {
+            "kind": "ansible",
+            "spec": {"playbook": "smoke-local.yml", "inventory": "local", "extra_vars": {"message": "{{ message }}"}},
+            "params": {"message": "Привет от Okno"},
+            "timeout_seconds": 300,
+        },
     },
     {
         "name": "Длительная проверка (минута вывода, можно отменить)",
         "description": "Шестьдесят строк, по одной в секунду: вывод идёт на панель выполнения построчно.",
         "expected_result": "Все 60 проверок выведены.",
         "duration": "2 мин.",
-        "automation": {"kind": "shell", "spec": {"argv": ["python3", "-c", _COUNTDOWN]}, "params": {}, "timeout_seconds": 120},
+        "automation": {
+            "kind": "shell",
+            "spec": {"argv": ["python3", "-c", _COUNTDOWN]},
+            "params": {},
+            "timeout_seconds": 120,
+        },
     },
     {
         "name": "Проверить вывод шагов и закрыть работы",
@@ -52,58 +76,65 @@ DEMO_AUTOMATED_STEPS = [
 ]
 
 
-def load_runbook_demo():
+def load_runbook_demo() -> int:
+    """The runbook library and the demo cluster; returns how many runbooks the library holds."""
     install()
     Cluster.objects.get_or_create(
-        name="prod-k8s", defaults={"environment": Environment.PRODUCTION, "description": "PROD Kubernetes (демо: kubeconfig не задан)"},
+        name="prod-k8s",
+        defaults={"environment": Environment.PRODUCTION, "description": "PROD Kubernetes (демо: kubeconfig не задан)"},
     )
     return Runbook.objects.filter(archived=False).count()
 
 
-def load_automation_demo(now=None):
+def load_automation_demo(now: datetime.datetime | None = None) -> Plan:
     """An approved plan whose window opens now: the operator starts the work and runs its steps from the board.
     Returns the existing plan untouched when it is already there."""
-    from approvals.choices import RowKind
-    from changeplans.choices import StepKind
-    from demo.plans import DEMO_PLAN
-    from demo.plans import DEMO_TIME_ZONE
-    from demo.plans import DUTY_PARTY
-    from demo.plans import _ensure_users
-    from demo.plans import approve_as_in_seed
-    from demo.plans import load_demo
-    from changeplans.models import Party, Plan, Step
-    from changeplans.roles import ensure_role_groups
-
     seed = load_demo()
     with transaction.atomic():
         existing = Plan.objects.filter(title=DEMO_AUTOMATION_TITLE).order_by("pk").first()
         if existing is not None:
             return existing
-        users = _ensure_users(ensure_role_groups())
-        tz = zoneinfo.ZoneInfo(DEMO_TIME_ZONE)
-        start = (now or timezone.now()).astimezone(tz).replace(second=0, microsecond=0)
-        plan = Plan(
-            **{**DEMO_PLAN, "title": DEMO_AUTOMATION_TITLE, "announcement_subject": DEMO_AUTOMATION_TITLE,
-               "goal": "Показать запуск автоматизации с панели выполнения: shell, Ansible, потоковый вывод, отмена",
-               "client_impact": False, "banner_needed": False,
-               "window_start": start, "window_end": start + datetime.timedelta(hours=1)},
-            time_zone=DEMO_TIME_ZONE, curator=seed.curator, responsible=seed.responsible, author=seed.author,
+        users = ensure_users(ensure_role_groups())
+        start = local_minute(now)
+        plan = save_copy_of_seed(
+            seed,
+            title=DEMO_AUTOMATION_TITLE,
+            announcement_subject=DEMO_AUTOMATION_TITLE,
+            goal="Показать запуск автоматизации с панели выполнения: shell, Ansible, потоковый вывод, отмена",
+            client_impact=False,
+            banner_needed=False,
+            window_start=start,
+            window_end=start + datetime.timedelta(hours=1),
         )
-        plan.full_clean(exclude=["status"])
-        plan.save()
-        executor = Party.objects.get(name=DUTY_PARTY)
-        moment = start
-        for position, spec in enumerate(DEMO_AUTOMATED_STEPS, start=1):
-            step = Step(plan=plan, position=position, kind=StepKind.WORK, name=spec["name"], description=spec["description"],
-                        expected_result=spec["expected_result"], affected_systems="нет", planned_downtime="нет", executor=executor,
-                        planned_date=moment.date(), planned_time=moment.time(), no_rollback_needed=True)
-            step.set_duration(spec["duration"])
-            step.full_clean(exclude=["status"])
-            step.save()
-            if spec["automation"]:
-                StepAutomation.objects.create(step=step, **spec["automation"])
-            moment += datetime.timedelta(minutes=5)
+        _create_automated_steps(plan, start, executor=Party.objects.get(name=DUTY_PARTY))
+        # Signed by the seed's first approver and acknowledged by the duty officer.
         seed_rows = list(seed.approval_rows.order_by("position"))
-        approve_as_in_seed(plan, [seed_rows[0], *[row for row in seed_rows if row.kind == RowKind.ACKNOWLEDGEMENT]], users)
+        approve_as_in_seed(
+            plan, [seed_rows[0], *[row for row in seed_rows if row.kind == RowKind.ACKNOWLEDGEMENT]], users
+        )
     plan.refresh_from_db()
     return plan
+
+
+def _create_automated_steps(plan, start, *, executor):
+    """DEMO_AUTOMATED_STEPS five minutes apart from `start`, each with its automation (the last has none)."""
+    moment = start
+    for position, spec in enumerate(DEMO_AUTOMATED_STEPS, start=1):
+        step = Step(
+            plan=plan,
+            position=position,
+            kind=StepKind.WORK,
+            name=spec["name"],
+            description=spec["description"],
+            expected_result=spec["expected_result"],
+            affected_systems="нет",
+            planned_downtime="нет",
+            executor=executor,
+            planned_date=moment.date(),
+            planned_time=moment.time(),
+            no_rollback_needed=True,
+        )
+        save_step(step, spec["duration"])
+        if spec["automation"]:
+            StepAutomation.objects.create(step=step, **spec["automation"])
+        moment += datetime.timedelta(minutes=5)

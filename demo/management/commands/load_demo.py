@@ -5,11 +5,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from demo.plans import DEMO_PASSWORD, DEMO_USERS, load_demo, load_scheduled_demo
+from demo.runbooks import load_automation_demo, load_runbook_demo
 from execution.automatic_steps import next_fire_time
-from demo.plans import DEMO_PASSWORD
-from demo.plans import DEMO_USERS
-from demo.plans import load_demo
-from demo.plans import load_scheduled_demo
 
 
 class Command(BaseCommand):
@@ -18,29 +16,48 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         plan = load_demo()
         scheduled = load_scheduled_demo()
-        from demo.runbooks import load_automation_demo
-        from demo.runbooks import load_runbook_demo
-
         runbooks = load_runbook_demo()
         automated = load_automation_demo()
+        self._write_logins()
+        self._write_links(plan, scheduled, runbooks, automated)
+
+    def _write_logins(self):
+        """A table of the demo users: username, password, roles and name."""
         rows = [
             # Surname first, as the seed writes names: "Хасанов А.И.".
-            (spec["username"], DEMO_PASSWORD, ", ".join(role.value for role in spec["roles"]), f"{spec['last_name']} {spec['first_name']}".strip())
+            (
+                spec["username"],
+                DEMO_PASSWORD,
+                ", ".join(role.value for role in spec["roles"]),
+                f"{spec['last_name']} {spec['first_name']}".strip(),
+            )
             for spec in DEMO_USERS
         ]
         header = (_("Username"), _("Password"), _("Roles"), _("Name"))
         widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))]
         self.stdout.write(_("Demo logins:"))
         for row in [header, *rows]:
-            self.stdout.write("  " + "  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)).rstrip())
+            self.stdout.write(
+                "  " + "  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+            )
+
+    def _write_links(self, plan, scheduled, runbooks, automated):
+        """Where to look: the seed plan, the runbook library, the automation demo and the announcements demo."""
         self.stdout.write(_("Demo plan: %(path)s") % {"path": reverse("changeplans:plan_detail", args=[plan.pk])})
-        self.stdout.write(_("Runbooks: %(path)s — %(count)d in the library") % {"path": reverse("runbooks:runbook_list"), "count": runbooks})
-        self.stdout.write(_("Automation demo: %(path)s — log in as operator, start the work, run the steps") % {
-            "path": reverse("execution:plan_board", args=[automated.pk])})
+        self.stdout.write(
+            _("Runbooks: %(path)s — %(count)d in the library")
+            % {"path": reverse("runbooks:runbook_list"), "count": runbooks}
+        )
+        self.stdout.write(
+            _("Automation demo: %(path)s — log in as operator, start the work, run the steps")
+            % {"path": reverse("execution:plan_board", args=[automated.pk])}
+        )
         due = next_fire_time(scheduled)
         path = reverse("execution:plan_announcements", args=[scheduled.pk])
         if due:
-            self.stdout.write(_("Announcements demo: %(path)s — next automatic step at %(time)s; e-mails land in /mailbox/ (admin)") % {
-                "path": path, "time": timezone.localtime(due, scheduled.tz).strftime("%H:%M")})
+            self.stdout.write(
+                _("Announcements demo: %(path)s — next automatic step at %(time)s; e-mails land in /mailbox/ (admin)")
+                % {"path": path, "time": timezone.localtime(due, scheduled.tz).strftime("%H:%M")}
+            )
         else:
             self.stdout.write(_("Announcements demo: %(path)s; e-mails in /mailbox/ (admin)") % {"path": path})
