@@ -5,11 +5,13 @@ from django.contrib import admin, messages
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from notifications import banners, webhooks
+from notifications import webhooks
+from notifications.admin_base import ReadOnlyAdmin
 
+from . import banners
 from .durations import parse_duration
 from .limits import db_datetime_range
-from .models import Party, Plan, PlanEvent, PlanService, Risk, RollbackAction, Service, Step
+from .models import Banner, Party, Plan, PlanEvent, PlanService, Risk, RollbackAction, Service, Step
 
 
 class PlanServiceInline(admin.TabularInline):
@@ -196,6 +198,26 @@ class ServiceAdmin(admin.ModelAdmin):
         # The public banner state is cached per service name: drop it so new origins apply at once.
         for name in {obj.name, old_name} - {None}:
             banners.forget(name)
+
+
+@admin.register(Banner)
+class BannerAdmin(ReadOnlyAdmin):
+    """Read-only: banners are put up and taken down by plan steps (changeplans.banners)."""
+
+    list_display = ["service", "short_text", "is_active", "shown_from", "shown_until", "ends_at", "plan", "created_by", "removed_by"]
+    list_filter = [("shown_until", admin.EmptyFieldListFilter), "service"]
+    list_select_related = ["service", "plan", "created_by", "removed_by"]
+    search_fields = ["text", "service__name", "service__display_name", "plan__title"]
+    date_hierarchy = "shown_from"
+    fields = readonly_fields = ["service", "text", "ends_at", "plan", "step", "shown_from", "shown_until", "created_by", "removed_by"]
+
+    @admin.display(description=_("text"))
+    def short_text(self, obj):
+        return obj.text if len(obj.text) <= 80 else obj.text[:79] + "…"
+
+    @admin.display(description=_("active"), boolean=True)
+    def is_active(self, obj):
+        return obj.is_active
 
 
 @admin.register(Party)

@@ -439,3 +439,34 @@ def status_label(object_type, code):
 
 PlanEvent.from_label = property(lambda self: status_label(self.object_type, self.from_status))
 PlanEvent.to_label = property(lambda self: status_label(self.object_type, self.to_status))
+
+
+class Banner(models.Model):
+    """A maintenance banner on one service's sites; Okno is its source of truth. Active while shown_until is empty.
+
+    Put up and taken down by changeplans.banners (plan steps "banner on/off"); the table was
+    notifications_banner until the model moved here (migration changeplans 0008).
+    """
+
+    service = models.ForeignKey(Service, verbose_name=_("service"), on_delete=models.CASCADE, related_name="banners")
+    plan = models.ForeignKey(Plan, verbose_name=_("work plan"), null=True, blank=True, on_delete=models.SET_NULL, related_name="banners")
+    step = models.ForeignKey(Step, verbose_name=_("step"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    text = models.TextField(_("text"))
+    ends_at = models.DateTimeField(_("planned end"), null=True, blank=True)
+    shown_from = models.DateTimeField(_("shown from"))
+    shown_until = models.DateTimeField(_("shown until"), null=True, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("put up by"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    removed_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("taken down by"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["-shown_from", "-id"]
+        verbose_name = _("banner")
+        verbose_name_plural = _("banners")
+        constraints = [models.UniqueConstraint(fields=["service"], condition=models.Q(shown_until__isnull=True), name="one_active_banner_per_service")]
+
+    def __str__(self):
+        return f"{self.service}: {self.text[:50]}"
+
+    @property
+    def is_active(self):
+        return self.shown_until is None

@@ -2,7 +2,7 @@ from django.contrib import admin
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
-    """Rows the app writes (outbox, schedule, banners, webhook calls): the admin shows them and changes nothing."""
+    """Rows the app writes (outbox, schedule, webhook calls): the admin shows them and changes nothing."""
 
     def has_add_permission(self, request):
         return False

@@ -11,6 +11,8 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
+from common.text import clean_text, normalize_newlines
+
 from . import messages
 from .choices import MessageKind
 from .models import MessageTemplate
@@ -18,14 +20,9 @@ from .models import MessageTemplate
 MONOSPACE = "font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 12px; width: 100%; max-width: 60rem"
 
 
-def _normalize(value):
-    # Browsers send textareas with CRLF; e-mails and comparisons with the defaults want LF.
-    return (value or "").replace("\r\n", "\n").replace("\r", "\n")
-
-
 def _is_default(obj):
     default = messages.default_template(obj.kind, obj.language)
-    return all(_normalize(a).strip() == _normalize(b).strip() for a, b in zip((obj.subject, obj.text, obj.html), default))
+    return all(clean_text(a) == clean_text(b) for a, b in zip((obj.subject, obj.text, obj.html), default))
 
 
 class MessageTemplateForm(forms.ModelForm):
@@ -42,7 +39,7 @@ class MessageTemplateForm(forms.ModelForm):
         cleaned = super().clean()
         for part in messages.PARTS:
             if part in cleaned:
-                cleaned[part] = _normalize(cleaned[part])
+                cleaned[part] = normalize_newlines(cleaned[part])
         kind = cleaned.get("kind") or self.instance.kind
         language = cleaned.get("language") or self.instance.language
         sample = messages.sample_context(kind, language) if kind else None
@@ -157,7 +154,7 @@ class MessageTemplateAdmin(admin.ModelAdmin):
                 raise PermissionDenied
             kind = obj.kind if obj else request.POST.get("kind", "")
             language = obj.language if obj else request.POST.get("language", "ru")
-            subject, text, html = (_normalize(request.POST.get(part, "")) for part in messages.PARTS)
+            subject, text, html = (normalize_newlines(request.POST.get(part, "")) for part in messages.PARTS)
         else:
             if obj is None or not self.has_view_permission(request, obj):
                 raise PermissionDenied

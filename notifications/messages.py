@@ -1,6 +1,6 @@
 """Announcement messages (it.info e-mail, completion, delay, banner text) rendered from editable templates.
 
-Domain-free: the caller hands over the context (changeplans.announcements builds it from a plan).
+Domain-free: the caller hands over the context (the domain app builds it from a plan).
 A template is the MessageTemplate row for (kind, language) when there is one (administrators edit
 those in the admin), else the shipped default in `message_defaults/<language>/`. Templates use the
 Django template language on an engine of their own: no file loaders (an edited template cannot

@@ -1,6 +1,5 @@
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -90,37 +89,12 @@ class MessageTemplate(models.Model):
         return f"{self.get_kind_display()} ({self.language})"
 
 
-class Banner(models.Model):
-    """A maintenance banner on one service's sites; Okno is its source of truth. Active while shown_until is empty."""
-
-    service = models.ForeignKey("changeplans.Service", verbose_name=_("service"), on_delete=models.CASCADE, related_name="banners")
-    plan = models.ForeignKey("changeplans.Plan", verbose_name=_("work plan"), null=True, blank=True, on_delete=models.SET_NULL, related_name="banners")
-    step = models.ForeignKey("changeplans.Step", verbose_name=_("step"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    text = models.TextField(_("text"))
-    ends_at = models.DateTimeField(_("planned end"), null=True, blank=True)
-    shown_from = models.DateTimeField(_("shown from"))
-    shown_until = models.DateTimeField(_("shown until"), null=True, blank=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("put up by"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    removed_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("taken down by"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-
-    class Meta:
-        ordering = ["-shown_from", "-id"]
-        verbose_name = _("banner")
-        verbose_name_plural = _("banners")
-        constraints = [models.UniqueConstraint(fields=["service"], condition=Q(shown_until__isnull=True), name="one_active_banner_per_service")]
-
-    def __str__(self):
-        return f"{self.service}: {self.text[:50]}"
-
-    @property
-    def is_active(self):
-        return self.shown_until is None
-
-
 class WebhookDelivery(Delivery):
-    """One signed POST to a service's banner API."""
+    """One signed POST to a URL; the secret is looked up by `subject` when it is sent (webhooks.secret_resolvers)."""
 
-    service = models.ForeignKey("changeplans.Service", verbose_name=_("service"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    subject = models.CharField(
+        _("belongs to"), max_length=100, blank=True, db_index=True, help_text=_("e.g. service:12")
+    )
     url = models.URLField(_("address"), max_length=500)
     body = models.TextField(_("body"))
     response_status = models.PositiveIntegerField(_("response status"), null=True, blank=True)

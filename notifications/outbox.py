@@ -11,7 +11,6 @@ E-mail cannot be exactly-once end to end. What the outbox guarantees:
 
 import hashlib
 import logging
-from datetime import timedelta
 from functools import partial
 
 from django.conf import settings
@@ -19,7 +18,10 @@ from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.utils import timezone
 
-from . import conf, groups, sweeper
+from common import workers
+from common.retry import backoff
+
+from . import groups, sweeper
 from .choices import EmailState
 from .models import OutboundEmail
 
@@ -42,12 +44,7 @@ def enqueue_email(key, to, subject, text, html=None, *, from_email="", group="")
 
 def hand_over(email_id):
     """After commit: a Celery worker sends it (production), or this process does (tests, no worker)."""
-    if conf.get("OKNO_USE_WORKER"):
-        from .tasks import deliver as deliver_task
-
-        deliver_task.delay(email_id)
-    else:
-        deliver(email_id)
+    workers.hand_over("notifications.tasks.deliver", deliver, email_id)
 
 
 def message_id(email):
@@ -55,10 +52,6 @@ def message_id(email):
     domain = settings.DEFAULT_FROM_EMAIL.rpartition("@")[2] or "okno.local"
     digest = hashlib.sha256(email.key.encode()).hexdigest()[:32]
     return f"<okno.{email.pk}.{digest}@{domain}>"
-
-
-def _backoff(attempts):
-    return timedelta(seconds=conf.get("OKNO_EMAIL_RETRY_SECONDS") * 2 ** max(attempts - 1, 0))
 
 
 def deliver(email_id):
@@ -83,10 +76,10 @@ def deliver(email_id):
         message.send()
     except Exception as exc:  # any transport error: record it and retry later
         logger.warning("E-mail %s to %s failed (attempt %s): %s", email.pk, email.to, email.attempts, exc)
-        gave_up = email.attempts >= conf.get("OKNO_EMAIL_MAX_ATTEMPTS")
+        gave_up = email.attempts >= settings.OKNO_EMAIL_MAX_ATTEMPTS
         OutboundEmail.objects.filter(pk=email.pk, state=EmailState.SENDING).update(
             state=EmailState.FAILED, last_error=f"{type(exc).__name__}: {exc}"[:2000],
-            next_attempt_at=None if gave_up else timezone.now() + _backoff(email.attempts),
+            next_attempt_at=None if gave_up else timezone.now() + backoff(settings.OKNO_EMAIL_RETRY_SECONDS, email.attempts),
         )
         if gave_up:
             groups.check(email.group)
@@ -101,6 +94,6 @@ def deliver(email_id):
 def deliver_due(now=None, *, limit=100):
     """Retry failed rows whose back-off has passed, rescue rows stuck in "sending", send what is queued."""
     return sweeper.sweep(
-        OutboundEmail, deliver, now=now or timezone.now(), stuck_seconds=conf.get("OKNO_EMAIL_SENDING_TIMEOUT_SECONDS"),
-        max_attempts=conf.get("OKNO_EMAIL_MAX_ATTEMPTS"), limit=limit,
+        OutboundEmail, deliver, now=now or timezone.now(), stuck_seconds=settings.OKNO_EMAIL_SENDING_TIMEOUT_SECONDS,
+        max_attempts=settings.OKNO_EMAIL_MAX_ATTEMPTS, limit=limit,
     )

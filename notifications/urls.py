@@ -1,6 +1,5 @@
 from .urls_announcements import urlpatterns as announcement_urls
-from .urls_banners import urlpatterns as banner_urls
 from .urls_mailbox import urlpatterns as mailbox_urls
 
 app_name = "notifications"
-urlpatterns = [*announcement_urls, *banner_urls, *mailbox_urls]
+urlpatterns = [*announcement_urls, *mailbox_urls]

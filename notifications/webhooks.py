@@ -1,6 +1,9 @@
-"""Webhook calls to a service's own banner API: a row first, then signed POSTs (like the e-mail outbox).
+"""Signed webhook calls (e.g. to a service's own banner API): a row first, then signed POSTs (like the e-mail outbox).
 
-- `enqueue` creates one WebhookDelivery per idempotency key and hands it over after commit.
+- `enqueue` creates one WebhookDelivery per idempotency key and hands it over after commit. The caller
+  hands over the URL and the delivery's `subject` ("service:12"); the signing secret is not stored in
+  the row but looked up when sending, through the resolver the domain app registered for the subject's
+  kind in `secret_resolvers` (so a changed secret applies to retries, and a deleted subject stops them).
 - `deliver` locks the row (SKIP LOCKED), commits "sending" before the HTTP call, then records the
   outcome: 2xx sent; 4xx (not 408/429), a redirect, a URL the outbound guard refuses (a host off the
   allow-list, or one that resolves to a loopback/private/link-local address not listed), a missing
@@ -19,15 +22,17 @@ import hmac
 import json
 import logging
 import time
-from datetime import timedelta
+from collections.abc import Callable
 from functools import partial
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from common import outbound
+from common import outbound, workers
+from common.retry import backoff
 
-from . import conf, groups, sweeper
+from . import groups, sweeper
 from .choices import EmailState
 from .models import WebhookDelivery
 
@@ -37,6 +42,10 @@ USER_AGENT = "Okno-Webhook/1"
 # Status codes after which trying again may help (besides 5xx).
 RETRY_STATUSES = {408, 429}
 RESPONSE_EXCERPT = 1000  # characters of a failing response kept in last_error
+
+# Subject kind ("service") -> resolver(id) -> the subject's signing secret now ("" when it has none), or
+# None when the subject no longer exists. Filled by domain apps in AppConfig.ready().
+secret_resolvers: dict[str, Callable[[str], str | None]] = {}
 
 
 class PermanentError(Exception):
@@ -57,7 +66,7 @@ SETTING = "OKNO_WEBHOOK_ALLOWED_HOSTS"
 
 
 def allowed_hosts():
-    return [host.strip().lower().rstrip(".") for host in conf.get(SETTING) if host.strip()]
+    return [host.strip().lower().rstrip(".") for host in settings.OKNO_WEBHOOK_ALLOWED_HOSTS if host.strip()]
 
 
 def host_allowed(host):
@@ -81,18 +90,18 @@ def check_url(url, *, resolve=False):
         raise PermanentError(str(exc)) from None
 
 
-def enqueue(service, event, payload, *, key, group=""):
-    """Queue one POST of `payload` (plus "event") to the service's banner_webhook_url under `key`.
+def enqueue(event: str, payload: dict, *, url: str, subject: str, key: str, group: str = "") -> WebhookDelivery | None:
+    """Queue one POST of `payload` (plus "event") to `url` under `key`, signed with the secret of `subject`.
 
-    Returns the row, or None when the service has no webhook. A second call with the same key does
-    nothing. Delivery starts after the surrounding transaction commits.
+    Returns the row, or None when `url` is empty. A second call with the same key does nothing.
+    Delivery starts after the surrounding transaction commits.
     """
-    url = (getattr(service, "banner_webhook_url", "") or "").strip()
+    url = (url or "").strip()
     if not url:
         return None
     body = json.dumps({"event": event, **payload}, ensure_ascii=False, separators=(",", ":"), default=str)
     delivery, created = WebhookDelivery.objects.get_or_create(
-        key=key, defaults={"group": group, "service": service, "url": url, "body": body},
+        key=key, defaults={"group": group, "subject": subject, "url": url, "body": body},
     )
     if created:
         # robust: a failing hand-over must not break what queued it; the row stays queued for deliver_due.
@@ -102,16 +111,7 @@ def enqueue(service, event, payload, *, key, group=""):
 
 def hand_over(delivery_id):
     """After commit: a Celery worker calls the webhook (production), or this process does (tests, no worker)."""
-    if conf.get("OKNO_USE_WORKER"):
-        from .tasks import deliver_webhook
-
-        deliver_webhook.delay(delivery_id)
-    else:
-        deliver(delivery_id)
-
-
-def _backoff(attempts):
-    return timedelta(seconds=conf.get("OKNO_WEBHOOK_RETRY_SECONDS") * 2 ** max(attempts - 1, 0))
+    workers.hand_over("notifications.tasks.deliver_webhook", deliver, delivery_id)
 
 
 def _event_of(body):
@@ -137,7 +137,7 @@ def _post(delivery, secret):
         "X-Okno-Timestamp": timestamp,
         "X-Okno-Signature": sign(secret, timestamp, delivery.body),
     }
-    timeout = conf.get("OKNO_WEBHOOK_TIMEOUT_SECONDS")
+    timeout = settings.OKNO_WEBHOOK_TIMEOUT_SECONDS
     try:
         response = outbound.send(target, "POST", headers=headers, body=delivery.body.encode(), timeout=timeout, max_body=RESPONSE_EXCERPT)
     except outbound.OutboundFailed as exc:
@@ -158,13 +158,28 @@ def _post(delivery, secret):
     raise PermanentError(message)
 
 
+def _secret(subject):
+    """The signing secret of `subject`, read now; PermanentError when there is none (unsigned calls are never sent)."""
+    kind, _, ident = subject.partition(":")
+    resolver = secret_resolvers.get(kind)
+    if resolver is None:
+        raise PermanentError(f"no secret resolver for {subject or 'a delivery without subject'}")
+    secret = resolver(ident)
+    if secret is None:
+        raise PermanentError(f"{subject} was deleted")
+    if not secret:
+        raise PermanentError(f"{subject} has no webhook secret; unsigned calls are not sent")
+    return secret
+
+
 def deliver(delivery_id):
     """Make one attempt at a queued delivery. Harmless when called twice or by two processes at once. True if sent."""
     with transaction.atomic():
         # SKIP LOCKED: another deliverer holds it, so it is not ours to send.
         delivery = (
-            WebhookDelivery.objects.select_for_update(skip_locked=True, of=("self",))
-            .select_related("service").filter(pk=delivery_id, state=EmailState.QUEUED).first()
+            WebhookDelivery.objects.select_for_update(skip_locked=True)
+            .filter(pk=delivery_id, state=EmailState.QUEUED)
+            .first()
         )
         if delivery is None:
             return False
@@ -173,20 +188,16 @@ def deliver(delivery_id):
         delivery.claimed_at = timezone.now()
         delivery.save(update_fields=["state", "attempts", "claimed_at"])
     # Committed before the HTTP call: the attempt is on record whatever happens next.
-    secret = getattr(delivery.service, "banner_webhook_secret", "") if delivery.service_id else ""
     try:
-        if delivery.service_id is None:
-            raise PermanentError("the service was deleted")
-        if not secret:
-            raise PermanentError("the service has no webhook secret; unsigned calls are not sent")
+        secret = _secret(delivery.subject)
         delivery.response_status = None
         status = _post(delivery, secret)
     except (PermanentError, TransientError) as exc:
-        gave_up = isinstance(exc, PermanentError) or delivery.attempts >= conf.get("OKNO_WEBHOOK_MAX_ATTEMPTS")
+        gave_up = isinstance(exc, PermanentError) or delivery.attempts >= settings.OKNO_WEBHOOK_MAX_ATTEMPTS
         logger.warning("Webhook %s to %s failed (attempt %s%s): %s", delivery.pk, delivery.url, delivery.attempts, ", given up" if gave_up else "", exc)
         WebhookDelivery.objects.filter(pk=delivery.pk, state=EmailState.SENDING).update(
             state=EmailState.FAILED, last_error=str(exc)[:2000], response_status=delivery.response_status,
-            next_attempt_at=None if gave_up else timezone.now() + _backoff(delivery.attempts),
+            next_attempt_at=None if gave_up else timezone.now() + backoff(settings.OKNO_WEBHOOK_RETRY_SECONDS, delivery.attempts),
         )
         if gave_up:
             groups.check(delivery.group)
@@ -201,6 +212,6 @@ def deliver(delivery_id):
 def deliver_due(now=None, limit=100):
     """Retry failed rows whose back-off has passed, rescue rows stuck in "sending", deliver what is queued."""
     return sweeper.sweep(
-        WebhookDelivery, deliver, now=now or timezone.now(), stuck_seconds=conf.get("OKNO_WEBHOOK_SENDING_TIMEOUT_SECONDS"),
-        max_attempts=conf.get("OKNO_WEBHOOK_MAX_ATTEMPTS"), limit=limit,
+        WebhookDelivery, deliver, now=now or timezone.now(),
+        stuck_seconds=settings.OKNO_WEBHOOK_SENDING_TIMEOUT_SECONDS, max_attempts=settings.OKNO_WEBHOOK_MAX_ATTEMPTS, limit=limit,
     )

@@ -19,8 +19,9 @@ from playwright.sync_api import expect
 
 from execution import automatic_steps
 from changeplans.choices import PlanStatus, StepKind, StepStatus
+from changeplans import banners
 from changeplans.models import Plan, PlanService, Step
-from notifications import banners, scheduler
+from notifications import scheduler
 from notifications.models import ScheduledAction
 from tests.browser.conftest import shot
 from tests.factories import PlanFactory, ServiceFactory, StepFactory

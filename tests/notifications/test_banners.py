@@ -12,9 +12,9 @@ from django.test import override_settings
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from changeplans.models import Service
-from notifications import banners
-from notifications.models import Banner, WebhookDelivery
+from changeplans import banners
+from changeplans.models import Banner, Service
+from notifications.models import WebhookDelivery
 from tests.factories import PlanFactory, ServiceFactory, StepFactory, UserFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
@@ -156,7 +156,7 @@ def test_show_and_hide_queue_a_webhook_call_each_when_the_service_has_one(servic
         banners.show(service, text=TEXT, plan=plan)  # idempotent: no second call
     shown = WebhookDelivery.objects.get()
     assert shown.key == f"banner:{banner.pk}:banner.shown"
-    assert (shown.url, shown.group, shown.service, shown.state) == ("https://hooks.nskes.ru/banner", "plan:1:step:2", service, "queued")
+    assert (shown.url, shown.group, shown.subject, shown.state) == ("https://hooks.nskes.ru/banner", "plan:1:step:2", f"service:{service.pk}", "queued")
     body = json.loads(shown.body)
     assert body["event"] == "banner.shown" and body["service"] == "www.nskes.ru" and body["active"] is True
     assert (body["text"], body["ends_at"], body["plan"]) == (TEXT, "2025-03-20T16:05:00Z", {"id": plan.pk, "title": "Установка Calico"})
@@ -438,11 +438,11 @@ def test_admin_saving_a_service_drops_its_cached_banner(superuser_client, client
 def test_banner_and_webhook_admin_are_read_only(superuser_client, service):
     banner = banners.show(service, text=TEXT)
     delivery = WebhookDelivery.objects.create(key="k", url="https://hooks.nskes.ru/banner", body='{"event":"banner.shown","text":"Работы"}')
-    for path in ("/admin/notifications/banner/", f"/admin/notifications/banner/{banner.pk}/change/",
+    for path in ("/admin/changeplans/banner/", f"/admin/changeplans/banner/{banner.pk}/change/",
                  "/admin/notifications/webhookdelivery/", f"/admin/notifications/webhookdelivery/{delivery.pk}/change/"):
         response = superuser_client.get(path)
         assert response.status_code == 200, path
     assert "Работы" in superuser_client.get(f"/admin/notifications/webhookdelivery/{delivery.pk}/change/").content.decode()
-    assert superuser_client.get("/admin/notifications/banner/add/").status_code == 403
-    response = superuser_client.post(f"/admin/notifications/banner/{banner.pk}/change/", {"text": "x"})
+    assert superuser_client.get("/admin/changeplans/banner/add/").status_code == 403
+    response = superuser_client.post(f"/admin/changeplans/banner/{banner.pk}/change/", {"text": "x"})
     assert response.status_code == 403

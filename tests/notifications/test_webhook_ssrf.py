@@ -9,6 +9,7 @@ import pytest
 from django.test import override_settings
 from django.utils import translation
 
+from changeplans import banners
 from notifications import webhooks
 from notifications.choices import EmailState
 from notifications.models import WebhookDelivery
@@ -66,7 +67,7 @@ def other():
 
 def deliver_to(url):
     service = ServiceFactory(banner_webhook_url=url, banner_webhook_secret=SECRET)
-    delivery = webhooks.enqueue(service, "banner.shown", {"active": True}, key=f"banner:ssrf:{url}")
+    delivery = webhooks.enqueue("banner.shown", {"active": True}, url=url, subject=banners.webhook_subject(service.pk), key=f"banner:ssrf:{url}")
     webhooks.deliver(delivery.pk)
     return WebhookDelivery.objects.get(pk=delivery.pk)
 

@@ -13,7 +13,8 @@ import pytest
 from django.test import override_settings
 from django.utils import timezone, translation
 
-from notifications import banners, groups, tasks, webhooks
+from changeplans import banners
+from notifications import groups, tasks, webhooks
 from notifications.choices import EmailState
 from notifications.models import WebhookDelivery
 from tests.factories import PlanFactory, ServiceFactory
@@ -106,7 +107,10 @@ def heard():
 
 
 def queue(service, key="banner:test:banner.shown", group="plan:1:step:2", **payload):
-    return webhooks.enqueue(service, "banner.shown", {"service": service.name, "active": True, "text": TEXT, **payload}, key=key, group=group)
+    return webhooks.enqueue(
+        "banner.shown", {"service": service.name, "active": True, "text": TEXT, **payload},
+        url=service.banner_webhook_url, subject=banners.webhook_subject(service.pk), key=key, group=group,
+    )
 
 
 def reload(delivery):
@@ -304,6 +308,30 @@ def test_a_service_without_a_secret_is_not_called(allowed, receiver, service, he
     webhooks.deliver(delivery.pk)
     delivery = reload(delivery)
     assert delivery.state == EmailState.FAILED and delivery.next_attempt_at is None and "secret" in delivery.last_error
+    assert receiver.requests == []
+
+
+def test_the_secret_is_read_when_sending_and_a_deleted_service_is_not_called(allowed, receiver, service):
+    # Given two queued calls; the secret changes after queueing, then the service is deleted
+    first, second = queue(service, key="k1"), queue(service, key="k2")
+    assert WebhookDelivery.objects.get(pk=first.pk).subject == f"service:{service.pk}"
+    service.banner_webhook_secret = "a-new-secret-0123456789"
+    service.save()
+    webhooks.deliver(first.pk)
+    headers = receiver.requests[0]["headers"]
+    assert headers["X-Okno-Signature"] == webhooks.sign("a-new-secret-0123456789", headers["X-Okno-Timestamp"], receiver.requests[0]["body"])
+    service.delete()
+    webhooks.deliver(second.pk)
+    second = reload(second)
+    assert second.state == EmailState.FAILED and second.next_attempt_at is None and "was deleted" in second.last_error
+    assert len(receiver.requests) == 1
+
+
+def test_a_subject_nobody_resolves_is_not_called(allowed, receiver):
+    delivery = webhooks.enqueue("thing.changed", {}, url=receiver.url, subject="thing:1", key="k")
+    webhooks.deliver(delivery.pk)
+    delivery = reload(delivery)
+    assert delivery.state == EmailState.FAILED and delivery.next_attempt_at is None and "no secret resolver" in delivery.last_error
     assert receiver.requests == []
 
 

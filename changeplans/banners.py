@@ -1,36 +1,66 @@
 """Maintenance banners: Okno is the source of truth of each service's banner.
 
-Domain-free: callers hand in a Service instance (and optionally the plan, the step, the actor);
-this module never imports the domain apps. At most one banner per service is active (shown_until
-empty), enforced by a unique constraint; `show` and `hide` lock the service row so two callers at
-once queue up instead of colliding on it.
+Callers (the "banner on/off" steps of execution.automatic_steps) hand in a Service (and optionally
+the plan, the step, the actor). At most one banner per service is active (shown_until empty),
+enforced by a unique constraint; `show` and `hide` lock the service row so two callers at once
+queue up instead of colliding on it.
 
 Every change drops the cached public state (`state`/`active`) and, when the service has a
 banner_webhook_url, queues a signed webhook call (notifications.webhooks) keyed
-"banner:<banner id>:<event>", so a repeated show/hide never calls twice.
+"banner:<banner id>:<event>", so a repeated show/hide never calls twice. The webhook machinery
+knows the delivery only as the subject "service:<id>"; `webhook_secret` (registered in
+ChangePlansConfig.ready) tells it the service's secret when it sends.
 """
 
 import hashlib
 import logging
+from collections.abc import Iterable
 from datetime import UTC
 from functools import partial
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
-from . import conf, webhooks
-from .models import Banner
+from notifications import webhooks
+from notifications.models import WebhookDelivery
+
+from .models import Banner, Service
 
 logger = logging.getLogger(__name__)
 
 SHOWN = "banner.shown"
 HIDDEN = "banner.hidden"
 _UNKNOWN = "unknown"  # cached for a name no service has
+SUBJECT_KIND = "service"  # webhook deliveries belong to "service:<id>"
 
 
-def _service_model():
-    return Banner._meta.get_field("service").related_model
+def webhook_subject(service_id: int) -> str:
+    return f"{SUBJECT_KIND}:{service_id}"
+
+
+def webhook_secret(service_id: str) -> str | None:
+    """The service's webhook secret now ("" when it has none); None when the service was deleted."""
+    if not service_id.isdigit():
+        return None
+    return Service.objects.filter(pk=service_id).values_list("banner_webhook_secret", flat=True).first()
+
+
+def connect() -> None:
+    """Called from ChangePlansConfig.ready(): webhook deliveries of banners are signed with the service's secret."""
+    webhooks.secret_resolvers[SUBJECT_KIND] = webhook_secret
+
+
+def services_of(deliveries: Iterable[WebhookDelivery]) -> dict[int, Service]:
+    """delivery pk -> its Service, for deliveries whose subject is a service that still exists (one query)."""
+    ids = {}
+    for delivery in deliveries:
+        kind, _, ident = delivery.subject.partition(":")
+        if kind == SUBJECT_KIND and ident.isdigit():
+            ids[delivery.pk] = int(ident)
+    found = Service.objects.in_bulk(set(ids.values())) if ids else {}
+    return {pk: found[service_id] for pk, service_id in ids.items() if service_id in found}
 
 
 def iso(value):
@@ -52,13 +82,19 @@ def origins_of(text):
 
 # --- changes ------------------------------------------------------------------------------------
 
+
 def _lock_service(service):
     # Serialises show/hide per service: the second caller waits here and then sees the first one's banner.
-    _service_model()._default_manager.select_for_update().filter(pk=service.pk).values_list("pk", flat=True).first()
+    Service.objects.select_for_update().filter(pk=service.pk).values_list("pk", flat=True).first()
 
 
 def _active_banner(service):
-    return Banner.objects.select_for_update(of=("self",)).select_related("plan").filter(service=service, shown_until__isnull=True).first()
+    return (
+        Banner.objects.select_for_update(of=("self",))
+        .select_related("plan")
+        .filter(service=service, shown_until__isnull=True)
+        .first()
+    )
 
 
 def show(service, *, text, ends_at=None, plan=None, step=None, actor=None, group=""):
@@ -82,7 +118,13 @@ def show(service, *, text, ends_at=None, plan=None, step=None, actor=None, group
             current.save(update_fields=["shown_until", "removed_by"])
             replaced = current.pk
         banner = Banner.objects.create(
-            service=service, plan=plan, step=step, text=text, ends_at=ends_at, shown_from=now, created_by=actor,
+            service=service,
+            plan=plan,
+            step=step,
+            text=text,
+            ends_at=ends_at,
+            shown_from=now,
+            created_by=actor,
         )
         _push(service, banner, SHOWN, at=now, step=step, group=group, replaces=replaced)
         _forget(service.name)
@@ -112,7 +154,7 @@ def hide(service, *, plan=None, step=None, actor=None, group=""):
 
 def _push(service, banner, event, *, at, step, group, replaces=None):
     """Queue the webhook call for this change (nothing when the service has no webhook)."""
-    if not getattr(service, "banner_webhook_url", ""):
+    if not service.banner_webhook_url:
         return None
     active = event == SHOWN
     payload = {
@@ -130,10 +172,18 @@ def _push(service, banner, event, *, at, step, group, replaces=None):
     }
     if replaces is not None:
         payload["replaces"] = replaces
-    return webhooks.enqueue(service, event, payload, key=f"banner:{banner.pk}:{event}", group=group)
+    return webhooks.enqueue(
+        event,
+        payload,
+        url=service.banner_webhook_url,
+        subject=webhook_subject(service.pk),
+        key=f"banner:{banner.pk}:{event}",
+        group=group,
+    )
 
 
 # --- the public state (cached) --------------------------------------------------------------------
+
 
 def cache_key(service_name):
     # Hashed: a service name is free text, cache keys must be short and plain.
@@ -150,7 +200,7 @@ def _forget(service_name):
 def _cache_delete(service_name):
     try:
         cache.delete(cache_key(service_name))
-    except Exception:  # noqa: BLE001 (an unreachable cache must not undo a banner change)
+    except Exception:
         logger.exception("Could not drop the cached banner of %s", service_name)
 
 
@@ -160,12 +210,13 @@ def forget(service_name):
 
 
 def _load(service_name):
-    service = _service_model()._default_manager.filter(name=service_name).values("pk", "name", "display_name", "banner_origins").first()
+    service = Service.objects.filter(name=service_name).values("pk", "name", "display_name", "banner_origins").first()
     if service is None:
         return None
     banner = (
         Banner.objects.filter(service_id=service["pk"], shown_until__isnull=True)
-        .values("text", "ends_at", "shown_from").first()
+        .values("text", "ends_at", "shown_from")
+        .first()
     )
     data = {
         "service": service["name"],
@@ -186,7 +237,7 @@ def state(service_name):
     key = cache_key(service_name)
     try:
         cached = cache.get(key)
-    except Exception:  # noqa: BLE001 (the banner must be readable when the cache is down)
+    except Exception:
         logger.exception("Banner cache unreachable")
         return _load(service_name)
     if cached is not None:
@@ -194,10 +245,10 @@ def state(service_name):
     value = _load(service_name)
     try:
         if value is None:  # short: a service created a moment later should not wait long
-            cache.set(key, _UNKNOWN, conf.get("OKNO_BANNER_CACHE_SECONDS"))
+            cache.set(key, _UNKNOWN, settings.OKNO_BANNER_CACHE_SECONDS)
         else:
-            cache.set(key, value, conf.get("OKNO_BANNER_SERVER_CACHE_SECONDS"))
-    except Exception:  # noqa: BLE001
+            cache.set(key, value, settings.OKNO_BANNER_SERVER_CACHE_SECONDS)
+    except Exception:
         logger.exception("Banner cache unreachable")
     return value
 

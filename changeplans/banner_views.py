@@ -17,7 +17,7 @@ from django.utils.cache import get_conditional_response, patch_vary_headers
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 
-from . import banners, conf
+from . import banners
 
 READ_METHODS = ("GET", "HEAD", "OPTIONS")
 SCRIPT = "okno/banner.js"
@@ -26,7 +26,10 @@ ALLOWED_REQUEST_HEADERS = ("if-none-match", "if-modified-since", "cache-control"
 
 
 def _not_allowed(request):
-    response = JsonResponse({"error": _("Method %(method)s is not allowed: this address is read-only.") % {"method": request.method}}, status=405)
+    response = JsonResponse(
+        {"error": _("Method %(method)s is not allowed: this address is read-only.") % {"method": request.method}},
+        status=405,
+    )
     response["Allow"] = ", ".join(READ_METHODS)
     return response
 
@@ -50,7 +53,9 @@ def _preflight(request, origins):
     _cors(request, response, origins)
     if "Access-Control-Allow-Origin" in response:
         response["Access-Control-Allow-Methods"] = ", ".join(READ_METHODS)
-        requested = [h.strip().lower() for h in request.headers.get("Access-Control-Request-Headers", "").split(",") if h.strip()]
+        requested = [
+            h.strip().lower() for h in request.headers.get("Access-Control-Request-Headers", "").split(",") if h.strip()
+        ]
         allowed = [h for h in requested if h in ALLOWED_REQUEST_HEADERS]
         if allowed:
             response["Access-Control-Allow-Headers"] = ", ".join(allowed)
@@ -66,15 +71,17 @@ def banner_json(request, name):
         return _not_allowed(request)
     found = banners.state(name)
     if found is None:
-        response = JsonResponse({"error": _("No service is called %(name)s.") % {"name": name}, "service": name}, status=404)
-        response["Cache-Control"] = f"public, max-age={conf.get('OKNO_BANNER_CACHE_SECONDS')}"
+        response = JsonResponse(
+            {"error": _("No service is called %(name)s.") % {"name": name}, "service": name}, status=404
+        )
+        response["Cache-Control"] = f"public, max-age={settings.OKNO_BANNER_CACHE_SECONDS}"
         return response
     if request.method == "OPTIONS":
         return _preflight(request, found["origins"])
     content = json.dumps(found["data"], ensure_ascii=False, separators=(",", ":")).encode()
     response = HttpResponse(content, content_type="application/json; charset=utf-8")
     response["ETag"] = _etag(content)
-    response["Cache-Control"] = f"public, max-age={conf.get('OKNO_BANNER_CACHE_SECONDS')}"
+    response["Cache-Control"] = f"public, max-age={settings.OKNO_BANNER_CACHE_SECONDS}"
     response["Access-Control-Expose-Headers"] = "ETag"
     response = get_conditional_response(request, etag=response["ETag"], response=response)
     return _cors(request, response, found["origins"])
@@ -103,7 +110,7 @@ def embed_js(request):
         return response
     response = HttpResponse(content, content_type="text/javascript; charset=utf-8")
     response["ETag"] = etag
-    response["Cache-Control"] = f"public, max-age={conf.get('OKNO_BANNER_SCRIPT_CACHE_SECONDS')}"
+    response["Cache-Control"] = f"public, max-age={settings.OKNO_BANNER_SCRIPT_CACHE_SECONDS}"
     # Sites that isolate themselves (COEP: require-corp) may still load it.
     response["Cross-Origin-Resource-Policy"] = "cross-origin"
     return get_conditional_response(request, etag=etag, response=response)
