@@ -1,29 +1,48 @@
 """Guards of the sign-off workflow. Each returns None when allowed, or the translated reason."""
 
+import datetime
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from changeplans.choices import PlanStatus
+from changeplans.roles import is_administrator
 
 from .choices import ApprovalStatus, RowKind
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser, User
 
-def active_delegation(deputy, principal, on_date=None):
+    from changeplans.models import Plan
+
+    from .models import ApprovalRow, Delegation
+
+
+def active_delegation(
+    deputy: "User | None", principal: "User | None", on_date: datetime.date | None = None
+) -> "Delegation | None":
+    """The delegation from `principal` to `deputy` in force on `on_date` (today), if any."""
     from .models import Delegation
 
     if deputy is None or principal is None:
         return None
     on_date = on_date or timezone.localdate()
-    return Delegation.objects.filter(deputy=deputy, principal=principal, starts_on__lte=on_date, ends_on__gte=on_date).first()
+    return Delegation.objects.filter(
+        deputy=deputy, principal=principal, starts_on__lte=on_date, ends_on__gte=on_date
+    ).first()
 
 
-def open_stage(rows):
+def open_stage(rows: Iterable["ApprovalRow"]) -> int | None:
     """The lowest stage that still has an undecided approval row (acknowledgements never block stages)."""
     pending = [row.stage for row in rows if row.kind == RowKind.APPROVAL and row.status != ApprovalStatus.APPROVED]
     return min(pending) if pending else None
 
 
-def sign_refusal(row, actor, *, rows):
+def sign_refusal(
+    row: "ApprovalRow", actor: "User", *, rows: Iterable["ApprovalRow"]
+) -> tuple[str | None, "User | None"]:
     """Why `actor` may not approve or reject `row` now; None when they may. Returns (reason, on_behalf_of)."""
     plan = row.plan
     if plan.status != PlanStatus.IN_REVIEW:
@@ -34,8 +53,10 @@ def sign_refusal(row, actor, *, rows):
         return _("You cannot approve a plan you authored or curate."), None
     on_behalf_of = None
     if row.user_id != actor.pk:
-        if active_delegation(actor, row.user) is None:
-            return _("This row is for %(name)s; you may sign only your own row or one delegated to you.") % {"name": row.person_name}, None
+        if row.user is None or active_delegation(actor, row.user) is None:
+            return _("This row is for %(name)s; you may sign only your own row or one delegated to you.") % {
+                "name": row.person_name
+            }, None
         on_behalf_of = row.user
         if on_behalf_of.pk in (plan.author_id, plan.curator_id):
             return _("You cannot approve a plan you authored or curate."), None
@@ -47,7 +68,8 @@ def sign_refusal(row, actor, *, rows):
     return None, on_behalf_of
 
 
-def acknowledge_refusal(row, actor):
+def acknowledge_refusal(row: "ApprovalRow", actor: "User") -> str | None:
+    """Why `actor` may not acknowledge `row` now (the row's user or a member of its group may); None when they may."""
     plan = row.plan
     if plan.status != PlanStatus.IN_REVIEW:
         return _("The plan is not in review (it is “%(status)s”).") % {"status": plan.get_status_display()}
@@ -61,7 +83,13 @@ def acknowledge_refusal(row, actor):
     return None
 
 
-def submit_refusal(plan, rows):
+def prepares_plan(user: "User | AnonymousUser", plan: "Plan") -> bool:
+    """Whether `user` may give `plan` a matrix template and submit it: its author, or an administrator."""
+    return user.is_authenticated and (user.pk == plan.author_id or is_administrator(user))
+
+
+def submit_refusal(plan: "Plan", rows: Iterable["ApprovalRow"]) -> str | None:
+    """Why the plan cannot be submitted with these rows (who may submit is the service's check); None when it can."""
     if plan.status not in (PlanStatus.DRAFT, PlanStatus.REJECTED):
         return _("Only a draft or a rejected plan can be submitted.")
     if not plan.steps.exists():

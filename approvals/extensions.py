@@ -4,11 +4,11 @@ from django.template.loader import render_to_string
 
 from changeplans.extensions import PlanPageExtension
 
+from .selectors import matrix_context
+
 
 def _signoff(context, plan):
     """matrix_context once per request and plan: the bar and the matrix show the same rows."""
-    from .views import matrix_context
-
     request = context.get("request")
     cache = request.__dict__.setdefault("_okno_signoff", {}) if request is not None else {}
     if plan.pk not in cache:

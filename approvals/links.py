@@ -13,8 +13,9 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
+from common.links import absolute_url
+
 SALT = "okno.approvals.sign-link"
-DEFAULT_MAX_AGE = 7 * 24 * 3600
 
 
 class BadLink(Exception):
@@ -42,7 +43,7 @@ class _Signer(signing.TimestampSigner):
 
 
 def max_age():
-    return getattr(settings, "OKNO_APPROVAL_LINK_MAX_AGE", DEFAULT_MAX_AGE)
+    return settings.OKNO_APPROVAL_LINK_MAX_AGE
 
 
 def make_token(row_id, user_id, version, *, issued_at=None):
@@ -70,8 +71,7 @@ def link_path(token):
 
 def link_url(row_id, user_id, version):
     """The absolute one-click URL put in the approval e-mail."""
-    base = getattr(settings, "OKNO_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
-    return base + link_path(make_token(row_id, user_id, version))
+    return absolute_url(link_path(make_token(row_id, user_id, version)))
 
 
 def diff_path(plan_id):

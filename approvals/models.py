@@ -1,3 +1,5 @@
+from typing import TYPE_CHECKING
+
 from django.conf import settings
 from django.contrib.auth.models import Group
 from django.db import models
@@ -8,9 +10,19 @@ from changeplans.models import Plan, PlanVersion
 
 from .choices import ApprovalStatus, RowKind
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
 
 class ApprovalRow(ConcurrentTransitionMixin, models.Model):
     """One row of the sign-off matrix ('лист согласования': п/п, Должность, ФИО, Статус)."""
+
+    # Not stored: what one user may do with the row, set by approvals.selectors before a page shows it.
+    mine: bool
+    can_sign: bool
+    can_acknowledge: bool
+    refusal: str | None
+    for_principal: "User | None"
 
     plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="approval_rows")
     position = models.PositiveIntegerField(_("No."))

@@ -15,6 +15,8 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from common.links import absolute_url
+
 from execution import automatic_steps
 from changeplans import services as changeplans_services
 from changeplans import versioning
@@ -39,11 +41,11 @@ NOT_YET_APPROVED = (PlanStatus.DRAFT, PlanStatus.IN_REVIEW, PlanStatus.REJECTED)
 
 
 def reminder_hours():
-    return list(getattr(settings, "OKNO_APPROVAL_REMINDERS", [24, 2]))
+    return list(settings.OKNO_APPROVAL_REMINDERS)
 
 
 def escalation_hours():
-    return getattr(settings, "OKNO_APPROVAL_ESCALATION_HOURS", 4)
+    return settings.OKNO_APPROVAL_ESCALATION_HOURS
 
 
 def plan_prefix(plan_id):
@@ -53,10 +55,6 @@ def plan_prefix(plan_id):
 def recipient_language(user):
     # Users have no language preference of their own yet (the UI choice is a browser cookie).
     return settings.LANGUAGE_CODE
-
-
-def _absolute(path):
-    return getattr(settings, "OKNO_BASE_URL", "http://127.0.0.1:8000").rstrip("/") + path
 
 
 def plan_context(plan, version_number):
@@ -73,8 +71,8 @@ def plan_context(plan, version_number):
         ],
         "author_name": display_name(plan.author),
         "curator_name": display_name(plan.curator),
-        "plan_url": _absolute(reverse("changeplans:plan_detail", args=[plan.pk])),
-        "diff_url": _absolute(links.diff_path(plan.pk)),
+        "plan_url": absolute_url(reverse("changeplans:plan_detail", args=[plan.pk])),
+        "diff_url": absolute_url(links.diff_path(plan.pk)),
     }
 
 
@@ -84,7 +82,7 @@ def _send(key, user, template, context, plan):
         logger.info("No e-mail for %s (%s): user has no address", key, user)
         return None
     context = {**context, "recipient_name": display_name(user)}
-    subject, text, html = render_email(f"notifications/email/{template}", context, language=recipient_language(user), time_zone=plan.tz)
+    subject, text, html = render_email(f"approvals/email/{template}", context, language=recipient_language(user), time_zone=plan.tz)
     return enqueue_email(key, user.email, subject, text, html)
 
 

@@ -3,7 +3,7 @@
 from django.utils.translation import gettext as _
 
 from .choices import Role
-from .roles import has_role
+from .roles import has_role, is_administrator
 
 
 def can_view_plan(user, plan):
@@ -12,7 +12,7 @@ def can_view_plan(user, plan):
 
 
 def can_create_plan(user):
-    return has_role(user, Role.AUTHOR) or has_role(user, Role.ADMIN)
+    return has_role(user, Role.AUTHOR) or is_administrator(user)
 
 
 def edit_refusal(user, plan):
@@ -21,7 +21,7 @@ def edit_refusal(user, plan):
         return _("Sign in to edit the plan.")
     if not plan.is_editable:
         return _("The plan is “%(status)s”: it can no longer be edited.") % {"status": plan.get_status_display()}
-    if has_role(user, Role.ADMIN):
+    if is_administrator(user):
         return None
     if plan.author_id != user.pk:
         return _("Only the author of the plan can edit it.")
@@ -32,3 +32,8 @@ def edit_refusal(user, plan):
 
 def can_edit_plan(user, plan):
     return edit_refusal(user, plan) is None
+
+
+def can_cancel_plan(user, plan):
+    """The author or an administrator (whether the plan can still be cancelled is the service's check)."""
+    return user.is_authenticated and (plan.author_id == user.pk or is_administrator(user))

@@ -1,6 +1,6 @@
 """Roles are Django groups (DESIGN.md: author, approver, duty officer, operator, admin)."""
 
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, Group
 
 from .choices import Role
 
@@ -10,7 +10,10 @@ def ensure_role_groups():
 
 
 def user_roles(user):
-    """The set of role codes of a user, cached on the user object for one request."""
+    """The set of role codes of a user, cached on the user object for one request.
+
+    A superuser counts as `admin` (docs/deployment.md): this is where that is decided, for every check.
+    """
     if not user.is_authenticated:
         return frozenset()
     cached = getattr(user, "_okno_roles", None)
@@ -24,6 +27,17 @@ def user_roles(user):
 
 def has_role(user, role):
     return Role(role).value in user_roles(user)
+
+
+def is_administrator(user: AbstractBaseUser | AnonymousUser) -> bool:
+    """The one definition of an administrator: a member of the `admin` group, or a superuser.
+
+    An administrator may do to any plan what its author may (edit it while it is editable, give it a
+    matrix template, submit it, cancel it), and where a role list names `admin` (the board, automation
+    runs, notices, the runbook library) what that role may. Never sign or acknowledge someone else's
+    row: the sign-off guards (approvals.conditions) make no exception for administrators.
+    """
+    return has_role(user, Role.ADMIN)
 
 
 def display_name(user):

@@ -2,15 +2,13 @@
 
 from django import template
 
+from approvals.selectors import waiting_count
+
 register = template.Library()
 
 
-@register.simple_tag(takes_context=True)
-def waiting_count(context):
+@register.simple_tag(takes_context=True, name="waiting_count")
+def nav_waiting_count(context):
     """How many rows wait for the current user: one COUNT query (on every page, so kept to one)."""
-    from approvals.views import waiting_rows
-
     user = context.get("user")
-    if user is None or not user.is_authenticated:
-        return 0
-    return waiting_rows(user).count()
+    return 0 if user is None else waiting_count(user)

@@ -165,3 +165,24 @@ def test_the_link_from_the_e_mail_opens_the_confirmation(client, django_capture_
     with django_capture_on_commit_callbacks(execute=True):
         assert client.post(path, {"decision": "approve"}).status_code == 200
     assert ApprovalRow.objects.get(plan=plan, user=a1).status == ApprovalStatus.APPROVED
+
+
+def test_a_post_without_a_decision_keeps_the_comment_and_signs_nothing(client, submitted):
+    plan, author, (a1, a2), (r1, r2) = submitted
+    client.force_login(a1)
+    path = sign_path(r1, a1)
+    events = PlanEvent.objects.filter(plan=plan).count()
+    for decision in ("", "maybe"):
+        response = client.post(path, {"decision": decision, "comment": "Мой комментарий"})
+        content = response.content.decode()
+        assert response.status_code == 400 and "Мой комментарий" in content and 'value="approve"' in content
+    assert status_of(r1) == ApprovalStatus.PENDING and PlanEvent.objects.filter(plan=plan).count() == events
+
+
+def test_a_link_to_a_row_that_no_longer_exists(client, submitted):
+    plan, author, (a1, a2), (r1, r2) = submitted
+    path = sign_path(r2, a2)
+    ApprovalRow.objects.filter(pk=r2.pk).delete()
+    client.force_login(a2)
+    assert client.get(path).status_code == 404
+    assert client.post(path, {"decision": "approve"}).status_code == 404

@@ -10,10 +10,10 @@ from django.template import Context, Template
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from approvals import services
+from approvals import selectors, services
 from approvals.choices import ApprovalStatus, RowKind
 from approvals.models import ApprovalRow, Delegation, MatrixTemplate, MatrixTemplateRow
-from approvals.views import last_decided_versions, waiting_rows
+from approvals.selectors import last_decided_versions, waiting_rows
 from changeplans import services as plan_services
 from changeplans.choices import EventKind, PlanStatus
 from changeplans.models import Plan, PlanEvent
@@ -34,6 +34,10 @@ def decide_url(row, action):
 
 def toast(response):
     return json.loads(response["HX-Trigger"])["okno:toast"]
+
+
+def waiting_pks(user):
+    return sorted(waiting_rows(user).values_list("pk", flat=True))
 
 
 def refused_events(plan, actor):
@@ -323,10 +327,14 @@ def test_inbox_shows_only_my_rows_in_open_stages(client):
 
     client.force_login(a2)
     assert "inbox-row-" not in client.get(url).content.decode()  # stage 2 is not open yet
+    r1, r2, ack = rows(plan)
+    (foreign,) = rows(other)
+    # The query's choice, row by row: stage 1 only, the duty group's acknowledgement, nothing of the draft.
+    assert waiting_pks(a1) == [r1.pk] and waiting_pks(a2) == [] and waiting_pks(duty) == [ack.pk]
+    assert waiting_pks(stranger) == [foreign.pk] and waiting_pks(author) == []
     client.force_login(a1)
     response = client.get(url)
     html = response.content.decode()
-    r1, r2, ack = rows(plan)
     assert f'id="inbox-row-{r1.pk}"' in html and html.count('class="okno-inbox-row"') == 1
     assert decide_url(r1, "approve") in html
     # As an htmx fragment: the list alone.
@@ -339,9 +347,11 @@ def test_inbox_shows_only_my_rows_in_open_stages(client):
     client.force_login(duty)
     html = client.get(url).content.decode()
     assert f'id="inbox-row-{ack.pk}"' in html and decide_url(ack, "acknowledge") in html
-    # The page agrees with the service's own choice of rows.
-    for user in (a1, a2, duty, stranger):
-        assert sorted(r.pk for r in waiting_rows(user)) == sorted(r.pk for r in services.inbox_rows(user))
+    # Stage 1 is complete: stage 2 opens; the acknowledgement still waits; the other plan is unchanged.
+    assert waiting_pks(a1) == [] and waiting_pks(a2) == [r2.pk] and waiting_pks(duty) == [ack.pk]
+    assert waiting_pks(stranger) == [foreign.pk]
+    services.acknowledge_row(ack.pk, actor=duty, version=1)
+    assert waiting_pks(duty) == []
 
 
 def test_inbox_shows_delegated_rows_for_the_principal(client, submitted):
@@ -355,7 +365,8 @@ def test_inbox_shows_delegated_rows_for_the_principal(client, submitted):
     r1, r2, ack = rows(plan)
     assert f'id="inbox-row-{r1.pk}"' in html and f'id="inbox-row-{r2.pk}"' not in html
     assert "okno-inbox-principal" in html and "Согласующий1 А.А." in html
-    assert sorted(r.pk for r in waiting_rows(deputy)) == sorted(r.pk for r in services.inbox_rows(deputy)) == [r1.pk]
+    # Only the delegation in force today counts; the principal still sees their own row.
+    assert waiting_pks(deputy) == [r1.pk] and waiting_pks(a1) == [r1.pk] and waiting_pks(a2) == [r2.pk]
 
 
 def test_inbox_links_to_what_changed_since_my_last_signature(client, submitted):
@@ -416,6 +427,22 @@ def test_inbox_query_count_does_not_grow_with_plans(client, author, who):
     for _ in range(8):
         _inbox_plan(author, approver, duty_group)
     assert inbox_queries(10) == few
+
+
+@pytest.mark.parametrize("who", ["approver", "duty", "author"])
+def test_matrix_query_count_does_not_grow_with_rows(who):
+    def matrix_queries(approvers):
+        author = UserFactory(username=f"author-{approvers}", roles=["author"])
+        plan, author, users, duty = plan_with_matrix(approvers, author=author)
+        services.submit_plan(plan.pk, actor=author)
+        user = {"approver": users[0], "duty": duty, "author": author}[who]
+        plan = Plan.objects.get(pk=plan.pk)
+        with CaptureQueriesContext(connection) as queries:
+            signoff = selectors.matrix_context(plan, user)
+        assert len(signoff["rows"]) == approvers + 1
+        return len(queries)
+
+    assert matrix_queries(2) == matrix_queries(8)
 
 
 def test_nav_badge_counts_in_one_query(submitted):

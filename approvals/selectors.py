@@ -1,0 +1,281 @@
+"""The read side of sign-off: what the matrix, the inbox, the diff page and the navigation badge show.
+
+Pure reads: nothing here writes or locks. Each function runs a fixed number of queries, however many
+plans or rows there are (tests/approvals/test_views.py counts them). The guards are the ones the
+services apply (approvals.conditions), so a refusal shown as a hint is the refusal a post would get.
+"""
+
+import functools
+import operator
+from collections.abc import Iterable
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AnonymousUser, User
+from django.db.models import Max, OuterRef, Q, QuerySet, Subquery
+from django.utils import timezone
+
+from changeplans import versioning
+from changeplans.choices import EventKind, PlanStatus
+from changeplans.models import Plan, PlanEvent, PlanVersion
+
+from . import conditions
+from .choices import ApprovalStatus, RowKind
+from .models import ApprovalRow, Delegation, MatrixTemplate
+
+DECIDED = (ApprovalStatus.APPROVED, ApprovalStatus.REJECTED, ApprovalStatus.ACKNOWLEDGED)
+
+# The pages' user: pages that need a login get a User, the plan page's parts may get an anonymous one.
+AnyUser = User | AnonymousUser
+
+
+def signoff_plan(plan_id: int) -> Plan:
+    """The plan with the people the sign-off parts name."""
+    return Plan.objects.select_related("author", "curator").get(pk=plan_id)
+
+
+# --- rows waiting for a user (the inbox and the navigation badge) ------------------------------------
+
+
+def waiting_rows(user: User) -> QuerySet[ApprovalRow]:
+    """Rows waiting for `user`, in one query whatever the number of plans.
+
+    Plans in review only. Approval rows: pending, in the open stage of their plan (the lowest stage with an
+    approval row not yet approved), of the user or of someone who delegated to the user today.
+    Acknowledgement rows: not yet acknowledged, of the user or of one of the user's groups.
+    """
+    today = timezone.localdate()
+    principals = Delegation.objects.filter(deputy=user, starts_on__lte=today, ends_on__gte=today).values("principal_id")
+    groups = get_user_model().groups.through.objects.filter(user_id=user.pk).values("group_id")
+    open_stage = (
+        ApprovalRow.objects.filter(plan=OuterRef("plan"), kind=RowKind.APPROVAL)
+        .exclude(status=ApprovalStatus.APPROVED)
+        .order_by("stage")
+        .values("stage")[:1]
+    )
+    approvals = Q(kind=RowKind.APPROVAL, status=ApprovalStatus.PENDING, stage=Subquery(open_stage)) & (
+        Q(user=user) | Q(user_id__in=principals)
+    )
+    acknowledgements = Q(kind=RowKind.ACKNOWLEDGEMENT, status=ApprovalStatus.NOT_ACKNOWLEDGED) & (
+        Q(user=user) | Q(group_id__in=groups)
+    )
+    return ApprovalRow.objects.filter(plan__status=PlanStatus.IN_REVIEW).filter(approvals | acknowledgements)
+
+
+def waiting_count(user: AnyUser) -> int:
+    """How many rows wait for `user` (the navigation badge: one COUNT query)."""
+    if not user.is_authenticated:
+        return 0
+    return waiting_rows(user).count()
+
+
+def last_decided_versions(user: User, plan_ids: Iterable[int]) -> dict[int, int]:
+    """{plan_id: number of the version `user` last approved, rejected or acknowledged on that plan}.
+
+    A new version resets the rows, so the history is the record. A signature and the making of a
+    version both hold the plan's row lock, so the version signed is the newest one made before it.
+    """
+    decided = dict(
+        PlanEvent.objects.filter(
+            plan_id__in=plan_ids,
+            actor=user,
+            kind=EventKind.TRANSITION,
+            object_type="approvalrow",
+            to_status__in=DECIDED,
+        )
+        .order_by()
+        .values("plan_id")
+        .annotate(last=Max("at"))
+        .values_list("plan_id", "last")
+    )
+    if not decided:
+        return {}
+    result = {}
+    versions = (
+        PlanVersion.objects.filter(plan_id__in=decided)
+        .order_by("plan_id", "number")
+        .values_list("plan_id", "number", "created_at")
+    )
+    for plan_id, number, created_at in versions:
+        if created_at <= decided[plan_id]:
+            result[plan_id] = number
+    return result
+
+
+def _change_counts(spans: dict[int, tuple[int, int]]) -> dict[int, int]:
+    """{plan_id: how many things changed from version a to version b} for {plan_id: (a, b)}, in one query."""
+    if not spans:
+        return {}
+    wanted = functools.reduce(operator.or_, (Q(plan_id=plan_id, number__in=span) for plan_id, span in spans.items()))
+    found = PlanVersion.objects.filter(wanted).values_list("plan_id", "number", "snapshot")
+    snapshots = {(plan_id, number): snapshot for plan_id, number, snapshot in found}
+    return {
+        plan_id: len(versioning.diff(snapshots[(plan_id, old)], snapshots[(plan_id, new)]))
+        for plan_id, (old, new) in spans.items()
+        if (plan_id, old) in snapshots and (plan_id, new) in snapshots
+    }
+
+
+def inbox_entries(user: User) -> list[dict[str, Any]]:
+    """What the inbox shows: each waiting row with its plan, the version to sign and how many things changed
+    since the version the user last decided on. A fixed number of queries, however many plans wait."""
+    latest = PlanVersion.objects.filter(plan=OuterRef("plan")).order_by("-number").values("number")[:1]
+    rows = list(
+        waiting_rows(user)
+        .select_related("plan", "user", "group")
+        .annotate(latest_version=Subquery(latest))
+        .order_by("plan__window_start", "plan_id", "position")
+    )
+    plan_ids = {row.plan_id for row in rows}
+    last = last_decided_versions(user, plan_ids) if plan_ids else {}
+    # Only plans changed since the user's last decision need a diff: their two snapshots, in one query.
+    changes = _change_counts(
+        {
+            row.plan_id: (last[row.plan_id], row.latest_version)
+            for row in rows
+            if last.get(row.plan_id) and row.latest_version and last[row.plan_id] < row.latest_version
+        }
+    )
+    entries = []
+    for row in rows:
+        _mark_waiting_row(row, user)
+        entries.append(
+            {
+                "row": row,
+                "plan": row.plan,
+                "version": row.latest_version,
+                "principal": row.user if row.kind == RowKind.APPROVAL and row.user_id != user.pk else None,
+                "last_decided": last.get(row.plan_id),
+                "changes": changes.get(row.plan_id),
+            }
+        )
+    return entries
+
+
+def _mark_waiting_row(row: ApprovalRow, user: User) -> None:
+    """What `user` may do with a row waiting_rows chose."""
+    row.mine, row.refusal, row.for_principal = True, None, None
+    if row.kind == RowKind.APPROVAL:
+        # The query already chose the open stage, so the guard needs no other rows; acknowledgements
+        # need no guard here: the query checks all that acknowledge_refusal does.
+        row.refusal, row.for_principal = conditions.sign_refusal(row, user, rows=[])
+    row.can_sign = row.kind == RowKind.APPROVAL and row.refusal is None
+    row.can_acknowledge = row.kind == RowKind.ACKNOWLEDGEMENT
+
+
+# --- the matrix of one plan ---------------------------------------------------------------------------
+
+
+def _mark_matrix_rows(plan: Plan, rows: list[ApprovalRow], user: AnyUser) -> None:
+    """Set on each row whether it is the user's (own, delegated today, or the user's group's) and, in review,
+    whether the user may sign or acknowledge it now, or the guard's refusal to show instead of the buttons."""
+    for row in rows:
+        row.plan = plan
+        row.mine = row.can_sign = row.can_acknowledge = False
+        row.refusal = row.for_principal = None
+    if not rows or not user.is_authenticated:
+        return
+    today = timezone.localdate()
+    principals = set(
+        Delegation.objects.filter(deputy_id=user.pk, starts_on__lte=today, ends_on__gte=today).values_list(
+            "principal_id", flat=True
+        )
+    )
+    group_ids = set(user.groups.values_list("pk", flat=True))
+    for row in rows:
+        if row.kind == RowKind.APPROVAL:
+            row.mine = row.user_id is not None and (row.user_id == user.pk or row.user_id in principals)
+        else:
+            row.mine = (row.user_id is not None and row.user_id == user.pk) or (
+                row.group_id is not None and row.group_id in group_ids
+            )
+        if not row.mine or plan.status != PlanStatus.IN_REVIEW or row.is_decided:
+            continue
+        if row.kind == RowKind.APPROVAL:
+            row.refusal, row.for_principal = conditions.sign_refusal(row, user, rows=rows)
+            row.can_sign = row.refusal is None
+        else:
+            row.refusal = conditions.acknowledge_refusal(row, user)
+            row.can_acknowledge = row.refusal is None
+
+
+def may_submit(plan: Plan, user: AnyUser) -> bool:
+    """The author or an administrator, of a draft or a rejected plan (as approvals.services.submit_plan checks)."""
+    return plan.status in (PlanStatus.DRAFT, PlanStatus.REJECTED) and conditions.prepares_plan(user, plan)
+
+
+def matrix_context(plan: Plan, user: AnyUser) -> dict[str, Any]:
+    """The sign-off parts of a plan page for `user`: rows with what the user may do, the version, submit state."""
+    rows = list(
+        ApprovalRow.objects.filter(plan=plan)
+        .select_related("user", "group", "decided_by", "on_behalf_of", "version")
+        .order_by("position")
+    )
+    _mark_matrix_rows(plan, rows, user)
+    can_submit = may_submit(plan, user)
+    approvals = [row for row in rows if row.kind == RowKind.APPROVAL]
+    acknowledgements = [row for row in rows if row.kind == RowKind.ACKNOWLEDGEMENT]
+    return {
+        "rows": rows,
+        "version": versioning.latest_version(plan),
+        "can_submit": can_submit,
+        "submit_refusal": conditions.submit_refusal(plan, rows) if can_submit else None,
+        "templates": list(MatrixTemplate.objects.all()) if can_submit else [],
+        "rejected_rows": [row for row in rows if row.status == ApprovalStatus.REJECTED]
+        if plan.status == PlanStatus.REJECTED
+        else [],
+        "approved_count": sum(row.status == ApprovalStatus.APPROVED for row in approvals),
+        "approval_count": len(approvals),
+        "acknowledged_count": sum(row.status == ApprovalStatus.ACKNOWLEDGED for row in acknowledgements),
+        "acknowledgement_count": len(acknowledgements),
+        "staged": len({row.stage for row in rows}) > 1,
+        "my_rows": [row for row in rows if row.mine],
+        "waiting_for_me": any(row.can_sign or row.can_acknowledge for row in rows),
+        # Edits of a plan under sign-off make versions and reset rows: the page refreshes the matrix after them.
+        "live": plan.status in (PlanStatus.IN_REVIEW, PlanStatus.APPROVED),
+    }
+
+
+# --- the diff page ------------------------------------------------------------------------------------
+
+
+def diff_actions_context(plan: Plan, user: AnyUser) -> dict[str, Any]:
+    """The diff page's sign-off part: the user's rows of the plan with their buttons."""
+    signoff = matrix_context(plan, user)
+    return {"plan": plan, "signoff": signoff, "my_rows": signoff["my_rows"]}
+
+
+def plan_versions(plan: Plan) -> list[PlanVersion]:
+    """The plan's versions, oldest first, without their snapshots."""
+    return list(plan.versions.select_related("created_by").defer("snapshot").order_by("number"))
+
+
+def diff_context(
+    plan: Plan,
+    user: User,
+    versions: list[PlanVersion],
+    *,
+    from_version: int | None = None,
+    to_version: int | None = None,
+) -> dict[str, Any]:
+    """What changed between two versions of the plan, with the user's rows to decide on.
+
+    Defaults: to the latest version, from the version the user last decided on (or 1).
+    """
+    context: dict[str, Any] = {"versions": versions, "changes": [], "from_version": None, "to_version": None}
+    if not versions:
+        return context
+    latest = versions[-1].number
+    to_version = to_version or latest
+    default_from = last_decided_versions(user, [plan.pk]).get(plan.pk) or 1
+    from_version = from_version or min(default_from, to_version)
+    if from_version != to_version:
+        snapshots = dict(
+            PlanVersion.objects.filter(plan=plan, number__in=(from_version, to_version)).values_list(
+                "number", "snapshot"
+            )
+        )
+        context["changes"] = versioning.diff(snapshots[from_version], snapshots[to_version])
+    context.update(from_version=from_version, to_version=to_version, latest=latest)
+    context.update(diff_actions_context(plan, user))
+    return context
