@@ -56,7 +56,18 @@ class ClusterChoiceField(forms.ModelChoiceField):
         return f"{obj.name} ({obj.get_environment_display()})"
 
 
-class StepAutomationForm(forms.Form):
+class OpenedAtForm(forms.Form):
+    """What the editor was opened at: the plan revision and the automation's stamp (runbooks/services.py),
+    so a save over someone else's newer change is refused instead of overwriting it."""
+
+    revision = forms.IntegerField(
+        widget=forms.HiddenInput, min_value=0,
+        error_messages={"required": gettext_lazy("This page is out of date: open the automation editor again.")},
+    )
+    original = forms.CharField(widget=forms.HiddenInput, required=False, max_length=64)
+
+
+class StepAutomationForm(OpenedAtForm):
     kind = forms.ChoiceField(label=gettext_lazy("Runner"), choices=runners.choices)
     cluster = ClusterChoiceField(label=gettext_lazy("Cluster"), queryset=Cluster.objects.all(), required=False, empty_label=gettext_lazy("— none —"))
     spec = forms.CharField(
@@ -77,6 +88,8 @@ class StepAutomationForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         for name, field in self.fields.items():
+            if field.widget.is_hidden:
+                continue
             css = {"kind": "form-select", "cluster": "form-select", "start_at_planned_time": "form-check-input"}.get(name, "form-control")
             field.widget.attrs["class"] = (field.widget.attrs.get("class", "") + " " + css).strip()
 
@@ -85,7 +98,7 @@ class StepAutomationForm(forms.Form):
         if automation is None:
             from django.conf import settings
 
-            return {"timeout_seconds": getattr(settings, "OKNO_AUTOMATION_TIMEOUT_SECONDS", 900)}
+            return {"timeout_seconds": settings.OKNO_AUTOMATION_TIMEOUT_SECONDS}
         return {
             "kind": automation.kind, "cluster": automation.cluster_id, "spec": to_yaml(automation.spec),
             "params": to_yaml(automation.params), "timeout_seconds": automation.timeout_seconds,

@@ -17,7 +17,7 @@ PREFIX = "fernet:"
 
 
 def _fernet():
-    keys = list(getattr(settings, "OKNO_SECRETS_KEYS", []) or [])
+    keys = list(settings.OKNO_SECRETS_KEYS or [])
     if not keys:
         derived = hashlib.sha256(f"okno-secrets:{settings.SECRET_KEY}".encode()).digest()
         keys = [base64.urlsafe_b64encode(derived).decode()]

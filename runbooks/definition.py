@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 
 from changeplans.choices import PlanKind, StepKind
 from changeplans.durations import parse_duration
+from common.text import normalize_newlines
 
 from . import runners, yaml_safe
 from .choices import ParameterType
@@ -425,7 +426,7 @@ def validate(data, lines=None):
 
 def parse(text):
     """The normalised definition of a YAML text; raises DefinitionError."""
-    text = (text or "").replace("\r\n", "\n")
+    text = normalize_newlines(text)
     if not text.strip():
         raise DefinitionError([Problem("", _("The YAML is empty."), None)])
     try:

@@ -11,15 +11,13 @@ import re
 import zoneinfo
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from changeplans.choices import EventKind, StepKind
+from changeplans import services as plan_services
+from changeplans.choices import StepKind
 from changeplans.durations import parse_duration
-from changeplans.models import Plan, Risk, RollbackAction, Step
-from changeplans.permissions import can_create_plan
-from changeplans.history import record_event
+from changeplans.models import Risk, RollbackAction, Step
 from changeplans.services import get_or_create_party
 
 from .choices import ParameterType
@@ -181,9 +179,11 @@ def _layout(definition, expanded, window_start, tz):
 
 @transaction.atomic
 def create_plan(version, params, *, actor, window_start, window_end=None, time_zone=None):
-    """A draft plan from `version` (a RunbookVersion) with `params` (raw values by parameter name)."""
-    if not can_create_plan(actor):
-        raise PermissionDenied(_("Only authors can create plans."))
+    """A draft plan from `version` (a RunbookVersion) with `params` (raw values by parameter name).
+
+    The plan itself is made by changeplans.services.create_plan (who may, the history entry); its steps,
+    risks and automation are added here in the same transaction.
+    """
     definition = version.definition
     values = clean_parameters(definition, params or {})
     time_zone = time_zone or settings.TIME_ZONE
@@ -199,13 +199,16 @@ def create_plan(version, params, *, actor, window_start, window_end=None, time_z
         window_end = window_end.replace(tzinfo=tz)
 
     head = definition["plan"]
-    plan = Plan(
-        author=actor, title=render(definition["title"], values)[:300], goal=render(head.get("goal"), values),
-        kind=head.get("kind") or "normal", time_zone=time_zone, window_start=window_start, window_end=window_end,
-        downtime_text=head.get("downtime", ""), client_impact=head.get("client_impact", False), banner_needed=head.get("banner", False),
-    )
-    plan.full_clean(exclude=["status"])
-    plan.save()
+    header = {
+        "title": render(definition["title"], values)[:300], "goal": render(head.get("goal"), values),
+        "kind": head.get("kind") or "normal", "time_zone": time_zone,
+        "window_start": window_start, "window_end": window_end, "downtime_text": head.get("downtime", ""),
+        "client_impact": head.get("client_impact", False), "banner_needed": head.get("banner", False),
+    }
+    created = _("Created from runbook “%(title)s” (%(slug)s), version %(number)d.") % {
+        "title": version.runbook.title, "slug": version.runbook.slug, "number": version.number,
+    }
+    plan = plan_services.create_plan(actor=actor, data=header, comment=created)
 
     cluster_param = next((p["name"] for p in definition.get("parameters", []) if p["type"] == ParameterType.CLUSTER), None)
     cluster = Cluster.objects.filter(name=values[cluster_param]).first() if cluster_param and values.get(cluster_param) else None
@@ -240,8 +243,4 @@ def create_plan(version, params, *, actor, window_start, window_end=None, time_z
                 start_at_planned_time=automation.get("start_at_planned_time", False),
             )
     PlanOrigin.objects.create(plan=plan, runbook_version=version, parameters=values)
-    record_event(
-        plan, actor=actor, kind=EventKind.CREATED, to_status=plan.status,
-        comment=_("Created from runbook “%(title)s” (%(slug)s), version %(number)d.") % {"title": version.runbook.title, "slug": version.runbook.slug, "number": version.number},
-    )
     return plan

@@ -33,7 +33,7 @@ _AUTH_PROVIDER_SECRET_KEYS = ("access-token", "refresh-token", "id-token", "clie
 
 
 def _allowlist():
-    return {name.strip() for name in getattr(settings, "OKNO_KUBECONFIG_EXEC_ALLOWLIST", []) if name.strip()}
+    return {name.strip() for name in settings.OKNO_KUBECONFIG_EXEC_ALLOWLIST if name.strip()}
 
 
 def _named_list(config, key):

@@ -2,6 +2,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
 from .choices import ENDED_RUN_STATUSES, Environment, RunMode, RunStatus
 from .crypto import EncryptedTextField
@@ -167,7 +168,7 @@ class Rehearsal(models.Model):
         verbose_name_plural = _("rehearsals")
 
 
-class AutomationRun(models.Model):
+class AutomationRun(ConcurrentTransitionMixin, models.Model):
     """One execution of a step's automation: production (from the board) or a rehearsal's dry run."""
 
     plan = models.ForeignKey("changeplans.Plan", on_delete=models.CASCADE, related_name="automation_runs")
@@ -175,7 +176,7 @@ class AutomationRun(models.Model):
     rehearsal = models.ForeignKey(Rehearsal, null=True, blank=True, on_delete=models.CASCADE, related_name="runs")
     approval = models.ForeignKey(AutomationApproval, verbose_name=_("approval it ran under"), null=True, blank=True, on_delete=models.SET_NULL, related_name="runs")
     mode = models.CharField(_("mode"), max_length=20, choices=RunMode.choices, default=RunMode.PRODUCTION)
-    status = models.CharField(_("status"), max_length=20, choices=RunStatus.choices, default=RunStatus.QUEUED)
+    status = FSMField(_("status"), max_length=20, choices=RunStatus.choices, default=RunStatus.QUEUED, protected=True)
     kind = models.CharField(_("runner"), max_length=30)
     cluster_name = models.CharField(_("cluster"), max_length=100, blank=True)
     command = models.TextField(_("command"), blank=True, help_text=_("As executed, secrets redacted."))
@@ -207,6 +208,52 @@ class AutomationRun(models.Model):
     @property
     def ended(self):
         return self.status in ENDED_RUN_STATUSES
+
+    # Transitions change only this row; runbooks/runs.py locks it, saves it, writes the history and moves the step.
+    @transition(field=status, source=RunStatus.QUEUED, target=RunStatus.RUNNING)
+    def claim(self, worker):
+        self.worker = worker
+        self.started_at = self.heartbeat_at = timezone.now()
+
+    @transition(field=status, source=RunStatus.RUNNING, target=RunStatus.SUCCEEDED)
+    def succeed(self):
+        self.finished_at = timezone.now()
+
+    @transition(field=status, source=RunStatus.RUNNING, target=RunStatus.FAILED)
+    def fail(self):
+        self.finished_at = timezone.now()
+
+    @transition(field=status, source=RunStatus.RUNNING, target=RunStatus.TIMED_OUT)
+    def time_out(self):
+        self.finished_at = timezone.now()
+
+    @transition(field=status, source=RunStatus.RUNNING, target=RunStatus.REFUSED)
+    def refuse(self):
+        self.finished_at = timezone.now()
+
+    @transition(field=status, source=RunStatus.RUNNING, target=RunStatus.SKIPPED)
+    def skip(self):
+        self.finished_at = timezone.now()
+
+    @transition(field=status, source=RunStatus.RUNNING, target=RunStatus.LOST)
+    def lose(self):
+        self.finished_at = timezone.now()
+
+    # Queued: nobody has it yet, it ends at once. Running: the worker ends it when it sees the request.
+    @transition(field=status, source=[RunStatus.QUEUED, RunStatus.RUNNING], target=RunStatus.CANCELLED)
+    def cancel(self):
+        self.finished_at = timezone.now()
+
+    def ending(self, status):
+        """The transition that ends the run in `status` (a runner's Outcome.status)."""
+        endings = {
+            RunStatus.SUCCEEDED: self.succeed, RunStatus.FAILED: self.fail, RunStatus.TIMED_OUT: self.time_out,
+            RunStatus.REFUSED: self.refuse, RunStatus.SKIPPED: self.skip, RunStatus.LOST: self.lose,
+            RunStatus.CANCELLED: self.cancel,
+        }
+        if status not in endings:
+            raise ValueError(f"A run does not end in {status!r}.")
+        return endings[status]
 
     @property
     def duration_seconds(self):

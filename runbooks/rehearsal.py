@@ -10,15 +10,14 @@ before each step (execution.execute_run) and records the others as skipped, with
 import hashlib
 import json
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from changeplans.choices import Role
 from changeplans.models import NOT_STARTED_PLAN_STATUSES, Plan
-from changeplans.roles import has_role
+from changeplans.roles import is_administrator
 from changeplans.versioning import latest_version
+from common import workers
 
 from .choices import ACTIVE_RUN_STATUSES, RunMode, RunStatus
 from runbooks.runs import RunRefused
@@ -44,7 +43,7 @@ def automation_digest(plan_id, automations=None):
 
 
 def rehearsal_refusal(user, plan, automations):
-    if not (user.is_authenticated and (user.pk == plan.author_id or is_operator(user) or has_role(user, Role.ADMIN))):
+    if not (user.is_authenticated and (user.pk == plan.author_id or is_operator(user) or is_administrator(user))):
         return _("Only the plan's author or an operator can rehearse its automation.")
     if plan.status not in NOT_STARTED_PLAN_STATUSES:
         return _("The plan is “%(status)s”: a rehearsal runs before the work.") % {"status": plan.get_status_display()}
@@ -75,12 +74,8 @@ def request_rehearsal(plan_id, *, actor):
 
 
 def hand_over(rehearsal_id):
-    if getattr(settings, "OKNO_USE_WORKER", False):
-        from .tasks import execute_rehearsal_task
-
-        execute_rehearsal_task.delay(rehearsal_id)
-    else:
-        execute_rehearsal(rehearsal_id)
+    """After commit: a worker runs the rehearsal (production), or this process does (tests without a worker)."""
+    workers.hand_over("runbooks.tasks.execute_rehearsal_task", execute_rehearsal, rehearsal_id)
 
 
 def execute_rehearsal(rehearsal_id):

@@ -8,30 +8,45 @@ twice by Okno itself: a worker lost mid-run is reported (LOST) for a person to d
 """
 
 import logging
+import os
 import shutil
 import socket
 import tempfile
 import threading
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import PermissionDenied
 from django.db import DatabaseError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django_fsm import can_proceed
 
-from execution import transitions
 from changeplans.choices import EventKind, PlanStatus, Role, StepStatus
+from changeplans.history import record_event
 from changeplans.models import Plan, Step
 from changeplans.roles import has_role
-from changeplans.history import record_event
+from common import workers
+from execution import transitions
 
 from . import four_eyes, runners
 from .choices import ACTIVE_RUN_STATUSES, RunMode, RunStatus
-from .models import AutomationRun, RunLine, Secret, StepAutomation
-from .runners.base import AutomationError, Outcome, Redactor, RunContext, fill, resolve_secrets, secret_names
+from .models import AutomationRun, Cluster, RunLine, Secret, StepAutomation
+from .runners.base import (
+    AutomationError,
+    Outcome,
+    Redactor,
+    RunContext,
+    Runner,
+    Spec,
+    fill,
+    resolve_secrets,
+    secret_names,
+)
 
 log = logging.getLogger(__name__)
 
@@ -46,11 +61,11 @@ class RunRefused(PermissionDenied):
     """The user may not run (or cancel) this automation now; the message says why."""
 
 
-def is_operator(user):
+def is_operator(user: User | AnonymousUser | None) -> bool:
     return user is not None and user.is_authenticated and any(has_role(user, role) for role in OPERATOR_ROLES)
 
 
-def run_refusal(user, plan, step, automation):
+def run_refusal(user: User | None, plan: Plan, step: Step, automation: StepAutomation | None) -> str | None:
     """Why `user` may not run the step's automation in production now, or None. `user` None: the scheduler."""
     if user is not None and not is_operator(user):
         return _("Only operators run automation.")
@@ -65,7 +80,7 @@ def run_refusal(user, plan, step, automation):
     return None
 
 
-def cancel_refusal(user, run):
+def cancel_refusal(user: User | AnonymousUser, run: AutomationRun) -> str | None:
     own_rehearsal = run.mode == RunMode.REHEARSAL and user.is_authenticated and run.started_by_id == user.pk
     if not (is_operator(user) or own_rehearsal):
         return _("Only operators cancel automation.")
@@ -74,7 +89,7 @@ def cancel_refusal(user, run):
     return None
 
 
-def describe(automation):
+def describe(automation: StepAutomation) -> str:
     """The command a person reads before running it (parameters filled, secrets as placeholders)."""
     try:
         runner = runners.get(automation.kind)
@@ -83,33 +98,31 @@ def describe(automation):
         return str(exc)
 
 
-def hand_over(run_id):
+def hand_over(run_id: int) -> None:
     """After commit: a worker runs it (production), or this process does (tests without a worker)."""
-    if getattr(settings, "OKNO_USE_WORKER", False):
-        from .tasks import execute_run_task
-
-        execute_run_task.delay(run_id)
-    else:
-        execute_run(run_id)
+    workers.hand_over("runbooks.tasks.execute_run_task", execute_run, run_id)
 
 
-def _record_run(run, step, *, actor, before, comment=""):
+def _record_run(run: AutomationRun, step: Step, *, actor: User | None, before: str, comment: str = "") -> None:
     run.step = step
     record_event(step.plan, actor=actor, kind=EventKind.TRANSITION, obj=run, from_status=before, to_status=run.status, comment=comment)
 
 
 @transaction.atomic
-def request_run(step_id, *, actor):
+def request_run(step_id: int, *, actor: User | None) -> AutomationRun:
     """An operator (or the scheduler, actor None) runs the step's automation: the step starts, the run is queued."""
     plan_id = Step.objects.filter(pk=step_id).values_list("plan_id", flat=True).first()
     if plan_id is None:
         raise RunRefused(_("The step no longer exists."))
     plan = Plan.objects.select_for_update().get(pk=plan_id)
     step = transitions.lock_step(step_id)
+    if step is None:
+        raise RunRefused(_("The step no longer exists."))
     automation = StepAutomation.objects.select_related("cluster").filter(step_id=step_id).first()
     refusal = run_refusal(actor, plan, step, automation)
     if refusal:
         raise RunRefused(refusal)
+    assert automation is not None  # run_refusal refuses a step without automation
     if AutomationRun.objects.filter(step_id=step_id, mode=RunMode.PRODUCTION, status__in=ACTIVE_RUN_STATUSES).exists():
         raise RunRefused(_("The automation of this step is already running."))
     step.plan = plan
@@ -117,7 +130,7 @@ def request_run(step_id, *, actor):
         transitions.start_step(step, actor=actor, comment=_("Automation started"))
     run = AutomationRun.objects.create(
         plan=plan, step=step, mode=RunMode.PRODUCTION, kind=automation.kind,
-        cluster_name=automation.cluster.name if automation.cluster_id else "", command=describe(automation),
+        cluster_name=automation.cluster.name if automation.cluster else "", command=describe(automation),
         timeout_seconds=automation.timeout_seconds, started_by=actor,
     )
     _record_run(run, step, actor=actor, before="", comment=run.command)
@@ -126,7 +139,7 @@ def request_run(step_id, *, actor):
 
 
 @transaction.atomic
-def cancel_run(run_id, *, actor):
+def cancel_run(run_id: int, *, actor: User) -> AutomationRun:
     plan_id = AutomationRun.objects.filter(pk=run_id).values_list("plan_id", flat=True).first()
     if plan_id is None:
         raise RunRefused(_("The run no longer exists."))
@@ -139,7 +152,8 @@ def cancel_run(run_id, *, actor):
     run.cancelled_by = actor
     if run.status == RunStatus.QUEUED:
         # Nobody has it yet: it ends here, and the worker that gets it later finds it cancelled.
-        run.status, run.finished_at, run.summary = RunStatus.CANCELLED, timezone.now(), _("Cancelled before it started.")
+        run.cancel()
+        run.summary = _("Cancelled before it started.")
         run.save()
         _record_run(run, run.step, actor=actor, before=RunStatus.QUEUED)
         _settle_step(run, actor=actor)
@@ -150,14 +164,13 @@ def cancel_run(run_id, *, actor):
 
 # --- the worker side ---------------------------------------------------------------------------------
 
-def _claim(run_id):
+def _claim(run_id: int) -> AutomationRun | None:
     with transaction.atomic():
+        # The row lock makes the claim a compare-and-set: of two workers handed the same run, one claims it.
         run = AutomationRun.objects.select_for_update().filter(pk=run_id).first()
-        if run is None or run.status != RunStatus.QUEUED:
+        if run is None or not can_proceed(run.claim):
             return None
-        run.status = RunStatus.RUNNING
-        run.started_at = run.heartbeat_at = timezone.now()
-        run.worker = f"{socket.gethostname()}:{__import__('os').getpid()}"
+        run.claim(worker=f"{socket.gethostname()}:{os.getpid()}")
         run.save(update_fields=["status", "started_at", "heartbeat_at", "worker"])
         if run.mode == RunMode.PRODUCTION:
             step = Step.objects.select_related("plan").get(pk=run.step_id)
@@ -170,20 +183,20 @@ class _RunIO:
     cancel look-ups. `output` may be called from any thread (it only buffers); the database work happens in
     `stop_reason`, which runners call often from the run's own thread, and in `close`."""
 
-    def __init__(self, run, redactor, deadline):
+    def __init__(self, run: AutomationRun, redactor: Redactor, deadline: float) -> None:
         self.run_id = run.pk
         self.redactor = redactor
         self.deadline = deadline
         self.lock = threading.Lock()
-        self.pending = []
+        self.pending: list[str] = []
         self.seq = 0
         self.dropped = 0
-        self.all_lines = []
+        self.all_lines: list[str] = []
         self.cancelled = False
-        self.heartbeat_every = float(getattr(settings, "OKNO_AUTOMATION_HEARTBEAT_SECONDS", 2))
+        self.heartbeat_every = float(settings.OKNO_AUTOMATION_HEARTBEAT_SECONDS)
         self.last_flush = self.last_beat = self.last_cancel_look = time.monotonic()
 
-    def output(self, line):
+    def output(self, line: str) -> None:
         text = self.redactor(line)
         with self.lock:
             self.all_lines.append(text)
@@ -192,7 +205,7 @@ class _RunIO:
                 return
             self.pending.append(text)
 
-    def flush(self):
+    def flush(self) -> None:
         with self.lock:
             batch, self.pending = self.pending, []
         if not batch:
@@ -204,7 +217,7 @@ class _RunIO:
             rows.append(RunLine(run_id=self.run_id, seq=self.seq, at=now, text=text))
         RunLine.objects.bulk_create(rows)
 
-    def stop_reason(self):
+    def stop_reason(self) -> str | None:
         now = time.monotonic()
         try:
             if now - self.last_flush >= FLUSH_SECONDS:
@@ -224,14 +237,14 @@ class _RunIO:
             return "timed_out"
         return None
 
-    def close(self):
+    def close(self) -> str:
         self.flush()
         if self.dropped:
             self.all_lines.append(_("… %(n)d more lines were not kept.") % {"n": self.dropped})
         return "\n".join(self.all_lines)
 
 
-def _prepare(run, automation, redactor):
+def _prepare(run: AutomationRun, automation: StepAutomation, redactor: Redactor) -> tuple[Runner, Spec]:
     """The runner and the spec to give it, with parameters filled (checked) and secrets resolved."""
     runner = runners.get(run.kind)
     spec = fill(automation.spec, automation.params or {})
@@ -247,8 +260,8 @@ def _prepare(run, automation, redactor):
     return runner, resolve_secrets(spec, values)
 
 
-def _cluster_secret_values(cluster):
-    values = []
+def _cluster_secret_values(cluster: Cluster) -> list[str]:
+    values: list[str] = []
     try:
         from .kubeconfig import check_kubeconfig, secret_values
 
@@ -261,7 +274,7 @@ def _cluster_secret_values(cluster):
     return values
 
 
-def execute_run(run_id):
+def execute_run(run_id: int) -> AutomationRun | None:
     """Run one queued run to its end (called by the Celery task, or in-process without a worker)."""
     run = _claim(run_id)
     if run is None:
@@ -299,7 +312,7 @@ def execute_run(run_id):
     return _finish(run.pk, outcome, redactor, io.close())
 
 
-def _summary(outcome, run):
+def _summary(outcome: Outcome, run: AutomationRun) -> str:
     if outcome.summary:
         return outcome.summary
     if outcome.status == RunStatus.SUCCEEDED:
@@ -313,17 +326,18 @@ def _summary(outcome, run):
     return run.get_status_display()
 
 
-def _finish(run_id, outcome, redactor, full_log, *, only_if=RunStatus.RUNNING):
+def _finish(run_id: int, outcome: Outcome, redactor: Redactor, full_log: str) -> AutomationRun:
+    """End a running run with the runner's outcome (or the sweeper's LOST); a run that ended meanwhile stays as it is."""
     with transaction.atomic():
         plan_id = AutomationRun.objects.filter(pk=run_id).values_list("plan_id", flat=True).get()
         Plan.objects.select_for_update().filter(pk=plan_id).first()  # lock order: plan, run, step
         run = AutomationRun.objects.select_for_update(of=("self",)).select_related("cancelled_by").get(pk=run_id)
         before = run.status
-        if before != only_if:
+        end = run.ending(outcome.status)
+        if before != RunStatus.RUNNING:  # cancelled while queued, or the sweeper found it lost: that stands
             return run
-        run.status = outcome.status
+        end()
         run.exit_code = outcome.exit_code
-        run.finished_at = timezone.now()
         if outcome.command:
             run.command = redactor(outcome.command)
         run.summary = redactor(_summary(outcome, run))
@@ -335,12 +349,13 @@ def _finish(run_id, outcome, redactor, full_log, *, only_if=RunStatus.RUNNING):
         run.save()
         if run.mode == RunMode.PRODUCTION:
             step = transitions.lock_step(run.step_id)
+            assert step is not None  # the run, locked above, is deleted with its step
             _record_run(run, step, actor=run.started_by, before=before, comment=run.summary)
             _settle_step(run, actor=run.cancelled_by if outcome.status == RunStatus.CANCELLED else run.started_by)
         return run
 
 
-def _settle_step(run, *, actor):
+def _settle_step(run: AutomationRun, *, actor: User | None) -> None:
     """The run's end decides the step, if it is still in progress (a person may have ticked it meanwhile)."""
     step = transitions.lock_step(run.step_id)
     if step is None or step.status != StepStatus.IN_PROGRESS:
@@ -353,11 +368,11 @@ def _settle_step(run, *, actor):
 
 # --- the sweeper: lost workers, lost hand-overs -----------------------------------------------------
 
-def sweep(now=None):
+def sweep(now: datetime | None = None) -> dict[str, int]:
     """Runs whose worker stopped beating are LOST (the step fails for a person to decide: the automation
     may have half-run, so Okno never starts it again by itself); queued runs nobody took are handed over again."""
     now = now or timezone.now()
-    lost_after = timedelta(seconds=float(getattr(settings, "OKNO_AUTOMATION_LOST_SECONDS", 60)))
+    lost_after = timedelta(seconds=float(settings.OKNO_AUTOMATION_LOST_SECONDS))
     lost = 0
     for run_id in AutomationRun.objects.filter(status=RunStatus.RUNNING, heartbeat_at__lt=now - lost_after).values_list("pk", flat=True):
         outcome = Outcome(status=RunStatus.LOST, summary=_("The worker running it stopped answering; check the system's state before running it again."))
@@ -377,11 +392,11 @@ def sweep(now=None):
 SCHEDULED_RUN = "runbooks.scheduled_run"
 
 
-def _scheduled_key(step_id):
+def _scheduled_key(step_id: int) -> str:
     return f"runbooks:step:{step_id}:run"
 
 
-def schedule_plan(plan_id):
+def schedule_plan(plan_id: int) -> None:
     """While the plan is in progress, steps whose automation starts at the planned time have a scheduler row."""
     from notifications import scheduler
 
@@ -399,7 +414,7 @@ def schedule_plan(plan_id):
     transaction.on_commit(scheduler.kick, robust=True)
 
 
-def _run_at_planned_time(payload):
+def _run_at_planned_time(payload: dict[str, Any]) -> str:
     try:
         run = request_run(payload["step"], actor=None)
     except RunRefused as exc:
@@ -407,7 +422,7 @@ def _run_at_planned_time(payload):
     return _("Run #%(id)s queued.") % {"id": run.pk}
 
 
-def connect():
+def connect() -> None:
     from approvals import services as approvals
     from changeplans.models import STATUS_CHOICES_BY_OBJECT
     from notifications import scheduler

@@ -2,26 +2,33 @@
 decorated with `@register`; nothing else needs to know about it."""
 
 import importlib
+from typing import TYPE_CHECKING, TypeVar
 
 from django.conf import settings
+from django.utils.functional import Promise
 
-RUNNERS = {}
+if TYPE_CHECKING:
+    from .base import Runner
+
+RunnerT = TypeVar("RunnerT", bound="type[Runner]")
+
+RUNNERS: dict[str, "Runner"] = {}
 
 
-def register(cls):
+def register(cls: RunnerT) -> RunnerT:
     RUNNERS[cls.kind] = cls()
     return cls
 
 
-def load():
+def load() -> None:
     for module in settings.OKNO_AUTOMATION_RUNNERS:
         importlib.import_module(module)
 
 
-def get(kind):
-    from .base import AutomationError
-
+def get(kind: str) -> "Runner":
     from django.utils.translation import gettext as _
+
+    from .base import AutomationError
 
     try:
         return RUNNERS[kind]
@@ -29,5 +36,5 @@ def get(kind):
         raise AutomationError(_("Unknown automation kind “%(kind)s”.") % {"kind": kind}) from None
 
 
-def choices():
+def choices() -> list[tuple[str, str | Promise]]:
     return [(kind, runner.label) for kind, runner in sorted(RUNNERS.items())]

@@ -17,6 +17,7 @@
 import json
 import shlex
 from pathlib import Path
+from typing import Any
 
 import yaml
 from django.conf import settings
@@ -25,7 +26,7 @@ from django.utils.translation import gettext_lazy
 
 from .. import yaml_safe
 from . import register
-from .base import AutomationError, Outcome, Runner
+from .base import AutomationError, Outcome, RunContext, Runner, Spec
 from .process import run_process
 
 POLL_SECONDS = 0.2  # pexpect's read timeout in ansible-runner
@@ -44,7 +45,7 @@ class _ExtraVarsDumper(yaml.SafeDumper):
 _ExtraVarsDumper.add_representer(_Unsafe, lambda dumper, value: dumper.represent_scalar("!unsafe", str(value), style="'"))
 
 
-def _unsafe(value):
+def _unsafe(value: Any) -> Any:
     if isinstance(value, dict):
         return {str(key): _unsafe(item) for key, item in value.items()}
     if isinstance(value, (list, tuple)):
@@ -54,20 +55,20 @@ def _unsafe(value):
     return value
 
 
-def extra_vars_yaml(extra_vars):
+def extra_vars_yaml(extra_vars: dict[str, Any] | None) -> str:
     return yaml.dump(_unsafe(extra_vars or {}), Dumper=_ExtraVarsDumper, allow_unicode=True, default_flow_style=False)
 
 
-def _tags(spec):
+def _tags(spec: Spec) -> str:
     tags = spec.get("tags") or []
     return ",".join(tags) if isinstance(tags, list) else str(tags)
 
 
-def _playbook_dir():
+def _playbook_dir() -> Path:
     return Path(settings.OKNO_ANSIBLE_PLAYBOOK_DIR)
 
 
-def playbook_choices():
+def playbook_choices() -> list[str]:
     """The playbooks the library and editor may name (file names in OKNO_ANSIBLE_PLAYBOOK_DIR)."""
     folder = _playbook_dir()
     if not folder.is_dir():
@@ -83,7 +84,7 @@ class AnsibleRunner(Runner):
 
     # --- validation -------------------------------------------------------------------------------
 
-    def check(self, spec):
+    def check(self, spec: Spec) -> None:
         if not isinstance(spec, dict):
             raise AutomationError(_("The automation spec must be a mapping."))
         playbook, inline = spec.get("playbook"), spec.get("playbook_yaml")
@@ -114,7 +115,7 @@ class AnsibleRunner(Runner):
         if not isinstance(spec.get("check", False), bool):
             raise AutomationError(_("“check” must be true or false."))
 
-    def _playbook_path(self, name):
+    def _playbook_path(self, name: object) -> Path:
         if not isinstance(name, str) or "/" in name or "\\" in name or ".." in name or name.startswith("."):
             raise AutomationError(_("Playbook “%(name)s” is refused: give a file name from the playbook folder, not a path.") % {"name": str(name)[:100]})
         path = _playbook_dir() / name
@@ -124,7 +125,7 @@ class AnsibleRunner(Runner):
 
     # --- description ------------------------------------------------------------------------------
 
-    def _command(self, spec, dry_run):
+    def _command(self, spec: Spec, dry_run: bool) -> str:
         """The equivalent ansible-playbook command line (inventory and extra vars as the spec gives them)."""
         inventory = spec.get("inventory", "")
         argv = ["ansible-playbook", spec.get("playbook") or "<inline playbook>"]
@@ -142,7 +143,7 @@ class AnsibleRunner(Runner):
             argv += ["--check", "--diff"]
         return shlex.join(argv)
 
-    def describe(self, spec):
+    def describe(self, spec: Spec) -> str:
         argv = ["ansible-playbook", spec.get("playbook") or _("inline playbook")]
         if spec.get("limit"):
             argv += ["--limit", spec["limit"]]
@@ -156,7 +157,7 @@ class AnsibleRunner(Runner):
 
     # --- run --------------------------------------------------------------------------------------
 
-    def _inventory_text(self, spec, ctx):
+    def _inventory_text(self, spec: Spec, ctx: RunContext) -> str:
         inventory = spec["inventory"]
         if inventory == "local":
             # The runner's host; its modules run with the Python that runs Ansible there.
@@ -170,12 +171,13 @@ class AnsibleRunner(Runner):
             return text
         return inventory
 
-    def _project_files(self, spec):
+    def _project_files(self, spec: Spec) -> tuple[dict[str, str], str]:
         """(files of project/, playbook name): the inline playbook, or the playbook folder's files."""
         if not spec.get("playbook"):
             return {"project/inline.yml": spec["playbook_yaml"]}, "inline.yml"
         path = self._playbook_path(spec["playbook"])
-        files, size = {}, 0
+        files: dict[str, str] = {}
+        size = 0
         for item in sorted(path.parent.rglob("*")):
             if item.is_file() and not item.is_symlink() and not any(part.startswith(".") for part in item.relative_to(path.parent).parts):
                 text = item.read_text(encoding="utf-8", errors="replace")
@@ -185,7 +187,7 @@ class AnsibleRunner(Runner):
                 files[f"project/{item.relative_to(path.parent).as_posix()}"] = text
         return files, path.name
 
-    def run(self, spec, ctx):
+    def run(self, spec: Spec, ctx: RunContext) -> Outcome:
         self.check(spec)
         dry_run = bool(spec.get("check") or ctx.dry_run)
         command = self._command(spec, ctx.dry_run)
@@ -202,7 +204,7 @@ class AnsibleRunner(Runner):
             "env/extravars": extra_vars_yaml(spec.get("extra_vars")),
             "env/settings": json.dumps({"pexpect_timeout": POLL_SECONDS, "suppress_ansible_output": False}),
         })
-        cmdline = []
+        cmdline: list[str] = []
         if _tags(spec):
             cmdline += ["--tags", _tags(spec)]
         if dry_run:
@@ -227,11 +229,12 @@ class AnsibleRunner(Runner):
 class _Events:
     """ansible-runner's JSON events, one a line: their text to the log, failures and recap for the summary."""
 
-    def __init__(self, ctx):
+    def __init__(self, ctx: RunContext) -> None:
         self.ctx = ctx
-        self.failures, self.recap = [], []
+        self.failures: list[str] = []
+        self.recap: list[str] = []
 
-    def line(self, text):
+    def line(self, text: str) -> None:
         try:
             event = json.loads(text)
         except ValueError:
@@ -254,7 +257,7 @@ class _Events:
         elif kind == "playbook_on_stats":
             self.recap = [" ".join(line.split()) for line in (event.get("stdout") or "").splitlines() if ":" in line and "=" in line]
 
-    def outcome(self, outcome, command):
+    def outcome(self, outcome: Outcome, command: str) -> Outcome:
         if outcome.status in ("cancelled", "timed_out"):
             return Outcome(status=outcome.status, exit_code=outcome.exit_code, command=command)
         if outcome.exit_code is None:  # the runner service was not reachable: its reason stands

@@ -7,9 +7,10 @@ output line and the recorded command pass through `Redactor`.
 """
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Any
 
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -22,6 +23,12 @@ SECRET_PLACEHOLDER = re.compile(r"\{\{\s*secret\.([A-Za-z0-9_-]+)\s*\}\}")
 # playbook only through extra_vars (a file, marked !unsafe), never pasted into its YAML or Jinja.
 RAW_KEYS = frozenset({"playbook_yaml"})
 
+Spec = dict[str, Any]  # a runner's spec: parsed YAML/JSON
+Params = dict[str, Any]  # parameter values: text, numbers, or lists of those
+
+if TYPE_CHECKING:
+    from ..models import Cluster
+
 
 class AutomationError(Exception):
     """A spec, parameter or cluster that cannot run; the message is for the user (translated)."""
@@ -31,7 +38,7 @@ class UnsafeParameter(AutomationError):
     pass
 
 
-def check_value(name, value):
+def check_value(name: str, value: object) -> str:
     """Refuse a parameter value that an option parser would read as an option, or that is not one line."""
     text = str(value)
     if text.startswith("-"):
@@ -43,14 +50,14 @@ def check_value(name, value):
     return text
 
 
-def _lookup(name, params):
+def _lookup(name: str, params: Params) -> Any:
     if name not in params:
         raise AutomationError(_("The automation uses {{ %(name)s }}, but the step has no such parameter.") % {"name": name})
     return params[name]
 
 
-def _fill_string(text, params):
-    def replace(match):
+def _fill_string(text: str, params: Params) -> str:
+    def replace(match: re.Match[str]) -> str:
         value = _lookup(match.group(1), params)
         if isinstance(value, (list, tuple)):
             return ",".join(check_value(match.group(1), item) for item in value)
@@ -59,14 +66,14 @@ def _fill_string(text, params):
     return PLACEHOLDER.sub(replace, text)
 
 
-def fill(spec, params):
+def fill(spec: Any, params: Params) -> Any:
     """The spec with {{ name }} replaced by checked parameter values. A list item that is exactly
     "{{ name }}" with a list value becomes one item per value (one argument per node). {{ secret.X }}
     stays for `resolve_secrets`."""
     if isinstance(spec, dict):
         return {key: value if key in RAW_KEYS else fill(value, params) for key, value in spec.items()}
     if isinstance(spec, list):
-        out = []
+        out: list[Any] = []
         for item in spec:
             whole = PLACEHOLDER.fullmatch(item.strip()) if isinstance(item, str) else None
             if whole and isinstance(_lookup(whole.group(1), params), (list, tuple)):
@@ -79,8 +86,8 @@ def fill(spec, params):
     return spec
 
 
-def secret_names(spec):
-    found = set()
+def secret_names(spec: Any) -> set[str]:
+    found: set[str] = set()
     if isinstance(spec, dict):
         for key, value in spec.items():
             if key not in RAW_KEYS:
@@ -93,14 +100,14 @@ def secret_names(spec):
     return found
 
 
-def resolve_secrets(spec, values):
+def resolve_secrets(spec: Any, values: dict[str, str]) -> Any:
     """The spec with {{ secret.NAME }} replaced by the secret's value (`values`: name → value)."""
     if isinstance(spec, dict):
         return {key: value if key in RAW_KEYS else resolve_secrets(value, values) for key, value in spec.items()}
     if isinstance(spec, list):
         return [resolve_secrets(value, values) for value in spec]
     if isinstance(spec, str):
-        def replace(match):
+        def replace(match: re.Match[str]) -> str:
             if match.group(1) not in values:
                 raise AutomationError(_("Secret “%(name)s” does not exist.") % {"name": match.group(1)})
             return values[match.group(1)]
@@ -118,10 +125,10 @@ class RunContext:
     output: Callable[[str], None]
     stop_reason: Callable[[], str | None]
     dry_run: bool = False
-    cluster: object = None  # runbooks.models.Cluster or None
+    cluster: "Cluster | None" = None
     timeout: float = 900.0
     redactor: Redactor = field(default_factory=Redactor)
-    env: dict = field(default_factory=dict)  # extra environment for child processes
+    env: dict[str, str] = field(default_factory=dict)  # extra environment for child processes
 
 
 @dataclass
@@ -140,12 +147,12 @@ class Runner:
     supports_dry_run = False
     needs_cluster = False
 
-    def check(self, spec):
+    def check(self, spec: Spec) -> None:
         """Raise AutomationError if the spec (placeholders still in it) is malformed. Called when saved."""
 
-    def describe(self, spec):
+    def describe(self, spec: Spec) -> str:
         """One line a person reads on the board and in the version approvers sign (filled spec)."""
         return str(spec)
 
-    def run(self, spec, ctx: RunContext) -> Outcome:
+    def run(self, spec: Spec, ctx: RunContext) -> Outcome:
         raise NotImplementedError

@@ -23,7 +23,7 @@ from django.utils.translation import gettext_lazy
 from runbooks import kubeconfig
 
 from . import register
-from .base import AutomationError, Outcome, Runner
+from .base import AutomationError, Outcome, RunContext, Runner, Spec
 from .process import run_process
 
 # Flags that would change which server is called or with which credentials, or write files on the worker.
@@ -62,7 +62,7 @@ NO_DRY_RUN_VERBS = {"certificate"}  # known verbs with no dry run: skipped in a 
 KNOWN_VERBS = READ_ONLY_VERBS | MUTATING_VERBS | set(SUBCOMMANDS) | NO_DRY_RUN_VERBS
 
 
-def _flag_problem(arg):
+def _flag_problem(arg: str) -> str | None:
     """A translated reason if `arg` is a flag the spec may not pass, else None."""
     if arg.startswith("--"):
         name = arg[2:].split("=", 1)[0]
@@ -82,13 +82,13 @@ def _flag_problem(arg):
     return None
 
 
-def _verb(args):
+def _verb(args: list[str]) -> tuple[str, str]:
     verb = args[0]
     sub = next((a for a in args[1:] if not a.startswith("-")), "") if verb in SUBCOMMANDS else ""
     return verb, sub
 
 
-def check_args(args):
+def check_args(args: object) -> None:
     if not isinstance(args, list) or not args or not all(isinstance(a, str) for a in args):
         raise AutomationError(_("kubectl automation needs “args”: a non-empty list of strings."))
     verb, sub = _verb(args)
@@ -106,7 +106,7 @@ def check_args(args):
             raise AutomationError(_("kubectl argument refused: %(reason)s.") % {"reason": problem})
 
 
-def rehearsal_args(args):
+def rehearsal_args(args: list[str]) -> tuple[list[str], None] | tuple[None, str]:
     """(args for a rehearsal, None) or (None, reason to skip)."""
     verb, sub = _verb(args)
     if verb in SUBCOMMANDS:
@@ -130,7 +130,7 @@ class KubectlRunner(Runner):
     supports_dry_run = True
     needs_cluster = True
 
-    def check(self, spec):
+    def check(self, spec: Spec) -> None:
         if not isinstance(spec, dict):
             raise AutomationError(_("kubectl automation must be a mapping."))
         unknown = sorted(set(spec) - {"args", "stdin", "dry_run"})
@@ -142,11 +142,11 @@ class KubectlRunner(Runner):
         if spec.get("dry_run", "server") not in ("server", "none"):
             raise AutomationError(_("kubectl “dry_run” must be “server” or “none”."))
 
-    def describe(self, spec):
+    def describe(self, spec: Spec) -> str:
         line = "kubectl " + shlex.join(spec.get("args") or [])
         return line + (" < stdin" if spec.get("stdin") else "")
 
-    def run(self, spec, ctx):
+    def run(self, spec: Spec, ctx: RunContext) -> Outcome:
         try:
             self.check(spec)  # again on the filled spec: a parameter may not make a flag
         except AutomationError as exc:
@@ -156,9 +156,10 @@ class KubectlRunner(Runner):
         if ctx.dry_run:
             if spec.get("dry_run", "server") == "none":
                 return Outcome(status="skipped", summary=_("This kubectl automation has no dry run (“dry_run”: “none”)."), command=self.describe(spec))
-            args, skip = rehearsal_args(args)
-            if skip:
-                return Outcome(status="skipped", summary=skip, command=self.describe(spec))
+            rehearsal, skip = rehearsal_args(args)
+            if rehearsal is None:
+                return Outcome(status="skipped", summary=skip or "", command=self.describe(spec))
+            args = rehearsal
         try:
             path = kubeconfig.materialize(ctx.cluster, ctx.workdir)  # checked (exec plugins …), then sent in the job
         except AutomationError as exc:
@@ -168,10 +169,12 @@ class KubectlRunner(Runner):
             config_text = path.read_text(encoding="utf-8")
         finally:
             path.unlink(missing_ok=True)  # it lives on only in the job's private work dir in the runner
-        ctx.redactor.add(*kubeconfig.secret_values(kubeconfig.check_kubeconfig(ctx.cluster.kubeconfig)))
+        cluster = ctx.cluster
+        assert cluster is not None  # materialize refused a missing cluster above
+        ctx.redactor.add(*kubeconfig.secret_values(kubeconfig.check_kubeconfig(cluster.kubeconfig)))
         argv = [settings.OKNO_KUBECTL, "--kubeconfig", "kubeconfig.yaml"]  # relative: the job's work dir
-        if ctx.cluster.context:
-            argv += ["--context", ctx.cluster.context]
+        if cluster.context:
+            argv += ["--context", cluster.context]
         argv += args
         # HOME in the job's work dir: kubectl's caches stay there and no ~/.kube/config is read.
         files = {"kubeconfig.yaml": config_text}

@@ -10,17 +10,21 @@ Waits and retries poll ctx.stop_reason() every POLL_SECONDS.
 
 import json
 import time
+from collections.abc import Callable
 from datetime import datetime, timezone
+from typing import Any
 
 import urllib3
-
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from runbooks import kubeconfig
 
 from . import register
-from .base import AutomationError, Outcome, Runner
+from .base import AutomationError, Outcome, RunContext, Runner, Spec
+
+Pod = Any  # the kubernetes client's V1Pod (the client ships no types)
+Where = str | Callable[[], str]  # where a stopped run stood, or how to say it
 
 POLL_SECONDS = 0.2  # stop_reason() is checked at least this often during waits and retries
 WAIT_INTERVAL = 1.0  # between two reads of a rollout / pods while waiting
@@ -44,7 +48,7 @@ class ApiFailure(Exception):
     pass
 
 
-def api_message(exc):
+def api_message(exc: Exception) -> str:
     """The API's own message from an ApiException (its Status body), or the exception text."""
     body = getattr(exc, "body", None)
     if body:
@@ -58,11 +62,11 @@ def api_message(exc):
     return str(getattr(exc, "reason", None) or exc)
 
 
-def _pod_ready(pod):
+def _pod_ready(pod: Pod) -> bool:
     return any(c.type == "Ready" and c.status == "True" for c in (pod.status.conditions or []) if pod.status)
 
 
-def _ref(pod):
+def _ref(pod: Pod) -> str:
     return f"{pod.metadata.namespace}/{pod.metadata.name}"
 
 
@@ -74,7 +78,7 @@ class KubernetesRunner(Runner):
     needs_cluster = True
 
     # ----- save-time check and description
-    def check(self, spec):
+    def check(self, spec: Spec) -> None:
         if not isinstance(spec, dict):
             raise AutomationError(_("Kubernetes automation must be a mapping."))
         action = spec.get("action")
@@ -94,12 +98,12 @@ class KubernetesRunner(Runner):
             if key in spec and not (isinstance(spec[key], int) and not isinstance(spec[key], bool) and spec[key] >= minimum):
                 raise AutomationError(_("“%(field)s” must be a whole number of at least %(min)s.") % {"field": key, "min": minimum})
 
-    def describe(self, spec):
+    def describe(self, spec: Spec) -> str:
         return self._command(spec, dry_run=False)
 
-    def _command(self, spec, dry_run, context=""):
+    def _command(self, spec: Spec, dry_run: bool, context: str = "") -> str:
         """The kubectl command that does the same thing, for people to read and re-type."""
-        action = spec.get("action")
+        action = str(spec.get("action"))
         ns = f" -n {spec['namespace']}" if spec.get("namespace") else ""
         target = f"{spec.get('resource', 'deployment')}/{spec.get('name', '')}"
         grace = f" --grace-period={spec['grace_period_seconds']}" if "grace_period_seconds" in spec else ""
@@ -123,7 +127,7 @@ class KubernetesRunner(Runner):
         return line
 
     # ----- the run
-    def run(self, spec, ctx):
+    def run(self, spec: Spec, ctx: RunContext) -> Outcome:
         try:
             self.check(spec)
         except AutomationError as exc:
@@ -137,6 +141,7 @@ class KubernetesRunner(Runner):
         except AutomationError as exc:
             ctx.output(str(exc))
             return Outcome(status="failed", summary=str(exc), command=command)
+        assert ctx.cluster is not None  # api_client refused a missing cluster above
         ctx.redactor.add(*kubeconfig.secret_values(kubeconfig.check_kubeconfig(ctx.cluster.kubeconfig)))
         from kubernetes import client as k8s
         from kubernetes.client.exceptions import ApiException
@@ -171,7 +176,7 @@ class KubernetesRunner(Runner):
 class _Job:
     """One action against one cluster; methods named after the actions return the summary."""
 
-    def __init__(self, k8s, client, spec, ctx, started):
+    def __init__(self, k8s: Any, client: Any, spec: Spec, ctx: RunContext, started: float) -> None:
         self.k8s, self.spec, self.ctx, self.started = k8s, spec, ctx, started
         self.core = k8s.CoreV1Api(client)
         self.apps = k8s.AppsV1Api(client)
@@ -179,18 +184,18 @@ class _Job:
         self.suffix = " (dry run)" if ctx.dry_run else ""
 
     # ----- stop handling
-    def stop_reason(self):
+    def stop_reason(self) -> str | None:
         reason = self.ctx.stop_reason()
         if not reason and self.ctx.timeout and time.monotonic() - self.started > self.ctx.timeout:
             reason = "timed_out"
         return reason
 
-    def check_stop(self, where):
+    def check_stop(self, where: Where) -> None:
         reason = self.stop_reason()
         if reason:
             raise Stop(reason, where() if callable(where) else where)
 
-    def sleep(self, seconds, where):
+    def sleep(self, seconds: float, where: Where) -> None:
         """Sleep, checking for cancel/timeout every POLL_SECONDS."""
         end = time.monotonic() + seconds
         while True:
@@ -200,14 +205,14 @@ class _Job:
                 return
             time.sleep(min(POLL_SECONDS, left))
 
-    def stopped_message(self, what):
+    def stopped_message(self, what: str) -> str:
         reason = self.stop_reason()
         if reason == "cancelled":
             return _("Cancelled while %(what)s.") % {"what": what}
         return _("Timed out while %(what)s.") % {"what": what}
 
     # ----- nodes
-    def _set_unschedulable(self, value):
+    def _set_unschedulable(self, value: bool) -> None:
         node_name = self.spec["node"]
         node = self.core.read_node(node_name, _request_timeout=REQUEST_TIMEOUT)
         verb = _("cordoned") if value else _("uncordoned")
@@ -217,19 +222,21 @@ class _Job:
         self.core.patch_node(node_name, {"spec": {"unschedulable": value or None}}, _request_timeout=REQUEST_TIMEOUT, **self.dry)
         self.ctx.output(_("node %(node)s %(verb)s") % {"node": node_name, "verb": verb} + self.suffix)
 
-    def cordon(self):
+    def cordon(self) -> str:
         self._set_unschedulable(True)
         return _("Node %(node)s cordoned.") % {"node": self.spec["node"]} + self.suffix
 
-    def uncordon(self):
+    def uncordon(self) -> str:
         self._set_unschedulable(False)
         return _("Node %(node)s uncordoned.") % {"node": self.spec["node"]} + self.suffix
 
-    def drain(self):
+    def drain(self) -> str:
         node = self.spec["node"]
         self._set_unschedulable(True)
         pods = self.core.list_pod_for_all_namespaces(field_selector=f"spec.nodeName={node}", _request_timeout=REQUEST_TIMEOUT).items
-        to_evict, skipped, unmanaged = [], [], []
+        to_evict: list[Pod] = []
+        skipped: list[str] = []
+        unmanaged: list[str] = []
         for pod in pods:
             owners = pod.metadata.owner_references or []
             if any(o.kind == "DaemonSet" and o.controller for o in owners):
@@ -252,9 +259,9 @@ class _Job:
         evicted = []
         for pod in pending:
             self.ctx.output(_("evicting pod %(pod)s") % {"pod": _ref(pod)} + self.suffix)
-        refused = {}  # pod ref → the PDB's message
+        refused: dict[str, str] = {}  # pod ref → the PDB's message
         while pending:
-            still = []
+            still: list[Pod] = []
             for pod in pending:
                 self.check_stop(lambda: self._eviction_stopped(refused))
                 message = self._evict(pod)
@@ -279,13 +286,13 @@ class _Job:
         self.ctx.output(_("node %(node)s drained") % {"node": node})
         return _("Node %(node)s drained: %(count)s pods evicted.") % {"node": node, "count": len(evicted)}
 
-    def _eviction_stopped(self, refused):
+    def _eviction_stopped(self, refused: dict[str, str]) -> str:
         if not refused:
             return self.stopped_message(_("evicting pods"))
         details = "; ".join(_("%(pod)s: %(message)s") % {"pod": pod, "message": message} for pod, message in refused.items())
         return self.stopped_message(_("evicting pods")) + " " + _("Evictions refused by a PodDisruptionBudget: %(details)s") % {"details": details}
 
-    def _evict(self, pod):
+    def _evict(self, pod: Pod) -> str | None:
         """None when the pod is evicted (or already gone), else the PDB's refusal message."""
         from kubernetes.client.exceptions import ApiException
 
@@ -308,7 +315,7 @@ class _Job:
             raise
         return None
 
-    def _wait_gone(self, pods):
+    def _wait_gone(self, pods: list[Pod]) -> None:
         from kubernetes.client.exceptions import ApiException
 
         waiting = {_ref(p): p for p in pods}
@@ -328,12 +335,12 @@ class _Job:
                 self.sleep(WAIT_INTERVAL, lambda: self.stopped_message(_("waiting for evicted pods to terminate: %(pods)s") % {"pods": ", ".join(waiting)}))
 
     # ----- workloads
-    def _read(self, resource, name, namespace):
+    def _read(self, resource: str, name: str, namespace: str) -> Any:
         reader = {"deployment": self.apps.read_namespaced_deployment, "statefulset": self.apps.read_namespaced_stateful_set,
                   "daemonset": self.apps.read_namespaced_daemon_set}[resource]
         return reader(name, namespace, _request_timeout=REQUEST_TIMEOUT)
 
-    def rollout_restart(self):
+    def rollout_restart(self) -> str:
         resource, name, namespace = self.spec.get("resource", "deployment"), self.spec["name"], self.spec["namespace"]
         patcher = {"deployment": self.apps.patch_namespaced_deployment, "statefulset": self.apps.patch_namespaced_stateful_set,
                    "daemonset": self.apps.patch_namespaced_daemon_set}[resource]
@@ -343,7 +350,7 @@ class _Job:
         self.ctx.output(_("%(resource)s %(namespace)s/%(name)s restarted") % {"resource": resource, "namespace": namespace, "name": name} + self.suffix)
         return _("%(resource)s %(namespace)s/%(name)s restarted.") % {"resource": resource, "namespace": namespace, "name": name} + self.suffix
 
-    def _rollout_state(self, resource, obj):
+    def _rollout_state(self, resource: str, obj: Any) -> tuple[bool, str]:
         """(done, message) like `kubectl rollout status`; raises ApiFailure when it can never finish."""
         name, spec, status, meta = obj.metadata.name, obj.spec, obj.status, obj.metadata
         if resource == "deployment":
@@ -387,7 +394,7 @@ class _Job:
             return True, f'daemon set "{name}" successfully rolled out'
         return False, "Waiting for daemon set spec update to be observed..."
 
-    def wait_rollout(self):
+    def wait_rollout(self) -> str:
         resource, name, namespace = self.spec.get("resource", "deployment"), self.spec["name"], self.spec["namespace"]
         last = None
         while True:
@@ -399,14 +406,14 @@ class _Job:
                 return message
             self.sleep(WAIT_INTERVAL, lambda: self.stopped_message(_("waiting for the rollout of %(target)s: %(state)s") % {"target": f"{resource}/{name}", "state": last}))
 
-    def _pods(self):
+    def _pods(self) -> list[Pod]:
         selector, node, namespace = self.spec.get("selector") or None, self.spec.get("node"), self.spec.get("namespace")
         fields = f"spec.nodeName={node}" if node else None
         if namespace:
             return self.core.list_namespaced_pod(namespace, label_selector=selector, field_selector=fields, _request_timeout=REQUEST_TIMEOUT).items
         return self.core.list_pod_for_all_namespaces(label_selector=selector, field_selector=fields, _request_timeout=REQUEST_TIMEOUT).items
 
-    def wait_pods_ready(self):
+    def wait_pods_ready(self) -> str:
         last = None
         while True:
             pods = [p for p in self._pods() if not p.metadata.deletion_timestamp]
@@ -419,7 +426,7 @@ class _Job:
                 return state
             self.sleep(WAIT_INTERVAL, lambda: self.stopped_message(_("waiting for pods: %(state)s") % {"state": last}))
 
-    def list_pods(self):
+    def list_pods(self) -> str:
         pods = self._pods()
         rows = [("NAMESPACE", "NAME", "READY", "STATUS", "NODE")]
         for pod in pods:
@@ -432,7 +439,7 @@ class _Job:
             self.ctx.output("   ".join(str(cell).ljust(width) for cell, width in zip(row, widths)).rstrip())
         return _("%(count)s pods.") % {"count": len(pods)}
 
-    def delete_pods(self):
+    def delete_pods(self) -> str:
         pods = self._pods()
         if not pods:
             self.ctx.output(_("no pods match %(selector)s") % {"selector": self.spec["selector"]})

@@ -14,18 +14,20 @@ import shlex
 import socket
 import threading
 import time
+from collections.abc import Callable, Collection, Iterable, Mapping
+from typing import Any
 
 from django.conf import settings
 from django.utils.translation import gettext as _
 
-from .base import Outcome
+from .base import Outcome, RunContext
 
 POLL_SECONDS = 0.1
 CONNECT_TIMEOUT_SECONDS = 5
 RUNNER_SLACK_SECONDS = 30  # past timeout + grace: the runner itself is stuck
 
 
-def format_command(argv):
+def format_command(argv: Iterable[object]) -> str:
     return shlex.join(str(arg) for arg in argv)
 
 
@@ -33,7 +35,7 @@ class RunnerUnavailable(Exception):
     pass
 
 
-def _connect():
+def _connect() -> socket.socket:
     address = settings.OKNO_RUNNER_SOCKET
     try:
         if address.startswith("tcp://"):
@@ -50,7 +52,7 @@ def _connect():
             "address": address, "error": getattr(exc, "strerror", None) or exc}) from None
 
 
-def _receive(sock, messages):
+def _receive(sock: socket.socket, messages: "queue.Queue[dict[str, Any] | None]") -> None:
     """Messages of the runner, one per line, into `messages`; None when the connection ends."""
     try:
         with sock.makefile("rb") as rfile:
@@ -65,7 +67,7 @@ def _receive(sock, messages):
         messages.put(None)
 
 
-def _send(sock, message):
+def _send(sock: socket.socket, message: dict[str, Any]) -> bool:
     try:
         sock.sendall((json.dumps(message, ensure_ascii=False) + "\n").encode("utf-8"))
         return True
@@ -73,7 +75,11 @@ def _send(sock, message):
         return False
 
 
-def run_process(argv, ctx, *, env=None, files=None, env_paths=None, stdin_text=None, success_codes=(0,), on_line=None):
+def run_process(
+    argv: list[str], ctx: RunContext, *, env: Mapping[str, str] | None = None, files: Mapping[str, str] | None = None,
+    env_paths: Mapping[str, str] | None = None, stdin_text: str | None = None, success_codes: Collection[int] = (0,),
+    on_line: Callable[[str], None] | None = None,
+) -> Outcome:
     """Run `argv` in the runner service; feed `on_line` (ctx.output by default) each line, stop on
     ctx.stop_reason(); return an Outcome.
 
@@ -81,7 +87,7 @@ def run_process(argv, ctx, *, env=None, files=None, env_paths=None, stdin_text=N
     also its working directory; `env_paths`: {VARIABLE: relative path} set to that path inside the work dir
     ("" is the work dir itself)."""
     on_line = on_line or ctx.output
-    grace = float(getattr(settings, "OKNO_AUTOMATION_KILL_GRACE_SECONDS", 5))
+    grace = float(settings.OKNO_AUTOMATION_KILL_GRACE_SECONDS)
     command = format_command(argv)
     job = {
         "type": "job", "argv": [str(arg) for arg in argv], "env": {**ctx.env, **(env or {})},
@@ -95,7 +101,7 @@ def run_process(argv, ctx, *, env=None, files=None, env_paths=None, stdin_text=N
     except RunnerUnavailable as exc:
         ctx.output(str(exc))
         return Outcome(status="failed", summary=str(exc), command=command)
-    messages = queue.Queue()
+    messages: queue.Queue[dict[str, Any] | None] = queue.Queue()
     try:
         if not _send(sock, job):
             raise RunnerUnavailable(_("The runner service closed the connection before the job started."))

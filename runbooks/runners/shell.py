@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from . import register
-from .base import PLACEHOLDER, AutomationError, Outcome, Runner
+from .base import PLACEHOLDER, AutomationError, Outcome, RunContext, Runner, Spec
 from .process import format_command, run_process
 
 SHELLS = {"sh", "bash", "dash", "zsh", "ksh", "busybox", "ash", "fish", "csh", "tcsh"}
@@ -23,7 +23,7 @@ COMMAND_FLAG = re.compile(r"^-[A-Za-z]*c[A-Za-z]*$")  # -c, -ec, -lc …
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
-def _check_argv(argv, field):
+def _check_argv(argv: object, field: str) -> None:
     if isinstance(argv, str):
         raise AutomationError(_("Shell strings are not allowed: give the program and its arguments as a list."))
     if not isinstance(argv, list) or not argv or not all(isinstance(item, str) for item in argv):
@@ -43,7 +43,7 @@ class ShellRunner(Runner):
     label = gettext_lazy("Command (argument list)")
     supports_dry_run = True  # only when the spec has dry_run_argv; otherwise a rehearsal is skipped
 
-    def check(self, spec):
+    def check(self, spec: Spec) -> None:
         if not isinstance(spec, dict):
             raise AutomationError(_("The automation spec must be a mapping."))
         _check_argv(spec.get("argv"), "argv")
@@ -56,10 +56,10 @@ class ShellRunner(Runner):
             if not isinstance(name, str) or not ENV_NAME.match(name) or not isinstance(value, str):
                 raise AutomationError(_("“env” must map variable names to strings."))
 
-    def describe(self, spec):
+    def describe(self, spec: Spec) -> str:
         return format_command(spec.get("argv") or [])
 
-    def run(self, spec, ctx):
+    def run(self, spec: Spec, ctx: RunContext) -> Outcome:
         self.check(spec)
         argv = spec["argv"]
         if ctx.dry_run:

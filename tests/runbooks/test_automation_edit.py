@@ -14,7 +14,7 @@ from runbooks import runners
 from runbooks import versioning as runbook_versioning
 from runbooks.models import Cluster, Secret, StepAutomation
 from runbooks.runners.base import AutomationError, Runner
-from runbooks.views_automation import delete_step_automation, save_step_automation
+from runbooks.services import delete_step_automation, save_step_automation
 from tests.approvals.factories import plan_with_matrix
 from tests.factories import PlanFactory, StepFactory, UserFactory
 
@@ -71,6 +71,13 @@ def url(plan, step):
     return f"/plans/{plan.pk}/steps/{step.pk}/automation/"
 
 
+def post_editor(client, plan, step, data, **extra):
+    """Open the editor, then post `data` with the revision and stamp it was opened at, as the browser does."""
+    form = client.get(url(plan, step)).context["form"]
+    opened = {name: form.initial.get(name, "") for name in ("revision", "original")}
+    return client.post(url(plan, step), {**opened, **data}, **extra)
+
+
 def form_data(cluster_row, **overrides):
     data = {
         "kind": "fakekubectl", "cluster": str(cluster_row.pk),
@@ -87,7 +94,7 @@ def form_data(cluster_row, **overrides):
 def test_author_saves_automation_and_sees_the_preview(author_client, plan, cluster):
     step = plan.steps.get()
     with translation.override("ru"):
-        response = author_client.post(url(plan, step), form_data(cluster), HTTP_ACCEPT_LANGUAGE="ru")
+        response = post_editor(author_client, plan, step, form_data(cluster), HTTP_ACCEPT_LANGUAGE="ru")
     assert response.status_code == 302
     automation = StepAutomation.objects.get(step=step)
     assert (automation.kind, automation.cluster, automation.timeout_seconds, automation.start_at_planned_time) == ("fakekubectl", cluster, 600, True)
@@ -107,7 +114,7 @@ def test_author_saves_automation_and_sees_the_preview(author_client, plan, clust
 
 def test_json_spec_is_accepted(author_client, plan, cluster):
     step = plan.steps.get()
-    response = author_client.post(url(plan, step), form_data(cluster, spec='{"args": ["cordon", "{{ node }}"]}'))
+    response = post_editor(author_client, plan, step, form_data(cluster, spec='{"args": ["cordon", "{{ node }}"]}'))
     assert response.status_code == 302
     assert StepAutomation.objects.get(step=step).spec == {"args": ["cordon", "{{ node }}"]}
 
@@ -132,7 +139,7 @@ def test_invalid_input_is_refused_and_nothing_typed_is_lost(author_client, plan,
     step = plan.steps.get()
     data = form_data(cluster, **overrides)
     author_client.cookies["django_language"] = "en"
-    response = author_client.post(url(plan, step), data)
+    response = post_editor(author_client, plan, step, data)
     assert response.status_code == 422
     assert not StepAutomation.objects.filter(step=step).exists()
     form = response.context["form"]
@@ -149,7 +156,7 @@ def test_invalid_input_is_refused_and_nothing_typed_is_lost(author_client, plan,
 
 def test_errors_are_in_the_users_language(author_client, plan, cluster):
     step = plan.steps.get()
-    response = author_client.post(url(plan, step), form_data(cluster, timeout_seconds="86401", spec="- a\n"), HTTP_ACCEPT_LANGUAGE="ru")
+    response = post_editor(author_client, plan, step, form_data(cluster, timeout_seconds="86401", spec="- a\n"), HTTP_ACCEPT_LANGUAGE="ru")
     form = response.context["form"]
     # Django's own catalogue is Russian already; ours goes through gettext in the same language.
     assert form.errors["timeout_seconds"] == ["Убедитесь, что это значение меньше либо равно 86400."]
@@ -161,7 +168,7 @@ def test_errors_are_in_the_users_language(author_client, plan, cluster):
 def test_list_parameter_expands_in_the_preview(author_client, plan, cluster):
     step = plan.steps.get()
     data = form_data(cluster, spec="args: [drain, '{{ nodes }}']", params="nodes: [worker-1, worker-2]")
-    response = author_client.post(url(plan, step), data)
+    response = post_editor(author_client, plan, step, data)
     assert response.status_code == 302
     page = author_client.get(url(plan, step)).content.decode()
     assert "kubectl drain worker-1 worker-2" in page
@@ -170,7 +177,7 @@ def test_list_parameter_expands_in_the_preview(author_client, plan, cluster):
 def test_kind_without_cluster_needs_none(author_client, plan):
     step = plan.steps.get()
     data = {"kind": "fakelocal", "cluster": "", "spec": "argv: [echo, '{{ word }}']", "params": "word: hi", "timeout_seconds": "5"}
-    assert author_client.post(url(plan, step), data).status_code == 302
+    assert post_editor(author_client, plan, step, data).status_code == 302
     assert StepAutomation.objects.get(step=step).cluster is None
 
 
@@ -207,12 +214,115 @@ def test_anonymous_is_sent_to_login(client, plan):
 
 def test_delete(author_client, plan, cluster):
     step = plan.steps.get()
-    author_client.post(url(plan, step), form_data(cluster))
-    response = author_client.post(url(plan, step), {"delete": "1"})
+    post_editor(author_client, plan, step, form_data(cluster))
+    response = post_editor(author_client, plan, step, {"delete": "1"})
     assert response.status_code == 302
     assert not StepAutomation.objects.filter(step=step).exists()
     events = PlanEvent.objects.filter(plan=plan, kind=EventKind.EDITED, object_type="step").order_by("id")
     assert events.count() == 2 and events.last().changes["automation"][1] == ""
+
+
+# --- two editors: a save over someone else's newer change is refused, not overwritten ------------------
+
+
+def _opened(client, plan, step):
+    form = client.get(url(plan, step)).context["form"]
+    return {name: form.initial.get(name, "") for name in ("revision", "original")}
+
+
+@pytest.fixture
+def admin_client(admin_user):
+    from django.test import Client
+
+    admin_client = Client()
+    admin_client.force_login(admin_user)
+    return admin_client
+
+
+def test_second_editor_of_the_automation_gets_a_conflict_and_nothing_is_overwritten(author_client, admin_client, plan, cluster, admin_user):
+    # Given the author and an administrator who both opened the step's automation editor
+    step = plan.steps.get()
+    author_opened, admin_opened = _opened(author_client, plan, step), _opened(admin_client, plan, step)
+    # When the administrator saves first, then the author saves what they typed
+    theirs = form_data(cluster, params="node: worker-1\n")
+    assert admin_client.post(url(plan, step), {**admin_opened, **theirs}).status_code == 302
+    mine = form_data(cluster, params="node: worker-2\n")
+    author_client.cookies["django_language"] = "en"
+    response = author_client.post(url(plan, step), {**author_opened, **mine})
+
+    # Then the author gets 409: nothing of theirs is saved, the history has the administrator's edit only
+    assert response.status_code == 409
+    assert StepAutomation.objects.get(step=step).params == {"node": "worker-1"}
+    assert PlanEvent.objects.filter(plan=plan, kind=EventKind.EDITED).count() == 1
+    # What the author typed is kept, the administrator's version and who saved it are shown
+    html = response.content.decode()
+    assert 'id="automation-conflict"' in html and "node: worker-2" in html
+    assert "kubectl drain worker-1 --ignore-daemonsets" in html
+    with translation.override("en"):
+        assert str(response.context["conflict"]["error"]).startswith(admin_user.get_full_name() or admin_user.username)
+    # And saving again from the conflict page overwrites deliberately
+    form = response.context["form"]
+    again = {**mine, "revision": form.data["revision"], "original": form.data["original"]}
+    assert author_client.post(url(plan, step), again).status_code == 302
+    assert StepAutomation.objects.get(step=step).params == {"node": "worker-2"}
+
+
+def test_the_conflict_message_is_translated(author_client, admin_client, plan, cluster):
+    step = plan.steps.get()
+    author_opened, admin_opened = _opened(author_client, plan, step), _opened(admin_client, plan, step)
+    admin_client.post(url(plan, step), {**admin_opened, **form_data(cluster)})
+    response = author_client.post(url(plan, step), {**author_opened, **form_data(cluster, params="node: w2")}, HTTP_ACCEPT_LANGUAGE="ru")
+    assert response.status_code == 409
+    with translation.override("ru"):
+        expected = gettext("%(who)s has changed this since you opened it. Check their version; save again to overwrite it with yours.")
+    assert expected.split("%(who)s")[1].strip()[:30] in response.content.decode()
+
+
+def test_an_edit_elsewhere_in_the_plan_does_not_conflict(author_client, plan, cluster, author):
+    # Given the automation editor opened, then someone renames the step in the table (the plan revision moves on)
+    from changeplans import services as plan_services
+
+    step = plan.steps.get()
+    opened = _opened(author_client, plan, step)
+    plan_services.update_step_cell(step.pk, actor=author, field="name", value="Другое имя", revision=step.revision)
+    assert Plan.objects.get(pk=plan.pk).revision != opened["revision"]
+    # When the automation is saved, then it is: the automation itself has not changed since the editor opened
+    assert author_client.post(url(plan, step), {**opened, **form_data(cluster)}).status_code == 302
+    assert StepAutomation.objects.filter(step=step).exists()
+
+
+def test_deleting_over_a_newer_change_is_refused(author_client, admin_client, plan, cluster):
+    step = plan.steps.get()
+    post_editor(author_client, plan, step, form_data(cluster))
+    author_opened, admin_opened = _opened(author_client, plan, step), _opened(admin_client, plan, step)
+    admin_client.post(url(plan, step), {**admin_opened, **form_data(cluster, params="node: worker-9")})
+    response = author_client.post(url(plan, step), {**author_opened, **form_data(cluster), "delete": "1"})
+    assert response.status_code == 409
+    assert StepAutomation.objects.get(step=step).params == {"node": "worker-9"}
+
+
+def test_an_editor_page_without_the_revision_saves_nothing(author_client, plan, cluster):
+    step = plan.steps.get()
+    author_client.cookies["django_language"] = "en"
+    response = author_client.post(url(plan, step), form_data(cluster))
+    assert response.status_code == 422
+    assert "This page is out of date" in response.content.decode()
+    assert not StepAutomation.objects.filter(step=step).exists()
+
+
+def test_the_service_refuses_a_stale_revision(plan, cluster, author):
+    from changeplans.services import EditConflict
+    from runbooks.services import automation_stamp
+
+    step = plan.steps.get()
+    data = {"kind": "fakekubectl", "cluster": cluster, "spec": {"args": ["cordon", "x"]}, "params": {}, "timeout_seconds": 60}
+    revision = Plan.objects.get(pk=plan.pk).revision
+    save_step_automation(plan.pk, step.pk, actor=author, data=data, revision=revision, original=automation_stamp(None))
+    with pytest.raises(EditConflict):
+        save_step_automation(plan.pk, step.pk, actor=author, data={**data, "timeout_seconds": 61}, revision=revision, original="")
+    with pytest.raises(EditConflict):
+        delete_step_automation(plan.pk, step.pk, actor=author, revision=revision, original="")
+    assert StepAutomation.objects.get(step=step).timeout_seconds == 60
 
 
 def test_saving_the_same_automation_again_records_nothing(plan, cluster, author):
@@ -295,7 +405,7 @@ def test_secret_placeholders_are_kept_and_known_secrets_accepted(author_client, 
     Secret.objects.create(name="registry-token", value="s3cr3t-value-123")
     step = plan.steps.get()
     data = form_data(cluster, spec="args: [get, pods]\nenv: {TOKEN: '{{ secret.registry-token }}'}\n")
-    assert author_client.post(url(plan, step), data).status_code == 302
+    assert post_editor(author_client, plan, step, data).status_code == 302
     assert StepAutomation.objects.get(step=step).spec["env"] == {"TOKEN": "{{ secret.registry-token }}"}
     assert "s3cr3t-value-123" not in author_client.get(url(plan, step)).content.decode()
 

@@ -11,14 +11,13 @@ import pytest
 from django.utils import timezone, translation
 
 from approvals import services as approvals
-from execution import transitions
 from changeplans.choices import PlanStatus, StepStatus
 from changeplans.models import PlanEvent
-from runbooks import four_eyes, rehearsal
-from runbooks import runs
+from execution import transitions
+from runbooks import four_eyes, rehearsal, runs
 from runbooks.choices import RunMode, RunStatus
 from runbooks.models import ApprovalVia, AutomationApproval, AutomationRun, StepAutomation
-from runbooks.views_automation import save_step_automation
+from runbooks.services import save_step_automation
 from tests.approvals.factories import plan_with_matrix
 from tests.factories import StepFactory, UserFactory
 from tests.runbooks.automation_fixtures import automate, make_plan
@@ -153,8 +152,8 @@ def test_an_operators_approval_is_for_rehearsals_only(running_plan, operator, tm
 
 
 def test_the_scheduler_does_not_start_unapproved_content(author, duty, tmp_path):
-    from notifications.models import ScheduledAction
     from notifications import scheduler
+    from notifications.models import ScheduledAction
 
     marker = tmp_path / "ran"
     plan = make_plan(author)

@@ -8,8 +8,6 @@ from changeplans.models import Plan
 from runbooks import definition, library
 from runbooks.models import Cluster, Runbook
 
-
-
 WINDOW = {"window_start": "2025-03-20T20:00", "window_end": "", "time_zone": "Asia/Novosibirsk"}
 
 

@@ -2,7 +2,6 @@
 
 import os
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -12,6 +11,7 @@ from runbooks.runners.base import AutomationError, UnsafeParameter, fill
 from runbooks.runners.kubectl import KubectlRunner
 from tests.runbooks.kube_fixtures import *  # noqa: F401,F403
 from tests.runbooks.kube_fixtures import _cluster, in_english, make_ctx
+from tests.waiting import FAILURE_DEADLINE_SECONDS, wait_until
 
 
 @pytest.fixture
@@ -258,13 +258,11 @@ def test_cancel_stops_kubectl(runner, cluster, fake_api, tmp_path):
     result = {}
     worker = threading.Thread(target=in_english(lambda: result.update(outcome=runner.run({"args": ["drain", "worker-2", "--ignore-daemonsets"]}, ctx))))
     worker.start()
-    deadline = time.monotonic() + 20
-    while not fake_api.requests_where("POST", "/eviction") and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert fake_api.requests_where("POST", "/eviction")
+    wait_until(lambda: fake_api.requests_where("POST", "/eviction"), message="kubectl's first eviction request")
 
     cancel.set()
-    worker.join(timeout=10)
+    worker.join(timeout=FAILURE_DEADLINE_SECONDS)  # bounds a hang only
 
+    assert not worker.is_alive(), "cancel did not end kubectl"
     assert result["outcome"].status == "cancelled"
     assert any("disruption budget" in line for line in ctx.lines), ctx.lines

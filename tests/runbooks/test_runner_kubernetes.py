@@ -1,7 +1,6 @@
 """The `kubernetes` runner against the fake API server, or a real cluster when OKNO_TEST_KUBECONFIG is set."""
 
 import threading
-import time
 
 import pytest
 
@@ -9,6 +8,7 @@ from runbooks.runners.base import AutomationError
 from runbooks.runners.kubernetes import KubernetesRunner
 from tests.runbooks.kube_fixtures import *  # noqa: F401,F403
 from tests.runbooks.kube_fixtures import fake_only, in_english, make_ctx
+from tests.waiting import FAILURE_DEADLINE_SECONDS, wait_until
 
 
 @pytest.fixture
@@ -68,20 +68,43 @@ def test_drain_blocked_by_pdb_retries_then_times_out_naming_pod_and_pdb(runner, 
     (node,) = kube.nodes(1)
     pods = kube.deployment("db", 2, node)
     kube.pdb("db-pdb", "app=db", 2)
+    ctx = make_ctx(tmp_path, kube.cluster, timeout=120)
 
-    started = time.monotonic()
-    outcome, lines = run(runner, kube, tmp_path, {"action": "drain", "node": node, "eviction_retry_seconds": 1}, timeout=3.5)
-    elapsed = time.monotonic() - started
+    def retries():
+        return [line for line in ctx.lines if "refused by PodDisruptionBudget" in line and "retrying in 1 s" in line]
+
+    # The run's time is up once both pods were refused in three rounds (an event, not a clock): the runner
+    # must keep retrying until then, and report the timeout naming the pods and the PDB.
+    ctx.stop_reason = lambda: "timed_out" if len(retries()) >= 2 * 3 else None
+    outcome = runner.run({"action": "drain", "node": node, "eviction_retry_seconds": 1}, ctx)
+    lines = ctx.lines
 
     assert outcome.status == "timed_out", lines
-    assert 3.4 < elapsed < 6
-    retries = [line for line in lines if "refused by PodDisruptionBudget" in line and "retrying in 1 s" in line]
-    assert len(retries) >= 2 * 3  # both pods, at least three rounds
+    assert len(retries()) == 2 * 3  # both pods, three rounds, and no eviction attempt after the stop
     assert "Cannot evict pod as it would violate the pod's disruption budget" in outcome.summary
     assert "db-pdb" in outcome.summary or not kube.is_fake  # the fake names the PDB in its cause, like the API server
     assert any(pod in outcome.summary for pod in pods)
     assert outcome.summary.startswith("Timed out while evicting pods.")
     assert set(kube.pods(selector="app=db")) == set(pods)  # nothing evicted
+
+
+def test_the_runners_own_timeout_ends_a_drain_blocked_by_a_pdb(runner, kube, tmp_path):
+    # Given a drain the PDB blocks for ever, and a caller that never asks it to stop
+    (node,) = kube.nodes(1)
+    kube.deployment("db", 1, node)
+    kube.pdb("db-pdb", "app=db", 1)
+    ctx = make_ctx(tmp_path, kube.cluster, timeout=1.5)
+    ctx.stop_reason = lambda: None
+    result = {}
+    spec = {"action": "drain", "node": node, "eviction_retry_seconds": 1}
+    worker = threading.Thread(target=in_english(lambda: result.update(outcome=runner.run(spec, ctx))))
+    # When it runs with its timeout of 1.5 s
+    worker.start()
+    worker.join(FAILURE_DEADLINE_SECONDS)  # bounds a hang only
+    # Then the runner's own clock ended it, as timed out
+    assert not worker.is_alive(), "the runner ignored its timeout"
+    assert result["outcome"].status == "timed_out"
+    assert result["outcome"].summary.startswith("Timed out while evicting pods.")
 
 
 def test_cancel_during_pdb_retry_stops_within_a_second(runner, kube, tmp_path):
@@ -93,17 +116,16 @@ def test_cancel_during_pdb_retry_stops_within_a_second(runner, kube, tmp_path):
     result = {}
     worker = threading.Thread(target=in_english(lambda: result.update(outcome=runner.run({"action": "drain", "node": node, "eviction_retry_seconds": 30}, ctx))))
     worker.start()
-    deadline = time.monotonic() + 20
-    while not any("refused by PodDisruptionBudget" in line for line in ctx.lines) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert any("refused by PodDisruptionBudget" in line for line in ctx.lines), ctx.lines
+    wait_until(lambda: any("refused by PodDisruptionBudget" in line for line in ctx.lines), message="a PDB refusal")
+    refusals = len(kube.server.requests_where("POST", "/eviction")) if kube.is_fake else None
 
-    cancelled_at = time.monotonic()
     cancel.set()
-    worker.join(timeout=5)
+    # The next retry is 30 s away: a run that ends before then was woken by the cancel, not by the retry.
+    worker.join(timeout=20)
 
-    assert not worker.is_alive()
-    assert time.monotonic() - cancelled_at < 1.0
+    assert not worker.is_alive(), "the cancel did not interrupt the 30 s wait before the next eviction"
+    if kube.is_fake:
+        assert len(kube.server.requests_where("POST", "/eviction")) == refusals  # no eviction after the cancel
     assert result["outcome"].status == "cancelled"
     assert result["outcome"].summary.startswith("Cancelled while evicting pods.")
 
@@ -175,8 +197,7 @@ def test_delete_pods_by_label(runner, kube, tmp_path):
     assert outcome.status == "succeeded", lines
     for pod in web:
         assert f"pod {kube.namespace}/{pod} deleted" in lines
-    time.sleep(0.5)  # the fake removes a deleted pod after 0.2 s
-    assert not set(web) & set(kube.pods())
+    wait_until(lambda: not set(web) & set(kube.pods()), message="the deleted pods to go")
     assert set(api) <= set(kube.pods())
 
 
@@ -220,11 +241,13 @@ def test_dry_run_drain_reports_a_pdb_refusal_without_waiting(runner, kube, tmp_p
     kube.deployment("db", 1, node)
     kube.pdb("db-pdb", "app=db", 1)
 
-    started = time.monotonic()
+    # The default retry is 5 s and the run's timeout 30 s: a dry run that retried would time out instead.
     outcome, lines = run(runner, kube, tmp_path, {"action": "drain", "node": node}, dry_run=True)
 
     assert outcome.status == "failed"
-    assert time.monotonic() - started < 5
+    assert not any("retrying" in line for line in lines)
+    if kube.is_fake:
+        assert len(kube.server.requests_where("POST", "/eviction")) == 1  # asked once, not again
     assert "would be refused by a PodDisruptionBudget" in outcome.summary
     assert not kube.unschedulable(node)
 

@@ -10,7 +10,6 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
 import uuid
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from runbooks import runners
 from runbooks.runners.base import RunContext
 from runbooks.runners.process import run_process
 from tests.conftest import IN_CI
+from tests.waiting import wait_until
 
 from .runner_service import ROOT, RunnerService, start_runner, stop_runner
 from .test_process import processes_with, wait_gone
@@ -138,7 +138,7 @@ def test_disconnecting_the_client_ends_the_whole_tree(okno_runner):
     reader.close()
     client.close()
     # Then the runner ends everything the job started
-    assert wait_gone(sleep, seconds=10) == []
+    assert wait_gone(sleep) == []
 
 
 def test_a_process_that_left_the_session_ends_with_the_job(tmp_path, settings):
@@ -147,7 +147,7 @@ def test_a_process_that_left_the_session_ends_with_the_job(tmp_path, settings):
     ctx, lines = make_ctx(tmp_path)
     outcome = run_process(["sh", "-c", f"setsid -f {' '.join(escaped)} >/dev/null 2>&1; echo detached"], ctx)
     assert (outcome.status, lines) == ("succeeded", ["detached"])
-    assert wait_gone(escaped, seconds=5) == []
+    assert wait_gone(escaped) == []
 
 
 def test_malformed_jobs_are_refused_with_a_reason(okno_runner):
@@ -214,10 +214,8 @@ def test_tcp_needs_the_shared_token(tmp_path, settings):
                                env={"PATH": os.environ["PATH"], "OKNO_RUNNER_TOKEN": token}, stdout=log, stderr=subprocess.STDOUT)
     service = RunnerService(f"tcp://127.0.0.1:{port}", process, tmp_path / "tcp.log")
     try:
-        deadline = time.monotonic() + 30
-        while "listening" not in service.log():
-            assert process.poll() is None and time.monotonic() < deadline, service.log()
-            time.sleep(0.05)
+        wait_until(lambda: "listening" in service.log() or process.poll() is not None, message="the runner to listen")
+        assert process.poll() is None, service.log()
         settings.OKNO_RUNNER_SOCKET = service.socket
         # When a client sends a wrong token, then the right one
         settings.OKNO_RUNNER_TOKEN = "wrong"

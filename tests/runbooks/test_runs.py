@@ -149,10 +149,9 @@ def test_a_run_whose_worker_stopped_beating_is_reported_lost_not_rerun(running_p
 
 
 def test_automation_that_starts_at_the_planned_time(author, duty, operator):
+    from execution import transitions
     from notifications import scheduler
     from notifications.models import ScheduledAction
-
-    from execution import transitions
 
     plan = make_plan(author)
     s = Step.objects.create(plan=plan, position=1, name="Авто", planned_date=timezone.localdate(), planned_time=None)
@@ -180,3 +179,53 @@ def test_an_inline_playbook_keeps_ansible_variables_and_takes_no_parameters():
     assert filled["playbook_yaml"] == spec["playbook_yaml"]  # Ansible's own {{ }}: not ours to fill
     assert filled["limit"] == "worker-1" and filled["extra_vars"] == {"node": "worker-1"}
     assert secret_names({"playbook_yaml": "{{ secret.x }}"}) == set()
+
+
+# --- the run's status moves only through its transitions ----------------------------------------------
+
+
+def _queued_run(plan):
+    s = step(plan, 1)
+    return AutomationRun.objects.create(plan=plan, step=s, kind="shell", timeout_seconds=5)
+
+
+def test_the_run_status_cannot_be_assigned(running_plan):
+    run = _queued_run(running_plan)
+    with pytest.raises(AttributeError):
+        run.status = RunStatus.SUCCEEDED
+
+
+@pytest.mark.parametrize(("from_status", "transition"), [
+    (RunStatus.QUEUED, "succeed"),  # a run ends only after a worker claimed it
+    (RunStatus.QUEUED, "lose"),
+    (RunStatus.SUCCEEDED, "claim"),  # an ended run is never started again
+    (RunStatus.SUCCEEDED, "cancel"),
+    (RunStatus.CANCELLED, "fail"),
+    (RunStatus.RUNNING, "claim"),  # a second worker does not take a run another one claimed
+])
+def test_an_illegal_transition_raises(running_plan, from_status, transition):
+    from django_fsm import TransitionNotAllowed
+
+    s = step(running_plan, 1)
+    run = AutomationRun.objects.create(plan=running_plan, step=s, kind="shell", timeout_seconds=5, status=from_status)
+    args = ("worker-1",) if transition == "claim" else ()
+    with pytest.raises(TransitionNotAllowed):
+        getattr(run, transition)(*args)
+    assert AutomationRun.objects.get(pk=run.pk).status == from_status
+
+
+def test_a_runner_outcome_names_an_ending_transition(running_plan):
+    run = _queued_run(running_plan)
+    run.claim("worker-1")
+    assert run.status == RunStatus.RUNNING and run.started_at and run.worker == "worker-1"
+    run.ending(RunStatus.SKIPPED)()
+    assert run.status == RunStatus.SKIPPED and run.finished_at
+    with pytest.raises(ValueError):
+        run.ending(RunStatus.RUNNING)
+
+
+def test_a_second_claim_of_the_same_run_finds_it_taken(running_plan):
+    # Given a queued run that one worker claimed; when a second worker is handed the same run, it does nothing
+    run = _queued_run(running_plan)
+    assert runs._claim(run.pk).status == RunStatus.RUNNING
+    assert runs._claim(run.pk) is None
