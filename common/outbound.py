@@ -22,11 +22,17 @@ import ipaddress
 import re
 import socket
 import time
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any, NoReturn
 from urllib.parse import urlsplit
 
 from django.utils.translation import gettext as _
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 BODY_LIMIT = 64 * 1024
 # Only these characters can make an IPv4 address in inet_aton's legacy forms (hex, octal, short).
@@ -51,21 +57,24 @@ class OutboundRefused(Exception):
 class OutboundFailed(Exception):
     """The call was allowed but did not get an answer (network, TLS, timeout)."""
 
-    def __init__(self, message, *, timed_out=False):
+    def __init__(self, message: str, *, timed_out: bool = False) -> None:
         super().__init__(message)
         self.timed_out = timed_out
 
 
 @dataclass(frozen=True)
 class AllowList:
-    names: frozenset
-    subdomains_of: tuple  # "*.example.com": below example.com only
-    domains: tuple  # ".example.com": example.com and below
-    networks: tuple
+    names: frozenset[str]
+    subdomains_of: tuple[str, ...]  # "*.example.com": below example.com only
+    domains: tuple[str, ...]  # ".example.com": example.com and below
+    networks: tuple[IPNetwork, ...]
 
     @classmethod
-    def parse(cls, entries):
-        names, subdomains, domains, networks = set(), [], [], []
+    def parse(cls, entries: Iterable[object] | None) -> "AllowList":
+        names: set[str] = set()
+        subdomains: list[str] = []
+        domains: list[str] = []
+        networks: list[IPNetwork] = []
         for entry in entries or ():
             entry = str(entry).strip().lower().rstrip(".")
             if not entry:
@@ -84,19 +93,19 @@ class AllowList:
                 names.add(entry)
         return cls(frozenset(names), tuple(subdomains), tuple(domains), tuple(networks))
 
-    def has_name(self, name):
+    def has_name(self, name: str) -> bool:
         return (
             name in self.names
             or any(name.endswith(suffix) and len(name) > len(suffix) for suffix in self.subdomains_of)
             or any(name == domain[1:] or name.endswith(domain) for domain in self.domains)
         )
 
-    def has_address(self, ip):
-        candidates = [ip] + ([ip.ipv4_mapped] if ip.version == 6 and ip.ipv4_mapped else [])
+    def has_address(self, ip: IPAddress) -> bool:
+        candidates: list[IPAddress] = [ip] + ([ip.ipv4_mapped] if ip.version == 6 and ip.ipv4_mapped else [])
         return any(candidate in network for candidate in candidates for network in self.networks if candidate.version == network.version)
 
 
-def _ascii(name):
+def _ascii(name: str) -> str:
     """An internationalised name in its DNS form (xn--...); what cannot be encoded is left as it is."""
     try:
         return name.encode("idna").decode("ascii") if not name.isascii() else name
@@ -104,7 +113,7 @@ def _ascii(name):
         return name
 
 
-def address_kind(ip):
+def address_kind(ip: IPAddress) -> str | Promise | None:
     """Why `ip` is not a public address (a translatable label), or None for a public one."""
     if ip.version == 6:
         embedded = ip.ipv4_mapped or ip.sixtofour or (ip.teredo[1] if ip.teredo else None)
@@ -118,7 +127,7 @@ def address_kind(ip):
     return None
 
 
-def parse_ip(host):
+def parse_ip(host: str) -> IPAddress | None:
     """The address `host` means (odd IPv4 spellings included), or None for a name."""
     try:
         return ipaddress.ip_address(host)
@@ -138,22 +147,22 @@ class Target:
     host: str  # as written in the URL, lower case, without a trailing dot
     port: int
     path: str  # path and query, what goes on the request line
-    addresses: tuple  # checked addresses, in the order to try
+    addresses: tuple[str, ...]  # checked addresses, in the order to try
 
     @property
-    def host_header(self):
+    def host_header(self) -> str:
         host = f"[{self.host}]" if ":" in self.host else self.host
         return host if self.port == {"http": 80, "https": 443}[self.scheme] else f"{host}:{self.port}"
 
 
-def _refuse_address(host, ip, kind, setting):
+def _refuse_address(host: str, ip: IPAddress, kind: str | Promise, setting: str) -> NoReturn:
     raise OutboundRefused(_(
         "Host “%(host)s” has the address %(address)s (%(kind)s): Okno does not call such an address "
         "unless %(setting)s lists it or its network."
     ) % {"host": host, "address": ip, "kind": kind, "setting": setting})
 
 
-def check_url(url, allowed, *, setting, resolve=True):
+def check_url(url: str | None, allowed: "AllowList | Iterable[object] | None", *, setting: str, resolve: bool = True) -> Target:
     """The Target Okno may call for `url`, or OutboundRefused saying why not.
 
     `allowed` is the allow-list (entries as in the module docstring); `setting` is its name, shown in
@@ -200,9 +209,9 @@ def check_url(url, allowed, *, setting, resolve=True):
             infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
         except (OSError, UnicodeError) as exc:
             raise OutboundRefused(_("Host “%(host)s” cannot be resolved: %(error)s") % {"host": host, "error": exc}) from None
-        addresses = []
+        addresses: list[IPAddress] = []
         for info in infos:
-            address = ipaddress.ip_address(info[4][0].split("%", 1)[0])
+            address = ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])
             if address not in addresses:
                 addresses.append(address)
     for address in addresses:
@@ -216,12 +225,12 @@ def check_url(url, allowed, *, setting, resolve=True):
 class Response:
     status: int
     reason: str
-    headers: dict
+    headers: dict[str, str]
     body: bytes  # at most max_body + 1 bytes: more than max_body means it was cut
     truncated: bool
 
 
-def _pool(target, address, timeout, ca_certs):
+def _pool(target: Target, address: str, timeout: float, ca_certs: str | None) -> Any:
     import urllib3
 
     timeouts = urllib3.Timeout(connect=timeout, read=timeout)
@@ -238,19 +247,20 @@ def _pool(target, address, timeout, ca_certs):
     )
 
 
-def request(method, url, *, allowed, setting, **kwargs):
+def request(method: str, url: str, *, allowed: "AllowList | Iterable[object] | None", setting: str, **kwargs: Any) -> Response:
     """One request to `url` if the guard allows it; raises OutboundRefused (nothing sent) or OutboundFailed."""
     return send(check_url(url, allowed, setting=setting), method, **kwargs)
 
 
-def send(target, method, *, headers=None, body=None, timeout=10.0, max_body=BODY_LIMIT, ca_certs=None):
+def send(target: Target, method: str, *, headers: Mapping[str, str] | None = None, body: bytes | str | None = None,
+         timeout: float = 10.0, max_body: int = BODY_LIMIT, ca_certs: str | None = None) -> Response:
     """One request to a Target from check_url(resolve=True): to its checked addresses only, no redirects."""
     import urllib3
 
     send_headers = {name: value for name, value in (headers or {}).items() if name.lower() != "host"}
     send_headers["Host"] = target.host_header
     deadline = time.monotonic() + timeout
-    error = None
+    error: OutboundFailed | None = None
     for address in target.addresses:
         pool = _pool(target, address, timeout, ca_certs)
         try:

@@ -48,12 +48,12 @@ class DatabaseUnavailableMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request, exception):
-        import json
-
         from django.db import InterfaceError, OperationalError
         from django.http import HttpResponse
         from django.template.loader import render_to_string
         from django.utils.translation import gettext
+
+        from common.htmx import toast
 
         if not isinstance(exception, (OperationalError, InterfaceError)):
             return None
@@ -61,7 +61,7 @@ class DatabaseUnavailableMiddleware:
             message = gettext("The database is not available right now. Nothing was saved; please try again in a minute.")
             response = HttpResponse(f'<div class="alert alert-danger py-2" role="alert">{message}</div>', status=503)
             response["HX-Reswap"] = "none"
-            response["HX-Trigger"] = json.dumps({"okno:toast": {"text": message, "level": "danger"}})
+            toast(response, message, "danger")
         else:
             response = HttpResponse(render_to_string("503.html", {"retry_after": self.RETRY_AFTER_SECONDS}), status=503)
         response["Retry-After"] = str(self.RETRY_AFTER_SECONDS)

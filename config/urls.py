@@ -18,6 +18,7 @@ urlpatterns = [
     path("approvals/", include("approvals.urls")),
     path("sign/", include("approvals.link_urls")),
     path("automation/", include("runbooks.urls_runs")),
+    path("banners/", include("changeplans.urls_banners")),
     path("", include("notifications.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -25,7 +25,8 @@ from notifications.models import ScheduledAction
 
 from execution import transitions
 from changeplans.choices import EventKind, PlanStatus, StepKind, StepStatus
-from changeplans.models import Plan, Step
+from changeplans import banners
+from changeplans.models import Banner, Plan, Step
 from changeplans.roles import has_role
 from changeplans.history import record_event
 
@@ -155,8 +156,6 @@ def _banner_services(plan):
 
 
 def _banner_on(plan, step, group, actor):
-    from notifications import banners
-
     from changeplans import announcements
 
     services = _banner_services(plan)
@@ -167,8 +166,6 @@ def _banner_on(plan, step, group, actor):
 
 
 def _banner_off(plan, step, group, actor):
-    from notifications import banners
-
     services = _banner_services(plan)
     for service in services:
         banners.hide(service, plan=plan, step=step, actor=actor, group=group)
@@ -214,9 +211,6 @@ def _after_plan_changed(plan_id):
         plan = Plan.objects.select_for_update().filter(pk=plan_id).first()
         if plan is None or plan.status not in ENDED_PLAN:
             return
-        from notifications import banners
-        from notifications.models import Banner
-
         for banner in Banner.objects.filter(plan=plan, shown_until__isnull=True).select_related("service"):
             banners.hide(banner.service, plan=plan, group=f"plan:{plan.pk}:ended")
             record_event(plan, actor=None, kind=EventKind.EDITED, comment=_("Banner taken down on: %(services)s") % {"services": banner.service.display_name})

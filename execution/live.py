@@ -47,7 +47,7 @@ LATE_COMMIT_SECONDS = 10.0
 
 def max_age_seconds():
     # Each connection ends after this; the browser reconnects with Last-Event-ID and loses nothing.
-    return float(getattr(settings, "OKNO_LIVE_MAX_AGE_SECONDS", 1800))
+    return float(settings.OKNO_LIVE_MAX_AGE_SECONDS)
 
 
 _redis_client = None

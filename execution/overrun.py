@@ -24,6 +24,8 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from common.links import absolute_url
+
 from notifications import scheduler
 from notifications.outbox import enqueue_email
 from notifications.rendering import render_email
@@ -108,15 +110,11 @@ def recipients(plan):
     return [found[pk] for pk in sorted(found)]
 
 
-def _absolute(path):
-    return getattr(settings, "OKNO_BASE_URL", "http://127.0.0.1:8000").rstrip("/") + path
-
-
 def _board_url(plan):
     try:
-        return _absolute(reverse("execution:plan_board", args=[plan.pk]))
+        return absolute_url(reverse("execution:plan_board", args=[plan.pk]))
     except Exception:  # the board's URL is not there (yet): the plan page
-        return _absolute(reverse("changeplans:plan_detail", args=[plan.pk]))
+        return absolute_url(reverse("changeplans:plan_detail", args=[plan.pk]))
 
 
 def _mail(plan, template, key_prefix, context):
@@ -127,7 +125,7 @@ def _mail(plan, template, key_prefix, context):
     sent = []
     for user in recipients(plan):
         subject, text, html = render_email(
-            f"notifications/email/{template}", {**base, "recipient_name": display_name(user)},
+            f"execution/email/{template}", {**base, "recipient_name": display_name(user)},
             language=settings.LANGUAGE_CODE, time_zone=plan.tz,
         )
         sent.append(enqueue_email(f"{key_prefix}:{user.pk}", user.email, subject, text, html, group=f"plan:{plan.pk}:alerts"))

@@ -13,6 +13,14 @@ so two board calls and the scheduler never deadlock. Under READ COMMITTED `selec
 row as committed by whoever held the lock before us: that is what `expected_status` is compared with.
 """
 
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from functools import partial
+from typing import TYPE_CHECKING, Any, cast
+
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, transaction
 from django.utils import timezone
@@ -21,14 +29,22 @@ from django.utils.translation import gettext_lazy
 from django_fsm import can_proceed
 
 from changeplans.choices import EventKind, PlanStatus, Role, StepStatus
+from changeplans.history import record_event
 from changeplans.models import STATUS_CHOICES_BY_OBJECT, Plan, PlanEvent, RollbackAction, Step
 from changeplans.roles import display_name, has_role
-from changeplans.history import record_event
+from common.text import clean_text
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser, User
+    from django.utils.functional import _StrPromise
+
+    Ticked = Step | RollbackAction  # what the board ticks
+    AnyUser = User | AnonymousUser | None  # None: Okno itself
 
 # Called after commit with (plan id, step id) when a step or one of its rollback actions changed.
-on_step_changed = []
+on_step_changed: list[Callable[[int, int], object]] = []
 # Called after commit with the plan id when the plan started, entered rollback mode or finished.
-on_plan_changed = []
+on_plan_changed: list[Callable[[int], object]] = []
 
 BOARD_ROLES = (Role.DUTY_OFFICER, Role.OPERATOR, Role.ADMIN)
 STEP_ACTIONS = ("start", "done", "failed", "skip", "retry")
@@ -49,7 +65,7 @@ class PlanMode(models.TextChoices):
     ROLLBACK = "rollback", gettext_lazy("ROLLBACK MODE")
 
 
-def register():
+def register() -> None:
     """Called from ExecutionConfig.ready(): the history labels the plan's execution mode."""
     STATUS_CHOICES_BY_OBJECT.setdefault("plan_mode", PlanMode)
 
@@ -61,23 +77,23 @@ class StepStateError(Exception):
 class AlreadyChanged(StepStateError):
     """Someone else changed the object after the user saw it: the view answers 409 with this message."""
 
-    def __init__(self, message, event=None):
+    def __init__(self, message: str, event: PlanEvent | None = None) -> None:
         super().__init__(message)
         self.event = event
 
 
 # --- guards ------------------------------------------------------------------------------------------
 
-def is_board_officer(user):
+def is_board_officer(user: AnyUser) -> bool:
     return user is not None and user.is_authenticated and any(has_role(user, role) for role in BOARD_ROLES)
 
 
-def is_step_responsible(user, step):
+def is_step_responsible(user: AnyUser, step: Step) -> bool:
     executor = step.executor
     return user is not None and executor is not None and executor.user_id is not None and executor.user_id == user.pk
 
 
-def tick_refusal(user, plan, step):
+def tick_refusal(user: AnyUser, plan: Plan, step: Step) -> str | None:
     """Why `user` may not tick `step` now, or None. `user` None is Okno itself (automatic steps)."""
     if user is None:
         if plan.status not in SYSTEM_PLAN_STATUSES:
@@ -90,7 +106,7 @@ def tick_refusal(user, plan, step):
     return None
 
 
-def start_refusal(user, plan, now=None):
+def start_refusal(user: AnyUser, plan: Plan, now: datetime | None = None) -> str | None:
     """Why `user` may not start the plan (ignoring the early-start override), or None."""
     if not is_board_officer(user):
         return _("Only the duty officer, an operator or an administrator can start the work.")
@@ -99,11 +115,11 @@ def start_refusal(user, plan, now=None):
     return None
 
 
-def is_early(plan, now=None):
+def is_early(plan: Plan, now: datetime | None = None) -> bool:
     return (now or timezone.now()) < plan.window_start
 
 
-def plan_refusal(user, plan):
+def plan_refusal(user: AnyUser, plan: Plan) -> str | None:
     """Why `user` may not switch the plan to rollback mode or finish it, or None."""
     if not is_board_officer(user):
         return _("Only the duty officer, an operator or an administrator can do this.")
@@ -112,22 +128,22 @@ def plan_refusal(user, plan):
     return None
 
 
-def _who_when(event, plan):
+def _who_when(event: PlanEvent | None, plan: Plan) -> tuple[str, str]:
     who = display_name(event.actor) if event and event.actor else _("Okno")
     when = timezone.localtime(event.at, plan.tz).strftime("%H:%M") if event else ""
     return who, when
 
 
-def _last_transition(object_type, object_id):
+def _last_transition(object_type: str, object_id: int) -> PlanEvent | None:
     return (
         PlanEvent.objects.filter(object_type=object_type, object_id=object_id, kind=EventKind.TRANSITION)
         .select_related("actor").order_by("-id").first()
     )
 
 
-def _conflict(obj, plan, what):
+def _conflict(obj: Plan | Step | RollbackAction, plan: Plan, what: str) -> AlreadyChanged:
     """The clear refusal for a tick that lost a race: who set the current status, and when."""
-    event = _last_transition(obj._meta.model_name, obj.pk)
+    event = _last_transition(obj._meta.model_name or "", obj.pk)
     who, when = _who_when(event, plan)
     params = {"status": obj.get_status_display(), "who": who, "time": when}
     if what == "plan":
@@ -139,64 +155,71 @@ def _conflict(obj, plan, what):
     return AlreadyChanged(message, event)
 
 
-def _clean_text(text):
-    return (text or "").replace("\r\n", "\n").strip()
-
-
-def _after_commit(plan_id, step_id=None):
+def _after_commit(plan_id: int, step_id: int | None = None) -> None:
     callbacks = on_step_changed if step_id is not None else on_plan_changed
     args = (plan_id, step_id) if step_id is not None else (plan_id,)
     for callback in callbacks:
-        transaction.on_commit(lambda callback=callback: callback(*args), robust=True)
+        transaction.on_commit(partial(callback, *args), robust=True)
 
 
 # --- primitives (caller holds the transaction and the lock) ------------------------------------------
 
-def _transition(step, method, *, actor, comment="", note_on_step=True):
-    transition = getattr(step, method)
+def _transition(obj: Ticked, method: str, *, actor: User | None, comment: str = "", note_on_object: bool = True) -> None:
+    """Move a step or a rollback action (`obj.step` set, its plan loaded) and write its history entry."""
+    transition = getattr(obj, method)
     if not can_proceed(transition):
-        raise StepStateError(_("The step is already “%(status)s”.") % {"status": step.get_status_display()})
-    before = step.status
+        raise StepStateError(_("The step is already “%(status)s”.") % {"status": obj.get_status_display()})
+    before = obj.status
     transition()
-    if actor is not None and method == "start":
-        step.started_by = actor
+    if actor is not None and method == "start" and isinstance(obj, Step):  # a rollback action has no started_by
+        obj.started_by = actor
     if actor is not None and method in ("finish", "fail", "skip"):
-        step.done_by = actor
-    if method == "retry":
-        step.started_by = step.done_by = None
-    if comment and note_on_step:
-        step.comment = comment
-    step.save()
-    record_event(step.plan, actor=actor, kind=EventKind.TRANSITION, obj=step, from_status=before, to_status=step.status, comment=comment)
+        obj.done_by = actor
+    if method == "retry" and isinstance(obj, Step):
+        obj.started_by = obj.done_by = None
+    if comment and note_on_object:
+        obj.comment = comment
+    obj.save()
+    if isinstance(obj, RollbackAction):
+        step = obj.step
+    else:
+        step = obj
+    record_event(
+        step.plan, actor=actor, kind=EventKind.TRANSITION, obj=obj, from_status=before, to_status=obj.status, comment=comment
+    )
     _after_commit(step.plan_id, step.pk)
+
+
+def start_step(step: Step, *, actor: User | None, comment: str = "") -> Step:
+    _transition(step, "start", actor=actor, comment=comment)
     return step
 
 
-def start_step(step, *, actor, comment=""):
-    return _transition(step, "start", actor=actor, comment=comment)
+def finish_step(step: Step, *, actor: User | None, comment: str = "") -> Step:
+    _transition(step, "finish", actor=actor, comment=comment)
+    return step
 
 
-def finish_step(step, *, actor, comment=""):
-    return _transition(step, "finish", actor=actor, comment=comment)
+def fail_step(step: Step, *, actor: User | None, reason: str) -> Step:
+    _transition(step, "fail", actor=actor, comment=reason)
+    return step
 
 
-def fail_step(step, *, actor, reason):
-    return _transition(step, "fail", actor=actor, comment=reason)
+def skip_step(step: Step, *, actor: User | None, reason: str) -> Step:
+    _transition(step, "skip", actor=actor, comment=reason)
+    return step
 
 
-def skip_step(step, *, actor, reason):
-    return _transition(step, "skip", actor=actor, comment=reason)
+def retry_step(step: Step, *, actor: User | None, comment: str = "") -> Step:
+    _transition(step, "retry", actor=actor, comment=comment)
+    return step
 
 
-def retry_step(step, *, actor, comment=""):
-    return _transition(step, "retry", actor=actor, comment=comment)
-
-
-def lock_step(step_id):
+def lock_step(step_id: int) -> Step | None:
     return Step.objects.select_for_update(of=("self",)).select_related("plan").filter(pk=step_id).first()
 
 
-def _lock_plan(plan_id):
+def _lock_plan(plan_id: int) -> Plan:
     plan = Plan.objects.select_for_update().filter(pk=plan_id).first()
     if plan is None:
         raise ValidationError(_("The plan no longer exists."))
@@ -206,7 +229,7 @@ def _lock_plan(plan_id):
 # --- board services ----------------------------------------------------------------------------------
 
 @transaction.atomic
-def start_plan(plan_id, *, actor, override_reason="", now=None):
+def start_plan(plan_id: int, *, actor: User, override_reason: str = "", now: datetime | None = None) -> Plan:
     """The duty officer starts the work: approved plan, window open (or a reason for starting early)."""
     now = now or timezone.now()
     plan = _lock_plan(plan_id)
@@ -217,7 +240,7 @@ def start_plan(plan_id, *, actor, override_reason="", now=None):
     refusal = start_refusal(actor, plan)
     if refusal:
         raise ValidationError(refusal)
-    reason = _clean_text(override_reason)
+    reason = clean_text(override_reason)
     if now < plan.window_start and not reason:
         raise ValidationError(
             _("The window opens at %(time)s: to start earlier, give a reason.") % {"time": timezone.localtime(plan.window_start, plan.tz).strftime("%H:%M %d.%m.%Y")}
@@ -232,42 +255,86 @@ def start_plan(plan_id, *, actor, override_reason="", now=None):
     return plan
 
 
+@dataclass(frozen=True)
+class _Tickable:
+    """What differs between ticking a step and ticking one of its rollback actions; `_tick` does the rest."""
+
+    model: type[Step] | type[RollbackAction]
+    actions: tuple[str, ...]
+    ids: tuple[str, str]  # the object's step id and plan id, as values_list() paths from the object
+    gone: _StrPromise
+    cannot_mark: _StrPromise  # with %(status)s
+    refusal: Callable[[AnyUser, Plan, Any], str | None]  # (user, plan, the step or rollback action)
+    # Okno itself (actor None) ticks automatic steps: a refusal it gets is about the state, not permission.
+    okno_may_tick: bool
+    # In rollback mode only these actions remain (None: no limit).
+    rollback_mode_actions: tuple[str, ...] | None
+    # What follows the transition (the step becomes "rolled back" after its last rollback action).
+    then: Callable[[Any, User | None], None] | None = None
+
+
+def _tick(kind: _Tickable, obj_id: int, action: str, *, actor: User | None, comment: str, reason: str | None,
+          expected_status: str | None) -> Ticked:
+    """The board's tick, for a step or a rollback action; the caller holds the transaction."""
+    if action not in kind.actions:
+        raise ValidationError(_("Unknown action “%(action)s”.") % {"action": action})
+    text = clean_text(reason if reason is not None else comment)
+    ids = kind.model.objects.filter(pk=obj_id).values_list(*kind.ids).first()
+    if ids is None:
+        raise ValidationError(str(kind.gone))
+    step_id, plan_id = ids
+    # Lock order: plan, step, rollback action (the module docstring).
+    plan = _lock_plan(plan_id)
+    step = Step.objects.select_for_update(of=("self",)).select_related("executor").get(pk=step_id)
+    step.plan = plan
+    obj: Ticked = step
+    if kind.model is not Step:
+        rollback: RollbackAction = RollbackAction.objects.select_for_update(of=("self",)).get(pk=obj_id)
+        rollback.step = step
+        obj = rollback
+    refusal = kind.refusal(actor, plan, obj)
+    if refusal:
+        if not ((actor is None and kind.okno_may_tick) or is_board_officer(actor) or is_step_responsible(actor, step)):
+            raise PermissionDenied(refusal)
+        raise ValidationError(refusal)
+    mode_actions = kind.rollback_mode_actions
+    if mode_actions is not None and actor is not None and plan.rollback_started_at and action not in mode_actions:
+        # In rollback mode no step starts again; one still running may be ended.
+        raise ValidationError(_("The plan is in rollback mode: tick the rollback actions of the failed steps."))
+    if expected_status and obj.status != expected_status:
+        raise _conflict(obj, plan, "step" if obj is step else "rollback")
+    method = _METHODS[action]
+    if not can_proceed(getattr(obj, method)):
+        raise StepStateError(kind.cannot_mark % {"status": obj.get_status_display()})
+    if action in REASON_REQUIRED and not text:
+        raise ValidationError(_("Give a reason: it goes into the plan's history."))
+    _transition(obj, method, actor=actor, comment=text)
+    if kind.then is not None:
+        kind.then(obj, actor)
+    return obj
+
+
+_STEP = _Tickable(
+    model=Step, actions=STEP_ACTIONS, ids=("pk", "plan_id"), gone=gettext_lazy("The step no longer exists."),
+    cannot_mark=gettext_lazy("A step that is “%(status)s” cannot be given this mark."),
+    refusal=tick_refusal, okno_may_tick=True, rollback_mode_actions=ROLLBACK_MODE_STEP_ACTIONS,
+)
+
+
 @transaction.atomic
-def tick(step_id, action, *, actor, comment="", reason=None, expected_status=None):
+def tick(step_id: int, action: str, *, actor: User | None, comment: str = "", reason: str | None = None,
+         expected_status: str | None = None) -> Step:
     """Tick a step on the board: start, done, failed (reason), skip (reason) or retry (failed → pending).
 
     `expected_status` is the status the user saw; when the stored one differs, someone else was first and
     AlreadyChanged says who and when. `actor` None is Okno itself ticking an automatic step.
     """
-    if action not in STEP_ACTIONS:
-        raise ValidationError(_("Unknown action “%(action)s”.") % {"action": action})
-    text = _clean_text(reason if reason is not None else comment)
-    plan_id = Step.objects.filter(pk=step_id).values_list("plan_id", flat=True).first()
-    if plan_id is None:
-        raise ValidationError(_("The step no longer exists."))
-    plan = _lock_plan(plan_id)
-    step = Step.objects.select_for_update(of=("self",)).select_related("executor").get(pk=step_id)
-    step.plan = plan
-    refusal = tick_refusal(actor, plan, step)
-    if refusal:
-        if actor is not None and not (is_board_officer(actor) or is_step_responsible(actor, step)):
-            raise PermissionDenied(refusal)
-        raise ValidationError(refusal)
-    if actor is not None and plan.rollback_started_at and action not in ROLLBACK_MODE_STEP_ACTIONS:
-        # In rollback mode no step starts again; one still running may be ended.
-        raise ValidationError(_("The plan is in rollback mode: tick the rollback actions of the failed steps."))
-    if expected_status and step.status != expected_status:
-        raise _conflict(step, plan, "step")
-    method = _METHODS[action]
-    if not can_proceed(getattr(step, method)):
-        raise StepStateError(_("A step that is “%(status)s” cannot be given this mark.") % {"status": step.get_status_display()})
-    if action in REASON_REQUIRED and not text:
-        raise ValidationError(_("Give a reason: it goes into the plan's history."))
-    return _transition(step, method, actor=actor, comment=text)
+    step = _tick(_STEP, step_id, action, actor=actor, comment=comment, reason=reason, expected_status=expected_status)
+    return cast(Step, step)
 
 
 @transaction.atomic
-def enter_rollback(plan_id, *, actor, reason):
+def enter_rollback(plan_id: int, *, actor: User, reason: str) -> Plan:
     """Switch the plan to rollback mode: from now on the rollback actions of failed steps are ticked."""
     plan = _lock_plan(plan_id)
     if not is_board_officer(actor):
@@ -279,7 +346,7 @@ def enter_rollback(plan_id, *, actor, reason):
     refusal = plan_refusal(actor, plan)
     if refusal:
         raise ValidationError(refusal)
-    text = _clean_text(reason)
+    text = clean_text(reason)
     if not text:
         raise ValidationError(_("Give a reason for the rollback."))
     plan.rollback_started_at = timezone.now()
@@ -292,7 +359,7 @@ def enter_rollback(plan_id, *, actor, reason):
     return plan
 
 
-def rollback_refusal(user, plan, rollback_action):
+def rollback_refusal(user: AnyUser, plan: Plan, rollback_action: RollbackAction) -> str | None:
     """Why `user` may not tick a rollback action now, or None."""
     step = rollback_action.step
     if not (is_board_officer(user) or is_step_responsible(user, step)):
@@ -306,53 +373,36 @@ def rollback_refusal(user, plan, rollback_action):
     return None
 
 
-@transaction.atomic
-def tick_rollback(action_id, action, *, actor, comment="", reason=None, expected_status=None):
-    """Tick a rollback action of a failed step in rollback mode (start, done, failed, skip).
-
-    When every rollback action of the step is done or skipped, the step becomes "rolled back".
-    """
-    if action not in ROLLBACK_ACTIONS:
-        raise ValidationError(_("Unknown action “%(action)s”.") % {"action": action})
-    text = _clean_text(reason if reason is not None else comment)
-    plan_id = RollbackAction.objects.filter(pk=action_id).values_list("step__plan_id", flat=True).first()
-    if plan_id is None:
-        raise ValidationError(_("The rollback action no longer exists."))
-    plan = _lock_plan(plan_id)
-    rollback = RollbackAction.objects.select_for_update(of=("self",)).get(pk=action_id)
-    step = Step.objects.select_for_update(of=("self",)).select_related("executor").get(pk=rollback.step_id)
-    step.plan = plan
-    rollback.step = step
-    refusal = rollback_refusal(actor, plan, rollback)
-    if refusal:
-        if not (is_board_officer(actor) or is_step_responsible(actor, step)):
-            raise PermissionDenied(refusal)
-        raise ValidationError(refusal)
-    if expected_status and rollback.status != expected_status:
-        raise _conflict(rollback, plan, "rollback")
-    transition = getattr(rollback, _METHODS[action])
-    if not can_proceed(transition):
-        raise StepStateError(_("A rollback action that is “%(status)s” cannot be given this mark.") % {"status": rollback.get_status_display()})
-    if action in REASON_REQUIRED and not text:
-        raise ValidationError(_("Give a reason: it goes into the plan's history."))
-    before = rollback.status
-    transition()
-    if action != "start":
-        rollback.done_by = actor
-    if text:
-        rollback.comment = text
-    rollback.save()
-    record_event(plan, actor=actor, kind=EventKind.TRANSITION, obj=rollback, from_status=before, to_status=rollback.status, comment=text)
+def _roll_back_step_when_done(rollback: RollbackAction, actor: User | None) -> None:
+    """A failed step whose rollback actions are all done or skipped becomes "rolled back"."""
+    step = rollback.step
     if step.status == StepStatus.FAILED:
         statuses = list(step.rollback_actions.values_list("status", flat=True))
         if statuses and all(status in (StepStatus.DONE, StepStatus.SKIPPED) for status in statuses):
             # The step keeps its failure reason; the note goes into the history only.
-            _transition(step, "roll_back", actor=actor, comment=_("Every rollback action is done."), note_on_step=False)
-    _after_commit(plan.pk, step.pk)
-    return rollback
+            _transition(step, "roll_back", actor=actor, comment=_("Every rollback action is done."), note_on_object=False)
 
 
-def finish_refusal(plan, outcome, steps):
+_ROLLBACK = _Tickable(
+    model=RollbackAction, actions=ROLLBACK_ACTIONS, ids=("step_id", "step__plan_id"),
+    gone=gettext_lazy("The rollback action no longer exists."),
+    cannot_mark=gettext_lazy("A rollback action that is “%(status)s” cannot be given this mark."),
+    refusal=rollback_refusal, okno_may_tick=False, rollback_mode_actions=None, then=_roll_back_step_when_done,
+)
+
+
+@transaction.atomic
+def tick_rollback(action_id: int, action: str, *, actor: User | None, comment: str = "", reason: str | None = None,
+                  expected_status: str | None = None) -> RollbackAction:
+    """Tick a rollback action of a failed step in rollback mode (start, done, failed, skip).
+
+    When every rollback action of the step is done or skipped, the step becomes "rolled back".
+    """
+    rollback = _tick(_ROLLBACK, action_id, action, actor=actor, comment=comment, reason=reason, expected_status=expected_status)
+    return cast(RollbackAction, rollback)
+
+
+def finish_refusal(plan: Plan, outcome: str, steps: list[Step]) -> str | None:
     """Why the plan cannot end with `outcome` given its steps (a list with rollback actions), or None."""
     if outcome == "completed":
         if plan.rollback_started_at:
@@ -363,7 +413,7 @@ def finish_refusal(plan, outcome, steps):
     elif outcome == "completed_with_rollback":
         if not plan.rollback_started_at:
             return _("The plan has not been rolled back: switch it to rollback mode first.")
-        running = [step for step in steps if step.status == StepStatus.IN_PROGRESS]
+        running: list[Step | RollbackAction] = [step for step in steps if step.status == StepStatus.IN_PROGRESS]
         running += [a for step in steps for a in step.rollback_actions.all() if a.status == StepStatus.IN_PROGRESS]
         if running:
             return _("Something is still in progress: finish or fail it first.")
@@ -371,7 +421,7 @@ def finish_refusal(plan, outcome, steps):
 
 
 @transaction.atomic
-def finish_plan(plan_id, *, actor, outcome, comment=""):
+def finish_plan(plan_id: int, *, actor: User, outcome: str, comment: str = "") -> Plan:
     """End the work: completed, completed with rollback, or failed (a comment is required for failed)."""
     if outcome not in OUTCOMES:
         raise ValidationError(_("Unknown outcome “%(outcome)s”.") % {"outcome": outcome})
@@ -383,7 +433,7 @@ def finish_plan(plan_id, *, actor, outcome, comment=""):
     refusal = plan_refusal(actor, plan)
     if refusal:
         raise ValidationError(refusal)
-    text = _clean_text(comment)
+    text = clean_text(comment)
     if outcome == "failed" and not text:
         raise ValidationError(_("Say why the work failed: it goes into the plan's history."))
     steps = list(plan.steps.prefetch_related("rollback_actions").select_for_update(of=("self",)))

@@ -2,12 +2,13 @@
 
 import datetime
 import re
+from dataclasses import dataclass
 
 from django import forms
 from django.contrib import messages as flash
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -16,16 +17,17 @@ from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
 from notifications.choices import MessageKind
-from notifications.models import Banner, OutboundEmail, ScheduledAction, WebhookDelivery
+from notifications.models import OutboundEmail, ScheduledAction, WebhookDelivery
 
 from changeplans import announcements
 from execution import automatic_steps
 from changeplans.choices import StepStatus
 from changeplans.forms import LocalDateTimeInput
 from changeplans.limits import validate_date_in_range
-from changeplans.models import Plan, Step
+from changeplans import banners
+from changeplans.models import Banner, Plan, Step
 from changeplans.permissions import can_view_plan
-from changeplans.views import _forbidden, _toast
+from common import htmx
 
 TEMPLATE = "execution/announcements.html"
 PREVIEW_KINDS = (MessageKind.ANNOUNCEMENT, MessageKind.COMPLETION, MessageKind.DELAY)
@@ -115,9 +117,12 @@ def _deliveries_context(plan, steps):
         .order_by("-created_at", "-id")[:DELIVERY_LIMIT]
     )
     webhooks = list(
-        WebhookDelivery.objects.filter(group__startswith=prefix).select_related("service")
+        WebhookDelivery.objects.filter(group__startswith=prefix)
         .defer("body").order_by("-created_at", "-id")[:DELIVERY_LIMIT]
     )
+    services = banners.services_of(webhooks)
+    for row in webhooks:
+        row.service = services.get(row.pk)
     for row in (*emails, *webhooks):
         row.group_label = _group_label(row.group, by_id)
     return {
@@ -180,7 +185,7 @@ def fire_step(request, pk, step_id):
     try:
         automatic_steps.fire_step(step.pk, actor=request.user)
     except PermissionDenied as exc:
-        return _forbidden(request, exc)
+        return htmx.forbidden(request, exc)
     except ValidationError as exc:
         level, message = "warning", " ".join(exc.messages)
     if not request.htmx:
@@ -189,80 +194,126 @@ def fire_step(request, pk, step_id):
     plan.refresh_from_db()
     context = {"plan": plan, **_steps_context(request, plan)}
     context.update(_deliveries_context(plan, context["auto_steps"]))
-    return _toast(_parts(request, plan, ["auto-steps", "deliveries"], context), message, level)
+    return htmx.toast(_parts(request, plan, ["auto-steps", "deliveries"], context), message, level)
+
+
+@dataclass
+class _DelayOutcome:
+    """What a delay notice request ends in: the form to show again (None once sent) and what goes with it."""
+
+    form: DelayNoticeForm | None
+    status: int = 200
+    preview: announcements.DelayPreview | None = None
+    sent: announcements.DelayResult | None = None
+    conflict: announcements.DelayConflict | None = None
+    toast: tuple[str, str] | None = None  # (message, level)
 
 
 @login_required
-def delay_notice(request, pk):
-    """The delay notice: POST action=preview shows what will go out; action=send sends it (once)."""
+def delay_notice(request: HttpRequest, pk: int) -> HttpResponse:
+    """The delay notice: POST action=preview shows what will go out; action=send sends it (once); action=edit shows
+    the form again. The form validates what was typed; changeplans.announcements previews and sends."""
     plan = _load_plan(request, pk)
     if request.method != "POST":
-        return redirect(reverse("execution:plan_announcements", args=[plan.pk]) + "#delay-notice")
+        return redirect(_delay_notice_url(plan))
     refusal = announcements.notice_refusal(request.user, plan)
     if refusal:
-        return _forbidden(request, refusal)
+        return htmx.forbidden(request, refusal)
     action = request.POST.get("action", "preview")
     with timezone.override(plan.tz):
         # Inside the plan's zone: the typed local time is read as the plan's wall-clock time.
         form = DelayNoticeForm(request.POST, plan=plan)
         valid = form.is_valid()
-    status, preview, sent, conflict, toast = 200, None, None, None, None
-    if not valid or action == "edit":
-        status = 422 if not valid else 200
+    if not valid:
+        outcome = _DelayOutcome(form, status=422)
+    elif action == "edit":
+        outcome = _DelayOutcome(form)
     elif action == "send":
-        number = form.cleaned_data.get("number") or 0
         try:
-            result = announcements.send_delay_notice(
-                plan.pk, actor=request.user, new_end=form.cleaned_data["new_end"], reason=form.cleaned_data["reason"], number=number,
-            )
+            outcome = _send_delay_notice(request, plan, form)
         except PermissionDenied as exc:
-            return _forbidden(request, exc)
-        except ValidationError as exc:
-            form.add_error(None, exc)
-            status = 422
-        except announcements.DelayConflict as exc:
-            conflict = exc
-            preview = _delay_preview(plan, form, exc.number)
-        else:
-            sent = result
-            if result.already_sent:
-                toast = (_("This delay notice has already been sent; nothing was sent again."), "info")
-            else:
-                count = len(result.emails)
-                toast = (ngettext("Delay notice sent to %(count)d recipient.", "Delay notice sent to %(count)d recipients.", count) % {"count": count}, "success")
-            form = None
+            return htmx.forbidden(request, exc)
     else:
-        refusal = announcements.delay_refusal(plan)
-        if refusal:
-            form.add_error(None, refusal)
-            status = 422
-        else:
-            preview = _delay_preview(plan, form, announcements.delay_notices_sent(plan.pk) + 1)
-    context = {"plan": plan, **_delay_context(request, plan, form, preview, sent, conflict)}
+        outcome = _preview_delay_notice(plan, form)
+    return _delay_response(request, plan, outcome)
+
+
+def _delay_notice_url(plan):
+    return reverse("execution:plan_announcements", args=[plan.pk]) + "#delay-notice"
+
+
+def _preview_delay_notice(plan, form):
+    data = form.cleaned_data
+    try:
+        preview = announcements.preview_delay_notice(plan, new_end=data["new_end"], reason=data["reason"])
+    except ValidationError as exc:
+        form.add_error(None, exc)
+        return _DelayOutcome(form, status=422)
+    return _DelayOutcome(form, preview=preview)
+
+
+def _send_delay_notice(request, plan, form):
+    """Send the notice the user previewed (its number is in the form); PermissionDenied is left to the caller."""
+    data = form.cleaned_data
+    try:
+        result = announcements.send_delay_notice(
+            plan.pk, actor=request.user, new_end=data["new_end"], reason=data["reason"], number=data.get("number") or 0
+        )
+    except ValidationError as exc:
+        form.add_error(None, exc)
+        return _DelayOutcome(form, status=422)
+    except announcements.DelayConflict as exc:
+        # Show the notice again under the number it would now get.
+        preview = announcements.render_delay_notice(
+            plan, number=exc.number, new_end=data["new_end"], reason=data["reason"]
+        )
+        return _DelayOutcome(form, preview=preview, conflict=exc)
+    return _DelayOutcome(None, sent=result, toast=_sent_toast(result))
+
+
+def _sent_toast(result):
+    if result.already_sent:
+        return _("This delay notice has already been sent; nothing was sent again."), "info"
+    count = len(result.emails)
+    message = ngettext(
+        "Delay notice sent to %(count)d recipient.", "Delay notice sent to %(count)d recipients.", count
+    ) % {"count": count}
+    return message, "success"
+
+
+def _delay_response(request, plan, outcome):
+    """The delay part of the page (with the deliveries once sent) for HTMX; else the page, or a redirect once sent."""
+    preview = _preview_context(outcome.preview) if outcome.preview else None
+    context = {"plan": plan, **_delay_context(request, plan, outcome.form, preview, outcome.sent, outcome.conflict)}
     if not request.htmx:
-        if toast:
-            flash.add_message(request, flash.SUCCESS if toast[1] == "success" else flash.INFO, toast[0])
-            return redirect(reverse("execution:plan_announcements", args=[plan.pk]) + "#delay-notice")
+        if outcome.toast:
+            message, level = outcome.toast
+            flash.add_message(request, flash.SUCCESS if level == "success" else flash.INFO, message)
+            return redirect(_delay_notice_url(plan))
         page = _page_context(request, plan)
         page.update(context)
         with timezone.override(plan.tz):
-            return render(request, TEMPLATE, page, status=status)
+            return render(request, TEMPLATE, page, status=outcome.status)
     names = ["delay"]
-    if sent is not None:
+    if outcome.sent is not None:
         steps = _steps_context(request, plan)["auto_steps"]
         context.update(_deliveries_context(plan, steps))
         names.append("deliveries")
     response = _parts(request, plan, names, context)
-    response.status_code = status
-    return _toast(response, *toast) if toast else response
+    response.status_code = outcome.status
+    return htmx.toast(response, *outcome.toast) if outcome.toast else response
 
 
-def _delay_preview(plan, form, number):
-    extra = {"new_end": form.cleaned_data["new_end"], "reason": form.cleaned_data["reason"].strip()}
-    subject, text, html = announcements.render(plan, MessageKind.DELAY, extra=extra)
-    local_end = form.cleaned_data["new_end"].astimezone(plan.tz)
+def _preview_context(preview):
+    """The preview as the template shows it, with the typed values the confirmation form sends back."""
     return {
-        "number": number, "subject": subject, "text": text, "html": html, "kind": MessageKind.DELAY,
-        "new_end_value": f"{local_end:%Y-%m-%dT%H:%M}", "new_end": announcements.seed_time(local_end),
-        "reason": extra["reason"], "recipients": announcements.recipients(plan),
+        "number": preview.number,
+        "subject": preview.subject,
+        "text": preview.text,
+        "html": preview.html,
+        "kind": MessageKind.DELAY,
+        "new_end_value": f"{preview.new_end:%Y-%m-%dT%H:%M}",
+        "new_end": announcements.seed_time(preview.new_end),
+        "reason": preview.reason,
+        "recipients": preview.recipients,
     }

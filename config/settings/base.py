@@ -238,12 +238,17 @@ OKNO_SIGNATURE = env("OKNO_SIGNATURE", "Департамент ИТ")
 OKNO_BASE_URL = env("OKNO_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 OKNO_EMAIL_MAX_ATTEMPTS = 5  # tries per e-mail; waits double from OKNO_EMAIL_RETRY_SECONDS
 OKNO_EMAIL_RETRY_SECONDS = 60
-OKNO_EMAIL_SENDING_TIMEOUT_SECONDS = int(env("OKNO_EMAIL_SENDING_TIMEOUT_SECONDS", "120"))  # "sending" this long: retried
+# A row left in "sending" this long (a worker died mid-send) is tried again; keep it above EMAIL_TIMEOUT.
+OKNO_EMAIL_SENDING_TIMEOUT_SECONDS = int(env("OKNO_EMAIL_SENDING_TIMEOUT_SECONDS", "120"))
+# A scheduled notification whose handler keeps failing is given up after this many tries (waits double).
 OKNO_SCHEDULER_MAX_ATTEMPTS = 5
 OKNO_SCHEDULER_RETRY_SECONDS = 60
-# Deliveries and due actions go to Celery workers; False: the web process does them itself.
+# Deliveries, due actions and automation runs go to Celery workers; False: the process that queued them does
+# them itself (config/settings/test.py turns it off; tests with a real worker turn it back on).
 OKNO_USE_WORKER = env_bool("OKNO_USE_WORKER", True)
+# The dispatcher takes rows due within this many seconds and gives each a Celery ETA of its due time.
 OKNO_SCHEDULER_LOOKAHEAD_SECONDS = float(env("OKNO_SCHEDULER_LOOKAHEAD_SECONDS", "2"))
+# A row handed to a worker but not done after this long (the worker died, the publish was lost) is handed again.
 OKNO_SCHEDULER_CLAIM_TIMEOUT_SECONDS = float(env("OKNO_SCHEDULER_CLAIM_TIMEOUT_SECONDS", "15"))
 OKNO_DISPATCH_INTERVAL = float(env("OKNO_DISPATCH_INTERVAL", "1"))
 OKNO_SWEEP_INTERVAL = float(env("OKNO_SWEEP_INTERVAL", "15"))
@@ -254,10 +259,16 @@ OKNO_ANNOUNCEMENT_RECIPIENTS = env_list("OKNO_ANNOUNCEMENT_RECIPIENTS", "it.info
 # "*.example.org", IPs or CIDRs; internal addresses (loopback, private...) only if listed (common/outbound.py).
 OKNO_WEBHOOK_ALLOWED_HOSTS = env_list("OKNO_WEBHOOK_ALLOWED_HOSTS")
 OKNO_WEBHOOK_TIMEOUT_SECONDS = float(env("OKNO_WEBHOOK_TIMEOUT_SECONDS", "5"))
-OKNO_WEBHOOK_MAX_ATTEMPTS = 6
+OKNO_WEBHOOK_MAX_ATTEMPTS = 6  # tries per webhook call; waits double from OKNO_WEBHOOK_RETRY_SECONDS
 OKNO_WEBHOOK_RETRY_SECONDS = 30
+# A webhook row left in "sending" this long (a worker died mid-call) is tried again; keep it above the timeout.
+OKNO_WEBHOOK_SENDING_TIMEOUT_SECONDS = 120
 # Public banner JSON: how long browsers and the server cache may keep it.
 OKNO_BANNER_CACHE_SECONDS = int(env("OKNO_BANNER_CACHE_SECONDS", "15"))
+# The server keeps each service's banner state this long in Django's cache (dropped on every show/hide).
+OKNO_BANNER_SERVER_CACHE_SECONDS = 300
+# The embeddable script (/banners/embed.js): Cache-Control max-age.
+OKNO_BANNER_SCRIPT_CACHE_SECONDS = 3600
 # Live updates (SSE): a stream is closed after this long; the browser reconnects and catches up.
 OKNO_LIVE_MAX_AGE_SECONDS = int(env("OKNO_LIVE_MAX_AGE_SECONDS", "1800"))
 # Open live streams (plan events and run logs) a web process serves at once, in all and per user;

@@ -1,6 +1,6 @@
 """Production: every secret comes from the environment and a missing one stops the start."""
 
-from .base import *  # noqa: F401,F403
+from .base import *  # noqa: F403
 from .base import MIDDLEWARE, env, env_bool
 
 SECRET_KEY = env("SECRET_KEY", required=True)

@@ -1,6 +1,6 @@
 """Tests: PostgreSQL from DATABASE_URL (set by `make test`), fast hashing, in-memory mail."""
 
-from .base import *  # noqa: F401,F403
+from .base import *  # noqa: F403
 from .base import env, env_bool
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
