@@ -7,7 +7,8 @@
 - `sender(plan)`: the plan's sender, else the first affected service's, else OKNO_ANNOUNCEMENT_FROM.
 - `send(plan, kind, key_prefix=…, group=…)`: one outbox row per recipient under
   `<key_prefix>:<address>`, so sending the same thing twice queues nothing new.
-- `send_delay_notice(...)`: the delay notice a person sends from the announcements page.
+- `preview_delay_notice(...)`, then `send_delay_notice(...)`: the delay notice a person checks and sends from
+  the announcements page.
 """
 
 import datetime
@@ -26,6 +27,8 @@ from django.utils import timezone
 from django.utils.text import format_lazy
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+
+from common.links import absolute_url
 
 from notifications import messages
 from notifications.choices import MessageKind
@@ -119,7 +122,7 @@ def recipients(plan):
     """Who gets the plan's announcements: plan ∪ affected services ∪ OKNO_ANNOUNCEMENT_RECIPIENTS."""
     lists = [(plan.mailing_list, _("work plan"))]
     lists += [(ps.service.mailing_list, ps.service.display_name) for ps in plan_services(plan)]
-    lists.append(("\n".join(getattr(settings, "OKNO_ANNOUNCEMENT_RECIPIENTS", [])), _("everyone (settings)")))
+    lists.append(("\n".join(settings.OKNO_ANNOUNCEMENT_RECIPIENTS), _("everyone (settings)")))
     result, seen = Recipients(), set()
     for text, source in lists:
         valid, invalid = parse_addresses(text)
@@ -138,7 +141,7 @@ def sender(plan):
     for ps in plan_services(plan):
         if ps.service.announcement_from:
             return ps.service.announcement_from
-    return getattr(settings, "OKNO_ANNOUNCEMENT_FROM", "") or settings.DEFAULT_FROM_EMAIL
+    return settings.OKNO_ANNOUNCEMENT_FROM or settings.DEFAULT_FROM_EMAIL
 
 
 # --- the template context -------------------------------------------------------------------------------
@@ -172,10 +175,6 @@ def _finished_at(plan):
     """When the work ended: the latest actual finish of a work step, else now."""
     latest = plan.steps.filter(kind=StepKind.WORK).aggregate(latest=Max("actual_end"))["latest"]
     return latest or timezone.now()
-
-
-def _absolute(path):
-    return getattr(settings, "OKNO_BASE_URL", "http://127.0.0.1:8000").rstrip("/") + path
 
 
 def context(plan, kind, extra=None):
@@ -220,7 +219,7 @@ def context(plan, kind, extra=None):
         "unavailable": any(ps.availability == Availability.UNAVAILABLE for ps in services),
         "organization": settings.OKNO_ORGANIZATION,
         "signature": settings.OKNO_SIGNATURE,
-        "plan_url": _absolute(reverse("changeplans:plan_detail", args=[plan.pk])),
+        "plan_url": absolute_url(reverse("changeplans:plan_detail", args=[plan.pk])),
         "jira_url": plan.jira_url,
         "finished": seed_time(finished),
         "finished_at": finished,
@@ -371,6 +370,34 @@ def send_delay_notice(plan_id, *, actor, new_end, reason, number):
             },
         )
     return DelayResult(number, emails)
+
+
+@dataclass(frozen=True)
+class DelayPreview:
+    """Delay notice No. `number` as it will go out: the message, its recipients, the new end in the plan's zone."""
+
+    number: int
+    subject: str
+    text: str
+    html: str
+    new_end: datetime.datetime
+    reason: str
+    recipients: Recipients
+
+
+def render_delay_notice(plan: Plan, *, number: int, new_end: datetime.datetime, reason: str) -> DelayPreview:
+    """Delay notice No. `number` for `new_end` and `reason`, rendered as it will be sent; checks nothing."""
+    reason = reason.strip()
+    subject, text, html = render(plan, MessageKind.DELAY, extra={"new_end": new_end, "reason": reason})
+    return DelayPreview(number, subject, text, html, new_end.astimezone(plan.tz), reason, recipients(plan))
+
+
+def preview_delay_notice(plan: Plan, *, new_end: datetime.datetime, reason: str) -> DelayPreview:
+    """The plan's next delay notice, to check before `send_delay_notice`; ValidationError when none can go out now."""
+    refusal = delay_refusal(plan)
+    if refusal:
+        raise ValidationError(refusal)
+    return render_delay_notice(plan, number=delay_notices_sent(plan.pk) + 1, new_end=new_end, reason=reason)
 
 
 # --- the admin's sample ------------------------------------------------------------------------------------

@@ -8,3 +8,6 @@ class ChangePlansConfig(AppConfig):
 
     def ready(self):
         from . import announcements  # noqa: F401  registers the sample context of the template admin
+        from . import banners
+
+        banners.connect()  # the webhook machinery asks it for a service's signing secret

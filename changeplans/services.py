@@ -1,18 +1,25 @@
 """Every user-visible operation on plans and steps. Views, the API, the admin and tasks call these."""
 
+import functools
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any, Generic, NotRequired, TypedDict, TypeVar, cast
+
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import F, Max
+from django.db.models import F, Max, Model
 from django.utils.translation import gettext as _
 from django_fsm import can_proceed
+
+from common.text import clean_text
 
 from . import versioning
 from .choices import EventKind
 from .history import record_event
 from .limits import MAX_SMALL_NUMBER, validate_date_in_range
-from .models import Party, Plan, PlanEvent, PlanService, Risk, RollbackAction, Step
-from .permissions import can_create_plan, edit_refusal
-from .roles import has_role
+from .models import Party, Plan, PlanEvent, PlanService, Risk, RollbackAction, Service, Step
+from .permissions import can_cancel_plan, can_create_plan, edit_refusal
 
 HEADER_FIELDS = (
     "title", "goal", "kind", "time_zone", "window_start", "window_end", "downtime_text", "client_impact",
@@ -26,13 +33,30 @@ STEP_CELL_FIELDS = (
 
 
 # Called after commit with the plan id when a plan is cancelled (approvals cancels its reminders).
-on_plan_cancelled = []
+on_plan_cancelled: list[Callable[[int], object]] = []
+
+
+class RiskInput(TypedDict):
+    """One risk of a step as `save_step_risks` takes it (a RiskForm's cleaned data)."""
+
+    id: NotRequired[int | None]  # a risk the step has; absent or None: a new one
+    number: int
+    description: str
+    mitigation: NotRequired[str]
+
+
+class RollbackActionInput(TypedDict):
+    """One rollback action of a step as `save_step_risks` takes it (a RollbackActionForm's cleaned data)."""
+
+    id: NotRequired[int | None]  # an action the step has; absent or None: a new one
+    text: str
+    risk_numbers: NotRequired[list[int]]
 
 
 class EditConflict(Exception):
     """Someone else saved the same object after the editor loaded it."""
 
-    def __init__(self, current, last_event):
+    def __init__(self, current: Plan | Step, last_event: PlanEvent | None) -> None:
         self.current = current
         self.last_event = last_event
         who = last_event.actor.get_full_name() or last_event.actor.username if last_event and last_event.actor else _("someone")
@@ -41,11 +65,7 @@ class EditConflict(Exception):
         super().__init__(_("%(who)s has changed this since you opened it. Check their version; save again to overwrite it with yours.") % {"who": who})
 
 
-def _normalize_text(text):
-    return (text or "").replace("\r\n", "\n").strip()
-
-
-def cell_text(step, field):
+def cell_text(step: Step, field: str) -> str:
     """A cell's value as the editor shows it, to tell whether someone else changed this cell."""
     value = getattr(step, field)
     if field == "executor":
@@ -54,10 +74,10 @@ def cell_text(step, field):
         return value.strftime("%H:%M") if value else ""
     if field == "planned_date":
         return value.isoformat() if value else ""
-    return _normalize_text(str(value or ""))
+    return clean_text(str(value or ""))
 
 
-def _serialize(value):
+def _serialize(value: object) -> object:
     if hasattr(value, "isoformat"):
         return value.isoformat()
     if hasattr(value, "pk"):
@@ -65,7 +85,7 @@ def _serialize(value):
     return value
 
 
-def _lock_editable_plan(plan_id, actor):
+def _lock_editable_plan(plan_id: int, actor: User) -> Plan:
     plan = Plan.objects.select_for_update().get(pk=plan_id)
     refusal = edit_refusal(actor, plan)
     if refusal:
@@ -73,15 +93,15 @@ def _lock_editable_plan(plan_id, actor):
     return plan
 
 
-def _last_event(obj_type, obj_id):
+def _last_event(obj_type: str, obj_id: int) -> PlanEvent | None:
     return PlanEvent.objects.filter(object_type=obj_type, object_id=obj_id).select_related("actor").order_by("-at", "-id").first()
 
 
-def _bump_plan_revision(plan):
+def _bump_plan_revision(plan: Plan) -> None:
     Plan.objects.filter(pk=plan.pk).update(revision=F("revision") + 1)
 
 
-def get_or_create_party(name):
+def get_or_create_party(name: str | None) -> Party | None:
     """The party of this name (shared by every plan, so never changed here), made when new."""
     name = (name or "").strip()
     if not name:
@@ -90,7 +110,7 @@ def get_or_create_party(name):
     return party or Party.objects.create(name=name)
 
 
-def _resolve_responsible(data, plan=None):
+def _resolve_responsible(data: Mapping[str, Any], plan: Plan | None = None) -> dict[str, Any]:
     """Turn the typed responsible's name into a party; the contact stays in the plan (responsible_contact).
 
     Another plan with the same responsible is never touched: an author once rewrote other authors'
@@ -110,7 +130,11 @@ def _resolve_responsible(data, plan=None):
 
 
 @transaction.atomic
-def create_plan(*, actor, data, services=(), availability=None):
+def create_plan(
+    *, actor: User, data: Mapping[str, Any], services: Iterable[Service] = (), availability: str | None = None,
+    comment: str = "",
+) -> Plan:
+    """`data`: the header's fields by name (PlanForm.header_data()); a `responsible_name` becomes a party."""
     if not can_create_plan(actor):
         raise PermissionDenied(_("Only authors can create plans."))
     data = _resolve_responsible(data)
@@ -118,11 +142,11 @@ def create_plan(*, actor, data, services=(), availability=None):
     plan.full_clean(exclude=["status"])
     plan.save()
     _set_services(plan, services, availability)
-    record_event(plan, actor=actor, kind=EventKind.CREATED, to_status=plan.status)
+    record_event(plan, actor=actor, kind=EventKind.CREATED, to_status=plan.status, comment=comment)
     return plan
 
 
-def _set_services(plan, services, availability):
+def _set_services(plan: Plan, services: Iterable[Service], availability: str | None) -> None:
     wanted = {service.pk: service for service in services}
     existing = {ps.service_id: ps for ps in plan.plan_services.all()}
     PlanService.objects.filter(plan=plan).exclude(service_id__in=wanted).delete()
@@ -134,13 +158,16 @@ def _set_services(plan, services, availability):
 
 
 @transaction.atomic
-def update_plan_header(plan_id, *, actor, data, revision, services=None, availability=None):
+def update_plan_header(
+    plan_id: int, *, actor: User, data: Mapping[str, Any], revision: int | None,
+    services: Collection[Service] | None = None, availability: str | None = None,
+) -> Plan:
     """Save the plan's header; raises EditConflict when the header changed since `revision`."""
     plan = _lock_editable_plan(plan_id, actor)
     if plan.revision != revision:
         raise EditConflict(plan, _last_event("plan", plan.pk))
     data = _resolve_responsible(data, plan)
-    changes = {}
+    changes: dict[str, list[object]] = {}
     for field, value in data.items():
         if field in HEADER_FIELDS and getattr(plan, field) != value:
             changes[field] = [_serialize(getattr(plan, field)), _serialize(value)]
@@ -161,7 +188,9 @@ def update_plan_header(plan_id, *, actor, data, revision, services=None, availab
 
 
 @transaction.atomic
-def update_step_cell(step_id, *, actor, field, value, revision, original=None):
+def update_step_cell(
+    step_id: int, *, actor: User, field: str, value: object, revision: int | None, original: str | None = None,
+) -> Step:
     """Save one cell of the step table.
 
     Raises EditConflict when the step changed since `revision` and this very cell no longer holds
@@ -171,7 +200,7 @@ def update_step_cell(step_id, *, actor, field, value, revision, original=None):
         raise ValidationError(_("This column cannot be edited here."))
     step = Step.objects.select_for_update(of=("self",)).select_related("executor").get(pk=step_id)
     plan = _lock_editable_plan(step.plan_id, actor)
-    if step.revision != revision and (original is None or cell_text(step, field) != _normalize_text(original)):
+    if step.revision != revision and (original is None or cell_text(step, field) != clean_text(original)):
         raise EditConflict(step, _last_event("step", step.pk))
     if field == "executor":
         value = get_or_create_party(value) if isinstance(value, str) else value
@@ -192,7 +221,7 @@ def update_step_cell(step_id, *, actor, field, value, revision, original=None):
 
 
 @transaction.atomic
-def add_step(plan_id, *, actor, after_position=None, name=None):
+def add_step(plan_id: int, *, actor: User, after_position: int | None = None, name: str | None = None) -> Step:
     """Insert a new step after `after_position` (at the end when None); later steps move down."""
     plan = _lock_editable_plan(plan_id, actor)
     last = plan.steps.aggregate(m=Max("position"))["m"] or 0
@@ -210,7 +239,7 @@ def add_step(plan_id, *, actor, after_position=None, name=None):
 
 
 @transaction.atomic
-def delete_step(step_id, *, actor):
+def delete_step(step_id: int, *, actor: User) -> None:
     step = Step.objects.select_for_update().get(pk=step_id)
     plan = _lock_editable_plan(step.plan_id, actor)
     record_event(plan, actor=actor, kind=EventKind.STEP_DELETED, obj=step, changes={"name": step.name})
@@ -222,7 +251,7 @@ def delete_step(step_id, *, actor):
 
 
 @transaction.atomic
-def reorder_steps(plan_id, *, actor, step_ids):
+def reorder_steps(plan_id: int, *, actor: User, step_ids: Sequence[int]) -> None:
     """Put the plan's steps in the given order; refuses a list that misses or adds steps."""
     plan = _lock_editable_plan(plan_id, actor)
     steps = {step.pk: step for step in plan.steps.all()}
@@ -239,7 +268,7 @@ def reorder_steps(plan_id, *, actor, step_ids):
     versioning.after_edit(plan, actor=actor)
 
 
-def move_step(step_id, *, actor, offset):
+def move_step(step_id: int, *, actor: User, offset: int) -> None:
     """Move a step up (offset -1) or down (+1)."""
     step = Step.objects.get(pk=step_id)
     order = list(Step.objects.filter(plan_id=step.plan_id).order_by("position", "id").values_list("pk", flat=True))
@@ -250,12 +279,12 @@ def move_step(step_id, *, actor, offset):
 
 
 @transaction.atomic
-def save_step_risks(step_id, *, actor, revision, risks, rollback_actions, risk_mitigation=None, no_rollback_needed=None):
-    """Replace a step's risks and rollback actions.
-
-    risks: [{"id": int|None, "number": int, "description": str, "mitigation": str}]
-    rollback_actions: [{"id": int|None, "text": str, "risk_numbers": [int]}]
-    """
+def save_step_risks(
+    step_id: int, *, actor: User, revision: int | None, risks: Sequence[RiskInput],
+    rollback_actions: Sequence[RollbackActionInput],
+    risk_mitigation: str | None = None, no_rollback_needed: bool | None = None,
+) -> Step:
+    """Replace a step's risks and rollback actions (the actions in the given order)."""
     step = Step.objects.select_for_update().get(pk=step_id)
     plan = _lock_editable_plan(step.plan_id, actor)
     if step.revision != revision:
@@ -264,7 +293,7 @@ def save_step_risks(step_id, *, actor, revision, risks, rollback_actions, risk_m
     if any(not 0 < n <= MAX_SMALL_NUMBER for n in numbers):
         raise ValidationError(_("Risk numbers run from 1 to %(max)d.") % {"max": MAX_SMALL_NUMBER})
     existing_risks = {risk.pk: risk for risk in step.risks.all()}
-    kept = [r["id"] for r in risks if r.get("id") in existing_risks]
+    kept = [risk_id for r in risks if (risk_id := r.get("id")) is not None and risk_id in existing_risks]
     step.risks.exclude(pk__in=kept).delete()
     # Renumbering may swap numbers between rows: park kept rows out of the unique range first.
     Risk.objects.filter(pk__in=kept).update(number=F("number") + 100000)
@@ -275,16 +304,18 @@ def save_step_risks(step_id, *, actor, revision, risks, rollback_actions, risk_m
         risk.save()
         by_number[risk.number] = risk
     existing_actions = {action.pk: action for action in step.rollback_actions.all()}
-    kept_actions = [a["id"] for a in rollback_actions if a.get("id") in existing_actions]
+    kept_actions = [
+        action_id for a in rollback_actions if (action_id := a.get("id")) is not None and action_id in existing_actions
+    ]
     step.rollback_actions.exclude(pk__in=kept_actions).delete()
-    for position, data in enumerate(rollback_actions, start=1):
-        action = existing_actions.get(data.get("id")) or RollbackAction(step=step)
-        action.position, action.text = position, data["text"]
+    for position, item in enumerate(rollback_actions, start=1):
+        action = existing_actions.get(item.get("id")) or RollbackAction(step=step)
+        action.position, action.text = position, item["text"]
         action.save()
-        unknown = [n for n in data.get("risk_numbers", []) if n not in by_number]
+        unknown = [n for n in item.get("risk_numbers", []) if n not in by_number]
         if unknown:
             raise ValidationError(_("Rollback action %(n)d names risks that do not exist: %(numbers)s.") % {"n": position, "numbers": ", ".join(map(str, unknown))})
-        action.risks.set([by_number[n] for n in data.get("risk_numbers", [])])
+        action.risks.set([by_number[n] for n in item.get("risk_numbers", [])])
     if risk_mitigation is not None:
         step.risk_mitigation = risk_mitigation
     if no_rollback_needed is not None:
@@ -297,10 +328,58 @@ def save_step_risks(step_id, *, actor, revision, risks, rollback_actions, risk_m
     return step
 
 
+# --- a part of a plan that another app keeps (a step's automation: runbooks/services.py) ------------------
+
+
+OwnerT = TypeVar("OwnerT", bound=Model)
+
+
+class PlanPartEdit(Generic[OwnerT]):
+    """The plan, locked for an edit of one of its parts; the caller tells what changed with `changed`."""
+
+    def __init__(self, plan: Plan, owner: OwnerT) -> None:
+        self.plan = plan
+        self.owner = owner  # the plan's row the part belongs to (a step): the history event names it
+        self.event: dict[str, Any] | None = None
+
+    def changed(self, *, changes: dict[str, Any], comment: str = "") -> None:
+        self.event = {"changes": changes, "comment": comment}
+
+
+@contextmanager
+def edit_plan_part(
+    plan_id: int, *, actor: User, read: Callable[[Plan], tuple[OwnerT, str]], revision: int | None,
+    original: str | None = None,
+) -> Iterator[PlanPartEdit[OwnerT]]:
+    """Edit a part of a plan that another app keeps the way the plan's own editors edit theirs.
+
+    One transaction: the plan row is locked (the lock every plan edit takes, so edits of one plan queue
+    up) and who may not edit the plan is refused. `read(plan)` returns the row the part belongs to and
+    the part's stamp (a text that changes whenever the part does). EditConflict when the plan changed
+    since `revision` (the plan revision the editor was opened at) and the stamp is no longer `original`
+    (the stamp the editor was opened with): edits elsewhere in the plan do not conflict, as in
+    `update_step_cell`. `revision` None skips the check (a script, not an editor).
+    Inside the block the caller changes its rows and calls `changed(...)` if the part changed; leaving
+    the block then writes the history event, bumps the plan revision and versions a plan under sign-off.
+    """
+    with transaction.atomic():
+        plan = _lock_editable_plan(plan_id, actor)
+        owner, stamp = read(plan)
+        if revision is not None and plan.revision != revision and stamp != original:
+            owner_type = cast(str, owner._meta.model_name)  # None only on a model class still being made
+            raise EditConflict(plan, _last_event(owner_type, owner.pk))
+        edit = PlanPartEdit(plan, owner)
+        yield edit
+        if edit.event is not None:
+            record_event(plan, actor=actor, kind=EventKind.EDITED, obj=owner, **edit.event)
+            _bump_plan_revision(plan)
+            versioning.after_edit(plan, actor=actor)
+
+
 @transaction.atomic
-def cancel_plan(plan_id, *, actor, comment=""):
+def cancel_plan(plan_id: int, *, actor: User, comment: str = "") -> Plan:
     plan = Plan.objects.select_for_update().get(pk=plan_id)
-    if plan.author_id != actor.pk and not has_role(actor, "admin"):
+    if not can_cancel_plan(actor, plan):
         raise PermissionDenied(_("Only the author or an administrator can cancel the plan."))
     if not comment.strip():
         raise ValidationError(_("Give a reason for cancelling the plan."))
@@ -311,5 +390,5 @@ def cancel_plan(plan_id, *, actor, comment=""):
     plan.save()
     record_event(plan, actor=actor, kind=EventKind.TRANSITION, from_status=before, to_status=plan.status, comment=comment)
     for callback in on_plan_cancelled:
-        transaction.on_commit(lambda callback=callback: callback(plan.pk))
+        transaction.on_commit(functools.partial(callback, plan.pk))
     return plan

@@ -13,7 +13,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
-from django_htmx.http import HttpResponseClientRedirect, reswap, retarget, trigger_client_event
+from django_htmx.http import HttpResponseClientRedirect, reswap, retarget
+
+from common.htmx import forbidden, toast
 
 from . import announcements, services
 from .filtersets import PlanFilterSet
@@ -21,7 +23,7 @@ from .forms import CancelPlanForm, PlanForm, RiskFormSet, RollbackActionFormSet,
 from .limits import db_datetime_range, parse_int
 from .lint import lint_plan
 from .models import Party, Plan, Step
-from .permissions import can_create_plan, can_edit_plan, edit_refusal
+from .permissions import can_cancel_plan, can_create_plan, can_edit_plan, edit_refusal
 from .selectors import load_plan, plan_history
 
 
@@ -43,28 +45,17 @@ def health(request):
     return JsonResponse({"status": "ok" if healthy else "error", **checks}, status=200 if healthy else 503)
 
 
-def _toast(response, text, level="success"):
-    return trigger_client_event(response, "okno:toast", {"text": str(text), "level": level})
-
-
 def _bad_request(request, message):
     """400 with the reason: a toast for HTMX, a page otherwise (never a 500 on a forged value)."""
     if request.htmx:
         response = HttpResponse(message, status=400)
-        return _toast(reswap(response, "none"), message, "danger")
+        return toast(reswap(response, "none"), message, "danger")
     return render(request, "changeplans/problem.html", {"title": _("Bad request"), "message": message}, status=400)
 
 
 def _in_range_plans(queryset):
     """Leave out plans stored with dates Python cannot load (before this bound existed): see check_plan_dates."""
     return queryset.filter(db_datetime_range("window_start") & db_datetime_range("window_end"))
-
-
-def _forbidden(request, message):
-    if request.htmx:
-        response = HttpResponse(status=403)
-        return _toast(reswap(response, "none"), message, "danger")
-    raise PermissionDenied(message)
 
 
 @login_required
@@ -108,6 +99,7 @@ def _plan_context(request, plan_id):
         "report": report,
         "approval_rows": list(plan.approval_rows.all()),
         "can_edit": can_edit_plan(request.user, plan),
+        "can_cancel": can_cancel_plan(request.user, plan),  # the template shows the button by status
         "edit_refusal": edit_refusal(request.user, plan),
         "parties": Party.objects.values_list("name", flat=True),
     }
@@ -150,7 +142,7 @@ def plan_header(request, pk):
         return _render_plan_part(request, pk, "header", oob=())
     refusal = edit_refusal(request.user, plan)
     if refusal:
-        return _forbidden(request, refusal)
+        return forbidden(request, refusal)
     with timezone.override(plan.tz):
         form = PlanForm(request.POST or None, instance=Plan.objects.get(pk=pk) if request.method == "POST" else plan)
         conflict = None
@@ -165,7 +157,7 @@ def plan_header(request, pk):
             except ValidationError as exc:
                 form.add_error(None, exc)
             else:
-                return _toast(_render_plan_part(request, pk, "header", oob=("lint", "announcement", "history")), _("Saved"))
+                return toast(_render_plan_part(request, pk, "header", oob=("lint", "announcement", "history")), _("Saved"))
         if conflict:
             data = request.POST.copy()
             data["revision"] = conflict.current.revision
@@ -186,10 +178,10 @@ def step_cell(request, pk, field):
     """One cell of the step table: GET → its editor; POST → save and return the row."""
     step = get_object_or_404(Step.objects.select_related("plan", "executor"), pk=pk)
     if field not in services.STEP_CELL_FIELDS:
-        return _forbidden(request, _("This column cannot be edited here."))
+        return forbidden(request, _("This column cannot be edited here."))
     refusal = edit_refusal(request.user, step.plan)
     if refusal:
-        return _forbidden(request, refusal)
+        return forbidden(request, refusal)
     if request.method == "GET":
         value = getattr(step, field)
         initial = {"revision": step.revision, "original": services.cell_text(step, field), "value": value.name if field == "executor" and value else value}
@@ -232,8 +224,8 @@ def step_add(request, pk):
     try:
         step = services.add_step(plan.pk, actor=request.user, after_position=after_position)
     except PermissionDenied as exc:
-        return _forbidden(request, exc)
-    return _toast(_render_plan_part(request, pk, "steps", extra={"highlight": step.pk}), _("Step %(n)d added") % {"n": step.position})
+        return forbidden(request, exc)
+    return toast(_render_plan_part(request, pk, "steps", extra={"highlight": step.pk}), _("Step %(n)d added") % {"n": step.position})
 
 
 @login_required
@@ -243,8 +235,8 @@ def step_delete(request, pk):
     try:
         services.delete_step(pk, actor=request.user)
     except PermissionDenied as exc:
-        return _forbidden(request, exc)
-    return _toast(_render_plan_part(request, step.plan_id, "steps"), _("Step “%(name)s” deleted") % {"name": step.name})
+        return forbidden(request, exc)
+    return toast(_render_plan_part(request, step.plan_id, "steps"), _("Step “%(name)s” deleted") % {"name": step.name})
 
 
 @login_required
@@ -255,7 +247,7 @@ def step_move(request, pk):
     try:
         services.move_step(pk, actor=request.user, offset=offset)
     except PermissionDenied as exc:
-        return _forbidden(request, exc)
+        return forbidden(request, exc)
     return _render_plan_part(request, step.plan_id, "steps", extra={"highlight": step.pk})
 
 
@@ -268,10 +260,10 @@ def steps_reorder(request, pk):
     try:
         services.reorder_steps(pk, actor=request.user, step_ids=ids)
     except PermissionDenied as exc:
-        return _forbidden(request, exc)
+        return forbidden(request, exc)
     except services.EditConflict:
         response = _render_plan_part(request, pk, "steps")
-        return _toast(response, _("The steps changed meanwhile; the table is refreshed, please repeat."), "warning")
+        return toast(response, _("The steps changed meanwhile; the table is refreshed, please repeat."), "warning")
     return _render_plan_part(request, pk, "steps")
 
 
@@ -287,7 +279,7 @@ def step_risks(request, pk):
     step = get_object_or_404(Step.objects.select_related("plan"), pk=pk)
     refusal = edit_refusal(request.user, step.plan)
     if refusal:
-        return _forbidden(request, refusal)
+        return forbidden(request, refusal)
     if request.method == "GET":
         risks, actions = _risk_initial(step)
         form = StepRisksForm(initial={"revision": step.revision, "risk_mitigation": step.risk_mitigation, "no_rollback_needed": step.no_rollback_needed})
@@ -319,7 +311,7 @@ def step_risks(request, pk):
             except ValidationError as exc:
                 error = " ".join(exc.messages)
             else:
-                return _toast(_render_plan_part(request, step.plan_id, "steps"), _("Risks and rollback saved"))
+                return toast(_render_plan_part(request, step.plan_id, "steps"), _("Risks and rollback saved"))
     response = render(request, "changeplans/inc/risks_form.html", {"step": step, "form": form, "risk_set": risk_set, "action_set": action_set, "error": error}, status=422)
     return retarget(reswap(response, "innerHTML"), f"#risks-{step.pk}")
 
@@ -343,7 +335,7 @@ def plan_cancel(request, pk):
         try:
             services.cancel_plan(pk, actor=request.user, comment=form.cleaned_data["comment"])
         except PermissionDenied as exc:
-            return _forbidden(request, exc)
+            return forbidden(request, exc)
         except ValidationError as exc:
             form.add_error(None, exc)
         else:

@@ -62,10 +62,8 @@ def new_context(browser, live_server, transactional_db):
         context.close()
     # The pages' live streams are threads of the test server: end them before the test's database goes
     # (one that went on querying after its test aborted a whole run with "Database access not allowed").
-    try:
-        from execution.live_limits import stop_sync_streams
-    except ImportError:
-        return
+    from execution.live_limits import stop_sync_streams
+
     stop_sync_streams(timeout=10)
 
 

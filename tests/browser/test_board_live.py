@@ -6,13 +6,16 @@ import time
 import pytest
 from playwright.sync_api import expect
 
-from execution import transitions
 from changeplans.models import PlanEvent, Step
+from execution import transitions
 from tests.browser.conftest import login
 from tests.browser.test_board import card, seed_like_plan
 from tests.factories import UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.postgres]
+# How long B's board may take to show A's change before the test fails: it bounds a failure (a change that
+# never arrives), it is not the speed the board promises (bench/live.py measures that).
+LIVE_DEADLINE_MS = 15_000
 
 
 def board(new_context, user, plan):
@@ -39,22 +42,21 @@ def test_a_tick_on_a_board_reaches_the_other_board_without_reload(new_context, t
 
     # When A starts the work and then starts step 1 on A's board
     page_a.locator("#start-plan").click()
-    expect(page_b.locator("#board-plan-status .okno-status")).to_have_attribute("data-status", "in_progress", timeout=5000)
-    clicked = time.time()
+    expect(page_b.locator("#board-plan-status .okno-status")).to_have_attribute("data-status", "in_progress", timeout=LIVE_DEADLINE_MS)
+    clicked = time.monotonic()
     card(page_a, first).locator("button[value=start]").click()
 
     # Then B's board shows step 1 in progress, who started it, and its timer, without a reload
-    expect(card(page_b, first)).to_have_attribute("data-status", "in_progress", timeout=5000)
-    seen = time.time()
+    expect(card(page_b, first)).to_have_attribute("data-status", "in_progress", timeout=LIVE_DEADLINE_MS)
+    seen = time.monotonic()
     expect(card(page_b, first)).to_contain_text("Иванов П.С.")
     expect(card(page_b, first).locator(".okno-timer")).to_contain_text(":")
     assert page_b.evaluate("window.__okno_marker") == 1
     started = PlanEvent.objects.filter(plan=plan, object_type="step", object_id=first.pk, to_status="in_progress").get()
     assert started.actor == duty
-    delay = seen - clicked
-    print(f"\n[board live, {'Redis' if with_redis else 'polling'}] A clicked 'Начать' → B's board showed it after {delay:.2f} s "
-          "(click, POST, commit, stream, board refresh)")
-    assert delay < 2.0
+    # A measurement for the log, not an assertion: the speed is bench/live.py's question (docs/BENCHMARKS.md).
+    print(f"\n[board live, {'Redis' if with_redis else 'polling'}] A clicked 'Начать' → B's board showed it after "
+          f"{seen - clicked:.2f} s (click, POST, commit, stream, board refresh)")
     assert errors_a == errors_b == []
 
 
@@ -67,14 +69,14 @@ def test_a_later_change_in_the_users_own_name_still_refreshes_their_board(new_co
     page, errors = board(new_context, operator, plan)
     page.evaluate("window.__okno_marker = 1")
     page.locator("#start-plan").click()
-    expect(page.locator("#board-plan-status .okno-status")).to_have_attribute("data-status", "in_progress", timeout=5000)
+    expect(page.locator("#board-plan-status .okno-status")).to_have_attribute("data-status", "in_progress", timeout=LIVE_DEADLINE_MS)
     card(page, first).locator("button[value=start]").click()
-    expect(card(page, first)).to_have_attribute("data-status", "in_progress", timeout=5000)
+    expect(card(page, first)).to_have_attribute("data-status", "in_progress", timeout=LIVE_DEADLINE_MS)
 
     # Like the automation worker, in another thread, right after the user's own click:
     transitions.tick(first.pk, "done", actor=operator, comment="Автоматизация: код возврата 0.")
 
-    expect(card(page, first)).to_have_attribute("data-status", "done", timeout=5000)
+    expect(card(page, first)).to_have_attribute("data-status", "done", timeout=LIVE_DEADLINE_MS)
     assert page.evaluate("window.__okno_marker") == 1
     assert errors == []
 
@@ -87,10 +89,10 @@ def test_a_refresh_answer_older_than_the_board_shown_is_not_swapped_in(new_conte
     first = Step.objects.get(plan=plan, position=1)
     page, errors = board(new_context, duty, plan)
     page.locator("#start-plan").click()
-    expect(page.locator("#board-plan-status .okno-status")).to_have_attribute("data-status", "in_progress", timeout=5000)
+    expect(page.locator("#board-plan-status .okno-status")).to_have_attribute("data-status", "in_progress", timeout=LIVE_DEADLINE_MS)
     stale = page.evaluate("fetch(location.pathname + '?part=steps').then(r => r.text())")
     card(page, first).locator("button[value=start]").click()
-    expect(card(page, first)).to_have_attribute("data-status", "in_progress", timeout=5000)
+    expect(card(page, first)).to_have_attribute("data-status", "in_progress", timeout=LIVE_DEADLINE_MS)
     served = []
 
     def old_answer(route):

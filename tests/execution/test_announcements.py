@@ -1,12 +1,15 @@
 """The it.info announcements: the seed's text, recipients and sender, templates in the admin, the page, the delay notice."""
 
 import datetime
+import importlib
 import re
 from html.parser import HTMLParser
 
 import pytest
+from django.apps import apps as django_apps
 from django.core import mail
 from django.db import connection
+from django.db.migrations.recorder import MigrationRecorder
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import translation
@@ -14,14 +17,16 @@ from django.utils.translation import gettext
 
 from changeplans import announcements
 from changeplans.choices import Availability, EventKind, PlanStatus, StepKind, StepStatus
+from changeplans.models import Banner, PlanEvent, PlanService
 from demo.plans import load_demo
-from changeplans.models import PlanEvent, PlanService
 from notifications import messages
 from notifications.choices import EmailState, ScheduleState
-from notifications.models import Banner, MessageTemplate, OutboundEmail, ScheduledAction, WebhookDelivery
+from notifications.models import MessageTemplate, OutboundEmail, ScheduledAction, WebhookDelivery
 from tests.factories import NSK, PartyFactory, PlanFactory, ServiceFactory, StepFactory, UserFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
+# The migration that ships the templates (a module name starting with a digit: imported by name).
+create_shipped_templates = importlib.import_module("notifications.migrations.0004_default_message_templates").create_templates
 HX = {"HTTP_HX_REQUEST": "true"}
 
 # Lines 9-39 of seeds/000_956b3a277b00aa01.txt with whitespace collapsed (tabs, the non-breaking space).
@@ -239,7 +244,15 @@ def test_header_form_refuses_invalid_addresses_in_russian(author_client, author)
 # --- templates in the admin ---------------------------------------------------------------------------------
 
 @pytest.fixture
-def admin_client_ru(client, admin_user):
+def shipped_templates(db):
+    """The MessageTemplate rows exactly as the migration ships them, whatever a reused database holds
+    (a transactional test's flush empties the table; --reuse-db keeps it empty for the next run)."""
+    MessageTemplate.objects.all().delete()
+    create_shipped_templates(django_apps, None)
+
+
+@pytest.fixture
+def admin_client_ru(client, admin_user, shipped_templates):
     client.force_login(admin_user)
     return client
 
@@ -250,13 +263,28 @@ def _template_form(row, **changes):
     return data
 
 
-def test_the_migration_created_every_template_and_they_match_the_defaults():
+def test_the_migration_creates_every_template_and_they_match_the_defaults():
+    """Checked by running the migration's own function on an empty table, not by reading the database.
+
+    With --reuse-db the table holds whatever an earlier run left: nothing after a transactional test's
+    flush, or rows of an older version of the migration. Break it by hand: drop "banner" from KINDS in
+    notifications/migrations/0004_default_message_templates.py: the test fails with or without --reuse-db.
+    """
+    assert ("notifications", "0004_default_message_templates") in MigrationRecorder(connection).applied_migrations()
+    MessageTemplate.objects.all().delete()
+    create_shipped_templates(django_apps, None)
     rows = {(row.kind, row.language): row for row in MessageTemplate.objects.all()}
-    for kind in ("announcement", "completion", "delay", "banner"):
-        for language in ("ru", "en"):
-            subject, text, html = messages.default_template(kind, language)
-            row = rows[(kind, language)]
-            assert (row.subject, row.text, row.html) == (subject, text, html)
+    kinds, languages = ("announcement", "completion", "delay", "banner"), ("ru", "en")
+    assert set(rows) == {(kind, language) for kind in kinds for language in languages}
+    for (kind, language), row in rows.items():
+        subject, text, html = messages.default_template(kind, language)
+        assert (row.subject, row.text, row.html) == (subject, text, html)
+        assert text.strip(), f"the shipped {kind}/{language} template is empty"
+    # Run again (a database where an administrator edited a row): edited rows are left alone
+    MessageTemplate.objects.filter(kind="delay", language="ru").update(text="Изменено")
+    create_shipped_templates(django_apps, None)
+    assert MessageTemplate.objects.count() == 8
+    assert MessageTemplate.objects.get(kind="delay", language="ru").text == "Изменено"
 
 
 def test_an_admin_edit_changes_the_next_rendering(admin_client_ru, demo_plan):
@@ -338,7 +366,7 @@ def _add_history(plan, steps=1, deliveries=1):
                                      group=f"plan:{plan.pk}:step:{auto[0].pk}", state=EmailState.FAILED if index == 0 else EmailState.SENT,
                                      attempts=2, last_error="550 mailbox unavailable" if index == 0 else "")
         service = ServiceFactory()
-        WebhookDelivery.objects.create(key=f"w{plan.pk}:{index}", url="https://lk.example.org/banner", body="{}", service=service,
+        WebhookDelivery.objects.create(key=f"w{plan.pk}:{index}", url="https://lk.example.org/banner", body="{}", subject=f"service:{service.pk}",
                                        group=f"plan:{plan.pk}:step:{auto[0].pk}", state=EmailState.SENT)
         Banner.objects.create(service=service, plan=plan, text="Ведутся работы", shown_from=datetime.datetime(2025, 3, 20, 20, 0, tzinfo=NSK))
     return auto
@@ -360,6 +388,10 @@ def test_page_shows_sender_recipients_previews_steps_deliveries_and_banners(auth
     # deliveries: the failed one highlighted
     assert re.search(r'<tr class="table-danger" data-state="failed"><td>[^<]*Рассылка 1</td><td>user0@example.org', content)
     assert "550 mailbox unavailable" in content and "https://lk.example.org/banner" in content
+    # each webhook call names its service (its subject "service:<id>")
+    for delivery in WebhookDelivery.objects.all():
+        name = Banner.objects.get(service_id=int(delivery.subject.partition(":")[2])).service.display_name
+        assert re.search(rf'<td>[^<]*Рассылка 1</td><td>{name}</td><td class="text-break">https://lk.example.org/banner', content)
     assert "Ведутся работы" in content
 
 

@@ -10,10 +10,10 @@ from changeplans import services
 from execution import automatic_steps
 from execution import transitions
 from changeplans.choices import PlanStatus, StepKind, StepStatus
-from changeplans.models import Plan, PlanService, Step
+from changeplans.models import Banner, Plan, PlanService, Step
 from notifications import scheduler
 from notifications.choices import EmailState, ScheduleState
-from notifications.models import Banner, OutboundEmail, ScheduledAction
+from notifications.models import OutboundEmail, ScheduledAction
 from notifications.outbox import deliver
 from tests.factories import PlanFactory, ServiceFactory, StepFactory
 

@@ -3,6 +3,8 @@ to an open stream by Redis pub/sub and by polling, under WSGI (sync generator) a
 
 import asyncio
 import json
+import logging
+import socket
 import threading
 import time
 
@@ -14,13 +16,15 @@ from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext
 
-from execution import live
+from changeplans import history
 from changeplans.choices import EventKind, StepStatus
-from execution.transitions import start_step
+from changeplans.history import record_event
 from changeplans.models import Plan, Step
 from changeplans.models import PlanEvent as PlanEventModel
-from changeplans.history import record_event
+from execution import live
+from execution.transitions import start_step
 from tests.factories import PlanFactory, StepFactory, UserFactory
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.postgres
 
@@ -41,7 +45,7 @@ def run_async(coro):
 
     thread = threading.Thread(target=target)
     thread.start()
-    thread.join(30)
+    thread.join(60)  # bounds a hang only
     if "error" in box:
         raise box["error"]
     return box["result"]
@@ -156,8 +160,52 @@ def test_bad_cursor_and_unknown_plan(client, watcher, short_streams):
     assert client.get(reverse("execution:plan_events", args=[plan.pk + 1000])).status_code == 404
 
 
-def _record_later(plan_id, actor_id, started, box):
-    """In another thread (its own connection and transaction): an edit, with the time of its commit."""
+class Looks:
+    """Every look a stream (or an ASGI hub) took at the history table: in the order they started, the event
+    ids each one found."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.found = {}  # number of the look (1-based, in the order they started) -> event ids it found
+
+    def count(self):
+        """How many looks have started."""
+        with self.lock:
+            return len(self.found)
+
+    def delivering(self, event_id):
+        """The number of the first look that found `event_id`."""
+        with self.lock:
+            return min(n for n, ids in self.found.items() if ids is not None and event_id in ids)
+
+
+@pytest.fixture
+def looks(monkeypatch):
+    record, original = Looks(), live.Cursor.fetch_events
+
+    def counted(cursor):
+        with record.lock:
+            number = len(record.found) + 1
+            record.found[number] = None  # running
+        events = original(cursor)
+        with record.lock:
+            record.found[number] = [event.pk for event in events]
+        return events
+
+    monkeypatch.setattr(live.Cursor, "fetch_events", counted)
+    return record
+
+
+def assert_found_by_a_look_after_the_commit(looks, box):
+    """"Within a poll or two" as events rather than a clock: the looks started once the commit (and its
+    publish) had landed see the event, so one of the next two finds it (two: under ASGI the hub's first
+    look starts "now" and leaves a fresh watcher's backlog to the watcher's own look)."""
+    assert looks.delivering(box["event_id"]) <= box["looks_after_commit"] + 2, (box, looks.found)
+
+
+def _record_later(plan_id, actor_id, started, box, looks=None):
+    """In another thread (its own connection and transaction): an edit, with the time of its commit and the
+    number of looks the streams had taken by then."""
     from django.db import connection
 
     try:
@@ -166,15 +214,16 @@ def _record_later(plan_id, actor_id, started, box):
         with transaction.atomic():
             event = record_event(plan, actor=plan.author, kind=EventKind.EDITED, changes={"title": "live"})
             box["committing"] = time.monotonic()
+        box["looks_after_commit"] = looks.count() if looks else None  # after the publish too (on_commit)
         box["event_id"] = event.pk
     finally:
         connection.close()
 
 
-def _watch_sync(client, plan, after, timeout=3.0):
+def _watch_sync(client, plan, after, timeout=3.0, looks=None):
     """Open the stream (WSGI path), start the writer thread, read chunks until its event arrives."""
     started, box = threading.Event(), {}
-    thread = threading.Thread(target=_record_later, args=(plan.pk, None, started, box))
+    thread = threading.Thread(target=_record_later, args=(plan.pk, None, started, box, looks))
     response = client.get(events_url(plan, after=after))
     assert response.status_code == 200
     chunks = iter(response.streaming_content)
@@ -194,32 +243,37 @@ def _watch_sync(client, plan, after, timeout=3.0):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_polling_delivers_an_event_committed_in_another_thread(client, watcher, settings):
+def test_polling_delivers_an_event_committed_in_another_thread(client, watcher, settings, looks):
     # Given the embedded default (no Redis) and an open stream
     settings.REDIS_URL = ""
-    settings.OKNO_LIVE_MAX_AGE_SECONDS = 5
+    settings.OKNO_LIVE_MAX_AGE_SECONDS = 30
     plan = PlanFactory()
     client.force_login(watcher)
     # When another thread commits an edit, then the stream delivers it within a poll or two
-    received, box, delay = _watch_sync(client, plan, after=0)
+    received, box, delay = _watch_sync(client, plan, after=0, timeout=20, looks=looks)
     print(f"\npolling: {delay * 1000:.0f} ms")
     assert [e[0] for e in received] == [box["event_id"]]
-    assert delay < live.POLL_SECONDS * 3
+    assert_found_by_a_look_after_the_commit(looks, box)
 
 
 @pytest.mark.redis
 @pytest.mark.django_db(transaction=True)
-def test_redis_wakes_the_stream_at_once(client, watcher, settings, monkeypatch):
+def test_redis_wakes_the_stream_at_once(client, watcher, settings, monkeypatch, looks):
     # Given Redis and a safety poll far longer than the assertion: only the publish can be in time
     assert settings.REDIS_URL
+    # Without the wake-up the stream would look again only after 30 s (its safety poll and its probe)
     monkeypatch.setattr(live, "SAFETY_POLL_SECONDS", 30.0)
-    settings.OKNO_LIVE_MAX_AGE_SECONDS = 10
+    monkeypatch.setattr(live, "SYNC_PROBE_SECONDS", 30.0)
+    monkeypatch.setattr(live, "KEEPALIVE_SECONDS", 30.0)
+    settings.OKNO_LIVE_MAX_AGE_SECONDS = 60
     plan = PlanFactory()
     client.force_login(watcher)
-    received, box, delay = _watch_sync(client, plan, after=0, timeout=5)
+    received, box, delay = _watch_sync(client, plan, after=0, timeout=20, looks=looks)
     print(f"\nredis (sync): {delay * 1000:.0f} ms")
     assert [e[0] for e in received] == [box["event_id"]]
-    assert delay < 1.0
+    # Then it arrived long before any timed look (a bound on a failure, 10 s under the 30 s), at the look right after the commit
+    assert delay < 20
+    assert_found_by_a_look_after_the_commit(looks, box)
 
 
 @pytest.mark.redis
@@ -241,19 +295,51 @@ def test_publish_goes_to_the_plan_channel_after_commit(settings):
 
 
 @pytest.mark.django_db
-def test_publish_without_redis_does_nothing(settings):
+def test_publish_without_redis_does_nothing(settings, monkeypatch, django_capture_on_commit_callbacks):
+    """Without REDIS_URL the streams poll the table: publishing makes no Redis client and raises nothing.
+
+    Break it by hand: in execution/live.py `publish`, delete `if not settings.REDIS_URL: return`. redis-py
+    then raises ValueError for the empty URL (not a RedisError, so nothing catches it) and the test fails.
+    """
+    monkeypatch.setattr(live, "_redis_client", None)  # restored afterwards: no client of this test outlives it
     settings.REDIS_URL = ""
-    live.publish(1, 2)  # no error, no connection
+    plan = PlanFactory()
+    # Given the board's stream listening to the history (ExecutionConfig.ready registers it)
+    assert live.publish in history.on_event_recorded
+    # When an event is recorded and committed, and when publish is called directly (a listener's error is
+    # only logged by on_commit(robust=True); a direct call lets it surface)
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        record_event(plan, actor=plan.author, kind=EventKind.EDITED)
+    live.publish(plan.pk, 2)
+    # Then publish ran and returned without making a Redis client
+    assert len(callbacks) == len(history.on_event_recorded)
+    assert live._redis_client is None
 
 
-async def _watch_async(plan, cookies):
+@pytest.mark.django_db
+def test_publish_to_an_unreachable_redis_logs_and_returns(settings, monkeypatch, caplog):
+    """A Redis that is down costs the streams a safety poll, never the transition that recorded the event.
+
+    Break it by hand: in `publish`, change `except redis.RedisError` to `except ValueError`: the
+    ConnectionError then reaches the caller and the test fails.
+    """
+    with socket.socket() as closed:  # a port bound but not listening: connecting is refused at once
+        closed.bind(("127.0.0.1", 0))
+        monkeypatch.setattr(live, "_redis_client", None)
+        settings.REDIS_URL = f"redis://127.0.0.1:{closed.getsockname()[1]}/0"
+        with caplog.at_level(logging.WARNING, logger=live.log.name):
+            assert live.publish(7, 8) is None
+    assert "could not publish event 8 of plan 7" in caplog.text
+
+
+async def _watch_async(plan, cookies, looks):
     """ASGI path: AsyncClient → ASGIRequest → the async generator."""
     # Django's ASGI handler runs each request in its own ThreadSensitiveContext; AsyncClient does not.
     async with ThreadSensitiveContext():
-        return await _watch_async_request(plan, cookies)
+        return await _watch_async_request(plan, cookies, looks)
 
 
-async def _watch_async_request(plan, cookies):
+async def _watch_async_request(plan, cookies, looks):
     client = AsyncClient()
     client.cookies = cookies
     response = await client.get(events_url(plan, after=0))
@@ -263,12 +349,12 @@ async def _watch_async_request(plan, cookies):
     assert (first.decode() if isinstance(first, bytes) else first).startswith("retry:")
     started, box = threading.Event(), {}
     # A plain thread: asyncio.to_thread would copy this context and with it Django's connection.
-    writer = threading.Thread(target=_record_later, args=(plan.pk, None, started, box))
+    writer = threading.Thread(target=_record_later, args=(plan.pk, None, started, box, looks))
     writer.start()
     started.set()
     received = []
     while not received:
-        chunk = await asyncio.wait_for(anext(chunks), 3)
+        chunk = await asyncio.wait_for(anext(chunks), 25)  # bounds a failure only
         received += parse(chunk.decode() if isinstance(chunk, bytes) else chunk)
     arrived = time.monotonic()
     writer.join(5)
@@ -278,20 +364,22 @@ async def _watch_async_request(plan, cookies):
 
 @pytest.mark.parametrize("with_redis", [True, False], ids=["redis", "polling"])
 @pytest.mark.django_db(transaction=True)
-def test_asgi_stream_delivers_an_event_committed_in_another_thread(watcher, settings, monkeypatch, with_redis):
+def test_asgi_stream_delivers_an_event_committed_in_another_thread(watcher, settings, monkeypatch, with_redis, looks):
     if with_redis:
         assert settings.REDIS_URL
-        monkeypatch.setattr(live, "SAFETY_POLL_SECONDS", 30.0)
+        monkeypatch.setattr(live, "SAFETY_POLL_SECONDS", 30.0)  # without the wake-up: the next look in 30 s
     else:
         settings.REDIS_URL = ""
-    settings.OKNO_LIVE_MAX_AGE_SECONDS = 10
+    settings.OKNO_LIVE_MAX_AGE_SECONDS = 60
     plan = PlanFactory()
     client = Client()
     client.force_login(watcher)  # here, not in asgiref's thread (whose connection would outlive the test)
-    received, box, delay = run_async(_watch_async(plan, client.cookies))
+    received, box, delay = run_async(_watch_async(plan, client.cookies, looks))
     print(f"\nasgi {'redis' if with_redis else 'polling'}: {delay * 1000:.0f} ms")
     assert [e[0] for e in received] == [box["event_id"]]
-    assert delay < (1.0 if with_redis else live.POLL_SECONDS * 3)
+    assert_found_by_a_look_after_the_commit(looks, box)
+    if with_redis:
+        assert delay < 20  # woken by the publish: long before the 30 s safety poll (a bound on a failure)
 
 
 @pytest.mark.django_db(transaction=True)
@@ -412,13 +500,19 @@ def test_a_rolled_back_event_is_not_published(settings):
         with pytest.raises(RuntimeError), transaction.atomic():
             record_event(plan, actor=plan.author, kind=EventKind.EDITED)
             raise RuntimeError("rolled back")
-        edit(plan, plan.author, "committed")  # a later commit is published: the channel works
-        messages, deadline = [], time.monotonic() + 1
-        while time.monotonic() < deadline:  # (the subscribe confirmation also reads as None)
-            message = pubsub.get_message(timeout=0.2)
+        committed = edit(plan, plan.author, "committed")  # a later commit is published: the channel works
+        # Read until the committed event's message: one for the rolled-back event would have come first
+        # (published earlier, same channel), so nothing can show up later that this does not see.
+        messages = []
+
+        def committed_arrived():
+            message = pubsub.get_message(timeout=0.2)  # (the subscribe confirmation also reads as None)
             if message:
                 messages.append(int(message["data"]))
-        assert messages == [PlanEventModel.objects.get(plan=plan).pk]
+            return committed.pk in messages
+
+        wait_until(committed_arrived, message="the committed event's message")
+        assert messages == [committed.pk] == [PlanEventModel.objects.get(plan=plan).pk]
     finally:
         pubsub.close()
 
@@ -458,13 +552,6 @@ def _open_raw_stream(live_server, plan, session):
     return sock
 
 
-def _wait_until(predicate, timeout, message):
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, f"timed out after {timeout} s waiting for {message}"
-        time.sleep(0.05)
-
-
 @pytest.mark.parametrize("with_redis", [True, False], ids=["redis", "polling"])
 @pytest.mark.django_db(transaction=True)
 def test_a_sync_stream_ends_soon_after_its_client_has_gone(live_server, watcher, settings, with_redis):
@@ -483,7 +570,8 @@ def test_a_sync_stream_ends_soon_after_its_client_has_gone(live_server, watcher,
     sock.close()
     # Then the thread serving it stops looking and ends: well before the 15 s keep-alive (it used to
     # go on querying until a keep-alive write failed, past the end of its test)
-    _wait_until(lambda: not any(t.is_alive() for t in serving), 5 * live.SYNC_PROBE_SECONDS + 2, "the stream's thread to end")
+    wait_until(lambda: not any(t.is_alive() for t in serving), timeout=5 * live.SYNC_PROBE_SECONDS + 2,
+               message="the stream's thread to end")
 
 
 @pytest.mark.django_db(transaction=True)

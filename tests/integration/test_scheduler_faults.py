@@ -20,6 +20,7 @@ from notifications import scheduler
 from notifications.actions import schedule_email
 from notifications.choices import EmailState, ScheduleState
 from notifications.models import OutboundEmail, ScheduledAction
+from tests.waiting import after_more_passes, finished_runs
 
 from .conftest import wait_for
 
@@ -79,7 +80,7 @@ def test_two_dispatchers_at_once_fire_every_action_once(celery, smtp, capsys):
     due = schedule_many(200, start_in=3, spread=8)
     # When every action has come due
     wait_for(lambda: smtp.count() >= 200, 60, message="200 e-mails")
-    time.sleep(3)  # room for any duplicate to show up
+    after_more_passes(celery, ("w1", "w2"))
     # Then each arrived exactly once, and both dispatchers did work
     assert_exactly_once(smtp, due)
     assert ScheduledAction.objects.filter(state=ScheduleState.DONE).count() == 200
@@ -109,7 +110,8 @@ def test_worker_killed_in_the_middle_of_a_send(celery, smtp, capsys):
     celery.worker("w2", concurrency=1)
     # Then the e-mail arrives, exactly once, after the "sending" timeout
     wait_for(lambda: smtp.to(address), 60, message="the e-mail after the kill")
-    time.sleep(3)
+    wait_for(lambda: OutboundEmail.objects.get(pk=email.pk).state == EmailState.SENT, 30, message="the row marked sent")
+    after_more_passes(celery, ("w2",), task="notifications.deliver_due")  # the sweeps that resent it once
     assert len(smtp.to(address)) == 1
     email.refresh_from_db()
     assert email.state == EmailState.SENT and email.attempts == 2
@@ -131,7 +133,7 @@ def test_redis_restarted_while_actions_are_due(celery, celery_env, own_redis, sm
     own_redis.restart(down_for=2)
     # Then the worker consumes again and every action arrives exactly once
     wait_for(lambda: smtp.count() >= 30, 90, message="all 30 e-mails after the restart")
-    time.sleep(3)
+    after_more_passes(celery, ("w1",))
     assert_exactly_once(smtp, due)
     after = [at - due[r].timestamp() for at, rcpts, _m in smtp.messages for r in rcpts if due[r].timestamp() >= down_at]
     with capsys.disabled():
@@ -147,7 +149,7 @@ def test_500_actions_with_a_60_s_visibility_timeout(celery, smtp, capsys):
     due = schedule_many(500, start_in=3, spread=65, prefix="v")
     # When they have all come due, and the visibility timeout has passed for the earliest
     wait_for(lambda: smtp.count() >= 500, 120, message="500 e-mails")
-    time.sleep(5)
+    after_more_passes(celery, ("w1",), count=5)
     # Then none was repeated: no task waited in Redis longer than the look-ahead (seconds, not minutes)
     assert_exactly_once(smtp, due)
     assert ScheduledAction.objects.filter(state=ScheduleState.DONE).count() == 500
@@ -170,8 +172,8 @@ def test_work_queued_inside_a_rolled_back_transaction_never_fires(celery, smtp, 
 
             execute.delay(row.pk)  # the naive way: published at once, before the (never) commit
             raise Abort
-        time.sleep(4)
-        # Then the directly published task found no row, the kick was never published, nothing was sent
+        # Then the directly published task ran and found no row, and nothing was sent
+        wait_for(lambda: finished_runs(celery.log("w1"), "notifications.execute") >= 1, 30, message="the naive task to run")
         published_naively = received(celery.log("w1"), "notifications.execute")
         assert ScheduledAction.objects.count() == 0
         assert smtp.count() == 0
@@ -180,6 +182,9 @@ def test_work_queued_inside_a_rolled_back_transaction_never_fires(celery, smtp, 
             schedule_email("commit:1", timezone.now(), to="sent@example.org", subject="Должно уйти", text="x")
             transaction.on_commit(scheduler.kick)
         wait_for(lambda: smtp.to("sent@example.org"), 20, message="the committed e-mail")
+    # The rolled-back kick was never published: no beat runs here, so the one dispatch the worker got (one
+    # worker process, messages in order) is the committed twin's
+    assert received(celery.log("w1"), "notifications.dispatch") == 1
     assert smtp.to("never@example.org") == []
     with capsys.disabled():
         print(f"\n[rolled-back transaction] tasks reaching the worker from the rolled-back transaction: {published_naively} "

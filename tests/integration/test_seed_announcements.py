@@ -14,18 +14,21 @@ from django.test import override_settings
 from django.utils import timezone
 
 from changeplans import announcements
-from execution import automatic_steps
-from execution import transitions
 from changeplans.announcements import seed_time
 from changeplans.choices import PlanStatus, StepStatus
+from changeplans.models import Banner, Plan, Step
 from demo.plans import load_demo
-from changeplans.models import Plan, Step
-from notifications.models import Banner
+from execution import automatic_steps, transitions
+from tests.waiting import after_more_passes
 
 from .conftest import wait_for
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.django_db(transaction=True)]
 
+# "On time": never before the due time (the rows' own record says so), and within this many seconds after it.
+# A bound on a failure (a step left for the next claim timeout or a later look), not the precision: the
+# printed figures and bench/ measure that.
+LATE_BOUND_SECONDS = 10
 SEED_TITLE = "Установка сетевого плагина Calico в кластере Kubernetes PROD"
 PLAN_RECIPIENTS = ["it.info@nskes.test", "helpdesk@nskes.test"]
 
@@ -56,6 +59,12 @@ def seed_plan_due_soon(start_in):
     return plan, steps, times
 
 
+def fired_not_early(step):
+    """The step's scheduled row ran at or after its due time (recorded by the scheduler itself)."""
+    row = automatic_steps.ScheduledAction.objects.get(key=automatic_steps.step_key(step.pk))
+    assert row.fired_at is not None and row.fired_at >= row.due_at, (row.due_at, row.fired_at)
+
+
 def step_status(step):
     return Step.objects.get(pk=step.pk).status
 
@@ -70,11 +79,12 @@ def test_every_automatic_step_of_the_seed_plan_fires_on_time_with_the_seed_text(
 
     # Step 1: the announcement reaches every recipient at its time, once, with the seed's text
     wait_for(lambda: all(smtp.to(r) for r in RECIPIENTS), 30, message="the announcement")
+    fired_not_early(steps[1])
     for address in RECIPIENTS:
         [(arrived, message)] = smtp.to(address)
         late = arrived - times[1].timestamp()
         figures.append(f"announcement to {address}: {late:+.2f} s after due")
-        assert -0.1 < late < 2.0
+        assert late < LATE_BOUND_SECONDS
         assert message["Subject"].strip() == SEED_TITLE
         text = message.get_body(("plain",)).get_content()
         html = message.get_body(("html",)).get_content()
@@ -97,7 +107,8 @@ def test_every_automatic_step_of_the_seed_plan_fires_on_time_with_the_seed_text(
     wait_for(lambda: Banner.objects.filter(plan=plan, shown_until__isnull=True).count() == 4, 15, message="the banners")
     shown = Banner.objects.filter(plan=plan).order_by("shown_from").first().shown_from
     figures.append(f"banner on: {(shown - times[2]).total_seconds():+.2f} s")
-    assert abs((shown - times[2]).total_seconds()) < 2.0
+    fired_not_early(steps[2])
+    assert (shown - times[2]).total_seconds() < LATE_BOUND_SECONDS
     assert {b.service.display_name for b in Banner.objects.filter(plan=plan)} == {"Инфосайт", "ЛК ЮЛ", "ЛК ФЛ", "МП Платосфера"}
     wait_for(lambda: step_status(steps[2]) == StepStatus.DONE, 10, message="step 2 ticked done")
     assert smtp.count() == len(RECIPIENTS)  # nothing else went out yet: steps 6 and 7 wait for the work
@@ -110,7 +121,7 @@ def test_every_automatic_step_of_the_seed_plan_fires_on_time_with_the_seed_text(
                 step = transitions.lock_step(steps[position].pk)
                 transitions.start_step(step, actor=duty)
                 transitions.finish_step(step, actor=duty)
-    work_done = time.time()
+    work_done = time.time()  # for the printed figure
 
     # Step 6 takes the banner down, step 7 sends the completion notice
     wait_for(lambda: not Banner.objects.filter(plan=plan, shown_until__isnull=True).exists(), 15, message="the banners down")
@@ -118,13 +129,13 @@ def test_every_automatic_step_of_the_seed_plan_fires_on_time_with_the_seed_text(
     for address in RECIPIENTS:
         arrived, message = smtp.to(address)[1]
         figures.append(f"completion to {address}: {arrived - work_done:.2f} s after step 5")
-        assert arrived - work_done < 3
+        assert arrived - work_done < LATE_BOUND_SECONDS
         assert message["Subject"].strip() == f"Работы завершены: {SEED_TITLE}"
         text = message.get_body(("plain",)).get_content()
         assert "Плановые работы завершены." in text and SEED_TITLE in text and "Департамент ИТ" in text
     wait_for(lambda: step_status(steps[7]) == StepStatus.DONE, 10, message="step 7 ticked done")
     assert step_status(steps[6]) == StepStatus.DONE
-    time.sleep(2)
+    after_more_passes(celery, ("w1",))  # the dispatcher looked again: anything left would have gone out
     assert smtp.count() == 2 * len(RECIPIENTS)  # nothing twice
     with capsys.disabled():
         print("\n[seed plan] " + "; ".join(figures))
@@ -150,7 +161,7 @@ def test_nothing_fires_from_an_approval_that_rolled_back(celery, smtp, capsys):
             automatic_steps.sync_plan(plan.pk)
             assert automatic_steps.ScheduledAction.objects.filter(subject=f"plan:{plan.pk}").count() == 2  # steps 1 and 2; 6 and 7 wait for the work
             raise Abort
-        time.sleep(4)
+        after_more_passes(celery, ("w1",))  # the dispatcher looked since: it would have sent anything due
         # Then nothing was scheduled and nothing was sent
         assert not automatic_steps.ScheduledAction.objects.filter(subject=f"plan:{plan.pk}").exists()
         assert smtp.count() == 0 and step_status(announcement) == StepStatus.PENDING

@@ -1,14 +1,23 @@
 """The dispatcher hands due rows to workers (queued) and `execute` runs each once; `put` keeps rows in line with a plan."""
 
+import threading
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.test import override_settings
 from django.utils import timezone
 
 from notifications import scheduler
 from notifications.choices import ScheduleState
 from notifications.models import ScheduledAction
+from tests.waiting import (
+    FAILURE_DEADLINE_SECONDS,
+    backend_waits_for_a_lock,
+    lock_waits_fail,
+    row_locked_elsewhere,
+    wait_until,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -109,40 +118,59 @@ def test_fire_now_makes_a_pending_row_due_and_runs_it_after_commit(django_captur
     assert scheduler.fire_now("f:1") is False and row.pk
 
 
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_second_dispatcher_passes_over_a_row_another_holds_without_waiting():
+    """SKIP LOCKED in `dispatch`: a row another dispatcher (or a plan re-sync) holds is not ours this pass.
+
+    Break it by hand: in notifications/scheduler.py `dispatch`, change `select_for_update(skip_locked=True)`
+    to `select_for_update()`. The claim then waits for the held row; lock_timeout turns that wait into an
+    OperationalError and the test fails (without it the test would only have passed slower).
+    """
+    # Given two due rows, one of them locked by another connection
+    now = timezone.now()
+    held = scheduler.schedule("s:held", now - timedelta(seconds=2), "test.dispatch", {"n": 1})
+    scheduler.schedule("s:free", now - timedelta(seconds=1), "test.dispatch", {"n": 2})
+    with row_locked_elsewhere(ScheduledAction, held.pk), lock_waits_fail():
+        # When the dispatcher runs, where waiting for a lock is an error
+        claimed = scheduler.dispatch(now=now)
+    # Then it claimed the free row only; the held one waits for the next pass
+    assert claimed == 1
+    assert state("s:free").state == ScheduleState.QUEUED
+    assert state("s:held").state == ScheduleState.PENDING
+    assert scheduler.dispatch(now=now) == 1 and state("s:held").state == ScheduleState.QUEUED
+
+
+@pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_execute_waits_for_a_row_someone_holds_instead_of_dropping_it():
-    import threading
+    """`execute` must wait (not skip): skipping would drop the task and leave the row for the claim timeout.
 
-    from django.db import connection, transaction
-
+    Break it by hand: in `execute`, change `select_for_update()` to `select_for_update(skip_locked=True)`:
+    the worker then returns False at once instead of waiting, and the test fails.
+    """
     row = scheduler.schedule("w:held", timezone.now() - timedelta(seconds=1), "test.dispatch", {"n": 9})
     ScheduledAction.objects.filter(pk=row.pk).update(state=ScheduleState.QUEUED, claimed_at=timezone.now())
-    held, release, result = threading.Event(), threading.Event(), {}
-
-    def hold():  # e.g. a plan re-sync that has the row locked for a moment
-        try:
-            with transaction.atomic():
-                ScheduledAction.objects.select_for_update().get(pk=row.pk)
-                held.set()
-                release.wait(5)
-        finally:
-            connection.close()
+    result, backend = {}, {}
 
     def run():
         try:
+            connection.ensure_connection()
+            backend["pid"] = connection.connection.info.backend_pid
             result["ran"] = scheduler.execute(row.pk)
         finally:
             connection.close()
 
-    holder = threading.Thread(target=hold)
-    holder.start()
-    assert held.wait(5)
-    worker = threading.Thread(target=run)
-    worker.start()
-    worker.join(0.5)
-    assert worker.is_alive()  # waiting, not skipping
-    release.set()
-    holder.join(5)
-    worker.join(5)
+    # Given a plan re-sync (another connection) holding the row for a moment
+    with row_locked_elsewhere(ScheduledAction, row.pk):
+        # When a worker executes it
+        worker = threading.Thread(target=run)
+        worker.start()
+        # Then it waits for the lock (PostgreSQL shows its backend waiting), rather than returning
+        wait_until(lambda: "ran" in result or ("pid" in backend and backend_waits_for_a_lock(backend["pid"])),
+                   message="the worker to wait for the lock or to return")
+        assert "ran" not in result, "execute returned while the row was locked: it skipped instead of waiting"
+    worker.join(FAILURE_DEADLINE_SECONDS)
+    # and runs the row once the lock is released
     assert result["ran"] is True and ran == [9]
     assert state("w:held").state == ScheduleState.DONE

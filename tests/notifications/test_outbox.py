@@ -1,18 +1,17 @@
 """The e-mail outbox: one row per key, one send per row, retries with back-off, rescue of stuck rows."""
 
 import socket
-import threading
 from datetime import timedelta
 
 import pytest
 from django.core.management import call_command
-from django.db import connection, transaction
 from django.test import override_settings
 from django.utils import timezone
 
 from notifications import outbox
 from notifications.choices import EmailState
 from notifications.models import OutboundEmail
+from tests.waiting import lock_waits_fail, row_locked_elsewhere
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 
@@ -134,29 +133,18 @@ def test_send_queued_emails_command(mailoutbox, capsys):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_row_locked_by_another_deliverer_is_skipped(mailoutbox):
+def test_a_row_locked_by_another_deliverer_is_skipped_without_waiting(mailoutbox):
+    """SKIP LOCKED in `deliver`: a row another deliverer holds (it is sending it) is not ours.
+
+    Break it by hand: in notifications/outbox.py `deliver`, change `select_for_update(skip_locked=True)` to
+    `select_for_update()`. The second deliverer then waits for the lock; lock_timeout turns that wait into
+    an OperationalError and the test fails at once.
+    """
     # Given another process holding the row's lock (it is sending it)
     email = OutboundEmail.objects.create(key="test:locked", to="g@example.org", subject="Тема", text="Текст")
-    locked, release = threading.Event(), threading.Event()
-
-    def other_deliverer():
-        try:
-            with transaction.atomic():
-                OutboundEmail.objects.select_for_update().get(pk=email.pk)
-                locked.set()
-                release.wait(5)
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=other_deliverer)
-    thread.start()
-    assert locked.wait(5)
-    # When we try to deliver it, we skip it instead of waiting or sending
-    try:
+    with row_locked_elsewhere(OutboundEmail, email.pk), lock_waits_fail():
+        # When we try to deliver it, we skip it instead of waiting or sending
         assert outbox.deliver(email.pk) is False
-    finally:
-        release.set()
-        thread.join()
     assert mailoutbox == []
     email.refresh_from_db()
     assert email.state == EmailState.QUEUED

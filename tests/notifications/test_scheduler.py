@@ -13,6 +13,7 @@ from notifications import scheduler, tasks
 from notifications.choices import ScheduleState
 from notifications.models import OutboundEmail, ScheduledAction
 from notifications.outbox import enqueue_email
+from tests.waiting import FAILURE_DEADLINE_SECONDS, lock_waits_fail
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 
@@ -122,8 +123,15 @@ def test_celery_tasks_are_registered_for_beat():
 
 
 @pytest.mark.django_db(transaction=True)
-def test_two_dispatchers_claim_disjoint_rows():
-    # Given ten due rows, and a first dispatcher that is still handling the row it claimed
+def test_two_dispatchers_claim_disjoint_rows_and_the_second_does_not_wait():
+    """SKIP LOCKED in `run_due`: a second dispatcher passes over the row the first is handling.
+
+    Break it by hand: in notifications/scheduler.py `_claim_next`, change `select_for_update(skip_locked=True)`
+    to `select_for_update()`. The second dispatcher then waits for the first one's row lock (the run only
+    got slower, and a test of the result alone still passed); here its lock_timeout turns that wait into
+    an OperationalError ("canceling statement due to lock timeout") and the test fails.
+    """
+    # Given ten due rows, and a first dispatcher (a thread, its own connection) still handling the row it claimed
     now = timezone.now()
     for n in range(10):
         scheduler.schedule(f"test:thread:{n}", now - timedelta(seconds=10 - n), "test.slow", {"n": n})
@@ -131,33 +139,33 @@ def test_two_dispatchers_claim_disjoint_rows():
     seen = {"first": [], "second": []}
 
     def slow(payload):
-        name = threading.current_thread().name
+        name = "first" if threading.current_thread().name == "first" else "second"
         seen[name].append(payload["n"])
         if name == "first":
             claimed.set()
-            release.wait(5)
+            release.wait(FAILURE_DEADLINE_SECONDS)
 
     scheduler.register("test.slow")(slow)
 
-    def dispatch():
+    def first_dispatcher():
         try:
             scheduler.run_due(now=now)
         finally:
             connection.close()
 
-    first = threading.Thread(target=dispatch, name="first")
+    first = threading.Thread(target=first_dispatcher, name="first")
     first.start()
-    assert claimed.wait(5)
-    # When a second dispatcher runs meanwhile
-    second = threading.Thread(target=dispatch, name="second")
-    second.start()
-    second.join(10)
-    release.set()
-    first.join(10)
-    # Then it skipped the locked row instead of waiting for it, and no row was handled twice
-    assert seen["first"][0] == 0
-    assert sorted(seen["first"] + seen["second"]) == list(range(10))
-    assert 0 not in seen["second"] and len(seen["second"]) >= 1
+    try:
+        assert claimed.wait(FAILURE_DEADLINE_SECONDS)
+        # When a second dispatcher runs meanwhile, where waiting for a lock is an error
+        with lock_waits_fail():
+            handled_by_second = scheduler.run_due(now=now)
+    finally:
+        release.set()
+        first.join(FAILURE_DEADLINE_SECONDS)
+    # Then it skipped the locked row instead of waiting for it, handled the nine others, and none twice
+    assert seen["first"] == [0]
+    assert seen["second"] == list(range(1, 10)) and handled_by_second == 9
     assert ScheduledAction.objects.filter(state=ScheduleState.DONE).count() == 10
 
 

@@ -6,12 +6,11 @@ import socket
 from datetime import timedelta
 
 import pytest
+from aiosmtpd import controller as aiosmtpd_controller
 from django.test import override_settings
 
 from notifications import outbox
 from notifications.choices import EmailState
-
-aiosmtpd_controller = pytest.importorskip("aiosmtpd.controller")
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 
