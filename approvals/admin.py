@@ -12,7 +12,17 @@ DECISION_FIELDS = ["status", "decided_at", "decided_by", "on_behalf_of", "versio
 
 @admin.register(ApprovalRow)
 class ApprovalRowAdmin(admin.ModelAdmin):
-    list_display = ["plan", "position", "stage", "job_title", "person_name", "kind", "status", "decided_by", "decided_at"]
+    list_display = [
+        "plan",
+        "position",
+        "stage",
+        "job_title",
+        "person_name",
+        "kind",
+        "status",
+        "decided_by",
+        "decided_at",
+    ]
     list_filter = ["status", "kind"]
     search_fields = ["person_name", "job_title", "plan__title"]
     list_select_related = ["plan", "decided_by"]

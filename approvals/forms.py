@@ -13,7 +13,9 @@ class DecisionForm(forms.Form):
     """Approve, reject or acknowledge one row of the matrix, for the version the user was looking at."""
 
     version = forms.IntegerField(min_value=1, max_value=2**31 - 1, widget=forms.HiddenInput)  # PlanVersion.number
-    comment = forms.CharField(label=_("Comment"), required=False, max_length=4000, widget=forms.Textarea(attrs={"rows": 2}))
+    comment = forms.CharField(
+        label=_("Comment"), required=False, max_length=4000, widget=forms.Textarea(attrs={"rows": 2})
+    )
     part = forms.ChoiceField(choices=[(p, p) for p in PARTS], required=False, widget=forms.HiddenInput)
 
     def clean_part(self):
@@ -21,7 +23,9 @@ class DecisionForm(forms.Form):
 
 
 class ApplyTemplateForm(forms.Form):
-    template = forms.ModelChoiceField(label=_("Matrix template"), queryset=MatrixTemplate.objects.all(), empty_label=None)
+    template = forms.ModelChoiceField(
+        label=_("Matrix template"), queryset=MatrixTemplate.objects.all(), empty_label=None
+    )
 
 
 class DiffForm(forms.Form):

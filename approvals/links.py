@@ -83,12 +83,15 @@ def diff_path(plan_id):
 def record_foreign_use(row_id, *, actor, link_user):
     """Someone signed in as another user tried to sign with a link made for `link_user`: refused, on record."""
     from changeplans.choices import EventKind
-    from changeplans.roles import display_name
     from changeplans.history import record_event
+    from changeplans.roles import display_name
 
     from .models import ApprovalRow
 
     row = ApprovalRow.objects.select_related("plan").get(pk=row_id)
-    reason = _("A sign-off link for %(owner)s was used by %(user)s.") % {"owner": display_name(link_user), "user": display_name(actor)}
+    reason = _("A sign-off link for %(owner)s was used by %(user)s.") % {
+        "owner": display_name(link_user),
+        "user": display_name(actor),
+    }
     record_event(row.plan, actor=actor, kind=EventKind.REFUSED, obj=row, comment=f"{reason} (email)")
     return reason

@@ -29,14 +29,51 @@ class ApprovalRow(ConcurrentTransitionMixin, models.Model):
     kind = models.CharField(_("kind"), max_length=20, choices=RowKind.choices, default=RowKind.APPROVAL)
     job_title = models.CharField(_("position"), max_length=300, blank=True)
     person_name = models.CharField(_("full name"), max_length=200)
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("user"), null=True, blank=True, on_delete=models.SET_NULL, related_name="approval_rows")
-    group = models.ForeignKey(Group, verbose_name=_("group"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+", help_text=_("For a duty group: any member may acknowledge."))
-    stage = models.PositiveIntegerField(_("stage"), default=1, help_text=_("Sequential sign-off: a stage opens when the previous one is complete. One stage = all in parallel."))
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="approval_rows",
+    )
+    group = models.ForeignKey(
+        Group,
+        verbose_name=_("group"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text=_("For a duty group: any member may acknowledge."),
+    )
+    stage = models.PositiveIntegerField(
+        _("stage"),
+        default=1,
+        help_text=_(
+            "Sequential sign-off: a stage opens when the previous one is complete. One stage = all in parallel."
+        ),
+    )
     status = FSMField(_("status"), default=ApprovalStatus.PENDING, choices=ApprovalStatus.choices, protected=True)
     decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
-    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("signed by"), null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    on_behalf_of = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("on behalf of"), null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    version = models.ForeignKey(PlanVersion, verbose_name=_("version signed"), null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("signed by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    on_behalf_of = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("on behalf of"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    version = models.ForeignKey(
+        PlanVersion, verbose_name=_("version signed"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     comment = models.TextField(_("comment"), blank=True)
 
     class Meta:
@@ -80,19 +117,32 @@ class ApprovalRow(ConcurrentTransitionMixin, models.Model):
 class Delegation(models.Model):
     """A deputy signs for a principal over a date range ("за Кочетова В.Н. — Иванов П.С.")."""
 
-    principal = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("principal"), on_delete=models.CASCADE, related_name="delegations_given")
-    deputy = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("deputy"), on_delete=models.CASCADE, related_name="delegations_taken")
+    principal = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("principal"),
+        on_delete=models.CASCADE,
+        related_name="delegations_given",
+    )
+    deputy = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("deputy"), on_delete=models.CASCADE, related_name="delegations_taken"
+    )
     starts_on = models.DateField(_("from"))
     ends_on = models.DateField(_("to"))
     reason = models.CharField(_("reason"), max_length=200, blank=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("created by"), null=True, on_delete=models.SET_NULL, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("created by"), null=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["-starts_on"]
         verbose_name = _("delegation")
         verbose_name_plural = _("delegations")
-        constraints = [models.CheckConstraint(condition=models.Q(ends_on__gte=models.F("starts_on")), name="delegation_dates_ordered")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(ends_on__gte=models.F("starts_on")), name="delegation_dates_ordered"
+            )
+        ]
 
     def __str__(self):
         return f"{self.deputy} → {self.principal} ({self.starts_on:%d.%m.%Y}–{self.ends_on:%d.%m.%Y})"
@@ -120,8 +170,17 @@ class MatrixTemplateRow(models.Model):
     kind = models.CharField(_("kind"), max_length=20, choices=RowKind.choices, default=RowKind.APPROVAL)
     job_title = models.CharField(_("position"), max_length=300, blank=True)
     person_name = models.CharField(_("full name"), max_length=200)
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("user"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    group = models.ForeignKey(Group, verbose_name=_("group"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    group = models.ForeignKey(
+        Group, verbose_name=_("group"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         ordering = ["template", "position"]

@@ -15,15 +15,14 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from common.links import absolute_url
-
-from execution import automatic_steps
 from changeplans import services as changeplans_services
 from changeplans import versioning
 from changeplans.choices import PlanStatus
 from changeplans.models import Plan
 from changeplans.roles import display_name
 from changeplans.versioning import latest_version
+from common.links import absolute_url
+from execution import automatic_steps
 from notifications import scheduler
 from notifications.outbox import enqueue_email
 from notifications.rendering import render_email
@@ -66,7 +65,11 @@ def plan_context(plan, version_number):
         "window_end": plan.window_end,
         "time_zone": plan.time_zone,
         "services": [
-            {"name": ps.service.name, "display_name": ps.service.display_name, "availability": ps.get_availability_display()}
+            {
+                "name": ps.service.name,
+                "display_name": ps.service.display_name,
+                "availability": ps.get_availability_display(),
+            }
             for ps in plan.plan_services.select_related("service")
         ],
         "author_name": display_name(plan.author),
@@ -82,7 +85,9 @@ def _send(key, user, template, context, plan):
         logger.info("No e-mail for %s (%s): user has no address", key, user)
         return None
     context = {**context, "recipient_name": display_name(user)}
-    subject, text, html = render_email(f"approvals/email/{template}", context, language=recipient_language(user), time_zone=plan.tz)
+    subject, text, html = render_email(
+        f"approvals/email/{template}", context, language=recipient_language(user), time_zone=plan.tz
+    )
     return enqueue_email(key, user.email, subject, text, html)
 
 
@@ -99,7 +104,9 @@ def _askees(row, plan):
     today = timezone.localdate()
     deputies = (
         Delegation.objects.filter(principal=row.user, starts_on__lte=today, ends_on__gte=today)
-        .exclude(deputy_id__in=[plan.author_id, plan.curator_id]).select_related("deputy").order_by("pk")
+        .exclude(deputy_id__in=[plan.author_id, plan.curator_id])
+        .select_related("deputy")
+        .order_by("pk")
     )
     return [(row.user, None)] + [(d.deputy, row.user) for d in deputies if d.deputy_id != row.user_id]
 
@@ -108,7 +115,8 @@ def unanswered_rows(rows):
     """Rows still waiting: approval rows of the open stage and acknowledgements not given."""
     stage = conditions.open_stage(rows)
     return [
-        row for row in rows
+        row
+        for row in rows
         if (row.kind == RowKind.APPROVAL and row.status == ApprovalStatus.PENDING and row.stage == stage)
         or (row.kind == RowKind.ACKNOWLEDGEMENT and row.status == ApprovalStatus.NOT_ACKNOWLEDGED)
     ]
@@ -122,7 +130,10 @@ def _ask(plan, version, rows, *, template, key_prefix, extra=None):
             if row.kind == RowKind.APPROVAL and user.pk not in (plan.author_id, plan.curator_id):
                 link = links.link_url(row.pk, user.pk, version.number)
             context = {
-                **base, **(extra or {}), "row": row, "link": link,
+                **base,
+                **(extra or {}),
+                "row": row,
+                "link": link,
                 "is_acknowledgement": row.kind == RowKind.ACKNOWLEDGEMENT,
                 "principal_name": display_name(principal) if principal else "",
             }
@@ -130,6 +141,7 @@ def _ask(plan, version, rows, *, template, key_prefix, extra=None):
 
 
 # --- events from approvals.services (after commit) ------------------------------------------------
+
 
 def on_signoff_event(event, plan_id, row_ids):
     """Listener of approvals.services: e-mails and follow-ups. Never raises into the request that committed."""
@@ -152,7 +164,9 @@ def notify_asked(plan_id, row_ids, event):
     if plan is None or plan.status != PlanStatus.IN_REVIEW:
         return
     version = latest_version(plan)
-    rows = list(ApprovalRow.objects.filter(plan=plan, pk__in=row_ids).select_related("user", "group").order_by("position"))
+    rows = list(
+        ApprovalRow.objects.filter(plan=plan, pk__in=row_ids).select_related("user", "group").order_by("position")
+    )
     rows = [row for row in rows if not row.is_decided]  # decided before this ran (e.g. one long transaction)
     _ask(plan, version, rows, template="approval_request", key_prefix="approval-request", extra={"event": event})
     if event in ("submitted", "new_version"):
@@ -184,11 +198,15 @@ def notify_rejected(plan_id, row_ids, event):
     plan = _load(plan_id)
     if plan is None:
         return
-    rows = list(ApprovalRow.objects.filter(plan=plan, pk__in=row_ids).select_related("decided_by", "on_behalf_of", "version"))
+    rows = list(
+        ApprovalRow.objects.filter(plan=plan, pk__in=row_ids).select_related("decided_by", "on_behalf_of", "version")
+    )
     for row in rows:
         number = row.version.number if row.version else latest_version(plan).number
         context = {
-            **plan_context(plan, number), "row": row, "reason": row.comment,
+            **plan_context(plan, number),
+            "row": row,
+            "reason": row.comment,
             "decided_by_name": display_name(row.decided_by) or row.person_name,
             "principal_name": display_name(row.on_behalf_of) if row.on_behalf_of else "",
         }
@@ -223,6 +241,7 @@ EVENT_HANDLERS = {
 
 # --- scheduled handlers (they run inside the dispatcher's transaction) -----------------------------
 
+
 def _current(payload, statuses):
     """The plan if it is still in one of `statuses` on the payload's version; None: nothing to do."""
     plan = _load(payload["plan_id"])
@@ -241,8 +260,14 @@ def remind(payload):
         return
     rows = list(plan.approval_rows.select_related("user", "group").order_by("position"))
     hours = payload["hours"]
-    _ask(plan, version, unanswered_rows(rows), template="approval_reminder", key_prefix=f"approval-reminder:{hours}h",
-         extra={"hours": hours})
+    _ask(
+        plan,
+        version,
+        unanswered_rows(rows),
+        template="approval_reminder",
+        key_prefix=f"approval-reminder:{hours}h",
+        extra={"hours": hours},
+    )
 
 
 @scheduler.register(ESCALATION)
@@ -251,9 +276,19 @@ def escalate(payload):
     if plan is None:
         return
     rows = list(plan.approval_rows.select_related("user", "decided_by").order_by("position"))
-    context = {**plan_context(plan, version.number), "rows": rows, "waiting": unanswered_rows(rows) if plan.status == PlanStatus.IN_REVIEW else []}
+    context = {
+        **plan_context(plan, version.number),
+        "rows": rows,
+        "waiting": unanswered_rows(rows) if plan.status == PlanStatus.IN_REVIEW else [],
+    }
     recipient = plan.curator or plan.author  # no curator named: the author is warned instead
-    _send(f"approval-escalation:{plan.pk}:v{version.number}:{recipient.pk}", recipient, "approval_escalation", context, plan)
+    _send(
+        f"approval-escalation:{plan.pk}:v{version.number}:{recipient.pk}",
+        recipient,
+        "approval_escalation",
+        context,
+        plan,
+    )
 
 
 def cancel_follow_ups(plan_id):

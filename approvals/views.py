@@ -17,9 +17,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from common.htmx import forbidden, toast
 from changeplans.models import Plan
 from changeplans.selectors import plan_history
+from common.htmx import forbidden, toast
 
 from . import selectors, services
 from .forms import ApplyTemplateForm, DecisionForm, DiffForm

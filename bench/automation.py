@@ -54,12 +54,17 @@ def floor_run():
         first = first or seen
         latencies.append(seen - printed_at(line.strip()))
     process.wait()
-    return {"lines": len(latencies), "latencies": latencies, "start": first - asked, "end": time.time() - asked, "ok": process.returncode == 0}
+    return {
+        "lines": len(latencies),
+        "latencies": latencies,
+        "start": first - asked,
+        "end": time.time() - asked,
+        "ok": process.returncode == 0,
+    }
 
 
 def subject_run(step, operator):
-    from runbooks import stream
-    from runbooks import runs
+    from runbooks import runs, stream
     from runbooks.choices import RunStatus
 
     asked = time.time()
@@ -74,18 +79,23 @@ def subject_run(step, operator):
                 latencies.append(seen - printed_at(json.loads(fields["data"])["text"]))
             elif fields.get("event") == "end":
                 end = json.loads(fields["data"])
-    return {"lines": len(latencies), "latencies": latencies, "start": (first or asked) - asked, "end": time.time() - asked,
-            "ok": bool(end) and end["status"] == RunStatus.SUCCEEDED}
+    return {
+        "lines": len(latencies),
+        "latencies": latencies,
+        "start": (first or asked) - asked,
+        "end": time.time() - asked,
+        "ok": bool(end) and end["status"] == RunStatus.SUCCEEDED,
+    }
 
 
 def make_steps(count):
     """The automation demo's approved plan, started, with `count` more steps running the command."""
     from django.contrib.auth import get_user_model
 
-    from execution import transitions
     from changeplans.choices import StepKind
     from changeplans.models import Step
     from demo.runbooks import load_automation_demo
+    from execution import transitions
     from runbooks.models import StepAutomation
 
     plan = load_automation_demo()
@@ -94,8 +104,16 @@ def make_steps(count):
     template = plan.steps.get(position=1)
     steps = []
     for n in range(count):
-        step = Step(plan=plan, position=100 + n, kind=StepKind.WORK, name=f"Замер {n + 1}", executor=template.executor,
-                    planned_date=template.planned_date, planned_time=template.planned_time, no_rollback_needed=True)
+        step = Step(
+            plan=plan,
+            position=100 + n,
+            kind=StepKind.WORK,
+            name=f"Замер {n + 1}",
+            executor=template.executor,
+            planned_date=template.planned_date,
+            planned_time=template.planned_time,
+            no_rollback_needed=True,
+        )
         step.set_duration("1 мин.")
         step.save()
         StepAutomation.objects.create(step=step, kind="shell", spec={"argv": COMMAND}, timeout_seconds=120)
@@ -104,7 +122,9 @@ def make_steps(count):
     from approvals.models import ApprovalRow
     from runbooks import four_eyes
 
-    four_eyes.record_sign_off(plan, None, list(ApprovalRow.objects.filter(plan=plan).select_related("decided_by")), operator)
+    four_eyes.record_sign_off(
+        plan, None, list(ApprovalRow.objects.filter(plan=plan).select_related("decided_by")), operator
+    )
     return steps, operator
 
 
@@ -122,8 +142,22 @@ def main():
     from django.conf import settings
 
     settings.OKNO_RUNNER_SOCKET = runner.socket
-    worker = start_celery(["worker", "-Q", "automation", "--pool=threads", "-c", "4", "-l", "INFO", "--without-gossip", "--without-mingle"],
-                          dict(os.environ), tmp / "celery.log")
+    worker = start_celery(
+        [
+            "worker",
+            "-Q",
+            "automation",
+            "--pool=threads",
+            "-c",
+            "4",
+            "-l",
+            "INFO",
+            "--without-gossip",
+            "--without-mingle",
+        ],
+        dict(os.environ),
+        tmp / "celery.log",
+    )
     runs = {"subject": [], "floor": []}
     try:
         wait_for_worker(tmp / "celery.log")
@@ -143,14 +177,28 @@ def main():
         }
     s, f = result["subject"], result["floor"]
     ms = lambda v: f"{v * 1000:.0f} ms"  # noqa: E731
-    print(f"\n| {options.runs} runs × {LINES} lines, {GAP * 1000:.0f} ms apart | p50 | p95 | max |\n| --- | --- | --- | --- |")
-    for label, key, p in (("line printed → seen", "line", "p95"), ("▶ → first line seen", "start", "p95"), ("▶ → run ended (stream's end)", "end", "p95")):
-        print(f"| {label}: Okno (queue, worker, RunLine, board stream) | {ms(s[key]['p50'])} | {ms(s[key][p])} | {ms(s[key]['max'])} |")
-        print(f"| {label}: floor (Popen, stdout read directly) | {ms(f[key]['p50'])} | {ms(f[key][p])} | {ms(f[key]['max'])} |")
+    print(
+        f"\n| {options.runs} runs × {LINES} lines, {GAP * 1000:.0f} ms apart | p50 | p95 | max |\n| --- | --- | --- | --- |"
+    )
+    for label, key, p in (
+        ("line printed → seen", "line", "p95"),
+        ("▶ → first line seen", "start", "p95"),
+        ("▶ → run ended (stream's end)", "end", "p95"),
+    ):
+        print(
+            f"| {label}: Okno (queue, worker, RunLine, board stream) | {ms(s[key]['p50'])} | {ms(s[key][p])} | {ms(s[key]['max'])} |"
+        )
+        print(
+            f"| {label}: floor (Popen, stdout read directly) | {ms(f[key]['p50'])} | {ms(f[key][p])} | {ms(f[key]['max'])} |"
+        )
         if key == "line":  # the floor is a pipe read (~0 ms): a ratio against it says nothing, the difference does
-            print(f"| Okno − floor | +{ms(s[key]['p50'] - f[key]['p50'])} | +{ms(s[key][p] - f[key][p])} | +{ms(s[key]['max'] - f[key]['max'])} |")
+            print(
+                f"| Okno − floor | +{ms(s[key]['p50'] - f[key]['p50'])} | +{ms(s[key][p] - f[key][p])} | +{ms(s[key]['max'] - f[key]['max'])} |"
+            )
         else:
-            print(f"| ratio | {s[key]['p50'] / max(f[key]['p50'], 1e-6):.1f}× | {s[key][p] / max(f[key][p], 1e-6):.1f}× | {s[key]['max'] / max(f[key]['max'], 1e-6):.1f}× |")
+            print(
+                f"| ratio | {s[key]['p50'] / max(f[key]['p50'], 1e-6):.1f}× | {s[key][p] / max(f[key][p], 1e-6):.1f}× | {s[key]['max'] / max(f[key]['max'], 1e-6):.1f}× |"
+            )
     print(f"\nevery run succeeded with all {LINES} lines: Okno {s['complete']}, floor {f['complete']}")
     result["samples"] = runs
     RESULTS.parent.mkdir(parents=True, exist_ok=True)

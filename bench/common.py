@@ -33,7 +33,9 @@ def fresh_database(name, script):
     if not url.startswith("postgres"):
         sys.exit(f"{script} needs PostgreSQL: set DATABASE_URL=postgres://…")
     config = dj_database_url.parse(url)
-    with psycopg.connect(host=config["HOST"], port=config["PORT"] or 5432, user=config["USER"], dbname="postgres", autocommit=True) as conn:
+    with psycopg.connect(
+        host=config["HOST"], port=config["PORT"] or 5432, user=config["USER"], dbname="postgres", autocommit=True
+    ) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{name}"')
     return url.rsplit("/", 1)[0] + "/" + name
@@ -42,8 +44,14 @@ def fresh_database(name, script):
 def start_celery(args, env, log_path):
     """`celery -A config <args>` in its own process group, output to log_path."""
     log = open(log_path, "ab")
-    return subprocess.Popen([sys.executable, "-m", "celery", "-A", "config", *args], cwd=ROOT, env=env,
-                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "config", *args],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
 
 
 def wait_for_worker(log_path, seconds=60):
@@ -70,8 +78,15 @@ def setup_with_worker(db_name, script, default_redis_url):
     used as the broker with OKNO_USE_WORKER on. Returns the Redis URL."""
     redis_url = os.environ.get("REDIS_URL") or default_redis_url
     url = fresh_database(db_name, script)
-    os.environ.update({"DATABASE_URL": url, "REDIS_URL": redis_url, "CELERY_BROKER_URL": redis_url,
-                       "DJANGO_SETTINGS_MODULE": "config.settings.test", "OKNO_USE_WORKER": "1"})
+    os.environ.update(
+        {
+            "DATABASE_URL": url,
+            "REDIS_URL": redis_url,
+            "CELERY_BROKER_URL": redis_url,
+            "DJANGO_SETTINGS_MODULE": "config.settings.test",
+            "OKNO_USE_WORKER": "1",
+        }
+    )
     import django
 
     django.setup()

@@ -31,6 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "live.json"
 sys.path.insert(0, str(ROOT))
 from bench.common import fresh_database, stats, stop  # noqa: E402
+
 DB_NAME = "okno_bench_live"
 
 
@@ -43,12 +44,6 @@ def parse_args():
     return parser.parse_args()
 
 
-
-
-
-
-
-
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -56,13 +51,35 @@ def free_port():
 
 
 def start_server(port, workers, redis_url, log):
-    env = {**os.environ, "REDIS_URL": redis_url, "DJANGO_SETTINGS_MODULE": "config.settings.test",
-           # All the bench's watchers are one user: lift the per-user stream limit (docs/realtime.md, Limits).
-           "OKNO_LIVE_MAX_STREAMS_PER_USER": "100000"}
+    env = {
+        **os.environ,
+        "REDIS_URL": redis_url,
+        "DJANGO_SETTINGS_MODULE": "config.settings.test",
+        # All the bench's watchers are one user: lift the per-user stream limit (docs/realtime.md, Limits).
+        "OKNO_LIVE_MAX_STREAMS_PER_USER": "100000",
+    }
     process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1", "--port", str(port),
-         "--workers", str(workers), "--log-level", "warning", "--no-access-log"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "config.asgi:application",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     deadline = time.monotonic() + 30
     while True:
         try:
@@ -87,8 +104,12 @@ class Watcher:
     async def run(self):
         try:
             reader, writer = await asyncio.open_connection("127.0.0.1", self.port)
-            writer.write((f"GET {self.path} HTTP/1.0\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n"
-                          f"Cookie: sessionid={self.cookie}\r\n\r\n").encode())
+            writer.write(
+                (
+                    f"GET {self.path} HTTP/1.0\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n"
+                    f"Cookie: sessionid={self.cookie}\r\n\r\n"
+                ).encode()
+            )
             await writer.drain()
             status = await reader.readline()
             if b" 200 " not in status:
@@ -113,13 +134,11 @@ class Watcher:
 
 def tick_all(plan_id, actor_id, ticks, interval, committing):
     """In a thread: start/finish steps through the service layer; note the time just before each COMMIT."""
+    from django.contrib.auth import get_user_model
     from django.db import connection, transaction
 
-    from execution.transitions import finish_step
-    from execution.transitions import lock_step
-    from execution.transitions import start_step
     from changeplans.models import PlanEvent, Step
-    from django.contrib.auth import get_user_model
+    from execution.transitions import finish_step, lock_step, start_step
 
     actor = get_user_model().objects.get(pk=actor_id)
     steps = list(Step.objects.filter(plan_id=plan_id).order_by("position").values_list("pk", flat=True))
@@ -128,7 +147,9 @@ def tick_all(plan_id, actor_id, ticks, interval, committing):
             with transaction.atomic():
                 step = lock_step(steps[i // 2])
                 (start_step if i % 2 == 0 else finish_step)(step, actor=actor)
-                event_id = PlanEvent.objects.filter(plan_id=plan_id).order_by("-id").values_list("id", flat=True).first()
+                event_id = (
+                    PlanEvent.objects.filter(plan_id=plan_id).order_by("-id").values_list("id", flat=True).first()
+                )
                 committing[event_id] = time.time()
             time.sleep(interval)
     finally:
@@ -212,8 +233,13 @@ def main():
     client.force_login(user)
     cookie = client.cookies["sessionid"].value
     tmp = Path(tempfile.mkdtemp(prefix="okno-bench-live-"))
-    result = {"clients": options.clients, "ticks": options.ticks, "interval_seconds": options.interval,
-              "workers": options.workers, "runs": {}}
+    result = {
+        "clients": options.clients,
+        "ticks": options.ticks,
+        "interval_seconds": options.interval,
+        "workers": options.workers,
+        "runs": {},
+    }
     for mode, server_redis in (("redis", redis_url), ("polling", "")):
         plan = PlanFactory(title=f"bench live {mode}")
         for position in range(1, options.ticks // 2 + 2):
@@ -234,14 +260,26 @@ def main():
 
     r, p, f = result["runs"]["redis"], result["runs"]["polling"], result["floor"]
     ms = lambda v: f"{v * 1000:.0f} ms" if v >= 0.01 else f"{v * 1000:.1f} ms"  # noqa: E731
-    print(f"\n| {options.clients} clients × {options.ticks} ticks, uvicorn × {options.workers} | p50 | p95 | max | missed |")
+    print(
+        f"\n| {options.clients} clients × {options.ticks} ticks, uvicorn × {options.workers} | p50 | p95 | max | missed |"
+    )
     print("| --- | --- | --- | --- | --- |")
-    print(f"| Okno with Redis: commit → PUBLISH → one look at the history per process → 50 streams | {ms(r['p50'])} | {ms(r['p95'])} | {ms(r['max'])} | {r['missed']} |")
-    print(f"| Okno without Redis: one poll of the history per process every 0.25 s | {ms(p['p50'])} | {ms(p['p95'])} | {ms(p['max'])} | {p['missed']} |")
-    print(f"| floor: bare Redis PUBLISH → {options.clients} subscribers | {ms(f['p50'])} | {ms(f['p95'])} | {ms(f['max'])} | — |")
-    print(f"| ratio Redis / floor | {r['p50'] / max(f['p50'], 1e-6):.1f}× | {r['p95'] / max(f['p95'], 1e-6):.1f}× | {r['max'] / max(f['max'], 1e-6):.1f}× | |")
+    print(
+        f"| Okno with Redis: commit → PUBLISH → one look at the history per process → 50 streams | {ms(r['p50'])} | {ms(r['p95'])} | {ms(r['max'])} | {r['missed']} |"
+    )
+    print(
+        f"| Okno without Redis: one poll of the history per process every 0.25 s | {ms(p['p50'])} | {ms(p['p95'])} | {ms(p['max'])} | {p['missed']} |"
+    )
+    print(
+        f"| floor: bare Redis PUBLISH → {options.clients} subscribers | {ms(f['p50'])} | {ms(f['p95'])} | {ms(f['max'])} | — |"
+    )
+    print(
+        f"| ratio Redis / floor | {r['p50'] / max(f['p50'], 1e-6):.1f}× | {r['p95'] / max(f['p95'], 1e-6):.1f}× | {r['max'] / max(f['max'], 1e-6):.1f}× | |"
+    )
     ok = r["missed"] == 0 and p["missed"] == 0 and r["p95"] <= 1 and p["p95"] <= 1
-    print(f"\nevery client got every event: {r['missed'] == 0 and p['missed'] == 0}; goal p95 ≤ 1 s: {'met' if ok else 'MISSED'}")
+    print(
+        f"\nevery client got every event: {r['missed'] == 0 and p['missed'] == 0}; goal p95 ≤ 1 s: {'met' if ok else 'MISSED'}"
+    )
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(result, indent=1))
     return 0 if ok else 1

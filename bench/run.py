@@ -44,12 +44,18 @@ def parse_args():
 
 # --- database -----------------------------------------------------------------------------------
 
+
 def _postgres_admin(config):
     import psycopg
 
     return psycopg.connect(
-        host=config["HOST"] or "127.0.0.1", port=config["PORT"] or 5432, user=config["USER"],
-        password=config["PASSWORD"] or None, dbname="postgres", autocommit=True, connect_timeout=5,
+        host=config["HOST"] or "127.0.0.1",
+        port=config["PORT"] or 5432,
+        user=config["USER"],
+        password=config["PASSWORD"] or None,
+        dbname="postgres",
+        autocommit=True,
+        connect_timeout=5,
     )
 
 
@@ -66,7 +72,10 @@ def prepare_database():
             admin.execute(f"CREATE DATABASE \"{name}\" ENCODING 'UTF8' TEMPLATE template0")
         return "PostgreSQL", {"config": config, "name": name}
     if url:
-        print(f"DATABASE_URL is not PostgreSQL ({config['ENGINE']}): using SQLite in a temporary directory", file=sys.stderr)
+        print(
+            f"DATABASE_URL is not PostgreSQL ({config['ENGINE']}): using SQLite in a temporary directory",
+            file=sys.stderr,
+        )
     else:
         print("DATABASE_URL is unset: using SQLite in a temporary directory", file=sys.stderr)
     directory = tempfile.mkdtemp(prefix="okno-bench-")
@@ -89,6 +98,7 @@ def drop_database(kind, details):
 
 
 # --- timing -------------------------------------------------------------------------------------
+
 
 def percentile(samples, fraction):
     """Nearest-rank percentile."""
@@ -150,6 +160,7 @@ def measure(function, *, runs, warmup):
 
 # --- machine ------------------------------------------------------------------------------------
 
+
 def _load_average():
     try:
         return [round(value, 2) for value in os.getloadavg()]
@@ -183,8 +194,15 @@ def machine_info(db_kind):
     except Exception as exc:  # a broken WeasyPrint install is reported, not fatal to the page benchmark
         weasyprint_version = f"unavailable ({exc.__class__.__name__})"
     try:
-        commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True, check=True).stdout.strip()
+        commit = subprocess.run(
+            ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(ROOT), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
         commit += " (+ uncommitted changes)" if dirty else ""
     except (OSError, subprocess.CalledProcessError):
         commit = "unknown"
@@ -204,6 +222,7 @@ def machine_info(db_kind):
 
 
 # --- benchmarks ---------------------------------------------------------------------------------
+
 
 class BenchError(Exception):
     pass
@@ -254,7 +273,10 @@ def bench_page(plans, author, runs):
             "floor": floor,
             **ratios(page, floor),
         }
-        print(f"  page, {n_steps} steps: {page['median_ms']:.1f} ms vs floor {floor['median_ms']:.2f} ms, {page_queries} queries", file=sys.stderr)
+        print(
+            f"  page, {n_steps} steps: {page['median_ms']:.1f} ms vs floor {floor['median_ms']:.2f} ms, {page_queries} queries",
+            file=sys.stderr,
+        )
     return results
 
 
@@ -362,6 +384,7 @@ def bench_lint(plan, runs):
 
 # --- report -------------------------------------------------------------------------------------
 
+
 def _row(name, subject, floor_name, floor, result, fmt):
     return (
         f"| {name} | {subject['median_ms']:{fmt}} | {subject['p95_ms']:{fmt}} | {floor_name} "
@@ -386,7 +409,9 @@ def markdown(results):
     pdf = results.get("pdf")
     if isinstance(pdf, dict):
         name = f"PDF, 100 steps ({pdf['pdf_pages']} pages)"
-        lines.append(_row(name, pdf["render_plan_pdf"], "html_to_pdf of the pre-rendered HTML", pdf["html_to_pdf"], pdf, ".0f"))
+        lines.append(
+            _row(name, pdf["render_plan_pdf"], "html_to_pdf of the pre-rendered HTML", pdf["html_to_pdf"], pdf, ".0f")
+        )
     lint = results.get("lint")
     if isinstance(lint, dict):
         name = f"lint_plan, {lint['steps']} steps"
@@ -399,7 +424,9 @@ def markdown(results):
     lines.append("Query count is constant." if len(counts) == 1 else "QUERY COUNT GROWS WITH THE NUMBER OF STEPS.")
     data, page = results.get("data_loading"), results["page"].get(100)
     if isinstance(lint, dict) and data and page:
-        rest = page["page"]["median_ms"] - page["floor"]["median_ms"] - data["median_ms"] - lint["lint_plan"]["median_ms"]
+        rest = (
+            page["page"]["median_ms"] - page["floor"]["median_ms"] - data["median_ms"] - lint["lint_plan"]["median_ms"]
+        )
         lines.append(
             f"Plan page, 100 steps, by medians: floor {page['floor']['median_ms']:.1f} ms + data loading (load_plan, history) "
             f"{data['median_ms']:.1f} ms + lint {lint['lint_plan']['median_ms']:.1f} ms + template rendering and the rest "

@@ -26,6 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "scheduler.json"
 sys.path.insert(0, str(ROOT))
 from bench.common import setup_with_worker, start_celery, stats, stop, wait_for_worker  # noqa: E402
+
 DB_NAME = "okno_bench_sched"
 
 
@@ -34,12 +35,6 @@ def parse_args():
     parser.add_argument("--actions", type=int, default=200, help="actions of each kind (default 200)")
     parser.add_argument("--over", type=float, default=60.0, help="seconds the due times spread over (default 60)")
     return parser.parse_args()
-
-
-
-
-
-
 
 
 def main():
@@ -53,8 +48,16 @@ def main():
     from notifications.tasks import execute
 
     tmp = Path(tempfile.mkdtemp(prefix="okno-bench-"))
-    env = {**os.environ, "CELERY_BEAT_SCHEDULE_FILENAME": str(tmp / "beat"), "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend"}
-    worker = start_celery(["worker", "-P", "prefork", "-c", "2", "-l", "INFO", "--without-gossip", "--without-mingle"], env, tmp / "celery.log")
+    env = {
+        **os.environ,
+        "CELERY_BEAT_SCHEDULE_FILENAME": str(tmp / "beat"),
+        "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
+    }
+    worker = start_celery(
+        ["worker", "-P", "prefork", "-c", "2", "-l", "INFO", "--without-gossip", "--without-mingle"],
+        env,
+        tmp / "celery.log",
+    )
     beat = start_celery(["beat", "-l", "INFO", "-s", str(tmp / "beat")], env, tmp / "celery.log")
     try:
         wait_for_worker(tmp / "celery.log")
@@ -77,16 +80,32 @@ def main():
         stop(beat)
         stop(worker)
     rows = list(ScheduledAction.objects.values_list("key", "state", "attempts", "due_at", "fired_at"))
-    subject = [(fired - due).total_seconds() for key, state, _a, due, fired in rows if key.startswith("email:bench:") and fired]
-    floor = [(fired - due).total_seconds() for key, state, _a, due, fired in rows if key.startswith("email:floor:") and fired]
+    subject = [
+        (fired - due).total_seconds() for key, state, _a, due, fired in rows if key.startswith("email:bench:") and fired
+    ]
+    floor = [
+        (fired - due).total_seconds() for key, state, _a, due, fired in rows if key.startswith("email:floor:") and fired
+    ]
     once = all(state == ScheduleState.DONE and attempts == 1 for _k, state, attempts, _d, _f in rows)
-    result = {"subject": stats(subject, 0.99), "floor": stats(floor, 0.99), "actions": n, "over_seconds": options.over,
-              "exactly_once": once and len(rows) == 2 * n, "samples": {"subject": subject, "floor": floor}}
+    result = {
+        "subject": stats(subject, 0.99),
+        "floor": stats(floor, 0.99),
+        "actions": n,
+        "over_seconds": options.over,
+        "exactly_once": once and len(rows) == 2 * n,
+        "samples": {"subject": subject, "floor": floor},
+    }
     s, f = result["subject"], result["floor"]
     print(f"\n| {n} actions due over {options.over:.0f} s | p50 | p99 | max |\n| --- | --- | --- | --- |")
-    print(f"| Okno scheduler (row → beat dispatch → ETA ≤ look-ahead → worker) | {s['p50'] * 1000:.0f} ms | {s['p99'] * 1000:.0f} ms | {s['max'] * 1000:.0f} ms |")
-    print(f"| floor: Celery ETA set when created | {f['p50'] * 1000:.0f} ms | {f['p99'] * 1000:.0f} ms | {f['max'] * 1000:.0f} ms |")
-    print(f"| ratio | {s['p50'] / max(f['p50'], 1e-6):.1f}× | {s['p99'] / max(f['p99'], 1e-6):.1f}× | {s['max'] / max(f['max'], 1e-6):.1f}× |")
+    print(
+        f"| Okno scheduler (row → beat dispatch → ETA ≤ look-ahead → worker) | {s['p50'] * 1000:.0f} ms | {s['p99'] * 1000:.0f} ms | {s['max'] * 1000:.0f} ms |"
+    )
+    print(
+        f"| floor: Celery ETA set when created | {f['p50'] * 1000:.0f} ms | {f['p99'] * 1000:.0f} ms | {f['max'] * 1000:.0f} ms |"
+    )
+    print(
+        f"| ratio | {s['p50'] / max(f['p50'], 1e-6):.1f}× | {s['p99'] / max(f['p99'], 1e-6):.1f}× | {s['max'] / max(f['max'], 1e-6):.1f}× |"
+    )
     print(f"\nexactly once: {result['exactly_once']}; goal p99 ≤ 1 s: {'met' if s['p99'] <= 1 else 'MISSED'}")
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(result, indent=1))

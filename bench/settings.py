@@ -2,7 +2,7 @@
 
 import os
 
-from config.settings.test import *  # noqa: F401,F403
+from config.settings.test import *  # noqa: F403
 from config.settings.test import ALLOWED_HOSTS, DATABASES
 
 ROOT_URLCONF = "bench.urls"

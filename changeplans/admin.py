@@ -41,8 +41,15 @@ class StepInline(admin.StackedInline):
     form = StepAdminForm
     extra = 0
     fields = [
-        ("position", "kind", "name"), "description", "expected_result", "risk_mitigation", "affected_systems",
-        ("planned_downtime", "executor", "jira_key"), ("planned_date", "planned_time", "duration_text"), "no_rollback_needed", "status",
+        ("position", "kind", "name"),
+        "description",
+        "expected_result",
+        "risk_mitigation",
+        "affected_systems",
+        ("planned_downtime", "executor", "jira_key"),
+        ("planned_date", "planned_time", "duration_text"),
+        "no_rollback_needed",
+        "status",
     ]
     readonly_fields = ["status"]
     show_change_link = True
@@ -65,7 +72,13 @@ class PlanAdmin(admin.ModelAdmin):
     def changelist_view(self, request, extra_context=None):
         hidden = Plan.objects.exclude(db_datetime_range("window_start") & db_datetime_range("window_end")).count()
         if hidden:
-            messages.warning(request, _("%(n)d plan(s) have dates outside the years 2000–2100 and are not listed. Fix them with “manage.py check_plan_dates”.") % {"n": hidden})
+            messages.warning(
+                request,
+                _(
+                    "%(n)d plan(s) have dates outside the years 2000–2100 and are not listed. Fix them with “manage.py check_plan_dates”."
+                )
+                % {"n": hidden},
+            )
         return super().changelist_view(request, extra_context)
 
 
@@ -98,7 +111,10 @@ class ServiceAdminForm(forms.ModelForm):
     """The webhook secret is write-only: never sent back to the browser; an empty input keeps the saved one."""
 
     banner_webhook_secret = forms.CharField(
-        label=_("webhook secret"), required=False, strip=True, max_length=200,
+        label=_("webhook secret"),
+        required=False,
+        strip=True,
+        max_length=200,
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
     )
     clear_webhook_secret = forms.BooleanField(label=_("Delete the saved secret"), required=False)
@@ -113,7 +129,8 @@ class ServiceAdminForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         saved = bool(self.instance.pk and self.instance.banner_webhook_secret)
         self.fields["banner_webhook_secret"].help_text = (
-            _("A secret is saved. Leave empty to keep it; type a new one to replace it.") if saved
+            _("A secret is saved. Leave empty to keep it; type a new one to replace it.")
+            if saved
             else _("Shared with the service's banner API to sign every call (HMAC-SHA256). At least 16 characters.")
         )
         if not saved:
@@ -126,9 +143,17 @@ class ServiceAdminForm(forms.ModelForm):
             if not line:
                 continue
             parts = urlsplit(line)
-            if parts.scheme not in ("http", "https") or not parts.hostname or parts.path or parts.query or parts.fragment or parts.username:
+            if (
+                parts.scheme not in ("http", "https")
+                or not parts.hostname
+                or parts.path
+                or parts.query
+                or parts.fragment
+                or parts.username
+            ):
                 raise forms.ValidationError(
-                    _("%(line)s is not an origin: write the scheme and the host only, e.g. https://www.nskes.ru") % {"line": line}
+                    _("%(line)s is not an origin: write the scheme and the host only, e.g. https://www.nskes.ru")
+                    % {"line": line}
                 )
             origins.append(line)
         return "\n".join(origins)
@@ -160,7 +185,9 @@ class ServiceAdminForm(forms.ModelForm):
             service.banner_webhook_secret = ""
         elif not self.cleaned_data.get("banner_webhook_secret"):
             # Empty input: keep what is saved (the form never shows it).
-            service.banner_webhook_secret = Service.objects.filter(pk=service.pk).values_list("banner_webhook_secret", flat=True).first() or ""
+            service.banner_webhook_secret = (
+                Service.objects.filter(pk=service.pk).values_list("banner_webhook_secret", flat=True).first() or ""
+            )
         if commit:
             service.save()
             self.save_m2m()
@@ -175,21 +202,34 @@ class ServiceAdmin(admin.ModelAdmin):
     fieldsets = [
         (None, {"fields": ["name", "display_name", "owner"]}),
         (_("Announcements"), {"fields": ["mailing_list", "announcement_from"]}),
-        (_("Maintenance banner"), {
-            "fields": ["shows_banner", "banner_origins"],
-            "description": _("Sites embed the banner with the script from /banners/embed.js; the origins listed here may read it."),
-        }),
-        (_("Banner webhook"), {
-            "fields": ["banner_webhook_url", "banner_webhook_secret", "clear_webhook_secret"],
-            "description": _("Optional: Okno also POSTs every banner change to the service's own banner API, signed with the secret."),
-        }),
+        (
+            _("Maintenance banner"),
+            {
+                "fields": ["shows_banner", "banner_origins"],
+                "description": _(
+                    "Sites embed the banner with the script from /banners/embed.js; the origins listed here may read it."
+                ),
+            },
+        ),
+        (
+            _("Banner webhook"),
+            {
+                "fields": ["banner_webhook_url", "banner_webhook_secret", "clear_webhook_secret"],
+                "description": _(
+                    "Optional: Okno also POSTs every banner change to the service's own banner API, signed with the secret."
+                ),
+            },
+        ),
     ]
 
     def get_fieldsets(self, request, obj=None):
         fieldsets = super().get_fieldsets(request, obj)
         if obj is None or not obj.banner_webhook_secret:
             # No saved secret: nothing to delete.
-            fieldsets = [(name, {**options, "fields": [f for f in options["fields"] if f != "clear_webhook_secret"]}) for name, options in fieldsets]
+            fieldsets = [
+                (name, {**options, "fields": [f for f in options["fields"] if f != "clear_webhook_secret"]})
+                for name, options in fieldsets
+            ]
         return fieldsets
 
     def save_model(self, request, obj, form, change):
@@ -204,12 +244,32 @@ class ServiceAdmin(admin.ModelAdmin):
 class BannerAdmin(ReadOnlyAdmin):
     """Read-only: banners are put up and taken down by plan steps (changeplans.banners)."""
 
-    list_display = ["service", "short_text", "is_active", "shown_from", "shown_until", "ends_at", "plan", "created_by", "removed_by"]
+    list_display = [
+        "service",
+        "short_text",
+        "is_active",
+        "shown_from",
+        "shown_until",
+        "ends_at",
+        "plan",
+        "created_by",
+        "removed_by",
+    ]
     list_filter = [("shown_until", admin.EmptyFieldListFilter), "service"]
     list_select_related = ["service", "plan", "created_by", "removed_by"]
     search_fields = ["text", "service__name", "service__display_name", "plan__title"]
     date_hierarchy = "shown_from"
-    fields = readonly_fields = ["service", "text", "ends_at", "plan", "step", "shown_from", "shown_until", "created_by", "removed_by"]
+    fields = readonly_fields = [
+        "service",
+        "text",
+        "ends_at",
+        "plan",
+        "step",
+        "shown_from",
+        "shown_until",
+        "created_by",
+        "removed_by",
+    ]
 
     @admin.display(description=_("text"))
     def short_text(self, obj):

@@ -29,16 +29,15 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from common.links import absolute_url
-
 from notifications import messages
 from notifications.choices import MessageKind
 from notifications.models import OutboundEmail
 from notifications.outbox import enqueue_email
 
 from .choices import Availability, EventKind, PlanStatus, Role, StepKind
+from .history import record_event
 from .models import Plan
 from .roles import display_name, has_role
-from .history import record_event
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +60,7 @@ def seed_time(value):
 
 
 # --- recipients and sender ----------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Recipient:
@@ -88,7 +88,7 @@ def _tokens(text):
         for token in angled or chunk.split():
             token = token.strip().strip("\"'")
             if token.lower().startswith("mailto:"):
-                token = token[len("mailto:"):]
+                token = token[len("mailto:") :]
             if token:
                 yield token
 
@@ -145,6 +145,7 @@ def sender(plan):
 
 
 # --- the template context -------------------------------------------------------------------------------
+
 
 def _lazy_join(separator, items):
     """Join lazy strings so they translate when rendered (inside the message's language), not now."""
@@ -206,7 +207,11 @@ def context(plan, kind, extra=None):
         "downtime": plan.downtime_text,
         "services": ", ".join(ps.service.display_name for ps in services),
         "service_list": [
-            {"name": ps.service.name, "display_name": ps.service.display_name, "availability": Availability(ps.availability).label}
+            {
+                "name": ps.service.name,
+                "display_name": ps.service.display_name,
+                "availability": Availability(ps.availability).label,
+            }
             for ps in services
         ],
         "affects_clients": plan.client_impact,
@@ -233,7 +238,9 @@ def context(plan, kind, extra=None):
 
 def render(plan, kind, *, language=None, extra=None):
     """(subject, text, html) of `kind` for `plan` in `language` (the site's default when None)."""
-    return messages.render(kind, context(plan, kind, extra), language=language or settings.LANGUAGE_CODE, time_zone=plan.tz)
+    return messages.render(
+        kind, context(plan, kind, extra), language=language or settings.LANGUAGE_CODE, time_zone=plan.tz
+    )
 
 
 def banner_text(plan):
@@ -257,14 +264,22 @@ def send(plan, kind, *, key_prefix, group, extra=None, language=None):
     """
     found = recipients(plan)
     for recipient in found.invalid:
-        logger.warning("Plan %s: not sending %s to invalid address %r (from %s)", plan.pk, kind, recipient.address, recipient.source)
+        logger.warning(
+            "Plan %s: not sending %s to invalid address %r (from %s)",
+            plan.pk,
+            kind,
+            recipient.address,
+            recipient.source,
+        )
     if not found.valid:
         return []
     subject, text, html = render(plan, kind, language=language, extra=extra)
     from_email = sender(plan)
     with transaction.atomic():
         return [
-            enqueue_email(_key(key_prefix, r.address), r.address, subject, text, html, from_email=from_email, group=group)
+            enqueue_email(
+                _key(key_prefix, r.address), r.address, subject, text, html, from_email=from_email, group=group
+            )
             for r in found.valid
         ]
 
@@ -285,7 +300,9 @@ def notice_refusal(user, plan):
         return _("Sign in to send notices.")
     if user.pk in (plan.curator_id, plan.author_id) or any(has_role(user, role) for role in NOTICE_ROLES):
         return None
-    return _("Only the curator, the author, the duty officer, an operator or an administrator can send notices about this plan.")
+    return _(
+        "Only the curator, the author, the duty officer, an operator or an administrator can send notices about this plan."
+    )
 
 
 def delay_refusal(plan):
@@ -354,7 +371,9 @@ def send_delay_notice(plan_id, *, actor, new_end, reason, number):
         extra = {"new_end": new_end, "reason": reason}
         sent = delay_notices_sent(plan.pk)
         if number <= sent:
-            existing = OutboundEmail.objects.filter(group=delay_group(plan.pk, number)).order_by("id").only("text").first()
+            existing = (
+                OutboundEmail.objects.filter(group=delay_group(plan.pk, number)).order_by("id").only("text").first()
+            )
             if existing is not None and existing.text == render(plan, MessageKind.DELAY, extra=extra)[1]:
                 return DelayResult(number, [], already_sent=True)
             raise DelayConflict(sent + 1)
@@ -362,11 +381,25 @@ def send_delay_notice(plan_id, *, actor, new_end, reason, number):
             raise DelayConflict(sent + 1)
         if not recipients(plan).valid:
             raise ValidationError(_("No valid recipients: check the plan's mailing list."))
-        emails = send(plan, MessageKind.DELAY, key_prefix=f"delay:{plan.pk}:{number}", group=delay_group(plan.pk, number), extra=extra)
+        emails = send(
+            plan,
+            MessageKind.DELAY,
+            key_prefix=f"delay:{plan.pk}:{number}",
+            group=delay_group(plan.pk, number),
+            extra=extra,
+        )
         record_event(
-            plan, actor=actor, kind=EventKind.EDITED,
-            comment=_("Delay notice No. %(number)d sent to %(count)d recipients: new planned end %(end)s. Reason: %(reason)s") % {
-                "number": number, "count": len(emails), "end": seed_time(new_end.astimezone(plan.tz)), "reason": reason,
+            plan,
+            actor=actor,
+            kind=EventKind.EDITED,
+            comment=_(
+                "Delay notice No. %(number)d sent to %(count)d recipients: new planned end %(end)s. Reason: %(reason)s"
+            )
+            % {
+                "number": number,
+                "count": len(emails),
+                "end": seed_time(new_end.astimezone(plan.tz)),
+                "reason": reason,
             },
         )
     return DelayResult(number, emails)
@@ -402,10 +435,14 @@ def preview_delay_notice(plan: Plan, *, new_end: datetime.datetime, reason: str)
 
 # --- the admin's sample ------------------------------------------------------------------------------------
 
+
 def sample_extra(plan, kind):
     """Values a preview needs that only exist when the message is sent (the delay's new end and reason)."""
     if kind == MessageKind.DELAY:
-        return {"new_end": plan.window_end + datetime.timedelta(hours=1), "reason": _("Example: the migration takes longer than planned.")}
+        return {
+            "new_end": plan.window_end + datetime.timedelta(hours=1),
+            "reason": _("Example: the migration takes longer than planned."),
+        }
     if kind == MessageKind.COMPLETION:
         # Before the work has ended, the preview shows the planned end rather than "now".
         latest = plan.steps.filter(kind=StepKind.WORK).aggregate(latest=Max("actual_end"))["latest"]
@@ -439,9 +476,12 @@ def delivery_problems(plan_id):
     totals = {"failed": 0, "retrying": 0}
     for model in (OutboundEmail, WebhookDelivery):
         counts = model.objects.filter(group__startswith=prefix, state=EmailState.FAILED).aggregate(
-            failed=Count("pk", filter=Q(next_attempt_at__isnull=True)), retrying=Count("pk", filter=Q(next_attempt_at__isnull=False)),
+            failed=Count("pk", filter=Q(next_attempt_at__isnull=True)),
+            retrying=Count("pk", filter=Q(next_attempt_at__isnull=False)),
         )
         totals["failed"] += counts["failed"]
         totals["retrying"] += counts["retrying"]
-    totals["failed_actions"] = ScheduledAction.objects.filter(subject=f"plan:{plan_id}", state=ScheduleState.FAILED).count()
+    totals["failed_actions"] = ScheduledAction.objects.filter(
+        subject=f"plan:{plan_id}", state=ScheduleState.FAILED
+    ).count()
     return totals if any(totals.values()) else None

@@ -7,7 +7,9 @@ class ChangePlansConfig(AppConfig):
     verbose_name = _("Work plans")
 
     def ready(self):
-        from . import announcements  # noqa: F401  registers the sample context of the template admin
-        from . import banners
+        from . import (
+            announcements,  # noqa: F401  registers the sample context of the template admin
+            banners,
+        )
 
         banners.connect()  # the webhook machinery asks it for a service's signing secret

@@ -1,10 +1,20 @@
 from django.conf import settings
 
-
 # Suggested in the plan form; any IANA zone is accepted.
 TIME_ZONE_CHOICES = (
-    "Asia/Novosibirsk", "Asia/Omsk", "Asia/Krasnoyarsk", "Asia/Irkutsk", "Asia/Yekaterinburg", "Asia/Yakutsk",
-    "Asia/Vladivostok", "Asia/Magadan", "Asia/Kamchatka", "Europe/Moscow", "Europe/Samara", "Europe/Kaliningrad", "UTC",
+    "Asia/Novosibirsk",
+    "Asia/Omsk",
+    "Asia/Krasnoyarsk",
+    "Asia/Irkutsk",
+    "Asia/Yekaterinburg",
+    "Asia/Yakutsk",
+    "Asia/Vladivostok",
+    "Asia/Magadan",
+    "Asia/Kamchatka",
+    "Europe/Moscow",
+    "Europe/Samara",
+    "Europe/Kaliningrad",
+    "UTC",
 )
 
 

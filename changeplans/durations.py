@@ -34,7 +34,9 @@ def _unit_minutes(word):
     for names, minutes in _UNITS:
         if word in names:
             return minutes
-    raise ValidationError(_("Unknown unit of time “%(unit)s”: write minutes or hours, e.g. “30 мин” or “1,5 часа”.") % {"unit": word})
+    raise ValidationError(
+        _("Unknown unit of time “%(unit)s”: write minutes or hours, e.g. “30 мин” or “1,5 часа”.") % {"unit": word}
+    )
 
 
 def _number(text):
@@ -50,7 +52,9 @@ def parse_duration(text):
     matches = list(_PART.finditer(text))
     leftover = _PART.sub("", text).strip(" .,;")
     if not matches or leftover:
-        raise ValidationError(_("Cannot read the duration “%(text)s”: write e.g. “5 мин”, “2-3 часа” or “1,5 часа”.") % {"text": original})
+        raise ValidationError(
+            _("Cannot read the duration “%(text)s”: write e.g. “5 мин”, “2-3 часа” or “1,5 часа”.") % {"text": original}
+        )
     low = high = 0.0
     for match in matches:
         unit = _unit_minutes(match.group(3))
@@ -59,12 +63,16 @@ def parse_duration(text):
         first = _number(match.group(1))
         second = _number(match.group(2)) if match.group(2) else first
         if second < first:
-            raise ValidationError(_("The range “%(text)s” runs backwards: write the smaller value first.") % {"text": original})
+            raise ValidationError(
+                _("The range “%(text)s” runs backwards: write the smaller value first.") % {"text": original}
+            )
         low += first * unit
         high += second * unit
         # Bounded before rounding: "99999999999999 часов" does not fit the column, a 400-digit number is inf.
         if not finite_number(high) or high > MAX_DURATION_MINUTES:
-            raise ValidationError(_("A duration cannot be longer than %(days)d days.") % {"days": MAX_DURATION_MINUTES // (24 * 60)})
+            raise ValidationError(
+                _("A duration cannot be longer than %(days)d days.") % {"days": MAX_DURATION_MINUTES // (24 * 60)}
+            )
     low, high = round(low), round(high)
     if high <= 0:
         raise ValidationError(_("A duration must be longer than zero."))

@@ -36,19 +36,42 @@ def _in_zone(value, tz_name):
 
 class PlanForm(forms.ModelForm):
     services = forms.ModelMultipleChoiceField(
-        label=_("Affected services"), queryset=Service.objects.all(), required=False, widget=forms.CheckboxSelectMultiple,
+        label=_("Affected services"),
+        queryset=Service.objects.all(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
     )
-    availability = forms.ChoiceField(label=_("Availability of services during the work"), choices=Availability.choices, initial=Availability.UNAVAILABLE)
+    availability = forms.ChoiceField(
+        label=_("Availability of services during the work"),
+        choices=Availability.choices,
+        initial=Availability.UNAVAILABLE,
+    )
     responsible_name = forms.CharField(label=_("Responsible for the work"), required=False, max_length=200)
     responsible_contact = forms.CharField(label=_("Contact of the responsible"), required=False, max_length=200)
     revision = forms.IntegerField(widget=forms.HiddenInput, required=False)
-    jira_url = forms.URLField(label=capfirst(Plan._meta.get_field("jira_url").verbose_name), required=False, assume_scheme="https")
+    jira_url = forms.URLField(
+        label=capfirst(Plan._meta.get_field("jira_url").verbose_name), required=False, assume_scheme="https"
+    )
 
     class Meta:
         model = Plan
         fields = [
-            "title", "goal", "kind", "time_zone", "window_start", "window_end", "downtime_text", "client_impact",
-            "banner_needed", "curator", "jira_url", "mailing_list", "announcement_from", "announcement_subject", "announcement_intro", "banner_text",
+            "title",
+            "goal",
+            "kind",
+            "time_zone",
+            "window_start",
+            "window_end",
+            "downtime_text",
+            "client_impact",
+            "banner_needed",
+            "curator",
+            "jira_url",
+            "mailing_list",
+            "announcement_from",
+            "announcement_subject",
+            "announcement_intro",
+            "banner_text",
         ]
         widgets = {
             "window_start": LocalDateTimeInput(),
@@ -125,8 +148,11 @@ class PlanForm(forms.ModelForm):
         _valid, invalid = parse_addresses(value)
         if invalid:
             raise ValidationError(
-                _("Not valid e-mail addresses: %(addresses)s. Separate addresses with commas, semicolons or new lines."),
-                code="invalid_addresses", params={"addresses": ", ".join(invalid)},
+                _(
+                    "Not valid e-mail addresses: %(addresses)s. Separate addresses with commas, semicolons or new lines."
+                ),
+                code="invalid_addresses",
+                params={"addresses": ", ".join(invalid)},
             )
         return value
 
@@ -139,8 +165,6 @@ class PlanForm(forms.ModelForm):
         data["responsible_name"] = self.cleaned_data.get("responsible_name", "").strip()
         data["responsible_contact"] = self.cleaned_data.get("responsible_contact", "").strip()
         return data
-
-
 
 
 class StepCellForm(forms.Form):
@@ -156,19 +180,35 @@ class StepCellForm(forms.Form):
         self.field_name = field_name
         model_field = Step._meta.get_field(field_name)
         if field_name == "executor":
-            field = forms.CharField(label=model_field.verbose_name, required=False, max_length=200,
-                                    widget=forms.TextInput(attrs={"list": "okno-parties", "autocomplete": "off"}))
+            field = forms.CharField(
+                label=model_field.verbose_name,
+                required=False,
+                max_length=200,
+                widget=forms.TextInput(attrs={"list": "okno-parties", "autocomplete": "off"}),
+            )
         elif field_name == "duration_text":
-            field = forms.CharField(label=model_field.verbose_name, required=False, max_length=50,
-                                    help_text=_("e.g. “5 мин”, “2-3 часа”, “1,5 часа”"))
+            field = forms.CharField(
+                label=model_field.verbose_name,
+                required=False,
+                max_length=50,
+                help_text=_("e.g. “5 мин”, “2-3 часа”, “1,5 часа”"),
+            )
         elif field_name == "planned_date":
             field = forms.DateField(
-                label=model_field.verbose_name, required=False, validators=[validate_date_in_range],
-                widget=forms.DateInput(attrs={"type": "date", "min": MIN_DATE.isoformat(), "max": MAX_DATE.isoformat()}, format="%Y-%m-%d"),
+                label=model_field.verbose_name,
+                required=False,
+                validators=[validate_date_in_range],
+                widget=forms.DateInput(
+                    attrs={"type": "date", "min": MIN_DATE.isoformat(), "max": MAX_DATE.isoformat()}, format="%Y-%m-%d"
+                ),
             )
         elif field_name == "planned_time":
-            field = forms.TimeField(label=model_field.verbose_name, required=False, widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
-                                    input_formats=["%H:%M", "%H-%M", "%H.%M", "%H:%M:%S"])
+            field = forms.TimeField(
+                label=model_field.verbose_name,
+                required=False,
+                widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+                input_formats=["%H:%M", "%H-%M", "%H.%M", "%H:%M:%S"],
+            )
         elif field_name == "kind":
             field = forms.ChoiceField(label=model_field.verbose_name, choices=StepKind.choices)
         else:
@@ -194,15 +234,34 @@ class StepCellForm(forms.Form):
 
 class RiskForm(forms.Form):
     id = forms.IntegerField(required=False, min_value=1, max_value=MAX_ID, widget=forms.HiddenInput)
-    number = forms.IntegerField(label=_("No."), min_value=1, max_value=MAX_SMALL_NUMBER, widget=forms.NumberInput(attrs={"class": "form-control form-control-sm", "style": "width:4.5em"}))
-    description = forms.CharField(label=_("Risk"), widget=forms.Textarea(attrs={"rows": 2, "class": "form-control form-control-sm"}))
-    mitigation = forms.CharField(label=_("Mitigation"), required=False, widget=forms.Textarea(attrs={"rows": 2, "class": "form-control form-control-sm"}))
+    number = forms.IntegerField(
+        label=_("No."),
+        min_value=1,
+        max_value=MAX_SMALL_NUMBER,
+        widget=forms.NumberInput(attrs={"class": "form-control form-control-sm", "style": "width:4.5em"}),
+    )
+    description = forms.CharField(
+        label=_("Risk"), widget=forms.Textarea(attrs={"rows": 2, "class": "form-control form-control-sm"})
+    )
+    mitigation = forms.CharField(
+        label=_("Mitigation"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2, "class": "form-control form-control-sm"}),
+    )
 
 
 class RollbackActionForm(forms.Form):
     id = forms.IntegerField(required=False, min_value=1, max_value=MAX_ID, widget=forms.HiddenInput)
-    risk_numbers = forms.CharField(label=_("For risks"), required=False, widget=forms.TextInput(attrs={"class": "form-control form-control-sm", "placeholder": "5/6/7/8", "style": "width:7em"}))
-    text = forms.CharField(label=_("Action"), widget=forms.Textarea(attrs={"rows": 2, "class": "form-control form-control-sm"}))
+    risk_numbers = forms.CharField(
+        label=_("For risks"),
+        required=False,
+        widget=forms.TextInput(
+            attrs={"class": "form-control form-control-sm", "placeholder": "5/6/7/8", "style": "width:7em"}
+        ),
+    )
+    text = forms.CharField(
+        label=_("Action"), widget=forms.Textarea(attrs={"rows": 2, "class": "form-control form-control-sm"})
+    )
 
     def clean_risk_numbers(self):
         raw = self.cleaned_data.get("risk_numbers", "")
@@ -218,11 +277,15 @@ RollbackActionFormSet = forms.formset_factory(RollbackActionForm, extra=0, can_d
 
 class StepRisksForm(forms.Form):
     revision = forms.IntegerField(widget=forms.HiddenInput)
-    risk_mitigation = forms.CharField(label=_("Risk mitigation (whole step)"), required=False, widget=forms.Textarea(attrs={"rows": 3, "class": "form-control form-control-sm"}))
-    no_rollback_needed = forms.BooleanField(label=_("No rollback needed"), required=False, widget=forms.CheckboxInput(attrs={"class": "form-check-input"}))
+    risk_mitigation = forms.CharField(
+        label=_("Risk mitigation (whole step)"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3, "class": "form-control form-control-sm"}),
+    )
+    no_rollback_needed = forms.BooleanField(
+        label=_("No rollback needed"), required=False, widget=forms.CheckboxInput(attrs={"class": "form-check-input"})
+    )
 
 
 class CancelPlanForm(forms.Form):
     comment = forms.CharField(label=_("Reason"), widget=forms.Textarea(attrs={"rows": 2, "class": "form-control"}))
-
-

@@ -12,7 +12,13 @@ from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 from .choices import Availability, EventKind, PartyKind, PlanKind, PlanStatus, StepKind, StepStatus
 from .durations import parse_duration
 from .limits import (
-    DATE_RANGE_MESSAGE, MAX_SMALL_NUMBER, date_in_range, datetime_in_zone_range, db_date_range, db_datetime_range, is_known_time_zone,
+    DATE_RANGE_MESSAGE,
+    MAX_SMALL_NUMBER,
+    date_in_range,
+    datetime_in_zone_range,
+    db_date_range,
+    db_datetime_range,
+    is_known_time_zone,
     validate_date_in_range,
 )
 
@@ -27,7 +33,8 @@ def validate_timezone(value):
     if not is_known_time_zone(value):
         raise ValidationError(
             _("Unknown time zone “%(tz)s”: choose one from the list, e.g. Asia/Novosibirsk."),
-            code="unknown_time_zone", params={"tz": value},
+            code="unknown_time_zone",
+            params={"tz": value},
         )
 
 
@@ -38,10 +45,30 @@ class Service(models.Model):
     display_name = models.CharField(_("display name"), max_length=200)
     owner = models.CharField(_("owner"), max_length=200, blank=True)
     shows_banner = models.BooleanField(_("shows a maintenance banner"), default=True)
-    mailing_list = models.TextField(_("announcement recipients"), blank=True, help_text=_("Addresses that receive every announcement about this service, one per line or separated by commas."))
-    announcement_from = models.EmailField(_("announcement sender"), blank=True, help_text=_("Sender of announcements about this service when the plan names none."))
-    banner_origins = models.TextField(_("sites showing the banner"), blank=True, help_text=_("Origins allowed to read the banner from a browser (CORS), one per line, e.g. https://www.nskes.ru"))
-    banner_webhook_url = models.URLField(_("banner webhook"), blank=True, help_text=_("Optional: the service's own banner API; Okno POSTs every change there, signed with HMAC-SHA256."))
+    mailing_list = models.TextField(
+        _("announcement recipients"),
+        blank=True,
+        help_text=_(
+            "Addresses that receive every announcement about this service, one per line or separated by commas."
+        ),
+    )
+    announcement_from = models.EmailField(
+        _("announcement sender"),
+        blank=True,
+        help_text=_("Sender of announcements about this service when the plan names none."),
+    )
+    banner_origins = models.TextField(
+        _("sites showing the banner"),
+        blank=True,
+        help_text=_(
+            "Origins allowed to read the banner from a browser (CORS), one per line, e.g. https://www.nskes.ru"
+        ),
+    )
+    banner_webhook_url = models.URLField(
+        _("banner webhook"),
+        blank=True,
+        help_text=_("Optional: the service's own banner API; Okno POSTs every change there, signed with HMAC-SHA256."),
+    )
     banner_webhook_secret = models.CharField(_("webhook secret"), max_length=200, blank=True)
 
     class Meta:
@@ -58,7 +85,14 @@ class Party(models.Model):
 
     name = models.CharField(_("name"), max_length=200, unique=True)
     kind = models.CharField(_("kind"), max_length=20, choices=PartyKind.choices, default=PartyKind.PERSON)
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("user"), null=True, blank=True, on_delete=models.SET_NULL, related_name="parties")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="parties",
+    )
     contact = models.CharField(_("contact"), max_length=200, blank=True)
 
     class Meta:
@@ -77,33 +111,61 @@ class Plan(ConcurrentTransitionMixin, models.Model):
     goal = models.TextField(_("goal of the work"), blank=True)
     kind = models.CharField(_("kind"), max_length=20, choices=PlanKind.choices, default=PlanKind.NORMAL)
     status = FSMField(_("status"), default=PlanStatus.DRAFT, choices=PlanStatus.choices, protected=True)
-    time_zone = models.CharField(_("time zone"), max_length=64, default=settings.TIME_ZONE, validators=[validate_timezone])
+    time_zone = models.CharField(
+        _("time zone"), max_length=64, default=settings.TIME_ZONE, validators=[validate_timezone]
+    )
     window_start = models.DateTimeField(_("window start"), validators=[validate_date_in_range])
     window_end = models.DateTimeField(_("window end"), validators=[validate_date_in_range])
     downtime_text = models.CharField(_("possible downtime up to"), max_length=100, blank=True)
     downtime_max_minutes = models.PositiveIntegerField(null=True, blank=True, editable=False)
-    services = models.ManyToManyField(Service, through="PlanService", related_name="plans", blank=True, verbose_name=_("affected services"))
+    services = models.ManyToManyField(
+        Service, through="PlanService", related_name="plans", blank=True, verbose_name=_("affected services")
+    )
     client_impact = models.BooleanField(_("affects clients"), default=False)
     banner_needed = models.BooleanField(_("banner is put up"), default=False)
-    curator = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("curator"), null=True, blank=True, on_delete=models.SET_NULL, related_name="curated_plans")
-    responsible = models.ForeignKey(Party, verbose_name=_("responsible for the work"), null=True, blank=True, on_delete=models.SET_NULL, related_name="plans")
+    curator = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("curator"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="curated_plans",
+    )
+    responsible = models.ForeignKey(
+        Party,
+        verbose_name=_("responsible for the work"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="plans",
+    )
     # The plan's own copy: a party is found by name across plans, so its contact must never be shared
     # (an edit of one plan changed the approved announcement of another).
     responsible_contact = models.CharField(_("contact of the responsible"), max_length=200, blank=True)
     jira_url = models.URLField(_("Jira link"), blank=True)
     mailing_list = models.TextField(_("mailing list"), blank=True)
     announcement_subject = models.CharField(_("announcement subject"), max_length=300, blank=True)
-    announcement_intro = models.TextField(_("announcement text"), blank=True, default="Нам необходимо провести плановые работы для некоторых улучшений")
+    announcement_intro = models.TextField(
+        _("announcement text"), blank=True, default="Нам необходимо провести плановые работы для некоторых улучшений"
+    )
     announcement_from = models.EmailField(_("announcement sender"), blank=True)
-    banner_text = models.TextField(_("banner text"), blank=True, help_text=_("Shown on the affected sites while the banner is up; empty: the standard text."))
-    author = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("author"), on_delete=models.PROTECT, related_name="authored_plans")
+    banner_text = models.TextField(
+        _("banner text"),
+        blank=True,
+        help_text=_("Shown on the affected sites while the banner is up; empty: the standard text."),
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("author"), on_delete=models.PROTECT, related_name="authored_plans"
+    )
     revision = models.PositiveIntegerField(default=1, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     # Execution (the live board): when the work started and ended, and when rollback mode began.
     started_at = models.DateTimeField(_("started at"), null=True, blank=True, validators=[validate_date_in_range])
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True, validators=[validate_date_in_range])
-    rollback_started_at = models.DateTimeField(_("rollback started at"), null=True, blank=True, validators=[validate_date_in_range])
+    rollback_started_at = models.DateTimeField(
+        _("rollback started at"), null=True, blank=True, validators=[validate_date_in_range]
+    )
 
     class Meta:
         ordering = ["-window_start", "-id"]
@@ -113,7 +175,8 @@ class Plan(ConcurrentTransitionMixin, models.Model):
         constraints = [
             # Added NOT VALID (migration 0007): rows stored before it are found by `check_plan_dates`.
             models.CheckConstraint(
-                condition=db_datetime_range("window_start") & db_datetime_range("window_end"), name="plan_window_in_range",
+                condition=db_datetime_range("window_start") & db_datetime_range("window_end"),
+                name="plan_window_in_range",
                 violation_error_message=DATE_RANGE_MESSAGE,
             ),
         ]
@@ -207,8 +270,12 @@ class PlanService(models.Model):
     """An affected service and its availability during the work ("БУДЕТ НЕДОСТУПЕН")."""
 
     plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="plan_services")
-    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="plan_services", verbose_name=_("service"))
-    availability = models.CharField(_("availability"), max_length=20, choices=Availability.choices, default=Availability.UNAVAILABLE)
+    service = models.ForeignKey(
+        Service, on_delete=models.PROTECT, related_name="plan_services", verbose_name=_("service")
+    )
+    availability = models.CharField(
+        _("availability"), max_length=20, choices=Availability.choices, default=Availability.UNAVAILABLE
+    )
 
     class Meta:
         ordering = ["id"]
@@ -232,7 +299,14 @@ class Step(ConcurrentTransitionMixin, models.Model):
     risk_mitigation = models.TextField(_("risk mitigation"), blank=True)
     affected_systems = models.TextField(_("affected systems (impact on business processes)"), blank=True)
     planned_downtime = models.CharField(_("planned downtime"), max_length=100, blank=True)
-    executor = models.ForeignKey(Party, verbose_name=_("responsible executor"), null=True, blank=True, on_delete=models.SET_NULL, related_name="steps")
+    executor = models.ForeignKey(
+        Party,
+        verbose_name=_("responsible executor"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="steps",
+    )
     planned_date = models.DateField(_("start date"), null=True, blank=True, validators=[validate_date_in_range])
     planned_time = models.TimeField(_("start time"), null=True, blank=True)
     duration_text = models.CharField(_("duration"), max_length=50, blank=True)
@@ -243,8 +317,22 @@ class Step(ConcurrentTransitionMixin, models.Model):
     status = FSMField(_("status"), default=StepStatus.PENDING, choices=StepStatus.choices, protected=True)
     actual_start = models.DateTimeField(_("actual start"), null=True, blank=True, validators=[validate_date_in_range])
     actual_end = models.DateTimeField(_("actual finish"), null=True, blank=True, validators=[validate_date_in_range])
-    done_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("done by"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    started_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("started by"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    done_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("done by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("started by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
     comment = models.TextField(_("comment"), blank=True)
     revision = models.PositiveIntegerField(default=1, editable=False)
 
@@ -254,7 +342,8 @@ class Step(ConcurrentTransitionMixin, models.Model):
         verbose_name_plural = _("steps")
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(planned_date__isnull=True) | db_date_range("planned_date"), name="step_planned_date_in_range",
+                condition=models.Q(planned_date__isnull=True) | db_date_range("planned_date"),
+                name="step_planned_date_in_range",
                 violation_error_message=DATE_RANGE_MESSAGE,
             ),
         ]
@@ -327,10 +416,19 @@ class RollbackAction(ConcurrentTransitionMixin, models.Model):
     position = models.PositiveIntegerField(default=1)
     text = models.TextField(_("action"))
     risks = models.ManyToManyField(Risk, blank=True, related_name="rollback_actions", verbose_name=_("risks"))
-    status = FSMField(_("status"), max_length=20, choices=StepStatus.choices, default=StepStatus.PENDING, protected=True)
+    status = FSMField(
+        _("status"), max_length=20, choices=StepStatus.choices, default=StepStatus.PENDING, protected=True
+    )
     actual_start = models.DateTimeField(_("actual start"), null=True, blank=True, validators=[validate_date_in_range])
     actual_end = models.DateTimeField(_("actual finish"), null=True, blank=True, validators=[validate_date_in_range])
-    done_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("done by"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    done_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("done by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
     comment = models.TextField(_("comment"), blank=True)
 
     class Meta:
@@ -368,7 +466,9 @@ class PlanVersion(models.Model):
     plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="versions")
     number = models.PositiveIntegerField(_("version"))
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("created by"), null=True, on_delete=models.PROTECT, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("created by"), null=True, on_delete=models.PROTECT, related_name="+"
+    )
     snapshot = models.JSONField(_("content"))
 
     class Meta:
@@ -394,7 +494,14 @@ class PlanEvent(models.Model):
 
     plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="events")
     at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("who"), null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("who"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
     kind = models.CharField(_("event"), max_length=30, choices=EventKind.choices)
     object_type = models.CharField(_("object"), max_length=30, default="plan")
     object_id = models.PositiveBigIntegerField(null=True, blank=True)
@@ -449,20 +556,42 @@ class Banner(models.Model):
     """
 
     service = models.ForeignKey(Service, verbose_name=_("service"), on_delete=models.CASCADE, related_name="banners")
-    plan = models.ForeignKey(Plan, verbose_name=_("work plan"), null=True, blank=True, on_delete=models.SET_NULL, related_name="banners")
-    step = models.ForeignKey(Step, verbose_name=_("step"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    plan = models.ForeignKey(
+        Plan, verbose_name=_("work plan"), null=True, blank=True, on_delete=models.SET_NULL, related_name="banners"
+    )
+    step = models.ForeignKey(
+        Step, verbose_name=_("step"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     text = models.TextField(_("text"))
     ends_at = models.DateTimeField(_("planned end"), null=True, blank=True)
     shown_from = models.DateTimeField(_("shown from"))
     shown_until = models.DateTimeField(_("shown until"), null=True, blank=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("put up by"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    removed_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("taken down by"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("put up by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    removed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("taken down by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
 
     class Meta:
         ordering = ["-shown_from", "-id"]
         verbose_name = _("banner")
         verbose_name_plural = _("banners")
-        constraints = [models.UniqueConstraint(fields=["service"], condition=models.Q(shown_until__isnull=True), name="one_active_banner_per_service")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["service"], condition=models.Q(shown_until__isnull=True), name="one_active_banner_per_service"
+            )
+        ]
 
     def __str__(self):
         return f"{self.service}: {self.text[:50]}"

@@ -77,7 +77,9 @@ def _estimated_lines(text):
 def _step_row(step, none_text, tz=None):
     risks = list(step.risks.all())
     rollbacks = list(step.rollback_actions.all())
-    mitigation = _lines([step.risk_mitigation] + [_numbered(risk.number, risk.mitigation) for risk in risks if risk.mitigation])
+    mitigation = _lines(
+        [step.risk_mitigation] + [_numbered(risk.number, risk.mitigation) for risk in risks if risk.mitigation]
+    )
     if rollbacks:
         rollback = _lines(_rollback_text(action) for action in rollbacks)
     elif step.no_rollback_needed:
@@ -104,13 +106,16 @@ def _step_row(step, none_text, tz=None):
         "status_label": step.get_status_display(),
         "actual": _actual_span(step, tz) if step.actual_start and tz is not None else "",
     }
-    tallest = max(_estimated_lines(row[key]) for key in ("description", "expected_result", "risks", "mitigation", "affected_systems", "rollback"))
+    tallest = max(
+        _estimated_lines(row[key])
+        for key in ("description", "expected_result", "risks", "mitigation", "affected_systems", "rollback")
+    )
     row["breakable"] = tallest > BREAKABLE_ROW_LINES
     return row
 
 
 def _actual_span(step, tz):
-    """"20:02–20:40" (the date only when it differs from the start's)."""
+    """ "20:02–20:40" (the date only when it differs from the start's)."""
     start = step.actual_start.astimezone(tz)
     if step.actual_end is None:
         return start.strftime("%H:%M") + "–"
@@ -148,7 +153,12 @@ def _lint_rows(report, steps):
     positions = {step.id: step.position for step in steps}
     levels = {"error": _("Error"), "warning": _("Warning")}
     return [
-        {"level": warning.level, "level_label": levels.get(warning.level, warning.level), "step_position": positions.get(warning.step_id), "message": warning.message}
+        {
+            "level": warning.level,
+            "level_label": levels.get(warning.level, warning.level),
+            "step_position": positions.get(warning.step_id),
+            "message": warning.message,
+        }
         for warning in report.warnings
     ]
 
@@ -174,7 +184,10 @@ def _signoff_rows(plan):
 def _versions(plan):
     # The snapshots are not needed here and grow with the plan.
     versions = plan.versions.select_related("created_by").defer("snapshot").order_by("number")
-    return [{"number": v.number, "created_at": v.created_at, "created_by_name": _person_name(v.created_by)} for v in versions]
+    return [
+        {"number": v.number, "created_at": v.created_at, "created_by_name": _person_name(v.created_by)}
+        for v in versions
+    ]
 
 
 def _clock(moment, tz):
@@ -186,7 +199,7 @@ def _span_minutes(first, last):
 
 
 def _start_deviation(step, timing, tz):
-    """"on time", "late by 25 min" or "early by 5 min" against the planned start (a range for derived starts)."""
+    """ "on time", "late by 25 min" or "early by 5 min" against the planned start (a range for derived starts)."""
     if step.actual_start is None or timing is None or timing.start_best is None:
         return ""
     late = _span_minutes(timing.start_worst, step.actual_start)
@@ -219,9 +232,13 @@ def _execution(plan, steps, events, report):
     if plan.started_at is None and not any(step.actual_start for step in steps):
         return None
     tz = plan.tz
-    actions = [action for step in steps for action in step.rollback_actions.all() if action.status != StepStatus.PENDING]
+    actions = [
+        action for step in steps for action in step.rollback_actions.all() if action.status != StepStatus.PENDING
+    ]
     # One query for the people who started steps and ticked rollback actions (done_by of steps comes with them).
-    user_ids = {step.started_by_id for step in steps if step.started_by_id} | {a.done_by_id for a in actions if a.done_by_id}
+    user_ids = {step.started_by_id for step in steps if step.started_by_id} | {
+        a.done_by_id for a in actions if a.done_by_id
+    }
     users = get_user_model().objects.in_bulk(sorted(user_ids)) if user_ids else {}
     rows = []
     for step in steps:
@@ -232,24 +249,28 @@ def _execution(plan, steps, events, report):
             planned = timing.start_best.strftime("%H:%M")
             if timing.start_worst != timing.start_best:
                 planned = f"{planned}–{timing.start_worst.strftime('%H:%M')}"
-        rows.append({
-            "position": step.position,
-            "name": step.name,
-            "planned_start": planned,
-            "planned_duration": step.duration_text,
-            "actual_start": _clock(step.actual_start, tz),
-            "actual_end": _clock(step.actual_end, tz),
-            "actual_duration": duration,
-            "duration_note": duration_note,
-            "over": duration_note and step.duration_max is not None and step.actual_end is not None
-            and _span_minutes(step.actual_start, step.actual_end) > step.duration_max,
-            "start_note": _start_deviation(step, timing, tz),
-            "started_by": _person_name(users.get(step.started_by_id)),
-            "done_by": _person_name(step.done_by),
-            "status": step.status,
-            "status_label": step.get_status_display(),
-            "comment": step.comment,
-        })
+        rows.append(
+            {
+                "position": step.position,
+                "name": step.name,
+                "planned_start": planned,
+                "planned_duration": step.duration_text,
+                "actual_start": _clock(step.actual_start, tz),
+                "actual_end": _clock(step.actual_end, tz),
+                "actual_duration": duration,
+                "duration_note": duration_note,
+                "over": duration_note
+                and step.duration_max is not None
+                and step.actual_end is not None
+                and _span_minutes(step.actual_start, step.actual_end) > step.duration_max,
+                "start_note": _start_deviation(step, timing, tz),
+                "started_by": _person_name(users.get(step.started_by_id)),
+                "done_by": _person_name(step.done_by),
+                "status": step.status,
+                "status_label": step.get_status_display(),
+                "comment": step.comment,
+            }
+        )
     positions = {step.pk: step.position for step in steps}
     rollback_rows = [
         {
@@ -292,7 +313,9 @@ def plan_context(plan, steps, events, report, *, viewer=None):
         "worst_availability": _worst_availability(plan_services),
         "curator_name": _person_name(plan.curator),
         "author_name": _person_name(plan.author),
-        "responsible_text": " ".join(part for part in (responsible.name, plan.responsible_contact) if part) if responsible else "",
+        "responsible_text": " ".join(part for part in (responsible.name, plan.responsible_contact) if part)
+        if responsible
+        else "",
         "organization": settings.OKNO_ORGANIZATION,
         "signature": settings.OKNO_SIGNATURE,
         "lint_rows": _lint_rows(report, steps),

@@ -18,12 +18,16 @@ def steps_queryset() -> QuerySet[Step]:
 
 def load_plan(plan_id: int) -> Plan:
     """The plan with steps, risks, rollback actions, services and sign-off rows, in a fixed number of queries."""
-    return plan_queryset().prefetch_related(
-        Prefetch("steps", queryset=steps_queryset()),
-        Prefetch("plan_services", queryset=PlanService.objects.select_related("service")),
-        "approval_rows__user",
-        "approval_rows__group",
-    ).get(pk=plan_id)
+    return (
+        plan_queryset()
+        .prefetch_related(
+            Prefetch("steps", queryset=steps_queryset()),
+            Prefetch("plan_services", queryset=PlanService.objects.select_related("service")),
+            "approval_rows__user",
+            "approval_rows__group",
+        )
+        .get(pk=plan_id)
+    )
 
 
 def plan_history(plan_id: int) -> QuerySet[PlanEvent]:

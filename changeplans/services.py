@@ -22,13 +22,38 @@ from .models import Party, Plan, PlanEvent, PlanService, Risk, RollbackAction, S
 from .permissions import can_cancel_plan, can_create_plan, edit_refusal
 
 HEADER_FIELDS = (
-    "title", "goal", "kind", "time_zone", "window_start", "window_end", "downtime_text", "client_impact",
-    "banner_needed", "curator", "responsible", "responsible_contact", "jira_url", "mailing_list", "announcement_subject",
-    "announcement_intro", "announcement_from", "banner_text",
+    "title",
+    "goal",
+    "kind",
+    "time_zone",
+    "window_start",
+    "window_end",
+    "downtime_text",
+    "client_impact",
+    "banner_needed",
+    "curator",
+    "responsible",
+    "responsible_contact",
+    "jira_url",
+    "mailing_list",
+    "announcement_subject",
+    "announcement_intro",
+    "announcement_from",
+    "banner_text",
 )
 STEP_CELL_FIELDS = (
-    "name", "description", "expected_result", "risk_mitigation", "affected_systems", "planned_downtime",
-    "executor", "planned_date", "planned_time", "duration_text", "jira_key", "kind",
+    "name",
+    "description",
+    "expected_result",
+    "risk_mitigation",
+    "affected_systems",
+    "planned_downtime",
+    "executor",
+    "planned_date",
+    "planned_time",
+    "duration_text",
+    "jira_key",
+    "kind",
 )
 
 
@@ -59,10 +84,19 @@ class EditConflict(Exception):
     def __init__(self, current: Plan | Step, last_event: PlanEvent | None) -> None:
         self.current = current
         self.last_event = last_event
-        who = last_event.actor.get_full_name() or last_event.actor.username if last_event and last_event.actor else _("someone")
+        who = (
+            last_event.actor.get_full_name() or last_event.actor.username
+            if last_event and last_event.actor
+            else _("someone")
+        )
         when = last_event.at if last_event else None
         self.who, self.when = who, when
-        super().__init__(_("%(who)s has changed this since you opened it. Check their version; save again to overwrite it with yours.") % {"who": who})
+        super().__init__(
+            _(
+                "%(who)s has changed this since you opened it. Check their version; save again to overwrite it with yours."
+            )
+            % {"who": who}
+        )
 
 
 def cell_text(step: Step, field: str) -> str:
@@ -94,7 +128,12 @@ def _lock_editable_plan(plan_id: int, actor: User) -> Plan:
 
 
 def _last_event(obj_type: str, obj_id: int) -> PlanEvent | None:
-    return PlanEvent.objects.filter(object_type=obj_type, object_id=obj_id).select_related("actor").order_by("-at", "-id").first()
+    return (
+        PlanEvent.objects.filter(object_type=obj_type, object_id=obj_id)
+        .select_related("actor")
+        .order_by("-at", "-id")
+        .first()
+    )
 
 
 def _bump_plan_revision(plan: Plan) -> None:
@@ -131,7 +170,11 @@ def _resolve_responsible(data: Mapping[str, Any], plan: Plan | None = None) -> d
 
 @transaction.atomic
 def create_plan(
-    *, actor: User, data: Mapping[str, Any], services: Iterable[Service] = (), availability: str | None = None,
+    *,
+    actor: User,
+    data: Mapping[str, Any],
+    services: Iterable[Service] = (),
+    availability: str | None = None,
     comment: str = "",
 ) -> Plan:
     """`data`: the header's fields by name (PlanForm.header_data()); a `responsible_name` becomes a party."""
@@ -152,15 +195,22 @@ def _set_services(plan: Plan, services: Iterable[Service], availability: str | N
     PlanService.objects.filter(plan=plan).exclude(service_id__in=wanted).delete()
     for service_id in wanted:
         if service_id not in existing:
-            PlanService.objects.create(plan=plan, service_id=service_id, **({"availability": availability} if availability else {}))
+            PlanService.objects.create(
+                plan=plan, service_id=service_id, **({"availability": availability} if availability else {})
+            )
         elif availability and existing[service_id].availability != availability:
             PlanService.objects.filter(pk=existing[service_id].pk).update(availability=availability)
 
 
 @transaction.atomic
 def update_plan_header(
-    plan_id: int, *, actor: User, data: Mapping[str, Any], revision: int | None,
-    services: Collection[Service] | None = None, availability: str | None = None,
+    plan_id: int,
+    *,
+    actor: User,
+    data: Mapping[str, Any],
+    revision: int | None,
+    services: Collection[Service] | None = None,
+    availability: str | None = None,
 ) -> Plan:
     """Save the plan's header; raises EditConflict when the header changed since `revision`."""
     plan = _lock_editable_plan(plan_id, actor)
@@ -189,7 +239,13 @@ def update_plan_header(
 
 @transaction.atomic
 def update_step_cell(
-    step_id: int, *, actor: User, field: str, value: object, revision: int | None, original: str | None = None,
+    step_id: int,
+    *,
+    actor: User,
+    field: str,
+    value: object,
+    revision: int | None,
+    original: str | None = None,
 ) -> Step:
     """Save one cell of the step table.
 
@@ -214,7 +270,13 @@ def update_step_cell(
     step.revision += 1
     step.save()
     if old != getattr(step, field):
-        record_event(plan, actor=actor, kind=EventKind.EDITED, obj=step, changes={field: [_serialize(old), _serialize(getattr(step, field))]})
+        record_event(
+            plan,
+            actor=actor,
+            kind=EventKind.EDITED,
+            obj=step,
+            changes={field: [_serialize(old), _serialize(getattr(step, field))]},
+        )
         _bump_plan_revision(plan)
         versioning.after_edit(plan, actor=actor)
     return step
@@ -229,7 +291,9 @@ def add_step(plan_id: int, *, actor: User, after_position: int | None = None, na
     plan.steps.filter(position__gte=position).update(position=F("position") + 1)
     previous = plan.steps.filter(position=position - 1).first()
     step = Step.objects.create(
-        plan=plan, position=position, name=name or _("New step"),
+        plan=plan,
+        position=position,
+        name=name or _("New step"),
         planned_date=previous.planned_date if previous else plan.window_start.astimezone(plan.tz).date(),
     )
     record_event(plan, actor=actor, kind=EventKind.STEP_ADDED, obj=step)
@@ -263,7 +327,12 @@ def reorder_steps(plan_id: int, *, actor: User, step_ids: Sequence[int]) -> None
     for position, pk in enumerate(step_ids, start=1):
         if steps[pk].position != position:
             Step.objects.filter(pk=pk).update(position=position)
-    record_event(plan, actor=actor, kind=EventKind.STEPS_REORDERED, changes={"order": [before, list(range(1, len(step_ids) + 1))]})
+    record_event(
+        plan,
+        actor=actor,
+        kind=EventKind.STEPS_REORDERED,
+        changes={"order": [before, list(range(1, len(step_ids) + 1))]},
+    )
     _bump_plan_revision(plan)
     versioning.after_edit(plan, actor=actor)
 
@@ -280,9 +349,14 @@ def move_step(step_id: int, *, actor: User, offset: int) -> None:
 
 @transaction.atomic
 def save_step_risks(
-    step_id: int, *, actor: User, revision: int | None, risks: Sequence[RiskInput],
+    step_id: int,
+    *,
+    actor: User,
+    revision: int | None,
+    risks: Sequence[RiskInput],
     rollback_actions: Sequence[RollbackActionInput],
-    risk_mitigation: str | None = None, no_rollback_needed: bool | None = None,
+    risk_mitigation: str | None = None,
+    no_rollback_needed: bool | None = None,
 ) -> Step:
     """Replace a step's risks and rollback actions (the actions in the given order)."""
     step = Step.objects.select_for_update().get(pk=step_id)
@@ -314,7 +388,10 @@ def save_step_risks(
         action.save()
         unknown = [n for n in item.get("risk_numbers", []) if n not in by_number]
         if unknown:
-            raise ValidationError(_("Rollback action %(n)d names risks that do not exist: %(numbers)s.") % {"n": position, "numbers": ", ".join(map(str, unknown))})
+            raise ValidationError(
+                _("Rollback action %(n)d names risks that do not exist: %(numbers)s.")
+                % {"n": position, "numbers": ", ".join(map(str, unknown))}
+            )
         action.risks.set([by_number[n] for n in item.get("risk_numbers", [])])
     if risk_mitigation is not None:
         step.risk_mitigation = risk_mitigation
@@ -322,7 +399,16 @@ def save_step_risks(
         step.no_rollback_needed = no_rollback_needed
     step.revision += 1
     step.save()
-    record_event(plan, actor=actor, kind=EventKind.EDITED, obj=step, changes={"risks": [len(existing_risks), len(risks)], "rollback_actions": [len(existing_actions), len(rollback_actions)]})
+    record_event(
+        plan,
+        actor=actor,
+        kind=EventKind.EDITED,
+        obj=step,
+        changes={
+            "risks": [len(existing_risks), len(risks)],
+            "rollback_actions": [len(existing_actions), len(rollback_actions)],
+        },
+    )
     _bump_plan_revision(plan)
     versioning.after_edit(plan, actor=actor)
     return step
@@ -348,7 +434,11 @@ class PlanPartEdit(Generic[OwnerT]):
 
 @contextmanager
 def edit_plan_part(
-    plan_id: int, *, actor: User, read: Callable[[Plan], tuple[OwnerT, str]], revision: int | None,
+    plan_id: int,
+    *,
+    actor: User,
+    read: Callable[[Plan], tuple[OwnerT, str]],
+    revision: int | None,
     original: str | None = None,
 ) -> Iterator[PlanPartEdit[OwnerT]]:
     """Edit a part of a plan that another app keeps the way the plan's own editors edit theirs.
@@ -388,7 +478,9 @@ def cancel_plan(plan_id: int, *, actor: User, comment: str = "") -> Plan:
     before = plan.status
     plan.cancel()
     plan.save()
-    record_event(plan, actor=actor, kind=EventKind.TRANSITION, from_status=before, to_status=plan.status, comment=comment)
+    record_event(
+        plan, actor=actor, kind=EventKind.TRANSITION, from_status=before, to_status=plan.status, comment=comment
+    )
     for callback in on_plan_cancelled:
         transaction.on_commit(functools.partial(callback, plan.pk))
     return plan

@@ -26,10 +26,31 @@ on_new_version = []
 snapshot_extenders = []
 extra_step_keys = {}
 
-HEADER_FIELDS = ("title", "goal", "kind", "time_zone", "window_start", "window_end", "downtime_text", "client_impact", "banner_needed", "responsible")
+HEADER_FIELDS = (
+    "title",
+    "goal",
+    "kind",
+    "time_zone",
+    "window_start",
+    "window_end",
+    "downtime_text",
+    "client_impact",
+    "banner_needed",
+    "responsible",
+)
 STEP_FIELDS = (
-    "kind", "name", "description", "expected_result", "risk_mitigation", "affected_systems", "planned_downtime",
-    "executor", "planned_date", "planned_time", "duration_text", "no_rollback_needed",
+    "kind",
+    "name",
+    "description",
+    "expected_result",
+    "risk_mitigation",
+    "affected_systems",
+    "planned_downtime",
+    "executor",
+    "planned_date",
+    "planned_time",
+    "duration_text",
+    "no_rollback_needed",
 )
 
 
@@ -50,7 +71,9 @@ def snapshot(plan):
     header = {name: _plain(getattr(plan, name)) for name in HEADER_FIELDS}
     header["window_start"] = plan.window_start.astimezone(tz).strftime("%d.%m.%Y %H:%M")
     header["window_end"] = plan.window_end.astimezone(tz).strftime("%d.%m.%Y %H:%M")
-    header["services"] = [f"{ps.service.name} ({ps.service.display_name}): {ps.availability}" for ps in plan.plan_services.all()]
+    header["services"] = [
+        f"{ps.service.name} ({ps.service.display_name}): {ps.availability}" for ps in plan.plan_services.all()
+    ]
     steps = []
     for step in plan.steps.all():
         data = {name: _plain(getattr(step, name)) for name in STEP_FIELDS}
@@ -58,8 +81,13 @@ def snapshot(plan):
         data["planned_date"] = step.planned_date.strftime("%d.%m.%Y") if step.planned_date else ""
         data["id"] = step.pk
         data["position"] = step.position
-        data["risks"] = [f"{risk.number}. {risk.description}" + (f" — {risk.mitigation}" if risk.mitigation else "") for risk in step.risks.all()]
-        data["rollback_actions"] = [(f"{action.label()}. " if action.label() else "") + action.text for action in step.rollback_actions.all()]
+        data["risks"] = [
+            f"{risk.number}. {risk.description}" + (f" — {risk.mitigation}" if risk.mitigation else "")
+            for risk in step.risks.all()
+        ]
+        data["rollback_actions"] = [
+            (f"{action.label()}. " if action.label() else "") + action.text for action in step.rollback_actions.all()
+        ]
         steps.append(data)
     for extend in snapshot_extenders:
         extend(plan, steps)
@@ -74,7 +102,9 @@ def freeze_version(plan, *, actor):
     """Make the next version from the plan as it is now."""
 
     last = latest_version(plan)
-    version = PlanVersion.objects.create(plan=plan, number=(last.number + 1) if last else 1, created_by=actor, snapshot=snapshot(plan))
+    version = PlanVersion.objects.create(
+        plan=plan, number=(last.number + 1) if last else 1, created_by=actor, snapshot=snapshot(plan)
+    )
     record_event(plan, actor=actor, kind=EventKind.VERSION, comment=_("Version %(n)d") % {"n": version.number})
     return version
 
@@ -94,6 +124,7 @@ def after_edit(plan, *, actor):
 
 
 # --- readable differences between two versions ---------------------------------------------------
+
 
 def _labels():
 
@@ -137,7 +168,15 @@ def diff(old, new):
 
     def add(where, key, before, after):
         before, after = _text(before), _text(after)
-        changes.append({"where": where, "what": labels.get(key, key), "old": before, "new": after, "html": inline_diff(before, after)})
+        changes.append(
+            {
+                "where": where,
+                "what": labels.get(key, key),
+                "old": before,
+                "new": after,
+                "html": inline_diff(before, after),
+            }
+        )
 
     header_old, header_new = old["header"], new["header"]
     for key in [*HEADER_FIELDS, "services"]:
@@ -149,7 +188,15 @@ def diff(old, new):
         where = _("Step %(n)s") % {"n": step["position"]}
         before = old_steps.get(step["id"])
         if before is None:
-            changes.append({"where": where, "what": _("added"), "old": "", "new": step["name"], "html": inline_diff("", step["name"])})
+            changes.append(
+                {
+                    "where": where,
+                    "what": _("added"),
+                    "old": "",
+                    "new": step["name"],
+                    "html": inline_diff("", step["name"]),
+                }
+            )
             continue
         if before["position"] != step["position"]:
             add(where, "step.position", before["position"], step["position"])
@@ -159,5 +206,13 @@ def diff(old, new):
     for step in old["steps"]:
         if step["id"] not in new_steps:
             where = _("Step %(n)s") % {"n": step["position"]}
-            changes.append({"where": where, "what": _("deleted"), "old": step["name"], "new": "", "html": inline_diff(step["name"], "")})
+            changes.append(
+                {
+                    "where": where,
+                    "what": _("deleted"),
+                    "old": step["name"],
+                    "new": "",
+                    "html": inline_diff(step["name"], ""),
+                }
+            )
     return changes

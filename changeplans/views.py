@@ -1,10 +1,9 @@
 """Pages of the plan editor. Views are thin: forms validate, services decide, templates show."""
 
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.cache import cache
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import DatabaseError, connection
 from django.db.models import Count
 from django.http import HttpResponse, JsonResponse
@@ -68,7 +67,11 @@ def plan_list(request):
     filterset = PlanFilterSet(request.GET or None, queryset=queryset)
     plans = filterset.qs if filterset.is_bound else queryset
     context = {"filterset": filterset, "plans": plans[:500], "can_create": can_create_plan(request.user)}
-    template = "changeplans/plan_list.html#plan-table" if request.htmx and not request.htmx.boosted else "changeplans/plan_list.html"
+    template = (
+        "changeplans/plan_list.html#plan-table"
+        if request.htmx and not request.htmx.boosted
+        else "changeplans/plan_list.html"
+    )
     response = render(request, template, context)
     response["Vary"] = "HX-Request"
     return response
@@ -81,8 +84,10 @@ def plan_create(request):
     form = PlanForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         plan = services.create_plan(
-            actor=request.user, data=form.header_data(),
-            services=form.cleaned_data["services"], availability=form.cleaned_data["availability"],
+            actor=request.user,
+            data=form.header_data(),
+            services=form.cleaned_data["services"],
+            availability=form.cleaned_data["availability"],
         )
         messages.success(request, _("The plan is created. Add its steps."))
         return redirect("changeplans:plan_detail", pk=plan.pk)
@@ -109,8 +114,12 @@ def _plan_context(request, plan_id):
 def plan_detail(request, pk):
     get_object_or_404(Plan.objects.only("pk"), pk=pk)
     if not _in_range_plans(Plan.objects.filter(pk=pk)).exists():
-        message = _("This plan has dates outside the years 2000–2100 and cannot be shown. An administrator can fix it with “manage.py check_plan_dates”.")
-        return render(request, "changeplans/problem.html", {"title": _("Plan cannot be shown"), "message": message}, status=409)
+        message = _(
+            "This plan has dates outside the years 2000–2100 and cannot be shown. An administrator can fix it with “manage.py check_plan_dates”."
+        )
+        return render(
+            request, "changeplans/problem.html", {"title": _("Plan cannot be shown"), "message": message}, status=409
+        )
     context = _plan_context(request, pk)
     context["events"] = plan_history(pk)
     context["delivery_problems"] = announcements.delivery_problems(pk)
@@ -130,7 +139,11 @@ def _render_plan_part(request, plan_id, part, extra=None, oob=("lint", "total", 
             context["oob"] = True
             # In a <template>, htmx parses each out-of-band part on its own: after a <tbody> the HTML
             # parser is in table mode and would mangle a <section> holding another table.
-            html.append("<template>" + render(request, f"changeplans/plan_detail.html#{name}", context).content.decode() + "</template>")
+            html.append(
+                "<template>"
+                + render(request, f"changeplans/plan_detail.html#{name}", context).content.decode()
+                + "</template>"
+            )
     return HttpResponse("".join(html))
 
 
@@ -149,25 +162,38 @@ def plan_header(request, pk):
         if request.method == "POST" and form.is_valid():
             try:
                 services.update_plan_header(
-                    pk, actor=request.user, data=form.header_data(), revision=form.cleaned_data["revision"],
-                    services=form.cleaned_data["services"], availability=form.cleaned_data["availability"],
+                    pk,
+                    actor=request.user,
+                    data=form.header_data(),
+                    revision=form.cleaned_data["revision"],
+                    services=form.cleaned_data["services"],
+                    availability=form.cleaned_data["availability"],
                 )
             except services.EditConflict as exc:
                 conflict = exc
             except ValidationError as exc:
                 form.add_error(None, exc)
             else:
-                return toast(_render_plan_part(request, pk, "header", oob=("lint", "announcement", "history")), _("Saved"))
+                return toast(
+                    _render_plan_part(request, pk, "header", oob=("lint", "announcement", "history")), _("Saved")
+                )
         if conflict:
             data = request.POST.copy()
             data["revision"] = conflict.current.revision
             form = PlanForm(data, instance=Plan.objects.get(pk=pk))
             form.is_valid()
-        return render(request, "changeplans/plan_detail.html#header-form", {"plan": plan, "form": form, "conflict": conflict})
+        return render(
+            request, "changeplans/plan_detail.html#header-form", {"plan": plan, "form": form, "conflict": conflict}
+        )
 
 
 def _cell_response(request, step, field, form, conflict=None, status=200):
-    response = render(request, "changeplans/inc/cell_form.html", {"step": step, "field": field, "form": form, "conflict": conflict}, status=status)
+    response = render(
+        request,
+        "changeplans/inc/cell_form.html",
+        {"step": step, "field": field, "form": form, "conflict": conflict},
+        status=status,
+    )
     if request.method == "POST":
         response = retarget(reswap(response, "innerHTML"), f"#cell-{step.pk}-{field}")
     return response
@@ -184,15 +210,23 @@ def step_cell(request, pk, field):
         return forbidden(request, refusal)
     if request.method == "GET":
         value = getattr(step, field)
-        initial = {"revision": step.revision, "original": services.cell_text(step, field), "value": value.name if field == "executor" and value else value}
+        initial = {
+            "revision": step.revision,
+            "original": services.cell_text(step, field),
+            "value": value.name if field == "executor" and value else value,
+        }
         return _cell_response(request, step, field, StepCellForm(field, initial=initial))
     form = StepCellForm(field, request.POST)
     if not form.is_valid():
         return _cell_response(request, step, field, form, status=422)
     try:
         services.update_step_cell(
-            pk, actor=request.user, field=field, value=form.cleaned_data["value"],
-            revision=form.cleaned_data["revision"], original=form.cleaned_data["original"],
+            pk,
+            actor=request.user,
+            field=field,
+            value=form.cleaned_data["value"],
+            revision=form.cleaned_data["revision"],
+            original=form.cleaned_data["original"],
         )
     except services.EditConflict as exc:
         # Keep what the user typed; the new revision and original let a second save overwrite deliberately.
@@ -200,7 +234,9 @@ def step_cell(request, pk, field):
         data["revision"] = exc.current.revision
         data["original"] = services.cell_text(exc.current, field)
         theirs = getattr(exc.current, field)
-        return _cell_response(request, step, field, StepCellForm(field, data), conflict={"error": exc, "theirs": theirs}, status=409)
+        return _cell_response(
+            request, step, field, StepCellForm(field, data), conflict={"error": exc, "theirs": theirs}, status=409
+        )
     except ValidationError as exc:
         form.add_error("value", exc)
         return _cell_response(request, step, field, form, status=422)
@@ -220,12 +256,17 @@ def step_add(request, pk):
     after = request.POST.get("after")
     after_position = parse_int(after, minimum=0) if after else None
     if after and after_position is None:
-        return _bad_request(request, _("Invalid number of the step to insert after: “%(value)s”.") % {"value": after[:40]})
+        return _bad_request(
+            request, _("Invalid number of the step to insert after: “%(value)s”.") % {"value": after[:40]}
+        )
     try:
         step = services.add_step(plan.pk, actor=request.user, after_position=after_position)
     except PermissionDenied as exc:
         return forbidden(request, exc)
-    return toast(_render_plan_part(request, pk, "steps", extra={"highlight": step.pk}), _("Step %(n)d added") % {"n": step.position})
+    return toast(
+        _render_plan_part(request, pk, "steps", extra={"highlight": step.pk}),
+        _("Step %(n)d added") % {"n": step.position},
+    )
 
 
 @login_required
@@ -268,7 +309,10 @@ def steps_reorder(request, pk):
 
 
 def _risk_initial(step):
-    risks = [{"id": r.pk, "number": r.number, "description": r.description, "mitigation": r.mitigation} for r in step.risks.all()]
+    risks = [
+        {"id": r.pk, "number": r.number, "description": r.description, "mitigation": r.mitigation}
+        for r in step.risks.all()
+    ]
     actions = [{"id": a.pk, "text": a.text, "risk_numbers": a.label()} for a in step.rollback_actions.all()]
     return risks, actions
 
@@ -282,10 +326,20 @@ def step_risks(request, pk):
         return forbidden(request, refusal)
     if request.method == "GET":
         risks, actions = _risk_initial(step)
-        form = StepRisksForm(initial={"revision": step.revision, "risk_mitigation": step.risk_mitigation, "no_rollback_needed": step.no_rollback_needed})
+        form = StepRisksForm(
+            initial={
+                "revision": step.revision,
+                "risk_mitigation": step.risk_mitigation,
+                "no_rollback_needed": step.no_rollback_needed,
+            }
+        )
         risk_set = RiskFormSet(initial=risks, prefix="risk")
         action_set = RollbackActionFormSet(initial=actions, prefix="action")
-        return render(request, "changeplans/inc/risks_form.html", {"step": step, "form": form, "risk_set": risk_set, "action_set": action_set})
+        return render(
+            request,
+            "changeplans/inc/risks_form.html",
+            {"step": step, "form": form, "risk_set": risk_set, "action_set": action_set},
+        )
     form = StepRisksForm(request.POST)
     risk_set = RiskFormSet(request.POST, prefix="risk")
     action_set = RollbackActionFormSet(request.POST, prefix="action")
@@ -299,8 +353,13 @@ def step_risks(request, pk):
         else:
             try:
                 services.save_step_risks(
-                    pk, actor=request.user, revision=form.cleaned_data["revision"], risks=risks, rollback_actions=actions,
-                    risk_mitigation=form.cleaned_data["risk_mitigation"], no_rollback_needed=form.cleaned_data["no_rollback_needed"],
+                    pk,
+                    actor=request.user,
+                    revision=form.cleaned_data["revision"],
+                    risks=risks,
+                    rollback_actions=actions,
+                    risk_mitigation=form.cleaned_data["risk_mitigation"],
+                    no_rollback_needed=form.cleaned_data["no_rollback_needed"],
                 )
             except services.EditConflict as exc:
                 error = exc
@@ -312,7 +371,12 @@ def step_risks(request, pk):
                 error = " ".join(exc.messages)
             else:
                 return toast(_render_plan_part(request, step.plan_id, "steps"), _("Risks and rollback saved"))
-    response = render(request, "changeplans/inc/risks_form.html", {"step": step, "form": form, "risk_set": risk_set, "action_set": action_set, "error": error}, status=422)
+    response = render(
+        request,
+        "changeplans/inc/risks_form.html",
+        {"step": step, "form": form, "risk_set": risk_set, "action_set": action_set, "error": error},
+        status=422,
+    )
     return retarget(reswap(response, "innerHTML"), f"#risks-{step.pk}")
 
 

@@ -27,8 +27,8 @@ from dataclasses import dataclass
 from typing import Any, NoReturn
 from urllib.parse import urlsplit
 
-from django.utils.translation import gettext as _
 from django.utils.functional import Promise
+from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -102,7 +102,12 @@ class AllowList:
 
     def has_address(self, ip: IPAddress) -> bool:
         candidates: list[IPAddress] = [ip] + ([ip.ipv4_mapped] if ip.version == 6 and ip.ipv4_mapped else [])
-        return any(candidate in network for candidate in candidates for network in self.networks if candidate.version == network.version)
+        return any(
+            candidate in network
+            for candidate in candidates
+            for network in self.networks
+            if candidate.version == network.version
+        )
 
 
 def _ascii(name: str) -> str:
@@ -156,13 +161,18 @@ class Target:
 
 
 def _refuse_address(host: str, ip: IPAddress, kind: str | Promise, setting: str) -> NoReturn:
-    raise OutboundRefused(_(
-        "Host “%(host)s” has the address %(address)s (%(kind)s): Okno does not call such an address "
-        "unless %(setting)s lists it or its network."
-    ) % {"host": host, "address": ip, "kind": kind, "setting": setting})
+    raise OutboundRefused(
+        _(
+            "Host “%(host)s” has the address %(address)s (%(kind)s): Okno does not call such an address "
+            "unless %(setting)s lists it or its network."
+        )
+        % {"host": host, "address": ip, "kind": kind, "setting": setting}
+    )
 
 
-def check_url(url: str | None, allowed: "AllowList | Iterable[object] | None", *, setting: str, resolve: bool = True) -> Target:
+def check_url(
+    url: str | None, allowed: "AllowList | Iterable[object] | None", *, setting: str, resolve: bool = True
+) -> Target:
     """The Target Okno may call for `url`, or OutboundRefused saying why not.
 
     `allowed` is the allow-list (entries as in the module docstring); `setting` is its name, shown in
@@ -190,10 +200,15 @@ def check_url(url: str | None, allowed: "AllowList | Iterable[object] | None", *
     if ip is None:
         host = _ascii(host)
     if ip is None and not _NAME.match(host):
-        raise OutboundRefused(_("“%(url)s” is not a valid URL: %(error)s") % {"url": url[:200], "error": _("bad host name")})
+        raise OutboundRefused(
+            _("“%(url)s” is not a valid URL: %(error)s") % {"url": url[:200], "error": _("bad host name")}
+        )
     listed = allow.has_address(ip) if ip is not None else allow.has_name(host)
     if not listed:
-        raise OutboundRefused(_("Host “%(host)s” is not on %(setting)s: Okno calls only the hosts listed there.") % {"host": host, "setting": setting})
+        raise OutboundRefused(
+            _("Host “%(host)s” is not on %(setting)s: Okno calls only the hosts listed there.")
+            % {"host": host, "setting": setting}
+        )
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     if ip is not None:
         # A listed address or network was named by the administrator on purpose: allowed even if private.
@@ -208,7 +223,9 @@ def check_url(url: str | None, allowed: "AllowList | Iterable[object] | None", *
         try:
             infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
         except (OSError, UnicodeError) as exc:
-            raise OutboundRefused(_("Host “%(host)s” cannot be resolved: %(error)s") % {"host": host, "error": exc}) from None
+            raise OutboundRefused(
+                _("Host “%(host)s” cannot be resolved: %(error)s") % {"host": host, "error": exc}
+            ) from None
         addresses: list[IPAddress] = []
         for info in infos:
             address = ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])
@@ -242,18 +259,35 @@ def _pool(target: Target, address: str, timeout: float, ca_certs: str | None) ->
         ca_certs = certifi.where()
     # Connect to the checked address; the name goes in SNI and is what the certificate must show.
     return urllib3.HTTPSConnectionPool(
-        address, target.port, timeout=timeouts, retries=False, maxsize=1, cert_reqs="CERT_REQUIRED",
-        ca_certs=ca_certs, server_hostname=target.host, assert_hostname=target.host,
+        address,
+        target.port,
+        timeout=timeouts,
+        retries=False,
+        maxsize=1,
+        cert_reqs="CERT_REQUIRED",
+        ca_certs=ca_certs,
+        server_hostname=target.host,
+        assert_hostname=target.host,
     )
 
 
-def request(method: str, url: str, *, allowed: "AllowList | Iterable[object] | None", setting: str, **kwargs: Any) -> Response:
+def request(
+    method: str, url: str, *, allowed: "AllowList | Iterable[object] | None", setting: str, **kwargs: Any
+) -> Response:
     """One request to `url` if the guard allows it; raises OutboundRefused (nothing sent) or OutboundFailed."""
     return send(check_url(url, allowed, setting=setting), method, **kwargs)
 
 
-def send(target: Target, method: str, *, headers: Mapping[str, str] | None = None, body: bytes | str | None = None,
-         timeout: float = 10.0, max_body: int = BODY_LIMIT, ca_certs: str | None = None) -> Response:
+def send(
+    target: Target,
+    method: str,
+    *,
+    headers: Mapping[str, str] | None = None,
+    body: bytes | str | None = None,
+    timeout: float = 10.0,
+    max_body: int = BODY_LIMIT,
+    ca_certs: str | None = None,
+) -> Response:
     """One request to a Target from check_url(resolve=True): to its checked addresses only, no redirects."""
     import urllib3
 
@@ -265,8 +299,14 @@ def send(target: Target, method: str, *, headers: Mapping[str, str] | None = Non
         pool = _pool(target, address, timeout, ca_certs)
         try:
             response = pool.urlopen(
-                method, target.path, body=body, headers=send_headers, redirect=False, retries=False,
-                preload_content=False, assert_same_host=False,
+                method,
+                target.path,
+                body=body,
+                headers=send_headers,
+                redirect=False,
+                retries=False,
+                preload_content=False,
+                assert_same_host=False,
             )
         except urllib3.exceptions.NewConnectionError as exc:
             error = OutboundFailed(str(exc))

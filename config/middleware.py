@@ -58,7 +58,9 @@ class DatabaseUnavailableMiddleware:
         if not isinstance(exception, (OperationalError, InterfaceError)):
             return None
         if getattr(request, "htmx", False):
-            message = gettext("The database is not available right now. Nothing was saved; please try again in a minute.")
+            message = gettext(
+                "The database is not available right now. Nothing was saved; please try again in a minute."
+            )
             response = HttpResponse(f'<div class="alert alert-danger py-2" role="alert">{message}</div>', status=503)
             response["HX-Reswap"] = "none"
             toast(response, message, "danger")

@@ -19,16 +19,15 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from changeplans import banners
+from changeplans.choices import EventKind, PlanStatus, StepKind, StepStatus
+from changeplans.history import record_event
+from changeplans.models import Banner, Plan, Step
+from changeplans.roles import has_role
+from execution import transitions
 from notifications import groups, scheduler
 from notifications.choices import ScheduleState
 from notifications.models import ScheduledAction
-
-from execution import transitions
-from changeplans.choices import EventKind, PlanStatus, StepKind, StepStatus
-from changeplans import banners
-from changeplans.models import Banner, Plan, Step
-from changeplans.roles import has_role
-from changeplans.history import record_event
 
 logger = logging.getLogger(__name__)
 
@@ -75,14 +74,23 @@ def sync_plan(plan_id):
                 continue
             due = due_time(plan, step, steps[:index]) if running and step.status == StepStatus.PENDING else None
             row = scheduler.put(
-                step_key(step.pk), due or plan.window_start, STEP_ACTION, {"plan_id": plan.pk, "step_id": step.pk},
-                subject=plan_subject(plan.pk), active=due is not None,
+                step_key(step.pk),
+                due or plan.window_start,
+                STEP_ACTION,
+                {"plan_id": plan.pk, "step_id": step.pk},
+                subject=plan_subject(plan.pk),
+                active=due is not None,
             )
             keys.append(step_key(step.pk))
             kick |= bool(due and row and row.state == ScheduleState.PENDING and due <= timezone.now())
         # Rows of steps deleted or no longer automatic.
-        (ScheduledAction.objects.filter(subject=plan_subject(plan.pk), kind=STEP_ACTION, state__in=scheduler.OPEN_STATES)
-         .exclude(key__in=keys).update(state=ScheduleState.CANCELLED, done_at=timezone.now()))
+        (
+            ScheduledAction.objects.filter(
+                subject=plan_subject(plan.pk), kind=STEP_ACTION, state__in=scheduler.OPEN_STATES
+            )
+            .exclude(key__in=keys)
+            .update(state=ScheduleState.CANCELLED, done_at=timezone.now())
+        )
         if kick:
             transaction.on_commit(scheduler.kick, robust=True)
 
@@ -109,6 +117,7 @@ def fire_step(step_id, *, actor):
 
 
 # --- the handler: runs inside the dispatcher's transaction -------------------------------------------
+
 
 @scheduler.register(STEP_ACTION)
 def run_step(payload):
@@ -152,7 +161,11 @@ def _announce(kind):
 
 
 def _banner_services(plan):
-    return [ps.service for ps in plan.plan_services.select_related("service").order_by("service__display_name") if ps.service.shows_banner]
+    return [
+        ps.service
+        for ps in plan.plan_services.select_related("service").order_by("service__display_name")
+        if ps.service.shows_banner
+    ]
 
 
 def _banner_on(plan, step, group, actor):
@@ -182,6 +195,7 @@ ACTIONS = {
 
 # --- results of deliveries, and the hooks that keep rows in line -------------------------------------
 
+
 def on_group_settled(group, ok):
     match = GROUP_RE.match(group or "")
     if not match:
@@ -194,7 +208,11 @@ def on_group_settled(group, ok):
         if ok:
             transitions.finish_step(step, actor=None, comment=_("Delivered: %(count)d") % {"count": total})
         else:
-            transitions.fail_step(step, actor=None, reason=_("Not delivered: %(failed)d of %(total)d") % {"failed": failed, "total": total})
+            transitions.fail_step(
+                step,
+                actor=None,
+                reason=_("Not delivered: %(failed)d of %(total)d") % {"failed": failed, "total": total},
+            )
 
 
 def _after_step_changed(plan_id, step_id):
@@ -213,7 +231,12 @@ def _after_plan_changed(plan_id):
             return
         for banner in Banner.objects.filter(plan=plan, shown_until__isnull=True).select_related("service"):
             banners.hide(banner.service, plan=plan, group=f"plan:{plan.pk}:ended")
-            record_event(plan, actor=None, kind=EventKind.EDITED, comment=_("Banner taken down on: %(services)s") % {"services": banner.service.display_name})
+            record_event(
+                plan,
+                actor=None,
+                kind=EventKind.EDITED,
+                comment=_("Banner taken down on: %(services)s") % {"services": banner.service.display_name},
+            )
 
 
 def _after_new_version(plan, version, actor):
@@ -237,6 +260,9 @@ def connect():
 
 def next_fire_time(plan):
     """The earliest pending automatic action of the plan (for the plan page), or None."""
-    row = ScheduledAction.objects.filter(subject=plan_subject(plan.pk), state=ScheduleState.PENDING).order_by("due_at").first()
+    row = (
+        ScheduledAction.objects.filter(subject=plan_subject(plan.pk), state=ScheduleState.PENDING)
+        .order_by("due_at")
+        .first()
+    )
     return row.due_at if row else None
-

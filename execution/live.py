@@ -23,15 +23,17 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from execution import live_limits
-from execution.live_limits import SYNC_PROBE_SECONDS
-from execution.live_limits import StreamStopped
-from execution.live_limits import release_connection
-from execution.live_limits import sync_streams
-from execution.live_limits import stop_sync_streams  # noqa: F401 (re-exported: tests, the test server's teardown)
 from changeplans.models import Plan, PlanEvent, status_label
 from changeplans.permissions import can_view_plan
 from changeplans.roles import display_name
+from execution import live_limits
+from execution.live_limits import (
+    SYNC_PROBE_SECONDS,
+    StreamStopped,
+    release_connection,
+    stop_sync_streams,  # noqa: F401 (re-exported: tests, the test server's teardown)
+    sync_streams,
+)
 
 log = logging.getLogger(__name__)
 
@@ -81,15 +83,32 @@ def event_data(event):
     from_label = status_label(event.object_type, event.from_status)
     to_label = status_label(event.object_type, event.to_status)
     if event.to_status:
-        text = _("%(who)s: %(object)s — %(to)s") % {"who": actor or _("Okno"), "object": event.object_label, "to": to_label}
+        text = _("%(who)s: %(object)s — %(to)s") % {
+            "who": actor or _("Okno"),
+            "object": event.object_label,
+            "to": to_label,
+        }
     else:
-        text = _("%(who)s: %(object)s — %(event)s") % {"who": actor or _("Okno"), "object": event.object_label, "event": event.get_kind_display()}
+        text = _("%(who)s: %(object)s — %(event)s") % {
+            "who": actor or _("Okno"),
+            "object": event.object_label,
+            "event": event.get_kind_display(),
+        }
     return {
-        "id": event.pk, "kind": event.kind, "kind_label": str(event.get_kind_display()),
-        "object_type": event.object_type, "object_id": event.object_id, "label": event.object_label,
-        "from_status": event.from_status, "to_status": event.to_status,
-        "from_label": str(from_label or ""), "to_label": str(to_label or ""),
-        "actor": actor, "actor_id": event.actor_id, "at": event.at.isoformat(), "comment": event.comment,
+        "id": event.pk,
+        "kind": event.kind,
+        "kind_label": str(event.get_kind_display()),
+        "object_type": event.object_type,
+        "object_id": event.object_id,
+        "label": event.object_label,
+        "from_status": event.from_status,
+        "to_status": event.to_status,
+        "from_label": str(from_label or ""),
+        "to_label": str(to_label or ""),
+        "actor": actor,
+        "actor_id": event.actor_id,
+        "at": event.at.isoformat(),
+        "comment": event.comment,
         "text": str(text),
     }
 
@@ -139,8 +158,13 @@ class Cursor:
         if self.last is None:
             self._prime(horizon)
         self.recent = {pk: at for pk, at in self.recent.items() if at >= horizon}
-        rows = (PlanEvent.objects.filter(plan_id=self.plan_id).filter(Q(id__gt=self.last) | Q(at__gte=horizon))
-                .exclude(id__in=list(self.recent)).select_related("actor").order_by("id"))
+        rows = (
+            PlanEvent.objects.filter(plan_id=self.plan_id)
+            .filter(Q(id__gt=self.last) | Q(at__gte=horizon))
+            .exclude(id__in=list(self.recent))
+            .select_related("actor")
+            .order_by("id")
+        )
         return self.accept(list(rows), horizon)
 
     def accept(self, events, horizon=None):
@@ -194,7 +218,7 @@ def _sync_stream(cursor, max_age):
                     messages = cursor.fetch()
             except StreamStopped:
                 return
-            except Exception:  # noqa: BLE001 (the database went away: end; the browser reconnects)
+            except Exception:
                 log.warning("live: looking at plan %s failed, ending the stream", cursor.plan_id, exc_info=True)
                 return
             if messages:
@@ -280,7 +304,7 @@ class Hub:
             while True:
                 try:
                     events = await fetch()
-                except Exception:  # noqa: BLE001 (a database hiccup must not end the streams)
+                except Exception:
                     log.exception("live: looking at plan %s failed", self.plan_id)
                     await asyncio.sleep(1)
                     continue
@@ -314,6 +338,7 @@ def _looking(cursor):
             return cursor.fetch_events()
         finally:
             release_connection()
+
     return look
 
 
@@ -378,7 +403,9 @@ def plan_events(request, pk):
     try:
         after = _cursor_param(request)
     except ValueError:
-        return HttpResponseBadRequest(_("The last event id must be a whole number."), content_type="text/plain; charset=utf-8")
+        return HttpResponseBadRequest(
+            _("The last event id must be a whole number."), content_type="text/plain; charset=utf-8"
+        )
     slot = live_limits.streams.acquire(request.user.pk)
     if isinstance(slot, HttpResponse):
         return slot  # too many streams: 503/429 with Retry-After

@@ -68,10 +68,18 @@ class StreamCounter:
         """A Slot, or a refusal (HttpResponse 503/429 with Retry-After)."""
         with self._lock:
             if self.total >= settings.OKNO_LIVE_MAX_STREAMS_PER_PROCESS:
-                refusal = (503, _("The server has too many live connections open. The page reconnects by itself shortly."))
+                refusal = (
+                    503,
+                    _("The server has too many live connections open. The page reconnects by itself shortly."),
+                )
             elif self.per_user.get(user_id, 0) >= settings.OKNO_LIVE_MAX_STREAMS_PER_USER:
-                refusal = (429, _("Too many live connections are open for your account (other tabs or windows). "
-                                  "Close some; the page reconnects by itself."))
+                refusal = (
+                    429,
+                    _(
+                        "Too many live connections are open for your account (other tabs or windows). "
+                        "Close some; the page reconnects by itself."
+                    ),
+                )
             else:
                 self.total += 1
                 self.per_user[user_id] = self.per_user.get(user_id, 0) + 1

@@ -24,20 +24,17 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from common.links import absolute_url
-
-from notifications import scheduler
-from notifications.outbox import enqueue_email
-from notifications.rendering import render_email
-
-from execution import transitions
-from execution import timeline
 from changeplans.choices import EventKind, PlanStatus, Role, StepStatus
 from changeplans.durations import format_minutes
+from changeplans.history import record_event
 from changeplans.models import Plan, PlanEvent
 from changeplans.roles import display_name
 from changeplans.selectors import steps_queryset
-from changeplans.history import record_event
+from common.links import absolute_url
+from execution import timeline, transitions
+from notifications import scheduler
+from notifications.outbox import enqueue_email
+from notifications.rendering import render_email
 
 logger = logging.getLogger(__name__)
 
@@ -67,6 +64,7 @@ def band(late_minutes):
 
 # --- hooks ----------------------------------------------------------------------------------------
 
+
 def on_step_changed(plan_id, step_id):
     """Callback of execution.transitions (after commit). Never raises into what committed the step."""
     try:
@@ -85,8 +83,12 @@ def _watch_step(step_id):
     running = step.status == StepStatus.IN_PROGRESS and step.actual_start is not None and step.duration_max is not None
     due = step.actual_start + timedelta(minutes=step.duration_max) if running else step.plan.window_end
     scheduler.put(
-        step_key(step.pk), due, STEP_OVERRUN, {"plan_id": step.plan_id, "step_id": step.pk},
-        subject=plan_subject(step.plan_id), active=running,
+        step_key(step.pk),
+        due,
+        STEP_OVERRUN,
+        {"plan_id": step.plan_id, "step_id": step.pk},
+        subject=plan_subject(step.plan_id),
+        active=running,
     )
 
 
@@ -98,6 +100,7 @@ def connect():
 
 # --- recipients and e-mail ------------------------------------------------------------------------
 
+
 def recipients(plan):
     """The curator, the duty officers and the plan's acknowledging duty officer: active users with an address."""
     users = get_user_model().objects.filter(is_active=True).exclude(email="")
@@ -105,7 +108,9 @@ def recipients(plan):
     if plan.curator_id:
         found.update({u.pk: u for u in users.filter(pk=plan.curator_id)})
     found.update({u.pk: u for u in users.filter(groups__name=Role.DUTY_OFFICER.value)})
-    ack_users = plan.approval_rows.filter(kind=ACKNOWLEDGEMENT_KIND, user__isnull=False).values_list("user_id", flat=True)
+    ack_users = plan.approval_rows.filter(kind=ACKNOWLEDGEMENT_KIND, user__isnull=False).values_list(
+        "user_id", flat=True
+    )
     found.update({u.pk: u for u in users.filter(pk__in=list(ack_users))})
     return [found[pk] for pk in sorted(found)]
 
@@ -119,20 +124,30 @@ def _board_url(plan):
 
 def _mail(plan, template, key_prefix, context):
     base = {
-        "plan": plan, "plan_url": _board_url(plan), "window_start": plan.window_start, "window_end": plan.window_end,
-        "time_zone": plan.time_zone, "curator_name": display_name(plan.curator), **context,
+        "plan": plan,
+        "plan_url": _board_url(plan),
+        "window_start": plan.window_start,
+        "window_end": plan.window_end,
+        "time_zone": plan.time_zone,
+        "curator_name": display_name(plan.curator),
+        **context,
     }
     sent = []
     for user in recipients(plan):
         subject, text, html = render_email(
-            f"execution/email/{template}", {**base, "recipient_name": display_name(user)},
-            language=settings.LANGUAGE_CODE, time_zone=plan.tz,
+            f"execution/email/{template}",
+            {**base, "recipient_name": display_name(user)},
+            language=settings.LANGUAGE_CODE,
+            time_zone=plan.tz,
         )
-        sent.append(enqueue_email(f"{key_prefix}:{user.pk}", user.email, subject, text, html, group=f"plan:{plan.pk}:alerts"))
+        sent.append(
+            enqueue_email(f"{key_prefix}:{user.pk}", user.email, subject, text, html, group=f"plan:{plan.pk}:alerts")
+        )
     return sent
 
 
 # --- the step past its maximum (a scheduled row) --------------------------------------------------
+
 
 @scheduler.register(STEP_OVERRUN)
 def step_overrun(payload):
@@ -141,20 +156,38 @@ def step_overrun(payload):
     step = transitions.lock_step(payload["step_id"])
     if plan is None or step is None:
         return _("The step no longer exists.")
-    if plan.status != PlanStatus.IN_PROGRESS or step.status != StepStatus.IN_PROGRESS or step.actual_start is None or step.duration_max is None:
+    if (
+        plan.status != PlanStatus.IN_PROGRESS
+        or step.status != StepStatus.IN_PROGRESS
+        or step.actual_start is None
+        or step.duration_max is None
+    ):
         return _("No alert: the step is “%(status)s”.") % {"status": step.get_status_display()}
     due = step.actual_start + timedelta(minutes=step.duration_max)
     # Fired on time, the clock is at its due time; a late dispatcher makes the number larger.
     elapsed = math.ceil((max(timezone.now(), due) - step.actual_start).total_seconds() / 60 - 1e-9)
     with translation.override(settings.LANGUAGE_CODE):  # the history is written in the site's language
         message = timeline.Overrun(step.pk, step.position, step.name, elapsed, step.duration_max).message
-    record_event(plan, actor=None, kind=EventKind.ALERT, obj=step, comment=message, changes={
-        "alert": ALERT_STEP, "step_id": step.pk, "elapsed_minutes": elapsed, "max_minutes": step.duration_max,
-    })
+    record_event(
+        plan,
+        actor=None,
+        kind=EventKind.ALERT,
+        obj=step,
+        comment=message,
+        changes={
+            "alert": ALERT_STEP,
+            "step_id": step.pk,
+            "elapsed_minutes": elapsed,
+            "max_minutes": step.duration_max,
+        },
+    )
     # Objects, not strings: the templates render them in the recipient's language.
     context = {
-        "step": step, "overrun": timeline.Overrun(step.pk, step.position, step.name, elapsed, step.duration_max),
-        "maximum_minutes": step.duration_max, "started_at": step.actual_start, "executor": step.executor.name if step.executor_id else "",
+        "step": step,
+        "overrun": timeline.Overrun(step.pk, step.position, step.name, elapsed, step.duration_max),
+        "maximum_minutes": step.duration_max,
+        "started_at": step.actual_start,
+        "executor": step.executor.name if step.executor_id else "",
     }
     sent = _mail(plan, "overrun_step", f"overrun-step:{step.pk}", context)
     check_projection(plan.pk, now=max(timezone.now(), due + timedelta(seconds=1)))  # just past the maximum
@@ -162,6 +195,7 @@ def step_overrun(payload):
 
 
 # --- the projection past the window (after each change) -------------------------------------------
+
 
 def _timeline(plan, now=None):
     steps = list(steps_queryset().filter(plan=plan))
@@ -180,17 +214,30 @@ def check_projection(plan_id, now=None):
     if result.projection_is_final or not result.is_late:
         return None
     level = band(result.late_minutes)
-    raised = PlanEvent.objects.filter(plan=plan, kind=EventKind.ALERT, changes__alert=ALERT_PROJECTION, changes__band__gte=level)
+    raised = PlanEvent.objects.filter(
+        plan=plan, kind=EventKind.ALERT, changes__alert=ALERT_PROJECTION, changes__band__gte=level
+    )
     if raised.exists():
         return None
     with translation.override(settings.LANGUAGE_CODE):  # the history is written in the site's language
         message = _("Projected worst-case end %(end)s is %(late)s after the window closes at %(window_end)s") % {
-            "end": result.clock(result.projected_worst), "late": format_minutes(result.late_minutes), "window_end": result.clock(result.window_end),
+            "end": result.clock(result.projected_worst),
+            "late": format_minutes(result.late_minutes),
+            "window_end": result.clock(result.window_end),
         }
-    event = record_event(plan, actor=None, kind=EventKind.ALERT, comment=message, changes={
-        "alert": ALERT_PROJECTION, "band": level, "late_minutes": result.late_minutes,
-        "projected_best": result.projected_best.isoformat(), "projected_worst": result.projected_worst.isoformat(),
-    })
+    event = record_event(
+        plan,
+        actor=None,
+        kind=EventKind.ALERT,
+        comment=message,
+        changes={
+            "alert": ALERT_PROJECTION,
+            "band": level,
+            "late_minutes": result.late_minutes,
+            "projected_best": result.projected_best.isoformat(),
+            "projected_worst": result.projected_worst.isoformat(),
+        },
+    )
     context = {"timeline": result, "late_minutes": result.late_minutes}
     _mail(plan, "overrun_projection", f"overrun-projection:{plan.pk}:{level}", context)
     return event
@@ -202,8 +249,14 @@ def _schedule_recheck(plan, now):
     One row per plan and mark (the key names the mark), so any number of checks in between adds nothing.
     """
     mark = (math.floor(now.timestamp() / RECHECK_SECONDS) + 1) * RECHECK_SECONDS
-    due = datetime.datetime.fromtimestamp(mark, tz=datetime.timezone.utc)
-    scheduler.schedule(f"overrun:plan:{plan.pk}:check:{mark}", due, PROJECTION_CHECK, {"plan_id": plan.pk, "at": due.isoformat()}, subject=plan_subject(plan.pk))
+    due = datetime.datetime.fromtimestamp(mark, tz=datetime.UTC)
+    scheduler.schedule(
+        f"overrun:plan:{plan.pk}:check:{mark}",
+        due,
+        PROJECTION_CHECK,
+        {"plan_id": plan.pk, "at": due.isoformat()},
+        subject=plan_subject(plan.pk),
+    )
 
 
 @scheduler.register(PROJECTION_CHECK)
@@ -215,6 +268,7 @@ def projection_check(payload):
 
 
 # --- what the board shows -------------------------------------------------------------------------
+
 
 def alerts(plan, *, steps=None, now=None, result=None):
     """The plan's current alerts for the board: [{"kind", "message", "step_id", "at"}], most urgent first.

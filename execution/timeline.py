@@ -22,7 +22,7 @@ from changeplans.choices import PlanStatus, StepStatus
 from changeplans.durations import format_minutes
 from changeplans.lint import lint_plan
 
-UTC = datetime.timezone.utc
+UTC = datetime.UTC
 FINISHED = (StepStatus.DONE, StepStatus.SKIPPED, StepStatus.ROLLED_BACK)
 PLAN_RUNNING = (PlanStatus.IN_PROGRESS,)
 PLAN_ENDED = (PlanStatus.COMPLETED, PlanStatus.COMPLETED_WITH_ROLLBACK, PlanStatus.FAILED)
@@ -81,7 +81,9 @@ class Overrun:
     @property
     def message(self):
         return _("Step %(number)s has been running for %(elapsed)s — longer than its maximum of %(max)s") % {
-            "number": self.number, "elapsed": format_minutes(self.elapsed_minutes), "max": format_minutes(self.max_minutes),
+            "number": self.number,
+            "elapsed": format_minutes(self.elapsed_minutes),
+            "max": format_minutes(self.max_minutes),
         }
 
 
@@ -220,11 +222,20 @@ def build(plan, steps, now):
             continue  # announcements and steps outside the window stay off the chart unless they ran
         running = step.status == StepStatus.IN_PROGRESS and step.actual_start is not None
         bar = Bar(
-            step_id=step.id, number=step.position, name=step.name, row=len(bars), lane=timing.lane,
-            status=step.status, status_label=step.get_status_display(),
-            planned_start=timing.start_best, planned_end_best=timing.end_best, planned_end_worst=timing.end_worst,
+            step_id=step.id,
+            number=step.position,
+            name=step.name,
+            row=len(bars),
+            lane=timing.lane,
+            status=step.status,
+            status_label=step.get_status_display(),
+            planned_start=timing.start_best,
+            planned_end_best=timing.end_best,
+            planned_end_worst=timing.end_worst,
             actual_start=step.actual_start.astimezone(tz) if step.actual_start else None,
-            actual_end=(step.actual_end.astimezone(tz) if step.actual_end else (now.astimezone(tz) if running else None)),
+            actual_end=(
+                step.actual_end.astimezone(tz) if step.actual_end else (now.astimezone(tz) if running else None)
+            ),
             running=running,
         )
         if running and step.duration_max is not None:
@@ -239,11 +250,20 @@ def build(plan, steps, now):
     late = max(0, _ceil_minutes(window_end, worst)) if worst is not None else 0
     late_best = max(0, _ceil_minutes(window_end, best)) if best is not None else 0
     timeline = Timeline(
-        plan_id=plan.pk, time_zone=plan.time_zone, now=now.astimezone(tz),
-        window_start=plan.window_start.astimezone(tz), window_end=plan.window_end.astimezone(tz),
-        bars=bars, planned_end_best=report.end_best, planned_end_worst=report.end_worst,
-        projected_best=best.astimezone(tz) if best else None, projected_worst=worst.astimezone(tz) if worst else None,
-        projection_is_final=final, overruns=overruns, late_minutes=late, late_best_minutes=late_best,
+        plan_id=plan.pk,
+        time_zone=plan.time_zone,
+        now=now.astimezone(tz),
+        window_start=plan.window_start.astimezone(tz),
+        window_end=plan.window_end.astimezone(tz),
+        bars=bars,
+        planned_end_best=report.end_best,
+        planned_end_worst=report.end_worst,
+        projected_best=best.astimezone(tz) if best else None,
+        projected_worst=worst.astimezone(tz) if worst else None,
+        projection_is_final=final,
+        overruns=overruns,
+        late_minutes=late,
+        late_best_minutes=late_best,
         running=plan.status in PLAN_RUNNING,
     )
     _layout(timeline)
@@ -254,7 +274,9 @@ def _layout(timeline):
     """Positions of bars, lines and ticks in viewBox units."""
     moments = [timeline.window_start, timeline.window_end]
     for bar in timeline.bars:
-        moments += [m for m in (bar.planned_start, bar.planned_end_worst, bar.actual_start, bar.actual_end) if m is not None]
+        moments += [
+            m for m in (bar.planned_start, bar.planned_end_worst, bar.actual_start, bar.actual_end) if m is not None
+        ]
     moments += [m for m in (timeline.projected_best, timeline.projected_worst) if m is not None]
     if timeline.running:
         moments.append(timeline.now)

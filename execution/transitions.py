@@ -84,6 +84,7 @@ class AlreadyChanged(StepStateError):
 
 # --- guards ------------------------------------------------------------------------------------------
 
+
 def is_board_officer(user: AnyUser) -> bool:
     return user is not None and user.is_authenticated and any(has_role(user, role) for role in BOARD_ROLES)
 
@@ -102,7 +103,9 @@ def tick_refusal(user: AnyUser, plan: Plan, step: Step) -> str | None:
     if not (is_board_officer(user) or is_step_responsible(user, step)):
         return _("Only the duty officer, an operator, an administrator or the step's responsible can tick this step.")
     if plan.status != PlanStatus.IN_PROGRESS:
-        return _("The plan is “%(status)s”: steps are ticked only while the work is in progress.") % {"status": plan.get_status_display()}
+        return _("The plan is “%(status)s”: steps are ticked only while the work is in progress.") % {
+            "status": plan.get_status_display()
+        }
     return None
 
 
@@ -111,7 +114,9 @@ def start_refusal(user: AnyUser, plan: Plan, now: datetime | None = None) -> str
     if not is_board_officer(user):
         return _("Only the duty officer, an operator or an administrator can start the work.")
     if plan.status != PlanStatus.APPROVED:
-        return _("Only an approved plan can be started; this one is “%(status)s”.") % {"status": plan.get_status_display()}
+        return _("Only an approved plan can be started; this one is “%(status)s”.") % {
+            "status": plan.get_status_display()
+        }
     return None
 
 
@@ -137,7 +142,9 @@ def _who_when(event: PlanEvent | None, plan: Plan) -> tuple[str, str]:
 def _last_transition(object_type: str, object_id: int) -> PlanEvent | None:
     return (
         PlanEvent.objects.filter(object_type=object_type, object_id=object_id, kind=EventKind.TRANSITION)
-        .select_related("actor").order_by("-id").first()
+        .select_related("actor")
+        .order_by("-id")
+        .first()
     )
 
 
@@ -164,7 +171,10 @@ def _after_commit(plan_id: int, step_id: int | None = None) -> None:
 
 # --- primitives (caller holds the transaction and the lock) ------------------------------------------
 
-def _transition(obj: Ticked, method: str, *, actor: User | None, comment: str = "", note_on_object: bool = True) -> None:
+
+def _transition(
+    obj: Ticked, method: str, *, actor: User | None, comment: str = "", note_on_object: bool = True
+) -> None:
     """Move a step or a rollback action (`obj.step` set, its plan loaded) and write its history entry."""
     transition = getattr(obj, method)
     if not can_proceed(transition):
@@ -185,7 +195,13 @@ def _transition(obj: Ticked, method: str, *, actor: User | None, comment: str = 
     else:
         step = obj
     record_event(
-        step.plan, actor=actor, kind=EventKind.TRANSITION, obj=obj, from_status=before, to_status=obj.status, comment=comment
+        step.plan,
+        actor=actor,
+        kind=EventKind.TRANSITION,
+        obj=obj,
+        from_status=before,
+        to_status=obj.status,
+        comment=comment,
     )
     _after_commit(step.plan_id, step.pk)
 
@@ -228,6 +244,7 @@ def _lock_plan(plan_id: int) -> Plan:
 
 # --- board services ----------------------------------------------------------------------------------
 
+
 @transaction.atomic
 def start_plan(plan_id: int, *, actor: User, override_reason: str = "", now: datetime | None = None) -> Plan:
     """The duty officer starts the work: approved plan, window open (or a reason for starting early)."""
@@ -243,14 +260,17 @@ def start_plan(plan_id: int, *, actor: User, override_reason: str = "", now: dat
     reason = clean_text(override_reason)
     if now < plan.window_start and not reason:
         raise ValidationError(
-            _("The window opens at %(time)s: to start earlier, give a reason.") % {"time": timezone.localtime(plan.window_start, plan.tz).strftime("%H:%M %d.%m.%Y")}
+            _("The window opens at %(time)s: to start earlier, give a reason.")
+            % {"time": timezone.localtime(plan.window_start, plan.tz).strftime("%H:%M %d.%m.%Y")}
         )
     before = plan.status
     plan.start()
     plan.started_at = now
     plan.save()
     comment = _("Started before the window: %(reason)s") % {"reason": reason} if now < plan.window_start else reason
-    record_event(plan, actor=actor, kind=EventKind.TRANSITION, from_status=before, to_status=plan.status, comment=comment)
+    record_event(
+        plan, actor=actor, kind=EventKind.TRANSITION, from_status=before, to_status=plan.status, comment=comment
+    )
     _after_commit(plan.pk)
     return plan
 
@@ -273,8 +293,16 @@ class _Tickable:
     then: Callable[[Any, User | None], None] | None = None
 
 
-def _tick(kind: _Tickable, obj_id: int, action: str, *, actor: User | None, comment: str, reason: str | None,
-          expected_status: str | None) -> Ticked:
+def _tick(
+    kind: _Tickable,
+    obj_id: int,
+    action: str,
+    *,
+    actor: User | None,
+    comment: str,
+    reason: str | None,
+    expected_status: str | None,
+) -> Ticked:
     """The board's tick, for a step or a rollback action; the caller holds the transaction."""
     if action not in kind.actions:
         raise ValidationError(_("Unknown action “%(action)s”.") % {"action": action})
@@ -315,15 +343,27 @@ def _tick(kind: _Tickable, obj_id: int, action: str, *, actor: User | None, comm
 
 
 _STEP = _Tickable(
-    model=Step, actions=STEP_ACTIONS, ids=("pk", "plan_id"), gone=gettext_lazy("The step no longer exists."),
+    model=Step,
+    actions=STEP_ACTIONS,
+    ids=("pk", "plan_id"),
+    gone=gettext_lazy("The step no longer exists."),
     cannot_mark=gettext_lazy("A step that is “%(status)s” cannot be given this mark."),
-    refusal=tick_refusal, okno_may_tick=True, rollback_mode_actions=ROLLBACK_MODE_STEP_ACTIONS,
+    refusal=tick_refusal,
+    okno_may_tick=True,
+    rollback_mode_actions=ROLLBACK_MODE_STEP_ACTIONS,
 )
 
 
 @transaction.atomic
-def tick(step_id: int, action: str, *, actor: User | None, comment: str = "", reason: str | None = None,
-         expected_status: str | None = None) -> Step:
+def tick(
+    step_id: int,
+    action: str,
+    *,
+    actor: User | None,
+    comment: str = "",
+    reason: str | None = None,
+    expected_status: str | None = None,
+) -> Step:
     """Tick a step on the board: start, done, failed (reason), skip (reason) or retry (failed → pending).
 
     `expected_status` is the status the user saw; when the stored one differs, someone else was first and
@@ -340,9 +380,17 @@ def enter_rollback(plan_id: int, *, actor: User, reason: str) -> Plan:
     if not is_board_officer(actor):
         raise PermissionDenied(plan_refusal(actor, plan))
     if plan.rollback_started_at:
-        event = PlanEvent.objects.filter(plan=plan, object_type="plan_mode", to_status=PlanMode.ROLLBACK).select_related("actor").order_by("-id").first()
+        event = (
+            PlanEvent.objects.filter(plan=plan, object_type="plan_mode", to_status=PlanMode.ROLLBACK)
+            .select_related("actor")
+            .order_by("-id")
+            .first()
+        )
         who, when = _who_when(event, plan)
-        raise AlreadyChanged(_("The plan is already in rollback mode: switched by %(who)s at %(time)s.") % {"who": who, "time": when}, event)
+        raise AlreadyChanged(
+            _("The plan is already in rollback mode: switched by %(who)s at %(time)s.") % {"who": who, "time": when},
+            event,
+        )
     refusal = plan_refusal(actor, plan)
     if refusal:
         raise ValidationError(refusal)
@@ -352,8 +400,15 @@ def enter_rollback(plan_id: int, *, actor: User, reason: str) -> Plan:
     plan.rollback_started_at = timezone.now()
     plan.save(update_fields=["rollback_started_at", "updated_at"])
     PlanEvent.objects.create(
-        plan=plan, actor=actor, kind=EventKind.TRANSITION, object_type="plan_mode", object_id=plan.pk,
-        object_label=str(plan)[:300], from_status=PlanMode.NORMAL, to_status=PlanMode.ROLLBACK, comment=text,
+        plan=plan,
+        actor=actor,
+        kind=EventKind.TRANSITION,
+        object_type="plan_mode",
+        object_id=plan.pk,
+        object_label=str(plan)[:300],
+        from_status=PlanMode.NORMAL,
+        to_status=PlanMode.ROLLBACK,
+        comment=text,
     )
     _after_commit(plan.pk)
     return plan
@@ -365,7 +420,9 @@ def rollback_refusal(user: AnyUser, plan: Plan, rollback_action: RollbackAction)
     if not (is_board_officer(user) or is_step_responsible(user, step)):
         return _("Only the duty officer, an operator, an administrator or the step's responsible can tick this step.")
     if plan.status != PlanStatus.IN_PROGRESS:
-        return _("The plan is “%(status)s”: steps are ticked only while the work is in progress.") % {"status": plan.get_status_display()}
+        return _("The plan is “%(status)s”: steps are ticked only while the work is in progress.") % {
+            "status": plan.get_status_display()
+        }
     if not plan.rollback_started_at:
         return _("Rollback actions are ticked in rollback mode: switch the plan to it first.")
     if step.status not in (StepStatus.FAILED, StepStatus.ROLLED_BACK):
@@ -380,25 +437,41 @@ def _roll_back_step_when_done(rollback: RollbackAction, actor: User | None) -> N
         statuses = list(step.rollback_actions.values_list("status", flat=True))
         if statuses and all(status in (StepStatus.DONE, StepStatus.SKIPPED) for status in statuses):
             # The step keeps its failure reason; the note goes into the history only.
-            _transition(step, "roll_back", actor=actor, comment=_("Every rollback action is done."), note_on_object=False)
+            _transition(
+                step, "roll_back", actor=actor, comment=_("Every rollback action is done."), note_on_object=False
+            )
 
 
 _ROLLBACK = _Tickable(
-    model=RollbackAction, actions=ROLLBACK_ACTIONS, ids=("step_id", "step__plan_id"),
+    model=RollbackAction,
+    actions=ROLLBACK_ACTIONS,
+    ids=("step_id", "step__plan_id"),
     gone=gettext_lazy("The rollback action no longer exists."),
     cannot_mark=gettext_lazy("A rollback action that is “%(status)s” cannot be given this mark."),
-    refusal=rollback_refusal, okno_may_tick=False, rollback_mode_actions=None, then=_roll_back_step_when_done,
+    refusal=rollback_refusal,
+    okno_may_tick=False,
+    rollback_mode_actions=None,
+    then=_roll_back_step_when_done,
 )
 
 
 @transaction.atomic
-def tick_rollback(action_id: int, action: str, *, actor: User | None, comment: str = "", reason: str | None = None,
-                  expected_status: str | None = None) -> RollbackAction:
+def tick_rollback(
+    action_id: int,
+    action: str,
+    *,
+    actor: User | None,
+    comment: str = "",
+    reason: str | None = None,
+    expected_status: str | None = None,
+) -> RollbackAction:
     """Tick a rollback action of a failed step in rollback mode (start, done, failed, skip).
 
     When every rollback action of the step is done or skipped, the step becomes "rolled back".
     """
-    rollback = _tick(_ROLLBACK, action_id, action, actor=actor, comment=comment, reason=reason, expected_status=expected_status)
+    rollback = _tick(
+        _ROLLBACK, action_id, action, actor=actor, comment=comment, reason=reason, expected_status=expected_status
+    )
     return cast(RollbackAction, rollback)
 
 
@@ -409,7 +482,9 @@ def finish_refusal(plan: Plan, outcome: str, steps: list[Step]) -> str | None:
             return _("The plan is in rollback mode: it ends as “completed with rollback” or “failed”.")
         open_steps = [step for step in steps if step.status not in (StepStatus.DONE, StepStatus.SKIPPED)]
         if open_steps:
-            return _("Steps not done yet: %(numbers)s. Tick or skip them first.") % {"numbers": ", ".join(str(s.position) for s in open_steps)}
+            return _("Steps not done yet: %(numbers)s. Tick or skip them first.") % {
+                "numbers": ", ".join(str(s.position) for s in open_steps)
+            }
     elif outcome == "completed_with_rollback":
         if not plan.rollback_started_at:
             return _("The plan has not been rolled back: switch it to rollback mode first.")

@@ -7,7 +7,9 @@ urlpatterns = [
     path("<int:pk>/events/", live.plan_events, name="plan_events"),
     path("<int:pk>/announcements/", views_announcements.plan_announcements, name="plan_announcements"),
     path("<int:pk>/announcements/delay/", views_announcements.delay_notice, name="plan_delay_notice"),
-    path("<int:pk>/announcements/steps/<int:step_id>/fire/", views_announcements.fire_step, name="announcement_step_fire"),
+    path(
+        "<int:pk>/announcements/steps/<int:step_id>/fire/", views_announcements.fire_step, name="announcement_step_fire"
+    ),
     path("<int:pk>/board/", views.plan_board, name="plan_board"),
     path("<int:pk>/board/start/", views.board_start, name="board_start"),
     path("<int:pk>/board/rollback/", views.board_rollback, name="board_rollback"),

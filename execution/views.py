@@ -19,15 +19,13 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from django_htmx.http import reswap
 
-from common.htmx import toast
-from execution import transitions
-from execution import overrun
-from execution import timeline
 from changeplans.choices import StepStatus
 from changeplans.lint import lint_plan
 from changeplans.models import Plan, PlanEvent, RollbackAction, Step
 from changeplans.permissions import can_view_plan
 from changeplans.selectors import plan_queryset
+from common.htmx import toast
+from execution import overrun, timeline, transitions
 
 BOARD_TEMPLATE = "execution/board.html"
 PARTS = ("header", "steps", "timeline")
@@ -57,7 +55,9 @@ class Lane:
 def _load_plan(plan_id):
     steps = Step.objects.select_related("executor", "started_by", "done_by").prefetch_related(
         "risks",
-        Prefetch("rollback_actions", queryset=RollbackAction.objects.select_related("done_by").prefetch_related("risks")),
+        Prefetch(
+            "rollback_actions", queryset=RollbackAction.objects.select_related("done_by").prefetch_related("risks")
+        ),
     )
     return plan_queryset().prefetch_related(Prefetch("steps", queryset=steps)).get(pk=plan_id)
 
@@ -74,11 +74,19 @@ def board_context(request, plan_id, kept=None):
     lanes, previous_key = [], object()
     for step in steps:
         timing = report.timings.get(step.pk)
-        can_tick = transitions.tick_refusal(user, plan, step) is None and (not in_rollback or step.status == StepStatus.IN_PROGRESS)
+        can_tick = transitions.tick_refusal(user, plan, step) is None and (
+            not in_rollback or step.status == StepStatus.IN_PROGRESS
+        )
         actions = list(step.rollback_actions.all())
-        can_tick_rollback = bool(actions) and all(transitions.rollback_refusal(user, plan, a) is None for a in actions[:1])
+        can_tick_rollback = bool(actions) and all(
+            transitions.rollback_refusal(user, plan, a) is None for a in actions[:1]
+        )
         row = BoardStep(
-            step=step, timing=timing, can_tick=can_tick, rollback_actions=actions, can_tick_rollback=can_tick_rollback,
+            step=step,
+            timing=timing,
+            can_tick=can_tick,
+            rollback_actions=actions,
+            can_tick_rollback=can_tick_rollback,
             kept=kept if kept and kept.get("step") == step.pk else None,
         )
         key = (timing.start_best, timing.start_worst) if timing and timing.start_best else ("step", step.pk)
@@ -190,7 +198,8 @@ def _step_done_message(step):
 def board_start(request, pk):
     _check_view(request, pk)
     return _run(
-        request, pk,
+        request,
+        pk,
         lambda: transitions.start_plan(pk, actor=request.user, override_reason=request.POST.get("override_reason", "")),
         lambda plan: _("The work has started."),
     )
@@ -201,7 +210,8 @@ def board_start(request, pk):
 def board_rollback(request, pk):
     _check_view(request, pk)
     return _run(
-        request, pk,
+        request,
+        pk,
         lambda: transitions.enter_rollback(pk, actor=request.user, reason=request.POST.get("reason", "")),
         lambda plan: _("Rollback mode: tick the rollback actions of the failed steps."),
     )
@@ -212,8 +222,11 @@ def board_rollback(request, pk):
 def board_finish(request, pk):
     _check_view(request, pk)
     return _run(
-        request, pk,
-        lambda: transitions.finish_plan(pk, actor=request.user, outcome=request.POST.get("outcome", ""), comment=request.POST.get("comment", "")),
+        request,
+        pk,
+        lambda: transitions.finish_plan(
+            pk, actor=request.user, outcome=request.POST.get("outcome", ""), comment=request.POST.get("comment", "")
+        ),
         lambda plan: _("The work has ended: %(status)s.") % {"status": plan.get_status_display()},
     )
 
@@ -224,10 +237,14 @@ def board_tick(request, pk):
     step = get_object_or_404(Step.objects.only("pk", "plan_id"), pk=pk)
     _check_view(request, step.plan_id)
     return _run(
-        request, step.plan_id,
+        request,
+        step.plan_id,
         lambda: transitions.tick(
-            pk, request.POST.get("action", ""), actor=request.user,
-            comment=request.POST.get("comment", ""), expected_status=request.POST.get("expected_status") or None,
+            pk,
+            request.POST.get("action", ""),
+            actor=request.user,
+            comment=request.POST.get("comment", ""),
+            expected_status=request.POST.get("expected_status") or None,
         ),
         _step_done_message,
         kept_key={"step": pk},
@@ -237,14 +254,20 @@ def board_tick(request, pk):
 @login_required
 @require_POST
 def board_tick_rollback(request, pk):
-    action = get_object_or_404(RollbackAction.objects.select_related("step").only("pk", "step__plan_id", "step_id"), pk=pk)
+    action = get_object_or_404(
+        RollbackAction.objects.select_related("step").only("pk", "step__plan_id", "step_id"), pk=pk
+    )
     plan_id = action.step.plan_id
     _check_view(request, plan_id)
     return _run(
-        request, plan_id,
+        request,
+        plan_id,
         lambda: transitions.tick_rollback(
-            pk, request.POST.get("action", ""), actor=request.user,
-            comment=request.POST.get("comment", ""), expected_status=request.POST.get("expected_status") or None,
+            pk,
+            request.POST.get("action", ""),
+            actor=request.user,
+            comment=request.POST.get("comment", ""),
+            expected_status=request.POST.get("expected_status") or None,
         ),
         lambda rollback: _("Rollback action: %(status)s") % {"status": rollback.get_status_display()},
         kept_key={"step": action.step_id, "rollback": pk},

@@ -16,18 +16,16 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
-from notifications.choices import MessageKind
-from notifications.models import OutboundEmail, ScheduledAction, WebhookDelivery
-
-from changeplans import announcements
-from execution import automatic_steps
+from changeplans import announcements, banners
 from changeplans.choices import StepStatus
 from changeplans.forms import LocalDateTimeInput
 from changeplans.limits import validate_date_in_range
-from changeplans import banners
 from changeplans.models import Banner, Plan, Step
 from changeplans.permissions import can_view_plan
 from common import htmx
+from execution import automatic_steps
+from notifications.choices import MessageKind
+from notifications.models import OutboundEmail, ScheduledAction, WebhookDelivery
 
 TEMPLATE = "execution/announcements.html"
 PREVIEW_KINDS = (MessageKind.ANNOUNCEMENT, MessageKind.COMPLETION, MessageKind.DELAY)
@@ -38,12 +36,15 @@ GROUP_RE = re.compile(r"^plan:\d+:(?P<what>step|delay):(?P<id>\d+)$")
 
 class DelayNoticeForm(forms.Form):
     new_end = forms.DateTimeField(
-        label=gettext_lazy("New planned end"), widget=LocalDateTimeInput(attrs={"class": "form-control form-control-sm"}),
+        label=gettext_lazy("New planned end"),
+        widget=LocalDateTimeInput(attrs={"class": "form-control form-control-sm"}),
         validators=[validate_date_in_range],
         help_text=gettext_lazy("In the plan's time zone."),
     )
     reason = forms.CharField(
-        label=gettext_lazy("Reason"), max_length=2000, widget=forms.Textarea(attrs={"rows": 2, "class": "form-control form-control-sm"}),
+        label=gettext_lazy("Reason"),
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2, "class": "form-control form-control-sm"}),
         error_messages={"required": gettext_lazy("Give the reason for the delay.")},
     )
     number = forms.IntegerField(widget=forms.HiddenInput, required=False)
@@ -118,7 +119,8 @@ def _deliveries_context(plan, steps):
     )
     webhooks = list(
         WebhookDelivery.objects.filter(group__startswith=prefix)
-        .defer("body").order_by("-created_at", "-id")[:DELIVERY_LIMIT]
+        .defer("body")
+        .order_by("-created_at", "-id")[:DELIVERY_LIMIT]
     )
     services = banners.services_of(webhooks)
     for row in webhooks:
@@ -137,7 +139,9 @@ def _previews(plan):
     previews = []
     for kind in PREVIEW_KINDS:
         subject, text, html = announcements.render(plan, kind, extra=announcements.sample_extra(plan, kind))
-        previews.append({"kind": kind, "label": MessageKind(kind).label, "subject": subject, "text": text, "html": html})
+        previews.append(
+            {"kind": kind, "label": MessageKind(kind).label, "subject": subject, "text": text, "html": html}
+        )
     return previews
 
 
@@ -169,14 +173,18 @@ def _parts(request, plan, names, context):
     with timezone.override(plan.tz):
         html = [render(request, f"{TEMPLATE}#{names[0]}", context).content.decode()]
         for name in names[1:]:
-            html.append("<template>" + render(request, f"{TEMPLATE}#{name}", {**context, "oob": True}).content.decode() + "</template>")
+            html.append(
+                "<template>"
+                + render(request, f"{TEMPLATE}#{name}", {**context, "oob": True}).content.decode()
+                + "</template>"
+            )
     return HttpResponse("".join(html))
 
 
 @login_required
 @require_POST
 def fire_step(request, pk, step_id):
-    """"Run now" on an automatic step: execution.automatic_steps decides whether it may run."""
+    """ "Run now" on an automatic step: execution.automatic_steps decides whether it may run."""
     plan = _load_plan(request, pk)
     step = get_object_or_404(Step, pk=step_id, plan=plan)
     from execution import automatic_steps  # the scheduler's side of the plan; imported when used

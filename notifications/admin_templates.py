@@ -1,7 +1,8 @@
 """Admin of message templates (announcements): edit with a syntax check, preview, reset to the shipped default."""
 
 from django import forms
-from django.contrib import admin, messages as flash
+from django.contrib import admin
+from django.contrib import messages as flash
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponseNotAllowed
 from django.shortcuts import redirect
@@ -44,8 +45,11 @@ class MessageTemplateForm(forms.ModelForm):
         language = cleaned.get("language") or self.instance.language
         sample = messages.sample_context(kind, language) if kind else None
         errors = messages.validate(
-            cleaned.get("subject", ""), cleaned.get("text", ""), cleaned.get("html", ""),
-            context=sample[1] if sample else None, language=language or "ru",
+            cleaned.get("subject", ""),
+            cleaned.get("text", ""),
+            cleaned.get("html", ""),
+            context=sample[1] if sample else None,
+            language=language or "ru",
         )
         for part, message in errors.items():
             if part in self.fields:
@@ -97,16 +101,20 @@ class MessageTemplateAdmin(admin.ModelAdmin):
             preview = reverse("admin:%s_%s_preview" % info)
             return format_html(
                 '<button type="submit" class="button" formaction="{}" formtarget="_blank" name="_preview">{}</button>',
-                preview, _("Preview what is typed"),
+                preview,
+                _("Preview what is typed"),
             )
         return format_html(
             '<button type="submit" class="button" formaction="{}" formtarget="_blank" name="_preview">{}</button> '
             '<a class="button" href="{}" target="_blank">{}</a> '
             '<button type="submit" class="button" formaction="{}" name="_reset" '
             'data-okno-confirm="{}">{}</button>',
-            reverse("admin:%s_%s_preview_saved" % info, args=[obj.pk]), _("Preview what is typed"),
-            reverse("admin:%s_%s_preview_saved" % info, args=[obj.pk]), _("Preview the saved template"),
-            reverse("admin:%s_%s_reset" % info, args=[obj.pk]), _("Replace this template with the shipped default?"),
+            reverse("admin:%s_%s_preview_saved" % info, args=[obj.pk]),
+            _("Preview what is typed"),
+            reverse("admin:%s_%s_preview_saved" % info, args=[obj.pk]),
+            _("Preview the saved template"),
+            reverse("admin:%s_%s_reset" % info, args=[obj.pk]),
+            _("Replace this template with the shipped default?"),
             _("Reset to default"),
         )
 
@@ -118,10 +126,13 @@ class MessageTemplateAdmin(admin.ModelAdmin):
             return _("Create a work plan first: the variables and the preview come from the newest plan.")
         label, context = sample
         rows = format_html_join(
-            "", "<tr><td><code>{{{{ {} }}}}</code></td><td>{}</td></tr>",
+            "",
+            "<tr><td><code>{{{{ {} }}}}</code></td><td>{}</td></tr>",
             ((name, _preview_value(value)) for name, value in sorted(context.items()) if not name.startswith("_")),
         )
-        return format_html('<p>{}</p><table style="font-size:12px">{}</table>', _("Values from %(sample)s:") % {"sample": label}, rows)
+        return format_html(
+            '<p>{}</p><table style="font-size:12px">{}</table>', _("Values from %(sample)s:") % {"sample": label}, rows
+        )
 
     @admin.action(description=gettext_lazy("Reset to the shipped default"))
     def reset_to_default(self, request, queryset):
@@ -130,7 +141,11 @@ class MessageTemplateAdmin(admin.ModelAdmin):
             obj.subject, obj.text, obj.html = messages.default_template(obj.kind, obj.language)
             obj.save()
             count += 1
-        message = ngettext("%(count)d template reset to the shipped default.", "%(count)d templates reset to the shipped default.", count)
+        message = ngettext(
+            "%(count)d template reset to the shipped default.",
+            "%(count)d templates reset to the shipped default.",
+            count,
+        )
         self.message_user(request, message % {"count": count}, flash.SUCCESS)
 
     def reset_view(self, request, object_id):
@@ -168,7 +183,9 @@ class MessageTemplateAdmin(admin.ModelAdmin):
             "errors": messages.validate(subject, text, html, context=sample[1] if sample else None, language=language),
         }
         if sample is not None and not context["errors"]:
-            context["subject"], context["text"], context["html"] = messages.render_sources(subject, text, html, sample[1], language=language)
+            context["subject"], context["text"], context["html"] = messages.render_sources(
+                subject, text, html, sample[1], language=language
+            )
         return TemplateResponse(request, "notifications/admin/message_preview.html", context)
 
 

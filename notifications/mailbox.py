@@ -21,9 +21,13 @@ class MailboxBackend(BaseEmailBackend):
         count = 0
         for message in email_messages or ():
             MailboxMessage.objects.create(
-                from_email=message.from_email, to=", ".join(message.recipients()), subject=message.subject[:500],
-                message_id=message.extra_headers.get("Message-ID", ""), text=message.body,
-                html=_alternative(message, "text/html"), raw=message.message().as_string(),
+                from_email=message.from_email,
+                to=", ".join(message.recipients()),
+                subject=message.subject[:500],
+                message_id=message.extra_headers.get("Message-ID", ""),
+                text=message.body,
+                html=_alternative(message, "text/html"),
+                raw=message.message().as_string(),
             )
             count += 1
         return count

@@ -29,7 +29,9 @@ sample_context_providers = []
 _engine = Engine(dirs=[], app_dirs=False, libraries=LIBRARIES, autoescape=True)
 # Compiles with line numbers for error messages; marks variables the context does not have.
 _UNKNOWN = "\x00%s\x00"
-_check_engine = Engine(dirs=[], app_dirs=False, libraries=LIBRARIES, autoescape=True, debug=True, string_if_invalid=_UNKNOWN)
+_check_engine = Engine(
+    dirs=[], app_dirs=False, libraries=LIBRARIES, autoescape=True, debug=True, string_if_invalid=_UNKNOWN
+)
 _UNKNOWN_RE = re.compile("\x00([^\x00]*)\x00")
 
 PLAIN_HTML_STYLE = "font-family:Arial,Helvetica,sans-serif;font-size:14px;line-height:1.45;color:#1f2328"
@@ -95,14 +97,34 @@ def sample_context(kind, language="ru"):
 
 # Django's template errors are in English; the common ones are explained in the admin's language.
 _SYNTAX_HINTS = [
-    (re.compile(r"Invalid block tag on line \d+: '([^']*)'"), lambda m: _("unknown or misplaced tag “%(tag)s” (check that every {%% if %%} has its {%% endif %%} and every {%% for %%} its {%% endfor %%})") % {"tag": m[1]}),
-    (re.compile(r"Unclosed tag on line \d+: '([^']*)'"), lambda m: _("the tag “%(tag)s” is not closed") % {"tag": m[1]}),
+    (
+        re.compile(r"Invalid block tag on line \d+: '([^']*)'"),
+        lambda m: (
+            _(
+                "unknown or misplaced tag “%(tag)s” (check that every {%% if %%} has its {%% endif %%} and every {%% for %%} its {%% endfor %%})"
+            )
+            % {"tag": m[1]}
+        ),
+    ),
+    (
+        re.compile(r"Unclosed tag on line \d+: '([^']*)'"),
+        lambda m: _("the tag “%(tag)s” is not closed") % {"tag": m[1]},
+    ),
     (re.compile(r"Invalid filter: '([^']*)'"), lambda m: _("unknown filter “%(filter)s”") % {"filter": m[1]}),
-    (re.compile(r"Could not parse the remainder: '([^']*)' from '([^']*)'"), lambda m: _("cannot read “%(expression)s”") % {"expression": m[2]}),
-    (re.compile(r"Could not parse some characters: (.*)"), lambda m: _("cannot read “%(expression)s”") % {"expression": m[1]}),
+    (
+        re.compile(r"Could not parse the remainder: '([^']*)' from '([^']*)'"),
+        lambda m: _("cannot read “%(expression)s”") % {"expression": m[2]},
+    ),
+    (
+        re.compile(r"Could not parse some characters: (.*)"),
+        lambda m: _("cannot read “%(expression)s”") % {"expression": m[1]},
+    ),
     (re.compile(r"Empty variable tag on line \d+"), lambda m: _("an empty variable {{ }}")),
     (re.compile(r"Empty block tag on line \d+"), lambda m: _("an empty tag {%% %%}") % {}),
-    (re.compile(r"'([^']*)' is not a registered tag library"), lambda m: _("unknown tag library “%(library)s” (available: i18n, l10n, tz)") % {"library": m[1]}),
+    (
+        re.compile(r"'([^']*)' is not a registered tag library"),
+        lambda m: _("unknown tag library “%(library)s” (available: i18n, l10n, tz)") % {"library": m[1]},
+    ),
 ]
 
 
@@ -145,7 +167,9 @@ def validate(subject, text, html, *, context=None, language="ru"):
     # Messages are built outside the override: they are for the admin, in the admin's language.
     for part, output in outputs.items():
         if isinstance(output, Exception):
-            errors[part] = _("The template fails when rendered: %(error)s") % {"error": f"{type(output).__name__}: {output}"}
+            errors[part] = _("The template fails when rendered: %(error)s") % {
+                "error": f"{type(output).__name__}: {output}"
+            }
             continue
         unknown = sorted(set(_UNKNOWN_RE.findall(output)))
         if unknown:

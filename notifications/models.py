@@ -10,7 +10,13 @@ class Delivery(models.Model):
     """A row first, then attempts: queued → sending (committed before the call) → sent | failed (retried with back-off)."""
 
     key = models.CharField(_("idempotency key"), max_length=255, unique=True)
-    group = models.CharField(_("group"), max_length=100, blank=True, db_index=True, help_text=_("What the delivery belongs to, e.g. plan:12:step:34"))
+    group = models.CharField(
+        _("group"),
+        max_length=100,
+        blank=True,
+        db_index=True,
+        help_text=_("What the delivery belongs to, e.g. plan:12:step:34"),
+    )
     state = models.CharField(_("state"), max_length=10, choices=EmailState.choices, default=EmailState.QUEUED)
     attempts = models.PositiveIntegerField(_("attempts"), default=0)
     last_error = models.TextField(_("last error"), blank=True)
@@ -76,7 +82,9 @@ class MessageTemplate(models.Model):
     language = models.CharField(_("language"), max_length=10, choices=settings.LANGUAGES, default="ru")
     subject = models.CharField(_("subject"), max_length=500, blank=True)
     text = models.TextField(_("plain text"))
-    html = models.TextField(_("HTML"), blank=True, help_text=_("Empty: the plain text is sent as HTML with line breaks."))
+    html = models.TextField(
+        _("HTML"), blank=True, help_text=_("Empty: the plain text is sent as HTML with line breaks.")
+    )
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:

@@ -31,9 +31,14 @@ logger = logging.getLogger(__name__)
 def enqueue_email(key, to, subject, text, html=None, *, from_email="", group=""):
     """Queue one e-mail under `key` (a second call with the same key does nothing); deliver after commit."""
     email, created = OutboundEmail.objects.get_or_create(
-        key=key, defaults={
-            "to": to, "subject": " ".join(subject.split())[:500], "text": text, "html": html or "",
-            "from_email": from_email, "group": group,
+        key=key,
+        defaults={
+            "to": to,
+            "subject": " ".join(subject.split())[:500],
+            "text": text,
+            "html": html or "",
+            "from_email": from_email,
+            "group": group,
         },
     )
     if created:
@@ -58,7 +63,11 @@ def deliver(email_id):
     """Send one queued e-mail. Harmless when called twice or by two processes at once. True if sent."""
     with transaction.atomic():
         # SKIP LOCKED: another deliverer holds it, so it is not ours to send.
-        email = OutboundEmail.objects.select_for_update(skip_locked=True).filter(pk=email_id, state=EmailState.QUEUED).first()
+        email = (
+            OutboundEmail.objects.select_for_update(skip_locked=True)
+            .filter(pk=email_id, state=EmailState.QUEUED)
+            .first()
+        )
         if email is None:
             return False
         email.state = EmailState.SENDING
@@ -68,7 +77,10 @@ def deliver(email_id):
     # Committed before talking to the server: the attempt is on record whatever happens next.
     try:
         message = EmailMultiAlternatives(
-            subject=email.subject, body=email.text, from_email=email.from_email or settings.DEFAULT_FROM_EMAIL, to=[email.to],
+            subject=email.subject,
+            body=email.text,
+            from_email=email.from_email or settings.DEFAULT_FROM_EMAIL,
+            to=[email.to],
             headers={"Message-ID": message_id(email)},
         )
         if email.html:
@@ -78,14 +90,20 @@ def deliver(email_id):
         logger.warning("E-mail %s to %s failed (attempt %s): %s", email.pk, email.to, email.attempts, exc)
         gave_up = email.attempts >= settings.OKNO_EMAIL_MAX_ATTEMPTS
         OutboundEmail.objects.filter(pk=email.pk, state=EmailState.SENDING).update(
-            state=EmailState.FAILED, last_error=f"{type(exc).__name__}: {exc}"[:2000],
-            next_attempt_at=None if gave_up else timezone.now() + backoff(settings.OKNO_EMAIL_RETRY_SECONDS, email.attempts),
+            state=EmailState.FAILED,
+            last_error=f"{type(exc).__name__}: {exc}"[:2000],
+            next_attempt_at=None
+            if gave_up
+            else timezone.now() + backoff(settings.OKNO_EMAIL_RETRY_SECONDS, email.attempts),
         )
         if gave_up:
             groups.check(email.group)
         return False
     OutboundEmail.objects.filter(pk=email.pk, state=EmailState.SENDING).update(
-        state=EmailState.SENT, sent_at=timezone.now(), last_error="", next_attempt_at=None,
+        state=EmailState.SENT,
+        sent_at=timezone.now(),
+        last_error="",
+        next_attempt_at=None,
     )
     groups.check(email.group)
     return True
@@ -94,6 +112,10 @@ def deliver(email_id):
 def deliver_due(now=None, *, limit=100):
     """Retry failed rows whose back-off has passed, rescue rows stuck in "sending", send what is queued."""
     return sweeper.sweep(
-        OutboundEmail, deliver, now=now or timezone.now(), stuck_seconds=settings.OKNO_EMAIL_SENDING_TIMEOUT_SECONDS,
-        max_attempts=settings.OKNO_EMAIL_MAX_ATTEMPTS, limit=limit,
+        OutboundEmail,
+        deliver,
+        now=now or timezone.now(),
+        stuck_seconds=settings.OKNO_EMAIL_SENDING_TIMEOUT_SECONDS,
+        max_attempts=settings.OKNO_EMAIL_MAX_ATTEMPTS,
+        limit=limit,
     )

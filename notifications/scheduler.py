@@ -54,17 +54,29 @@ def handler_for(kind: str) -> Handler | None:
 
 
 def schedule(
-    key: str, due_at: datetime, kind: str, payload: Payload | None = None, *, subject: str = "",
+    key: str,
+    due_at: datetime,
+    kind: str,
+    payload: Payload | None = None,
+    *,
+    subject: str = "",
 ) -> ScheduledAction:
     """Create the row for `key` if it is new; a second call with the same key does nothing."""
     row, _created = ScheduledAction.objects.get_or_create(
-        key=key, defaults={"due_at": due_at, "kind": kind, "payload": payload or {}, "subject": subject},
+        key=key,
+        defaults={"due_at": due_at, "kind": kind, "payload": payload or {}, "subject": subject},
     )
     return row
 
 
 def put(
-    key: str, due_at: datetime, kind: str, payload: Payload | None = None, *, subject: str = "", active: bool = True,
+    key: str,
+    due_at: datetime,
+    kind: str,
+    payload: Payload | None = None,
+    *,
+    subject: str = "",
+    active: bool = True,
 ) -> ScheduledAction | None:
     """Make the row for `key` pending at `due_at` (or cancelled when not `active`), unless it has fired.
 
@@ -76,7 +88,11 @@ def put(
         if not active:
             return None
         return ScheduledAction.objects.create(key=key, due_at=due_at, kind=kind, payload=payload or {}, subject=subject)
-    if row.state in (ScheduleState.PENDING, ScheduleState.CANCELLED) and (row.state, row.due_at, row.payload) != (state, due_at, payload or {}):
+    if row.state in (ScheduleState.PENDING, ScheduleState.CANCELLED) and (row.state, row.due_at, row.payload) != (
+        state,
+        due_at,
+        payload or {},
+    ):
         row.state, row.due_at, row.payload = state, due_at, payload or {}
         row.done_at = None if active else timezone.now()
         row.save(update_fields=["state", "due_at", "payload", "done_at"])
@@ -107,6 +123,7 @@ def kick() -> None:
 
 # --- the dispatcher (Celery) --------------------------------------------------------------------------
 
+
 def dispatch(now: datetime | None = None, *, limit: int = 500) -> int:
     """Claim due rows, mark them queued and publish their `execute` tasks after commit. Returns how many."""
     from .tasks import execute as execute_task
@@ -117,7 +134,10 @@ def dispatch(now: datetime | None = None, *, limit: int = 500) -> int:
     with transaction.atomic():
         rows = list(
             ScheduledAction.objects.select_for_update(skip_locked=True)
-            .filter(Q(state=ScheduleState.PENDING, due_at__lte=horizon) | Q(state=ScheduleState.QUEUED, claimed_at__lt=stale))
+            .filter(
+                Q(state=ScheduleState.PENDING, due_at__lte=horizon)
+                | Q(state=ScheduleState.QUEUED, claimed_at__lt=stale)
+            )
             .order_by("due_at", "id")
             .values_list("pk", "due_at", "state")[:limit]
         )
@@ -125,8 +145,12 @@ def dispatch(now: datetime | None = None, *, limit: int = 500) -> int:
             return 0
         again = [pk for pk, _due, state in rows if state == ScheduleState.QUEUED]
         if again:
-            logger.warning("Handing out again %d scheduled actions left queued since before %s", len(again), stale.isoformat())
-        ScheduledAction.objects.filter(pk__in=[pk for pk, _due, _state in rows]).update(state=ScheduleState.QUEUED, claimed_at=now)
+            logger.warning(
+                "Handing out again %d scheduled actions left queued since before %s", len(again), stale.isoformat()
+            )
+        ScheduledAction.objects.filter(pk__in=[pk for pk, _due, _state in rows]).update(
+            state=ScheduleState.QUEUED, claimed_at=now
+        )
     for pk, due_at, _state in rows:
         # ETA of seconds at most (the look-ahead); a row already due runs at once.
         execute_task.apply_async((pk,), eta=due_at if due_at > now else None)
@@ -152,6 +176,7 @@ def execute(row_id: int) -> bool:
 
 
 # --- in-process (tests, manage.py run_scheduler) ------------------------------------------------------
+
 
 def _claim_next(now: datetime, seen: Collection[int]) -> ScheduledAction | None:
     # SKIP LOCKED: a row another dispatcher is handling is not ours; we move on to the next one.
@@ -201,4 +226,3 @@ def _run_one(row: ScheduledAction) -> None:
     row.state, row.done_at, row.last_error = ScheduleState.DONE, timezone.now(), ""
     row.result = str(result or "")[:2000]
     row.save(update_fields=fields)
-

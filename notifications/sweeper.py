@@ -17,7 +17,10 @@ def sweep(model, deliver, *, now, stuck_seconds, max_attempts, limit):
     with transaction.atomic():
         candidates = (
             model.objects.select_for_update(skip_locked=True)
-            .filter(Q(state=EmailState.FAILED, next_attempt_at__lte=now) | Q(state=EmailState.SENDING, claimed_at__lt=stuck_before))
+            .filter(
+                Q(state=EmailState.FAILED, next_attempt_at__lte=now)
+                | Q(state=EmailState.SENDING, claimed_at__lt=stuck_before)
+            )
             .order_by("id")[:limit]
         )
         for row in candidates:
@@ -36,7 +39,8 @@ def sweep(model, deliver, *, now, stuck_seconds, max_attempts, limit):
     due = list(
         model.objects.filter(state=EmailState.QUEUED)
         .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
-        .order_by("id").values_list("pk", flat=True)[:limit]
+        .order_by("id")
+        .values_list("pk", flat=True)[:limit]
     )
     sent = sum(1 for row_id in due if deliver(row_id))
     return {"requeued": requeued, "gave_up": gave_up, "sent": sent, "not_sent": len(due) - sent}

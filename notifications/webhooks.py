@@ -101,7 +101,8 @@ def enqueue(event: str, payload: dict, *, url: str, subject: str, key: str, grou
         return None
     body = json.dumps({"event": event, **payload}, ensure_ascii=False, separators=(",", ":"), default=str)
     delivery, created = WebhookDelivery.objects.get_or_create(
-        key=key, defaults={"group": group, "subject": subject, "url": url, "body": body},
+        key=key,
+        defaults={"group": group, "subject": subject, "url": url, "body": body},
     )
     if created:
         # robust: a failing hand-over must not break what queued it; the row stays queued for deliver_due.
@@ -139,7 +140,9 @@ def _post(delivery, secret):
     }
     timeout = settings.OKNO_WEBHOOK_TIMEOUT_SECONDS
     try:
-        response = outbound.send(target, "POST", headers=headers, body=delivery.body.encode(), timeout=timeout, max_body=RESPONSE_EXCERPT)
+        response = outbound.send(
+            target, "POST", headers=headers, body=delivery.body.encode(), timeout=timeout, max_body=RESPONSE_EXCERPT
+        )
     except outbound.OutboundFailed as exc:
         if exc.timed_out:
             raise TransientError(f"timed out after {timeout:g} s") from None
@@ -194,16 +197,31 @@ def deliver(delivery_id):
         status = _post(delivery, secret)
     except (PermanentError, TransientError) as exc:
         gave_up = isinstance(exc, PermanentError) or delivery.attempts >= settings.OKNO_WEBHOOK_MAX_ATTEMPTS
-        logger.warning("Webhook %s to %s failed (attempt %s%s): %s", delivery.pk, delivery.url, delivery.attempts, ", given up" if gave_up else "", exc)
+        logger.warning(
+            "Webhook %s to %s failed (attempt %s%s): %s",
+            delivery.pk,
+            delivery.url,
+            delivery.attempts,
+            ", given up" if gave_up else "",
+            exc,
+        )
         WebhookDelivery.objects.filter(pk=delivery.pk, state=EmailState.SENDING).update(
-            state=EmailState.FAILED, last_error=str(exc)[:2000], response_status=delivery.response_status,
-            next_attempt_at=None if gave_up else timezone.now() + backoff(settings.OKNO_WEBHOOK_RETRY_SECONDS, delivery.attempts),
+            state=EmailState.FAILED,
+            last_error=str(exc)[:2000],
+            response_status=delivery.response_status,
+            next_attempt_at=None
+            if gave_up
+            else timezone.now() + backoff(settings.OKNO_WEBHOOK_RETRY_SECONDS, delivery.attempts),
         )
         if gave_up:
             groups.check(delivery.group)
         return False
     WebhookDelivery.objects.filter(pk=delivery.pk, state=EmailState.SENDING).update(
-        state=EmailState.SENT, sent_at=timezone.now(), last_error="", response_status=status, next_attempt_at=None,
+        state=EmailState.SENT,
+        sent_at=timezone.now(),
+        last_error="",
+        response_status=status,
+        next_attempt_at=None,
     )
     groups.check(delivery.group)
     return True
@@ -212,6 +230,10 @@ def deliver(delivery_id):
 def deliver_due(now=None, limit=100):
     """Retry failed rows whose back-off has passed, rescue rows stuck in "sending", deliver what is queued."""
     return sweeper.sweep(
-        WebhookDelivery, deliver, now=now or timezone.now(),
-        stuck_seconds=settings.OKNO_WEBHOOK_SENDING_TIMEOUT_SECONDS, max_attempts=settings.OKNO_WEBHOOK_MAX_ATTEMPTS, limit=limit,
+        WebhookDelivery,
+        deliver,
+        now=now or timezone.now(),
+        stuck_seconds=settings.OKNO_WEBHOOK_SENDING_TIMEOUT_SECONDS,
+        max_attempts=settings.OKNO_WEBHOOK_MAX_ATTEMPTS,
+        limit=limit,
     )

@@ -12,15 +12,25 @@ TOKEN_VARIABLE = "OKNO_RUNNER_TOKEN"
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="okno_runner", description="Okno's runner service: runs automation jobs with only their own credentials.")
+    parser = argparse.ArgumentParser(
+        prog="okno_runner", description="Okno's runner service: runs automation jobs with only their own credentials."
+    )
     where = parser.add_mutually_exclusive_group(required=True)
     where.add_argument("--socket", help="path of the Unix socket to listen on")
-    where.add_argument("--listen", metavar="HOST:PORT", help=f"TCP address to listen on; clients must send the token in ${TOKEN_VARIABLE}")
+    where.add_argument(
+        "--listen",
+        metavar="HOST:PORT",
+        help=f"TCP address to listen on; clients must send the token in ${TOKEN_VARIABLE}",
+    )
     parser.add_argument("--socket-mode", default="0600", help="permissions of the socket file (octal, default 0600)")
     parser.add_argument("--work-root", help="where job work dirs are made (default: the system temp dir)")
-    parser.add_argument("--exit-with-parent", action="store_true", help="stop when the process that started it dies (make run)")
+    parser.add_argument(
+        "--exit-with-parent", action="store_true", help="stop when the process that started it dies (make run)"
+    )
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s okno-runner %(levelname)s %(message)s", stream=sys.stderr)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s okno-runner %(levelname)s %(message)s", stream=sys.stderr
+    )
 
     token = os.environ.get(TOKEN_VARIABLE) or None
     if args.listen and not token:
@@ -29,8 +39,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     not_dumpable()
     if args.exit_with_parent:
         exit_with_parent()
-    server = make_server(socket_path=args.socket, listen=args.listen, token=token if args.listen else None,
-                         socket_mode=int(args.socket_mode, 8), work_root=args.work_root)
+    server = make_server(
+        socket_path=args.socket,
+        listen=args.listen,
+        token=token if args.listen else None,
+        socket_mode=int(args.socket_mode, 8),
+        work_root=args.work_root,
+    )
     logging.getLogger("okno_runner").info("listening on %s (uid %s)", args.socket or args.listen, os.getuid())
     serve(server)
 

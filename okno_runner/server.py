@@ -86,10 +86,17 @@ def parse_job(data: object) -> Job:
     if not isinstance(data, dict) or data.get("type") != "job":
         raise JobRefused("the first line must be a job")
     argv = data.get("argv")
-    if not isinstance(argv, list) or not argv or not all(isinstance(a, str) and "\0" not in a for a in argv) or not argv[0]:
+    if (
+        not isinstance(argv, list)
+        or not argv
+        or not all(isinstance(a, str) and "\0" not in a for a in argv)
+        or not argv[0]
+    ):
         raise JobRefused("argv must be a non-empty list of strings")
     env = data.get("env") or {}
-    if not isinstance(env, dict) or not all(isinstance(k, str) and ENV_NAME.match(k) and isinstance(v, str) and "\0" not in v for k, v in env.items()):
+    if not isinstance(env, dict) or not all(
+        isinstance(k, str) and ENV_NAME.match(k) and isinstance(v, str) and "\0" not in v for k, v in env.items()
+    ):
         raise JobRefused("env must map variable names to strings")
     env_paths = data.get("env_paths") or {}
     if not isinstance(env_paths, dict) or not all(isinstance(k, str) and ENV_NAME.match(k) for k in env_paths):
@@ -115,7 +122,15 @@ def parse_job(data: object) -> Job:
     grace = data.get("grace", 5)
     if not isinstance(grace, (int, float)) or not 0 <= grace <= 600:
         raise JobRefused("grace must be 0 to 600 seconds")
-    return {"argv": argv, "env": env, "env_paths": env_paths, "files": files, "stdin": stdin, "timeout": timeout, "grace": float(grace)}
+    return {
+        "argv": argv,
+        "env": env,
+        "env_paths": env_paths,
+        "files": files,
+        "stdin": stdin,
+        "timeout": timeout,
+        "grace": float(grace),
+    }
 
 
 def _write_files(workdir: str, files: list[JobFile]) -> None:
@@ -265,9 +280,14 @@ def run_job(job: Job, conn: Connection, work_root: str, active: dict[str, int]) 
         env = job_environment(job, workdir, marker)
         try:
             proc = subprocess.Popen(
-                job["argv"], cwd=workdir, env=env, start_new_session=True, close_fds=True,
+                job["argv"],
+                cwd=workdir,
+                env=env,
+                start_new_session=True,
+                close_fds=True,
                 stdin=subprocess.PIPE if job["stdin"] is not None else subprocess.DEVNULL,
-                stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
             )
         except OSError as exc:
             reason = exc.strerror or str(exc)
@@ -302,7 +322,11 @@ def _end(proc: subprocess.Popen[bytes] | None, marker: str, workdir: str, active
 
 
 def _supervise(
-    proc: subprocess.Popen[bytes], job: Job, conn: Connection, events: queue.Queue[Event], marker: str,
+    proc: subprocess.Popen[bytes],
+    job: Job,
+    conn: Connection,
+    events: queue.Queue[Event],
+    marker: str,
 ) -> str | None:
     """Pass the job's output on until its leader exits; returns why it was stopped (None: it ended by itself)."""
     deadline = time.monotonic() + job["timeout"] if job["timeout"] else None
@@ -442,7 +466,11 @@ def exit_with_parent() -> None:
 
 
 def make_server(
-    *, socket_path: str | None = None, listen: str | None = None, token: str | None = None, socket_mode: int = 0o600,
+    *,
+    socket_path: str | None = None,
+    listen: str | None = None,
+    token: str | None = None,
+    socket_mode: int = 0o600,
     work_root: str | None = None,
 ) -> JobServer:
     """A server on the Unix socket `socket_path`, else on the TCP address `listen` ("HOST:PORT")."""

@@ -12,7 +12,16 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from .models import AutomationApproval, AutomationRun, Cluster, Rehearsal, Runbook, RunbookVersion, Secret, StepAutomation
+from .models import (
+    AutomationApproval,
+    AutomationRun,
+    Cluster,
+    Rehearsal,
+    Runbook,
+    RunbookVersion,
+    Secret,
+    StepAutomation,
+)
 
 
 class WriteOnlyTextarea(forms.Textarea):
@@ -20,7 +29,11 @@ class WriteOnlyTextarea(forms.Textarea):
 
     def __init__(self, attrs=None):
         defaults = {
-            "rows": 6, "cols": 80, "autocomplete": "off", "spellcheck": "false", "class": "vLargeTextField okno-write-only",
+            "rows": 6,
+            "cols": 80,
+            "autocomplete": "off",
+            "spellcheck": "false",
+            "class": "vLargeTextField okno-write-only",
             # Typed characters are masked like a password's where the browser supports it.
             "style": "-webkit-text-security: disc; font-family: monospace;",
         }
@@ -33,7 +46,9 @@ class WriteOnlyTextarea(forms.Textarea):
 def _saved_note(length, updated_at):
     when = formats.date_format(timezone.localtime(updated_at), "DATETIME_FORMAT") if updated_at else "—"
     return ngettext(
-        "Saved, %(n)d character, updated %(when)s.", "Saved, %(n)d characters, updated %(when)s.", length,
+        "Saved, %(n)d character, updated %(when)s.",
+        "Saved, %(n)d characters, updated %(when)s.",
+        length,
     ) % {"n": length, "when": when}
 
 
@@ -53,7 +68,8 @@ class WriteOnlyFieldsForm(forms.ModelForm):
             if saved:
                 field.required = False
                 field.help_text = format_html(
-                    "<strong>{}</strong> {}", _saved_note(len(saved), getattr(self.instance, "updated_at", None)),
+                    "<strong>{}</strong> {}",
+                    _saved_note(len(saved), getattr(self.instance, "updated_at", None)),
                     _("Leave empty to keep the saved value; type a new one to replace it."),
                 )
             elif f"clear_{name}" in self.fields:
@@ -77,7 +93,16 @@ class ClusterAdminForm(WriteOnlyFieldsForm):
 
     class Meta:
         model = Cluster
-        fields = ["name", "description", "environment", "kubeconfig", "clear_kubeconfig", "context", "ansible_inventory", "clear_ansible_inventory"]
+        fields = [
+            "name",
+            "description",
+            "environment",
+            "kubeconfig",
+            "clear_kubeconfig",
+            "context",
+            "ansible_inventory",
+            "clear_ansible_inventory",
+        ]
 
     def clean_kubeconfig(self):
         text = self.cleaned_data.get("kubeconfig", "")
@@ -108,7 +133,9 @@ class ClusterAdmin(admin.ModelAdmin):
     def get_fields(self, request, obj=None):
         # "Delete the saved …" only where something is saved.
         fields = super().get_fields(request, obj)
-        return [f for f in fields if not (f.startswith("clear_") and not (obj and getattr(obj, f.removeprefix("clear_"))))]
+        return [
+            f for f in fields if not (f.startswith("clear_") and not (obj and getattr(obj, f.removeprefix("clear_"))))
+        ]
 
     @admin.display(boolean=True, description=_("kubeconfig"))
     def has_kubeconfig(self, obj):
@@ -127,6 +154,7 @@ class SecretAdmin(admin.ModelAdmin):
 
 
 # --- read-mostly -------------------------------------------------------------------------------------
+
 
 class ViewOnlyAdmin(admin.ModelAdmin):
     def has_add_permission(self, request, obj=None):
@@ -182,7 +210,17 @@ class StepAutomationAdmin(ViewOnlyAdmin):
 
     list_display = ["step", "kind", "cluster", "timeout_seconds", "start_at_planned_time"]
     list_filter = ["kind", "cluster"]
-    fields = ["step", "kind", "cluster", "spec", "params", "timeout_seconds", "start_at_planned_time", "updated_by", "updated_at"]
+    fields = [
+        "step",
+        "kind",
+        "cluster",
+        "spec",
+        "params",
+        "timeout_seconds",
+        "start_at_planned_time",
+        "updated_by",
+        "updated_at",
+    ]
     readonly_fields = fields
 
 
@@ -206,14 +244,43 @@ class RehearsalAdmin(ViewOnlyAdmin):
 
 @admin.register(AutomationRun)
 class AutomationRunAdmin(ViewOnlyAdmin):
-    list_display = ["id", "plan", "step", "kind", "mode", "status", "cluster_name", "started_by", "started_at", "finished_at", "exit_code"]
+    list_display = [
+        "id",
+        "plan",
+        "step",
+        "kind",
+        "mode",
+        "status",
+        "cluster_name",
+        "started_by",
+        "started_at",
+        "finished_at",
+        "exit_code",
+    ]
     list_filter = ["status", "mode", "kind"]
     search_fields = ["plan__title", "cluster_name", "command"]
     list_select_related = ["plan", "step", "started_by"]
     date_hierarchy = "created_at"
     fields = [
-        "plan", "step", "rehearsal", "mode", "status", "kind", "cluster_name", "command_text", "approval", "timeout_seconds",
-        "started_by", "created_at", "started_at", "finished_at", "exit_code", "summary", "cancelled_by", "worker", "log_text",
+        "plan",
+        "step",
+        "rehearsal",
+        "mode",
+        "status",
+        "kind",
+        "cluster_name",
+        "command_text",
+        "approval",
+        "timeout_seconds",
+        "started_by",
+        "created_at",
+        "started_at",
+        "finished_at",
+        "exit_code",
+        "summary",
+        "cancelled_by",
+        "worker",
+        "log_text",
     ]
     readonly_fields = fields
 
@@ -223,4 +290,7 @@ class AutomationRunAdmin(ViewOnlyAdmin):
 
     @admin.display(description=_("log"))
     def log_text(self, obj):
-        return format_html('<pre style="white-space:pre-wrap;overflow-wrap:anywhere;max-height:60em;overflow:auto;margin:0">{}</pre>', obj.log)
+        return format_html(
+            '<pre style="white-space:pre-wrap;overflow-wrap:anywhere;max-height:60em;overflow:auto;margin:0">{}</pre>',
+            obj.log,
+        )

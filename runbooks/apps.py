@@ -9,9 +9,8 @@ class RunbooksConfig(AppConfig):
     def ready(self):
         from changeplans import extensions as plan_page
         from changeplans.models import STATUS_CHOICES_BY_OBJECT
+        from runbooks import pdf, runners, runs, versioning
 
-        from runbooks import pdf, runners, versioning
-        from runbooks import runs
         from .choices import RunStatus
         from .extensions import AutomationOnPlanPage
 

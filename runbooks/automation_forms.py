@@ -24,14 +24,25 @@ def _yaml_mapping(text, what):
         data = yaml_safe.load_spec(text)  # no aliases, bounded size (issue 11)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        where = _(" (line %(line)s, column %(column)s)") % {"line": mark.line + 1, "column": mark.column + 1} if mark else ""
-        raise forms.ValidationError(_("The %(what)s is not valid YAML or JSON%(where)s: %(problem)s") % {
-            "what": what, "where": where, "problem": getattr(exc, "problem", None) or str(exc).splitlines()[0],
-        }) from None
+        where = (
+            _(" (line %(line)s, column %(column)s)") % {"line": mark.line + 1, "column": mark.column + 1}
+            if mark
+            else ""
+        )
+        raise forms.ValidationError(
+            _("The %(what)s is not valid YAML or JSON%(where)s: %(problem)s")
+            % {
+                "what": what,
+                "where": where,
+                "problem": getattr(exc, "problem", None) or str(exc).splitlines()[0],
+            }
+        ) from None
     if data is None:
         return {}
     if not isinstance(data, dict):
-        raise forms.ValidationError(_("The %(what)s must be a mapping (“key: value” lines), not a list or a single value.") % {"what": what})
+        raise forms.ValidationError(
+            _("The %(what)s must be a mapping (“key: value” lines), not a list or a single value.") % {"what": what}
+        )
     # JSONField round trip: dates and other YAML types become text the same way on every save.
     return json.loads(json.dumps(data, default=str))
 
@@ -61,7 +72,8 @@ class OpenedAtForm(forms.Form):
     so a save over someone else's newer change is refused instead of overwriting it."""
 
     revision = forms.IntegerField(
-        widget=forms.HiddenInput, min_value=0,
+        widget=forms.HiddenInput,
+        min_value=0,
         error_messages={"required": gettext_lazy("This page is out of date: open the automation editor again.")},
     )
     original = forms.CharField(widget=forms.HiddenInput, required=False, max_length=64)
@@ -69,18 +81,30 @@ class OpenedAtForm(forms.Form):
 
 class StepAutomationForm(OpenedAtForm):
     kind = forms.ChoiceField(label=gettext_lazy("Runner"), choices=runners.choices)
-    cluster = ClusterChoiceField(label=gettext_lazy("Cluster"), queryset=Cluster.objects.all(), required=False, empty_label=gettext_lazy("— none —"))
+    cluster = ClusterChoiceField(
+        label=gettext_lazy("Cluster"),
+        queryset=Cluster.objects.all(),
+        required=False,
+        empty_label=gettext_lazy("— none —"),
+    )
     spec = forms.CharField(
-        label=gettext_lazy("Specification (YAML or JSON)"), strip=False,
+        label=gettext_lazy("Specification (YAML or JSON)"),
+        strip=False,
         widget=forms.Textarea(attrs={"rows": 14, "spellcheck": "false", "class": "font-monospace"}),
-        help_text=gettext_lazy("{{ name }} takes the step's parameter; {{ secret.NAME }} takes a secret inside the run only."),
+        help_text=gettext_lazy(
+            "{{ name }} takes the step's parameter; {{ secret.NAME }} takes a secret inside the run only."
+        ),
     )
     params = forms.CharField(
-        label=gettext_lazy("Parameters (YAML mapping)"), required=False, strip=False,
+        label=gettext_lazy("Parameters (YAML mapping)"),
+        required=False,
+        strip=False,
         widget=forms.Textarea(attrs={"rows": 5, "spellcheck": "false", "class": "font-monospace"}),
         help_text=gettext_lazy("For example “node: worker-1” or “nodes: [worker-1, worker-2]”."),
     )
-    timeout_seconds = forms.IntegerField(label=gettext_lazy("Timeout, seconds"), min_value=1, max_value=MAX_TIMEOUT_SECONDS, initial=900)
+    timeout_seconds = forms.IntegerField(
+        label=gettext_lazy("Timeout, seconds"), min_value=1, max_value=MAX_TIMEOUT_SECONDS, initial=900
+    )
     start_at_planned_time = forms.BooleanField(label=gettext_lazy("Start at the step's planned time"), required=False)
 
     preview = ""  # the runner's description of the filled spec, once the form is valid
@@ -90,7 +114,9 @@ class StepAutomationForm(OpenedAtForm):
         for name, field in self.fields.items():
             if field.widget.is_hidden:
                 continue
-            css = {"kind": "form-select", "cluster": "form-select", "start_at_planned_time": "form-check-input"}.get(name, "form-control")
+            css = {"kind": "form-select", "cluster": "form-select", "start_at_planned_time": "form-check-input"}.get(
+                name, "form-control"
+            )
             field.widget.attrs["class"] = (field.widget.attrs.get("class", "") + " " + css).strip()
 
     @classmethod
@@ -100,8 +126,11 @@ class StepAutomationForm(OpenedAtForm):
 
             return {"timeout_seconds": settings.OKNO_AUTOMATION_TIMEOUT_SECONDS}
         return {
-            "kind": automation.kind, "cluster": automation.cluster_id, "spec": to_yaml(automation.spec),
-            "params": to_yaml(automation.params), "timeout_seconds": automation.timeout_seconds,
+            "kind": automation.kind,
+            "cluster": automation.cluster_id,
+            "spec": to_yaml(automation.spec),
+            "params": to_yaml(automation.params),
+            "timeout_seconds": automation.timeout_seconds,
             "start_at_planned_time": automation.start_at_planned_time,
         }
 
@@ -116,14 +145,21 @@ class StepAutomationForm(OpenedAtForm):
         errors = []
         for name, value in params.items():
             if not PLACEHOLDER.fullmatch("{{ %s }}" % name):
-                errors.append(_("“%(name)s” cannot be a parameter name: use Latin letters, digits and “_”, not starting with a digit.") % {"name": name})
+                errors.append(
+                    _(
+                        "“%(name)s” cannot be a parameter name: use Latin letters, digits and “_”, not starting with a digit."
+                    )
+                    % {"name": name}
+                )
                 continue
             values = value if isinstance(value, list) else [value]
             if isinstance(value, list) and not value:
                 errors.append(_("Parameter “%(name)s” is an empty list.") % {"name": name})
             for item in values:
                 if isinstance(item, (dict, list)) or item is None:
-                    errors.append(_("Parameter “%(name)s”: a value must be text, a number or a list of those.") % {"name": name})
+                    errors.append(
+                        _("Parameter “%(name)s”: a value must be text, a number or a list of those.") % {"name": name}
+                    )
                     break
                 try:
                     check_value(name, item)
@@ -152,10 +188,15 @@ class StepAutomationForm(OpenedAtForm):
                 self.add_error("params" if "params" not in self.errors else "spec", str(exc))
             else:
                 self.preview = runner.describe(filled)
-        missing = sorted(secret_names(spec) - set(Secret.objects.filter(name__in=secret_names(spec)).values_list("name", flat=True)))
+        missing = sorted(
+            secret_names(spec) - set(Secret.objects.filter(name__in=secret_names(spec)).values_list("name", flat=True))
+        )
         if missing:
-            self.add_error("spec", _("Secret “%(name)s” does not exist: an administrator adds it under Administration → Secrets.") % {"name": missing[0]})
+            self.add_error(
+                "spec",
+                _("Secret “%(name)s” does not exist: an administrator adds it under Administration → Secrets.")
+                % {"name": missing[0]},
+            )
         if runner.needs_cluster and not cleaned.get("cluster"):
             self.add_error("cluster", _("A “%(kind)s” automation needs a cluster.") % {"kind": runner.label})
         return cleaned
-

@@ -24,7 +24,9 @@ def _fernet():
     try:
         return MultiFernet([Fernet(key.encode() if isinstance(key, str) else key) for key in keys])
     except ValueError as exc:
-        raise ImproperlyConfigured("OKNO_SECRETS_KEYS: every key must be 32 url-safe base64-encoded bytes (Fernet.generate_key())") from exc
+        raise ImproperlyConfigured(
+            "OKNO_SECRETS_KEYS: every key must be 32 url-safe base64-encoded bytes (Fernet.generate_key())"
+        ) from exc
 
 
 def encrypt(text):
@@ -39,15 +41,17 @@ def decrypt(token):
     if not token.startswith(PREFIX):
         raise ValueError("not an encrypted value")
     try:
-        return _fernet().decrypt(token[len(PREFIX):].encode()).decode()
+        return _fernet().decrypt(token[len(PREFIX) :].encode()).decode()
     except InvalidToken as exc:
-        raise ImproperlyConfigured("A stored secret cannot be decrypted: OKNO_SECRETS_KEYS lacks the key it was encrypted with") from exc
+        raise ImproperlyConfigured(
+            "A stored secret cannot be decrypted: OKNO_SECRETS_KEYS lacks the key it was encrypted with"
+        ) from exc
 
 
 def rotate(token):
     if not token:
         return ""
-    return PREFIX + _fernet().rotate(token[len(PREFIX):].encode()).decode()
+    return PREFIX + _fernet().rotate(token[len(PREFIX) :].encode()).decode()
 
 
 class EncryptedTextField(models.TextField):

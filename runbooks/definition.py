@@ -28,12 +28,28 @@ SECRET_RE = re.compile(r"^\s*secret\.([A-Za-z0-9_-]+)\s*$")
 VERSION_RE = re.compile(r"^v?\d+\.\d+(?:\.\d+)?$")
 RESERVED_NAMES = {"secret"}
 
-TEXT_STEP_FIELDS = ("description", "expected_result", "risk_mitigation", "affected_systems", "planned_downtime", "executor", "jira_key")
+TEXT_STEP_FIELDS = (
+    "description",
+    "expected_result",
+    "risk_mitigation",
+    "affected_systems",
+    "planned_downtime",
+    "executor",
+    "jira_key",
+)
 STEP_KEYS = {"name", "duration", "kind", "no_rollback_needed", "risks", "rollback", "automation", *TEXT_STEP_FIELDS}
 BLOCK_KEYS = {"for_each", "as", "steps"}
 TOP_KEYS = {"slug", "title", "description", "plan", "parameters", "steps"}
-PLAN_DEFAULTS = {"goal": "", "kind": PlanKind.NORMAL.value, "downtime": "", "client_impact": False, "banner": False,
-                 "window": "", "announce_before": "4 часа", "schedule": "sequential"}
+PLAN_DEFAULTS = {
+    "goal": "",
+    "kind": PlanKind.NORMAL.value,
+    "downtime": "",
+    "client_impact": False,
+    "banner": False,
+    "window": "",
+    "announce_before": "4 часа",
+    "schedule": "sequential",
+}
 PARAMETER_KEYS = {"name", "type", "label", "required", "default", "choices", "help"}
 AUTOMATION_KEYS = {"kind", "spec", "timeout", "start_at_planned_time"}
 SCHEDULES = ("sequential", "none")
@@ -48,7 +64,11 @@ class Problem:
     def __str__(self):
         where = self.path or _("document")
         if self.line:
-            return _("%(path)s (line %(line)d): %(message)s") % {"path": where, "line": self.line, "message": self.message}
+            return _("%(path)s (line %(line)d): %(message)s") % {
+                "path": where,
+                "line": self.line,
+                "message": self.message,
+            }
         return f"{where}: {self.message}"
 
 
@@ -134,7 +154,11 @@ class _Checker:
     def unknown_keys(self, data, allowed, parts):
         for key in data:
             if key not in allowed:
-                self.error(parts + [key], _("unknown field “%(key)s”; allowed: %(allowed)s.") % {"key": key, "allowed": ", ".join(sorted(allowed))})
+                self.error(
+                    parts + [key],
+                    _("unknown field “%(key)s”; allowed: %(allowed)s.")
+                    % {"key": key, "allowed": ", ".join(sorted(allowed))},
+                )
 
     def duration(self, value, parts):
         if not value:
@@ -152,7 +176,10 @@ class _Checker:
             ident = IDENT_RE.match(inner)
             if ident:
                 if ident.group(1) not in names:
-                    self.error(parts, _("{{ %(name)s }} is neither a parameter nor a loop variable here.") % {"name": ident.group(1)})
+                    self.error(
+                        parts,
+                        _("{{ %(name)s }} is neither a parameter nor a loop variable here.") % {"name": ident.group(1)},
+                    )
             elif SECRET_RE.match(inner):
                 if not allow_secrets:
                     self.error(parts, _("secrets ({{ secret.NAME }}) may be used only in automation, never in texts."))
@@ -203,16 +230,26 @@ def _parameters(checker, raw):
         checker.unknown_keys(item, PARAMETER_KEYS, parts)
         name = checker.text(item, "name", parts, required=True)
         if name and (not NAME_RE.match(name) or name in RESERVED_NAMES):
-            checker.error(parts + ["name"], _("“%(name)s” is not a valid name: use lower-case letters, digits and “_”, starting with a letter.") % {"name": name})
+            checker.error(
+                parts + ["name"],
+                _("“%(name)s” is not a valid name: use lower-case letters, digits and “_”, starting with a letter.")
+                % {"name": name},
+            )
         elif name in seen:
             checker.error(parts + ["name"], _("parameter “%(name)s” is declared twice.") % {"name": name})
         seen.add(name)
         ptype = checker.text(item, "type", parts, default=ParameterType.STRING.value)
         if ptype not in types:
-            checker.error(parts + ["type"], _("unknown type “%(type)s”; allowed: %(types)s.") % {"type": ptype, "types": ", ".join(types)})
+            checker.error(
+                parts + ["type"],
+                _("unknown type “%(type)s”; allowed: %(types)s.") % {"type": ptype, "types": ", ".join(types)},
+            )
         param = {
-            "name": name, "type": ptype, "label": checker.text(item, "label", parts) or name,
-            "required": checker.boolean(item, "required", parts, default=True), "help": checker.text(item, "help", parts),
+            "name": name,
+            "type": ptype,
+            "label": checker.text(item, "label", parts) or name,
+            "required": checker.boolean(item, "required", parts, default=True),
+            "help": checker.text(item, "help", parts),
         }
         choices = item.get("choices")
         if ptype == ParameterType.CHOICE:
@@ -238,11 +275,19 @@ def _parameters(checker, raw):
                 if problem:
                     checker.error(parts + ["default"], problem)
             if default is not None:
-                param["default"] = int(default) if ptype == ParameterType.INTEGER and isinstance(default, str) and re.fullmatch(r"-?\d+", default) else default
+                param["default"] = (
+                    int(default)
+                    if ptype == ParameterType.INTEGER and isinstance(default, str) and re.fullmatch(r"-?\d+", default)
+                    else default
+                )
         params.append(param)
     clusters = [p["name"] for p in params if p["type"] == ParameterType.CLUSTER]
     if len(clusters) > 1:
-        checker.error(["parameters"], _("at most one cluster parameter: the automation of every step runs against it (%(names)s).") % {"names": ", ".join(clusters)})
+        checker.error(
+            ["parameters"],
+            _("at most one cluster parameter: the automation of every step runs against it (%(names)s).")
+            % {"names": ", ".join(clusters)},
+        )
     return params
 
 
@@ -269,7 +314,10 @@ def _automation(checker, raw, parts, names):
         runner = runners.RUNNERS.get(kind)
         if runner is None:
             known = ", ".join(sorted(runners.RUNNERS)) or "—"
-            checker.error(parts + ["kind"], _("unknown automation kind “%(kind)s”; available: %(kinds)s.") % {"kind": kind, "kinds": known})
+            checker.error(
+                parts + ["kind"],
+                _("unknown automation kind “%(kind)s”; available: %(kinds)s.") % {"kind": kind, "kinds": known},
+            )
         else:
             try:
                 runner.check(spec)
@@ -293,7 +341,10 @@ def _risks(checker, raw, parts, names):
             checker.error(item_parts, _("must be text or a mapping with description and mitigation."))
             continue
         checker.unknown_keys(item, {"description", "mitigation"}, item_parts)
-        risk = {"description": checker.text(item, "description", item_parts, required=True), "mitigation": checker.text(item, "mitigation", item_parts)}
+        risk = {
+            "description": checker.text(item, "description", item_parts, required=True),
+            "mitigation": checker.text(item, "mitigation", item_parts),
+        }
         for key, value in risk.items():
             checker.placeholders(value, item_parts + [key], names)
         risks.append(risk)
@@ -325,7 +376,11 @@ def _rollback(checker, raw, parts, names, risk_count):
             numbers = []
         missing = [n for n in numbers if not 1 <= n <= risk_count]
         if missing:
-            checker.error(item_parts + ["risks"], _("risk numbers %(numbers)s do not exist: the step has %(count)d risks.") % {"numbers": ", ".join(map(str, missing)), "count": risk_count})
+            checker.error(
+                item_parts + ["risks"],
+                _("risk numbers %(numbers)s do not exist: the step has %(count)d risks.")
+                % {"numbers": ", ".join(map(str, missing)), "count": risk_count},
+            )
         actions.append({"text": text, "risks": list(numbers)})
     return actions
 
@@ -340,7 +395,10 @@ def _step(checker, raw, parts, names):
     step["kind"] = checker.text(raw, "kind", parts, default=StepKind.WORK.value)
     kinds = [k.value for k in StepKind]
     if step["kind"] not in kinds:
-        checker.error(parts + ["kind"], _("unknown step kind “%(kind)s”; allowed: %(kinds)s.") % {"kind": step["kind"], "kinds": ", ".join(kinds)})
+        checker.error(
+            parts + ["kind"],
+            _("unknown step kind “%(kind)s”; allowed: %(kinds)s.") % {"kind": step["kind"], "kinds": ", ".join(kinds)},
+        )
     step["no_rollback_needed"] = checker.boolean(raw, "no_rollback_needed", parts)
     for field in ("name", *TEXT_STEP_FIELDS):
         checker.placeholders(step[field], parts + [field], names)
@@ -348,7 +406,11 @@ def _step(checker, raw, parts, names):
     step["rollback"] = _rollback(checker, raw.get("rollback"), parts + ["rollback"], names, len(step["risks"]))
     if step["no_rollback_needed"] and step["rollback"]:
         checker.error(parts + ["no_rollback_needed"], _("the step has rollback actions: remove them or this flag."))
-    step["automation"] = _automation(checker, raw["automation"], parts + ["automation"], names) if raw.get("automation") is not None else None
+    step["automation"] = (
+        _automation(checker, raw["automation"], parts + ["automation"], names)
+        if raw.get("automation") is not None
+        else None
+    )
     return step
 
 
@@ -372,9 +434,16 @@ def _steps(checker, raw, parts, names, params, in_block=False):
                 checker.error(item_parts + ["for_each"], _("“%(name)s” is not a node_list parameter.") % {"name": over})
             var = checker.text(item, "as", item_parts, default="node")
             if not NAME_RE.match(var) or var in RESERVED_NAMES:
-                checker.error(item_parts + ["as"], _("“%(name)s” is not a valid name: use lower-case letters, digits and “_”, starting with a letter.") % {"name": var})
+                checker.error(
+                    item_parts + ["as"],
+                    _("“%(name)s” is not a valid name: use lower-case letters, digits and “_”, starting with a letter.")
+                    % {"name": var},
+                )
             elif var in params:
-                checker.error(item_parts + ["as"], _("the loop variable “%(name)s” hides the parameter of the same name.") % {"name": var})
+                checker.error(
+                    item_parts + ["as"],
+                    _("the loop variable “%(name)s” hides the parameter of the same name.") % {"name": var},
+                )
             inner = _steps(checker, item.get("steps"), item_parts + ["steps"], names | {var}, params, in_block=True)
             out.append({"for_each": over, "as": var, "steps": inner})
         else:
@@ -388,7 +457,11 @@ def validate(data, lines=None):
     if not isinstance(data, dict):
         raise DefinitionError([Problem("", _("The document must be a mapping with title, parameters and steps."), 1)])
     checker.unknown_keys(data, TOP_KEYS, [])
-    definition = {"slug": checker.text(data, "slug", []), "title": checker.text(data, "title", [], required=True), "description": checker.text(data, "description", [])}
+    definition = {
+        "slug": checker.text(data, "slug", []),
+        "title": checker.text(data, "title", [], required=True),
+        "description": checker.text(data, "description", []),
+    }
     if definition["slug"] and not SLUG_RE.match(definition["slug"]):
         checker.error(["slug"], _("use lower-case Latin letters, digits and hyphens, e.g. node-maintenance."))
     raw_plan = data.get("plan") or {}
@@ -406,10 +479,17 @@ def validate(data, lines=None):
     plan["kind"] = checker.text(raw_plan, "kind", ["plan"], default=PLAN_DEFAULTS["kind"])
     plan_kinds = [k.value for k in PlanKind]
     if plan["kind"] not in plan_kinds:
-        checker.error(["plan", "kind"], _("unknown plan kind “%(kind)s”; allowed: %(kinds)s.") % {"kind": plan["kind"], "kinds": ", ".join(plan_kinds)})
+        checker.error(
+            ["plan", "kind"],
+            _("unknown plan kind “%(kind)s”; allowed: %(kinds)s.")
+            % {"kind": plan["kind"], "kinds": ", ".join(plan_kinds)},
+        )
     plan["schedule"] = checker.text(raw_plan, "schedule", ["plan"], default="sequential")
     if plan["schedule"] not in SCHEDULES:
-        checker.error(["plan", "schedule"], _("must be “sequential” (start times laid out from the window start) or “none” (no start times)."))
+        checker.error(
+            ["plan", "schedule"],
+            _("must be “sequential” (start times laid out from the window start) or “none” (no start times)."),
+        )
     definition["plan"] = plan
     parameters = _parameters(checker, data.get("parameters"))
     definition["parameters"] = parameters
@@ -438,15 +518,26 @@ def parse(text):
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         reason = getattr(exc, "problem", None) or str(exc)
-        raise DefinitionError([Problem("", _("not valid YAML: %(reason)s.") % {"reason": reason}, mark.line + 1 if mark else None)]) from None
+        raise DefinitionError(
+            [Problem("", _("not valid YAML: %(reason)s.") % {"reason": reason}, mark.line + 1 if mark else None)]
+        ) from None
     return validate(data, _line_map(root))
 
 
 # Export ------------------------------------------------------------------------------------------
 
+
 def _compact_step(step):
     out = {"name": step["name"]}
-    for field in ("description", "expected_result", "risk_mitigation", "affected_systems", "planned_downtime", "executor", "duration"):
+    for field in (
+        "description",
+        "expected_result",
+        "risk_mitigation",
+        "affected_systems",
+        "planned_downtime",
+        "executor",
+        "duration",
+    ):
         if step.get(field):
             out[field] = step[field]
     if step.get("kind", "work") != "work":
@@ -456,9 +547,14 @@ def _compact_step(step):
     if step.get("no_rollback_needed"):
         out["no_rollback_needed"] = True
     if step.get("risks"):
-        out["risks"] = [{"description": r["description"], **({"mitigation": r["mitigation"]} if r.get("mitigation") else {})} for r in step["risks"]]
+        out["risks"] = [
+            {"description": r["description"], **({"mitigation": r["mitigation"]} if r.get("mitigation") else {})}
+            for r in step["risks"]
+        ]
     if step.get("rollback"):
-        out["rollback"] = [{"text": a["text"], **({"risks": a["risks"]} if a.get("risks") else {})} for a in step["rollback"]]
+        out["rollback"] = [
+            {"text": a["text"], **({"risks": a["risks"]} if a.get("risks") else {})} for a in step["rollback"]
+        ]
     if step.get("automation"):
         automation = step["automation"]
         out["automation"] = {"kind": automation["kind"], "spec": automation["spec"]}
@@ -495,7 +591,9 @@ def _compact(definition):
     steps = []
     for item in definition.get("steps", []):
         if "for_each" in item:
-            steps.append({"for_each": item["for_each"], "as": item["as"], "steps": [_compact_step(s) for s in item["steps"]]})
+            steps.append(
+                {"for_each": item["for_each"], "as": item["as"], "steps": [_compact_step(s) for s in item["steps"]]}
+            )
         else:
             steps.append(_compact_step(item))
     out["steps"] = steps
@@ -516,10 +614,13 @@ _Dumper.add_representer(str, _str_representer)
 
 def dump(definition):
     """YAML text of a definition (defaults left out); parse(dump(d)) == d."""
-    return yaml.dump(_compact(definition), Dumper=_Dumper, allow_unicode=True, sort_keys=False, width=120, default_flow_style=False)
+    return yaml.dump(
+        _compact(definition), Dumper=_Dumper, allow_unicode=True, sort_keys=False, width=120, default_flow_style=False
+    )
 
 
 # Reading a definition ------------------------------------------------------------------------------
+
 
 def iter_steps(definition):
     """(block or None, step) in order, blocks not expanded (for pages that show the template)."""

@@ -22,8 +22,12 @@ def board_automation(user, plan, steps):
     may_see = can_view_runs(user, plan)
     _hashes, approvals = four_eyes.current_approvals(automations.values())
     latest = {}
-    runs = (AutomationRun.objects.filter(plan_id=plan.pk, mode=RunMode.PRODUCTION).defer("log")
-            .select_related("started_by", "cancelled_by").order_by("step_id", "-created_at", "-id"))
+    runs = (
+        AutomationRun.objects.filter(plan_id=plan.pk, mode=RunMode.PRODUCTION)
+        .defer("log")
+        .select_related("started_by", "cancelled_by")
+        .order_by("step_id", "-created_at", "-id")
+    )
     for run in runs:
         latest.setdefault(run.step_id, run)
     info = {}
@@ -58,14 +62,18 @@ def rehearsal_panel(user, plan):
         "automation_count": len(automations),
         "refusal": rehearsal.rehearsal_refusal(user, plan, automations),
         "approvals": four_eyes.state(plan) if may_see else [],
-        "approve_refusal": four_eyes.approve_refusal(user, plan) if may_see else _("Only an operator approves automation."),
+        "approve_refusal": four_eyes.approve_refusal(user, plan)
+        if may_see
+        else _("Only an operator approves automation."),
         "approve_refusal_shown": is_operator(user),
     }
 
 
 class AutomationOnPlanPage(PlanPageExtension):
     def below_steps(self, context, plan):
-        return render_to_string("runbooks/inc/rehearsal_panel.html", {**context, "panel": rehearsal_panel(context["user"], plan)})
+        return render_to_string(
+            "runbooks/inc/rehearsal_panel.html", {**context, "panel": rehearsal_panel(context["user"], plan)}
+        )
 
     def step_status(self, context, plan, steps):
         kinds = dict(StepAutomation.objects.filter(step__plan_id=plan.pk).values_list("step_id", "kind"))
@@ -73,19 +81,31 @@ class AutomationOnPlanPage(PlanPageExtension):
         return {
             step.pk: format_html(
                 '<div><a class="badge text-bg-dark text-decoration-none okno-automation-badge" href="{}" title="{}">⚙ {}</a></div>',
-                reverse("automation_editor:step_automation", args=[plan.pk, step.pk]), title, kinds[step.pk])
-            for step in steps if step.pk in kinds
+                reverse("automation_editor:step_automation", args=[plan.pk, step.pk]),
+                title,
+                kinds[step.pk],
+            )
+            for step in steps
+            if step.pk in kinds
         }
 
     def step_actions(self, context, plan, steps):
         title = _("Automation")
         return {
-            step.pk: format_html('<a class="btn btn-sm btn-outline-secondary okno-automation" href="{}" title="{}">⚙</a>',
-                                 reverse("automation_editor:step_automation", args=[plan.pk, step.pk]), title)
+            step.pk: format_html(
+                '<a class="btn btn-sm btn-outline-secondary okno-automation" href="{}" title="{}">⚙</a>',
+                reverse("automation_editor:step_automation", args=[plan.pk, step.pk]),
+                title,
+            )
             for step in steps
         }
 
     def board_step(self, context, plan, steps):
         info = board_automation(context["user"], plan, steps)
-        return {step.pk: render_to_string("runbooks/inc/board_automation.html", {**context, "step": step, "a": info[step.pk]})
-                for step in steps if step.pk in info}
+        return {
+            step.pk: render_to_string(
+                "runbooks/inc/board_automation.html", {**context, "step": step, "a": info[step.pk]}
+            )
+            for step in steps
+            if step.pk in info
+        }

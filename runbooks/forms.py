@@ -29,9 +29,16 @@ def _css(field):
 class RunbookPlanForm(forms.Form):
     """The runbook's parameters, typed, and the work window. Parameter fields are named "p_<name>"."""
 
-    window_start = forms.DateTimeField(label=_("Window start"), widget=LocalDateTimeInput(), validators=[validate_date_in_range])
-    window_end = forms.DateTimeField(label=_("Window end"), required=False, widget=LocalDateTimeInput(), validators=[validate_date_in_range],
-                                     help_text=_("Empty: the sum of the steps' maximum durations."))
+    window_start = forms.DateTimeField(
+        label=_("Window start"), widget=LocalDateTimeInput(), validators=[validate_date_in_range]
+    )
+    window_end = forms.DateTimeField(
+        label=_("Window end"),
+        required=False,
+        widget=LocalDateTimeInput(),
+        validators=[validate_date_in_range],
+        help_text=_("Empty: the sum of the steps' maximum durations."),
+    )
     time_zone = forms.CharField(label=_("Time zone"), initial=settings.TIME_ZONE, validators=[validate_timezone])
 
     def __init__(self, definition, *args, **kwargs):
@@ -41,7 +48,11 @@ class RunbookPlanForm(forms.Form):
         for param in definition.get("parameters", []):
             name = PARAM_PREFIX + param["name"]
             required = param.get("required", True) and param.get("default") in (None, "")
-            common = {"label": param.get("label") or param["name"], "required": required, "help_text": param.get("help", "")}
+            common = {
+                "label": param.get("label") or param["name"],
+                "required": required,
+                "help_text": param.get("help", ""),
+            }
             default = param.get("default")
             ptype = param["type"]
             if ptype == ParameterType.CLUSTER:
@@ -50,7 +61,16 @@ class RunbookPlanForm(forms.Form):
             elif ptype == ParameterType.CHOICE:
                 field = forms.ChoiceField(choices=[("", "—")] + [(c, c) for c in param.get("choices", [])], **common)
             elif ptype == ParameterType.NODE_LIST:
-                field = forms.CharField(widget=forms.Textarea(attrs={"rows": 4, "class": "form-control form-control-sm font-monospace", "placeholder": "worker-1\nworker-2"}), **common)
+                field = forms.CharField(
+                    widget=forms.Textarea(
+                        attrs={
+                            "rows": 4,
+                            "class": "form-control form-control-sm font-monospace",
+                            "placeholder": "worker-1\nworker-2",
+                        }
+                    ),
+                    **common,
+                )
                 if isinstance(default, list):
                     default = "\n".join(default)
             else:
@@ -70,7 +90,7 @@ class RunbookPlanForm(forms.Form):
 
     def clean(self):
         cleaned = super().clean()
-        raw = {name[len(PARAM_PREFIX):]: self.data.get(name, "") for name in self.param_fields}
+        raw = {name[len(PARAM_PREFIX) :]: self.data.get(name, "") for name in self.param_fields}
         try:
             cleaned["parameters"] = instantiate.clean_parameters(self.definition, raw)
         except instantiate.ParameterError as exc:
@@ -93,13 +113,34 @@ class RunbookPlanForm(forms.Form):
 
 
 class RunbookSourceForm(forms.Form):
-    source = forms.CharField(label=_("YAML"), strip=False, widget=forms.Textarea(attrs={"rows": 30, "class": "form-control font-monospace okno-yaml", "spellcheck": "false"}))
-    comment = forms.CharField(label=_("What changed"), max_length=300, required=False, widget=forms.TextInput(attrs={"class": "form-control form-control-sm"}))
+    source = forms.CharField(
+        label=_("YAML"),
+        strip=False,
+        widget=forms.Textarea(
+            attrs={"rows": 30, "class": "form-control font-monospace okno-yaml", "spellcheck": "false"}
+        ),
+    )
+    comment = forms.CharField(
+        label=_("What changed"),
+        max_length=300,
+        required=False,
+        widget=forms.TextInput(attrs={"class": "form-control form-control-sm"}),
+    )
 
 
 class RunbookImportForm(forms.Form):
-    file = forms.FileField(label=_("YAML file"), widget=forms.ClearableFileInput(attrs={"class": "form-control form-control-sm", "accept": ".yaml,.yml,text/yaml"}))
-    comment = forms.CharField(label=_("What changed"), max_length=300, required=False, widget=forms.TextInput(attrs={"class": "form-control form-control-sm"}))
+    file = forms.FileField(
+        label=_("YAML file"),
+        widget=forms.ClearableFileInput(
+            attrs={"class": "form-control form-control-sm", "accept": ".yaml,.yml,text/yaml"}
+        ),
+    )
+    comment = forms.CharField(
+        label=_("What changed"),
+        max_length=300,
+        required=False,
+        widget=forms.TextInput(attrs={"class": "form-control form-control-sm"}),
+    )
 
     MAX_BYTES = 512 * 1024
 

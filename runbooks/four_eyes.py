@@ -26,9 +26,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from changeplans.choices import EventKind, PlanStatus
+from changeplans.history import record_event
 from changeplans.models import Plan
 from changeplans.roles import display_name
-from changeplans.history import record_event
 
 from .choices import RunMode
 from .models import ApprovalVia, AutomationApproval, PlanOrigin, StepAutomation
@@ -52,7 +52,12 @@ class ApprovalRefused(PermissionDenied):
 
 def content_hash(automation):
     """The fingerprint of what the automation would do: kind, cluster, spec and parameters, canonical JSON."""
-    data = {"kind": automation.kind, "cluster": automation.cluster_id, "spec": automation.spec, "params": automation.params or {}}
+    data = {
+        "kind": automation.kind,
+        "cluster": automation.cluster_id,
+        "spec": automation.spec,
+        "params": automation.params or {},
+    }
     text = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
     return hashlib.sha256(text.encode()).hexdigest()
 
@@ -61,7 +66,9 @@ def writer_ids(automation, plan):
     """Who wrote the content: the plan's author, whoever last saved it, the author of the runbook version the
     plan came from. None of them may be its second pair of eyes."""
     ids = {plan.author_id, automation.updated_by_id}
-    runbook_author = PlanOrigin.objects.filter(plan_id=plan.pk).values_list("runbook_version__created_by_id", flat=True).first()
+    runbook_author = (
+        PlanOrigin.objects.filter(plan_id=plan.pk).values_list("runbook_version__created_by_id", flat=True).first()
+    )
     ids.add(runbook_author)
     return ids - {None}
 
@@ -96,8 +103,13 @@ def run_gate(run, automation):
 
 # --- approving ---------------------------------------------------------------------------------------
 
+
 def _automations(plan_id):
-    return list(StepAutomation.objects.filter(step__plan_id=plan_id).select_related("step", "cluster", "updated_by").order_by("step__position", "step_id"))
+    return list(
+        StepAutomation.objects.filter(step__plan_id=plan_id)
+        .select_related("step", "cluster", "updated_by")
+        .order_by("step__position", "step_id")
+    )
 
 
 def approve_refusal(user, plan, automations=None):
@@ -107,7 +119,9 @@ def approve_refusal(user, plan, automations=None):
     if not is_operator(user):
         return _("Only an operator approves automation.")
     if plan.status not in APPROVABLE_PLAN_STATUSES:
-        return _("The plan is “%(status)s”: automation is approved before the work.") % {"status": plan.get_status_display()}
+        return _("The plan is “%(status)s”: automation is approved before the work.") % {
+            "status": plan.get_status_display()
+        }
     automations = _automations(plan.pk) if automations is None else automations
     if not automations:
         return _("The plan has no automated steps.")
@@ -118,7 +132,9 @@ def approve_refusal(user, plan, automations=None):
         return _("The automation as it is now is already approved.")
     own = [a for a in pending if user.pk in writer_ids(a, plan)]
     if own:
-        return _("You wrote (last saved) the automation of step %(n)s: a second person approves it.") % {"n": own[0].step.position}
+        return _("You wrote (last saved) the automation of step %(n)s: a second person approves it.") % {
+            "n": own[0].step.position
+        }
     return None
 
 
@@ -143,14 +159,29 @@ def approve_automation(plan_id, *, actor, seen=None):
     if seen is not None:
         changed = [a for a in pending if content_hash(a) not in set(seen)]
         if changed:
-            raise ApprovalRefused(_("The automation of step %(n)s changed after you opened the page: look at it again and approve what you see.") % {"n": changed[0].step.position})
+            raise ApprovalRefused(
+                _(
+                    "The automation of step %(n)s changed after you opened the page: look at it again and approve what you see."
+                )
+                % {"n": changed[0].step.position}
+            )
     made = []
     for automation in pending:
         approval = AutomationApproval.objects.create(
-            automation=automation, content_hash=content_hash(automation), via=ApprovalVia.OPERATOR, approved_by=actor,
+            automation=automation,
+            content_hash=content_hash(automation),
+            via=ApprovalVia.OPERATOR,
+            approved_by=actor,
         )
-        record_event(plan, actor=actor, kind=EventKind.TRANSITION, obj=approval, to_status=ApprovalState.APPROVED,
-                     comment=_("Step %(n)s: approved for rehearsals, fingerprint %(hash)s") % {"n": automation.step.position, "hash": approval.content_hash[:12]})
+        record_event(
+            plan,
+            actor=actor,
+            kind=EventKind.TRANSITION,
+            obj=approval,
+            to_status=ApprovalState.APPROVED,
+            comment=_("Step %(n)s: approved for rehearsals, fingerprint %(hash)s")
+            % {"n": automation.step.position, "hash": approval.content_hash[:12]},
+        )
         made.append(approval)
     return made
 
@@ -163,25 +194,45 @@ def record_sign_off(plan, version, rows, actor):
     automations = _automations(plan.pk)
     for automation in automations:
         writers = writer_ids(automation, plan)
-        signers = [row for row in rows if row.kind == RowKind.APPROVAL and row.decided_by_id and not ({row.decided_by_id, row.on_behalf_of_id} & writers)]
+        signers = [
+            row
+            for row in rows
+            if row.kind == RowKind.APPROVAL
+            and row.decided_by_id
+            and not ({row.decided_by_id, row.on_behalf_of_id} & writers)
+        ]
         if not signers:
             continue
         digest = content_hash(automation)
         names = ", ".join(display_name(row.decided_by) for row in signers)
         approval = AutomationApproval.objects.create(
-            automation=automation, content_hash=digest, via=ApprovalVia.SIGN_OFF, approved_by=signers[-1].decided_by,
-            signers=names[:1000], version=version,
+            automation=automation,
+            content_hash=digest,
+            via=ApprovalVia.SIGN_OFF,
+            approved_by=signers[-1].decided_by,
+            signers=names[:1000],
+            version=version,
         )
-        record_event(plan, actor=actor, kind=EventKind.TRANSITION, obj=approval, to_status=ApprovalState.APPROVED,
-                     comment=_("Step %(n)s: approved by the sign-off of version %(v)s, fingerprint %(hash)s") % {
-                         "n": automation.step.position, "v": version.number if version else "—", "hash": digest[:12]})
+        record_event(
+            plan,
+            actor=actor,
+            kind=EventKind.TRANSITION,
+            obj=approval,
+            to_status=ApprovalState.APPROVED,
+            comment=_("Step %(n)s: approved by the sign-off of version %(v)s, fingerprint %(hash)s")
+            % {"n": automation.step.position, "v": version.number if version else "—", "hash": digest[:12]},
+        )
 
 
 def current_approvals(automations):
     """(automation id → fingerprint, (automation id, via) → latest approval of that fingerprint): one query."""
     hashes = {a.pk: content_hash(a) for a in automations}
     found = {}
-    approvals = AutomationApproval.objects.filter(automation_id__in=list(hashes)).select_related("approved_by", "version").order_by("-approved_at", "-id")
+    approvals = (
+        AutomationApproval.objects.filter(automation_id__in=list(hashes))
+        .select_related("approved_by", "version")
+        .order_by("-approved_at", "-id")
+    )
     for approval in approvals:
         if approval.content_hash == hashes[approval.automation_id]:
             found.setdefault((approval.automation_id, approval.via), approval)
@@ -195,8 +246,14 @@ def state(plan):
     rows = []
     for automation in automations:
         signed = found.get((automation.pk, ApprovalVia.SIGN_OFF))
-        rows.append({
-            "automation": automation, "step": automation.step, "approval": signed or found.get((automation.pk, ApprovalVia.OPERATOR)),
-            "signed": signed is not None, "safe": automation.kind in SAFE_REHEARSAL_KINDS, "hash": hashes[automation.pk],
-        })
+        rows.append(
+            {
+                "automation": automation,
+                "step": automation.step,
+                "approval": signed or found.get((automation.pk, ApprovalVia.OPERATOR)),
+                "signed": signed is not None,
+                "safe": automation.kind in SAFE_REHEARSAL_KINDS,
+                "hash": hashes[automation.pk],
+            }
+        )
     return rows

@@ -26,7 +26,7 @@ from .models import Cluster, PlanOrigin, StepAutomation
 
 DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-UTC = datetime.timezone.utc
+UTC = datetime.UTC
 
 
 class ParameterError(Exception):
@@ -66,7 +66,9 @@ def clean_value(param, raw):
             if problem:
                 return nodes, problem
             if len(node) > 253 or not DNS_SUBDOMAIN.match(node):
-                return nodes, _("“%(node)s” is not a node name: use lower-case Latin letters, digits, “-” and “.” (RFC 1123).") % {"node": node[:80]}
+                return nodes, _(
+                    "“%(node)s” is not a node name: use lower-case Latin letters, digits, “-” and “.” (RFC 1123)."
+                ) % {"node": node[:80]}
         duplicates = sorted({node for node in nodes if nodes.count(node) > 1})
         if duplicates:
             return nodes, _("Node %(nodes)s is listed twice.") % {"nodes": ", ".join(duplicates)}
@@ -110,6 +112,7 @@ def clean_parameters(definition, raw):
 
 def render(text, values):
     """Texts: {{ name }} becomes its value; a list reads "a, b, c"."""
+
     def replace(match):
         ident = IDENT_RE.match(match.group(1))
         if not ident or ident.group(1) not in values:
@@ -200,34 +203,61 @@ def create_plan(version, params, *, actor, window_start, window_end=None, time_z
 
     head = definition["plan"]
     header = {
-        "title": render(definition["title"], values)[:300], "goal": render(head.get("goal"), values),
-        "kind": head.get("kind") or "normal", "time_zone": time_zone,
-        "window_start": window_start, "window_end": window_end, "downtime_text": head.get("downtime", ""),
-        "client_impact": head.get("client_impact", False), "banner_needed": head.get("banner", False),
+        "title": render(definition["title"], values)[:300],
+        "goal": render(head.get("goal"), values),
+        "kind": head.get("kind") or "normal",
+        "time_zone": time_zone,
+        "window_start": window_start,
+        "window_end": window_end,
+        "downtime_text": head.get("downtime", ""),
+        "client_impact": head.get("client_impact", False),
+        "banner_needed": head.get("banner", False),
     }
     created = _("Created from runbook “%(title)s” (%(slug)s), version %(number)d.") % {
-        "title": version.runbook.title, "slug": version.runbook.slug, "number": version.number,
+        "title": version.runbook.title,
+        "slug": version.runbook.slug,
+        "number": version.number,
     }
     plan = plan_services.create_plan(actor=actor, data=header, comment=created)
 
-    cluster_param = next((p["name"] for p in definition.get("parameters", []) if p["type"] == ParameterType.CLUSTER), None)
-    cluster = Cluster.objects.filter(name=values[cluster_param]).first() if cluster_param and values.get(cluster_param) else None
+    cluster_param = next(
+        (p["name"] for p in definition.get("parameters", []) if p["type"] == ParameterType.CLUSTER), None
+    )
+    cluster = (
+        Cluster.objects.filter(name=values[cluster_param]).first()
+        if cluster_param and values.get(cluster_param)
+        else None
+    )
     window_date = window_start.astimezone(tz).date()
     for position, ((template, scope), start) in enumerate(zip(expanded, starts), start=1):
         local = start.astimezone(tz) if start is not None else None
         step = Step(
-            plan=plan, position=position, kind=template["kind"], name=render(template["name"], scope)[:300],
-            description=render(template["description"], scope), expected_result=render(template["expected_result"], scope),
-            risk_mitigation=render(template["risk_mitigation"], scope), affected_systems=render(template["affected_systems"], scope),
-            planned_downtime=render(template["planned_downtime"], scope)[:100], jira_key=render(template["jira_key"], scope)[:50],
+            plan=plan,
+            position=position,
+            kind=template["kind"],
+            name=render(template["name"], scope)[:300],
+            description=render(template["description"], scope),
+            expected_result=render(template["expected_result"], scope),
+            risk_mitigation=render(template["risk_mitigation"], scope),
+            affected_systems=render(template["affected_systems"], scope),
+            planned_downtime=render(template["planned_downtime"], scope)[:100],
+            jira_key=render(template["jira_key"], scope)[:50],
             executor=get_or_create_party(render(template["executor"], scope)),
-            planned_date=local.date() if local else window_date, planned_time=local.time().replace(second=0, microsecond=0) if local else None,
-            no_rollback_needed=template["no_rollback_needed"] or not template["rollback"] and template["kind"] != StepKind.WORK,
+            planned_date=local.date() if local else window_date,
+            planned_time=local.time().replace(second=0, microsecond=0) if local else None,
+            no_rollback_needed=template["no_rollback_needed"]
+            or not template["rollback"]
+            and template["kind"] != StepKind.WORK,
         )
         step.set_duration(template["duration"])
         step.save()
         risks = {
-            number: Risk.objects.create(step=step, number=number, description=render(risk["description"], scope), mitigation=render(risk["mitigation"], scope))
+            number: Risk.objects.create(
+                step=step,
+                number=number,
+                description=render(risk["description"], scope),
+                mitigation=render(risk["mitigation"], scope),
+            )
             for number, risk in enumerate(template["risks"], start=1)
         }
         for index, action in enumerate(template["rollback"], start=1):
@@ -237,7 +267,10 @@ def create_plan(version, params, *, actor, window_start, window_end=None, time_z
         if automation:
             needed = spec_names(automation["spec"])
             StepAutomation.objects.create(
-                step=step, kind=automation["kind"], cluster=cluster, spec=automation["spec"],
+                step=step,
+                kind=automation["kind"],
+                cluster=cluster,
+                spec=automation["spec"],
                 params={name: scope[name] for name in sorted(needed) if name in scope},
                 timeout_seconds=automation.get("timeout") or settings.OKNO_AUTOMATION_TIMEOUT_SECONDS,
                 start_at_planned_time=automation.get("start_at_planned_time", False),

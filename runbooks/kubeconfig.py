@@ -29,7 +29,13 @@ _FORBIDDEN_ENV = {"PATH", "PYTHONPATH", "PYTHONSTARTUP", "BASH_ENV", "ENV", "NOD
 _USER_FILE_FIELDS = ("tokenFile", "client-certificate", "client-key")
 _CLUSTER_FILE_FIELDS = ("certificate-authority",)
 _USER_SECRET_FIELDS = ("token", "password", "client-key-data", "client-certificate-data")
-_AUTH_PROVIDER_SECRET_KEYS = ("access-token", "refresh-token", "id-token", "client-secret", "idp-certificate-authority-data")
+_AUTH_PROVIDER_SECRET_KEYS = (
+    "access-token",
+    "refresh-token",
+    "id-token",
+    "client-secret",
+    "idp-certificate-authority-data",
+)
 
 
 def _allowlist():
@@ -43,20 +49,34 @@ def _named_list(config, key):
     if not isinstance(items, list):
         raise AutomationError(_("Kubeconfig: “%(key)s” must be a list.") % {"key": key})
     for item in items:
-        if not isinstance(item, dict) or not isinstance(item.get("name"), str) or not isinstance(item.get(key[:-1]), dict):
-            raise AutomationError(_("Kubeconfig: every entry of “%(key)s” needs a name and a “%(field)s” mapping.") % {"key": key, "field": key[:-1]})
+        if (
+            not isinstance(item, dict)
+            or not isinstance(item.get("name"), str)
+            or not isinstance(item.get(key[:-1]), dict)
+        ):
+            raise AutomationError(
+                _("Kubeconfig: every entry of “%(key)s” needs a name and a “%(field)s” mapping.")
+                % {"key": key, "field": key[:-1]}
+            )
     return items
 
 
 def _check_program(user_name, command, field):
     command = str(command or "").strip()
     if not command:
-        raise AutomationError(_("Kubeconfig: user “%(user)s” has an empty %(field)s.") % {"user": user_name, "field": field})
+        raise AutomationError(
+            _("Kubeconfig: user “%(user)s” has an empty %(field)s.") % {"user": user_name, "field": field}
+        )
     if ".." in command.replace("\\", "/").split("/"):
-        raise AutomationError(_("Kubeconfig: user “%(user)s” runs “%(command)s”: a path with “..” is refused.") % {"user": user_name, "command": command})
+        raise AutomationError(
+            _("Kubeconfig: user “%(user)s” runs “%(command)s”: a path with “..” is refused.")
+            % {"user": user_name, "command": command}
+        )
     if posixpath.basename(command) not in _allowlist():
         raise AutomationError(
-            _("Kubeconfig: user “%(user)s” runs the program “%(command)s” (%(field)s), which is not allowed. Allowed programs: %(allowed)s.")
+            _(
+                "Kubeconfig: user “%(user)s” runs the program “%(command)s” (%(field)s), which is not allowed. Allowed programs: %(allowed)s."
+            )
             % {"user": user_name, "command": command, "field": field, "allowed": ", ".join(sorted(_allowlist())) or "—"}
         )
 
@@ -68,7 +88,9 @@ def check_kubeconfig(text):
     try:
         config = yaml_safe.load(text, **yaml_safe.SPEC_LIMITS)
     except yaml.YAMLError as exc:
-        raise AutomationError(_("Kubeconfig is not valid YAML: %(error)s") % {"error": str(exc).splitlines()[0]}) from None
+        raise AutomationError(
+            _("Kubeconfig is not valid YAML: %(error)s") % {"error": str(exc).splitlines()[0]}
+        ) from None
     if not isinstance(config, dict):
         raise AutomationError(_("Kubeconfig must be a YAML mapping with clusters, users and contexts."))
     clusters, users, contexts = (_named_list(config, key) for key in ("clusters", "users", "contexts"))
@@ -79,12 +101,20 @@ def check_kubeconfig(text):
             raise AutomationError(_("Kubeconfig: cluster “%(name)s” has no server.") % {"name": entry["name"]})
         for field in _CLUSTER_FILE_FIELDS:
             if entry["cluster"].get(field):
-                raise AutomationError(_("Kubeconfig: cluster “%(name)s” refers to the file “%(field)s”; put the data inline (“%(field)s-data”).") % {"name": entry["name"], "field": field})
+                raise AutomationError(
+                    _(
+                        "Kubeconfig: cluster “%(name)s” refers to the file “%(field)s”; put the data inline (“%(field)s-data”)."
+                    )
+                    % {"name": entry["name"], "field": field}
+                )
     for entry in users:
         name, user = entry["name"], entry["user"]
         for field in _USER_FILE_FIELDS:
             if user.get(field):
-                raise AutomationError(_("Kubeconfig: user “%(user)s” refers to a file of the worker (“%(field)s”); put the data inline.") % {"user": name, "field": field})
+                raise AutomationError(
+                    _("Kubeconfig: user “%(user)s” refers to a file of the worker (“%(field)s”); put the data inline.")
+                    % {"user": name, "field": field}
+                )
         exec_ = user.get("exec")
         if exec_ is not None:
             if not isinstance(exec_, dict):
@@ -93,11 +123,18 @@ def check_kubeconfig(text):
             for item in exec_.get("env") or []:
                 env_name = str((item or {}).get("name", "")) if isinstance(item, dict) else ""
                 if env_name.upper() in _FORBIDDEN_ENV or env_name.upper().startswith(_FORBIDDEN_ENV_PREFIXES):
-                    raise AutomationError(_("Kubeconfig: user “%(user)s” sets the environment variable %(env)s for its credential plugin; this is refused.") % {"user": name, "env": env_name})
+                    raise AutomationError(
+                        _(
+                            "Kubeconfig: user “%(user)s” sets the environment variable %(env)s for its credential plugin; this is refused."
+                        )
+                        % {"user": name, "env": env_name}
+                    )
         provider = user.get("auth-provider")
         if provider is not None:
             if not isinstance(provider, dict):
-                raise AutomationError(_("Kubeconfig: user “%(user)s” has a malformed auth-provider section.") % {"user": name})
+                raise AutomationError(
+                    _("Kubeconfig: user “%(user)s” has a malformed auth-provider section.") % {"user": name}
+                )
             provider_config = provider.get("config") or {}
             if provider_config.get("cmd-path"):
                 _check_program(name, provider_config["cmd-path"], "auth-provider cmd-path")
@@ -105,7 +142,9 @@ def check_kubeconfig(text):
     for entry in contexts:
         ctx = entry["context"]
         if ctx.get("cluster") not in cluster_names:
-            raise AutomationError(_("Kubeconfig: context “%(name)s” names an unknown cluster.") % {"name": entry["name"]})
+            raise AutomationError(
+                _("Kubeconfig: context “%(name)s” names an unknown cluster.") % {"name": entry["name"]}
+            )
         if ctx.get("user") and ctx["user"] not in user_names:
             raise AutomationError(_("Kubeconfig: context “%(name)s” names an unknown user.") % {"name": entry["name"]})
     return config
@@ -170,7 +209,10 @@ def api_client(cluster, workdir):
     temp_dir.mkdir(mode=0o700, exist_ok=True)
     try:
         return kube_config.new_client_from_config_dict(
-            config_dict=config, context=cluster.context or None, persist_config=False, temp_file_path=str(temp_dir),
+            config_dict=config,
+            context=cluster.context or None,
+            persist_config=False,
+            temp_file_path=str(temp_dir),
         )
     except kube_config.ConfigException as exc:
         raise AutomationError(_("Kubeconfig cannot be used: %(error)s") % {"error": exc}) from None

@@ -39,7 +39,9 @@ def shipped_files():
 
 def _add_version(runbook, definition, source, *, actor, comment):
     number = (runbook.versions.aggregate(m=Max("number"))["m"] or 0) + 1
-    return RunbookVersion.objects.create(runbook=runbook, number=number, definition=definition, source=source, comment=comment[:300], created_by=actor)
+    return RunbookVersion.objects.create(
+        runbook=runbook, number=number, definition=definition, source=source, comment=comment[:300], created_by=actor
+    )
 
 
 def _sync_header(runbook, definition):
@@ -61,7 +63,13 @@ def install(actor=None):
         slug = definition["slug"] or path.stem
         runbook = Runbook.objects.select_for_update().filter(slug=slug).first()
         if runbook is None:
-            runbook = Runbook.objects.create(slug=slug, title=definition["title"][:300], description=definition["description"], builtin=True, created_by=actor)
+            runbook = Runbook.objects.create(
+                slug=slug,
+                title=definition["title"][:300],
+                description=definition["description"],
+                builtin=True,
+                created_by=actor,
+            )
             _add_version(runbook, definition, source, actor=actor, comment=f"Поставляемая библиотека: {path.name}")
             created += 1
             continue
@@ -70,7 +78,9 @@ def install(actor=None):
             runbook.save(update_fields=["builtin"])
         current = runbook.current
         if current is None or current.definition != definition:
-            _add_version(runbook, definition, source, actor=actor, comment=f"Обновлено из поставляемой библиотеки: {path.name}")
+            _add_version(
+                runbook, definition, source, actor=actor, comment=f"Обновлено из поставляемой библиотеки: {path.name}"
+            )
             updated += 1
         _sync_header(runbook, definition)
     return created, updated
@@ -91,11 +101,22 @@ def create_runbook(source, *, actor, comment=""):
     definition = definitions.parse(source)
     if definition["slug"]:
         if Runbook.objects.filter(slug=definition["slug"]).exists():
-            raise definitions.DefinitionError([definitions.Problem("slug", _("a runbook with this code already exists: choose another one or import the file to add a version."))])
+            raise definitions.DefinitionError(
+                [
+                    definitions.Problem(
+                        "slug",
+                        _(
+                            "a runbook with this code already exists: choose another one or import the file to add a version."
+                        ),
+                    )
+                ]
+            )
         slug = definition["slug"]
     else:
         slug = _unique_slug(definition["title"])
-    runbook = Runbook.objects.create(slug=slug, title=definition["title"][:300], description=definition["description"], created_by=actor)
+    runbook = Runbook.objects.create(
+        slug=slug, title=definition["title"][:300], description=definition["description"], created_by=actor
+    )
     version = _add_version(runbook, definition, source, actor=actor, comment=comment or _("First version"))
     return version
 
@@ -109,7 +130,15 @@ def save_version(runbook_id, source, *, actor, comment=""):
         raise PermissionDenied(_("Runbooks of the shipped library are not edited in place: make a copy and edit it."))
     definition = definitions.parse(source)
     if definition["slug"] and definition["slug"] != runbook.slug:
-        raise definitions.DefinitionError([definitions.Problem("slug", _("the code of this runbook is “%(slug)s”; to make another runbook use “New runbook” or import.") % {"slug": runbook.slug})])
+        raise definitions.DefinitionError(
+            [
+                definitions.Problem(
+                    "slug",
+                    _("the code of this runbook is “%(slug)s”; to make another runbook use “New runbook” or import.")
+                    % {"slug": runbook.slug},
+                )
+            ]
+        )
     current = runbook.current
     if current is not None and current.definition == definition and current.source == source:
         return current  # nothing changed: no new version
@@ -128,11 +157,26 @@ def import_runbook(source, *, actor, filename="", comment=""):
     if existing is None:
         if not slug:
             slug = _unique_slug(definition["title"])
-        runbook = Runbook.objects.create(slug=slug, title=definition["title"][:300], description=definition["description"], created_by=actor)
-        return _add_version(runbook, definition, source, actor=actor, comment=comment or _("Imported from %(file)s") % {"file": filename or "YAML"}), True
+        runbook = Runbook.objects.create(
+            slug=slug, title=definition["title"][:300], description=definition["description"], created_by=actor
+        )
+        return _add_version(
+            runbook,
+            definition,
+            source,
+            actor=actor,
+            comment=comment or _("Imported from %(file)s") % {"file": filename or "YAML"},
+        ), True
     if existing.builtin:
-        raise PermissionDenied(_("“%(slug)s” is a runbook of the shipped library: change the slug in the file to import it as your own runbook.") % {"slug": slug})
-    return save_version(existing.pk, source, actor=actor, comment=comment or _("Imported from %(file)s") % {"file": filename or "YAML"}), False
+        raise PermissionDenied(
+            _(
+                "“%(slug)s” is a runbook of the shipped library: change the slug in the file to import it as your own runbook."
+            )
+            % {"slug": slug}
+        )
+    return save_version(
+        existing.pk, source, actor=actor, comment=comment or _("Imported from %(file)s") % {"file": filename or "YAML"}
+    ), False
 
 
 @transaction.atomic
@@ -145,7 +189,13 @@ def copy_runbook(runbook_id, *, actor):
     title = _("%(title)s (copy)") % {"title": current.definition["title"][:280]}
     source = definitions.dump({**current.definition, "slug": slug, "title": title})
     runbook = Runbook.objects.create(slug=slug, title=title, description=original.description, created_by=actor)
-    _add_version(runbook, definitions.parse(source), source, actor=actor, comment=_("Copy of “%(slug)s” version %(number)d") % {"slug": original.slug, "number": current.number})
+    _add_version(
+        runbook,
+        definitions.parse(source),
+        source,
+        actor=actor,
+        comment=_("Copy of “%(slug)s” version %(number)d") % {"slug": original.slug, "number": current.number},
+    )
     return runbook
 
 

@@ -13,10 +13,20 @@ class Cluster(models.Model):
 
     name = models.SlugField(_("name"), max_length=100, unique=True, allow_unicode=False)
     description = models.CharField(_("description"), max_length=300, blank=True)
-    environment = models.CharField(_("environment"), max_length=20, choices=Environment.choices, default=Environment.PRODUCTION)
-    kubeconfig = EncryptedTextField(_("kubeconfig"), blank=True, help_text=_("Stored encrypted; never shown again after saving."))
-    context = models.CharField(_("kubeconfig context"), max_length=200, blank=True, help_text=_("Empty: the kubeconfig's current context."))
-    ansible_inventory = EncryptedTextField(_("Ansible inventory"), blank=True, help_text=_("INI or YAML inventory; stored encrypted, never shown again after saving."))
+    environment = models.CharField(
+        _("environment"), max_length=20, choices=Environment.choices, default=Environment.PRODUCTION
+    )
+    kubeconfig = EncryptedTextField(
+        _("kubeconfig"), blank=True, help_text=_("Stored encrypted; never shown again after saving.")
+    )
+    context = models.CharField(
+        _("kubeconfig context"), max_length=200, blank=True, help_text=_("Empty: the kubeconfig's current context.")
+    )
+    ansible_inventory = EncryptedTextField(
+        _("Ansible inventory"),
+        blank=True,
+        help_text=_("INI or YAML inventory; stored encrypted, never shown again after saving."),
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -53,7 +63,14 @@ class Runbook(models.Model):
     description = models.TextField(_("description"), blank=True)
     builtin = models.BooleanField(_("from the shipped library"), default=False)
     archived = models.BooleanField(_("archived"), default=False)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("author"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("author"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -77,7 +94,14 @@ class RunbookVersion(models.Model):
     definition = models.JSONField(_("definition"))
     source = models.TextField(_("YAML"), blank=True)
     comment = models.CharField(_("what changed"), max_length=300, blank=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("saved by"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("saved by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
     created_at = models.DateTimeField(_("saved at"), default=timezone.now)
 
     class Meta:
@@ -108,12 +132,21 @@ class StepAutomation(models.Model):
 
     step = models.OneToOneField("changeplans.Step", on_delete=models.CASCADE, related_name="automation")
     kind = models.CharField(_("runner"), max_length=30)
-    cluster = models.ForeignKey(Cluster, verbose_name=_("cluster"), null=True, blank=True, on_delete=models.PROTECT, related_name="automations")
+    cluster = models.ForeignKey(
+        Cluster, verbose_name=_("cluster"), null=True, blank=True, on_delete=models.PROTECT, related_name="automations"
+    )
     spec = models.JSONField(_("specification"), default=dict)
     params = models.JSONField(_("parameters"), default=dict, blank=True)
     timeout_seconds = models.PositiveIntegerField(_("timeout, seconds"), default=900)
     start_at_planned_time = models.BooleanField(_("start at the step's planned time"), default=False)
-    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("last saved by"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("last saved by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
     updated_at = models.DateTimeField(_("last saved at"), null=True, blank=True)
 
     class Meta:
@@ -137,9 +170,20 @@ class AutomationApproval(models.Model):
     automation = models.ForeignKey(StepAutomation, on_delete=models.CASCADE, related_name="approvals")
     content_hash = models.CharField(_("content fingerprint"), max_length=64)
     via = models.CharField(_("approved through"), max_length=20, choices=ApprovalVia.choices)
-    approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("approved by"), null=True, on_delete=models.SET_NULL, related_name="+")
-    signers = models.CharField(_("signed by"), max_length=1000, blank=True, help_text=_("Sign-off: everyone who signed the version."))
-    version = models.ForeignKey("changeplans.PlanVersion", verbose_name=_("plan version"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("approved by"), null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    signers = models.CharField(
+        _("signed by"), max_length=1000, blank=True, help_text=_("Sign-off: everyone who signed the version.")
+    )
+    version = models.ForeignKey(
+        "changeplans.PlanVersion",
+        verbose_name=_("plan version"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
     approved_at = models.DateTimeField(_("approved at"), default=timezone.now)
 
     class Meta:
@@ -156,9 +200,13 @@ class Rehearsal(models.Model):
     """A dry run of a plan's automation before the window, attached to the version approvers see."""
 
     plan = models.ForeignKey("changeplans.Plan", on_delete=models.CASCADE, related_name="rehearsals")
-    version = models.ForeignKey("changeplans.PlanVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="rehearsals")
+    version = models.ForeignKey(
+        "changeplans.PlanVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="rehearsals"
+    )
     digest = models.CharField(_("automation fingerprint"), max_length=64)
-    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("requested by"), null=True, on_delete=models.SET_NULL, related_name="+")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("requested by"), null=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(_("requested at"), default=timezone.now)
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
 
@@ -174,23 +222,46 @@ class AutomationRun(ConcurrentTransitionMixin, models.Model):
     plan = models.ForeignKey("changeplans.Plan", on_delete=models.CASCADE, related_name="automation_runs")
     step = models.ForeignKey("changeplans.Step", on_delete=models.CASCADE, related_name="automation_runs")
     rehearsal = models.ForeignKey(Rehearsal, null=True, blank=True, on_delete=models.CASCADE, related_name="runs")
-    approval = models.ForeignKey(AutomationApproval, verbose_name=_("approval it ran under"), null=True, blank=True, on_delete=models.SET_NULL, related_name="runs")
+    approval = models.ForeignKey(
+        AutomationApproval,
+        verbose_name=_("approval it ran under"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="runs",
+    )
     mode = models.CharField(_("mode"), max_length=20, choices=RunMode.choices, default=RunMode.PRODUCTION)
     status = FSMField(_("status"), max_length=20, choices=RunStatus.choices, default=RunStatus.QUEUED, protected=True)
     kind = models.CharField(_("runner"), max_length=30)
     cluster_name = models.CharField(_("cluster"), max_length=100, blank=True)
     command = models.TextField(_("command"), blank=True, help_text=_("As executed, secrets redacted."))
     timeout_seconds = models.PositiveIntegerField(_("timeout, seconds"))
-    started_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("started by"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("started by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
     created_at = models.DateTimeField(_("requested at"), default=timezone.now)
     started_at = models.DateTimeField(_("started at"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     exit_code = models.IntegerField(_("exit code"), null=True, blank=True)
     summary = models.TextField(_("result"), blank=True)
-    log = models.TextField(_("log"), blank=True, help_text=_("The full output once the run has ended, secrets redacted."))
+    log = models.TextField(
+        _("log"), blank=True, help_text=_("The full output once the run has ended, secrets redacted.")
+    )
     cancel_requested_at = models.DateTimeField(null=True, blank=True)
-    cancelled_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("cancelled by"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    cancelled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("cancelled by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
     worker = models.CharField(max_length=200, blank=True)
 
     class Meta:
@@ -247,8 +318,12 @@ class AutomationRun(ConcurrentTransitionMixin, models.Model):
     def ending(self, status):
         """The transition that ends the run in `status` (a runner's Outcome.status)."""
         endings = {
-            RunStatus.SUCCEEDED: self.succeed, RunStatus.FAILED: self.fail, RunStatus.TIMED_OUT: self.time_out,
-            RunStatus.REFUSED: self.refuse, RunStatus.SKIPPED: self.skip, RunStatus.LOST: self.lose,
+            RunStatus.SUCCEEDED: self.succeed,
+            RunStatus.FAILED: self.fail,
+            RunStatus.TIMED_OUT: self.time_out,
+            RunStatus.REFUSED: self.refuse,
+            RunStatus.SKIPPED: self.skip,
+            RunStatus.LOST: self.lose,
             RunStatus.CANCELLED: self.cancel,
         }
         if status not in endings:

@@ -34,7 +34,9 @@ def _kubeconfig_values(kubeconfig_text):
 def redactor_for(cluster_names):
     """Every Secret value and the credentials of the named clusters' kubeconfigs."""
     redactor = Redactor(Secret.objects.values_list("value", flat=True))
-    for kubeconfig in Cluster.objects.filter(name__in=cluster_names).exclude(kubeconfig="").values_list("kubeconfig", flat=True):
+    for kubeconfig in (
+        Cluster.objects.filter(name__in=cluster_names).exclude(kubeconfig="").values_list("kubeconfig", flat=True)
+    ):
         redactor.add(*_kubeconfig_values(kubeconfig))
     return redactor
 
@@ -69,24 +71,29 @@ def appendix(plan, viewer=None):
     rows = []
     for run in runs:
         log, cut = _log(run.log, redact)
-        rows.append({
-            "position": run.step.position,
-            "step_name": run.step.name,
-            "kind": run.kind,
-            "cluster": run.cluster_name,
-            "mode": run.get_mode_display(),
-            "status": run.status,
-            "status_label": run.get_status_display(),
-            "started_at": _clock(run.started_at, tz),
-            "finished_at": _clock(run.finished_at, tz),
-            "started_by": display_name(run.started_by),
-            "exit_code": "" if run.exit_code is None else run.exit_code,
-            "summary": redact(run.summary),
-            "command": redact(run.command),
-            "log": log,
-            "cut": cut,
-            "cut_note": _("%(n)s more lines are not printed: the full log is in Okno (run No. %(run)s).") % {"n": cut, "run": run.pk} if cut else "",
-        })
+        rows.append(
+            {
+                "position": run.step.position,
+                "step_name": run.step.name,
+                "kind": run.kind,
+                "cluster": run.cluster_name,
+                "mode": run.get_mode_display(),
+                "status": run.status,
+                "status_label": run.get_status_display(),
+                "started_at": _clock(run.started_at, tz),
+                "finished_at": _clock(run.finished_at, tz),
+                "started_by": display_name(run.started_by),
+                "exit_code": "" if run.exit_code is None else run.exit_code,
+                "summary": redact(run.summary),
+                "command": redact(run.command),
+                "log": log,
+                "cut": cut,
+                "cut_note": _("%(n)s more lines are not printed: the full log is in Okno (run No. %(run)s).")
+                % {"n": cut, "run": run.pk}
+                if cut
+                else "",
+            }
+        )
     return render_to_string("runbooks/pdf/appendix.html", {"plan": plan, "runs": rows, "time_zone": plan.time_zone})
 
 

@@ -23,9 +23,17 @@ def _on_sign_off_matrix(user, plan):
     today = timezone.localdate()
     principals = Delegation.objects.filter(deputy=user, starts_on__lte=today, ends_on__gte=today).values("principal_id")
     group_ids = user.groups.values("pk")
-    return ApprovalRow.objects.filter(plan_id=plan.pk).filter(
-        Q(user=user) | Q(decided_by=user) | Q(on_behalf_of=user) | Q(group_id__in=group_ids) | Q(user_id__in=principals)
-    ).exists()
+    return (
+        ApprovalRow.objects.filter(plan_id=plan.pk)
+        .filter(
+            Q(user=user)
+            | Q(decided_by=user)
+            | Q(on_behalf_of=user)
+            | Q(group_id__in=group_ids)
+            | Q(user_id__in=principals)
+        )
+        .exists()
+    )
 
 
 def can_view_runs(user, plan):

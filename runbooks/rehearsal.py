@@ -18,18 +18,19 @@ from changeplans.models import NOT_STARTED_PLAN_STATUSES, Plan
 from changeplans.roles import is_administrator
 from changeplans.versioning import latest_version
 from common import workers
+from runbooks.runs import RunRefused, describe, execute_run, is_operator
 
 from .choices import ACTIVE_RUN_STATUSES, RunMode, RunStatus
-from runbooks.runs import RunRefused
-from runbooks.runs import describe
-from runbooks.runs import execute_run
-from runbooks.runs import is_operator
 from .four_eyes import SAFE_REHEARSAL_KINDS
 from .models import AutomationRun, Rehearsal, StepAutomation
 
 
 def _automations(plan_id):
-    return list(StepAutomation.objects.filter(step__plan_id=plan_id).select_related("step", "cluster").order_by("step__position", "step_id"))
+    return list(
+        StepAutomation.objects.filter(step__plan_id=plan_id)
+        .select_related("step", "cluster")
+        .order_by("step__position", "step_id")
+    )
 
 
 def automation_digest(plan_id, automations=None):
@@ -61,14 +62,25 @@ def request_rehearsal(plan_id, *, actor):
     refusal = rehearsal_refusal(actor, plan, automations)
     if refusal:
         raise RunRefused(refusal)
-    rehearsal = Rehearsal.objects.create(plan=plan, version=latest_version(plan), digest=automation_digest(plan_id, automations), requested_by=actor)
-    AutomationRun.objects.bulk_create([
-        AutomationRun(
-            plan=plan, step=a.step, rehearsal=rehearsal, mode=RunMode.REHEARSAL, kind=a.kind,
-            cluster_name=a.cluster.name if a.cluster_id else "", command=describe(a), timeout_seconds=a.timeout_seconds, started_by=actor,
-        )
-        for a in automations
-    ])
+    rehearsal = Rehearsal.objects.create(
+        plan=plan, version=latest_version(plan), digest=automation_digest(plan_id, automations), requested_by=actor
+    )
+    AutomationRun.objects.bulk_create(
+        [
+            AutomationRun(
+                plan=plan,
+                step=a.step,
+                rehearsal=rehearsal,
+                mode=RunMode.REHEARSAL,
+                kind=a.kind,
+                cluster_name=a.cluster.name if a.cluster_id else "",
+                command=describe(a),
+                timeout_seconds=a.timeout_seconds,
+                started_by=actor,
+            )
+            for a in automations
+        ]
+    )
     transaction.on_commit(lambda: hand_over(rehearsal.pk), robust=True)
     return rehearsal
 
@@ -82,7 +94,8 @@ def execute_rehearsal(rehearsal_id):
     """Dry-run each step's automation in step order; one failing step does not stop the others."""
     run_ids = list(
         AutomationRun.objects.filter(rehearsal_id=rehearsal_id, status=RunStatus.QUEUED)
-        .order_by("step__position", "step_id").values_list("pk", flat=True)
+        .order_by("step__position", "step_id")
+        .values_list("pk", flat=True)
     )
     for run_id in run_ids:
         execute_run(run_id)
@@ -92,7 +105,10 @@ def execute_rehearsal(rehearsal_id):
 def latest(plan_id):
     """The plan's latest rehearsal with its runs, and whether it rehearsed the automation as it is now."""
     rehearsal = (
-        Rehearsal.objects.filter(plan_id=plan_id).select_related("requested_by", "version").order_by("-created_at", "-id").first()
+        Rehearsal.objects.filter(plan_id=plan_id)
+        .select_related("requested_by", "version")
+        .order_by("-created_at", "-id")
+        .first()
     )
     if rehearsal is None:
         return None
@@ -103,13 +119,19 @@ def latest(plan_id):
         counts[run.status] = counts.get(run.status, 0) + 1
     # Skipped for want of a second person's approval (four_eyes.run_gate): nothing of it was tried, so the
     # rehearsal did not pass.
-    unapproved = [run for run in runs if run.status == RunStatus.SKIPPED and run.approval_id is None and run.kind not in SAFE_REHEARSAL_KINDS]
+    unapproved = [
+        run
+        for run in runs
+        if run.status == RunStatus.SKIPPED and run.approval_id is None and run.kind not in SAFE_REHEARSAL_KINDS
+    ]
     return {
         "rehearsal": rehearsal,
         "runs": runs,
         "matches": rehearsal.digest == current,
         "running": any(run.status in ACTIVE_RUN_STATUSES for run in runs),
         "unapproved": len(unapproved),
-        "ok": bool(runs) and not unapproved and all(run.status in (RunStatus.SUCCEEDED, RunStatus.SKIPPED) for run in runs),
+        "ok": bool(runs)
+        and not unapproved
+        and all(run.status in (RunStatus.SUCCEEDED, RunStatus.SKIPPED) for run in runs),
         "counts": counts,
     }

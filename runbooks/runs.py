@@ -72,11 +72,15 @@ def run_refusal(user: User | None, plan: Plan, step: Step, automation: StepAutom
     if automation is None:
         return _("This step has no automation.")
     if plan.status != PlanStatus.IN_PROGRESS:
-        return _("The plan is “%(status)s”: production automation runs only while the work is in progress (a rehearsal can run before).") % {"status": plan.get_status_display()}
+        return _(
+            "The plan is “%(status)s”: production automation runs only while the work is in progress (a rehearsal can run before)."
+        ) % {"status": plan.get_status_display()}
     if plan.rollback_started_at:
         return _("The plan is in rollback mode: automation of its steps is not run.")
     if step.status not in (StepStatus.PENDING, StepStatus.IN_PROGRESS):
-        return _("The step is “%(status)s”: its automation can run while it is not done or in progress.") % {"status": step.get_status_display()}
+        return _("The step is “%(status)s”: its automation can run while it is not done or in progress.") % {
+            "status": step.get_status_display()
+        }
     return None
 
 
@@ -105,7 +109,15 @@ def hand_over(run_id: int) -> None:
 
 def _record_run(run: AutomationRun, step: Step, *, actor: User | None, before: str, comment: str = "") -> None:
     run.step = step
-    record_event(step.plan, actor=actor, kind=EventKind.TRANSITION, obj=run, from_status=before, to_status=run.status, comment=comment)
+    record_event(
+        step.plan,
+        actor=actor,
+        kind=EventKind.TRANSITION,
+        obj=run,
+        from_status=before,
+        to_status=run.status,
+        comment=comment,
+    )
 
 
 @transaction.atomic
@@ -129,9 +141,14 @@ def request_run(step_id: int, *, actor: User | None) -> AutomationRun:
     if step.status == StepStatus.PENDING:
         transitions.start_step(step, actor=actor, comment=_("Automation started"))
     run = AutomationRun.objects.create(
-        plan=plan, step=step, mode=RunMode.PRODUCTION, kind=automation.kind,
-        cluster_name=automation.cluster.name if automation.cluster else "", command=describe(automation),
-        timeout_seconds=automation.timeout_seconds, started_by=actor,
+        plan=plan,
+        step=step,
+        mode=RunMode.PRODUCTION,
+        kind=automation.kind,
+        cluster_name=automation.cluster.name if automation.cluster else "",
+        command=describe(automation),
+        timeout_seconds=automation.timeout_seconds,
+        started_by=actor,
     )
     _record_run(run, step, actor=actor, before="", comment=run.command)
     transaction.on_commit(lambda: hand_over(run.pk), robust=True)
@@ -163,6 +180,7 @@ def cancel_run(run_id: int, *, actor: User) -> AutomationRun:
 
 
 # --- the worker side ---------------------------------------------------------------------------------
+
 
 def _claim(run_id: int) -> AutomationRun | None:
     with transaction.atomic():
@@ -225,7 +243,9 @@ class _RunIO:
                 self.flush()
             if not self.cancelled and now - self.last_cancel_look >= CANCEL_POLL_SECONDS:
                 self.last_cancel_look = now
-                self.cancelled = AutomationRun.objects.filter(pk=self.run_id, cancel_requested_at__isnull=False).exists()
+                self.cancelled = AutomationRun.objects.filter(
+                    pk=self.run_id, cancel_requested_at__isnull=False
+                ).exists()
             if now - self.last_beat >= self.heartbeat_every:
                 self.last_beat = now
                 AutomationRun.objects.filter(pk=self.run_id).update(heartbeat_at=timezone.now())
@@ -296,8 +316,13 @@ def execute_run(run_id: int) -> AutomationRun | None:
             AutomationRun.objects.filter(pk=run.pk).update(approval=approval)
         runner, spec = _prepare(run, automation, redactor)
         ctx = RunContext(
-            workdir=workdir, output=io.output, stop_reason=io.stop_reason, dry_run=run.mode == RunMode.REHEARSAL,
-            cluster=automation.cluster, timeout=run.timeout_seconds, redactor=redactor,
+            workdir=workdir,
+            output=io.output,
+            stop_reason=io.stop_reason,
+            dry_run=run.mode == RunMode.REHEARSAL,
+            cluster=automation.cluster,
+            timeout=run.timeout_seconds,
+            redactor=redactor,
         )
         outcome = runner.run(spec, ctx)
     except AutomationError as exc:
@@ -363,10 +388,16 @@ def _settle_step(run: AutomationRun, *, actor: User | None) -> None:
     if run.status == RunStatus.SUCCEEDED:
         transitions.finish_step(step, actor=actor, comment=_("Automation: %(summary)s") % {"summary": run.summary})
     else:
-        transitions.fail_step(step, actor=actor, reason=_("Automation “%(status)s”: %(summary)s") % {"status": run.get_status_display(), "summary": run.summary})
+        transitions.fail_step(
+            step,
+            actor=actor,
+            reason=_("Automation “%(status)s”: %(summary)s")
+            % {"status": run.get_status_display(), "summary": run.summary},
+        )
 
 
 # --- the sweeper: lost workers, lost hand-overs -----------------------------------------------------
+
 
 def sweep(now: datetime | None = None) -> dict[str, int]:
     """Runs whose worker stopped beating are LOST (the step fails for a person to decide: the automation
@@ -374,12 +405,19 @@ def sweep(now: datetime | None = None) -> dict[str, int]:
     now = now or timezone.now()
     lost_after = timedelta(seconds=float(settings.OKNO_AUTOMATION_LOST_SECONDS))
     lost = 0
-    for run_id in AutomationRun.objects.filter(status=RunStatus.RUNNING, heartbeat_at__lt=now - lost_after).values_list("pk", flat=True):
-        outcome = Outcome(status=RunStatus.LOST, summary=_("The worker running it stopped answering; check the system's state before running it again."))
+    for run_id in AutomationRun.objects.filter(status=RunStatus.RUNNING, heartbeat_at__lt=now - lost_after).values_list(
+        "pk", flat=True
+    ):
+        outcome = Outcome(
+            status=RunStatus.LOST,
+            summary=_("The worker running it stopped answering; check the system's state before running it again."),
+        )
         log_text = "\n".join(RunLine.objects.filter(run_id=run_id).order_by("seq").values_list("text", flat=True))
         if _finish(run_id, outcome, Redactor(), log_text).status == RunStatus.LOST:
             lost += 1
-    stale = AutomationRun.objects.filter(status=RunStatus.QUEUED, created_at__lt=now - timedelta(seconds=QUEUED_REHAND_SECONDS))
+    stale = AutomationRun.objects.filter(
+        status=RunStatus.QUEUED, created_at__lt=now - timedelta(seconds=QUEUED_REHAND_SECONDS)
+    )
     rehanded = 0
     for run_id in stale.values_list("pk", flat=True):
         hand_over(run_id)
@@ -404,13 +442,21 @@ def schedule_plan(plan_id: int) -> None:
     if plan is None:
         return
     active = plan.status == PlanStatus.IN_PROGRESS and not plan.rollback_started_at
-    automations = StepAutomation.objects.filter(step__plan_id=plan_id, start_at_planned_time=True).select_related("step")
+    automations = StepAutomation.objects.filter(step__plan_id=plan_id, start_at_planned_time=True).select_related(
+        "step"
+    )
     with transaction.atomic():
         for automation in automations:
             step = automation.step
             due = step.planned_start(plan.tz) or timezone.now()
-            scheduler.put(_scheduled_key(step.pk), max(due, plan.started_at or due), SCHEDULED_RUN, {"step": step.pk},
-                          subject=f"plan:{plan_id}", active=active and step.status == StepStatus.PENDING)
+            scheduler.put(
+                _scheduled_key(step.pk),
+                max(due, plan.started_at or due),
+                SCHEDULED_RUN,
+                {"step": step.pk},
+                subject=f"plan:{plan_id}",
+                active=active and step.status == StepStatus.PENDING,
+            )
     transaction.on_commit(scheduler.kick, robust=True)
 
 

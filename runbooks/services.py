@@ -49,7 +49,13 @@ def _changed(edit: PlanPartEdit[Step], *, before: str, after: str) -> None:
 
 
 def save_step_automation(
-    plan_id: int, step_id: int, *, actor: User, data: dict[str, Any], revision: int | None = None, original: str | None = None,
+    plan_id: int,
+    step_id: int,
+    *,
+    actor: User,
+    data: dict[str, Any],
+    revision: int | None = None,
+    original: str | None = None,
 ) -> StepAutomation:
     """Create or change the step's automation from a StepAutomationForm's cleaned data.
 
@@ -77,7 +83,12 @@ def save_step_automation(
 
 
 def delete_step_automation(
-    plan_id: int, step_id: int, *, actor: User, revision: int | None = None, original: str | None = None,
+    plan_id: int,
+    step_id: int,
+    *,
+    actor: User,
+    revision: int | None = None,
+    original: str | None = None,
 ) -> bool:
     """Remove the step's automation; False when it has none. `revision`, `original`: as for saving."""
     with edit_plan_part(plan_id, actor=actor, read=_read_step(step_id), revision=revision, original=original) as edit:

@@ -15,10 +15,7 @@ from django.core.handlers.asgi import ASGIRequest
 from django.http import HttpResponse, StreamingHttpResponse
 
 from execution import live_limits
-from execution.live_limits import SYNC_PROBE_SECONDS
-from execution.live_limits import StreamStopped
-from execution.live_limits import release_connection
-from execution.live_limits import sync_streams
+from execution.live_limits import SYNC_PROBE_SECONDS, StreamStopped, release_connection, sync_streams
 
 from .models import AutomationRun, RunLine
 
@@ -36,13 +33,20 @@ def _format_line(seq, text):
 
 def _look(run_id, after):
     """(new lines, the run's status, ended?) — the lines first, then the status, so none is missed."""
-    lines = list(RunLine.objects.filter(run_id=run_id, seq__gt=after).order_by("seq").values_list("seq", "text")[:BATCH])
+    lines = list(
+        RunLine.objects.filter(run_id=run_id, seq__gt=after).order_by("seq").values_list("seq", "text")[:BATCH]
+    )
     run = AutomationRun.objects.filter(pk=run_id).only("status", "summary", "exit_code").first()
     return lines, run
 
 
 def _end_event(run):
-    data = {"status": run.status, "label": str(run.get_status_display()), "summary": run.summary, "exit_code": run.exit_code}
+    data = {
+        "status": run.status,
+        "label": str(run.get_status_display()),
+        "summary": run.summary,
+        "exit_code": run.exit_code,
+    }
     return f"event: end\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
 
 
@@ -73,7 +77,7 @@ def _sync_stream(run_id, after):
                 text, ended = _step(run_id, cursor)
         except StreamStopped:
             return
-        except Exception:  # noqa: BLE001 (the database went away: end; the browser reconnects)
+        except Exception:
             log.warning("run stream: looking at run %s failed, ending the stream", run_id, exc_info=True)
             return
         if text:

@@ -39,7 +39,9 @@ def automation_text(automation):
         first = label
         if automation.cluster_id:
             first += ", " + _("cluster %(name)s") % {"name": automation.cluster.name}
-        start = _("starts at the step's planned time") if automation.start_at_planned_time else _("started by the operator")
+        start = (
+            _("starts at the step's planned time") if automation.start_at_planned_time else _("started by the operator")
+        )
         last = _("timeout %(seconds)s s") % {"seconds": automation.timeout_seconds} + "; " + start
         # The whole content, not only the runner's one-line description: the signers approve exactly what
         # runs (dry-run argv, inline playbook, headers and body …), and any change of it makes a new version.

@@ -59,26 +59,50 @@ def _steps_for_display(definition):
             number += 1
             rows.append({"block": item, "number": number})
             for index, step in enumerate(item["steps"], start=1):
-                rows.append({"step": step, "number": f"{number}.{index}", "preview": _describe(step["automation"]) if step.get("automation") else ""})
+                rows.append(
+                    {
+                        "step": step,
+                        "number": f"{number}.{index}",
+                        "preview": _describe(step["automation"]) if step.get("automation") else "",
+                    }
+                )
         else:
             number += 1
-            rows.append({"step": item, "number": number, "preview": _describe(item["automation"]) if item.get("automation") else ""})
+            rows.append(
+                {
+                    "step": item,
+                    "number": number,
+                    "preview": _describe(item["automation"]) if item.get("automation") else "",
+                }
+            )
     return rows
 
 
 @login_required
 def runbook_list(request):
     current = RunbookVersion.objects.filter(runbook=OuterRef("pk")).order_by("-number")
-    runbooks = list(Runbook.objects.filter(archived=False).annotate(current_id=Subquery(current.values("pk")[:1])).select_related("created_by"))
-    versions = RunbookVersion.objects.filter(pk__in=[r.current_id for r in runbooks if r.current_id]).select_related("created_by")
+    runbooks = list(
+        Runbook.objects.filter(archived=False)
+        .annotate(current_id=Subquery(current.values("pk")[:1]))
+        .select_related("created_by")
+    )
+    versions = RunbookVersion.objects.filter(pk__in=[r.current_id for r in runbooks if r.current_id]).select_related(
+        "created_by"
+    )
     by_id = {version.pk: version for version in versions}
     for runbook in runbooks:
         runbook.current_version = by_id.get(runbook.current_id)
         if runbook.current_version:
             runbook.steps_once, runbook.steps_per_node = definitions.step_count(runbook.current_version.definition)
-    return render(request, "runbooks/runbook_list.html", {
-        "runbooks": runbooks, "can_write": library.can_write_runbooks(request.user), "can_create_plan": can_create_plan(request.user),
-    })
+    return render(
+        request,
+        "runbooks/runbook_list.html",
+        {
+            "runbooks": runbooks,
+            "can_write": library.can_write_runbooks(request.user),
+            "can_create_plan": can_create_plan(request.user),
+        },
+    )
 
 
 def _version_or_404(runbook, number=None):
@@ -97,12 +121,21 @@ def runbook_detail(request, slug):
     number = request.GET.get("version")
     version = _version_or_404(runbook, int(number) if number and number.isdigit() else None)
     definition = version.definition
-    return render(request, "runbooks/runbook_detail.html", {
-        "runbook": runbook, "version": version, "definition": definition, "rows": _steps_for_display(definition),
-        "history": runbook.versions.select_related("created_by").order_by("-number"),
-        "is_current": version.number == runbook.versions.order_by("-number").values_list("number", flat=True).first(),
-        "can_write": library.can_write_runbooks(request.user), "can_create_plan": can_create_plan(request.user),
-    })
+    return render(
+        request,
+        "runbooks/runbook_detail.html",
+        {
+            "runbook": runbook,
+            "version": version,
+            "definition": definition,
+            "rows": _steps_for_display(definition),
+            "history": runbook.versions.select_related("created_by").order_by("-number"),
+            "is_current": version.number
+            == runbook.versions.order_by("-number").values_list("number", flat=True).first(),
+            "can_write": library.can_write_runbooks(request.user),
+            "can_create_plan": can_create_plan(request.user),
+        },
+    )
 
 
 @login_required
@@ -116,8 +149,12 @@ def runbook_plan_create(request, slug):
         data = form.cleaned_data
         try:
             plan = instantiate.create_plan(
-                version, data["parameters"], actor=request.user, window_start=data["window_start"],
-                window_end=data.get("window_end"), time_zone=data["time_zone"],
+                version,
+                data["parameters"],
+                actor=request.user,
+                window_start=data["window_start"],
+                window_end=data.get("window_end"),
+                time_zone=data["time_zone"],
             )
         except instantiate.ParameterError as exc:  # e.g. a cluster deleted meanwhile
             for param, message in exc.errors.items():
@@ -125,9 +162,18 @@ def runbook_plan_create(request, slug):
         except ValidationError as exc:  # e.g. a computed window end past the date limit
             form.add_error(None, exc)
         else:
-            messages.success(request, _("The plan is created from runbook “%(title)s”. Check its steps and times.") % {"title": runbook.title})
+            messages.success(
+                request,
+                _("The plan is created from runbook “%(title)s”. Check its steps and times.")
+                % {"title": runbook.title},
+            )
             return redirect("changeplans:plan_detail", pk=plan.pk)
-    return render(request, "runbooks/runbook_plan_create.html", {"runbook": runbook, "version": version, "form": form}, status=422 if form.is_bound and form.errors else 200)
+    return render(
+        request,
+        "runbooks/runbook_plan_create.html",
+        {"runbook": runbook, "version": version, "form": form},
+        status=422 if form.is_bound and form.errors else 200,
+    )
 
 
 def _require_writer(user):
@@ -136,7 +182,9 @@ def _require_writer(user):
 
 
 def _editor(request, form, problems, runbook=None, status=200):
-    return render(request, "runbooks/runbook_form.html", {"form": form, "problems": problems, "runbook": runbook}, status=status)
+    return render(
+        request, "runbooks/runbook_form.html", {"form": form, "problems": problems, "runbook": runbook}, status=status
+    )
 
 
 @login_required
@@ -146,7 +194,9 @@ def runbook_new(request):
     problems = []
     if request.method == "POST" and form.is_valid():
         try:
-            version = library.create_runbook(form.cleaned_data["source"], actor=request.user, comment=form.cleaned_data["comment"])
+            version = library.create_runbook(
+                form.cleaned_data["source"], actor=request.user, comment=form.cleaned_data["comment"]
+            )
         except definitions.DefinitionError as exc:
             problems = exc.problems
         else:
@@ -160,14 +210,18 @@ def runbook_edit(request, slug):
     _require_writer(request.user)
     runbook = get_object_or_404(Runbook, slug=slug)
     if runbook.builtin:
-        messages.warning(request, _("Runbooks of the shipped library are not edited in place: make a copy and edit it."))
+        messages.warning(
+            request, _("Runbooks of the shipped library are not edited in place: make a copy and edit it.")
+        )
         return redirect("runbooks:runbook_detail", slug=slug)
     current = _version_or_404(runbook)
     form = RunbookSourceForm(request.POST or None, initial={"source": library.export_source(current)})
     problems = []
     if request.method == "POST" and form.is_valid():
         try:
-            version = library.save_version(runbook.pk, form.cleaned_data["source"], actor=request.user, comment=form.cleaned_data["comment"])
+            version = library.save_version(
+                runbook.pk, form.cleaned_data["source"], actor=request.user, comment=form.cleaned_data["comment"]
+            )
         except definitions.DefinitionError as exc:
             problems = exc.problems
         else:
@@ -197,7 +251,12 @@ def runbook_import(request):
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
         try:
-            version, created = library.import_runbook(form.cleaned_data["text"], actor=request.user, filename=upload.name, comment=form.cleaned_data["comment"])
+            version, created = library.import_runbook(
+                form.cleaned_data["text"],
+                actor=request.user,
+                filename=upload.name,
+                comment=form.cleaned_data["comment"],
+            )
         except definitions.DefinitionError as exc:
             problems = exc.problems
         except PermissionDenied as exc:
@@ -206,7 +265,11 @@ def runbook_import(request):
             if created:
                 messages.success(request, _("Runbook “%(title)s” is imported.") % {"title": version.runbook.title})
             else:
-                messages.success(request, _("Version %(number)d of “%(title)s” is imported.") % {"number": version.number, "title": version.runbook.title})
+                messages.success(
+                    request,
+                    _("Version %(number)d of “%(title)s” is imported.")
+                    % {"number": version.number, "title": version.runbook.title},
+                )
             return redirect("runbooks:runbook_detail", slug=version.runbook.slug)
     status = 422 if problems or (form.is_bound and form.errors) else 200
     return render(request, "runbooks/runbook_import.html", {"form": form, "problems": problems}, status=status)

@@ -44,8 +44,12 @@ def step_automation(request: HttpRequest, plan_id: int, step_id: int) -> HttpRes
                 form.is_valid()  # shows why (an editor page from before the revision was carried)
             elif form.is_valid():
                 services.save_step_automation(
-                    plan.pk, step.pk, actor=request.user, data=form.cleaned_data,
-                    revision=form.cleaned_data["revision"], original=form.cleaned_data["original"],
+                    plan.pk,
+                    step.pk,
+                    actor=request.user,
+                    data=form.cleaned_data,
+                    revision=form.cleaned_data["revision"],
+                    original=form.cleaned_data["original"],
                 )
                 messages.success(request, _("The automation of step %(n)s is saved.") % {"n": step.position})
                 return redirect(reverse("automation_editor:step_automation", args=[plan.pk, step.pk]))
@@ -61,14 +65,25 @@ def step_automation(request: HttpRequest, plan_id: int, step_id: int) -> HttpRes
             status, conflict = 409, {"error": exc, "theirs": theirs}
         line = form.preview
     else:
-        initial = {**StepAutomationForm.initial_for(automation), "revision": plan.revision, "original": services.automation_stamp(automation)}
+        initial = {
+            **StepAutomationForm.initial_for(automation),
+            "revision": plan.revision,
+            "original": services.automation_stamp(automation),
+        }
         form = StepAutomationForm(initial=initial)
         line = preview(automation.kind, automation.spec, automation.params) if automation else ""
     if refusal:
         for field in form.fields.values():
             field.disabled = True
     context = {
-        "plan": plan, "step": step, "automation": automation, "form": form, "preview": line, "conflict": conflict,
-        "refusal": refusal, "can_edit": refusal is None, "plan_url": plan_url,
+        "plan": plan,
+        "step": step,
+        "automation": automation,
+        "form": form,
+        "preview": line,
+        "conflict": conflict,
+        "refusal": refusal,
+        "can_edit": refusal is None,
+        "plan_url": plan_url,
     }
     return render(request, "runbooks/automation_edit.html", context, status=status)

@@ -14,17 +14,25 @@ from django.views.decorators.http import require_POST
 from changeplans.models import Plan, Step
 from changeplans.permissions import can_view_plan
 from execution.views import _run
+from runbooks import four_eyes, rehearsal, runs, stream
 
-from runbooks import four_eyes, rehearsal, stream
-from runbooks import runs
 from .models import AutomationRun
 from .permissions import can_view_run
 
 
 def _viewable_run(request, pk):
-    run = get_object_or_404(AutomationRun.objects.select_related("plan", "step", "started_by", "cancelled_by", "approval__approved_by", "approval__version"), pk=pk)
+    run = get_object_or_404(
+        AutomationRun.objects.select_related(
+            "plan", "step", "started_by", "cancelled_by", "approval__approved_by", "approval__version"
+        ),
+        pk=pk,
+    )
     if not can_view_run(request.user, run):
-        raise PermissionDenied(_("Automation runs of this plan are shown to its author, curator and signers, to duty officers, operators and administrators."))
+        raise PermissionDenied(
+            _(
+                "Automation runs of this plan are shown to its author, curator and signers, to duty officers, operators and administrators."
+            )
+        )
     return run
 
 
@@ -35,7 +43,9 @@ def run_step(request, pk):
     if not can_view_plan(request.user, step.plan):
         raise PermissionDenied(_("You may not view this plan."))
     return _run(
-        request, step.plan_id, lambda: runs.request_run(pk, actor=request.user),
+        request,
+        step.plan_id,
+        lambda: runs.request_run(pk, actor=request.user),
         lambda run: _("Step %(n)d: automation started.") % {"n": step.position},
     )
 
@@ -52,7 +62,9 @@ def cancel(request, pk):
             messages.error(request, str(exc))
         return redirect(run_url(run))
     return _run(
-        request, run.plan_id, lambda: runs.cancel_run(pk, actor=request.user),
+        request,
+        run.plan_id,
+        lambda: runs.cancel_run(pk, actor=request.user),
         lambda r: _("Step %(n)d: the automation is being cancelled.") % {"n": run.step.position},
     )
 
@@ -68,18 +80,27 @@ def run_detail(request, pk):
     run = _viewable_run(request, pk)
     lines = list(run.lines.order_by("seq").values_list("seq", "text")) if not run.ended or not run.log else None
     with timezone.override(run.plan.tz):
-        return render(request, "runbooks/run_detail.html", {
-            "run": run, "plan": run.plan, "step": run.step, "lines": lines,
-            "last_seq": lines[-1][0] if lines else 0,
-            "can_cancel": runs.cancel_refusal(request.user, run) is None,
-        })
+        return render(
+            request,
+            "runbooks/run_detail.html",
+            {
+                "run": run,
+                "plan": run.plan,
+                "step": run.step,
+                "lines": lines,
+                "last_seq": lines[-1][0] if lines else 0,
+                "can_cancel": runs.cancel_refusal(request.user, run) is None,
+            },
+        )
 
 
 @login_required
 def run_log(request, pk):
     run = _viewable_run(request, pk)
     text = run.log if run.ended and run.log else "\n".join(run.lines.order_by("seq").values_list("text", flat=True))
-    header = f"# {run.step}\n# {run.get_mode_display()} · {run.get_status_display()} · {run.summary}\n$ {run.command}\n\n"
+    header = (
+        f"# {run.step}\n# {run.get_mode_display()} · {run.get_status_display()} · {run.summary}\n$ {run.command}\n\n"
+    )
     response = HttpResponse(header + text + "\n", content_type="text/plain; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="okno-run-{run.pk}.log"'
     return response
@@ -102,7 +123,9 @@ def rehearse(request, pk):
     except PermissionDenied as exc:
         messages.error(request, str(exc))
     else:
-        messages.success(request, _("The rehearsal has started: approved automated steps run as a dry run, the others are skipped."))
+        messages.success(
+            request, _("The rehearsal has started: approved automated steps run as a dry run, the others are skipped.")
+        )
     return redirect(f"{plan_url(plan)}#rehearsal")
 
 
@@ -124,5 +147,13 @@ def approve_automation(request, pk):
     except PermissionDenied as exc:
         messages.error(request, str(exc))
     else:
-        messages.success(request, ngettext("Automation of %(n)d step approved for rehearsals.", "Automation of %(n)d steps approved for rehearsals.", len(made)) % {"n": len(made)})
+        messages.success(
+            request,
+            ngettext(
+                "Automation of %(n)d step approved for rehearsals.",
+                "Automation of %(n)d steps approved for rehearsals.",
+                len(made),
+            )
+            % {"n": len(made)},
+        )
     return redirect(f"{plan_url(plan)}#rehearsal")

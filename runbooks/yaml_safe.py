@@ -35,20 +35,35 @@ class _Loader(yaml.SafeLoader):
     def compose_node(self, parent, index):
         event = self.peek_event()
         if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
-            raise Refused(_("anchors and aliases (“&%(name)s”, “*%(name)s”) are not allowed: write the value out.") % {"name": event.anchor}, event.start_mark)
+            raise Refused(
+                _("anchors and aliases (“&%(name)s”, “*%(name)s”) are not allowed: write the value out.")
+                % {"name": event.anchor},
+                event.start_mark,
+            )
         self.nodes += 1
         if self.nodes > self.max_nodes:
-            raise Refused(_("the document has more than %(count)d values.") % {"count": self.max_nodes}, event.start_mark)
+            raise Refused(
+                _("the document has more than %(count)d values.") % {"count": self.max_nodes}, event.start_mark
+            )
         self.depth += 1
         try:
             if self.depth > self.max_depth:
-                raise Refused(_("the document is nested deeper than %(depth)d levels.") % {"depth": self.max_depth}, event.start_mark)
+                raise Refused(
+                    _("the document is nested deeper than %(depth)d levels.") % {"depth": self.max_depth},
+                    event.start_mark,
+                )
             return super().compose_node(parent, index)
         finally:
             self.depth -= 1
 
 
-def compose(text, *, max_bytes=RUNBOOK_LIMITS["max_bytes"], max_nodes=RUNBOOK_LIMITS["max_nodes"], max_depth=RUNBOOK_LIMITS["max_depth"]):
+def compose(
+    text,
+    *,
+    max_bytes=RUNBOOK_LIMITS["max_bytes"],
+    max_nodes=RUNBOOK_LIMITS["max_nodes"],
+    max_depth=RUNBOOK_LIMITS["max_depth"],
+):
     """(loader, root node) of one bounded document; build the data with loader.construct_document(node)."""
     size = len(text.encode("utf-8", errors="replace")) if isinstance(text, str) else len(text)
     if size > max_bytes:

@@ -46,7 +46,10 @@ def diagram() -> str:
     edges = app_edges()
     lines = ["```mermaid", "flowchart TD"]
     lines += [f"    {app}" for app in [*layers, *(p for p in packages() if p not in layers)]]
-    lines += [f"    {source} --> {target}" for source, target in sorted(edges, key=lambda e: (layers.index(e[0]) if e[0] in layers else 99, e))]
+    lines += [
+        f"    {source} --> {target}"
+        for source, target in sorted(edges, key=lambda e: (layers.index(e[0]) if e[0] in layers else 99, e))
+    ]
     lines.append("```")
     return "\n".join(lines)
 

@@ -18,7 +18,13 @@ def _postgres_reachable():
     import psycopg
 
     try:
-        psycopg.connect(host=db["HOST"] or "127.0.0.1", port=db["PORT"] or 5432, user=db["USER"], dbname="postgres", connect_timeout=3).close()
+        psycopg.connect(
+            host=db["HOST"] or "127.0.0.1",
+            port=db["PORT"] or 5432,
+            user=db["USER"],
+            dbname="postgres",
+            connect_timeout=3,
+        ).close()
     except psycopg.OperationalError:
         return False
     return True
@@ -43,13 +49,17 @@ def pytest_configure(config):
 
     if not _postgres_reachable():
         if IN_CI:
-            raise pytest.UsageError(f"PostgreSQL is unreachable at {settings.DATABASES['default'].get('HOST')}: CI needs it (tests fail, not skip).")
+            raise pytest.UsageError(
+                f"PostgreSQL is unreachable at {settings.DATABASES['default'].get('HOST')}: CI needs it (tests fail, not skip)."
+            )
         # A developer's machine without PostgreSQL: run on SQLite and skip tests marked postgres.
         settings.DATABASES["default"] = {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}
         config._okno_skip_marker = {"postgres"}
     if not _redis_reachable():
         if IN_CI:
-            raise pytest.UsageError(f"Redis is unreachable at {settings.REDIS_URL!r}: CI needs it (tests fail, not skip).")
+            raise pytest.UsageError(
+                f"Redis is unreachable at {settings.REDIS_URL!r}: CI needs it (tests fail, not skip)."
+            )
         settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
         config._okno_skip_marker = getattr(config, "_okno_skip_marker", set()) | {"redis"}
 

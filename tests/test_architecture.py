@@ -92,8 +92,12 @@ def test_templates_use_only_downwards():
             if not path.is_file():
                 continue
             text = path.read_text()
-            used = [(name, libraries.get(name, "")) for match in LOAD.finditer(text) for name in match.group(1).split()
-                    if name != "from"]
+            used = [
+                (name, libraries.get(name, ""))
+                for match in LOAD.finditer(text)
+                for name in match.group(1).split()
+                if name != "from"
+            ]
             used += [(f"{target}/…", target) for target in USES.findall(text)]
             for what, target in used:
                 if target in LAYERS and LAYERS[target] > rank:

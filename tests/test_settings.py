@@ -37,8 +37,12 @@ def _settings_reads(tree):
         if isinstance(node, ast.Attribute) and _is_settings(node.value) and node.attr.startswith("OKNO_"):
             yield node.attr, node.lineno, False
         elif (
-            isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in {"getattr", "hasattr"}
-            and len(node.args) >= 2 and _is_settings(node.args[0]) and _okno_name(node.args[1])
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id in {"getattr", "hasattr"}
+            and len(node.args) >= 2
+            and _is_settings(node.args[0])
+            and _okno_name(node.args[1])
         ):
             yield _okno_name(node.args[1]), node.lineno, len(node.args) == 3
 

@@ -102,11 +102,17 @@ def step_cell(context, step, field, value, derived=None):
     # Clicks inside the open editor are ignored by static/okno/okno.js (htmx:confirm): a trigger filter
     # expression would need eval, which the Content-Security-Policy forbids.
     if context.get("can_edit"):
-        attrs = format_html(' hx-get="{}" hx-trigger="click" hx-swap="innerHTML"', fast_url("changeplans:step_cell", step.pk, field))
+        attrs = format_html(
+            ' hx-get="{}" hx-trigger="click" hx-swap="innerHTML"', fast_url("changeplans:step_cell", step.pk, field)
+        )
     if value:
         content = format_html("{}", value).replace("\r\n", "\n").replace("\n", "<br>")
     elif derived:
-        content = format_html('<span class="text-secondary" title="{}">≈{}</span>', gettext("No start time: follows the previous step"), derived.strftime("%H:%M"))
+        content = format_html(
+            '<span class="text-secondary" title="{}">≈{}</span>',
+            gettext("No start time: follows the previous step"),
+            derived.strftime("%H:%M"),
+        )
     else:
         content = ""
     return format_html('<td id="cell-{}-{}" class="{}"{}>{}</td>', step.pk, field, classes, attrs, mark_safe(content))

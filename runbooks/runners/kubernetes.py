@@ -11,7 +11,7 @@ Waits and retries poll ctx.stop_reason() every POLL_SECONDS.
 import json
 import time
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import urllib3
@@ -29,13 +29,37 @@ Where = str | Callable[[], str]  # where a stopped run stood, or how to say it
 POLL_SECONDS = 0.2  # stop_reason() is checked at least this often during waits and retries
 WAIT_INTERVAL = 1.0  # between two reads of a rollout / pods while waiting
 REQUEST_TIMEOUT = (5, 30)  # connect, read seconds of one API call
-ACTIONS = ("cordon", "uncordon", "drain", "rollout_restart", "wait_rollout", "wait_pods_ready", "list_pods", "delete_pods")
+ACTIONS = (
+    "cordon",
+    "uncordon",
+    "drain",
+    "rollout_restart",
+    "wait_rollout",
+    "wait_pods_ready",
+    "list_pods",
+    "delete_pods",
+)
 RESOURCES = ("deployment", "statefulset", "daemonset")
-KEYS = {"action", "node", "namespace", "name", "resource", "selector", "grace_period_seconds", "eviction_retry_seconds", "force"}
+KEYS = {
+    "action",
+    "node",
+    "namespace",
+    "name",
+    "resource",
+    "selector",
+    "grace_period_seconds",
+    "eviction_retry_seconds",
+    "force",
+}
 REQUIRED = {
-    "cordon": ("node",), "uncordon": ("node",), "drain": ("node",),
-    "rollout_restart": ("namespace", "name"), "wait_rollout": ("namespace", "name"),
-    "wait_pods_ready": ("namespace", "selector"), "list_pods": (), "delete_pods": ("namespace", "selector"),
+    "cordon": ("node",),
+    "uncordon": ("node",),
+    "drain": ("node",),
+    "rollout_restart": ("namespace", "name"),
+    "wait_rollout": ("namespace", "name"),
+    "wait_pods_ready": ("namespace", "selector"),
+    "list_pods": (),
+    "delete_pods": ("namespace", "selector"),
 }
 RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
 
@@ -83,20 +107,33 @@ class KubernetesRunner(Runner):
             raise AutomationError(_("Kubernetes automation must be a mapping."))
         action = spec.get("action")
         if action not in ACTIONS:
-            raise AutomationError(_("Kubernetes action “%(action)s” is unknown; use one of: %(actions)s.") % {"action": action, "actions": ", ".join(ACTIONS)})
+            raise AutomationError(
+                _("Kubernetes action “%(action)s” is unknown; use one of: %(actions)s.")
+                % {"action": action, "actions": ", ".join(ACTIONS)}
+            )
         unknown = sorted(set(spec) - KEYS)
         if unknown:
-            raise AutomationError(_("Kubernetes automation has unknown fields: %(fields)s.") % {"fields": ", ".join(unknown)})
+            raise AutomationError(
+                _("Kubernetes automation has unknown fields: %(fields)s.") % {"fields": ", ".join(unknown)}
+            )
         for key in REQUIRED[action]:
             if not str(spec.get(key) or "").strip():
-                raise AutomationError(_("Kubernetes action “%(action)s” needs “%(field)s”.") % {"action": action, "field": key})
+                raise AutomationError(
+                    _("Kubernetes action “%(action)s” needs “%(field)s”.") % {"action": action, "field": key}
+                )
         if action == "list_pods" and not (spec.get("selector") or spec.get("node")):
             raise AutomationError(_("Kubernetes action “list_pods” needs a selector or a node."))
         if spec.get("resource", "deployment") not in RESOURCES:
-            raise AutomationError(_("Kubernetes resource must be one of: %(resources)s.") % {"resources": ", ".join(RESOURCES)})
+            raise AutomationError(
+                _("Kubernetes resource must be one of: %(resources)s.") % {"resources": ", ".join(RESOURCES)}
+            )
         for key, minimum in (("grace_period_seconds", 0), ("eviction_retry_seconds", 1)):
-            if key in spec and not (isinstance(spec[key], int) and not isinstance(spec[key], bool) and spec[key] >= minimum):
-                raise AutomationError(_("“%(field)s” must be a whole number of at least %(min)s.") % {"field": key, "min": minimum})
+            if key in spec and not (
+                isinstance(spec[key], int) and not isinstance(spec[key], bool) and spec[key] >= minimum
+            ):
+                raise AutomationError(
+                    _("“%(field)s” must be a whole number of at least %(min)s.") % {"field": key, "min": minimum}
+                )
 
     def describe(self, spec: Spec) -> str:
         return self._command(spec, dry_run=False)
@@ -115,9 +152,9 @@ class KubernetesRunner(Runner):
             "wait_rollout": f"kubectl rollout status {target}{ns}",
             "wait_pods_ready": f"kubectl wait pods -l {spec.get('selector')}{ns} --for=condition=Ready",
             "list_pods": "kubectl get pods -o wide"
-                         + (f" -l {spec['selector']}" if spec.get("selector") else "")
-                         + (f" --field-selector spec.nodeName={spec['node']}" if spec.get("node") else "")
-                         + (ns or " --all-namespaces"),
+            + (f" -l {spec['selector']}" if spec.get("selector") else "")
+            + (f" --field-selector spec.nodeName={spec['node']}" if spec.get("node") else "")
+            + (ns or " --all-namespaces"),
             "delete_pods": f"kubectl delete pods -l {spec.get('selector')}{ns}{grace} --wait=false",
         }.get(action, f"kubernetes: {action}")
         if context:
@@ -155,7 +192,10 @@ class KubernetesRunner(Runner):
             ctx.output(where)
             return Outcome(status=reason, summary=where, command=command)
         except ApiException as exc:
-            message = _("Kubernetes API error %(status)s: %(message)s") % {"status": exc.status, "message": api_message(exc)}
+            message = _("Kubernetes API error %(status)s: %(message)s") % {
+                "status": exc.status,
+                "message": api_message(exc),
+            }
             ctx.output(message)
             return Outcome(status="failed", exit_code=1, summary=message, command=command)
         except ApiFailure as exc:
@@ -219,7 +259,9 @@ class _Job:
         if bool(node.spec.unschedulable) == value:
             self.ctx.output(_("node %(node)s already %(verb)s") % {"node": node_name, "verb": verb} + self.suffix)
             return
-        self.core.patch_node(node_name, {"spec": {"unschedulable": value or None}}, _request_timeout=REQUEST_TIMEOUT, **self.dry)
+        self.core.patch_node(
+            node_name, {"spec": {"unschedulable": value or None}}, _request_timeout=REQUEST_TIMEOUT, **self.dry
+        )
         self.ctx.output(_("node %(node)s %(verb)s") % {"node": node_name, "verb": verb} + self.suffix)
 
     def cordon(self) -> str:
@@ -233,7 +275,9 @@ class _Job:
     def drain(self) -> str:
         node = self.spec["node"]
         self._set_unschedulable(True)
-        pods = self.core.list_pod_for_all_namespaces(field_selector=f"spec.nodeName={node}", _request_timeout=REQUEST_TIMEOUT).items
+        pods = self.core.list_pod_for_all_namespaces(
+            field_selector=f"spec.nodeName={node}", _request_timeout=REQUEST_TIMEOUT
+        ).items
         to_evict: list[Pod] = []
         skipped: list[str] = []
         unmanaged: list[str] = []
@@ -246,14 +290,22 @@ class _Job:
             elif pod.metadata.deletion_timestamp:
                 continue  # already going away
             else:
-                if not any(o.controller for o in owners) and pod.status and pod.status.phase not in ("Succeeded", "Failed"):
+                if (
+                    not any(o.controller for o in owners)
+                    and pod.status
+                    and pod.status.phase not in ("Succeeded", "Failed")
+                ):
                     unmanaged.append(_ref(pod))
                 to_evict.append(pod)
         if skipped:
             self.ctx.output(_("ignoring DaemonSet-managed and mirror pods: %(pods)s") % {"pods": ", ".join(skipped)})
         if unmanaged and not self.spec.get("force"):
-            raise ApiFailure(_("Cannot drain node %(node)s: pods not managed by a controller would be lost: %(pods)s (set “force”: true to evict them anyway).")
-                             % {"node": node, "pods": ", ".join(unmanaged)})
+            raise ApiFailure(
+                _(
+                    "Cannot drain node %(node)s: pods not managed by a controller would be lost: %(pods)s (set “force”: true to evict them anyway)."
+                )
+                % {"node": node, "pods": ", ".join(unmanaged)}
+            )
         retry = self.spec.get("eviction_retry_seconds", 5)
         pending = list(to_evict)
         evicted = []
@@ -271,17 +323,27 @@ class _Job:
                     if self.ctx.dry_run:
                         self.ctx.output(_("pod %(pod)s would be evicted") % {"pod": _ref(pod)} + self.suffix)
                 elif self.ctx.dry_run:
-                    raise ApiFailure(_("Eviction of pod %(pod)s would be refused by a PodDisruptionBudget: %(message)s") % {"pod": _ref(pod), "message": message})
+                    raise ApiFailure(
+                        _("Eviction of pod %(pod)s would be refused by a PodDisruptionBudget: %(message)s")
+                        % {"pod": _ref(pod), "message": message}
+                    )
                 else:
                     refused[_ref(pod)] = message
-                    self.ctx.output(_("eviction of pod %(pod)s refused by PodDisruptionBudget (%(message)s), retrying in %(seconds)s s")
-                                    % {"pod": _ref(pod), "message": message, "seconds": retry})
+                    self.ctx.output(
+                        _(
+                            "eviction of pod %(pod)s refused by PodDisruptionBudget (%(message)s), retrying in %(seconds)s s"
+                        )
+                        % {"pod": _ref(pod), "message": message, "seconds": retry}
+                    )
                     still.append(pod)
             pending = still
             if pending:
                 self.sleep(retry, lambda: self._eviction_stopped(refused))
         if self.ctx.dry_run:
-            return _("Node %(node)s would be drained: %(count)s pods evicted.") % {"node": node, "count": len(evicted)} + self.suffix
+            return (
+                _("Node %(node)s would be drained: %(count)s pods evicted.") % {"node": node, "count": len(evicted)}
+                + self.suffix
+            )
         self._wait_gone(evicted)
         self.ctx.output(_("node %(node)s drained") % {"node": node})
         return _("Node %(node)s drained: %(count)s pods evicted.") % {"node": node, "count": len(evicted)}
@@ -289,8 +351,14 @@ class _Job:
     def _eviction_stopped(self, refused: dict[str, str]) -> str:
         if not refused:
             return self.stopped_message(_("evicting pods"))
-        details = "; ".join(_("%(pod)s: %(message)s") % {"pod": pod, "message": message} for pod, message in refused.items())
-        return self.stopped_message(_("evicting pods")) + " " + _("Evictions refused by a PodDisruptionBudget: %(details)s") % {"details": details}
+        details = "; ".join(
+            _("%(pod)s: %(message)s") % {"pod": pod, "message": message} for pod, message in refused.items()
+        )
+        return (
+            self.stopped_message(_("evicting pods"))
+            + " "
+            + _("Evictions refused by a PodDisruptionBudget: %(details)s") % {"details": details}
+        )
 
     def _evict(self, pod: Pod) -> str | None:
         """None when the pod is evicted (or already gone), else the PDB's refusal message."""
@@ -302,11 +370,16 @@ class _Job:
             options["grace_period_seconds"] = self.spec["grace_period_seconds"]
         if self.ctx.dry_run:
             options["dry_run"] = ["All"]
-        body = k8s.V1Eviction(api_version="policy/v1", kind="Eviction",
-                              metadata=k8s.V1ObjectMeta(name=pod.metadata.name, namespace=pod.metadata.namespace),
-                              delete_options=k8s.V1DeleteOptions(**options) if options else None)
+        body = k8s.V1Eviction(
+            api_version="policy/v1",
+            kind="Eviction",
+            metadata=k8s.V1ObjectMeta(name=pod.metadata.name, namespace=pod.metadata.namespace),
+            delete_options=k8s.V1DeleteOptions(**options) if options else None,
+        )
         try:
-            self.core.create_namespaced_pod_eviction(pod.metadata.name, pod.metadata.namespace, body, _request_timeout=REQUEST_TIMEOUT, **self.dry)
+            self.core.create_namespaced_pod_eviction(
+                pod.metadata.name, pod.metadata.namespace, body, _request_timeout=REQUEST_TIMEOUT, **self.dry
+            )
         except ApiException as exc:
             if exc.status == 404:
                 return None
@@ -322,7 +395,9 @@ class _Job:
         while waiting:
             for ref, pod in list(waiting.items()):
                 try:
-                    current = self.core.read_namespaced_pod(pod.metadata.name, pod.metadata.namespace, _request_timeout=REQUEST_TIMEOUT)
+                    current = self.core.read_namespaced_pod(
+                        pod.metadata.name, pod.metadata.namespace, _request_timeout=REQUEST_TIMEOUT
+                    )
                     gone = current.metadata.uid != pod.metadata.uid  # a StatefulSet pod came back under its name
                 except ApiException as exc:
                     if exc.status != 404:
@@ -332,23 +407,42 @@ class _Job:
                     self.ctx.output(_("pod %(pod)s evicted") % {"pod": ref})
                     del waiting[ref]
             if waiting:
-                self.sleep(WAIT_INTERVAL, lambda: self.stopped_message(_("waiting for evicted pods to terminate: %(pods)s") % {"pods": ", ".join(waiting)}))
+                self.sleep(
+                    WAIT_INTERVAL,
+                    lambda: self.stopped_message(
+                        _("waiting for evicted pods to terminate: %(pods)s") % {"pods": ", ".join(waiting)}
+                    ),
+                )
 
     # ----- workloads
     def _read(self, resource: str, name: str, namespace: str) -> Any:
-        reader = {"deployment": self.apps.read_namespaced_deployment, "statefulset": self.apps.read_namespaced_stateful_set,
-                  "daemonset": self.apps.read_namespaced_daemon_set}[resource]
+        reader = {
+            "deployment": self.apps.read_namespaced_deployment,
+            "statefulset": self.apps.read_namespaced_stateful_set,
+            "daemonset": self.apps.read_namespaced_daemon_set,
+        }[resource]
         return reader(name, namespace, _request_timeout=REQUEST_TIMEOUT)
 
     def rollout_restart(self) -> str:
         resource, name, namespace = self.spec.get("resource", "deployment"), self.spec["name"], self.spec["namespace"]
-        patcher = {"deployment": self.apps.patch_namespaced_deployment, "statefulset": self.apps.patch_namespaced_stateful_set,
-                   "daemonset": self.apps.patch_namespaced_daemon_set}[resource]
-        now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        patcher = {
+            "deployment": self.apps.patch_namespaced_deployment,
+            "statefulset": self.apps.patch_namespaced_stateful_set,
+            "daemonset": self.apps.patch_namespaced_daemon_set,
+        }[resource]
+        now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         body = {"spec": {"template": {"metadata": {"annotations": {RESTARTED_AT: now}}}}}
         patcher(name, namespace, body, _request_timeout=REQUEST_TIMEOUT, **self.dry)
-        self.ctx.output(_("%(resource)s %(namespace)s/%(name)s restarted") % {"resource": resource, "namespace": namespace, "name": name} + self.suffix)
-        return _("%(resource)s %(namespace)s/%(name)s restarted.") % {"resource": resource, "namespace": namespace, "name": name} + self.suffix
+        self.ctx.output(
+            _("%(resource)s %(namespace)s/%(name)s restarted")
+            % {"resource": resource, "namespace": namespace, "name": name}
+            + self.suffix
+        )
+        return (
+            _("%(resource)s %(namespace)s/%(name)s restarted.")
+            % {"resource": resource, "namespace": namespace, "name": name}
+            + self.suffix
+        )
 
     def _rollout_state(self, resource: str, obj: Any) -> tuple[bool, str]:
         """(done, message) like `kubectl rollout status`; raises ApiFailure when it can never finish."""
@@ -360,11 +454,20 @@ class _Job:
                         raise ApiFailure(_("deployment “%(name)s” exceeded its progress deadline") % {"name": name})
                 replicas, updated = spec.replicas, status.updated_replicas or 0
                 if replicas is not None and updated < replicas:
-                    return False, f'Waiting for deployment "{name}" rollout to finish: {updated} out of {replicas} new replicas have been updated...'
+                    return (
+                        False,
+                        f'Waiting for deployment "{name}" rollout to finish: {updated} out of {replicas} new replicas have been updated...',
+                    )
                 if (status.replicas or 0) > updated:
-                    return False, f'Waiting for deployment "{name}" rollout to finish: {(status.replicas or 0) - updated} old replicas are pending termination...'
+                    return (
+                        False,
+                        f'Waiting for deployment "{name}" rollout to finish: {(status.replicas or 0) - updated} old replicas are pending termination...',
+                    )
                 if (status.available_replicas or 0) < updated:
-                    return False, f'Waiting for deployment "{name}" rollout to finish: {status.available_replicas or 0} of {updated} updated replicas are available...'
+                    return (
+                        False,
+                        f'Waiting for deployment "{name}" rollout to finish: {status.available_replicas or 0} of {updated} updated replicas are available...',
+                    )
                 return True, f'deployment "{name}" successfully rolled out'
             return False, "Waiting for deployment spec update to be observed..."
         if resource == "statefulset":
@@ -377,20 +480,38 @@ class _Job:
             rolling = spec.update_strategy and spec.update_strategy.rolling_update
             if rolling and rolling.partition and spec.replicas is not None:
                 if (status.updated_replicas or 0) < spec.replicas - rolling.partition:
-                    return False, f"Waiting for partitioned roll out to finish: {status.updated_replicas or 0} out of {spec.replicas - rolling.partition} new pods have been updated..."
-                return True, f"partitioned roll out complete: {status.updated_replicas or 0} new pods have been updated..."
+                    return (
+                        False,
+                        f"Waiting for partitioned roll out to finish: {status.updated_replicas or 0} out of {spec.replicas - rolling.partition} new pods have been updated...",
+                    )
+                return (
+                    True,
+                    f"partitioned roll out complete: {status.updated_replicas or 0} new pods have been updated...",
+                )
             if status.update_revision != status.current_revision:
-                return False, f"waiting for statefulset rolling update to complete {status.updated_replicas or 0} pods at revision {status.update_revision}..."
-            return True, f"statefulset rolling update complete {status.current_replicas or 0} pods at revision {status.current_revision}..."
+                return (
+                    False,
+                    f"waiting for statefulset rolling update to complete {status.updated_replicas or 0} pods at revision {status.update_revision}...",
+                )
+            return (
+                True,
+                f"statefulset rolling update complete {status.current_replicas or 0} pods at revision {status.current_revision}...",
+            )
         # daemonset
         if spec.update_strategy and spec.update_strategy.type != "RollingUpdate":
             raise ApiFailure(_("rollout status is only available for the RollingUpdate strategy"))
         if (meta.generation or 0) <= (status.observed_generation or 0):
             desired = status.desired_number_scheduled or 0
             if (status.updated_number_scheduled or 0) < desired:
-                return False, f'Waiting for daemon set "{name}" rollout to finish: {status.updated_number_scheduled or 0} out of {desired} new pods have been updated...'
+                return (
+                    False,
+                    f'Waiting for daemon set "{name}" rollout to finish: {status.updated_number_scheduled or 0} out of {desired} new pods have been updated...',
+                )
             if (status.number_available or 0) < desired:
-                return False, f'Waiting for daemon set "{name}" rollout to finish: {status.number_available or 0} of {desired} updated pods are available...'
+                return (
+                    False,
+                    f'Waiting for daemon set "{name}" rollout to finish: {status.number_available or 0} of {desired} updated pods are available...',
+                )
             return True, f'daemon set "{name}" successfully rolled out'
         return False, "Waiting for daemon set spec update to be observed..."
 
@@ -404,21 +525,35 @@ class _Job:
                 last = message
             if done:
                 return message
-            self.sleep(WAIT_INTERVAL, lambda: self.stopped_message(_("waiting for the rollout of %(target)s: %(state)s") % {"target": f"{resource}/{name}", "state": last}))
+            self.sleep(
+                WAIT_INTERVAL,
+                lambda: self.stopped_message(
+                    _("waiting for the rollout of %(target)s: %(state)s")
+                    % {"target": f"{resource}/{name}", "state": last}
+                ),
+            )
 
     def _pods(self) -> list[Pod]:
         selector, node, namespace = self.spec.get("selector") or None, self.spec.get("node"), self.spec.get("namespace")
         fields = f"spec.nodeName={node}" if node else None
         if namespace:
-            return self.core.list_namespaced_pod(namespace, label_selector=selector, field_selector=fields, _request_timeout=REQUEST_TIMEOUT).items
-        return self.core.list_pod_for_all_namespaces(label_selector=selector, field_selector=fields, _request_timeout=REQUEST_TIMEOUT).items
+            return self.core.list_namespaced_pod(
+                namespace, label_selector=selector, field_selector=fields, _request_timeout=REQUEST_TIMEOUT
+            ).items
+        return self.core.list_pod_for_all_namespaces(
+            label_selector=selector, field_selector=fields, _request_timeout=REQUEST_TIMEOUT
+        ).items
 
     def wait_pods_ready(self) -> str:
         last = None
         while True:
             pods = [p for p in self._pods() if not p.metadata.deletion_timestamp]
             ready = sum(1 for p in pods if _pod_ready(p))
-            state = _("%(ready)s of %(total)s pods ready (%(selector)s)") % {"ready": ready, "total": len(pods), "selector": self.spec["selector"]}
+            state = _("%(ready)s of %(total)s pods ready (%(selector)s)") % {
+                "ready": ready,
+                "total": len(pods),
+                "selector": self.spec["selector"],
+            }
             if state != last:
                 self.ctx.output(state)
                 last = state
@@ -431,7 +566,11 @@ class _Job:
         rows = [("NAMESPACE", "NAME", "READY", "STATUS", "NODE")]
         for pod in pods:
             statuses = pod.status.container_statuses or [] if pod.status else []
-            ready = f"{sum(1 for s in statuses if s.ready)}/{len(pod.spec.containers or [])}" if statuses else ("1/1" if _pod_ready(pod) else f"0/{len(pod.spec.containers or [])}")
+            ready = (
+                f"{sum(1 for s in statuses if s.ready)}/{len(pod.spec.containers or [])}"
+                if statuses
+                else ("1/1" if _pod_ready(pod) else f"0/{len(pod.spec.containers or [])}")
+            )
             phase = "Terminating" if pod.metadata.deletion_timestamp else (pod.status.phase if pod.status else "")
             rows.append((pod.metadata.namespace, pod.metadata.name, ready, phase or "", pod.spec.node_name or ""))
         widths = [max(len(str(row[i])) for row in rows) for i in range(5)]
@@ -448,6 +587,8 @@ class _Job:
             options["grace_period_seconds"] = self.spec["grace_period_seconds"]
         for pod in pods:
             self.check_stop(lambda: self.stopped_message(_("deleting pods")))
-            self.core.delete_namespaced_pod(pod.metadata.name, pod.metadata.namespace, _request_timeout=REQUEST_TIMEOUT, **options, **self.dry)
+            self.core.delete_namespaced_pod(
+                pod.metadata.name, pod.metadata.namespace, _request_timeout=REQUEST_TIMEOUT, **options, **self.dry
+            )
             self.ctx.output(_("pod %(pod)s deleted") % {"pod": _ref(pod)} + self.suffix)
         return _("%(count)s pods deleted.") % {"count": len(pods)} + self.suffix

@@ -39,7 +39,7 @@ def _connect() -> socket.socket:
     address = settings.OKNO_RUNNER_SOCKET
     try:
         if address.startswith("tcp://"):
-            host, _sep, port = address[len("tcp://"):].rpartition(":")
+            host, _sep, port = address[len("tcp://") :].rpartition(":")
             sock = socket.create_connection((host.strip("[]"), int(port)), timeout=CONNECT_TIMEOUT_SECONDS)
         else:
             sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -48,8 +48,12 @@ def _connect() -> socket.socket:
         sock.settimeout(None)
         return sock
     except (OSError, ValueError) as exc:
-        raise RunnerUnavailable(_("The runner service is not reachable at %(address)s (%(error)s). Commands run only in the runner service, never in the worker: start it (scripts/runner.sh) and run again.") % {
-            "address": address, "error": getattr(exc, "strerror", None) or exc}) from None
+        raise RunnerUnavailable(
+            _(
+                "The runner service is not reachable at %(address)s (%(error)s). Commands run only in the runner service, never in the worker: start it (scripts/runner.sh) and run again."
+            )
+            % {"address": address, "error": getattr(exc, "strerror", None) or exc}
+        ) from None
 
 
 def _receive(sock: socket.socket, messages: "queue.Queue[dict[str, Any] | None]") -> None:
@@ -76,8 +80,14 @@ def _send(sock: socket.socket, message: dict[str, Any]) -> bool:
 
 
 def run_process(
-    argv: list[str], ctx: RunContext, *, env: Mapping[str, str] | None = None, files: Mapping[str, str] | None = None,
-    env_paths: Mapping[str, str] | None = None, stdin_text: str | None = None, success_codes: Collection[int] = (0,),
+    argv: list[str],
+    ctx: RunContext,
+    *,
+    env: Mapping[str, str] | None = None,
+    files: Mapping[str, str] | None = None,
+    env_paths: Mapping[str, str] | None = None,
+    stdin_text: str | None = None,
+    success_codes: Collection[int] = (0,),
     on_line: Callable[[str], None] | None = None,
 ) -> Outcome:
     """Run `argv` in the runner service; feed `on_line` (ctx.output by default) each line, stop on
@@ -90,9 +100,14 @@ def run_process(
     grace = float(settings.OKNO_AUTOMATION_KILL_GRACE_SECONDS)
     command = format_command(argv)
     job = {
-        "type": "job", "argv": [str(arg) for arg in argv], "env": {**ctx.env, **(env or {})},
-        "env_paths": env_paths or {}, "files": [{"path": path, "content": text, "mode": 0o600} for path, text in (files or {}).items()],
-        "stdin": stdin_text, "timeout": ctx.timeout or None, "grace": grace,
+        "type": "job",
+        "argv": [str(arg) for arg in argv],
+        "env": {**ctx.env, **(env or {})},
+        "env_paths": env_paths or {},
+        "files": [{"path": path, "content": text, "mode": 0o600} for path, text in (files or {}).items()],
+        "stdin": stdin_text,
+        "timeout": ctx.timeout or None,
+        "grace": grace,
     }
     if settings.OKNO_RUNNER_SOCKET.startswith("tcp://"):
         job["token"] = settings.OKNO_RUNNER_TOKEN
@@ -119,7 +134,9 @@ def run_process(
             if kind == "line":
                 on_line(str(message.get("text", "")))
             elif kind == "error":
-                raise RunnerUnavailable(_("The runner service refused the job: %(message)s") % {"message": message.get("message", "")})
+                raise RunnerUnavailable(
+                    _("The runner service refused the job: %(message)s") % {"message": message.get("message", "")}
+                )
             elif kind == "exit":
                 code = message.get("code")
                 stopped = message.get("stopped") or stopped

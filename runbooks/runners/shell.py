@@ -65,5 +65,9 @@ class ShellRunner(Runner):
         if ctx.dry_run:
             argv = spec.get("dry_run_argv")
             if not argv:
-                return Outcome(status="skipped", summary=_("No dry run defined for this command."), command=format_command(spec["argv"]))
+                return Outcome(
+                    status="skipped",
+                    summary=_("No dry run defined for this command."),
+                    command=format_command(spec["argv"]),
+                )
         return run_process(argv, ctx, env=spec.get("env") or None)

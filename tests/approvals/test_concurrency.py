@@ -38,12 +38,16 @@ def plan_transitions(plan, to_status):
 
 
 def row_transitions(row, to_status):
-    return PlanEvent.objects.filter(kind=EventKind.TRANSITION, object_type="approvalrow", object_id=row.pk, to_status=to_status)
+    return PlanEvent.objects.filter(
+        kind=EventKind.TRANSITION, object_type="approvalrow", object_id=row.pk, to_status=to_status
+    )
 
 
 def _waiting_on_locks():
     with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'")
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        )
         return cursor.fetchone()[0]
 
 
@@ -163,7 +167,9 @@ def test_edit_racing_the_last_approval_never_approves_an_unseen_version():
 
         # When the author's material edit and the last approval (of version 1) start together
         calls = (
-            lambda: plan_services.update_step_cell(step.pk, actor=author, field="name", value=f"Шаг 1, правка {round_number}", revision=step.revision),
+            lambda: plan_services.update_step_cell(
+                step.pk, actor=author, field="name", value=f"Шаг 1, правка {round_number}", revision=step.revision
+            ),
             lambda: services.approve_row(r2.pk, actor=a2, version=1),
         )
         if round_number % 2:
@@ -224,7 +230,12 @@ def test_principal_and_deputy_at_once_sign_once():
     plan, author, (a1, a2), duty = plan_with_matrix(2)
     deputy = UserFactory(username="deputy", last_name="Иванов", first_name="П.С.", roles=["approver"])
     today = datetime.date.today()
-    Delegation.objects.create(principal=a1, deputy=deputy, starts_on=today - datetime.timedelta(days=7), ends_on=today + datetime.timedelta(days=7))
+    Delegation.objects.create(
+        principal=a1,
+        deputy=deputy,
+        starts_on=today - datetime.timedelta(days=7),
+        ends_on=today + datetime.timedelta(days=7),
+    )
     services.submit_plan(plan.pk, actor=author)
     r1 = rows(plan)[0]
 
@@ -279,7 +290,9 @@ def test_self_approval_is_refused_and_recorded_for_every_entry_point():
     assert Plan.objects.get(pk=plan.pk).status == PlanStatus.IN_REVIEW
     assert not PlanEvent.objects.filter(plan=plan, kind=EventKind.TRANSITION, object_type="approvalrow").exists()
     for actor, row in ((author, own_row), (curator, curators_row)):
-        refusals = list(PlanEvent.objects.filter(plan=plan, kind=EventKind.REFUSED, actor=actor, object_id=row.pk).order_by("id"))
+        refusals = list(
+            PlanEvent.objects.filter(plan=plan, kind=EventKind.REFUSED, actor=actor, object_id=row.pk).order_by("id")
+        )
         assert [event.comment.rsplit("(", 1)[1] for event in refusals] == [f"{via})" for via in ENTRY_POINTS]
 
 

@@ -37,11 +37,16 @@ def refusal_reason():
 
 
 def deputy_for(principal):
-    deputy = UserFactory(username=f"deputy_of_{principal.username}", last_name="Заместитель", first_name="З.З.",
-                         roles=["approver"])
+    deputy = UserFactory(
+        username=f"deputy_of_{principal.username}", last_name="Заместитель", first_name="З.З.", roles=["approver"]
+    )
     today = timezone.localdate()
-    Delegation.objects.create(principal=principal, deputy=deputy, starts_on=today - datetime.timedelta(days=1),
-                              ends_on=today + datetime.timedelta(days=1))
+    Delegation.objects.create(
+        principal=principal,
+        deputy=deputy,
+        starts_on=today - datetime.timedelta(days=1),
+        ends_on=today + datetime.timedelta(days=1),
+    )
     return deputy
 
 

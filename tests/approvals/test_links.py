@@ -75,8 +75,15 @@ def test_post_approves_once_and_a_second_use_is_refused(client, submitted):
     response = client.post(path, {"decision": "approve", "comment": "Согласовано по почте"})
     assert response.status_code == 200
     row = ApprovalRow.objects.get(pk=r1.pk)
-    assert (row.status, row.decided_by, row.version.number, row.comment) == (ApprovalStatus.APPROVED, a1, 1, "Согласовано по почте")
-    assert PlanEvent.objects.filter(plan=plan, object_id=r1.pk, to_status=ApprovalStatus.APPROVED, comment__contains="email").exists()
+    assert (row.status, row.decided_by, row.version.number, row.comment) == (
+        ApprovalStatus.APPROVED,
+        a1,
+        1,
+        "Согласовано по почте",
+    )
+    assert PlanEvent.objects.filter(
+        plan=plan, object_id=r1.pk, to_status=ApprovalStatus.APPROVED, comment__contains="email"
+    ).exists()
     # The second use of the same link
     decided_at = row.decided_at
     again = client.post(path, {"decision": "reject", "comment": "передумал"})
@@ -102,7 +109,9 @@ def test_a_link_for_an_older_version_is_refused_with_the_diff(client, submitted)
     plan, author, (a1, a2), (r1, r2) = submitted
     path = sign_path(r1, a1, version=1)
     step = plan.steps.get()
-    plan_services.update_step_cell(step.pk, actor=author, field="duration_text", value="2-3 часа", revision=step.revision)
+    plan_services.update_step_cell(
+        step.pk, actor=author, field="duration_text", value="2-3 часа", revision=step.revision
+    )
     client.force_login(a1)
     for response in (client.get(path), client.post(path, {"decision": "approve"})):
         assert response.status_code == 409

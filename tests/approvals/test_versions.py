@@ -194,7 +194,9 @@ def test_non_material_cell_edit_keeps_the_version_and_signatures(plan):
 def test_non_material_header_edit_keeps_the_version_and_signatures(plan, field):
     author = submitted(plan)
     current = fresh(plan)
-    plan_services.update_plan_header(plan.pk, actor=author, data={field: NOT_MATERIAL_PLAN[field]}, revision=current.revision)
+    plan_services.update_plan_header(
+        plan.pk, actor=author, data={field: NOT_MATERIAL_PLAN[field]}, revision=current.revision
+    )
     assert getattr(fresh(plan), field) == NOT_MATERIAL_PLAN[field]
     assert plan.versions.count() == 1
     assert rows(plan)[0].status == ApprovalStatus.APPROVED
@@ -204,7 +206,12 @@ def test_non_material_header_edit_keeps_the_version_and_signatures(plan, field):
 def test_material_cell_edit_makes_a_version_and_resets(plan, field):
     author = submitted(plan)
     step = plan.steps.get()
-    value = {"planned_time": datetime.time(23, 0), "duration_text": "2-3 часа", "executor": "ООО «Другой подрядчик»", "kind": "banner_on"}.get(field, "Новый текст")
+    value = {
+        "planned_time": datetime.time(23, 0),
+        "duration_text": "2-3 часа",
+        "executor": "ООО «Другой подрядчик»",
+        "kind": "banner_on",
+    }.get(field, "Новый текст")
     plan_services.update_step_cell(step.pk, actor=author, field=field, value=value, revision=step.revision)
     assert list(plan.versions.values_list("number", flat=True)) == [1, 2]
     assert rows(plan)[0].status == ApprovalStatus.PENDING
@@ -231,8 +238,13 @@ def test_risks_edit_makes_a_version(plan):
     author = submitted(plan)
     step = plan.steps.get()
     plan_services.save_step_risks(
-        step.pk, actor=author, revision=step.revision,
-        risks=[{"number": 1, "description": "Сбой", "mitigation": "Проверить заранее"}, {"number": 2, "description": "Новый риск", "mitigation": ""}],
+        step.pk,
+        actor=author,
+        revision=step.revision,
+        risks=[
+            {"number": 1, "description": "Сбой", "mitigation": "Проверить заранее"},
+            {"number": 2, "description": "Новый риск", "mitigation": ""},
+        ],
         rollback_actions=[{"text": "Откатить", "risk_numbers": [1, 2]}],
     )
     assert plan.versions.count() == 2
@@ -244,7 +256,9 @@ def test_saving_the_same_risks_again_makes_no_version(plan):
     risk = step.risks.get()
     action = step.rollback_actions.get()
     plan_services.save_step_risks(
-        step.pk, actor=author, revision=step.revision,
+        step.pk,
+        actor=author,
+        revision=step.revision,
         risks=[{"id": risk.pk, "number": 1, "description": "Сбой", "mitigation": "Проверить заранее"}],
         rollback_actions=[{"id": action.pk, "text": "Откатить", "risk_numbers": [1]}],
     )
@@ -278,7 +292,12 @@ def test_diff_of_a_changed_step_text_marks_removed_and_added_words(plan):
 
     assert len(changes) == 1
     (change,) = changes
-    assert (change["where"], change["what"], change["old"], change["new"]) == (where, label, "Миграция на Calico сегодня", "Миграция на Cilium сегодня")
+    assert (change["where"], change["what"], change["old"], change["new"]) == (
+        where,
+        label,
+        "Миграция на Calico сегодня",
+        "Миграция на Cilium сегодня",
+    )
     assert str(change["html"]) == "Миграция на <del>Calico</del> <ins>Cilium</ins> сегодня"
 
 
@@ -320,7 +339,10 @@ def test_diff_of_reordered_steps(plan):
         changes = versioning.diff(old, versioning.snapshot(plan))
         number = gettext("No.")
 
-    assert sorted((c["where"], c["what"], c["old"], c["new"]) for c in changes) == [("Step 1", number, "2", "1"), ("Step 2", number, "1", "2")]
+    assert sorted((c["where"], c["what"], c["old"], c["new"]) for c in changes) == [
+        ("Step 1", number, "2", "1"),
+        ("Step 2", number, "1", "2"),
+    ]
 
 
 def test_diff_of_header_and_services(plan):
@@ -344,7 +366,9 @@ def test_diff_between_stored_versions(plan):
     # The approver compares the version they signed with the current one.
     author = submitted(plan)
     step = plan.steps.get()
-    plan_services.update_step_cell(step.pk, actor=author, field="duration_text", value="2-3 часа", revision=step.revision)
+    plan_services.update_step_cell(
+        step.pk, actor=author, field="duration_text", value="2-3 часа", revision=step.revision
+    )
     v1, v2 = plan.versions.order_by("number")
     (change,) = versioning.diff(v1.snapshot, v2.snapshot)
     assert (change["old"], change["new"]) == ("5 мин", "2-3 часа")
@@ -364,7 +388,10 @@ def test_each_submission_freezes_a_numbered_version_and_records_it(plan):
         v2 = services.submit_plan(plan.pk, actor=author)
 
     assert (v1.number, v2.number) == (1, 2)
-    assert list(PlanVersion.objects.filter(plan=plan).values_list("number", "created_by")) == [(1, author.pk), (2, author.pk)]
+    assert list(PlanVersion.objects.filter(plan=plan).values_list("number", "created_by")) == [
+        (1, author.pk),
+        (2, author.pk),
+    ]
     assert v1.snapshot["steps"][0]["name"] == "Шаг 1"
     assert v2.snapshot["steps"][0]["name"] == "Исправленный шаг"
     assert v2.snapshot == versioning.snapshot(plan)
@@ -383,7 +410,9 @@ def test_material_edit_records_the_new_version_and_the_resets(plan):
 
     version_events = PlanEvent.objects.filter(plan=plan, kind=EventKind.VERSION).order_by("id")
     assert [e.comment for e in version_events] == ["Version 1", "Version 2"]
-    reset = PlanEvent.objects.get(plan=plan, kind=EventKind.TRANSITION, object_type="approvalrow", to_status=ApprovalStatus.PENDING)
+    reset = PlanEvent.objects.get(
+        plan=plan, kind=EventKind.TRANSITION, object_type="approvalrow", to_status=ApprovalStatus.PENDING
+    )
     assert (reset.from_status, reset.comment, reset.actor) == (ApprovalStatus.APPROVED, "Reset by version 2", author)
 
 
@@ -400,7 +429,9 @@ def test_versions_cannot_be_numbered_twice(plan):
 
 def test_approval_transition_events_cannot_be_changed_or_deleted(plan):
     submitted(plan)
-    event = PlanEvent.objects.get(plan=plan, kind=EventKind.TRANSITION, object_type="approvalrow", to_status=ApprovalStatus.APPROVED)
+    event = PlanEvent.objects.get(
+        plan=plan, kind=EventKind.TRANSITION, object_type="approvalrow", to_status=ApprovalStatus.APPROVED
+    )
     original = (event.actor_id, event.comment, event.at)
 
     event.comment = "подделка"
@@ -419,7 +450,9 @@ def test_approval_transition_events_cannot_be_changed_or_deleted(plan):
 
 def test_admin_cannot_change_or_delete_approval_events(plan, client):
     submitted(plan)
-    event = PlanEvent.objects.get(plan=plan, kind=EventKind.TRANSITION, object_type="approvalrow", to_status=ApprovalStatus.APPROVED)
+    event = PlanEvent.objects.get(
+        plan=plan, kind=EventKind.TRANSITION, object_type="approvalrow", to_status=ApprovalStatus.APPROVED
+    )
     comment = event.comment
     admin = UserFactory(username="root", is_staff=True, is_superuser=True)
     client.force_login(admin)

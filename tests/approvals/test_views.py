@@ -84,7 +84,12 @@ def test_matrix_fragment_for_htmx_and_redirect_otherwise(client, submitted):
     assert response.status_code == 200 and "HX-Request" in response["Vary"]
     assert html.lstrip().startswith('<section class="card" id="approval-matrix"') and "<html" not in html
     # The status badge, the sign-off bar, the inbox badge and the history come out of band.
-    for part in ('id="plan-status" hx-swap-oob="true"', 'id="signoff-bar"', 'id="nav-inbox-count" hx-swap-oob="true"', 'id="history" hx-swap-oob="true"'):
+    for part in (
+        'id="plan-status" hx-swap-oob="true"',
+        'id="signoff-bar"',
+        'id="nav-inbox-count" hx-swap-oob="true"',
+        'id="history" hx-swap-oob="true"',
+    ):
         assert part in html
     response = client.get(url)
     assert response.status_code == 302 and response["Location"].endswith(f"/plans/{plan.pk}/#approval-matrix")
@@ -214,7 +219,9 @@ def test_reject_needs_a_reason_and_the_author_sees_it(client, submitted):
     assert f'id="reject-matrix-{r2.pk}" class="collapse w-100 okno-reject-form show"' in html  # the form stays open
     assert Plan.objects.get(pk=plan.pk).status == PlanStatus.IN_REVIEW
 
-    response = client.post(decide_url(r2, "reject"), {"version": 1, "comment": "Нет плана отката", "part": "matrix"}, **HX)
+    response = client.post(
+        decide_url(r2, "reject"), {"version": 1, "comment": "Нет плана отката", "part": "matrix"}, **HX
+    )
     assert response.status_code == 200 and 'data-status="rejected"' in response.content.decode()
     assert Plan.objects.get(pk=plan.pk).status == PlanStatus.REJECTED
 
@@ -238,7 +245,10 @@ def test_duty_group_member_acknowledges(client, submitted):
     assert decide_url(ack, "acknowledge") in html and decide_url(r1, "approve") not in html
     response = client.post(decide_url(ack, "acknowledge"), {"version": 1, "part": "matrix"}, **HX)
     assert response.status_code == 200
-    assert 'id="plan-status" hx-swap-oob="true"><span class="badge okno-status text-bg-primary" data-status="approved"' in response.content.decode()
+    assert (
+        'id="plan-status" hx-swap-oob="true"><span class="badge okno-status text-bg-primary" data-status="approved"'
+        in response.content.decode()
+    )
     assert Plan.objects.get(pk=plan.pk).status == PlanStatus.APPROVED
 
 
@@ -262,7 +272,9 @@ def test_submit_errors_are_shown(client, author):
     no_matrix = PlanFactory(author=author)
     StepFactory(plan=no_matrix, position=1)
     no_steps = PlanFactory(author=author)
-    ApprovalRow.objects.create(plan=no_steps, position=1, person_name="Согласующий", user=UserFactory(username="x", roles=["approver"]))
+    ApprovalRow.objects.create(
+        plan=no_steps, position=1, person_name="Согласующий", user=UserFactory(username="x", roles=["approver"])
+    )
     client.force_login(author)
     for plan in (no_matrix, no_steps):
         # the page names the reason next to a disabled button
@@ -291,18 +303,37 @@ def test_author_applies_a_matrix_template(client, author):
     StepFactory(plan=plan, position=1)
     template = MatrixTemplate.objects.create(name="PROD Kubernetes")
     boss = UserFactory(username="boss", roles=["approver"])
-    MatrixTemplateRow.objects.create(template=template, position=1, job_title="Директор по ИТ", person_name="Матвеев И.Б.", user=boss)
-    MatrixTemplateRow.objects.create(template=template, position=2, kind=RowKind.ACKNOWLEDGEMENT, person_name="Дежурный НЭС", group=Group.objects.get_or_create(name="duty_officer")[0])
+    MatrixTemplateRow.objects.create(
+        template=template, position=1, job_title="Директор по ИТ", person_name="Матвеев И.Б.", user=boss
+    )
+    MatrixTemplateRow.objects.create(
+        template=template,
+        position=2,
+        kind=RowKind.ACKNOWLEDGEMENT,
+        person_name="Дежурный НЭС",
+        group=Group.objects.get_or_create(name="duty_officer")[0],
+    )
     client.force_login(author)
     html = client.get(reverse("changeplans:plan_detail", args=[plan.pk])).content.decode()
     assert 'id="matrix-template"' in html and "PROD Kubernetes" in html
     response = client.post(reverse("approvals:plan_apply_template", args=[plan.pk]), {"template": template.pk}, **HX)
     assert response.status_code == 200 and "Матвеев И.Б." in response.content.decode()
-    assert [(r.person_name, r.status) for r in rows(plan)] == [("Матвеев И.Б.", ApprovalStatus.PENDING), ("Дежурный НЭС", ApprovalStatus.NOT_ACKNOWLEDGED)]
+    assert [(r.person_name, r.status) for r in rows(plan)] == [
+        ("Матвеев И.Б.", ApprovalStatus.PENDING),
+        ("Дежурный НЭС", ApprovalStatus.NOT_ACKNOWLEDGED),
+    ]
     # A missing template is an input error; another user is refused; a plan under sign-off keeps its matrix.
-    assert client.post(reverse("approvals:plan_apply_template", args=[plan.pk]), {"template": 999999}, **HX).status_code == 422
+    assert (
+        client.post(reverse("approvals:plan_apply_template", args=[plan.pk]), {"template": 999999}, **HX).status_code
+        == 422
+    )
     client.force_login(boss)
-    assert client.post(reverse("approvals:plan_apply_template", args=[plan.pk]), {"template": template.pk}, **HX).status_code == 403
+    assert (
+        client.post(
+            reverse("approvals:plan_apply_template", args=[plan.pk]), {"template": template.pk}, **HX
+        ).status_code
+        == 403
+    )
     services.submit_plan(plan.pk, actor=author)
     client.force_login(author)
     assert 'id="matrix-template"' not in client.get(reverse("changeplans:plan_detail", args=[plan.pk])).content.decode()
@@ -359,7 +390,12 @@ def test_inbox_shows_delegated_rows_for_the_principal(client, submitted):
     deputy = UserFactory(username="deputy", last_name="Иванов", first_name="П.С.", roles=["approver"])
     today = datetime.date.today()
     Delegation.objects.create(principal=a1, deputy=deputy, starts_on=today - datetime.timedelta(days=3), ends_on=today)
-    Delegation.objects.create(principal=a2, deputy=deputy, starts_on=today + datetime.timedelta(days=1), ends_on=today + datetime.timedelta(days=2))
+    Delegation.objects.create(
+        principal=a2,
+        deputy=deputy,
+        starts_on=today + datetime.timedelta(days=1),
+        ends_on=today + datetime.timedelta(days=2),
+    )
     client.force_login(deputy)
     html = client.get(reverse("approvals:inbox")).content.decode()
     r1, r2, ack = rows(plan)
@@ -388,7 +424,9 @@ def test_acting_from_the_inbox_returns_the_inbox(client, submitted):
     client.force_login(a1)
     response = client.post(decide_url(r1, "approve"), {"version": 1, "part": "inbox"}, **HX)
     html = response.content.decode()
-    assert response.status_code == 200 and html.lstrip().startswith('<section id="inbox"') and 'id="inbox-empty"' in html
+    assert (
+        response.status_code == 200 and html.lstrip().startswith('<section id="inbox"') and 'id="inbox-empty"' in html
+    )
     assert 'id="nav-inbox-count" hx-swap-oob="true"></span>' in html  # the badge empties
     response = client.post(decide_url(rows(plan)[1], "approve"), {"version": 1, "part": "inbox"})
     assert response.status_code == 403
@@ -399,7 +437,14 @@ def _inbox_plan(author, approver, duty_group):
     plan = PlanFactory(author=author)
     StepFactory(plan=plan, position=1)
     row = ApprovalRow.objects.create(plan=plan, position=1, person_name="Согласующий", user=approver)
-    ApprovalRow.objects.create(plan=plan, position=2, kind=RowKind.ACKNOWLEDGEMENT, person_name="Дежурный", group=duty_group, status=ApprovalStatus.NOT_ACKNOWLEDGED)
+    ApprovalRow.objects.create(
+        plan=plan,
+        position=2,
+        kind=RowKind.ACKNOWLEDGEMENT,
+        person_name="Дежурный",
+        group=duty_group,
+        status=ApprovalStatus.NOT_ACKNOWLEDGED,
+    )
     services.submit_plan(plan.pk, actor=author)
     services.approve_row(row.pk, actor=approver, version=1)
     edit_step(plan, author, name="Изменённый шаг")
@@ -533,7 +578,9 @@ def test_admin_keeps_decided_rows(client, admin_user, submitted):
     # An undecided row may be corrected but not signed here.
     html = client.get(reverse("admin:approvals_approvalrow_change", args=[r2.pk])).content.decode()
     assert 'name="person_name"' in html and 'name="status"' not in html and 'name="decided_by"' not in html
-    response = client.post(reverse("admin:approvals_approvalrow_changelist"), {"action": "delete_selected", "_selected_action": [r1.pk]})
+    response = client.post(
+        reverse("admin:approvals_approvalrow_changelist"), {"action": "delete_selected", "_selected_action": [r1.pk]}
+    )
     assert ApprovalRow.objects.filter(pk=r1.pk).exists()
     assert response.status_code in (200, 302)
 
@@ -542,9 +589,16 @@ def test_admin_delegation_records_who_created_it(client, admin_user):
     principal = UserFactory(username="principal")
     deputy = UserFactory(username="deputy")
     client.force_login(admin_user)
-    response = client.post(reverse("admin:approvals_delegation_add"), {
-        "principal": principal.pk, "deputy": deputy.pk, "starts_on": "2025-03-01", "ends_on": "2025-03-10", "reason": "отпуск",
-    })
+    response = client.post(
+        reverse("admin:approvals_delegation_add"),
+        {
+            "principal": principal.pk,
+            "deputy": deputy.pk,
+            "starts_on": "2025-03-01",
+            "ends_on": "2025-03-10",
+            "reason": "отпуск",
+        },
+    )
     assert response.status_code == 302
     assert Delegation.objects.get().created_by == admin_user
 
@@ -552,12 +606,24 @@ def test_admin_delegation_records_who_created_it(client, admin_user):
 def test_admin_matrix_template_with_rows(client, admin_user):
     client.force_login(admin_user)
     approver = UserFactory(username="boss")
-    response = client.post(reverse("admin:approvals_matrixtemplate_add"), {
-        "name": "PROD Kubernetes", "description": "",
-        "rows-TOTAL_FORMS": "1", "rows-INITIAL_FORMS": "0", "rows-MIN_NUM_FORMS": "0", "rows-MAX_NUM_FORMS": "1000",
-        "rows-0-position": "1", "rows-0-stage": "1", "rows-0-kind": "approval", "rows-0-job_title": "Директор по ИТ",
-        "rows-0-person_name": "Матвеев И.Б.", "rows-0-user": approver.pk, "rows-0-group": "",
-    })
+    response = client.post(
+        reverse("admin:approvals_matrixtemplate_add"),
+        {
+            "name": "PROD Kubernetes",
+            "description": "",
+            "rows-TOTAL_FORMS": "1",
+            "rows-INITIAL_FORMS": "0",
+            "rows-MIN_NUM_FORMS": "0",
+            "rows-MAX_NUM_FORMS": "1000",
+            "rows-0-position": "1",
+            "rows-0-stage": "1",
+            "rows-0-kind": "approval",
+            "rows-0-job_title": "Директор по ИТ",
+            "rows-0-person_name": "Матвеев И.Б.",
+            "rows-0-user": approver.pk,
+            "rows-0-group": "",
+        },
+    )
     assert response.status_code == 302
     assert MatrixTemplate.objects.get().rows.get().person_name == "Матвеев И.Б."
     assert client.get(reverse("admin:approvals_matrixtemplate_changelist")).status_code == 200
@@ -566,9 +632,18 @@ def test_admin_matrix_template_with_rows(client, admin_user):
 def test_admin_new_acknowledgement_row_starts_not_acknowledged(client, admin_user, author):
     plan = PlanFactory(author=author)
     client.force_login(admin_user)
-    response = client.post(reverse("admin:approvals_approvalrow_add"), {
-        "plan": plan.pk, "position": 1, "kind": "acknowledgement", "job_title": "", "person_name": "Дежурный НЭС",
-        "user": "", "group": Group.objects.get_or_create(name="duty_officer")[0].pk, "stage": 1,
-    })
+    response = client.post(
+        reverse("admin:approvals_approvalrow_add"),
+        {
+            "plan": plan.pk,
+            "position": 1,
+            "kind": "acknowledgement",
+            "job_title": "",
+            "person_name": "Дежурный НЭС",
+            "user": "",
+            "group": Group.objects.get_or_create(name="duty_officer")[0].pk,
+            "stage": 1,
+        },
+    )
     assert response.status_code == 302, response.content.decode()[:2000]
     assert ApprovalRow.objects.get(plan=plan).status == ApprovalStatus.NOT_ACKNOWLEDGED

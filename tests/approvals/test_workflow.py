@@ -66,7 +66,9 @@ def test_material_edit_makes_a_new_version_and_resets_signatures():
     services.submit_plan(plan.pk, actor=author)
     services.approve_row(rows(plan)[0].pk, actor=a1, version=1)
     step = plan.steps.get()
-    plan_services.update_step_cell(step.pk, actor=author, field="duration_text", value="2-3 часа", revision=step.revision)
+    plan_services.update_step_cell(
+        step.pk, actor=author, field="duration_text", value="2-3 часа", revision=step.revision
+    )
     assert plan.versions.count() == 2
     assert rows(plan)[0].status == ApprovalStatus.PENDING
     with pytest.raises(services.StaleVersion):
@@ -109,7 +111,12 @@ def test_deputy_signs_for_the_principal_within_the_dates():
     plan, author, (a1, a2), duty = plan_with_matrix(2)
     deputy = UserFactory(username="deputy", last_name="Иванов", first_name="П.С.", roles=["approver"])
     today = datetime.date.today()
-    Delegation.objects.create(principal=a1, deputy=deputy, starts_on=today - datetime.timedelta(days=1), ends_on=today + datetime.timedelta(days=1))
+    Delegation.objects.create(
+        principal=a1,
+        deputy=deputy,
+        starts_on=today - datetime.timedelta(days=1),
+        ends_on=today + datetime.timedelta(days=1),
+    )
     services.submit_plan(plan.pk, actor=author)
     row = services.approve_row(rows(plan)[0].pk, actor=deputy, version=1)
     assert (row.decided_by, row.on_behalf_of) == (deputy, a1)

@@ -19,9 +19,14 @@ def test_previews_and_delay_notice(page, transactional_db, settings, latency):
     settings.OKNO_ANNOUNCEMENT_RECIPIENTS = ["it.info@example.org"]
     # Given an approved plan whose list holds a valid and an invalid address
     author = UserFactory(username="author", roles=["author"])
-    plan = PlanFactory(author=author, title="Обновление кластера", status=PlanStatus.APPROVED, client_impact=True,
-                       responsible=PartyFactory(name="Хасанов А.И.", contact="+7 (913) 712-71-78 <НЭС>"),
-                       mailing_list="ops@example.org, не-адрес")
+    plan = PlanFactory(
+        author=author,
+        title="Обновление кластера",
+        status=PlanStatus.APPROVED,
+        client_impact=True,
+        responsible=PartyFactory(name="Хасанов А.И.", contact="+7 (913) 712-71-78 <НЭС>"),
+        mailing_list="ops@example.org, не-адрес",
+    )
     PlanService.objects.create(plan=plan, service=ServiceFactory(display_name="Инфосайт"))
     login(page, author)
 
@@ -36,7 +41,9 @@ def test_previews_and_delay_notice(page, transactional_db, settings, latency):
     expect(frame.locator("body")).to_contain_text("ВЛИЯЕТ НА КЛИЕНТОВ")
     shot(page, "announcements-page.png", full_page=True)
     page.locator("#tab-delay").click()
-    expect(page.frame_locator("#preview-delay iframe").locator("body")).to_contain_text("Новое плановое время окончания")
+    expect(page.frame_locator("#preview-delay iframe").locator("body")).to_contain_text(
+        "Новое плановое время окончания"
+    )
 
     # When a delay notice is asked for with an end before the planned one and no reason
     form = page.locator("#delay-form")

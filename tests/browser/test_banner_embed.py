@@ -17,10 +17,10 @@ from django.test import override_settings
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from execution import automatic_steps
-from changeplans.choices import PlanStatus, StepKind, StepStatus
 from changeplans import banners
+from changeplans.choices import PlanStatus, StepKind, StepStatus
 from changeplans.models import Plan, PlanService, Step
+from execution import automatic_steps
 from notifications import scheduler
 from notifications.models import ScheduledAction
 from tests.browser.conftest import shot
@@ -28,19 +28,30 @@ from tests.factories import PlanFactory, ServiceFactory, StepFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.postgres]
 
-TEXT = ("Уважаемые клиенты! 20.03.2025 с 20:00 до 23:05 (НСК) проводятся плановые работы. "
-        "Личный кабинет может быть недоступен. Приносим извинения за неудобства!")
+TEXT = (
+    "Уважаемые клиенты! 20.03.2025 с 20:00 до 23:05 (НСК) проводятся плановые работы. "
+    "Личный кабинет может быть недоступен. Приносим извинения за неудобства!"
+)
 
 
 def approved_plan_with_banner_steps(service, *, on_in, off_in):
     """An approved plan on `service` whose "banner on" / "banner off" steps start `on_in` / `off_in` seconds from now."""
     now = timezone.now()
-    plan = PlanFactory(window_start=now + timedelta(seconds=on_in), window_end=now + timedelta(seconds=off_in), banner_text=TEXT)
+    plan = PlanFactory(
+        window_start=now + timedelta(seconds=on_in), window_end=now + timedelta(seconds=off_in), banner_text=TEXT
+    )
     PlanService.objects.create(plan=plan, service=service)
     steps = {}
     for position, (kind, seconds) in enumerate(((StepKind.BANNER_ON, on_in), (StepKind.BANNER_OFF, off_in)), start=1):
         local = (now + timedelta(seconds=seconds)).astimezone(plan.tz)
-        steps[kind] = StepFactory(plan=plan, position=position, kind=kind, name=kind.label, planned_date=local.date(), planned_time=local.time())
+        steps[kind] = StepFactory(
+            plan=plan,
+            position=position,
+            kind=kind,
+            name=kind.label,
+            planned_date=local.date(),
+            planned_time=local.time(),
+        )
     Plan.objects.filter(pk=plan.pk).update(status=PlanStatus.APPROVED)
     automatic_steps.sync_plan(plan.pk)
     return plan, steps
@@ -141,7 +152,9 @@ def test_banner_appears_when_shown_and_disappears_when_hidden(page, new_context,
     cache.clear()
     site, stranger = sites(), sites()
     # Given the service lists the customer's site (and only it) as a banner origin
-    service = ServiceFactory(name="www.nskes.ru", display_name="Инфосайт", banner_origins=f"{site.origin}\nhttps://www.nskes.ru")
+    service = ServiceFactory(
+        name="www.nskes.ru", display_name="Инфосайт", banner_origins=f"{site.origin}\nhttps://www.nskes.ru"
+    )
     assert site.origin != stranger.origin
 
     # When the customer's page loads, it asks Okno and shows nothing (no banner yet)
@@ -194,8 +207,10 @@ def test_banner_appears_when_shown_and_disappears_when_hidden(page, new_context,
     events = page.evaluate("window.oknoEvents")
     assert [(e["active"], e["text"]) for e in events] == [(True, TEXT), (False, "")]
     shown_after, hidden_after = events[0]["at"] / 1000 - fired_at(on), events[1]["at"] / 1000 - fired_at(off)
-    print(f"\nbanner delays (data-interval=1, max-age=1): shown in the browser {shown_after:.2f} s after the 'banner on' step fired, "
-          f"gone {hidden_after:.2f} s after 'banner off' fired")
+    print(
+        f"\nbanner delays (data-interval=1, max-age=1): shown in the browser {shown_after:.2f} s after the 'banner on' step fired, "
+        f"gone {hidden_after:.2f} s after 'banner off' fired"
+    )
     assert 0 < shown_after < 5 and 0 < hidden_after < 5
     assert scheduler_thread == []
 

@@ -6,9 +6,9 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from execution import transitions
 from changeplans.choices import PlanStatus, StepStatus
 from changeplans.models import Plan, PlanEvent, Step
+from execution import transitions
 from tests.browser.conftest import login, shot, slow_network
 from tests.factories import PartyFactory, PlanFactory, RiskFactory, RollbackActionFactory, StepFactory, UserFactory
 
@@ -19,15 +19,29 @@ PHONE = {"width": 390, "height": 844}
 def seed_like_plan(author):
     """An approved plan whose window opened a few minutes ago: two steps in parallel, then the CNI swap."""
     start = (timezone.now() - timedelta(minutes=3)).replace(second=0, microsecond=0)
-    plan = PlanFactory(author=author, title="Установка Calico вместо Flannel", window_start=start, window_end=start + timedelta(hours=3))
+    plan = PlanFactory(
+        author=author,
+        title="Установка Calico вместо Flannel",
+        window_start=start,
+        window_end=start + timedelta(hours=3),
+    )
     Plan.objects.filter(pk=plan.pk).update(status=PlanStatus.APPROVED)
     local = start.astimezone(plan.tz)
     at = {"planned_date": local.date(), "planned_time": local.time()}
     later = local + timedelta(minutes=30)
     StepFactory(plan=plan, position=1, name="Бэкап etcd", executor=PartyFactory(name="Дежурный ООФИС"), **at)
     StepFactory(plan=plan, position=2, name="Оповещение в чат", **at)
-    cni = StepFactory(plan=plan, position=3, name="Установка Calico", executor=PartyFactory(name="ООО «ПрофСофт»"),
-                      planned_date=later.date(), planned_time=later.time(), duration_text="2-3 часа", duration_min=120, duration_max=180)
+    cni = StepFactory(
+        plan=plan,
+        position=3,
+        name="Установка Calico",
+        executor=PartyFactory(name="ООО «ПрофСофт»"),
+        planned_date=later.date(),
+        planned_time=later.time(),
+        duration_text="2-3 часа",
+        duration_min=120,
+        duration_max=180,
+    )
     risks = [RiskFactory(step=cni, number=n, description=f"Риск {n}: поды не стартуют") for n in (5, 6, 7, 8)]
     action = RollbackActionFactory(step=cni, text="Устранить причину, при невозможности вернуть Flannel")
     action.risks.set(risks)
@@ -99,7 +113,9 @@ def test_duty_officer_runs_the_plan_through_a_rollback(page, new_context, transa
     rollback.locator("button[value=done]").click()
     expect(rollback).to_have_attribute("data-status", "done")
     expect(card(page, cni)).to_have_attribute("data-status", "rolled_back")
-    expect(card(page, cni).locator(".okno-step-comment")).to_contain_text("CrashLoopBackOff")  # the failure reason stays
+    expect(card(page, cni).locator(".okno-step-comment")).to_contain_text(
+        "CrashLoopBackOff"
+    )  # the failure reason stays
 
     # The phone view, for a human to look at
     phone = new_context(viewport=PHONE, is_mobile=True, has_touch=True).new_page()
@@ -132,10 +148,15 @@ def test_duty_officer_runs_the_plan_through_a_rollback(page, new_context, transa
     events = PlanEvent.objects.filter(plan=plan, kind="transition").order_by("id")
     assert [(e.object_type, e.to_status) for e in events] == [
         ("plan", PlanStatus.IN_PROGRESS),
-        ("step", StepStatus.IN_PROGRESS), ("step", StepStatus.IN_PROGRESS), ("step", StepStatus.DONE),
-        ("step", StepStatus.IN_PROGRESS), ("step", StepStatus.FAILED),
+        ("step", StepStatus.IN_PROGRESS),
+        ("step", StepStatus.IN_PROGRESS),
+        ("step", StepStatus.DONE),
+        ("step", StepStatus.IN_PROGRESS),
+        ("step", StepStatus.FAILED),
         ("plan_mode", "rollback"),
-        ("rollbackaction", StepStatus.IN_PROGRESS), ("rollbackaction", StepStatus.DONE), ("step", StepStatus.ROLLED_BACK),
+        ("rollbackaction", StepStatus.IN_PROGRESS),
+        ("rollbackaction", StepStatus.DONE),
+        ("step", StepStatus.ROLLED_BACK),
         ("step", StepStatus.DONE),
         ("plan", PlanStatus.COMPLETED_WITH_ROLLBACK),
     ]

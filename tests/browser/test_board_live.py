@@ -29,7 +29,9 @@ def board(new_context, user, plan):
 
 
 @pytest.mark.parametrize("with_redis", [True, False], ids=["redis", "polling"])
-def test_a_tick_on_a_board_reaches_the_other_board_without_reload(new_context, transactional_db, author, settings, with_redis):
+def test_a_tick_on_a_board_reaches_the_other_board_without_reload(
+    new_context, transactional_db, author, settings, with_redis
+):
     if not with_redis:
         settings.REDIS_URL = ""  # the embedded default: the stream polls the history table
     duty = UserFactory(username="duty", last_name="Иванов", first_name="П.С.", roles=["duty_officer"])
@@ -42,7 +44,9 @@ def test_a_tick_on_a_board_reaches_the_other_board_without_reload(new_context, t
 
     # When A starts the work and then starts step 1 on A's board
     page_a.locator("#start-plan").click()
-    expect(page_b.locator("#board-plan-status .okno-status")).to_have_attribute("data-status", "in_progress", timeout=LIVE_DEADLINE_MS)
+    expect(page_b.locator("#board-plan-status .okno-status")).to_have_attribute(
+        "data-status", "in_progress", timeout=LIVE_DEADLINE_MS
+    )
     clicked = time.monotonic()
     card(page_a, first).locator("button[value=start]").click()
 
@@ -55,21 +59,27 @@ def test_a_tick_on_a_board_reaches_the_other_board_without_reload(new_context, t
     started = PlanEvent.objects.filter(plan=plan, object_type="step", object_id=first.pk, to_status="in_progress").get()
     assert started.actor == duty
     # A measurement for the log, not an assertion: the speed is bench/live.py's question (docs/BENCHMARKS.md).
-    print(f"\n[board live, {'Redis' if with_redis else 'polling'}] A clicked 'Начать' → B's board showed it after "
-          f"{seen - clicked:.2f} s (click, POST, commit, stream, board refresh)")
+    print(
+        f"\n[board live, {'Redis' if with_redis else 'polling'}] A clicked 'Начать' → B's board showed it after "
+        f"{seen - clicked:.2f} s (click, POST, commit, stream, board refresh)"
+    )
     assert errors_a == errors_b == []
 
 
 def test_a_later_change_in_the_users_own_name_still_refreshes_their_board(new_context, transactional_db, author):
     """An automation run ends a moment after the operator pressed ▶, recorded by the worker in the operator's
     name: their board must show it. Only the events its own POST's answer already showed are skipped."""
-    operator = UserFactory(username="operator", last_name="Петров", first_name="С.А.", roles=["duty_officer", "operator"])
+    operator = UserFactory(
+        username="operator", last_name="Петров", first_name="С.А.", roles=["duty_officer", "operator"]
+    )
     plan, _cni, _action = seed_like_plan(author)
     first = Step.objects.get(plan=plan, position=1)
     page, errors = board(new_context, operator, plan)
     page.evaluate("window.__okno_marker = 1")
     page.locator("#start-plan").click()
-    expect(page.locator("#board-plan-status .okno-status")).to_have_attribute("data-status", "in_progress", timeout=LIVE_DEADLINE_MS)
+    expect(page.locator("#board-plan-status .okno-status")).to_have_attribute(
+        "data-status", "in_progress", timeout=LIVE_DEADLINE_MS
+    )
     card(page, first).locator("button[value=start]").click()
     expect(card(page, first)).to_have_attribute("data-status", "in_progress", timeout=LIVE_DEADLINE_MS)
 
@@ -89,7 +99,9 @@ def test_a_refresh_answer_older_than_the_board_shown_is_not_swapped_in(new_conte
     first = Step.objects.get(plan=plan, position=1)
     page, errors = board(new_context, duty, plan)
     page.locator("#start-plan").click()
-    expect(page.locator("#board-plan-status .okno-status")).to_have_attribute("data-status", "in_progress", timeout=LIVE_DEADLINE_MS)
+    expect(page.locator("#board-plan-status .okno-status")).to_have_attribute(
+        "data-status", "in_progress", timeout=LIVE_DEADLINE_MS
+    )
     stale = page.evaluate("fetch(location.pathname + '?part=steps').then(r => r.text())")
     card(page, first).locator("button[value=start]").click()
     expect(card(page, first)).to_have_attribute("data-status", "in_progress", timeout=LIVE_DEADLINE_MS)

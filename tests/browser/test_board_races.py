@@ -10,9 +10,9 @@ import pytest
 from django.test import Client
 from playwright.sync_api import expect
 
-from execution import transitions
 from changeplans.choices import StepStatus
 from changeplans.models import Step
+from execution import transitions
 from tests.browser.conftest import login
 from tests.browser.test_board import card, seed_like_plan
 from tests.factories import UserFactory

@@ -95,10 +95,19 @@ def test_the_board_works_under_the_policy(csp_page, transactional_db):
     author = UserFactory(username="author", roles=["author"])
     duty = UserFactory(username="duty", last_name="Иванов", first_name="П.С.", roles=["duty_officer"])
     start = (timezone.now() - timedelta(minutes=3)).replace(second=0, microsecond=0)
-    plan = PlanFactory(author=author, title="Установка Calico", window_start=start, window_end=start + timedelta(hours=3))
+    plan = PlanFactory(
+        author=author, title="Установка Calico", window_start=start, window_end=start + timedelta(hours=3)
+    )
     Plan.objects.filter(pk=plan.pk).update(status=PlanStatus.APPROVED)
     local = start.astimezone(plan.tz)
-    StepFactory(plan=plan, position=1, name="Бэкап etcd", executor=PartyFactory(name="Дежурный"), planned_date=local.date(), planned_time=local.time())
+    StepFactory(
+        plan=plan,
+        position=1,
+        name="Бэкап etcd",
+        executor=PartyFactory(name="Дежурный"),
+        planned_date=local.date(),
+        planned_time=local.time(),
+    )
     login(page, duty)
     visit(page, f"/plans/{plan.pk}/board/")
     expect(page.locator("#board")).to_have_attribute("data-plan-id", str(plan.pk))
@@ -149,9 +158,16 @@ def test_the_runbook_editor_and_the_announcement_previews_work_under_the_policy(
     page = csp_page
     author = UserFactory(username="author", roles=["author"])
     library.install()
-    runbook = library.copy_runbook(Runbook.objects.order_by("pk").first().pk, actor=author)  # shipped ones are read-only
-    plan = PlanFactory(author=author, title="Обновление кластера", status=PlanStatus.APPROVED, client_impact=True,
-                       responsible=PartyFactory(name="Хасанов А.И.", contact="+7 (913) 712-71-78"))
+    runbook = library.copy_runbook(
+        Runbook.objects.order_by("pk").first().pk, actor=author
+    )  # shipped ones are read-only
+    plan = PlanFactory(
+        author=author,
+        title="Обновление кластера",
+        status=PlanStatus.APPROVED,
+        client_impact=True,
+        responsible=PartyFactory(name="Хасанов А.И.", contact="+7 (913) 712-71-78"),
+    )
     PlanService.objects.create(plan=plan, service=ServiceFactory(display_name="Инфосайт"))
     login(page, author)
 
@@ -170,7 +186,9 @@ def test_an_inline_script_would_be_reported(csp_page, live_server, transactional
     """The detector can fail: an inline script injected into a page is blocked and reported."""
     page = csp_page
     visit(page, "/login/")
-    page.evaluate("""() => { const s = document.createElement('script'); s.textContent = 'window.__ran = 1'; document.body.appendChild(s); }""")
+    page.evaluate(
+        """() => { const s = document.createElement('script'); s.textContent = 'window.__ran = 1'; document.body.appendChild(s); }"""
+    )
     page.wait_for_function("window.__okno_csp.length > 0")
     assert page.evaluate("window.__ran") is None
     with pytest.raises(AssertionError, match="policy violations"):
@@ -182,8 +200,12 @@ def test_the_admin_asks_before_resetting_a_message_template(csp_page, transactio
 
     page = csp_page
     admin = UserFactory(username="root", is_staff=True, is_superuser=True)
-    MessageTemplate.objects.filter(kind="completion", language="ru").delete()  # flushed or shipped: start from one we know
-    template = MessageTemplate.objects.create(kind="completion", language="ru", subject="Изменённая тема", text="Работы завершены.")
+    MessageTemplate.objects.filter(
+        kind="completion", language="ru"
+    ).delete()  # flushed or shipped: start from one we know
+    template = MessageTemplate.objects.create(
+        kind="completion", language="ru", subject="Изменённая тема", text="Работы завершены."
+    )
     visit(page, "/admin/login/")
     page.fill("#id_username", admin.username)
     page.fill("#id_password", "okno-test-password")

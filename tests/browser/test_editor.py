@@ -9,13 +9,13 @@ import pytest
 from django.conf import settings
 from playwright.sync_api import expect
 
-from demo.plans import DEMO_PASSWORD
-from demo.plans import load_demo
 from changeplans.models import Plan, Step
+from demo.plans import DEMO_PASSWORD, load_demo
 from tests.browser.conftest import FACTORY_PASSWORD, login, shot
 from tests.factories import PlanFactory, StepFactory, UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.postgres]
+
 
 @pytest.fixture
 def author_user(transactional_db):
@@ -51,7 +51,9 @@ def assert_not_reloaded(page):
 
 
 def count_requests(page):
-    page.evaluate("() => { window.__okno_requests = 0; document.addEventListener('htmx:beforeRequest', () => window.__okno_requests++); }")
+    page.evaluate(
+        "() => { window.__okno_requests = 0; document.addEventListener('htmx:beforeRequest', () => window.__okno_requests++); }"
+    )
 
 
 def requests_started(page):
@@ -242,7 +244,9 @@ def test_drag_step_by_its_number(page, small_plan, author_user):
     open_plan(page, small_plan)
 
     # Drop the third step onto the upper half of the first row.
-    page.locator(f"#step-{third.pk} td.okno-col-no").drag_to(page.locator(f"#step-{first.pk} td.okno-col-no"), target_position={"x": 5, "y": 3})
+    page.locator(f"#step-{third.pk} td.okno-col-no").drag_to(
+        page.locator(f"#step-{first.pk} td.okno-col-no"), target_position={"x": 5, "y": 3}
+    )
     expect(page.locator(f"#step-{third.pk} .okno-col-no strong")).to_have_text("1")
     assert row_ids(page) == [third.pk, first.pk, second.pk]
     assert [s.pk for s in steps_of(small_plan)] == [third.pk, first.pk, second.pk]
@@ -452,7 +456,9 @@ def test_approver_sees_plan_read_only_and_forged_post_is_refused(page, small_pla
 
 def test_phone_viewport(new_context):
     plan = load_demo()
-    page = new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True, device_scale_factor=2).new_page()
+    page = new_context(
+        viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True, device_scale_factor=2
+    ).new_page()
     login(page, "khasanov", DEMO_PASSWORD)
     page.goto(f"/plans/{plan.pk}/")
     expect(page.locator("#steps-body tr.okno-step").first).to_be_visible()
@@ -498,7 +504,9 @@ def test_screenshots_desktop(page):
     step5 = plan.steps.get(position=5)
     page.locator(f"#cell-{step5.pk}-description").click()
     expect(page.locator(f"#cell-{step5.pk}-description .okno-cell-form")).to_be_visible()
-    page.locator(f"#cell-{step5.pk}-description").evaluate("el => el.scrollIntoView({block: 'center', behavior: 'instant'})")
+    page.locator(f"#cell-{step5.pk}-description").evaluate(
+        "el => el.scrollIntoView({block: 'center', behavior: 'instant'})"
+    )
     shot(page, "plan-cell-editor.png")
     page.locator(f"#cell-{step5.pk}-description [name=value]").press("Escape")
     expect(page.locator(".okno-cell-form")).to_have_count(0)

@@ -8,9 +8,9 @@ import pytest
 from django.db import transaction
 from playwright.sync_api import expect
 
-from execution.transitions import start_step
 from changeplans.models import PlanEvent, Step
 from changeplans.roles import display_name
+from execution.transitions import start_step
 from tests.browser.conftest import login
 from tests.factories import PlanFactory, StepFactory, UserFactory
 
@@ -57,9 +57,13 @@ def test_a_tick_by_a_appears_in_b_within_a_second(new_context, settings, with_re
     toast = page_b.locator("#okno-toasts .toast-body")
     expect(toast).to_contain_text(f"{display_name(a)}: 1. Вывести узел из балансировки")
     assert page_a.locator("#okno-toasts .toast-body").count() == 0
-    delays = {name: page.evaluate(f"window.__okno_events.find(e => e.id === {event.pk}).at") / 1000 - committing
-              for name, page in (("A", page_a), ("B", page_b))}
-    print(f"\nlive ({'redis' if with_redis else 'polling'}): commit → page A {delays['A'] * 1000:.0f} ms, page B {delays['B'] * 1000:.0f} ms")
+    delays = {
+        name: page.evaluate(f"window.__okno_events.find(e => e.id === {event.pk}).at") / 1000 - committing
+        for name, page in (("A", page_a), ("B", page_b))
+    }
+    print(
+        f"\nlive ({'redis' if with_redis else 'polling'}): commit → page A {delays['A'] * 1000:.0f} ms, page B {delays['B'] * 1000:.0f} ms"
+    )
     assert all(delay < 1.0 for delay in delays.values()), delays
     assert not errors_a and not errors_b
 
@@ -100,7 +104,9 @@ def test_a_refused_stream_is_reopened_later_from_the_last_event(new_context, set
     a = UserFactory(username="operator_a", roles=["operator"])
     b = UserFactory(username="watcher_b")
     plan = PlanFactory(title="Обновление ingress-nginx")
-    first, second = (StepFactory(plan=plan, position=n, name=f"Шаг {n}", planned_time=datetime.time(20, n)) for n in (1, 2))
+    first, second = (
+        StepFactory(plan=plan, position=n, name=f"Шаг {n}", planned_time=datetime.time(20, n)) for n in (1, 2)
+    )
     page_b, errors_b = watch(new_context, b, plan)
     with transaction.atomic():
         start_step(Step.objects.get(pk=first.pk), actor=a)

@@ -91,7 +91,10 @@ def test_sign_off_round_trip(page, new_context, transactional_db):
     expect(page.locator("#approval-matrix")).to_have_attribute("data-version", "2")
     assert plan.versions.count() == 2
     assert [r.status for r in ApprovalRow.objects.filter(plan=plan).order_by("position")] == [
-        ApprovalStatus.PENDING, ApprovalStatus.PENDING, ApprovalStatus.NOT_ACKNOWLEDGED]
+        ApprovalStatus.PENDING,
+        ApprovalStatus.PENDING,
+        ApprovalStatus.NOT_ACKNOWLEDGED,
+    ]
 
     # When approver 2 opens the inbox and follows "changes since version 1"
     two.goto("/approvals/inbox/")
@@ -104,7 +107,9 @@ def test_sign_off_round_trip(page, new_context, transactional_db):
     shot(two, "signoff-diff.png")
     # and they approve version 2 right there
     two.locator("#diff-actions .okno-approve").click()
-    expect(two.locator(f"#diff-actions .okno-my-row[data-row='{row_of(plan, second).pk}']")).to_have_attribute("data-status", "approved")
+    expect(two.locator(f"#diff-actions .okno-my-row[data-row='{row_of(plan, second).pk}']")).to_have_attribute(
+        "data-status", "approved"
+    )
     assert row_of(plan, second).version.number == 2
 
     # When approver 1 comes back: their approval of version 1 was reset, the inbox asks again

@@ -93,12 +93,32 @@ def web(live_server_env):
     port = free_port()
     log = open(live_server_env["log"], "ab")
     process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1", "--port", str(port), "--lifespan", "off"],
-        cwd=ROOT, env=live_server_env["env"], stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "config.asgi:application",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--lifespan",
+            "off",
+        ],
+        cwd=ROOT,
+        env=live_server_env["env"],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        wait_for(lambda: _answers(base + "/healthz") or process.poll() is not None, 60, interval=0.1, message="uvicorn to answer")
+        wait_for(
+            lambda: _answers(base + "/healthz") or process.poll() is not None,
+            60,
+            interval=0.1,
+            message="uvicorn to answer",
+        )
         assert process.poll() is None, live_server_env["log"].read_text(errors="replace")
         yield base
     finally:
@@ -183,12 +203,20 @@ def test_pages_answer_503_in_the_users_language_while_postgresql_is_down(web, re
     # An HTMX request gets a toast, not a page to swap in
     response = russian.get(header_url, params={"edit": 1}, headers={"HX-Request": "true"}, timeout=60)
     assert response.status_code == 503 and response.headers["HX-Reswap"] == "none"
-    assert "База данных сейчас недоступна" in response.headers["HX-Trigger"].encode().decode("unicode_escape") or "База данных сейчас недоступна" in response.text
+    assert (
+        "База данных сейчас недоступна" in response.headers["HX-Trigger"].encode().decode("unicode_escape")
+        or "База данных сейчас недоступна" in response.text
+    )
     # The health check still reports the database
     response = requests.get(web + "/healthz", timeout=60)
     assert response.status_code == 503 and response.json()["database"] == "error"
 
     # When PostgreSQL is back, the pages come back without a restart
     relay.up()
-    wait_for(lambda: russian.get(plans_url, timeout=60).status_code == 200, 120, interval=0.5, message="the plan list to answer again")
+    wait_for(
+        lambda: russian.get(plans_url, timeout=60).status_code == 200,
+        120,
+        interval=0.5,
+        message="the plan list to answer again",
+    )
     assert "Установка Calico" in russian.get(plans_url, timeout=60).text

@@ -13,7 +13,7 @@ pytestmark = pytest.mark.django_db
 
 NSK = zoneinfo.ZoneInfo("Asia/Novosibirsk")
 BERLIN = zoneinfo.ZoneInfo("Europe/Berlin")
-UTC = datetime.timezone.utc
+UTC = datetime.UTC
 MARCH_20 = datetime.date(2025, 3, 20)
 
 
@@ -27,7 +27,14 @@ def local(report_moment, tz=NSK):
 
 
 def add_step(plan, position, time="20:00", *, date=MARCH_20, duration="5 мин", **fields):
-    step = StepFactory.build(plan=plan, position=position, planned_date=date, planned_time=at(time) if time else None, executor=fields.pop("executor", None) or PartyFactory(), **fields)
+    step = StepFactory.build(
+        plan=plan,
+        position=position,
+        planned_date=date,
+        planned_time=at(time) if time else None,
+        executor=fields.pop("executor", None) or PartyFactory(),
+        **fields,
+    )
     step.set_duration(duration)
     step.save()
     return step
@@ -48,7 +55,15 @@ def seed_plan():
         add_step(plan, 2, "20:00", duration="5 мин.", kind=StepKind.BANNER_ON, executor=duty),
         add_step(plan, 3, "20:05", date=march_27, duration="15 мин", executor=contractor, no_rollback_needed=False),
         add_step(plan, 4, "20:05", date=march_27, duration="30мин", executor=contractor, no_rollback_needed=False),
-        add_step(plan, 5, "20:05", duration="2-3 часа", executor=contractor, no_rollback_needed=False, risk_mitigation="- Заранее проверить настройки PDB на prod;"),
+        add_step(
+            plan,
+            5,
+            "20:05",
+            duration="2-3 часа",
+            executor=contractor,
+            no_rollback_needed=False,
+            risk_mitigation="- Заранее проверить настройки PDB на prod;",
+        ),
         add_step(plan, 6, None, duration="5 мин", kind=StepKind.BANNER_OFF, executor=duty),
         add_step(plan, 7, None, duration="5 мин", kind=StepKind.COMPLETION_NOTICE, executor=duty),
     ]
@@ -110,7 +125,10 @@ def test_seed_schedule(seed_plan):
     assert [report.timings[steps[n].id].counted for n in range(1, 8)] == [False, True, False, False, True, True, True]
     # Steps 3 and 4 start together: two lanes.
     assert (report.timings[steps[3].id].lane, report.timings[steps[4].id].lane) == (0, 1)
-    assert all(t.start_best.tzinfo is not None and t.end_worst.utcoffset() == datetime.timedelta(hours=7) for t in report.timings.values())
+    assert all(
+        t.start_best.tzinfo is not None and t.end_worst.utcoffset() == datetime.timedelta(hours=7)
+        for t in report.timings.values()
+    )
 
 
 def test_seed_messages_name_the_figures(seed_plan):
@@ -189,7 +207,11 @@ def test_parallel_steps_get_lanes_and_a_derived_step_follows_the_whole_group():
 
     assert [report.timings[s.id].lane for s in (first, longest, third, after)] == [0, 1, 2, 0]
     # Steps starting together do not delay each other.
-    assert [local(report.timings[s.id].end_best) for s in (first, longest, third)] == ["20.03.2025 20:10", "20.03.2025 20:30", "20.03.2025 20:20"]
+    assert [local(report.timings[s.id].end_best) for s in (first, longest, third)] == [
+        "20.03.2025 20:10",
+        "20.03.2025 20:30",
+        "20.03.2025 20:20",
+    ]
     assert local(report.timings[after.id].start_best) == "20.03.2025 20:30"
     assert local(report.end_worst) == "20.03.2025 20:45"
     assert report.critical_path == [longest.id, after.id]
@@ -216,7 +238,10 @@ def test_a_derived_chain_accumulates_best_and_worst_cases():
     report = lint_plan(plan)
 
     assert local(report.timings[second.id].start_worst) == "20.03.2025 22:00"
-    assert (local(report.timings[third.id].end_best), local(report.timings[third.id].end_worst)) == ("20.03.2025 21:15", "20.03.2025 22:25")
+    assert (local(report.timings[third.id].end_best), local(report.timings[third.id].end_worst)) == (
+        "20.03.2025 21:15",
+        "20.03.2025 22:25",
+    )
     assert report.warnings_for(third.id)[0].code == "step_without_start_time"
 
 
@@ -310,7 +335,10 @@ def test_steps_following_a_step_outside_the_window_are_outside_too():
     report = lint_plan(plan)
 
     assert [w.code for w in report.warnings_for(stray.id)] == ["step_outside_window"]
-    assert sorted(w.code for w in report.warnings_for(follower.id)) == ["step_outside_window", "step_without_start_time"]
+    assert sorted(w.code for w in report.warnings_for(follower.id)) == [
+        "step_outside_window",
+        "step_without_start_time",
+    ]
     assert not report.timings[follower.id].counted
     assert local(report.end_worst) == "20.03.2025 20:05"
 
@@ -330,7 +358,10 @@ def test_best_case_overrun_is_an_error_naming_the_late_steps():
     best = by_code["best_case_overruns_window"]
     assert best.level == "error"
     assert "20.03.2025 23:10" in best.message and "5 min" in best.message and "steps ending after it: 2" in best.message
-    assert "23:20" in by_code["worst_case_overruns_window"].message and "15 min" in by_code["worst_case_overruns_window"].message
+    assert (
+        "23:20" in by_code["worst_case_overruns_window"].message
+        and "15 min" in by_code["worst_case_overruns_window"].message
+    )
 
 
 def test_ending_exactly_at_the_window_end_is_no_overrun():
@@ -348,7 +379,10 @@ def test_ending_exactly_at_the_window_end_is_no_overrun():
 
 
 def test_window_crossing_midnight():
-    plan = PlanFactory(window_start=datetime.datetime(2025, 3, 20, 23, 0, tzinfo=NSK), window_end=datetime.datetime(2025, 3, 21, 2, 0, tzinfo=NSK))
+    plan = PlanFactory(
+        window_start=datetime.datetime(2025, 3, 20, 23, 0, tzinfo=NSK),
+        window_end=datetime.datetime(2025, 3, 21, 2, 0, tzinfo=NSK),
+    )
     add_step(plan, 1, "23:00", duration="1 ч")
     after_midnight = add_step(plan, 2, "00:30", date=datetime.date(2025, 3, 21), duration="1 ч")
     last = add_step(plan, 3, None, duration="30 мин")
@@ -368,7 +402,10 @@ def test_window_crossing_midnight():
 
 
 def test_midnight_overrun_is_reported_on_the_next_date():
-    plan = PlanFactory(window_start=datetime.datetime(2025, 3, 20, 23, 0, tzinfo=NSK), window_end=datetime.datetime(2025, 3, 21, 2, 0, tzinfo=NSK))
+    plan = PlanFactory(
+        window_start=datetime.datetime(2025, 3, 20, 23, 0, tzinfo=NSK),
+        window_end=datetime.datetime(2025, 3, 21, 2, 0, tzinfo=NSK),
+    )
     add_step(plan, 1, "23:30", duration="2-3 ч")
 
     with translation.override("en"):
@@ -444,7 +481,12 @@ def test_step_without_executor():
     step.save()
 
     (warning,) = lint_plan(plan).warnings
-    assert (warning.code, warning.level, warning.step_id, warning.field) == ("step_without_executor", "warning", step.id, "executor")
+    assert (warning.code, warning.level, warning.step_id, warning.field) == (
+        "step_without_executor",
+        "warning",
+        step.id,
+        "executor",
+    )
 
 
 def test_step_without_duration_counts_as_zero():

@@ -5,7 +5,6 @@ author B's plan with responsible "Хасанов А.И." and a new contact chang
 PDF of author A's approved plan, with no history entry, version or re-approval.
 """
 
-import datetime
 import re
 import zoneinfo
 
@@ -27,9 +26,14 @@ CONTACT_A = "+7 (913) 712-71-78 НЭС"
 
 def header_post(**overrides):
     data = {
-        "title": "Установка Calico", "kind": "normal", "time_zone": "Asia/Novosibirsk",
-        "window_start": "2026-03-20T20:00", "window_end": "2026-03-20T23:00", "availability": "unavailable",
-        "responsible_name": "Хасанов А.И.", "responsible_contact": CONTACT_A,
+        "title": "Установка Calico",
+        "kind": "normal",
+        "time_zone": "Asia/Novosibirsk",
+        "window_start": "2026-03-20T20:00",
+        "window_end": "2026-03-20T23:00",
+        "availability": "unavailable",
+        "responsible_name": "Хасанов А.И.",
+        "responsible_contact": CONTACT_A,
     }
     data.update(overrides)
     return data
@@ -45,7 +49,9 @@ def observe(client, plan):
     plan = load_plan(plan.pk)
     return {
         "page": _without_tokens(client.get(reverse("changeplans:plan_detail", args=[plan.pk])).content.decode()),
-        "announcement_page": _without_tokens(client.get(reverse("execution:plan_announcements", args=[plan.pk])).content.decode()),
+        "announcement_page": _without_tokens(
+            client.get(reverse("execution:plan_announcements", args=[plan.pk])).content.decode()
+        ),
         "announcement": announcements.render(plan, MessageKind.ANNOUNCEMENT),
         "versions": list(plan.versions.values_list("number", "snapshot")),
         "history": list(plan.events.values_list("pk", "kind", "changes")),
@@ -71,11 +77,18 @@ def test_another_authors_edit_leaves_an_approved_plan_byte_identical(client, aut
     assert CONTACT_A in before["page"] and CONTACT_A in before["announcement"][1]
     # When author B creates a plan with the same responsible (another spelling) and a new contact
     client.force_login(other_author)
-    response = client.post(reverse("changeplans:plan_create"), header_post(title="План Б", responsible_name="хасанов а.и.", responsible_contact="+7 999 000-00-00"))
+    response = client.post(
+        reverse("changeplans:plan_create"),
+        header_post(title="План Б", responsible_name="хасанов а.и.", responsible_contact="+7 999 000-00-00"),
+    )
     assert response.status_code == 302
     plan_b = Plan.objects.exclude(pk=plan_a.pk).get()
     # And edits that plan's header with yet another contact
-    response = client.post(reverse("changeplans:plan_header", args=[plan_b.pk]), header_post(title="План Б", responsible_contact="8-800-ВЗЛОМ", revision=plan_b.revision), **HX)
+    response = client.post(
+        reverse("changeplans:plan_header", args=[plan_b.pk]),
+        header_post(title="План Б", responsible_contact="8-800-ВЗЛОМ", revision=plan_b.revision),
+        **HX,
+    )
     assert response.status_code == 200
     # Then author A's plan is unchanged: page, announcement, versions, history, row
     client.force_login(author)
@@ -106,7 +119,11 @@ def test_header_edits_never_change_a_shared_party(author, approved_plan_of_a, cl
     party_before = Party.objects.filter(pk=party.pk).values().get()
     client.force_login(author)
     plan = approved_plan_of_a
-    client.post(reverse("changeplans:plan_header", args=[plan.pk]), header_post(responsible_contact="+7 000", revision=plan.revision), **HX)
+    client.post(
+        reverse("changeplans:plan_header", args=[plan.pk]),
+        header_post(responsible_contact="+7 000", revision=plan.revision),
+        **HX,
+    )
     assert Party.objects.filter(pk=party.pk).values().get() == party_before
     plan.refresh_from_db()
     assert plan.responsible_contact == "+7 000"

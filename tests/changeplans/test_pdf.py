@@ -19,7 +19,15 @@ from approvals.models import ApprovalRow
 from changeplans.choices import Availability, EventKind, PlanStatus
 from changeplans.models import PlanEvent, PlanService
 from changeplans.pdf import html_to_pdf, plan_pdf_filename, render_plan_html, render_plan_pdf
-from tests.factories import PartyFactory, PlanFactory, RiskFactory, RollbackActionFactory, ServiceFactory, StepFactory, UserFactory
+from tests.factories import (
+    PartyFactory,
+    PlanFactory,
+    RiskFactory,
+    RollbackActionFactory,
+    ServiceFactory,
+    StepFactory,
+    UserFactory,
+)
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 
@@ -50,12 +58,36 @@ def build_plan(step_count, *, risks_per_step=2):
         mailing_list="it-all@example.org",
         jira_url="https://jira.example.org/browse/OPS-1",
     )
-    PlanService.objects.create(plan=plan, service=ServiceFactory(name="www.example.org", display_name="Инфосайт"), availability=Availability.DEGRADED)
-    PlanService.objects.create(plan=plan, service=ServiceFactory(name="lk.example.org", display_name="Личный кабинет"), availability=Availability.UNAVAILABLE)
+    PlanService.objects.create(
+        plan=plan,
+        service=ServiceFactory(name="www.example.org", display_name="Инфосайт"),
+        availability=Availability.DEGRADED,
+    )
+    PlanService.objects.create(
+        plan=plan,
+        service=ServiceFactory(name="lk.example.org", display_name="Личный кабинет"),
+        availability=Availability.UNAVAILABLE,
+    )
     add_steps(plan, range(1, step_count + 1), risks_per_step=risks_per_step)
-    ApprovalRow.objects.create(plan=plan, position=1, job_title="Директор по ИТ", person_name="Согласующий С.С.", user=curator)
-    ApprovalRow.objects.create(plan=plan, position=2, kind=RowKind.ACKNOWLEDGEMENT, person_name="Дежурный смены", status=ApprovalStatus.NOT_ACKNOWLEDGED)
-    PlanEvent.objects.create(plan=plan, actor=plan.author, kind=EventKind.CREATED, object_type="plan", object_label=plan.title, to_status=PlanStatus.DRAFT, comment="Черновик создан")
+    ApprovalRow.objects.create(
+        plan=plan, position=1, job_title="Директор по ИТ", person_name="Согласующий С.С.", user=curator
+    )
+    ApprovalRow.objects.create(
+        plan=plan,
+        position=2,
+        kind=RowKind.ACKNOWLEDGEMENT,
+        person_name="Дежурный смены",
+        status=ApprovalStatus.NOT_ACKNOWLEDGED,
+    )
+    PlanEvent.objects.create(
+        plan=plan,
+        actor=plan.author,
+        kind=EventKind.CREATED,
+        object_type="plan",
+        object_label=plan.title,
+        to_status=PlanStatus.DRAFT,
+        comment="Черновик создан",
+    )
     return plan
 
 
@@ -72,7 +104,12 @@ def add_steps(plan, positions, *, risks_per_step=2):
             no_rollback_needed=False,
             jira_key=f"OPS-{1000 + index}",
         )
-        risks = [RiskFactory(step=step, number=n, description=f"Риск {n} шага {index}", mitigation=f"Защита {n} шага {index}") for n in range(1, risks_per_step + 1)]
+        risks = [
+            RiskFactory(
+                step=step, number=n, description=f"Риск {n} шага {index}", mitigation=f"Защита {n} шага {index}"
+            )
+            for n in range(1, risks_per_step + 1)
+        ]
         action = RollbackActionFactory(step=step, position=1, text=f"Откат шага {index}")
         action.risks.set(risks)
 
@@ -159,7 +196,10 @@ def test_long_plan_repeats_the_table_header_and_numbers_pages():
     with translation.override("ru"):
         number_header = squash(pgettext("table column", "No."))
         risks_header = squash(gettext("Possible risks"))
-        page_labels = [squash(gettext("Page %(page)s of %(pages)s") % {"page": n, "pages": len(pages)}) for n in range(1, len(pages) + 1)]
+        page_labels = [
+            squash(gettext("Page %(page)s of %(pages)s") % {"page": n, "pages": len(pages)})
+            for n in range(1, len(pages) + 1)
+        ]
     # Every page that carries steps starts with the column headers (thead is repeated).
     step_pages = [text for text in pages if "Мероприятиеномер" in text]
     assert len(step_pages) >= 3
@@ -202,7 +242,10 @@ def test_times_are_shown_in_the_plans_zone():
 
 def test_filename_uses_the_window_date_in_the_plans_zone():
     # 02:00 on 21 March in Novosibirsk is still 20 March in UTC.
-    plan = PlanFactory(window_start=datetime.datetime(2025, 3, 21, 2, 0, tzinfo=NSK), window_end=datetime.datetime(2025, 3, 21, 4, 0, tzinfo=NSK))
+    plan = PlanFactory(
+        window_start=datetime.datetime(2025, 3, 21, 2, 0, tzinfo=NSK),
+        window_end=datetime.datetime(2025, 3, 21, 4, 0, tzinfo=NSK),
+    )
 
     name = plan_pdf_filename(plan)
 
@@ -233,12 +276,7 @@ def test_plan_text_is_escaped():
 
 def seed_values():
     """Every field value of seed 000, as the demo stores it."""
-    from demo.plans import DEMO_APPROVERS
-    from demo.plans import DEMO_PLAN
-    from demo.plans import DEMO_SERVICES
-    from demo.plans import DEMO_STEPS
-    from demo.plans import DEMO_TITLE
-    from demo.plans import STEP5_RISKS
+    from demo.plans import DEMO_APPROVERS, DEMO_PLAN, DEMO_SERVICES, DEMO_STEPS, DEMO_TITLE, STEP5_RISKS
 
     values = [
         DEMO_TITLE,
@@ -262,7 +300,14 @@ def seed_values():
     values += [person for _job, person, _username in DEMO_APPROVERS]
     values += [job for job, _person, _username in DEMO_APPROVERS]
     for step in DEMO_STEPS:
-        values += [step["name"], step["description"], step["expected_result"], step["executor"], step["duration"], step["planned_date"].strftime("%d.%m.%Y")]
+        values += [
+            step["name"],
+            step["description"],
+            step["expected_result"],
+            step["executor"],
+            step["duration"],
+            step["planned_date"].strftime("%d.%m.%Y"),
+        ]
         if step["planned_time"]:
             values.append(step["planned_time"].strftime("%H:%M"))
         if step["risk_mitigation"]:
@@ -285,8 +330,19 @@ def test_demo_plan_pdf_carries_every_seed_value():
     assert "+7(913)712-71-78" in text
     # poppler reads the same document; with -layout, cells that wrap interleave, so check one-line values.
     if shutil.which("pdftotext"):
-        layout = subprocess.run(["pdftotext", "-layout", "-", "-"], input=pdf, capture_output=True, check=True).stdout.decode()
-        for value in ["+7 (913) 712-71-78", "Дежурный НЭС", "Кочетов В.Н.", "Шпагин А.В. (Интакт)", "20:00/20.03.2025", "23:05/20.03.2025", "2-3 часа", "30мин"]:
+        layout = subprocess.run(
+            ["pdftotext", "-layout", "-", "-"], input=pdf, capture_output=True, check=True
+        ).stdout.decode()
+        for value in [
+            "+7 (913) 712-71-78",
+            "Дежурный НЭС",
+            "Кочетов В.Н.",
+            "Шпагин А.В. (Интакт)",
+            "20:00/20.03.2025",
+            "23:05/20.03.2025",
+            "2-3 часа",
+            "30мин",
+        ]:
             assert value in layout, value
 
 
@@ -342,7 +398,12 @@ def test_signoff_sheet_shows_who_signed_which_version_when():
     duty_row = re.search(r'<tr class="signoff-row" data-position="3">(.*?)</tr>', html, re.S).group(1)
     assert acknowledged_label in duty_row and "Дежурный Д.Д." in duty_row
     # The same evidence in the PDF's text.
-    for value in ["ИвановП.С.forСогласующий1А.А.", "22:3018.03.2025", "Согласованозаместителем", squash(acknowledged_label)]:
+    for value in [
+        "ИвановП.С.forСогласующий1А.А.",
+        "22:3018.03.2025",
+        "Согласованозаместителем",
+        squash(acknowledged_label),
+    ]:
         assert value in text, value
 
 
@@ -364,7 +425,9 @@ def test_signoff_sheet_lists_the_plan_versions():
     from changeplans.models import PlanVersion
 
     PlanVersion.objects.filter(plan=plan, number=1).update(created_at=datetime.datetime(2025, 3, 17, 9, 15, tzinfo=NSK))
-    PlanVersion.objects.filter(plan=plan, number=2).update(created_at=datetime.datetime(2025, 3, 18, 23, 45, tzinfo=NSK))
+    PlanVersion.objects.filter(plan=plan, number=2).update(
+        created_at=datetime.datetime(2025, 3, 18, 23, 45, tzinfo=NSK)
+    )
 
     html = render_plan_html(plan.pk, language="en")
 

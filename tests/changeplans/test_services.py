@@ -25,8 +25,12 @@ def names(plan):
 
 def test_create_plan_records_history(author):
     service = ServiceFactory()
-    start = datetime.datetime(2025, 3, 20, 13, tzinfo=datetime.timezone.utc)
-    plan = services.create_plan(actor=author, data={"title": "Работы", "window_start": start, "window_end": start + datetime.timedelta(hours=3)}, services=[service])
+    start = datetime.datetime(2025, 3, 20, 13, tzinfo=datetime.UTC)
+    plan = services.create_plan(
+        actor=author,
+        data={"title": "Работы", "window_start": start, "window_end": start + datetime.timedelta(hours=3)},
+        services=[service],
+    )
     assert plan.status == PlanStatus.DRAFT
     assert list(plan.services.all()) == [service]
     event = PlanEvent.objects.get(plan=plan)
@@ -34,9 +38,12 @@ def test_create_plan_records_history(author):
 
 
 def test_only_authors_create_plans(approver):
-    start = datetime.datetime(2025, 3, 20, 13, tzinfo=datetime.timezone.utc)
+    start = datetime.datetime(2025, 3, 20, 13, tzinfo=datetime.UTC)
     with pytest.raises(PermissionDenied):
-        services.create_plan(actor=approver, data={"title": "x", "window_start": start, "window_end": start + datetime.timedelta(hours=1)})
+        services.create_plan(
+            actor=approver,
+            data={"title": "x", "window_start": start, "window_end": start + datetime.timedelta(hours=1)},
+        )
 
 
 def test_update_cell_saves_and_records_old_and_new(plan, author):
@@ -120,7 +127,14 @@ def test_save_risks_links_rollback_to_numbered_risks(plan, author):
     step = plan.steps.first()
     risks = [{"id": None, "number": n, "description": f"Риск {n}", "mitigation": ""} for n in range(1, 9)]
     actions = [{"id": None, "text": "Устранить причину и перезапустить узел/кластер.", "risk_numbers": [5, 6, 7, 8]}]
-    services.save_step_risks(step.pk, actor=author, revision=step.revision, risks=risks, rollback_actions=actions, risk_mitigation="Мониторинг")
+    services.save_step_risks(
+        step.pk,
+        actor=author,
+        revision=step.revision,
+        risks=risks,
+        rollback_actions=actions,
+        risk_mitigation="Мониторинг",
+    )
     step.refresh_from_db()
     assert step.risks.count() == 8 and step.risk_mitigation == "Мониторинг"
     assert step.rollback_actions.get().label() == "5/6/7/8"
@@ -137,7 +151,13 @@ def test_renumbering_risks_keeps_their_ids(plan, author):
 def test_rollback_naming_unknown_risk_is_refused_and_rolled_back(plan, author):
     step = plan.steps.first()
     with pytest.raises(ValidationError):
-        services.save_step_risks(step.pk, actor=author, revision=step.revision, risks=[{"number": 1, "description": "A"}], rollback_actions=[{"text": "x", "risk_numbers": [9]}])
+        services.save_step_risks(
+            step.pk,
+            actor=author,
+            revision=step.revision,
+            risks=[{"number": 1, "description": "A"}],
+            rollback_actions=[{"text": "x", "risk_numbers": [9]}],
+        )
     assert step.risks.count() == 0
 
 

@@ -37,7 +37,11 @@ def page_queries(client, plan):
 
 
 def test_pages_need_login(client, plan):
-    for url in (reverse("changeplans:plan_list"), reverse("changeplans:plan_detail", args=[plan.pk]), reverse("changeplans:plan_pdf", args=[plan.pk])):
+    for url in (
+        reverse("changeplans:plan_list"),
+        reverse("changeplans:plan_detail", args=[plan.pk]),
+        reverse("changeplans:plan_pdf", args=[plan.pk]),
+    ):
         response = client.get(url)
         assert response.status_code == 302 and "/login/" in response["Location"]
 
@@ -82,10 +86,17 @@ def test_list_filters_by_status_and_search(author_client, author, plan):
 
 
 def test_create_plan_keeps_input_on_error(author_client):
-    response = author_client.post(reverse("changeplans:plan_create"), {
-        "title": "Новый план", "kind": "normal", "time_zone": "Asia/Novosibirsk",
-        "window_start": "2025-03-20T23:00", "window_end": "2025-03-20T20:00", "availability": "unavailable",
-    })
+    response = author_client.post(
+        reverse("changeplans:plan_create"),
+        {
+            "title": "Новый план",
+            "kind": "normal",
+            "time_zone": "Asia/Novosibirsk",
+            "window_start": "2025-03-20T23:00",
+            "window_end": "2025-03-20T20:00",
+            "availability": "unavailable",
+        },
+    )
     assert response.status_code == 200
     html = response.content.decode()
     assert "Окно работ должно заканчиваться после начала" in html
@@ -94,10 +105,17 @@ def test_create_plan_keeps_input_on_error(author_client):
 
 
 def test_create_plan_reads_times_in_the_plans_zone(author_client):
-    response = author_client.post(reverse("changeplans:plan_create"), {
-        "title": "Ночные работы", "kind": "normal", "time_zone": "Europe/Moscow",
-        "window_start": "2025-03-20T23:00", "window_end": "2025-03-21T02:00", "availability": "unavailable",
-    })
+    response = author_client.post(
+        reverse("changeplans:plan_create"),
+        {
+            "title": "Ночные работы",
+            "kind": "normal",
+            "time_zone": "Europe/Moscow",
+            "window_start": "2025-03-20T23:00",
+            "window_end": "2025-03-21T02:00",
+            "availability": "unavailable",
+        },
+    )
     plan = Plan.objects.get(title="Ночные работы")
     assert response.status_code == 302
     assert plan.window_start.isoformat() == "2025-03-20T20:00:00+00:00"
@@ -124,7 +142,11 @@ def test_cell_editor_fragment_and_save(author_client, plan):
 
 def test_bad_duration_shows_a_russian_error_at_the_cell_and_keeps_the_text(author_client, plan):
     step = plan.steps.first()
-    response = author_client.post(reverse("changeplans:step_cell", args=[step.pk, "duration_text"]), {"value": "полчаса", "revision": step.revision}, **HX)
+    response = author_client.post(
+        reverse("changeplans:step_cell", args=[step.pk, "duration_text"]),
+        {"value": "полчаса", "revision": step.revision},
+        **HX,
+    )
     assert response.status_code == 422
     assert response["HX-Retarget"] == f"#cell-{step.pk}-duration_text"
     html = response.content.decode()
@@ -165,7 +187,7 @@ def test_other_users_cannot_edit_through_any_url(client, plan):
         assert response.status_code == 403, url
     assert Step.objects.get(pk=step.pk).name == "Шаг 1" and plan.steps.count() == 3
     page = client.get(reverse("changeplans:plan_detail", args=[plan.pk])).content.decode()
-    assert "hx-get=\"/plans/steps/" not in page and 'id="add-step"' not in page
+    assert 'hx-get="/plans/steps/' not in page and 'id="add-step"' not in page
 
 
 def test_add_move_delete_through_views(author_client, plan):
@@ -184,12 +206,18 @@ def test_risks_panel_round_trip(author_client, plan):
     url = reverse("changeplans:step_risks", args=[step.pk])
     assert 'name="risk-TOTAL_FORMS"' in author_client.get(url, **HX).content.decode()
     data = {
-        "revision": step.revision, "risk_mitigation": "Проверить PDB",
-        "risk-TOTAL_FORMS": 2, "risk-INITIAL_FORMS": 0,
-        "risk-0-number": 1, "risk-0-description": "Ошибки в манифестах",
-        "risk-1-number": 2, "risk-1-description": "Конфликты плагинов",
-        "action-TOTAL_FORMS": 1, "action-INITIAL_FORMS": 0,
-        "action-0-risk_numbers": "1/2", "action-0-text": "Проверить конфигурацию",
+        "revision": step.revision,
+        "risk_mitigation": "Проверить PDB",
+        "risk-TOTAL_FORMS": 2,
+        "risk-INITIAL_FORMS": 0,
+        "risk-0-number": 1,
+        "risk-0-description": "Ошибки в манифестах",
+        "risk-1-number": 2,
+        "risk-1-description": "Конфликты плагинов",
+        "action-TOTAL_FORMS": 1,
+        "action-INITIAL_FORMS": 0,
+        "action-0-risk_numbers": "1/2",
+        "action-0-text": "Проверить конфигурацию",
     }
     assert author_client.post(url, data, **HX).status_code == 200
     step.refresh_from_db()
@@ -208,8 +236,13 @@ def test_header_edit_and_conflict(author_client, plan, author):
     form_html = author_client.get(url, {"edit": 1}, **HX).content.decode()
     assert 'name="title"' in form_html and "2025-03-20T20:00" in form_html
     data = {
-        "title": "Новое название", "kind": "normal", "time_zone": "Asia/Novosibirsk", "window_start": "2025-03-20T20:00",
-        "window_end": "2025-03-20T23:30", "availability": "unavailable", "revision": plan.revision,
+        "title": "Новое название",
+        "kind": "normal",
+        "time_zone": "Asia/Novosibirsk",
+        "window_start": "2025-03-20T20:00",
+        "window_end": "2025-03-20T23:30",
+        "availability": "unavailable",
+        "revision": plan.revision,
     }
     response = author_client.post(url, data, **HX)
     assert response.status_code == 200 and "Новое название" in response.content.decode()
@@ -244,7 +277,9 @@ def test_health_checks_database_and_redis_cache(client, settings):
 @pytest.mark.redis
 def test_health_reports_a_dead_cache(client, settings):
     # Django rebuilds its cache handlers when the CACHES setting changes.
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:1/0"}}
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:1/0"}
+    }
     response = client.get(reverse("health"))
     assert response.status_code == 503 and response.json()["cache"] == "error"
 

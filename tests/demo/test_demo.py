@@ -12,9 +12,8 @@ from django.core.management import call_command
 from approvals.choices import ApprovalStatus, RowKind
 from approvals.models import ApprovalRow, Delegation, MatrixTemplate, MatrixTemplateRow
 from changeplans.choices import Availability, EventKind, PartyKind, PlanStatus, StepKind, StepStatus
-from demo.plans import DEMO_USERS
-from demo.plans import load_demo
 from changeplans.models import Party, Plan, PlanEvent, PlanService, PlanVersion, Risk, RollbackAction, Service, Step
+from demo.plans import DEMO_USERS, load_demo
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 
@@ -57,7 +56,10 @@ def test_plan_header(plan):
 
 
 def test_services_unavailable_in_seed_order(plan):
-    rows = [(ps.service.name, ps.service.display_name, ps.availability) for ps in PlanService.objects.filter(plan=plan).select_related("service")]
+    rows = [
+        (ps.service.name, ps.service.display_name, ps.availability)
+        for ps in PlanService.objects.filter(plan=plan).select_related("service")
+    ]
     assert rows == [
         ("www.nskes.ru", "Инфосайт", Availability.UNAVAILABLE),
         ("sevice.nskes.ru", "ЛК ЮЛ", Availability.UNAVAILABLE),
@@ -212,7 +214,9 @@ ROW5_COMMENT = "Согласовано на время отпуска Турча
 
 def test_sign_off_matrix(plan):
     # The seed's matrix, in review on version 1: rows 1-5 signed (5 by Turchaninov's deputy), 6-9 waiting, the duty officer not yet.
-    rows = list(ApprovalRow.objects.filter(plan=plan).select_related("user", "group", "decided_by", "on_behalf_of", "version"))
+    rows = list(
+        ApprovalRow.objects.filter(plan=plan).select_related("user", "group", "decided_by", "on_behalf_of", "version")
+    )
     assert [(r.position, r.kind, r.job_title, r.person_name, r.user and r.user.username, r.status) for r in rows] == [
         (1, RowKind.APPROVAL, "рук группы контроля качества и развития ИТ-инфраструктуры", "Кочетов В.Н.", "kochetov", ApprovalStatus.APPROVED),
         (2, RowKind.APPROVAL, "владелец продукта", "Кузьмина О.В.", "kuzmina", ApprovalStatus.APPROVED),
@@ -272,8 +276,13 @@ def test_an_expired_delegation_is_renewed_on_the_next_load():
 
 def test_matrix_template_from_the_seed(plan):
     template = MatrixTemplate.objects.get(name="PROD Kubernetes: 9 согласующих + дежурный")
-    template_rows = [(r.position, r.stage, r.kind, r.job_title, r.person_name, r.user_id, r.group_id) for r in template.rows.all()]
-    plan_rows = [(r.position, r.stage, r.kind, r.job_title, r.person_name, r.user_id, r.group_id) for r in ApprovalRow.objects.filter(plan=plan)]
+    template_rows = [
+        (r.position, r.stage, r.kind, r.job_title, r.person_name, r.user_id, r.group_id) for r in template.rows.all()
+    ]
+    plan_rows = [
+        (r.position, r.stage, r.kind, r.job_title, r.person_name, r.user_id, r.group_id)
+        for r in ApprovalRow.objects.filter(plan=plan)
+    ]
     assert template_rows == plan_rows
     assert len(template_rows) == 10
 
@@ -283,7 +292,9 @@ def test_matrix_template_applies_to_a_new_plan(plan):
 
     # Given a new draft by the demo author
     author = get_user_model().objects.get(username="khasanov")
-    draft = Plan.objects.create(title="Обновление Kubernetes PROD", author=author, window_start=plan.window_start, window_end=plan.window_end)
+    draft = Plan.objects.create(
+        title="Обновление Kubernetes PROD", author=author, window_start=plan.window_start, window_end=plan.window_end
+    )
     template = MatrixTemplate.objects.get(name="PROD Kubernetes: 9 согласующих + дежурный")
     # When the author applies the seed's template
     apply_template(draft.pk, actor=author, template_id=template.pk)
@@ -337,15 +348,36 @@ def test_users_groups_names_and_password(plan):
     admin = User.objects.get(username="admin")
     assert admin.is_superuser and admin.is_staff
     assert not User.objects.filter(is_superuser=True).exclude(username="admin").exists()
-    assert set(Group.objects.values_list("name", flat=True)) >= {"author", "approver", "duty_officer", "operator", "admin"}
+    assert set(Group.objects.values_list("name", flat=True)) >= {
+        "author",
+        "approver",
+        "duty_officer",
+        "operator",
+        "admin",
+    }
 
 
 def _counts():
     User = get_user_model()
     return {
         model.__name__: model.objects.count()
-        for model in (Plan, Step, Risk, RollbackAction, Service, PlanService, Party, ApprovalRow, PlanEvent, User, Group,
-                      PlanVersion, Delegation, MatrixTemplate, MatrixTemplateRow)
+        for model in (
+            Plan,
+            Step,
+            Risk,
+            RollbackAction,
+            Service,
+            PlanService,
+            Party,
+            ApprovalRow,
+            PlanEvent,
+            User,
+            Group,
+            PlanVersion,
+            Delegation,
+            MatrixTemplate,
+            MatrixTemplateRow,
+        )
     } | {"action_risks": RollbackAction.risks.through.objects.count()}
 
 
@@ -355,7 +387,12 @@ def test_loading_twice_changes_nothing():
     counts = _counts()
     assert counts["Plan"] == 1 and counts["Step"] == 7 and counts["Risk"] == 13 and counts["ApprovalRow"] == 10
     assert counts["RollbackAction"] == 12 and counts["action_risks"] == 13
-    assert counts["PlanVersion"] == 1 and counts["Delegation"] == 1 and counts["MatrixTemplate"] == 1 and counts["MatrixTemplateRow"] == 10
+    assert (
+        counts["PlanVersion"] == 1
+        and counts["Delegation"] == 1
+        and counts["MatrixTemplate"] == 1
+        and counts["MatrixTemplateRow"] == 10
+    )
     # When it is loaded again
     second = load_demo()
     # Then it returns the same plan and nothing was added

@@ -5,13 +5,11 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from approvals.choices import ApprovalStatus
-from execution import transitions
 from changeplans.choices import PlanStatus, StepStatus
-from runbooks import four_eyes, rehearsal, runners
-from runbooks import runs
+from demo.runbooks import DEMO_AUTOMATION_TITLE, load_automation_demo
+from execution import transitions
+from runbooks import four_eyes, rehearsal, runners, runs
 from runbooks.choices import RunMode, RunStatus
-from demo.runbooks import DEMO_AUTOMATION_TITLE
-from demo.runbooks import load_automation_demo
 from runbooks.models import ApprovalVia, AutomationRun, StepAutomation
 
 pytestmark = pytest.mark.django_db
@@ -27,7 +25,12 @@ def test_an_approved_plan_whose_window_is_open(plan):
     assert plan.title == DEMO_AUTOMATION_TITLE and plan.status == PlanStatus.APPROVED
     assert not transitions.is_early(plan)  # the window opens as the demo loads
     assert {row.status for row in plan.approval_rows.all()} <= {ApprovalStatus.APPROVED, ApprovalStatus.ACKNOWLEDGED}
-    assert [s.automation.kind if hasattr(s, "automation") else None for s in plan.steps.order_by("position")] == ["shell", "ansible", "shell", None]
+    assert [s.automation.kind if hasattr(s, "automation") else None for s in plan.steps.order_by("position")] == [
+        "shell",
+        "ansible",
+        "shell",
+        None,
+    ]
     for automation in StepAutomation.objects.filter(step__plan=plan):
         runners.get(automation.kind).check(automation.spec)  # a valid spec, as the editor would accept it
         # Four eyes: the demo's sign-off approved the automation content of the version it signed.
@@ -44,7 +47,10 @@ def test_the_author_rehearses_and_the_operator_runs_the_steps(plan, django_captu
     author, operator = plan.author, User.objects.get(username="operator")
     with django_capture_on_commit_callbacks(execute=True):
         rehearsal.request_rehearsal(plan.pk, actor=author)
-    rehearsed = {run.step.position: run for run in AutomationRun.objects.filter(plan=plan, mode=RunMode.REHEARSAL).select_related("step")}
+    rehearsed = {
+        run.step.position: run
+        for run in AutomationRun.objects.filter(plan=plan, mode=RunMode.REHEARSAL).select_related("step")
+    }
     assert rehearsed[1].status == RunStatus.SUCCEEDED and "Filesystem" in rehearsed[1].log
     assert rehearsed[2].status == RunStatus.SUCCEEDED and "--check" in rehearsed[2].command
     assert rehearsed[3].status == RunStatus.SKIPPED  # no dry run defined for the countdown: nothing ran

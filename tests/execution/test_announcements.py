@@ -26,7 +26,9 @@ from tests.factories import NSK, PartyFactory, PlanFactory, ServiceFactory, Step
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 # The migration that ships the templates (a module name starting with a digit: imported by name).
-create_shipped_templates = importlib.import_module("notifications.migrations.0004_default_message_templates").create_templates
+create_shipped_templates = importlib.import_module(
+    "notifications.migrations.0004_default_message_templates"
+).create_templates
 HX = {"HTTP_HX_REQUEST": "true"}
 
 # Lines 9-39 of seeds/000_956b3a277b00aa01.txt with whitespace collapsed (tabs, the non-breaking space).
@@ -34,14 +36,31 @@ SEED_SUBJECT = "Установка сетевого плагина Calico в к�
 SEED_LINES = [
     "Уважаемые коллеги!",
     "Нам необходимо провести плановые работы для некоторых улучшений",
-    "Время начала", "20:00/20.03.2025", "",
-    "Плановое время окончания", "23:05/20.03.2025", "",
-    "Влияние на сервисы", "Инфосайт, ЛК ЮЛ, ЛК ФЛ, МП Платосфера", "",
-    "Влияние на клиентов НЭС", "ВЛИЯЕТ НА КЛИЕНТОВ", "",
-    "Наличие баннера", "БАННЕР УСТАНОВЛЕН", "",
-    "План работ", "Установка сетевого плагина Calico в кластере Kubernetes PROD", "",
-    "Ответственный за работы", "Хасанов А.И. +7 (913) 712-71-78 <НЭС>", "",
-    "Доступность сервисов во время работ", "БУДЕТ НЕДОСТУПЕН", "", "",
+    "Время начала",
+    "20:00/20.03.2025",
+    "",
+    "Плановое время окончания",
+    "23:05/20.03.2025",
+    "",
+    "Влияние на сервисы",
+    "Инфосайт, ЛК ЮЛ, ЛК ФЛ, МП Платосфера",
+    "",
+    "Влияние на клиентов НЭС",
+    "ВЛИЯЕТ НА КЛИЕНТОВ",
+    "",
+    "Наличие баннера",
+    "БАННЕР УСТАНОВЛЕН",
+    "",
+    "План работ",
+    "Установка сетевого плагина Calico в кластере Kubernetes PROD",
+    "",
+    "Ответственный за работы",
+    "Хасанов А.И. +7 (913) 712-71-78 <НЭС>",
+    "",
+    "Доступность сервисов во время работ",
+    "БУДЕТ НЕДОСТУПЕН",
+    "",
+    "",
     "Приносим извинения за возникшие неудобства!",
     "С уважением,",
     "Департамент ИТ",
@@ -100,14 +119,22 @@ def demo_plan(db):
 def approved_plan(author):
     party = PartyFactory(name="Хасанов А.И.", contact="+7 (913) 712-71-78 <НЭС>")
     plan = PlanFactory(
-        author=author, title="Обновление кластера", status=PlanStatus.APPROVED, responsible=party, client_impact=True,
-        banner_needed=True, mailing_list="ops@example.org; bad-address",
+        author=author,
+        title="Обновление кластера",
+        status=PlanStatus.APPROVED,
+        responsible=party,
+        client_impact=True,
+        banner_needed=True,
+        mailing_list="ops@example.org; bad-address",
     )
-    PlanService.objects.create(plan=plan, service=ServiceFactory(display_name="Инфосайт", mailing_list="site@example.org"))
+    PlanService.objects.create(
+        plan=plan, service=ServiceFactory(display_name="Инфосайт", mailing_list="site@example.org")
+    )
     return plan
 
 
 # --- the seed's announcement ---------------------------------------------------------------------------
+
 
 def test_seed_announcement_plain_text_is_the_seeds_text_and_layout(demo_plan):
     subject, text, _html = announcements.render(demo_plan, "announcement")
@@ -119,9 +146,12 @@ def test_seed_announcement_html_is_a_two_column_table_with_every_value_in_order(
     _subject, _text, html = announcements.render(demo_plan, "announcement")
     parsed = cells(html)
     assert parsed.chunks == [
-        "Уважаемые коллеги!", "Нам необходимо провести плановые работы для некоторых улучшений",
+        "Уважаемые коллеги!",
+        "Нам необходимо провести плановые работы для некоторых улучшений",
         *SEED_VALUES[2:-3],
-        "Приносим извинения за возникшие неудобства!", "С уважением,", "Департамент ИТ",
+        "Приносим извинения за возникшие неудобства!",
+        "С уважением,",
+        "Департамент ИТ",
     ]
     assert "Хасанов А.И. +7 (913) 712-71-78 &lt;НЭС&gt;" in html  # escaped, not a tag
     # Mail clients: inline styles only, nothing fetched from elsewhere, no scripts.
@@ -133,19 +163,52 @@ def test_seed_announcement_html_is_a_two_column_table_with_every_value_in_order(
 
 def test_english_announcement_translates_labels_and_codes(demo_plan):
     subject, text, html = announcements.render(demo_plan, "announcement", language="en")
-    assert_in_order(text, ["Dear colleagues", "Start time", "20:00/20.03.2025", "Impact on НЭС clients", "AFFECTS CLIENTS",
-                           "BANNER IS UP", "WILL BE UNAVAILABLE", "Kind regards,", "Департамент ИТ"])
+    assert_in_order(
+        text,
+        [
+            "Dear colleagues",
+            "Start time",
+            "20:00/20.03.2025",
+            "Impact on НЭС clients",
+            "AFFECTS CLIENTS",
+            "BANNER IS UP",
+            "WILL BE UNAVAILABLE",
+            "Kind regards,",
+            "Департамент ИТ",
+        ],
+    )
     assert "Время начала" not in html
 
 
 def test_completion_delay_and_banner_texts(demo_plan):
     finished = datetime.datetime(2025, 3, 20, 22, 47, tzinfo=NSK)
     _s, text, _h = announcements.render(demo_plan, "completion", extra={"finished_at": finished})
-    assert_in_order(text, ["Плановые работы завершены.", "Время начала", "20:00/20.03.2025", "Фактическое время окончания", "22:47/20.03.2025"])
+    assert_in_order(
+        text,
+        [
+            "Плановые работы завершены.",
+            "Время начала",
+            "20:00/20.03.2025",
+            "Фактическое время окончания",
+            "22:47/20.03.2025",
+        ],
+    )
     new_end = datetime.datetime(2025, 3, 21, 0, 30, tzinfo=NSK)
-    subject, text, html = announcements.render(demo_plan, "delay", extra={"new_end": new_end, "reason": "Долгая миграция <узлов>"})
+    subject, text, html = announcements.render(
+        demo_plan, "delay", extra={"new_end": new_end, "reason": "Долгая миграция <узлов>"}
+    )
     assert subject == f"Продление работ: {SEED_SUBJECT}"
-    assert_in_order(text, ["Плановое время окончания", "23:05/20.03.2025", "Новое плановое время окончания", "00:30/21.03.2025", "Причина", "Долгая миграция <узлов>"])
+    assert_in_order(
+        text,
+        [
+            "Плановое время окончания",
+            "23:05/20.03.2025",
+            "Новое плановое время окончания",
+            "00:30/21.03.2025",
+            "Причина",
+            "Долгая миграция <узлов>",
+        ],
+    )
     assert "Долгая миграция &lt;узлов&gt;" in html
     assert announcements.banner_text(demo_plan) == (
         "Ведутся плановые технические работы. Сервис может быть недоступен до 23:05 20.03.2025. Приносим извинения за возникшие неудобства!"
@@ -156,7 +219,9 @@ def test_completion_delay_and_banner_texts(demo_plan):
 
 def test_values_when_the_plan_does_not_affect_clients_and_services_differ(approved_plan):
     approved_plan.client_impact, approved_plan.banner_needed = False, False
-    PlanService.objects.create(plan=approved_plan, service=ServiceFactory(display_name="ЛК ЮЛ"), availability=Availability.DEGRADED)
+    PlanService.objects.create(
+        plan=approved_plan, service=ServiceFactory(display_name="ЛК ЮЛ"), availability=Availability.DEGRADED
+    )
     context = announcements.context(approved_plan, "announcement")
     _s, text, html = messages.render("announcement", context)
     assert "НЕ ВЛИЯЕТ НА КЛИЕНТОВ" in text and "БЕЗ БАННЕРА" in text
@@ -165,22 +230,37 @@ def test_values_when_the_plan_does_not_affect_clients_and_services_differ(approv
 
 
 def test_a_time_crossing_midnight_is_written_in_the_plans_zone(author):
-    plan = PlanFactory(author=author, time_zone="Europe/Moscow",
-                       window_start=datetime.datetime(2025, 3, 20, 20, 0, tzinfo=datetime.timezone.utc),
-                       window_end=datetime.datetime(2025, 3, 20, 22, 30, tzinfo=datetime.timezone.utc))
+    plan = PlanFactory(
+        author=author,
+        time_zone="Europe/Moscow",
+        window_start=datetime.datetime(2025, 3, 20, 20, 0, tzinfo=datetime.UTC),
+        window_end=datetime.datetime(2025, 3, 20, 22, 30, tzinfo=datetime.UTC),
+    )
     context = announcements.context(plan, "announcement")
     assert (context["start"], context["end"]) == ("23:00/20.03.2025", "01:30/21.03.2025")
 
 
 # --- recipients and sender ------------------------------------------------------------------------------
 
+
 def test_recipients_are_plan_then_services_then_settings_deduplicated_and_invalid_reported(author, settings):
     settings.OKNO_ANNOUNCEMENT_RECIPIENTS = ["it.info@example.org", "SVC@example.org"]
-    plan = PlanFactory(author=author, mailing_list="Ops@Example.org; bad-address,dev@example.org\nops@example.org  Иван Петров <ivan@example.org>")
-    PlanService.objects.create(plan=plan, service=ServiceFactory(display_name="Инфосайт", mailing_list="svc@example.org, DEV@example.org"))
+    plan = PlanFactory(
+        author=author,
+        mailing_list="Ops@Example.org; bad-address,dev@example.org\nops@example.org  Иван Петров <ivan@example.org>",
+    )
+    PlanService.objects.create(
+        plan=plan, service=ServiceFactory(display_name="Инфосайт", mailing_list="svc@example.org, DEV@example.org")
+    )
     PlanService.objects.create(plan=plan, service=ServiceFactory(display_name="ЛК ЮЛ", mailing_list="x@\n"))
     found = announcements.recipients(plan)
-    assert found.addresses == ["Ops@Example.org", "dev@example.org", "ivan@example.org", "svc@example.org", "it.info@example.org"]
+    assert found.addresses == [
+        "Ops@Example.org",
+        "dev@example.org",
+        "ivan@example.org",
+        "svc@example.org",
+        "it.info@example.org",
+    ]
     assert [(r.address, r.source) for r in found.invalid] == [("bad-address", "план работ"), ("x@", "ЛК ЮЛ")]
     assert found.valid[3].source == "Инфосайт"
 
@@ -203,16 +283,28 @@ def test_send_queues_one_email_per_valid_recipient_once(approved_plan, settings,
     settings.OKNO_ANNOUNCEMENT_FROM = "it.info@nskes.example"
     # Given a plan whose lists hold three valid addresses and one invalid one
     with django_capture_on_commit_callbacks(execute=True):
-        first = announcements.send(approved_plan, "announcement", key_prefix=f"announcement:{approved_plan.pk}:1", group=f"plan:{approved_plan.pk}:step:1")
+        first = announcements.send(
+            approved_plan,
+            "announcement",
+            key_prefix=f"announcement:{approved_plan.pk}:1",
+            group=f"plan:{approved_plan.pk}:step:1",
+        )
     # When the same announcement is sent again
     with django_capture_on_commit_callbacks(execute=True):
-        second = announcements.send(approved_plan, "announcement", key_prefix=f"announcement:{approved_plan.pk}:1", group=f"plan:{approved_plan.pk}:step:1")
+        second = announcements.send(
+            approved_plan,
+            "announcement",
+            key_prefix=f"announcement:{approved_plan.pk}:1",
+            group=f"plan:{approved_plan.pk}:step:1",
+        )
     # Then each valid address got it once, from the configured sender, and nothing went to the invalid one
     assert [e.to for e in first] == ["ops@example.org", "site@example.org", "it.info@example.org"]
     assert [e.pk for e in second] == [e.pk for e in first]
     assert sorted(m.to[0] for m in mail.outbox) == ["it.info@example.org", "ops@example.org", "site@example.org"]
     assert {m.from_email for m in mail.outbox} == {"it.info@nskes.example"}
-    assert {e.key for e in first} == {f"announcement:{approved_plan.pk}:1:{a}" for a in ("ops@example.org", "site@example.org", "it.info@example.org")}
+    assert {e.key for e in first} == {
+        f"announcement:{approved_plan.pk}:1:{a}" for a in ("ops@example.org", "site@example.org", "it.info@example.org")
+    }
     assert mail.outbox[0].subject == "Обновление кластера"
     assert "Уважаемые коллеги!" in mail.outbox[0].body
     assert mail.outbox[0].alternatives[0][1] == "text/html"
@@ -229,9 +321,15 @@ def test_header_form_refuses_invalid_addresses_in_russian(author_client, author)
     plan = PlanFactory(author=author)
     url = reverse("changeplans:plan_header", args=[plan.pk])
     data = {
-        "title": plan.title, "kind": "normal", "time_zone": "Asia/Novosibirsk", "window_start": "2025-03-20T20:00",
-        "window_end": "2025-03-20T23:05", "availability": "unavailable", "revision": plan.revision,
-        "mailing_list": "ops@example.org, не-адрес; x@", "announcement_intro": "Текст",
+        "title": plan.title,
+        "kind": "normal",
+        "time_zone": "Asia/Novosibirsk",
+        "window_start": "2025-03-20T20:00",
+        "window_end": "2025-03-20T23:05",
+        "availability": "unavailable",
+        "revision": plan.revision,
+        "mailing_list": "ops@example.org, не-адрес; x@",
+        "announcement_intro": "Текст",
     }
     response = author_client.post(url, data, **HX)
     content = response.content.decode()
@@ -242,6 +340,7 @@ def test_header_form_refuses_invalid_addresses_in_russian(author_client, author)
 
 
 # --- templates in the admin ---------------------------------------------------------------------------------
+
 
 @pytest.fixture
 def shipped_templates(db):
@@ -318,8 +417,10 @@ def test_admin_preview_and_reset_to_default(admin_client_ru, demo_plan):
     MessageTemplate.objects.filter(pk=row.pk).update(text="Изменено {{ start }}", html="")
     preview = admin_client_ru.get(reverse("admin:notifications_messagetemplate_preview_saved", args=[row.pk]))
     assert "Изменено 20:00/20.03.2025" in preview.content.decode()
-    typed = admin_client_ru.post(reverse("admin:notifications_messagetemplate_preview_saved", args=[row.pk]),
-                                 {"subject": "{{ subject }}", "text": "Набрано {{ end }}", "html": ""})
+    typed = admin_client_ru.post(
+        reverse("admin:notifications_messagetemplate_preview_saved", args=[row.pk]),
+        {"subject": "{{ subject }}", "text": "Набрано {{ end }}", "html": ""},
+    )
     assert "Набрано 23:05/20.03.2025" in typed.content.decode()
     assert MessageTemplate.objects.get(pk=row.pk).text == "Изменено {{ start }}"  # a preview saves nothing
     admin_client_ru.post(reverse("admin:notifications_messagetemplate_reset", args=[row.pk]))
@@ -334,6 +435,7 @@ def test_without_a_row_the_shipped_default_is_used(demo_plan):
 
 
 # --- the announcements page --------------------------------------------------------------------------------
+
 
 def page_url(plan):
     return reverse("execution:plan_announcements", args=[plan.pk])
@@ -350,25 +452,52 @@ def test_a_user_who_may_not_view_the_plan_gets_403(client, approved_plan, settin
     user = UserFactory(username="left", is_active=False)
     client.force_login(user)
     assert client.get(page_url(approved_plan)).status_code == 403
-    assert client.post(reverse("execution:plan_delay_notice", args=[approved_plan.pk]), {"action": "preview"}).status_code == 403
+    assert (
+        client.post(reverse("execution:plan_delay_notice", args=[approved_plan.pk]), {"action": "preview"}).status_code
+        == 403
+    )
 
 
 def _add_history(plan, steps=1, deliveries=1):
     auto = []
     for index in range(steps):
         step = StepFactory(plan=plan, position=index + 1, kind=StepKind.ANNOUNCEMENT, name=f"Рассылка {index + 1}")
-        ScheduledAction.objects.create(key=f"plan-step:{step.pk}", kind="plan.step", subject=f"plan:{plan.pk}",
-                                       due_at=datetime.datetime(2025, 3, 20, 16, 0, tzinfo=NSK), state=ScheduleState.FAILED,
-                                       attempts=5, last_error="SMTP down")
+        ScheduledAction.objects.create(
+            key=f"plan-step:{step.pk}",
+            kind="plan.step",
+            subject=f"plan:{plan.pk}",
+            due_at=datetime.datetime(2025, 3, 20, 16, 0, tzinfo=NSK),
+            state=ScheduleState.FAILED,
+            attempts=5,
+            last_error="SMTP down",
+        )
         auto.append(step)
     for index in range(deliveries):
-        OutboundEmail.objects.create(key=f"k{plan.pk}:{index}", to=f"user{index}@example.org", subject="Тема", text="т",
-                                     group=f"plan:{plan.pk}:step:{auto[0].pk}", state=EmailState.FAILED if index == 0 else EmailState.SENT,
-                                     attempts=2, last_error="550 mailbox unavailable" if index == 0 else "")
+        OutboundEmail.objects.create(
+            key=f"k{plan.pk}:{index}",
+            to=f"user{index}@example.org",
+            subject="Тема",
+            text="т",
+            group=f"plan:{plan.pk}:step:{auto[0].pk}",
+            state=EmailState.FAILED if index == 0 else EmailState.SENT,
+            attempts=2,
+            last_error="550 mailbox unavailable" if index == 0 else "",
+        )
         service = ServiceFactory()
-        WebhookDelivery.objects.create(key=f"w{plan.pk}:{index}", url="https://lk.example.org/banner", body="{}", subject=f"service:{service.pk}",
-                                       group=f"plan:{plan.pk}:step:{auto[0].pk}", state=EmailState.SENT)
-        Banner.objects.create(service=service, plan=plan, text="Ведутся работы", shown_from=datetime.datetime(2025, 3, 20, 20, 0, tzinfo=NSK))
+        WebhookDelivery.objects.create(
+            key=f"w{plan.pk}:{index}",
+            url="https://lk.example.org/banner",
+            body="{}",
+            subject=f"service:{service.pk}",
+            group=f"plan:{plan.pk}:step:{auto[0].pk}",
+            state=EmailState.SENT,
+        )
+        Banner.objects.create(
+            service=service,
+            plan=plan,
+            text="Ведутся работы",
+            shown_from=datetime.datetime(2025, 3, 20, 20, 0, tzinfo=NSK),
+        )
     return auto
 
 
@@ -381,17 +510,21 @@ def test_page_shows_sender_recipients_previews_steps_deliveries_and_banners(auth
     assert 'id="invalid-recipients"' in content and "bad-address" in content
     # three previews, HTML in a sandboxed frame
     assert content.count('<iframe sandbox=""') == 3
-    assert "srcdoc=\"&lt;!DOCTYPE html&gt;" in content
+    assert 'srcdoc="&lt;!DOCTYPE html&gt;' in content
     assert "Обновление кластера" in content and "Продление работ" in content and "Работы завершены" in content
     # the automatic step and its scheduled row, due in the plan's zone
     assert "Рассылка 1" in content and "16:00 20.03.2025" in content and "SMTP down" in content
     # deliveries: the failed one highlighted
-    assert re.search(r'<tr class="table-danger" data-state="failed"><td>[^<]*Рассылка 1</td><td>user0@example.org', content)
+    assert re.search(
+        r'<tr class="table-danger" data-state="failed"><td>[^<]*Рассылка 1</td><td>user0@example.org', content
+    )
     assert "550 mailbox unavailable" in content and "https://lk.example.org/banner" in content
     # each webhook call names its service (its subject "service:<id>")
     for delivery in WebhookDelivery.objects.all():
         name = Banner.objects.get(service_id=int(delivery.subject.partition(":")[2])).service.display_name
-        assert re.search(rf'<td>[^<]*Рассылка 1</td><td>{name}</td><td class="text-break">https://lk.example.org/banner', content)
+        assert re.search(
+            rf'<td>[^<]*Рассылка 1</td><td>{name}</td><td class="text-break">https://lk.example.org/banner', content
+        )
     assert "Ведутся работы" in content
 
 
@@ -415,17 +548,22 @@ def test_page_query_count_does_not_grow_with_steps_and_deliveries(author_client,
 
 # --- the delay notice ---------------------------------------------------------------------------------------
 
+
 def delay_url(plan):
     return reverse("execution:plan_delay_notice", args=[plan.pk])
 
 
 def test_delay_validation_keeps_what_was_typed(author_client, approved_plan):
-    response = author_client.post(delay_url(approved_plan), {"action": "preview", "new_end": "2025-03-20T22:00", "reason": ""}, **HX)
+    response = author_client.post(
+        delay_url(approved_plan), {"action": "preview", "new_end": "2025-03-20T22:00", "reason": ""}, **HX
+    )
     content = response.content.decode()
     assert response.status_code == 422
     assert "Укажите причину задержки." in content
     assert 'value="2025-03-20T22:00"' in content
-    response = author_client.post(delay_url(approved_plan), {"action": "preview", "new_end": "2025-03-20T22:00", "reason": "Долго"}, **HX)
+    response = author_client.post(
+        delay_url(approved_plan), {"action": "preview", "new_end": "2025-03-20T22:00", "reason": "Долго"}, **HX
+    )
     content = response.content.decode()
     assert response.status_code == 422
     assert "Новое плановое время окончания должно быть позже планового (23:05/20.03.2025)." in content
@@ -433,7 +571,9 @@ def test_delay_validation_keeps_what_was_typed(author_client, approved_plan):
     assert not OutboundEmail.objects.exists()
 
 
-def test_delay_notice_preview_then_send_once(author_client, author, approved_plan, settings, django_capture_on_commit_callbacks):
+def test_delay_notice_preview_then_send_once(
+    author_client, author, approved_plan, settings, django_capture_on_commit_callbacks
+):
     settings.OKNO_ANNOUNCEMENT_RECIPIENTS = ["it.info@example.org"]
     form = {"new_end": "2025-03-21T00:30", "reason": "Миграция узлов идёт дольше"}
     # Given the preview of the notice
@@ -451,7 +591,9 @@ def test_delay_notice_preview_then_send_once(author_client, author, approved_pla
     assert first.status_code == 200 and second.status_code == 200
     assert sorted(m.to[0] for m in mail.outbox) == ["it.info@example.org", "ops@example.org", "site@example.org"]
     emails = OutboundEmail.objects.filter(group=f"plan:{approved_plan.pk}:delay:1")
-    assert {e.key for e in emails} == {f"delay:{approved_plan.pk}:1:{a}" for a in ("it.info@example.org", "ops@example.org", "site@example.org")}
+    assert {e.key for e in emails} == {
+        f"delay:{approved_plan.pk}:1:{a}" for a in ("it.info@example.org", "ops@example.org", "site@example.org")
+    }
     assert mail.outbox[0].subject == "Продление работ: Обновление кластера"
     assert "Миграция узлов идёт дольше" in mail.outbox[0].body and "00:30/21.03.2025" in mail.outbox[0].body
     assert "Уведомление о задержке уже отправлено" in second.content.decode()
@@ -459,18 +601,32 @@ def test_delay_notice_preview_then_send_once(author_client, author, approved_pla
     assert events.count() == 1 and "00:30/21.03.2025" in events.get().comment
 
 
-def test_a_second_different_delay_notice_gets_the_next_number(author_client, approved_plan, django_capture_on_commit_callbacks):
+def test_a_second_different_delay_notice_gets_the_next_number(
+    author_client, approved_plan, django_capture_on_commit_callbacks
+):
     # Two people previewed notice No. 1; the first sends it
     with django_capture_on_commit_callbacks(execute=True):
-        author_client.post(delay_url(approved_plan), {"new_end": "2025-03-21T00:30", "reason": "Первая", "number": "1", "action": "send"}, **HX)
+        author_client.post(
+            delay_url(approved_plan),
+            {"new_end": "2025-03-21T00:30", "reason": "Первая", "number": "1", "action": "send"},
+            **HX,
+        )
     sent = OutboundEmail.objects.count()
     # The second one's notice differs: it is not dropped as a duplicate, nor sent under No. 1
-    response = author_client.post(delay_url(approved_plan), {"new_end": "2025-03-21T01:30", "reason": "Вторая", "number": "1", "action": "send"}, **HX)
+    response = author_client.post(
+        delay_url(approved_plan),
+        {"new_end": "2025-03-21T01:30", "reason": "Вторая", "number": "1", "action": "send"},
+        **HX,
+    )
     content = response.content.decode()
     assert OutboundEmail.objects.count() == sent
     assert 'name="number" value="2"' in content and "Тем временем отправлено другое уведомление о задержке" in content
     with django_capture_on_commit_callbacks(execute=True):
-        author_client.post(delay_url(approved_plan), {"new_end": "2025-03-21T01:30", "reason": "Вторая", "number": "2", "action": "send"}, **HX)
+        author_client.post(
+            delay_url(approved_plan),
+            {"new_end": "2025-03-21T01:30", "reason": "Вторая", "number": "2", "action": "send"},
+            **HX,
+        )
     assert OutboundEmail.objects.filter(group=f"plan:{approved_plan.pk}:delay:2").count() == sent
 
 
@@ -487,12 +643,18 @@ def test_only_the_plans_people_and_roles_send_delay_notices(client, approved_pla
 
 def test_no_delay_notice_before_the_plan_is_approved(author_client, author):
     plan = PlanFactory(author=author)
-    response = author_client.post(delay_url(plan), {"new_end": "2025-03-21T00:30", "reason": "Долго", "action": "preview"}, **HX)
+    response = author_client.post(
+        delay_url(plan), {"new_end": "2025-03-21T00:30", "reason": "Долго", "action": "preview"}, **HX
+    )
     assert response.status_code == 422
-    assert "Уведомление о задержке отправляется только для утверждённого или выполняемого плана" in response.content.decode()
+    assert (
+        "Уведомление о задержке отправляется только для утверждённого или выполняемого плана"
+        in response.content.decode()
+    )
 
 
 # --- "run now" on an automatic step ------------------------------------------------------------------------
+
 
 def test_run_now_sends_the_announcement_step(client, approved_plan, django_capture_on_commit_callbacks):
     step = StepFactory(plan=approved_plan, position=1, kind=StepKind.ANNOUNCEMENT, name="Произвести рассылку")

@@ -7,10 +7,9 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
 from changeplans import services
-from execution import automatic_steps
-from execution import transitions
 from changeplans.choices import PlanStatus, StepKind, StepStatus
 from changeplans.models import Banner, Plan, PlanService, Step
+from execution import automatic_steps, transitions
 from notifications import scheduler
 from notifications.choices import EmailState, ScheduleState
 from notifications.models import OutboundEmail, ScheduledAction
@@ -33,13 +32,21 @@ def at(plan, moment):
 @pytest.fixture
 def plan(author):
     start = (timezone.now() + timedelta(hours=2)).replace(microsecond=0)
-    plan = PlanFactory(author=author, window_start=start, window_end=start + timedelta(hours=3), mailing_list="it.info@nskes.test")
+    plan = PlanFactory(
+        author=author, window_start=start, window_end=start + timedelta(hours=3), mailing_list="it.info@nskes.test"
+    )
     PlanService.objects.create(plan=plan, service=ServiceFactory(name="www.nskes.ru", display_name="Инфосайт"))
-    StepFactory(plan=plan, position=1, kind=StepKind.ANNOUNCEMENT, name="Рассылка", **at(plan, start - timedelta(hours=1)))
+    StepFactory(
+        plan=plan, position=1, kind=StepKind.ANNOUNCEMENT, name="Рассылка", **at(plan, start - timedelta(hours=1))
+    )
     StepFactory(plan=plan, position=2, kind=StepKind.BANNER_ON, name="Баннер", **at(plan, start))
     StepFactory(plan=plan, position=3, kind=StepKind.WORK, name="Работы", **at(plan, start))
-    StepFactory(plan=plan, position=4, kind=StepKind.BANNER_OFF, name="Снять баннер", planned_date=None, planned_time=None)
-    StepFactory(plan=plan, position=5, kind=StepKind.COMPLETION_NOTICE, name="Завершение", planned_date=None, planned_time=None)
+    StepFactory(
+        plan=plan, position=4, kind=StepKind.BANNER_OFF, name="Снять баннер", planned_date=None, planned_time=None
+    )
+    StepFactory(
+        plan=plan, position=5, kind=StepKind.COMPLETION_NOTICE, name="Завершение", planned_date=None, planned_time=None
+    )
     return plan
 
 
@@ -86,7 +93,9 @@ def test_cancelling_the_plan_cancels_its_rows(plan, author, django_capture_on_co
     assert {row.state for row in rows(plan).values()} == {ScheduleState.CANCELLED}
 
 
-def test_the_announcement_fires_queues_one_email_per_recipient_and_ticks_itself_done(plan, django_capture_on_commit_callbacks):
+def test_the_announcement_fires_queues_one_email_per_recipient_and_ticks_itself_done(
+    plan, django_capture_on_commit_callbacks
+):
     set_status(plan, PlanStatus.APPROVED)
     announcement = step(plan, 1)
     with django_capture_on_commit_callbacks(execute=False):  # deliveries are sent by hand below
@@ -144,10 +153,17 @@ def test_banner_steps_and_the_steps_after_the_work(plan, duty_officer, django_ca
     assert step(plan, 4).status == StepStatus.DONE
     assert not Banner.objects.filter(plan=plan, shown_until__isnull=True).exists()
     assert step(plan, 5).status == StepStatus.DONE
-    assert OutboundEmail.objects.filter(group=automatic_steps.step_group(plan.pk, step(plan, 5).pk), subject__startswith="Работы завершены").count() == 2
+    assert (
+        OutboundEmail.objects.filter(
+            group=automatic_steps.step_group(plan.pk, step(plan, 5).pk), subject__startswith="Работы завершены"
+        ).count()
+        == 2
+    )
 
 
-def test_only_duty_officers_operators_and_admins_fire_a_step_early(plan, author, duty_officer, django_capture_on_commit_callbacks):
+def test_only_duty_officers_operators_and_admins_fire_a_step_early(
+    plan, author, duty_officer, django_capture_on_commit_callbacks
+):
     announcement = step(plan, 1)
     with pytest.raises(ValidationError):  # not approved yet
         automatic_steps.fire_step(announcement.pk, actor=duty_officer)
@@ -175,8 +191,9 @@ def test_a_step_ticked_by_hand_meanwhile_is_not_fired(plan, duty_officer):
     assert step(plan, 1).status == StepStatus.SKIPPED
 
 
-
-def test_the_plan_page_says_when_automatic_sends_failed(plan, settings, client, author, django_capture_on_commit_callbacks):
+def test_the_plan_page_says_when_automatic_sends_failed(
+    plan, settings, client, author, django_capture_on_commit_callbacks
+):
     client.force_login(author)
     assert "delivery-problems" not in client.get(f"/plans/{plan.pk}/").content.decode()
     settings.OKNO_EMAIL_MAX_ATTEMPTS = 2

@@ -9,9 +9,9 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from execution import transitions
 from changeplans.choices import PlanStatus, StepStatus
 from changeplans.models import Plan, PlanEvent, Step
+from execution import transitions
 from tests.factories import PartyFactory, PlanFactory, RiskFactory, RollbackActionFactory, StepFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -25,8 +25,6 @@ def english(settings):
         yield
 
 
-
-
 def make_plan(author, steps=3, status=PlanStatus.APPROVED):
     start = (timezone.now() - timedelta(minutes=5)).replace(microsecond=0)
     plan = PlanFactory(author=author, window_start=start, window_end=start + timedelta(hours=3))
@@ -35,7 +33,14 @@ def make_plan(author, steps=3, status=PlanStatus.APPROVED):
     for n in range(1, steps + 1):
         # Steps 1 and 2 start together (parallel lanes); the rest follow each other
         at = local + timedelta(minutes=10 * max(0, n - 2))
-        step = StepFactory(plan=plan, position=n, name=f"Шаг {n}", planned_date=at.date(), planned_time=at.time(), executor=PartyFactory())
+        step = StepFactory(
+            plan=plan,
+            position=n,
+            name=f"Шаг {n}",
+            planned_date=at.date(),
+            planned_time=at.time(),
+            executor=PartyFactory(),
+        )
         risk = RiskFactory(step=step, number=5, description=f"Риск шага {n}")
         action = RollbackActionFactory(step=step, text=f"Откат шага {n}")
         action.risks.set([risk])
@@ -93,10 +98,16 @@ def test_parts(client, plan, duty):
     assert '<section id="board-header" class="card mb-3" hx-swap-oob="true">' in steps.content.decode()
     assert '<section id="board-timeline" class="card mb-3" hx-swap-oob="true">' in steps.content.decode()
     timeline = client.get(board_url(plan, "timeline"))
-    assert timeline.content.decode().lstrip().startswith('<section id="board-timeline"') and "<svg" in timeline.content.decode()
+    assert (
+        timeline.content.decode().lstrip().startswith('<section id="board-timeline"')
+        and "<svg" in timeline.content.decode()
+    )
     assert "hx-swap-oob" not in timeline.content.decode()
     header = client.get(board_url(plan, "header"))
-    assert header.content.decode().lstrip().startswith('<section id="board-header"') and 'id="start-plan"' in header.content.decode()
+    assert (
+        header.content.decode().lstrip().startswith('<section id="board-header"')
+        and 'id="start-plan"' in header.content.decode()
+    )
     assert client.get(board_url(plan, "nonsense")).status_code == 404
 
 
@@ -112,7 +123,9 @@ def test_duty_officer_runs_the_board(client, plan, duty):
     # Ticks: start, done with a comment
     step = Step.objects.get(plan=plan, position=1)
     client.post(tick_url(step), {"action": "start", "expected_status": "pending"}, **HTMX)
-    response = client.post(tick_url(step), {"action": "done", "comment": "Бэкап готов", "expected_status": "in_progress"}, **HTMX)
+    response = client.post(
+        tick_url(step), {"action": "done", "comment": "Бэкап готов", "expected_status": "in_progress"}, **HTMX
+    )
     assert response.status_code == 200
     step.refresh_from_db()
     assert step.status == StepStatus.DONE and step.done_by == duty
@@ -137,7 +150,9 @@ def test_double_tick_answers_409_with_who_and_keeps_the_comment(client, plan, du
     transitions.tick(step.pk, "done", actor=duty)
     client.force_login(operator)
     # The operator saw the step in progress and presses "done" with a comment
-    response = client.post(tick_url(step), {"action": "done", "comment": "мой текст", "expected_status": "in_progress"}, **HTMX)
+    response = client.post(
+        tick_url(step), {"action": "done", "comment": "мой текст", "expected_status": "in_progress"}, **HTMX
+    )
     assert response.status_code == 409
     html = response.content.decode()
     assert "The step is already marked “DONE” by Иванов П.С. at" in html
@@ -156,13 +171,17 @@ def test_refusals(client, plan, duty, engineer):
     transitions.start_plan(plan.pk, actor=duty)
     # Failed without a reason: 422 with the reason in the toast
     transitions.tick(step.pk, "start", actor=duty)
-    response = client.post(tick_url(step), {"action": "failed", "comment": "", "expected_status": "in_progress"}, **HTMX)
+    response = client.post(
+        tick_url(step), {"action": "failed", "comment": "", "expected_status": "in_progress"}, **HTMX
+    )
     assert response.status_code == 422 and "Give a reason" in toast(response)
     # Someone without a role: 403
     client.force_login(engineer)
     response = client.post(tick_url(step), {"action": "done", "expected_status": "in_progress"}, **HTMX)
     assert response.status_code == 403 and response["HX-Reswap"] == "none"
-    response = client.post(reverse("execution:board_finish", args=[plan.pk]), {"outcome": "failed", "comment": "x"}, **HTMX)
+    response = client.post(
+        reverse("execution:board_finish", args=[plan.pk]), {"outcome": "failed", "comment": "x"}, **HTMX
+    )
     assert response.status_code == 403
     assert Step.objects.get(pk=step.pk).status == StepStatus.IN_PROGRESS
     # GET on an action is not allowed
@@ -192,10 +211,20 @@ def test_failed_step_shows_its_rollback_actions_and_rollback_mode(client, plan, 
     assert response.status_code == 200
     html = response.content.decode()
     assert 'id="rollback-banner"' in html and reverse("execution:board_tick_rollback", args=[action.pk]) in html
-    response = client.post(reverse("execution:board_tick_rollback", args=[action.pk]), {"action": "start", "expected_status": "pending"}, **HTMX)
+    response = client.post(
+        reverse("execution:board_tick_rollback", args=[action.pk]),
+        {"action": "start", "expected_status": "pending"},
+        **HTMX,
+    )
     assert response.status_code == 200
-    client.post(reverse("execution:board_tick_rollback", args=[action.pk]), {"action": "done", "comment": "Вернули", "expected_status": "in_progress"}, **HTMX)
-    response = client.post(reverse("execution:board_finish", args=[plan.pk]), {"outcome": "completed_with_rollback"}, **HTMX)
+    client.post(
+        reverse("execution:board_tick_rollback", args=[action.pk]),
+        {"action": "done", "comment": "Вернули", "expected_status": "in_progress"},
+        **HTMX,
+    )
+    response = client.post(
+        reverse("execution:board_finish", args=[plan.pk]), {"outcome": "completed_with_rollback"}, **HTMX
+    )
     assert response.status_code == 200
     assert Plan.objects.get(pk=plan.pk).status == PlanStatus.COMPLETED_WITH_ROLLBACK
     assert Step.objects.get(pk=step.pk).status == StepStatus.ROLLED_BACK
@@ -225,7 +254,9 @@ def test_query_count_does_not_grow_with_steps(client, author, duty):
 
 def test_starting_twice_answers_409_and_early_start_asks_for_a_reason(client, author, duty):
     early = make_plan(author)
-    Plan.objects.filter(pk=early.pk).update(window_start=timezone.now() + timedelta(hours=1), window_end=timezone.now() + timedelta(hours=4))
+    Plan.objects.filter(pk=early.pk).update(
+        window_start=timezone.now() + timedelta(hours=1), window_end=timezone.now() + timedelta(hours=4)
+    )
     client.force_login(duty)
     html = client.get(board_url(early, "header")).content.decode()
     assert 'name="override_reason" required' in html

@@ -8,9 +8,9 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import close_old_connections, connection
 from django.utils import timezone, translation
 
-from execution import transitions
 from changeplans.choices import EventKind, PlanStatus, StepKind, StepStatus
 from changeplans.models import Plan, PlanEvent, RollbackAction, Step
+from execution import transitions
 from tests.factories import PartyFactory, PlanFactory, RiskFactory, RollbackActionFactory, StepFactory
 
 pytestmark = pytest.mark.django_db
@@ -21,9 +21,6 @@ def english():
     # Messages are asserted in their source language (the Russian catalogue is added separately).
     with translation.override("en"):
         yield
-
-
-
 
 
 def make_plan(author, status=PlanStatus.APPROVED, starts_in=timedelta(minutes=-5)):
@@ -39,7 +36,9 @@ def plan(author, engineer):
     plan = make_plan(author)
     StepFactory(plan=plan, position=1, name="Бэкап etcd")
     StepFactory(plan=plan, position=3, name="Проверка")
-    step2 = StepFactory(plan=plan, position=2, name="Установка Calico", executor=PartyFactory(name="Инженер", user=engineer))
+    step2 = StepFactory(
+        plan=plan, position=2, name="Установка Calico", executor=PartyFactory(name="Инженер", user=engineer)
+    )
     risks = [RiskFactory(step=step2, number=n, description=f"Риск {n}") for n in (5, 6, 7, 8)]
     action = RollbackActionFactory(step=step2, text="Устранить причину, вернуть Flannel")
     action.risks.set(risks)
@@ -52,7 +51,11 @@ def step(plan, position):
 
 
 def history_of(obj):
-    return list(PlanEvent.objects.filter(object_type=obj._meta.model_name, object_id=obj.pk, kind=EventKind.TRANSITION).order_by("id"))
+    return list(
+        PlanEvent.objects.filter(
+            object_type=obj._meta.model_name, object_id=obj.pk, kind=EventKind.TRANSITION
+        ).order_by("id")
+    )
 
 
 def start(plan, actor):
@@ -60,6 +63,7 @@ def start(plan, actor):
 
 
 # --- starting the plan --------------------------------------------------------------------------------
+
 
 def test_duty_officer_starts_an_approved_plan_once_the_window_has_come(plan, duty):
     started = start(plan, duty)
@@ -90,7 +94,10 @@ def test_only_board_roles_start_and_only_an_approved_plan(author, duty, engineer
 
 # --- ticking steps -------------------------------------------------------------------------------------
 
-def test_tick_sets_who_and_times_and_writes_one_history_entry_per_transition(plan, duty, django_capture_on_commit_callbacks):
+
+def test_tick_sets_who_and_times_and_writes_one_history_entry_per_transition(
+    plan, duty, django_capture_on_commit_callbacks
+):
     start(plan, duty)
     seen = []
     transitions.on_step_changed.append(lambda plan_id, step_id: seen.append(step_id))
@@ -98,7 +105,9 @@ def test_tick_sets_who_and_times_and_writes_one_history_entry_per_transition(pla
         with django_capture_on_commit_callbacks(execute=True):
             transitions.tick(step(plan, 1).pk, "start", actor=duty, expected_status=StepStatus.PENDING)
         with django_capture_on_commit_callbacks(execute=True):
-            transitions.tick(step(plan, 1).pk, "done", actor=duty, comment="Бэкап 1.2 ГБ", expected_status=StepStatus.IN_PROGRESS)
+            transitions.tick(
+                step(plan, 1).pk, "done", actor=duty, comment="Бэкап 1.2 ГБ", expected_status=StepStatus.IN_PROGRESS
+            )
     finally:
         transitions.on_step_changed.pop()
     done = step(plan, 1)
@@ -106,7 +115,8 @@ def test_tick_sets_who_and_times_and_writes_one_history_entry_per_transition(pla
     assert done.started_by == duty and done.done_by == duty
     assert done.actual_start <= done.actual_end and done.comment == "Бэкап 1.2 ГБ"
     assert [(e.from_status, e.to_status, e.actor) for e in history_of(done)] == [
-        (StepStatus.PENDING, StepStatus.IN_PROGRESS, duty), (StepStatus.IN_PROGRESS, StepStatus.DONE, duty),
+        (StepStatus.PENDING, StepStatus.IN_PROGRESS, duty),
+        (StepStatus.IN_PROGRESS, StepStatus.DONE, duty),
     ]
     assert history_of(done)[-1].comment == "Бэкап 1.2 ГБ"
     assert seen == [done.pk, done.pk]
@@ -190,7 +200,9 @@ def test_two_people_tick_the_same_step_at_once_one_wins(author, engineer, duty, 
     def press(user):
         try:
             barrier.wait(timeout=10)
-            transitions.tick(target.pk, "done", actor=user, comment=f"от {user.username}", expected_status=StepStatus.IN_PROGRESS)
+            transitions.tick(
+                target.pk, "done", actor=user, comment=f"от {user.username}", expected_status=StepStatus.IN_PROGRESS
+            )
             results[user.username] = "ok"
         except transitions.AlreadyChanged as exc:
             results[user.username] = exc
@@ -219,6 +231,7 @@ def test_two_people_tick_the_same_step_at_once_one_wins(author, engineer, duty, 
 
 # --- rollback ------------------------------------------------------------------------------------------
 
+
 def fail_step_2(plan, actor):
     transitions.tick(step(plan, 2).pk, "start", actor=actor)
     transitions.tick(step(plan, 2).pk, "failed", actor=actor, comment="Поды Calico в CrashLoopBackOff")
@@ -242,7 +255,12 @@ def test_rollback_mode(plan, duty, engineer, author):
     transitions.enter_rollback(plan.pk, actor=duty, reason="Calico не поднялся")
     assert Plan.objects.get(pk=plan.pk).rollback_started_at is not None
     mode = PlanEvent.objects.get(plan=plan, object_type="plan_mode")
-    assert (mode.from_status, mode.to_status, mode.comment, mode.actor) == ("normal", "rollback", "Calico не поднялся", duty)
+    assert (mode.from_status, mode.to_status, mode.comment, mode.actor) == (
+        "normal",
+        "rollback",
+        "Calico не поднялся",
+        duty,
+    )
     with pytest.raises(transitions.AlreadyChanged):
         transitions.enter_rollback(plan.pk, actor=duty, reason="ещё раз")
     # In rollback mode the steps themselves are no longer ticked
@@ -278,6 +296,7 @@ def test_rollback_actions_of_a_step_that_did_not_fail_are_not_ticked(plan, duty)
 
 
 # --- finishing -----------------------------------------------------------------------------------------
+
 
 def test_completed_needs_every_step_done_or_skipped(plan, duty, engineer):
     start(plan, duty)
@@ -328,6 +347,7 @@ def test_failed_outcome(plan, duty):
 
 
 # --- automatic steps ------------------------------------------------------------------------------------
+
 
 def test_okno_itself_ticks_automatic_steps_in_an_approved_plan(author):
     plan = make_plan(author)

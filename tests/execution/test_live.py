@@ -118,7 +118,9 @@ def test_replays_events_after_last_event_id(client, watcher, short_streams, sett
     assert data["actor"] and data["label"] == str(plan) and data["at"]
     # ?after= is the same cursor (the page's last event); Last-Event-ID wins over it
     assert [e[0] for e in parse(read_all(client.get(events_url(plan, after=second.pk))))] == [third.pk]
-    assert [e[0] for e in parse(read_all(client.get(events_url(plan, after=0), HTTP_LAST_EVENT_ID=str(second.pk))))] == [third.pk]
+    assert [
+        e[0] for e in parse(read_all(client.get(events_url(plan, after=0), HTTP_LAST_EVENT_ID=str(second.pk))))
+    ] == [third.pk]
     # A fresh watcher with no cursor starts at "now"
     assert parse(read_all(client.get(events_url(plan)))) == []
 
@@ -130,7 +132,7 @@ def test_event_text_is_russian_with_status_labels(client, watcher, short_streams
     client.force_login(watcher)
     with transaction.atomic():
         start_step(Step.objects.get(pk=step.pk), actor=watcher)
-    (_id, _kind, data), = parse(read_all(client.get(events_url(step.plan, after=0))))
+    ((_id, _kind, data),) = parse(read_all(client.get(events_url(step.plan, after=0))))
     assert data["object_type"] == "step" and data["object_id"] == step.pk
     assert data["from_status"] == StepStatus.PENDING and data["to_status"] == StepStatus.IN_PROGRESS
     assert data["to_label"] == str(StepStatus.IN_PROGRESS.label) and data["to_label"] != "in_progress"
@@ -155,7 +157,9 @@ def test_bad_cursor_and_unknown_plan(client, watcher, short_streams):
     plan = PlanFactory()
     client.force_login(watcher)
     response = client.get(events_url(plan), HTTP_LAST_EVENT_ID="abc")
-    assert response.status_code == 400 and response.content.decode() == translated("The last event id must be a whole number.")
+    assert response.status_code == 400 and response.content.decode() == translated(
+        "The last event id must be a whole number."
+    )
     assert client.get(events_url(plan, after=-1)).status_code == 400
     assert client.get(reverse("execution:plan_events", args=[plan.pk + 1000])).status_code == 404
 
@@ -197,7 +201,7 @@ def looks(monkeypatch):
 
 
 def assert_found_by_a_look_after_the_commit(looks, box):
-    """"Within a poll or two" as events rather than a clock: the looks started once the commit (and its
+    """ "Within a poll or two" as events rather than a clock: the looks started once the commit (and its
     publish) had landed see the event, so one of the next two finds it (two: under ASGI the hub's first
     look starts "now" and leaves a fresh watcher's backlog to the watcher's own look)."""
     assert looks.delivering(box["event_id"]) <= box["looks_after_commit"] + 2, (box, looks.found)
@@ -424,10 +428,19 @@ class AsgiWatcher:
 
         self.chunks, self.gone = asyncio.Queue(), asyncio.Event()
         self.status = None
-        scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET", "scheme": "http",
-                 "path": path.split("?")[0], "query_string": path.partition("?")[2].encode(), "root_path": "",
-                 "headers": [(b"host", b"127.0.0.1"), (b"cookie", f"sessionid={cookie}".encode())],
-                 "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 80)}
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": "GET",
+            "scheme": "http",
+            "path": path.split("?")[0],
+            "query_string": path.partition("?")[2].encode(),
+            "root_path": "",
+            "headers": [(b"host", b"127.0.0.1"), (b"cookie", f"sessionid={cookie}".encode())],
+            "client": ("127.0.0.1", 1),
+            "server": ("127.0.0.1", 80),
+        }
         self.task = asyncio.create_task(ASGIHandler()(scope, self.receive, self.send))
         self.sent_request = False
 
@@ -542,7 +555,9 @@ def _open_raw_stream(live_server, plan, session):
 
     address = urlsplit(live_server.url)
     sock = socket.create_connection((address.hostname, address.port), timeout=10)
-    sock.sendall(f"GET {events_url(plan, after=0)} HTTP/1.1\r\nHost: {address.netloc}\r\nCookie: sessionid={session}\r\n\r\n".encode())
+    sock.sendall(
+        f"GET {events_url(plan, after=0)} HTTP/1.1\r\nHost: {address.netloc}\r\nCookie: sessionid={session}\r\n\r\n".encode()
+    )
     received = b""
     while b"okno live" not in received:  # the stream's preamble: its thread is looking now
         chunk = sock.recv(4096)
@@ -570,8 +585,11 @@ def test_a_sync_stream_ends_soon_after_its_client_has_gone(live_server, watcher,
     sock.close()
     # Then the thread serving it stops looking and ends: well before the 15 s keep-alive (it used to
     # go on querying until a keep-alive write failed, past the end of its test)
-    wait_until(lambda: not any(t.is_alive() for t in serving), timeout=5 * live.SYNC_PROBE_SECONDS + 2,
-               message="the stream's thread to end")
+    wait_until(
+        lambda: not any(t.is_alive() for t in serving),
+        timeout=5 * live.SYNC_PROBE_SECONDS + 2,
+        message="the stream's thread to end",
+    )
 
 
 @pytest.mark.django_db(transaction=True)

@@ -66,7 +66,11 @@ def test_a_user_beyond_the_limit_is_refused_with_retry_after_and_the_slot_comes_
     # Then it is refused at once with 429, Retry-After and a message in their language
     assert refused.status_code == 429 and not refused.streaming
     assert int(refused["Retry-After"]) > 0
-    assert refused.content.decode().startswith(translated("Too many live connections are open for your account (other tabs or windows). Close some; the page reconnects by itself."))
+    assert refused.content.decode().startswith(
+        translated(
+            "Too many live connections are open for your account (other tabs or windows). Close some; the page reconnects by itself."
+        )
+    )
     # and another user is not affected
     bob_stream = login(UserFactory(username="bob")).get(events_url(plan))
     assert bob_stream.status_code == 200
@@ -89,7 +93,10 @@ def test_a_full_process_answers_503_with_retry_after_in_english_for_english_user
     client.cookies["django_language"] = "en"
     refused = client.get(events_url(plan))
     assert refused.status_code == 503 and int(refused["Retry-After"]) > 0
-    assert refused.content.decode() == "The server has too many live connections open. The page reconnects by itself shortly."
+    assert (
+        refused.content.decode()
+        == "The server has too many live connections open. The page reconnects by itself shortly."
+    )
     for response in responses:
         hang_up(response)
     assert live_limits.streams.open_streams() == 0
@@ -107,7 +114,9 @@ def test_a_refused_or_forbidden_request_takes_no_slot(limits, client):
 def test_run_log_streams_count_against_the_same_limits(limits):
     # Given a user with one plan stream and one run-log stream open
     step = StepFactory()
-    run = AutomationRun.objects.create(plan=step.plan, step=step, kind="shell", timeout_seconds=60, command="echo hi", status="running")
+    run = AutomationRun.objects.create(
+        plan=step.plan, step=step, kind="shell", timeout_seconds=60, command="echo hi", status="running"
+    )
     user = UserFactory(roles=["operator"])
     client = login(user)
     plan_stream = client.get(events_url(step.plan))

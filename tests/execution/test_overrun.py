@@ -8,10 +8,9 @@ from django.utils import timezone, translation
 
 from approvals.choices import ApprovalStatus, RowKind
 from approvals.models import ApprovalRow
-from execution import transitions
-from execution import overrun
 from changeplans.choices import EventKind, PlanStatus
 from changeplans.models import Plan, PlanEvent, Step
+from execution import overrun, transitions
 from notifications import scheduler
 from notifications.choices import ScheduleState
 from notifications.models import OutboundEmail, ScheduledAction
@@ -33,13 +32,33 @@ def running_plan(curator, acknowledging, *, window_minutes=300, steps=((180, 180
     """An approved plan whose window opened 10 minutes ago, started by the duty officer."""
     now = timezone.now().replace(microsecond=0)
     start = now - timedelta(minutes=10)
-    plan = PlanFactory(curator=curator, window_start=start, window_end=start + timedelta(minutes=window_minutes), status=PlanStatus.APPROVED)
+    plan = PlanFactory(
+        curator=curator,
+        window_start=start,
+        window_end=start + timedelta(minutes=window_minutes),
+        status=PlanStatus.APPROVED,
+    )
     local = start.astimezone(plan.tz)
     for position, (low, high) in enumerate(steps, start=1):
         first = position == 1
-        StepFactory(plan=plan, position=position, name=f"Работа {position}", duration_text=f"{low}-{high} мин", duration_min=low, duration_max=high,
-                    planned_date=local.date() if first else None, planned_time=local.time() if first else None)
-    ApprovalRow.objects.create(plan=plan, position=1, kind=RowKind.ACKNOWLEDGEMENT, person_name="Дежурный смены", user=acknowledging, status=ApprovalStatus.ACKNOWLEDGED)
+        StepFactory(
+            plan=plan,
+            position=position,
+            name=f"Работа {position}",
+            duration_text=f"{low}-{high} мин",
+            duration_min=low,
+            duration_max=high,
+            planned_date=local.date() if first else None,
+            planned_time=local.time() if first else None,
+        )
+    ApprovalRow.objects.create(
+        plan=plan,
+        position=1,
+        kind=RowKind.ACKNOWLEDGEMENT,
+        person_name="Дежурный смены",
+        user=acknowledging,
+        status=ApprovalStatus.ACKNOWLEDGED,
+    )
     plan.start()
     plan.started_at = now
     plan.save()
@@ -56,7 +75,9 @@ def alert_events(plan, kind):
     return list(PlanEvent.objects.filter(plan=plan, kind=EventKind.ALERT, changes__alert=kind).order_by("id"))
 
 
-def test_a_step_past_its_maximum_alerts_the_board_and_mails_curator_and_duty(people, django_capture_on_commit_callbacks, settings, client):
+def test_a_step_past_its_maximum_alerts_the_board_and_mails_curator_and_duty(
+    people, django_capture_on_commit_callbacks, settings, client
+):
     settings.LANGUAGE_CODE = "en"
     curator, duty, acknowledging = people
     plan = running_plan(curator, acknowledging)
@@ -101,7 +122,9 @@ def test_a_step_past_its_maximum_alerts_the_board_and_mails_curator_and_duty(peo
     # And the board page shows it to the duty officer
     client.force_login(duty)
     page = client.get(f"/plans/{plan.pk}/board/").content.decode()
-    assert 'class="alert alert-danger py-1 px-2 small mb-2 okno-board-alert" role="alert" data-kind="step_overrun"' in page
+    assert (
+        'class="alert alert-danger py-1 px-2 small mb-2 okno-board-alert" role="alert" data-kind="step_overrun"' in page
+    )
     assert "Step 1 has been running for 3 h — longer than its maximum of 3 h" in page
 
     # Running the handler again sends nothing twice
@@ -153,7 +176,11 @@ def test_a_projection_past_the_window_alerts_once_per_band(people, django_captur
     assert 49 <= late <= 51 and event.changes["band"] == overrun.band(late) == 4
     assert "after the window closes at" in event.comment
     projection_mails = OutboundEmail.objects.filter(key__startswith=f"overrun-projection:{plan.pk}:4:")
-    assert sorted(projection_mails.values_list("to", flat=True)) == ["curator@example.org", "duty@example.org", "shift@example.org"]
+    assert sorted(projection_mails.values_list("to", flat=True)) == [
+        "curator@example.org",
+        "duty@example.org",
+        "shift@example.org",
+    ]
     subject = projection_mails.first().subject
     assert subject.startswith("The work may end") and plan.title in subject
     assert any("window until" in m.body for m in mail.outbox)
@@ -174,7 +201,9 @@ def test_a_projection_past_the_window_alerts_once_per_band(people, django_captur
     assert kinds == [overrun.ALERT_STEP, overrun.ALERT_PROJECTION]
 
 
-def test_while_a_step_overruns_the_projection_is_checked_again_without_any_tick(people, django_capture_on_commit_callbacks, settings):
+def test_while_a_step_overruns_the_projection_is_checked_again_without_any_tick(
+    people, django_capture_on_commit_callbacks, settings
+):
     settings.LANGUAGE_CODE = "en"
     curator, duty, acknowledging = people
     # Window end = step 1's start + 3 h 50 min; step 1 takes 3 h, step 2 up to 1 h: 10 min to spare at the start.

@@ -10,16 +10,16 @@ from django.template.loader import render_to_string
 from django.test.utils import CaptureQueriesContext
 from django.utils import translation
 
-from execution import timeline
 from changeplans.choices import PlanStatus, StepStatus
 from changeplans.models import Plan, Step
 from changeplans.selectors import steps_queryset
+from execution import timeline
 from tests.factories import PlanFactory, StepFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 
 NSK = zoneinfo.ZoneInfo("Asia/Novosibirsk")
-UTC = datetime.timezone.utc
+UTC = datetime.UTC
 
 
 def nsk(day, hour, minute=0):
@@ -34,8 +34,16 @@ def make_plan(window_start, window_end, steps):
         if start:
             hour, minute = map(int, start[0].split(":"))
             date, time = start[1], datetime.time(hour, minute)
-        StepFactory(plan=plan, position=position, name=f"Шаг номер {position}", planned_date=date, planned_time=time,
-                    duration_text=f"{low}-{high} мин", duration_min=low, duration_max=high)
+        StepFactory(
+            plan=plan,
+            position=position,
+            name=f"Шаг номер {position}",
+            planned_date=date,
+            planned_time=time,
+            duration_text=f"{low}-{high} мин",
+            duration_min=low,
+            duration_max=high,
+        )
     return plan
 
 
@@ -57,7 +65,11 @@ def started(plan, at):
 def evening():
     # 20:00–23:05 like the seed: 1 at 20:00 (30–60), 2 and 3 in parallel at 21:00 (20–30 and 40–60), 4 after them (10–20).
     day = datetime.date(2025, 3, 20)
-    return make_plan(nsk(20, 20), nsk(20, 23, 5), [(1, ("20:00", day), 30, 60), (2, ("21:00", day), 20, 30), (3, ("21:00", day), 40, 60), (4, None, 10, 20)])
+    return make_plan(
+        nsk(20, 20),
+        nsk(20, 23, 5),
+        [(1, ("20:00", day), 30, 60), (2, ("21:00", day), 20, 30), (3, ("21:00", day), 40, 60), (4, None, 10, 20)],
+    )
 
 
 def test_before_the_start_the_projection_is_the_plan(evening):
@@ -120,7 +132,15 @@ def test_an_in_progress_step_within_its_time_keeps_its_planned_worst_end(evening
 
 def test_a_plan_crossing_midnight():
     # 23:00 on 20 March to 02:00 on 21 March (Novosibirsk); the window is over midnight, so is the projection.
-    plan = make_plan(nsk(20, 23), nsk(21, 2), [(1, ("23:00", datetime.date(2025, 3, 20)), 60, 90), (2, None, 30, 60), (3, ("01:00", datetime.date(2025, 3, 21)), 20, 20)])
+    plan = make_plan(
+        nsk(20, 23),
+        nsk(21, 2),
+        [
+            (1, ("23:00", datetime.date(2025, 3, 20)), 60, 90),
+            (2, None, 30, 60),
+            (3, ("01:00", datetime.date(2025, 3, 21)), 20, 20),
+        ],
+    )
     started(plan, nsk(20, 23))
     plan, steps = load(plan)
     set_state(steps[0], StepStatus.DONE, nsk(20, 23, 0), nsk(21, 0, 40))
@@ -138,17 +158,30 @@ def test_a_plan_crossing_midnight():
         assert result.summary == "Projected end: 02:10 21.03, window until 02:00 21.03 — 10 min late"
     assert result.projected_worst.tzinfo == NSK
     # Bars and lines are placed in order on the axis.
-    assert result.bars[0].actual_x < result.bars[1].actual_x < result.now_x < result.window_end_x < result.projected_worst_x
+    assert (
+        result.bars[0].actual_x
+        < result.bars[1].actual_x
+        < result.now_x
+        < result.window_end_x
+        < result.projected_worst_x
+    )
     labels = [tick.label for tick in result.ticks]
     assert "00:00 21.03" in labels and "23:00" in labels
 
 
 def test_a_finished_plan_reports_its_actual_end(evening):
     plan, steps = load(evening)
-    times = [(nsk(20, 20), nsk(20, 20, 50)), (nsk(20, 20, 50), nsk(20, 21, 15)), (nsk(20, 20, 50), nsk(20, 21, 40)), (nsk(20, 21, 40), nsk(20, 21, 55))]
+    times = [
+        (nsk(20, 20), nsk(20, 20, 50)),
+        (nsk(20, 20, 50), nsk(20, 21, 15)),
+        (nsk(20, 20, 50), nsk(20, 21, 40)),
+        (nsk(20, 21, 40), nsk(20, 21, 55)),
+    ]
     for step, (start, end) in zip(steps, times, strict=True):
         set_state(step, StepStatus.DONE, start, end)
-    Plan.objects.filter(pk=plan.pk).update(status=PlanStatus.COMPLETED, started_at=nsk(20, 20), finished_at=nsk(20, 21, 56))
+    Plan.objects.filter(pk=plan.pk).update(
+        status=PlanStatus.COMPLETED, started_at=nsk(20, 20), finished_at=nsk(20, 21, 56)
+    )
     plan, steps = load(plan)
 
     result = timeline.build(plan, steps, now=nsk(21, 9))

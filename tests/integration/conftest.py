@@ -9,8 +9,8 @@
 
 import asyncio
 import email
-import logging
 import email.policy
+import logging
 import os
 import signal
 import socket
@@ -110,8 +110,21 @@ class OwnRedis:
 
     def start(self):
         self.process = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", str(self.dir)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                "redis-server",
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.dir),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         client = redis.Redis.from_url(self.url)
         wait_for(lambda: _pings(client), 10, message="redis-server to start")
@@ -155,16 +168,42 @@ class Celery:
     def _start(self, name, args, env=None):
         log = open(self.tmp / f"{name}.log", "ab")
         process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "config", *args], cwd=ROOT, env={**self.env, **(env or {})},
-            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            [sys.executable, "-m", "celery", "-A", "config", *args],
+            cwd=ROOT,
+            env={**self.env, **(env or {})},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         self.processes[name] = process
         return process
 
     def worker(self, name="w1", *, concurrency=2, env=None, wait=True, queues="celery,automation"):
-        process = self._start(name, ["worker", "-n", f"{name}@%h", "-P", "prefork", "-c", str(concurrency), "-Q", queues, "-l", "INFO", "--without-gossip", "--without-mingle"], env)
+        process = self._start(
+            name,
+            [
+                "worker",
+                "-n",
+                f"{name}@%h",
+                "-P",
+                "prefork",
+                "-c",
+                str(concurrency),
+                "-Q",
+                queues,
+                "-l",
+                "INFO",
+                "--without-gossip",
+                "--without-mingle",
+            ],
+            env,
+        )
         if wait:
-            wait_for(lambda: "ready." in self.log(name) or process.poll() is not None, 60, message=f"worker {name} to be ready")
+            wait_for(
+                lambda: "ready." in self.log(name) or process.poll() is not None,
+                60,
+                message=f"worker {name} to be ready",
+            )
             assert process.poll() is None, self.log(name)
         return process
 

@@ -103,7 +103,11 @@ def test_cancel_ends_the_whole_process_tree(celery, running_plan, operator):
     # The command starts a child that would outlive a naive kill of the parent.
     automate(step, ["python3", "-c", PARENT, marker], timeout=600)
     run = request(step.pk, operator)
-    wait_for(lambda: AutomationRun.objects.get(pk=run.pk).lines.filter(text__startswith="child started").exists(), 30, message="the child to start")
+    wait_for(
+        lambda: AutomationRun.objects.get(pk=run.pk).lines.filter(text__startswith="child started").exists(),
+        30,
+        message="the child to start",
+    )
     assert processes_with(marker), "the child process should be running"
     asked = time.monotonic()
     runs.cancel_run(run.pk, actor=operator)

@@ -72,12 +72,25 @@ def test_several_processes_share_the_broker_folder_without_losing_or_breaking_a_
     script = tmp_path / "broker_process.py"
     script.write_text(BROKER_PROCESS.format(root=str(ROOT)))
     env = {key: value for key, value in os.environ.items() if key not in {"REDIS_URL", "CELERY_BROKER_URL"}}
-    consumers = [subprocess.Popen([sys.executable, str(script), "consume", str(folder), "0"], env=env, stdout=subprocess.PIPE,
-                                  stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    consumers = [
+        subprocess.Popen(
+            [sys.executable, str(script), "consume", str(folder), "0"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
     try:
         # When 3000 messages are published one by one
-        publisher = subprocess.run([sys.executable, str(script), "publish", str(folder), str(MESSAGES)], env=env,
-                                   capture_output=True, text=True, timeout=300)
+        publisher = subprocess.run(
+            [sys.executable, str(script), "publish", str(folder), str(MESSAGES)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert publisher.returncode == 0, publisher.stderr
         (folder / "done").write_text("yes")
         results = [json.loads(consumer.communicate(timeout=120)[0]) for consumer in consumers]
@@ -97,8 +110,25 @@ def test_several_processes_share_the_broker_folder_without_losing_or_breaking_a_
 
 
 def _copy_project(into):
-    subprocess.run(["rsync", "-a", "--exclude", "/.venv", "--exclude", "/var", "--exclude", "/.git", "--exclude", "__pycache__",
-                    "--exclude", "/bench/results", f"{ROOT}/", f"{into}/"], check=True)
+    subprocess.run(
+        [
+            "rsync",
+            "-a",
+            "--exclude",
+            "/.venv",
+            "--exclude",
+            "/var",
+            "--exclude",
+            "/.git",
+            "--exclude",
+            "__pycache__",
+            "--exclude",
+            "/bench/results",
+            f"{ROOT}/",
+            f"{into}/",
+        ],
+        check=True,
+    )
 
 
 def _processes_of(copy):
@@ -113,7 +143,9 @@ def _processes_of(copy):
             args = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
         except OSError:
             continue
-        if (cwd == str(copy) or f"PYTHONPATH={copy}".encode() in environ) and not args.startswith(("/bin/sh", "sh ", "make")):
+        if (cwd == str(copy) or f"PYTHONPATH={copy}".encode() in environ) and not args.startswith(
+            ("/bin/sh", "sh ", "make")
+        ):
             found[int(entry.name)] = args
     return found
 
@@ -146,18 +178,39 @@ class MakeRun:
 
     def __init__(self, copy, run_dir):
         self.copy, self.port = copy, free_port()
-        env = {key: value for key, value in os.environ.items()
-               if key not in {"DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "DJANGO_SETTINGS_MODULE", "CI", "OKNO_USE_WORKER",
-                              "EMAIL_BACKEND", "OKNO_RUNNER_SOCKET"}}
+        env = {
+            key: value
+            for key, value in os.environ.items()
+            if key
+            not in {
+                "DATABASE_URL",
+                "REDIS_URL",
+                "CELERY_BROKER_URL",
+                "DJANGO_SETTINGS_MODULE",
+                "CI",
+                "OKNO_USE_WORKER",
+                "EMAIL_BACKEND",
+                "OKNO_RUNNER_SOCKET",
+            }
+        }
         env["OKNO_RUNNER_RUN_DIR"] = str(run_dir)
         self.log = open(copy / f"run-{self.port}.log", "w")
-        self.process = subprocess.Popen(["make", "-o", "install", "run", f"VENV={ROOT / '.venv'}", f"PORT={self.port}"], cwd=copy,
-                                        env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
+        self.process = subprocess.Popen(
+            ["make", "-o", "install", "run", f"VENV={ROOT / '.venv'}", f"PORT={self.port}"],
+            cwd=copy,
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
 
     def wait_ready(self):
         def ready():
             assert self.process.poll() is None, f"make run ended: {(self.copy / self.log.name).read_text()[-3000:]}"
-            pids = [_pid(self.copy / "var" / name) for name in ("celerybeat.pid", "celery-worker.pid", "celery-automation.pid")]
+            pids = [
+                _pid(self.copy / "var" / name)
+                for name in ("celerybeat.pid", "celery-worker.pid", "celery-automation.pid")
+            ]
             if not all(pids):
                 return None
             try:
@@ -237,10 +290,28 @@ def test_a_second_beat_refuses_to_start_while_one_lives(project_copy):
     runs.append(run := MakeRun(copy, run_dir))
     beat, _, _ = run.wait_ready()
     # When someone starts another beat in the same project (a second terminal, a leftover script)
-    env = {key: value for key, value in os.environ.items() if key not in {"DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE", "CI"}}
-    second = subprocess.run([str(ROOT / ".venv" / "bin" / "python"), "-m", "celery", "-A", "config", "beat",
-                             "--schedule=var/celerybeat-schedule", "--pidfile=var/celerybeat.pid"],
-                            cwd=copy, env=env, capture_output=True, text=True, timeout=120)
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in {"DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE", "CI"}
+    }
+    second = subprocess.run(
+        [
+            str(ROOT / ".venv" / "bin" / "python"),
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "beat",
+            "--schedule=var/celerybeat-schedule",
+            "--pidfile=var/celerybeat.pid",
+        ],
+        cwd=copy,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     # Then it refuses, and the first one is the only beat
     assert second.returncode != 0
     assert "already exists" in second.stderr + second.stdout

@@ -13,15 +13,20 @@ from changeplans.models import Step
 from runbooks import runs
 from runbooks.choices import RunStatus
 from runbooks.models import AutomationRun
-from tests.runbooks.automation_fixtures import automate
 from tests.conftest import IN_CI
+from tests.runbooks.automation_fixtures import automate
 from tests.runbooks.test_runner_service import scan_argv
 
 from .conftest import wait_for
 
 pytestmark = [
-    pytest.mark.postgres, pytest.mark.redis, pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(os.getuid() != 0 and not IN_CI, reason="the full boundary needs root: runner.sh then runs the runner as its own user (in CI this is a failure)"),
+    pytest.mark.postgres,
+    pytest.mark.redis,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(
+        os.getuid() != 0 and not IN_CI,
+        reason="the full boundary needs root: runner.sh then runs the runner as its own user (in CI this is a failure)",
+    ),
 ]
 
 

@@ -88,8 +88,10 @@ def test_two_dispatchers_at_once_fire_every_action_once(celery, smtp, capsys):
     assert all(count > 0 for count in passes.values()), passes
     fired = sorted((r.fired_at - r.due_at).total_seconds() for r in ScheduledAction.objects.all())
     with capsys.disabled():
-        print(f"\n[two dispatchers] 200 actions, 2 beats + 2 workers (dispatch passes {passes}): 200 arrived once, "
-              f"0 duplicates; fired after due: {figure(fired)}; arrived at the SMTP server after due: {figure(lateness(smtp, due))}")
+        print(
+            f"\n[two dispatchers] 200 actions, 2 beats + 2 workers (dispatch passes {passes}): 200 arrived once, "
+            f"0 duplicates; fired after due: {figure(fired)}; arrived at the SMTP server after due: {figure(lateness(smtp, due))}"
+        )
 
 
 def test_worker_killed_in_the_middle_of_a_send(celery, smtp, capsys):
@@ -117,8 +119,10 @@ def test_worker_killed_in_the_middle_of_a_send(celery, smtp, capsys):
     assert email.state == EmailState.SENT and email.attempts == 2
     resent_after = smtp.to(address)[0][0] - killed_at
     with capsys.disabled():
-        print(f"\n[SIGKILL mid-send] worker killed during RCPT TO; the sweeper resent after {resent_after:.1f} s "
-              f"(sending timeout 4 s); arrived 1 time, attempts {email.attempts}")
+        print(
+            f"\n[SIGKILL mid-send] worker killed during RCPT TO; the sweeper resent after {resent_after:.1f} s "
+            f"(sending timeout 4 s); arrived 1 time, attempts {email.attempts}"
+        )
 
 
 def test_redis_restarted_while_actions_are_due(celery, celery_env, own_redis, smtp, capsys):
@@ -137,8 +141,10 @@ def test_redis_restarted_while_actions_are_due(celery, celery_env, own_redis, sm
     assert_exactly_once(smtp, due)
     after = [at - due[r].timestamp() for at, rcpts, _m in smtp.messages for r in rcpts if due[r].timestamp() >= down_at]
     with capsys.disabled():
-        print(f"\n[Redis restart] down 2 s while actions were due: 30/30 arrived once; "
-              f"{len(after)} were due during or after the outage, latest {max(after):.2f} s after due; all: {figure(lateness(smtp, due))}")
+        print(
+            f"\n[Redis restart] down 2 s while actions were due: 30/30 arrived once; "
+            f"{len(after)} were due during or after the outage, latest {max(after):.2f} s after due; all: {figure(lateness(smtp, due))}"
+        )
 
 
 def test_500_actions_with_a_60_s_visibility_timeout(celery, smtp, capsys):
@@ -154,7 +160,9 @@ def test_500_actions_with_a_60_s_visibility_timeout(celery, smtp, capsys):
     assert_exactly_once(smtp, due)
     assert ScheduledAction.objects.filter(state=ScheduleState.DONE).count() == 500
     with capsys.disabled():
-        print(f"\n[visibility timeout 60 s] 500 actions over 65 s: 500 arrived once, 0 duplicates; {figure(lateness(smtp, due))}")
+        print(
+            f"\n[visibility timeout 60 s] 500 actions over 65 s: 500 arrived once, 0 duplicates; {figure(lateness(smtp, due))}"
+        )
 
 
 def test_work_queued_inside_a_rolled_back_transaction_never_fires(celery, smtp, capsys):
@@ -166,14 +174,18 @@ def test_work_queued_inside_a_rolled_back_transaction_never_fires(celery, smtp, 
             pass
 
         with pytest.raises(Abort), transaction.atomic():
-            row = schedule_email("rollback:1", timezone.now(), to="never@example.org", subject="Не должно уйти", text="x")
+            row = schedule_email(
+                "rollback:1", timezone.now(), to="never@example.org", subject="Не должно уйти", text="x"
+            )
             transaction.on_commit(scheduler.kick)
             from notifications.tasks import execute
 
             execute.delay(row.pk)  # the naive way: published at once, before the (never) commit
             raise Abort
         # Then the directly published task ran and found no row, and nothing was sent
-        wait_for(lambda: finished_runs(celery.log("w1"), "notifications.execute") >= 1, 30, message="the naive task to run")
+        wait_for(
+            lambda: finished_runs(celery.log("w1"), "notifications.execute") >= 1, 30, message="the naive task to run"
+        )
         published_naively = received(celery.log("w1"), "notifications.execute")
         assert ScheduledAction.objects.count() == 0
         assert smtp.count() == 0
@@ -187,5 +199,7 @@ def test_work_queued_inside_a_rolled_back_transaction_never_fires(celery, smtp, 
     assert received(celery.log("w1"), "notifications.dispatch") == 1
     assert smtp.to("never@example.org") == []
     with capsys.disabled():
-        print(f"\n[rolled-back transaction] tasks reaching the worker from the rolled-back transaction: {published_naively} "
-              f"(a direct publish), actions run: 0, e-mails: 0; the committed twin arrived")
+        print(
+            f"\n[rolled-back transaction] tasks reaching the worker from the rolled-back transaction: {published_naively} "
+            f"(a direct publish), actions run: 0, e-mails: 0; the committed twin arrived"
+        )

@@ -45,14 +45,23 @@ def seed_plan_due_soon(start_in):
     t0 = (timezone.now() + datetime.timedelta(seconds=start_in)).replace(microsecond=0)
     window_start = t0 + datetime.timedelta(seconds=3)
     steps = {step.position: step for step in plan.steps.all()}
-    times = {1: t0, 2: window_start, 3: window_start + datetime.timedelta(seconds=1), 4: window_start + datetime.timedelta(seconds=1),
-             5: window_start + datetime.timedelta(seconds=1)}
+    times = {
+        1: t0,
+        2: window_start,
+        3: window_start + datetime.timedelta(seconds=1),
+        4: window_start + datetime.timedelta(seconds=1),
+        5: window_start + datetime.timedelta(seconds=1),
+    }
     for position, moment in times.items():
         steps[position].planned_date, steps[position].planned_time = local(plan, moment)
-        Step.objects.filter(pk=steps[position].pk).update(planned_date=steps[position].planned_date, planned_time=steps[position].planned_time)
+        Step.objects.filter(pk=steps[position].pk).update(
+            planned_date=steps[position].planned_date, planned_time=steps[position].planned_time
+        )
     Plan.objects.filter(pk=plan.pk).update(
-        window_start=window_start, window_end=window_start + datetime.timedelta(hours=3, minutes=5),
-        mailing_list=", ".join(PLAN_RECIPIENTS), status=PlanStatus.APPROVED,
+        window_start=window_start,
+        window_end=window_start + datetime.timedelta(hours=3, minutes=5),
+        mailing_list=", ".join(PLAN_RECIPIENTS),
+        status=PlanStatus.APPROVED,
     )
     plan.refresh_from_db()
     automatic_steps.sync_plan(plan.pk)
@@ -89,14 +98,27 @@ def test_every_automatic_step_of_the_seed_plan_fires_on_time_with_the_seed_text(
         text = message.get_body(("plain",)).get_content()
         html = message.get_body(("html",)).get_content()
         expected = [
-            "Уважаемые коллеги!", "Нам необходимо провести плановые работы для некоторых улучшений",
-            "Время начала", seed_time(plan.window_start.astimezone(plan.tz)),
-            "Плановое время окончания", seed_time(plan.window_end.astimezone(plan.tz)),
-            "Влияние на сервисы", "Инфосайт, ЛК ЮЛ, ЛК ФЛ, МП Платосфера",
-            "Влияние на клиентов НЭС", "ВЛИЯЕТ НА КЛИЕНТОВ", "Наличие баннера", "БАННЕР УСТАНОВЛЕН",
-            "План работ", SEED_TITLE, "Ответственный за работы", "Хасанов А.И. +7 (913) 712-71-78 <НЭС>",
-            "Доступность сервисов во время работ", "БУДЕТ НЕДОСТУПЕН",
-            "Приносим извинения за возникшие неудобства!", "С уважением,", "Департамент ИТ",
+            "Уважаемые коллеги!",
+            "Нам необходимо провести плановые работы для некоторых улучшений",
+            "Время начала",
+            seed_time(plan.window_start.astimezone(plan.tz)),
+            "Плановое время окончания",
+            seed_time(plan.window_end.astimezone(plan.tz)),
+            "Влияние на сервисы",
+            "Инфосайт, ЛК ЮЛ, ЛК ФЛ, МП Платосфера",
+            "Влияние на клиентов НЭС",
+            "ВЛИЯЕТ НА КЛИЕНТОВ",
+            "Наличие баннера",
+            "БАННЕР УСТАНОВЛЕН",
+            "План работ",
+            SEED_TITLE,
+            "Ответственный за работы",
+            "Хасанов А.И. +7 (913) 712-71-78 <НЭС>",
+            "Доступность сервисов во время работ",
+            "БУДЕТ НЕДОСТУПЕН",
+            "Приносим извинения за возникшие неудобства!",
+            "С уважением,",
+            "Департамент ИТ",
         ]
         positions = [text.index(piece) for piece in expected]
         assert positions == sorted(positions), "the announcement's parts are not in the seed's order"
@@ -109,7 +131,12 @@ def test_every_automatic_step_of_the_seed_plan_fires_on_time_with_the_seed_text(
     figures.append(f"banner on: {(shown - times[2]).total_seconds():+.2f} s")
     fired_not_early(steps[2])
     assert (shown - times[2]).total_seconds() < LATE_BOUND_SECONDS
-    assert {b.service.display_name for b in Banner.objects.filter(plan=plan)} == {"Инфосайт", "ЛК ЮЛ", "ЛК ФЛ", "МП Платосфера"}
+    assert {b.service.display_name for b in Banner.objects.filter(plan=plan)} == {
+        "Инфосайт",
+        "ЛК ЮЛ",
+        "ЛК ФЛ",
+        "МП Платосфера",
+    }
     wait_for(lambda: step_status(steps[2]) == StepStatus.DONE, 10, message="step 2 ticked done")
     assert smtp.count() == len(RECIPIENTS)  # nothing else went out yet: steps 6 and 7 wait for the work
 
@@ -124,7 +151,9 @@ def test_every_automatic_step_of_the_seed_plan_fires_on_time_with_the_seed_text(
     work_done = time.time()  # for the printed figure
 
     # Step 6 takes the banner down, step 7 sends the completion notice
-    wait_for(lambda: not Banner.objects.filter(plan=plan, shown_until__isnull=True).exists(), 15, message="the banners down")
+    wait_for(
+        lambda: not Banner.objects.filter(plan=plan, shown_until__isnull=True).exists(), 15, message="the banners down"
+    )
     wait_for(lambda: all(len(smtp.to(r)) == 2 for r in RECIPIENTS), 20, message="the completion notice")
     for address in RECIPIENTS:
         arrived, message = smtp.to(address)[1]
@@ -159,7 +188,9 @@ def test_nothing_fires_from_an_approval_that_rolled_back(celery, smtp, capsys):
         with pytest.raises(Abort), transaction.atomic():
             Plan.objects.filter(pk=plan.pk).update(status=PlanStatus.APPROVED)
             automatic_steps.sync_plan(plan.pk)
-            assert automatic_steps.ScheduledAction.objects.filter(subject=f"plan:{plan.pk}").count() == 2  # steps 1 and 2; 6 and 7 wait for the work
+            assert (
+                automatic_steps.ScheduledAction.objects.filter(subject=f"plan:{plan.pk}").count() == 2
+            )  # steps 1 and 2; 6 and 7 wait for the work
             raise Abort
         after_more_passes(celery, ("w1",))  # the dispatcher looked since: it would have sent anything due
         # Then nothing was scheduled and nothing was sent
@@ -171,4 +202,6 @@ def test_nothing_fires_from_an_approval_that_rolled_back(celery, smtp, capsys):
             automatic_steps.sync_plan(plan.pk)
         wait_for(lambda: smtp.to(PLAN_RECIPIENTS[0]), 20, message="the committed plan's announcement")
     with capsys.disabled():
-        print("\n[rolled-back approval] scheduled rows after rollback: 0, e-mails: 0; after commit the announcement arrived")
+        print(
+            "\n[rolled-back approval] scheduled rows after rollback: 0, e-mails: 0; after commit the announcement arrived"
+        )

@@ -15,7 +15,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import psycopg
@@ -45,12 +44,35 @@ class Uvicorn:
     def start(self):
         self.log = open(self.log_path, "wb")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1", "--port", str(self.port),
-             "--workers", str(WORKERS), "--no-access-log", "--log-level", "warning", "--timeout-graceful-shutdown", "3"],
-            cwd=ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "config.asgi:application",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--workers",
+                str(WORKERS),
+                "--no-access-log",
+                "--log-level",
+                "warning",
+                "--timeout-graceful-shutdown",
+                "3",
+            ],
+            cwd=ROOT,
+            env=self.env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
-        wait_for(lambda: self.process.poll() is not None or run_async(get(self.port, "/healthz", None, 5))[0] == 200,
-                 60, interval=0.2, message="uvicorn to answer /healthz")
+        wait_for(
+            lambda: self.process.poll() is not None or run_async(get(self.port, "/healthz", None, 5))[0] == 200,
+            60,
+            interval=0.2,
+            message="uvicorn to answer /healthz",
+        )
         assert self.process.poll() is None, self.tail()
 
     def stop(self):
@@ -125,7 +147,7 @@ async def get(port, path, session, timeout):
         status, headers = _parse_head(head)
         await asyncio.wait_for(reader.read(), timeout)
         return status, headers
-    except (OSError, asyncio.TimeoutError, asyncio.IncompleteReadError) as exc:
+    except (TimeoutError, OSError, asyncio.IncompleteReadError) as exc:
         return f"{type(exc).__name__}: {exc}", {}
     finally:
         writer.close()
@@ -158,7 +180,8 @@ class ConnectionWatch:
         rows = self.db.execute(
             "SELECT coalesce(state, ''), count(*) FROM pg_stat_activity"
             " WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'"
-            " GROUP BY 1").fetchall()
+            " GROUP BY 1"
+        ).fetchall()
         return dict(rows)
 
     def count(self):
@@ -195,7 +218,7 @@ async def burst(port, plan_id, streamer, other):
             sent.set()
         try:
             return await open_stream(port, path, streamer)
-        except (OSError, asyncio.TimeoutError, asyncio.IncompleteReadError) as exc:
+        except (TimeoutError, OSError, asyncio.IncompleteReadError) as exc:
             return f"{type(exc).__name__}: {exc}", {}, None
 
     async def others():
@@ -217,7 +240,7 @@ async def burst(port, plan_id, streamer, other):
 async def get_stream_status(port, path, session):
     try:
         status, _headers, writer = await open_stream(port, path, session, timeout=60)
-    except (OSError, asyncio.TimeoutError, asyncio.IncompleteReadError) as exc:
+    except (TimeoutError, OSError, asyncio.IncompleteReadError) as exc:
         return f"{type(exc).__name__}: {exc}"
     if writer:
         writer.close()
@@ -282,11 +305,19 @@ def test_a_burst_of_streams_does_not_starve_the_database(tmp_path, settings):
             # When every client hangs up
             clients.run(hang_up(results))
             # Then within 10 s the web holds no connection at all (the pools shrink to zero when idle)
-            wait_for(lambda: watch.count() == 0, 10,
-                     interval=0.1, message=f"the web to let go of its connections (now {watch.states()})")
+            wait_for(
+                lambda: watch.count() == 0,
+                10,
+                interval=0.1,
+                message=f"the web to let go of its connections (now {watch.states()})",
+            )
             # and the slots came back: the same user may open a stream again
-            wait_for(lambda: run_async(open_and_close(server.port, plan.pk, sessions["burster"])) == 200, 10,
-                     interval=0.2, message="a new stream of the same user to be accepted")
+            wait_for(
+                lambda: run_async(open_and_close(server.port, plan.pk, sessions["burster"])) == 200,
+                10,
+                interval=0.2,
+                message="a new stream of the same user to be accepted",
+            )
             print(f"\nburst of {STREAMS}: {summary}; peak web connections {peak}")
     finally:
         clients.close()

@@ -33,7 +33,9 @@ def empty_cache():
 
 @pytest.fixture
 def service(db):
-    return ServiceFactory(name="www.nskes.ru", display_name="Инфосайт", banner_origins="https://www.nskes.ru\nhttps://nskes.ru/\n")
+    return ServiceFactory(
+        name="www.nskes.ru", display_name="Инфосайт", banner_origins="https://www.nskes.ru\nhttps://nskes.ru/\n"
+    )
 
 
 def url(name="www.nskes.ru"):
@@ -45,6 +47,7 @@ def active_banners(service):
 
 
 # --- show / hide -----------------------------------------------------------------------------------
+
 
 def test_show_puts_up_one_banner_and_showing_again_returns_it(service):
     plan, actor = PlanFactory(title="Установка сетевого плагина Calico в кластере Kubernetes PROD"), UserFactory()
@@ -146,6 +149,7 @@ def test_simultaneous_shows_leave_one_active_banner():
 
 # --- webhooks queued by show/hide --------------------------------------------------------------------
 
+
 def test_show_and_hide_queue_a_webhook_call_each_when_the_service_has_one(service, django_capture_on_commit_callbacks):
     service.banner_webhook_url = "https://hooks.nskes.ru/banner"
     service.banner_webhook_secret = "s" * 32
@@ -156,10 +160,19 @@ def test_show_and_hide_queue_a_webhook_call_each_when_the_service_has_one(servic
         banners.show(service, text=TEXT, plan=plan)  # idempotent: no second call
     shown = WebhookDelivery.objects.get()
     assert shown.key == f"banner:{banner.pk}:banner.shown"
-    assert (shown.url, shown.group, shown.subject, shown.state) == ("https://hooks.nskes.ru/banner", "plan:1:step:2", f"service:{service.pk}", "queued")
+    assert (shown.url, shown.group, shown.subject, shown.state) == (
+        "https://hooks.nskes.ru/banner",
+        "plan:1:step:2",
+        f"service:{service.pk}",
+        "queued",
+    )
     body = json.loads(shown.body)
     assert body["event"] == "banner.shown" and body["service"] == "www.nskes.ru" and body["active"] is True
-    assert (body["text"], body["ends_at"], body["plan"]) == (TEXT, "2025-03-20T16:05:00Z", {"id": plan.pk, "title": "Установка Calico"})
+    assert (body["text"], body["ends_at"], body["plan"]) == (
+        TEXT,
+        "2025-03-20T16:05:00Z",
+        {"id": plan.pk, "title": "Установка Calico"},
+    )
     assert body["at"].endswith("Z")
     assert len([c for c in callbacks if getattr(c, "func", None) and c.func.__name__ == "hand_over"]) == 1
 
@@ -176,6 +189,7 @@ def test_no_webhook_without_an_address(service):
 
 
 # --- the public JSON --------------------------------------------------------------------------------
+
 
 def test_json_of_an_active_banner(client, service):
     plan = PlanFactory(title="Установка сетевого плагина Calico в кластере Kubernetes PROD")
@@ -196,7 +210,12 @@ def test_json_of_an_active_banner(client, service):
 
 def test_json_without_a_banner(client, service):
     assert client.get(url()).json() == {
-        "service": "www.nskes.ru", "display_name": "Инфосайт", "active": False, "text": "", "ends_at": None, "shown_from": None,
+        "service": "www.nskes.ru",
+        "display_name": "Инфосайт",
+        "active": False,
+        "text": "",
+        "ends_at": None,
+        "shown_from": None,
     }
 
 
@@ -272,6 +291,7 @@ def test_json_needs_no_login_and_sets_no_cookie(client, service):
 
 # --- CORS ------------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("origin", ["https://www.nskes.ru", "https://nskes.ru"])
 def test_cors_allows_the_services_origins(client, service, origin):
     response = client.get(url(), HTTP_ORIGIN=origin)
@@ -280,7 +300,9 @@ def test_cors_allows_the_services_origins(client, service, origin):
     assert "Access-Control-Allow-Credentials" not in response
 
 
-@pytest.mark.parametrize("origin", ["https://evil.example.org", "http://www.nskes.ru", "https://www.nskes.ru.evil.org", "null"])
+@pytest.mark.parametrize(
+    "origin", ["https://evil.example.org", "http://www.nskes.ru", "https://www.nskes.ru.evil.org", "null"]
+)
 def test_cors_refuses_other_origins(client, service, origin):
     response = client.get(url(), HTTP_ORIGIN=origin)
     assert response.status_code == 200  # the data is public; the browser keeps it from the page
@@ -302,7 +324,9 @@ def test_304_keeps_the_cors_header(client, service):
 
 def test_preflight_of_an_allowed_origin(client, service):
     response = client.options(
-        url(), HTTP_ORIGIN="https://www.nskes.ru", HTTP_ACCESS_CONTROL_REQUEST_METHOD="GET",
+        url(),
+        HTTP_ORIGIN="https://www.nskes.ru",
+        HTTP_ACCESS_CONTROL_REQUEST_METHOD="GET",
         HTTP_ACCESS_CONTROL_REQUEST_HEADERS="If-None-Match, X-Custom",
     )
     assert response.status_code == 204
@@ -320,6 +344,7 @@ def test_preflight_of_another_origin_grants_nothing(client, service):
 
 
 # --- queries and the cache ---------------------------------------------------------------------------
+
 
 def test_queries_do_not_grow_with_history_and_a_cached_read_needs_none(client, service, django_assert_num_queries):
     # Given a service with a long banner history and an active banner
@@ -343,13 +368,16 @@ def test_an_unknown_name_is_cached_briefly_too(client, service, django_assert_nu
         assert client.get(url("nowhere.example.org")).status_code == 404
 
 
-@override_settings(CACHES={"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:1/0"}})
+@override_settings(
+    CACHES={"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:1/0"}}
+)
 def test_the_json_is_served_when_the_cache_is_down(client, service):
     banners.show(service, text=TEXT)  # the cache drop fails and is logged; the banner is up
     assert client.get(url()).json()["text"] == TEXT
 
 
 # --- the embed script --------------------------------------------------------------------------------
+
 
 def test_embed_script_is_served_with_a_js_type_and_cache_headers(client):
     response = client.get("/banners/embed.js")
@@ -366,6 +394,7 @@ def test_embed_script_is_served_with_a_js_type_and_cache_headers(client):
 
 # --- admin -------------------------------------------------------------------------------------------
 
+
 @pytest.fixture
 def superuser_client(client, admin_user):
     client.force_login(admin_user)
@@ -374,9 +403,15 @@ def superuser_client(client, admin_user):
 
 def service_form(service, **changes):
     data = {
-        "name": service.name, "display_name": service.display_name, "owner": "", "shows_banner": "on",
-        "mailing_list": "", "announcement_from": "", "banner_origins": service.banner_origins,
-        "banner_webhook_url": service.banner_webhook_url, "banner_webhook_secret": "",
+        "name": service.name,
+        "display_name": service.display_name,
+        "owner": "",
+        "shows_banner": "on",
+        "mailing_list": "",
+        "announcement_from": "",
+        "banner_origins": service.banner_origins,
+        "banner_webhook_url": service.banner_webhook_url,
+        "banner_webhook_secret": "",
     }
     data.update(changes)
     return data
@@ -404,7 +439,9 @@ def test_admin_never_shows_the_webhook_secret_and_empty_keeps_it(superuser_clien
     assert service.banner_webhook_secret == "another-secret-0123456789"
     assert "another-secret-0123456789" not in superuser_client.get(change_url).content.decode()
     # "Delete the saved secret" removes it (with the webhook, which cannot work unsigned)
-    response = superuser_client.post(change_url, service_form(service, banner_webhook_url="", clear_webhook_secret="on"))
+    response = superuser_client.post(
+        change_url, service_form(service, banner_webhook_url="", clear_webhook_secret="on")
+    )
     assert response.status_code == 302
     service.refresh_from_db()
     assert (service.banner_webhook_url, service.banner_webhook_secret) == ("", "")
@@ -413,9 +450,14 @@ def test_admin_never_shows_the_webhook_secret_and_empty_keeps_it(superuser_clien
 @override_settings(OKNO_WEBHOOK_ALLOWED_HOSTS=["hooks.nskes.ru"])
 def test_admin_refuses_a_host_off_the_allow_list_a_missing_secret_and_a_bad_origin(superuser_client, service):
     change_url = f"/admin/changeplans/service/{service.pk}/change/"
-    response = superuser_client.post(change_url, service_form(
-        service, banner_webhook_url="https://evil.example.org/hook", banner_origins="https://www.nskes.ru/path",
-    ))
+    response = superuser_client.post(
+        change_url,
+        service_form(
+            service,
+            banner_webhook_url="https://evil.example.org/hook",
+            banner_origins="https://www.nskes.ru/path",
+        ),
+    )
     assert response.status_code == 200
     html = response.content.decode()
     assert "OKNO_WEBHOOK_ALLOWED_HOSTS" in html and "evil.example.org" in html
@@ -432,17 +474,27 @@ def test_admin_saving_a_service_drops_its_cached_banner(superuser_client, client
     response = superuser_client.post(change_url, service_form(service, banner_origins="https://new.nskes.ru"))
     assert response.status_code == 302
     client.logout()
-    assert client.get(url(), HTTP_ORIGIN="https://new.nskes.ru")["Access-Control-Allow-Origin"] == "https://new.nskes.ru"
+    assert (
+        client.get(url(), HTTP_ORIGIN="https://new.nskes.ru")["Access-Control-Allow-Origin"] == "https://new.nskes.ru"
+    )
 
 
 def test_banner_and_webhook_admin_are_read_only(superuser_client, service):
     banner = banners.show(service, text=TEXT)
-    delivery = WebhookDelivery.objects.create(key="k", url="https://hooks.nskes.ru/banner", body='{"event":"banner.shown","text":"Работы"}')
-    for path in ("/admin/changeplans/banner/", f"/admin/changeplans/banner/{banner.pk}/change/",
-                 "/admin/notifications/webhookdelivery/", f"/admin/notifications/webhookdelivery/{delivery.pk}/change/"):
+    delivery = WebhookDelivery.objects.create(
+        key="k", url="https://hooks.nskes.ru/banner", body='{"event":"banner.shown","text":"Работы"}'
+    )
+    for path in (
+        "/admin/changeplans/banner/",
+        f"/admin/changeplans/banner/{banner.pk}/change/",
+        "/admin/notifications/webhookdelivery/",
+        f"/admin/notifications/webhookdelivery/{delivery.pk}/change/",
+    ):
         response = superuser_client.get(path)
         assert response.status_code == 200, path
-    assert "Работы" in superuser_client.get(f"/admin/notifications/webhookdelivery/{delivery.pk}/change/").content.decode()
+    assert (
+        "Работы" in superuser_client.get(f"/admin/notifications/webhookdelivery/{delivery.pk}/change/").content.decode()
+    )
     assert superuser_client.get("/admin/changeplans/banner/add/").status_code == 403
     response = superuser_client.post(f"/admin/changeplans/banner/{banner.pk}/change/", {"text": "x"})
     assert response.status_code == 403

@@ -75,8 +75,12 @@ def test_rows_left_queued_too_long_are_handed_out_again():
     now = timezone.now()
     stale = scheduler.schedule("q:stale", now - timedelta(minutes=2), "test.dispatch", {"n": 1})
     fresh = scheduler.schedule("q:fresh", now - timedelta(seconds=1), "test.dispatch", {"n": 2})
-    ScheduledAction.objects.filter(pk=stale.pk).update(state=ScheduleState.QUEUED, claimed_at=now - timedelta(seconds=61))
-    ScheduledAction.objects.filter(pk=fresh.pk).update(state=ScheduleState.QUEUED, claimed_at=now - timedelta(seconds=1))
+    ScheduledAction.objects.filter(pk=stale.pk).update(
+        state=ScheduleState.QUEUED, claimed_at=now - timedelta(seconds=61)
+    )
+    ScheduledAction.objects.filter(pk=fresh.pk).update(
+        state=ScheduleState.QUEUED, claimed_at=now - timedelta(seconds=1)
+    )
     with override_settings(OKNO_SCHEDULER_CLAIM_TIMEOUT_SECONDS=60):
         assert scheduler.dispatch(now=now) == 1
     assert state("q:stale").claimed_at == now
@@ -167,8 +171,10 @@ def test_execute_waits_for_a_row_someone_holds_instead_of_dropping_it():
         worker = threading.Thread(target=run)
         worker.start()
         # Then it waits for the lock (PostgreSQL shows its backend waiting), rather than returning
-        wait_until(lambda: "ran" in result or ("pid" in backend and backend_waits_for_a_lock(backend["pid"])),
-                   message="the worker to wait for the lock or to return")
+        wait_until(
+            lambda: "ran" in result or ("pid" in backend and backend_waits_for_a_lock(backend["pid"])),
+            message="the worker to wait for the lock or to return",
+        )
         assert "ran" not in result, "execute returned while the row was locked: it skipped instead of waiting"
     worker.join(FAILURE_DEADLINE_SECONDS)
     # and runs the row once the lock is released

@@ -26,7 +26,12 @@ def refused_port():
 
 
 def smtp_to(port):
-    return override_settings(EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend", EMAIL_HOST="127.0.0.1", EMAIL_PORT=port, EMAIL_TIMEOUT=5)
+    return override_settings(
+        EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend",
+        EMAIL_HOST="127.0.0.1",
+        EMAIL_PORT=port,
+        EMAIL_TIMEOUT=5,
+    )
 
 
 def test_enqueue_twice_sends_one_mail(django_capture_on_commit_callbacks, mailoutbox):
@@ -93,7 +98,12 @@ def test_attempts_are_capped(refused_port, mailoutbox):
         outbox.deliver_due(now=later)
         email.refresh_from_db()
         assert (email.state, email.attempts, email.next_attempt_at) == (EmailState.FAILED, 2, None)
-        assert outbox.deliver_due(now=later + timedelta(days=30)) == {"requeued": 0, "gave_up": 0, "sent": 0, "not_sent": 0}
+        assert outbox.deliver_due(now=later + timedelta(days=30)) == {
+            "requeued": 0,
+            "gave_up": 0,
+            "sent": 0,
+            "not_sent": 0,
+        }
     assert mailoutbox == []
 
 
@@ -102,8 +112,12 @@ def test_rows_stuck_in_sending_are_picked_up(mailoutbox):
     now = timezone.now()
     old = outbox.enqueue_email("test:stuck-old", "d@example.org", "Тема", "Текст")
     new = outbox.enqueue_email("test:stuck-new", "e@example.org", "Тема", "Текст")
-    OutboundEmail.objects.filter(pk=old.pk).update(state=EmailState.SENDING, attempts=1, claimed_at=now - timedelta(minutes=11))
-    OutboundEmail.objects.filter(pk=new.pk).update(state=EmailState.SENDING, attempts=1, claimed_at=now - timedelta(minutes=1))
+    OutboundEmail.objects.filter(pk=old.pk).update(
+        state=EmailState.SENDING, attempts=1, claimed_at=now - timedelta(minutes=11)
+    )
+    OutboundEmail.objects.filter(pk=new.pk).update(
+        state=EmailState.SENDING, attempts=1, claimed_at=now - timedelta(minutes=1)
+    )
     # When the sweeper runs
     result = outbox.deliver_due(now=now)
     # Then only the old one is sent again
@@ -118,7 +132,9 @@ def test_rows_stuck_in_sending_are_picked_up(mailoutbox):
 @override_settings(OKNO_EMAIL_MAX_ATTEMPTS=1)
 def test_a_row_stuck_after_the_last_attempt_is_given_up(mailoutbox):
     email = outbox.enqueue_email("test:stuck-last", "d@example.org", "Тема", "Текст")
-    OutboundEmail.objects.filter(pk=email.pk).update(state=EmailState.SENDING, attempts=1, claimed_at=timezone.now() - timedelta(hours=1))
+    OutboundEmail.objects.filter(pk=email.pk).update(
+        state=EmailState.SENDING, attempts=1, claimed_at=timezone.now() - timedelta(hours=1)
+    )
     assert outbox.deliver_due()["gave_up"] == 1
     email.refresh_from_db()
     assert email.state == EmailState.FAILED and "stuck in sending" in email.last_error

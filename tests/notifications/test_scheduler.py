@@ -75,7 +75,11 @@ def test_cancel_by_prefix_keeps_the_excluded_keys():
         scheduler.schedule(key, due, "test.record", {"n": 0})
     assert scheduler.cancel("plan:1:", exclude=["plan:1:b"]) == 1
     states = dict(ScheduledAction.objects.values_list("key", "state"))
-    assert states == {"plan:1:a": ScheduleState.CANCELLED, "plan:1:b": ScheduleState.PENDING, "plan:12:a": ScheduleState.PENDING}
+    assert states == {
+        "plan:1:a": ScheduleState.CANCELLED,
+        "plan:1:b": ScheduleState.PENDING,
+        "plan:12:a": ScheduleState.PENDING,
+    }
     assert scheduler.run_due(now=due + timedelta(hours=1)) == 2
 
 
@@ -114,9 +118,17 @@ def test_celery_tasks_are_registered_for_beat():
     app.loader.import_default_modules()  # what a worker does at start: the autodiscovered tasks modules
     names = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
     assert names == {"notifications.dispatch", "notifications.deliver_due", "runbooks.sweep"}
-    assert names | {"notifications.execute", "notifications.deliver", "notifications.deliver_webhook", "runbooks.execute_run", "runbooks.execute_rehearsal"} <= set(app.tasks.keys())
+    assert names | {
+        "notifications.execute",
+        "notifications.deliver",
+        "notifications.deliver_webhook",
+        "runbooks.execute_run",
+        "runbooks.execute_rehearsal",
+    } <= set(app.tasks.keys())
     assert settings.CELERY_TASK_ROUTES["runbooks.execute_run"] == {"queue": "automation"}
-    assert settings.CELERY_BEAT_SCHEDULE["notifications-dispatch"]["schedule"] <= 1.0  # the issue: at least every second
+    assert (
+        settings.CELERY_BEAT_SCHEDULE["notifications-dispatch"]["schedule"] <= 1.0
+    )  # the issue: at least every second
     scheduler.schedule("test:task", timezone.now(), "test.record", {"n": 4})
     tasks.run_due.apply()
     assert handled == [4]
@@ -172,8 +184,9 @@ def test_two_dispatchers_claim_disjoint_rows_and_the_second_does_not_wait():
 @pytest.mark.redis
 def test_an_ack_on_a_channel_closed_by_a_lost_connection_is_dropped(settings):
     """kombu 5.7: acknowledging on a channel whose connection went away killed the worker (config/celery.py)."""
-    import config.celery  # noqa: F401  the guard is installed where the app is made
     from kombu import Connection
+
+    import config.celery  # noqa: F401  the guard is installed where the app is made
 
     with Connection(settings.REDIS_URL) as connection:
         channel = connection.channel()

@@ -25,7 +25,9 @@ def signoff(django_capture_on_commit_callbacks):
     plan, author, approvers, duty = plan_with_matrix(2)
     curator = UserFactory(username="curator", last_name="Куратов", first_name="К.К.")
     start = (timezone.now() + datetime.timedelta(days=2)).replace(microsecond=0)
-    type(plan).objects.filter(pk=plan.pk).update(window_start=start, window_end=start + datetime.timedelta(hours=3), curator=curator)
+    type(plan).objects.filter(pk=plan.pk).update(
+        window_start=start, window_end=start + datetime.timedelta(hours=3), curator=curator
+    )
     plan.refresh_from_db()
 
     def run(function, *args, **kwargs):
@@ -118,7 +120,14 @@ def test_new_version_asks_again_with_the_diff_and_replaces_the_follow_ups(signof
     run(services.approve_row, rows(plan)[0].pk, actor=a1, version=1)
     mailoutbox.clear()
     step = plan.steps.get()
-    run(plan_services.update_step_cell, step.pk, actor=author, field="duration_text", value="2-3 часа", revision=step.revision)
+    run(
+        plan_services.update_step_cell,
+        step.pk,
+        actor=author,
+        field="duration_text",
+        value="2-3 часа",
+        revision=step.revision,
+    )
     assert sorted(m.to[0] for m in mailoutbox) == sorted([a1.email, a2.email, duty.email])
     mail = mails_to(mailoutbox, a1)[0]
     assert f"/approvals/plans/{plan.pk}/diff/" in mail.body
@@ -166,7 +175,11 @@ def test_escalation_goes_to_the_curator(signoff, mailoutbox):
     run(services.approve_row, rows(plan)[0].pk, actor=a1, version=1)
     mailoutbox.clear()
     run(scheduler.run_due, now=plan.window_start - datetime.timedelta(hours=3))
-    escalations = [m for m in mailoutbox if OutboundEmail.objects.get(to=m.to[0], subject=m.subject).key.startswith("approval-escalation:")]
+    escalations = [
+        m
+        for m in mailoutbox
+        if OutboundEmail.objects.get(to=m.to[0], subject=m.subject).key.startswith("approval-escalation:")
+    ]
     (mail,) = escalations
     assert mail.to == [curator.email]
     assert "Согласующий2 А.А." in mail.body and "Согласующий1 А.А." not in mail.body  # who is still missing

@@ -20,7 +20,9 @@ class Inbox:
         self.messages = []
 
     async def handle_DATA(self, server, session, envelope):
-        self.messages.append((envelope.rcpt_tos, email.message_from_bytes(envelope.content, policy=email.policy.default)))
+        self.messages.append(
+            (envelope.rcpt_tos, email.message_from_bytes(envelope.content, policy=email.policy.default))
+        )
         return "250 OK"
 
 
@@ -39,17 +41,30 @@ def smtp_server():
 
 
 def smtp_settings(port):
-    return override_settings(EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend", EMAIL_HOST="127.0.0.1", EMAIL_PORT=port, EMAIL_TIMEOUT=5)
+    return override_settings(
+        EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend",
+        EMAIL_HOST="127.0.0.1",
+        EMAIL_PORT=port,
+        EMAIL_TIMEOUT=5,
+    )
 
 
-def test_a_mail_refused_by_a_down_server_reaches_the_server_once_it_is_up(smtp_server, django_capture_on_commit_callbacks):
+def test_a_mail_refused_by_a_down_server_reaches_the_server_once_it_is_up(
+    smtp_server, django_capture_on_commit_callbacks
+):
     port, inbox = smtp_server
     down = socket.socket()
     down.bind(("127.0.0.1", 0))  # bound, not listening: the "server" refuses connections
     try:
         # Given the SMTP server is down when the e-mail is queued
         with smtp_settings(down.getsockname()[1]), django_capture_on_commit_callbacks(execute=True):
-            queued = outbox.enqueue_email("smtp:1", "approver@example.org", "На согласование: Установка Calico", "Текст письма", "<p>Текст письма</p>")
+            queued = outbox.enqueue_email(
+                "smtp:1",
+                "approver@example.org",
+                "На согласование: Установка Calico",
+                "Текст письма",
+                "<p>Текст письма</p>",
+            )
     finally:
         down.close()
     queued.refresh_from_db()
@@ -60,7 +75,7 @@ def test_a_mail_refused_by_a_down_server_reaches_the_server_once_it_is_up(smtp_s
         outbox.deliver_due(now=queued.next_attempt_at + timedelta(days=1))
     # Then the server received it exactly once, with its subject, both parts and the stable Message-ID
     assert result["sent"] == 1
-    (recipients, message), = inbox.messages
+    ((recipients, message),) = inbox.messages
     assert recipients == ["approver@example.org"]
     assert message["Subject"].strip() == "На согласование: Установка Calico"  # a folded header may start with a space
     queued.refresh_from_db()

@@ -67,15 +67,23 @@ def other():
 
 def deliver_to(url):
     service = ServiceFactory(banner_webhook_url=url, banner_webhook_secret=SECRET)
-    delivery = webhooks.enqueue("banner.shown", {"active": True}, url=url, subject=banners.webhook_subject(service.pk), key=f"banner:ssrf:{url}")
+    delivery = webhooks.enqueue(
+        "banner.shown", {"active": True}, url=url, subject=banners.webhook_subject(service.pk), key=f"banner:ssrf:{url}"
+    )
     webhooks.deliver(delivery.pk)
     return WebhookDelivery.objects.get(pk=delivery.pk)
 
 
-@pytest.mark.parametrize("host", ["localhost", "LOCALHOST.", "0x7f000001", "2130706433", "017700000001", "127.1", "0.0.0.0", "[::ffff:127.0.0.1]"])
+@pytest.mark.parametrize(
+    "host",
+    ["localhost", "LOCALHOST.", "0x7f000001", "2130706433", "017700000001", "127.1", "0.0.0.0", "[::ffff:127.0.0.1]"],
+)
 def test_a_listed_name_or_an_odd_spelling_never_reaches_an_internal_address(internal, host):
     # Given the administrator listed names (localhost among them) but no internal address
-    with override_settings(OKNO_WEBHOOK_ALLOWED_HOSTS=["localhost", "*.example.org", "0x7f000001", "2130706433"]), translation.override("en"):
+    with (
+        override_settings(OKNO_WEBHOOK_ALLOWED_HOSTS=["localhost", "*.example.org", "0x7f000001", "2130706433"]),
+        translation.override("en"),
+    ):
         delivery = deliver_to(f"http://{host}:{internal.port}/okno/banner")
     # Then the delivery failed for good with the reason, and the internal server saw nothing
     assert internal.hits == []
@@ -111,7 +119,11 @@ def test_a_redirect_to_a_host_off_the_list_is_not_followed(internal, other):
     with override_settings(OKNO_WEBHOOK_ALLOWED_HOSTS=["127.0.0.1"]), translation.override("en"):
         delivery = deliver_to(f"http://127.0.0.1:{internal.port}/okno/banner")
     assert len(internal.hits) == 1 and other.hits == []
-    assert delivery.state == EmailState.FAILED and delivery.response_status == 302 and "not followed" in delivery.last_error
+    assert (
+        delivery.state == EmailState.FAILED
+        and delivery.response_status == 302
+        and "not followed" in delivery.last_error
+    )
 
 
 @pytest.fixture
@@ -121,14 +133,22 @@ def superuser_client(client, admin_user):
 
 
 @override_settings(OKNO_WEBHOOK_ALLOWED_HOSTS=["localhost", "hooks.nskes.ru"])
-@pytest.mark.parametrize("url", ["http://localhost:8080/hook", "http://127.0.0.1/hook", "http://169.254.169.254/latest", "http://[::1]/hook"])
+@pytest.mark.parametrize(
+    "url", ["http://localhost:8080/hook", "http://127.0.0.1/hook", "http://169.254.169.254/latest", "http://[::1]/hook"]
+)
 def test_the_service_admin_refuses_an_internal_webhook_url(superuser_client, url):
     # Given a service; when an administrator saves an internal webhook URL
     service = ServiceFactory()
     change_url = f"/admin/changeplans/service/{service.pk}/change/"
     form = {
-        "name": service.name, "display_name": service.display_name, "owner": "", "shows_banner": "on",
-        "mailing_list": "", "announcement_from": "", "banner_origins": "", "banner_webhook_url": url,
+        "name": service.name,
+        "display_name": service.display_name,
+        "owner": "",
+        "shows_banner": "on",
+        "mailing_list": "",
+        "announcement_from": "",
+        "banner_origins": "",
+        "banner_webhook_url": url,
         "banner_webhook_secret": SECRET,
     }
     with translation.override("en"):

@@ -84,13 +84,20 @@ def receiver():
 
 @pytest.fixture
 def allowed():
-    with override_settings(OKNO_WEBHOOK_ALLOWED_HOSTS=["127.0.0.1"], OKNO_WEBHOOK_TIMEOUT_SECONDS=2, OKNO_WEBHOOK_RETRY_SECONDS=30, OKNO_WEBHOOK_MAX_ATTEMPTS=3):
+    with override_settings(
+        OKNO_WEBHOOK_ALLOWED_HOSTS=["127.0.0.1"],
+        OKNO_WEBHOOK_TIMEOUT_SECONDS=2,
+        OKNO_WEBHOOK_RETRY_SECONDS=30,
+        OKNO_WEBHOOK_MAX_ATTEMPTS=3,
+    ):
         yield
 
 
 @pytest.fixture
 def service(receiver):
-    return ServiceFactory(name="www.nskes.ru", display_name="Инфосайт", banner_webhook_url=receiver.url, banner_webhook_secret=SECRET)
+    return ServiceFactory(
+        name="www.nskes.ru", display_name="Инфосайт", banner_webhook_url=receiver.url, banner_webhook_secret=SECRET
+    )
 
 
 @pytest.fixture
@@ -108,8 +115,12 @@ def heard():
 
 def queue(service, key="banner:test:banner.shown", group="plan:1:step:2", **payload):
     return webhooks.enqueue(
-        "banner.shown", {"service": service.name, "active": True, "text": TEXT, **payload},
-        url=service.banner_webhook_url, subject=banners.webhook_subject(service.pk), key=key, group=group,
+        "banner.shown",
+        {"service": service.name, "active": True, "text": TEXT, **payload},
+        url=service.banner_webhook_url,
+        subject=banners.webhook_subject(service.pk),
+        key=key,
+        group=group,
     )
 
 
@@ -117,7 +128,9 @@ def reload(delivery):
     return WebhookDelivery.objects.get(pk=delivery.pk)
 
 
-def test_banner_change_reaches_the_receiver_signed(allowed, receiver, service, heard, django_capture_on_commit_callbacks):
+def test_banner_change_reaches_the_receiver_signed(
+    allowed, receiver, service, heard, django_capture_on_commit_callbacks
+):
     # Given a service with a webhook; when its banner is shown (delivery runs after commit)
     plan = PlanFactory(title="Установка сетевого плагина Calico в кластере Kubernetes PROD")
     with django_capture_on_commit_callbacks(execute=True):
@@ -132,15 +145,29 @@ def test_banner_change_reaches_the_receiver_signed(allowed, receiver, service, h
     assert headers["X-Okno-Delivery"] == f"banner:{banner.pk}:banner.shown"
     timestamp = headers["X-Okno-Timestamp"]
     assert abs(int(timestamp) - time.time()) < 60
-    expected = "sha256=" + hmac.new(SECRET.encode(), f"{timestamp}.{request['body']}".encode(), hashlib.sha256).hexdigest()
+    expected = (
+        "sha256=" + hmac.new(SECRET.encode(), f"{timestamp}.{request['body']}".encode(), hashlib.sha256).hexdigest()
+    )
     assert hmac.compare_digest(headers["X-Okno-Signature"], expected)
-    wrong = "sha256=" + hmac.new(b"another secret", f"{timestamp}.{request['body']}".encode(), hashlib.sha256).hexdigest()
+    wrong = (
+        "sha256=" + hmac.new(b"another secret", f"{timestamp}.{request['body']}".encode(), hashlib.sha256).hexdigest()
+    )
     assert headers["X-Okno-Signature"] != wrong
     body = json.loads(request["body"])
-    assert (body["event"], body["service"], body["active"], body["text"]) == ("banner.shown", "www.nskes.ru", True, TEXT)
+    assert (body["event"], body["service"], body["active"], body["text"]) == (
+        "banner.shown",
+        "www.nskes.ru",
+        True,
+        TEXT,
+    )
     assert body["plan"] == {"id": plan.pk, "title": "Установка сетевого плагина Calico в кластере Kubernetes PROD"}
     delivery = WebhookDelivery.objects.get()
-    assert (delivery.state, delivery.attempts, delivery.response_status, delivery.last_error) == (EmailState.SENT, 1, 200, "")
+    assert (delivery.state, delivery.attempts, delivery.response_status, delivery.last_error) == (
+        EmailState.SENT,
+        1,
+        200,
+        "",
+    )
     assert heard == [("plan:1:step:3", True)]
 
     # When it is hidden, the receiver hears that too
@@ -151,7 +178,10 @@ def test_banner_change_reaches_the_receiver_signed(allowed, receiver, service, h
 
 
 def test_sign_is_the_documented_hmac():
-    assert webhooks.sign("secret", "1700000000", '{"a":1}') == "sha256=" + hmac.new(b"secret", b'1700000000.{"a":1}', hashlib.sha256).hexdigest()
+    assert (
+        webhooks.sign("secret", "1700000000", '{"a":1}')
+        == "sha256=" + hmac.new(b"secret", b'1700000000.{"a":1}', hashlib.sha256).hexdigest()
+    )
 
 
 def test_deliver_twice_posts_once(allowed, receiver, service):
@@ -182,20 +212,36 @@ def test_a_host_off_the_allow_list_is_refused_without_a_request(receiver, servic
 
 
 @override_settings(OKNO_WEBHOOK_ALLOWED_HOSTS=["hooks.nskes.ru", "*.example.org", "Banner.Platosfera.RU"])
-@pytest.mark.parametrize(("host", "ok"), [
-    ("hooks.nskes.ru", True), ("HOOKS.nskes.ru", True), ("a.example.org", True), ("a.b.example.org", True),
-    ("banner.platosfera.ru", True), ("example.org", False), ("evilexample.org", False), ("hooks.nskes.ru.evil.org", False),
-    ("nskes.ru", False), ("", False), (None, False),
-])
+@pytest.mark.parametrize(
+    ("host", "ok"),
+    [
+        ("hooks.nskes.ru", True),
+        ("HOOKS.nskes.ru", True),
+        ("a.example.org", True),
+        ("a.b.example.org", True),
+        ("banner.platosfera.ru", True),
+        ("example.org", False),
+        ("evilexample.org", False),
+        ("hooks.nskes.ru.evil.org", False),
+        ("nskes.ru", False),
+        ("", False),
+        (None, False),
+    ],
+)
 def test_allow_list_matching(host, ok):
     assert webhooks.host_allowed(host) is ok
 
 
 @override_settings(OKNO_WEBHOOK_ALLOWED_HOSTS=["hooks.nskes.ru"])
-@pytest.mark.parametrize(("url", "reason"), [
-    ("ftp://hooks.nskes.ru/x", "https://"), ("https://user:pw@hooks.nskes.ru/x", "password"),
-    ("https://hooks.nskes.ru:99999/x", "not a valid URL"), ("https://hooks.nskes.ru:8443/banner", None),
-])
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("ftp://hooks.nskes.ru/x", "https://"),
+        ("https://user:pw@hooks.nskes.ru/x", "password"),
+        ("https://hooks.nskes.ru:99999/x", "not a valid URL"),
+        ("https://hooks.nskes.ru:8443/banner", None),
+    ],
+)
 def test_url_checks(url, reason):
     if reason is None:
         webhooks.check_url(url)  # a port is fine
@@ -241,7 +287,12 @@ def test_500_then_200_is_sent_on_the_second_attempt_after_the_back_off(allowed, 
     # After it, the second attempt is sent
     assert webhooks.deliver_due(now=delivery.next_attempt_at + timedelta(seconds=1))["sent"] == 1
     delivery = reload(delivery)
-    assert (delivery.state, delivery.attempts, delivery.response_status, delivery.last_error) == (EmailState.SENT, 2, 200, "")
+    assert (delivery.state, delivery.attempts, delivery.response_status, delivery.last_error) == (
+        EmailState.SENT,
+        2,
+        200,
+        "",
+    )
     assert len(receiver.requests) == 2 and heard == [("plan:1:step:2", True)]
 
 
@@ -259,7 +310,12 @@ def test_back_off_doubles_and_gives_up_at_the_cap(allowed, receiver, service, he
     delivery = reload(delivery)
     assert waits == [30, 60]
     # Third failure with OKNO_WEBHOOK_MAX_ATTEMPTS=3: given up
-    assert (delivery.state, delivery.attempts, delivery.next_attempt_at, delivery.response_status) == (EmailState.FAILED, 3, None, 502)
+    assert (delivery.state, delivery.attempts, delivery.next_attempt_at, delivery.response_status) == (
+        EmailState.FAILED,
+        3,
+        None,
+        502,
+    )
     assert webhooks.deliver_due(now=now + timedelta(days=1)) == {"requeued": 0, "gave_up": 0, "sent": 0, "not_sent": 0}
     assert len(receiver.requests) == 3 and heard == [("plan:1:step:2", False)]
 
@@ -319,7 +375,9 @@ def test_the_secret_is_read_when_sending_and_a_deleted_service_is_not_called(all
     service.save()
     webhooks.deliver(first.pk)
     headers = receiver.requests[0]["headers"]
-    assert headers["X-Okno-Signature"] == webhooks.sign("a-new-secret-0123456789", headers["X-Okno-Timestamp"], receiver.requests[0]["body"])
+    assert headers["X-Okno-Signature"] == webhooks.sign(
+        "a-new-secret-0123456789", headers["X-Okno-Timestamp"], receiver.requests[0]["body"]
+    )
     service.delete()
     webhooks.deliver(second.pk)
     second = reload(second)
@@ -331,14 +389,20 @@ def test_a_subject_nobody_resolves_is_not_called(allowed, receiver):
     delivery = webhooks.enqueue("thing.changed", {}, url=receiver.url, subject="thing:1", key="k")
     webhooks.deliver(delivery.pk)
     delivery = reload(delivery)
-    assert delivery.state == EmailState.FAILED and delivery.next_attempt_at is None and "no secret resolver" in delivery.last_error
+    assert (
+        delivery.state == EmailState.FAILED
+        and delivery.next_attempt_at is None
+        and "no secret resolver" in delivery.last_error
+    )
     assert receiver.requests == []
 
 
 def test_a_row_stuck_in_sending_is_rescued(allowed, receiver, service):
     # Given a worker that died mid-call: the row stayed "sending"
     delivery = queue(service)
-    WebhookDelivery.objects.filter(pk=delivery.pk).update(state=EmailState.SENDING, attempts=1, claimed_at=timezone.now() - timedelta(minutes=10))
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(
+        state=EmailState.SENDING, attempts=1, claimed_at=timezone.now() - timedelta(minutes=10)
+    )
     result = webhooks.deliver_due()
     delivery = reload(delivery)
     assert result["requeued"] == 1 and delivery.state == EmailState.SENT and delivery.attempts == 2

@@ -21,7 +21,14 @@ def make_plan(author, status=PlanStatus.APPROVED):
 def automate(step, argv=None, *, kind="shell", spec=None, params=None, timeout=60, approved=True, **extra):
     """A step's automation; `approved`: as if the plan's sign-off had approved this content (four eyes,
     runbooks/four_eyes.py; tests of the rule itself pass approved=False and approve it the real way)."""
-    automation = StepAutomation.objects.create(step=step, kind=kind, spec=spec if spec is not None else {"argv": argv}, params=params or {}, timeout_seconds=timeout, **extra)
+    automation = StepAutomation.objects.create(
+        step=step,
+        kind=kind,
+        spec=spec if spec is not None else {"argv": argv},
+        params=params or {},
+        timeout_seconds=timeout,
+        **extra,
+    )
     if approved:
         approve_as_signed(automation)
     return automation
@@ -31,4 +38,6 @@ def approve_as_signed(automation):
     from runbooks.four_eyes import content_hash
     from runbooks.models import ApprovalVia, AutomationApproval
 
-    return AutomationApproval.objects.create(automation=automation, content_hash=content_hash(automation), via=ApprovalVia.SIGN_OFF, signers="test fixture")
+    return AutomationApproval.objects.create(
+        automation=automation, content_hash=content_hash(automation), via=ApprovalVia.SIGN_OFF, signers="test fixture"
+    )

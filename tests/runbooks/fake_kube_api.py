@@ -19,7 +19,7 @@ import tempfile
 import threading
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
@@ -29,7 +29,7 @@ PDB_MESSAGE = "Cannot evict pod as it would violate the pod's disruption budget.
 
 
 def _now():
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _merge(target, patch):
@@ -81,42 +81,93 @@ def _body_dry_run(body):
     """dryRun=All in a request body: DeleteOptions, an Eviction's deleteOptions, or a protobuf body."""
     if not isinstance(body, dict):
         return False
-    return body.get("dryRunAll") is True or body.get("dryRun") == ["All"] or (body.get("deleteOptions") or {}).get("dryRun") == ["All"]
+    return (
+        body.get("dryRunAll") is True
+        or body.get("dryRun") == ["All"]
+        or (body.get("deleteOptions") or {}).get("dryRun") == ["All"]
+    )
 
 
 def _status(code, reason, message, details=None):
-    body = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure" if code >= 400 else "Success",
-            "message": message, "reason": reason, "code": code}
+    body = {
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Failure" if code >= 400 else "Success",
+        "message": message,
+        "reason": reason,
+        "code": code,
+    }
     if details:
         body["details"] = details
     return body
 
 
 def _resource(name, kind, namespaced, verbs, short=()):
-    return {"name": name, "singularName": "" if "/" in name else kind.lower(), "namespaced": namespaced, "kind": kind,
-            "verbs": list(verbs), **({"shortNames": list(short)} if short else {})}
+    return {
+        "name": name,
+        "singularName": "" if "/" in name else kind.lower(),
+        "namespaced": namespaced,
+        "kind": kind,
+        "verbs": list(verbs),
+        **({"shortNames": list(short)} if short else {}),
+    }
 
 
 RW = ("create", "delete", "deletecollection", "get", "list", "patch", "update", "watch")
 DISCOVERY = {
-    "/api": {"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": "127.0.0.1"}]},
-    "/apis": {"kind": "APIGroupList", "apiVersion": "v1", "groups": [
-        {"name": "apps", "versions": [{"groupVersion": "apps/v1", "version": "v1"}], "preferredVersion": {"groupVersion": "apps/v1", "version": "v1"}},
-        {"name": "policy", "versions": [{"groupVersion": "policy/v1", "version": "v1"}], "preferredVersion": {"groupVersion": "policy/v1", "version": "v1"}},
-    ]},
-    "/api/v1": {"kind": "APIResourceList", "groupVersion": "v1", "resources": [
-        _resource("nodes", "Node", False, RW, ("no",)),
-        _resource("pods", "Pod", True, RW, ("po",)),
-        {**_resource("pods/eviction", "Eviction", True, ("create",)), "group": "policy", "version": "v1"},  # kubectl drain looks for this
-        _resource("namespaces", "Namespace", False, RW, ("ns",)),
-    ]},
-    "/apis/apps/v1": {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": "apps/v1", "resources": [
-        _resource("deployments", "Deployment", True, RW, ("deploy",)),
-        _resource("daemonsets", "DaemonSet", True, ("get",), ("ds",)),
-    ]},
-    "/apis/policy/v1": {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": "policy/v1", "resources": [
-        _resource("poddisruptionbudgets", "PodDisruptionBudget", True, RW, ("pdb",)),
-    ]},
+    "/api": {
+        "kind": "APIVersions",
+        "versions": ["v1"],
+        "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": "127.0.0.1"}],
+    },
+    "/apis": {
+        "kind": "APIGroupList",
+        "apiVersion": "v1",
+        "groups": [
+            {
+                "name": "apps",
+                "versions": [{"groupVersion": "apps/v1", "version": "v1"}],
+                "preferredVersion": {"groupVersion": "apps/v1", "version": "v1"},
+            },
+            {
+                "name": "policy",
+                "versions": [{"groupVersion": "policy/v1", "version": "v1"}],
+                "preferredVersion": {"groupVersion": "policy/v1", "version": "v1"},
+            },
+        ],
+    },
+    "/api/v1": {
+        "kind": "APIResourceList",
+        "groupVersion": "v1",
+        "resources": [
+            _resource("nodes", "Node", False, RW, ("no",)),
+            _resource("pods", "Pod", True, RW, ("po",)),
+            {
+                **_resource("pods/eviction", "Eviction", True, ("create",)),
+                "group": "policy",
+                "version": "v1",
+            },  # kubectl drain looks for this
+            _resource("namespaces", "Namespace", False, RW, ("ns",)),
+        ],
+    },
+    "/apis/apps/v1": {
+        "kind": "APIResourceList",
+        "apiVersion": "v1",
+        "groupVersion": "apps/v1",
+        "resources": [
+            _resource("deployments", "Deployment", True, RW, ("deploy",)),
+            _resource("daemonsets", "DaemonSet", True, ("get",), ("ds",)),
+        ],
+    },
+    "/apis/policy/v1": {
+        "kind": "APIResourceList",
+        "apiVersion": "v1",
+        "groupVersion": "policy/v1",
+        "resources": [
+            _resource("poddisruptionbudgets", "PodDisruptionBudget", True, RW, ("pdb",)),
+        ],
+    },
 }
 
 
@@ -136,15 +187,30 @@ def _certificate():
 
         key = ec.generate_private_key(ec.SECP256R1())
         name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "okno-fake-kube-api")])
-        now = datetime.now(timezone.utc)
-        cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-                .serial_number(x509.random_serial_number()).not_valid_before(now - timedelta(hours=1))
-                .not_valid_after(now + timedelta(days=2))
-                .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]), critical=False)
-                .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-                .sign(key, hashes.SHA256()))
-        _CERT = (cert.public_bytes(serialization.Encoding.PEM),
-                 key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+        now = datetime.now(UTC)
+        cert = (
+            x509.CertificateBuilder()
+            .subject_name(name)
+            .issuer_name(name)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - timedelta(hours=1))
+            .not_valid_after(now + timedelta(days=2))
+            .add_extension(
+                x509.SubjectAlternativeName(
+                    [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]
+                ),
+                critical=False,
+            )
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256())
+        )
+        _CERT = (
+            cert.public_bytes(serialization.Encoding.PEM),
+            key.private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            ),
+        )
     return _CERT
 
 
@@ -204,41 +270,94 @@ class FakeKubeApiServer:
         return f"https://127.0.0.1:{self.server.server_address[1]}"
 
     def kubeconfig(self, context="okno-fake"):
-        return yaml.safe_dump({
-            "apiVersion": "v1", "kind": "Config", "current-context": context,
-            "clusters": [{"name": "okno-fake", "cluster": {"server": self.url, "certificate-authority-data": base64.b64encode(_certificate()[0]).decode()}}],
-            "users": [{"name": "okno-fake-user", "user": {"token": self.token}}],
-            "contexts": [{"name": context, "context": {"cluster": "okno-fake", "user": "okno-fake-user", "namespace": "default"}}],
-        }, sort_keys=False)
+        return yaml.safe_dump(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "current-context": context,
+                "clusters": [
+                    {
+                        "name": "okno-fake",
+                        "cluster": {
+                            "server": self.url,
+                            "certificate-authority-data": base64.b64encode(_certificate()[0]).decode(),
+                        },
+                    }
+                ],
+                "users": [{"name": "okno-fake-user", "user": {"token": self.token}}],
+                "contexts": [
+                    {
+                        "name": context,
+                        "context": {"cluster": "okno-fake", "user": "okno-fake-user", "namespace": "default"},
+                    }
+                ],
+            },
+            sort_keys=False,
+        )
 
     # ----- state helpers for tests
     def add_node(self, name, labels=None, unschedulable=False):
         with self.lock:
             self.nodes[name] = {
-                "apiVersion": "v1", "kind": "Node",
-                "metadata": {"name": name, "uid": str(uuid.uuid4()), "resourceVersion": "1", "creationTimestamp": _now(),
-                             "labels": {"kubernetes.io/hostname": name, **(labels or {})}},
+                "apiVersion": "v1",
+                "kind": "Node",
+                "metadata": {
+                    "name": name,
+                    "uid": str(uuid.uuid4()),
+                    "resourceVersion": "1",
+                    "creationTimestamp": _now(),
+                    "labels": {"kubernetes.io/hostname": name, **(labels or {})},
+                },
                 "spec": {"unschedulable": True} if unschedulable else {},
-                "status": {"conditions": [{"type": "Ready", "status": "True"}], "nodeInfo": {
-                    "architecture": "amd64", "bootID": "fake", "containerRuntimeVersion": "containerd://2.0.0", "kernelVersion": "6.1.0",
-                    "kubeProxyVersion": "v1.31.0", "kubeletVersion": "v1.31.0", "machineID": "fake", "operatingSystem": "linux",
-                    "osImage": "Okno fake", "systemUUID": "fake"}},
+                "status": {
+                    "conditions": [{"type": "Ready", "status": "True"}],
+                    "nodeInfo": {
+                        "architecture": "amd64",
+                        "bootID": "fake",
+                        "containerRuntimeVersion": "containerd://2.0.0",
+                        "kernelVersion": "6.1.0",
+                        "kubeProxyVersion": "v1.31.0",
+                        "kubeletVersion": "v1.31.0",
+                        "machineID": "fake",
+                        "operatingSystem": "linux",
+                        "osImage": "Okno fake",
+                        "systemUUID": "fake",
+                    },
+                },
             }
         return self.nodes[name]
 
     def add_pod(self, namespace, name, node, labels=None, owner_kind="ReplicaSet", ready=True, mirror=False):
-        metadata = {"name": name, "namespace": namespace, "uid": str(uuid.uuid4()), "resourceVersion": "1",
-                    "creationTimestamp": _now(), "labels": dict(labels or {})}
+        metadata = {
+            "name": name,
+            "namespace": namespace,
+            "uid": str(uuid.uuid4()),
+            "resourceVersion": "1",
+            "creationTimestamp": _now(),
+            "labels": dict(labels or {}),
+        }
         if owner_kind:
-            metadata["ownerReferences"] = [{"apiVersion": "apps/v1", "kind": owner_kind, "name": f"{name}-owner",
-                                            "uid": str(uuid.uuid4()), "controller": True}]
+            metadata["ownerReferences"] = [
+                {
+                    "apiVersion": "apps/v1",
+                    "kind": owner_kind,
+                    "name": f"{name}-owner",
+                    "uid": str(uuid.uuid4()),
+                    "controller": True,
+                }
+            ]
         if mirror:
             metadata["annotations"] = {"kubernetes.io/config.mirror": "x"}
         with self.lock:
             self.pods[(namespace, name)] = {
-                "apiVersion": "v1", "kind": "Pod", "metadata": metadata,
+                "apiVersion": "v1",
+                "kind": "Pod",
+                "metadata": metadata,
                 "spec": {"nodeName": node, "containers": [{"name": "main", "image": "registry.k8s.io/pause:3.10"}]},
-                "status": {"phase": "Running", "conditions": [{"type": "Ready", "status": "True" if ready else "False"}]},
+                "status": {
+                    "phase": "Running",
+                    "conditions": [{"type": "Ready", "status": "True" if ready else "False"}],
+                },
             }
         return self.pods[(namespace, name)]
 
@@ -255,22 +374,40 @@ class FakeKubeApiServer:
         labels = labels or {"app": name}
         with self.lock:
             self.deployments[(namespace, name)] = {
-                "apiVersion": "apps/v1", "kind": "Deployment",
-                "metadata": {"name": name, "namespace": namespace, "uid": str(uuid.uuid4()), "generation": 1,
-                             "resourceVersion": "1", "creationTimestamp": _now(), "labels": dict(labels)},
-                "spec": {"replicas": replicas, "selector": {"matchLabels": dict(labels)},
-                         "template": {"metadata": {"labels": dict(labels)}, "spec": {"containers": [{"name": "main", "image": "registry.k8s.io/pause:3.10"}]}}},
+                "apiVersion": "apps/v1",
+                "kind": "Deployment",
+                "metadata": {
+                    "name": name,
+                    "namespace": namespace,
+                    "uid": str(uuid.uuid4()),
+                    "generation": 1,
+                    "resourceVersion": "1",
+                    "creationTimestamp": _now(),
+                    "labels": dict(labels),
+                },
+                "spec": {
+                    "replicas": replicas,
+                    "selector": {"matchLabels": dict(labels)},
+                    "template": {
+                        "metadata": {"labels": dict(labels)},
+                        "spec": {"containers": [{"name": "main", "image": "registry.k8s.io/pause:3.10"}]},
+                    },
+                },
                 "_rollout_done_at": 0.0,
             }
         return self.deployments[(namespace, name)]
 
     def add_pdb(self, namespace, name, selector, min_available):
         with self.lock:
-            self.pdbs.append({"namespace": namespace, "name": name, "selector": selector, "min_available": min_available})
+            self.pdbs.append(
+                {"namespace": namespace, "name": name, "selector": selector, "min_available": min_available}
+            )
 
     def requests_where(self, method=None, path_contains=""):
         with self.lock:
-            return [r for r in self.requests if (method is None or r["method"] == method) and path_contains in r["path"]]
+            return [
+                r for r in self.requests if (method is None or r["method"] == method) and path_contains in r["path"]
+            ]
 
     @staticmethod
     def sent_dry_run(request):
@@ -287,11 +424,21 @@ class FakeKubeApiServer:
         replicas = dep["spec"].get("replicas", 1)
         generation = dep["metadata"]["generation"]
         if time.monotonic() >= done_at:
-            dep["status"] = {"observedGeneration": generation, "replicas": replicas, "updatedReplicas": replicas,
-                             "readyReplicas": replicas, "availableReplicas": replicas}
+            dep["status"] = {
+                "observedGeneration": generation,
+                "replicas": replicas,
+                "updatedReplicas": replicas,
+                "readyReplicas": replicas,
+                "availableReplicas": replicas,
+            }
         else:  # rolling: the new spec is observed, not all replicas are updated yet
-            dep["status"] = {"observedGeneration": generation, "replicas": replicas + 1, "updatedReplicas": max(replicas - 1, 0),
-                             "readyReplicas": replicas, "availableReplicas": replicas}
+            dep["status"] = {
+                "observedGeneration": generation,
+                "replicas": replicas + 1,
+                "updatedReplicas": max(replicas - 1, 0),
+                "readyReplicas": replicas,
+                "availableReplicas": replicas,
+            }
         return dep
 
     def _pod_healthy(self, pod):
@@ -300,13 +447,31 @@ class FakeKubeApiServer:
         return any(c.get("type") == "Ready" and c.get("status") == "True" for c in pod["status"].get("conditions", []))
 
     def _pdb_object(self, pdb):
-        healthy = sum(1 for p in self.pods.values() if p["metadata"]["namespace"] == pdb["namespace"]
-                      and _match_labels(pdb["selector"], p["metadata"].get("labels", {})) and self._pod_healthy(p))
+        healthy = sum(
+            1
+            for p in self.pods.values()
+            if p["metadata"]["namespace"] == pdb["namespace"]
+            and _match_labels(pdb["selector"], p["metadata"].get("labels", {}))
+            and self._pod_healthy(p)
+        )
         return {
-            "apiVersion": "policy/v1", "kind": "PodDisruptionBudget",
-            "metadata": {"name": pdb["name"], "namespace": pdb["namespace"], "creationTimestamp": "2025-01-01T00:00:00Z"},
-            "spec": {"minAvailable": pdb["min_available"], "selector": {"matchLabels": dict(t.split("=", 1) for t in pdb["selector"].split(",") if "=" in t)}},
-            "status": {"currentHealthy": healthy, "desiredHealthy": pdb["min_available"], "disruptionsAllowed": max(0, healthy - pdb["min_available"]), "expectedPods": healthy},
+            "apiVersion": "policy/v1",
+            "kind": "PodDisruptionBudget",
+            "metadata": {
+                "name": pdb["name"],
+                "namespace": pdb["namespace"],
+                "creationTimestamp": "2025-01-01T00:00:00Z",
+            },
+            "spec": {
+                "minAvailable": pdb["min_available"],
+                "selector": {"matchLabels": dict(t.split("=", 1) for t in pdb["selector"].split(",") if "=" in t)},
+            },
+            "status": {
+                "currentHealthy": healthy,
+                "desiredHealthy": pdb["min_available"],
+                "disruptionsAllowed": max(0, healthy - pdb["min_available"]),
+                "expectedPods": healthy,
+            },
         }
 
     def _evict(self, namespace, name, dry_run):
@@ -318,11 +483,21 @@ class FakeKubeApiServer:
             for pdb in self.pdbs:
                 if pdb["namespace"] != namespace or not _match_labels(pdb["selector"], labels):
                     continue
-                healthy = sum(1 for p in self.pods.values() if p["metadata"]["namespace"] == namespace
-                              and _match_labels(pdb["selector"], p["metadata"].get("labels", {})) and self._pod_healthy(p))
+                healthy = sum(
+                    1
+                    for p in self.pods.values()
+                    if p["metadata"]["namespace"] == namespace
+                    and _match_labels(pdb["selector"], p["metadata"].get("labels", {}))
+                    and self._pod_healthy(p)
+                )
                 if healthy - 1 < pdb["min_available"]:
                     cause = f"The disruption budget {pdb['name']} needs {pdb['min_available']} healthy pods and has {healthy} currently"
-                    return 429, _status(429, "TooManyRequests", PDB_MESSAGE, {"causes": [{"reason": "DisruptionBudget", "message": cause}]})
+                    return 429, _status(
+                        429,
+                        "TooManyRequests",
+                        PDB_MESSAGE,
+                        {"causes": [{"reason": "DisruptionBudget", "message": cause}]},
+                    )
             if dry_run:
                 return 201, _status(201, "", "", None) | {"status": "Success"}
             pod["metadata"]["deletionTimestamp"] = _now()
@@ -343,8 +518,17 @@ class FakeKubeApiServer:
         parts = [p for p in path.split("/") if p]
         dry_run = query.get("dryRun") == ["All"] or _body_dry_run(body)
         if path in ("/version", "/version/"):
-            return 200, {"major": "1", "minor": "31", "gitVersion": "v1.31.0-okno-fake", "gitCommit": "fake", "gitTreeState": "clean",
-                         "buildDate": "2026-01-01T00:00:00Z", "goVersion": "go1.23", "compiler": "gc", "platform": "linux/amd64"}
+            return 200, {
+                "major": "1",
+                "minor": "31",
+                "gitVersion": "v1.31.0-okno-fake",
+                "gitCommit": "fake",
+                "gitTreeState": "clean",
+                "buildDate": "2026-01-01T00:00:00Z",
+                "goVersion": "go1.23",
+                "compiler": "gc",
+                "platform": "linux/amd64",
+            }
         if method == "GET" and path.rstrip("/") in DISCOVERY:
             return 200, DISCOVERY[path.rstrip("/")]
         with self.lock:
@@ -352,17 +536,30 @@ class FakeKubeApiServer:
             if parts[:2] == ["api", "v1"]:
                 rest = parts[2:]
                 if rest == ["nodes"] and method == "GET":
-                    items = [n for n in self.nodes.values() if _match_labels(query.get("labelSelector", [""])[0], n["metadata"].get("labels", {}))]
-                    return 200, {"kind": "NodeList", "apiVersion": "v1", "metadata": {"resourceVersion": "1"}, "items": copy.deepcopy(items)}
+                    items = [
+                        n
+                        for n in self.nodes.values()
+                        if _match_labels(query.get("labelSelector", [""])[0], n["metadata"].get("labels", {}))
+                    ]
+                    return 200, {
+                        "kind": "NodeList",
+                        "apiVersion": "v1",
+                        "metadata": {"resourceVersion": "1"},
+                        "items": copy.deepcopy(items),
+                    }
                 if len(rest) == 2 and rest[0] == "nodes":
                     node = self.nodes.get(rest[1])
                     if node is None:
-                        return 404, _status(404, "NotFound", f'nodes "{rest[1]}" not found', {"name": rest[1], "kind": "nodes"})
+                        return 404, _status(
+                            404, "NotFound", f'nodes "{rest[1]}" not found', {"name": rest[1], "kind": "nodes"}
+                        )
                     if method == "GET":
                         return 200, copy.deepcopy(node)
                     if method == "PATCH":
                         if not isinstance(body, dict):
-                            return 415, _status(415, "UnsupportedMediaType", "the fake accepts merge and strategic merge patches only")
+                            return 415, _status(
+                                415, "UnsupportedMediaType", "the fake accepts merge and strategic merge patches only"
+                            )
                         patched = _merge(copy.deepcopy(node), body)
                         if not dry_run:
                             patched["metadata"]["resourceVersion"] = str(int(node["metadata"]["resourceVersion"]) + 1)
@@ -380,7 +577,9 @@ class FakeKubeApiServer:
                             return self._evict(namespace, name, dry_run)
                         pod = self.pods.get((namespace, name))
                         if pod is None:
-                            return 404, _status(404, "NotFound", f'pods "{name}" not found', {"name": name, "kind": "pods"})
+                            return 404, _status(
+                                404, "NotFound", f'pods "{name}" not found', {"name": name, "kind": "pods"}
+                            )
                         if method == "GET":
                             return 200, copy.deepcopy(pod)
                         if method == "DELETE":
@@ -389,25 +588,58 @@ class FakeKubeApiServer:
                                 self._remove_later(namespace, name, pod["metadata"]["uid"])
                             return 200, copy.deepcopy(pod)
             # policy/v1 poddisruptionbudgets: list, all namespaces or one (the node-maintenance runbook's first check)
-            if parts[:3] == ["apis", "policy", "v1"] and method == "GET" and (parts[3:] == ["poddisruptionbudgets"] or (len(parts) == 6 and parts[5] == "poddisruptionbudgets")):
+            if (
+                parts[:3] == ["apis", "policy", "v1"]
+                and method == "GET"
+                and (parts[3:] == ["poddisruptionbudgets"] or (len(parts) == 6 and parts[5] == "poddisruptionbudgets"))
+            ):
                 namespace = parts[4] if len(parts) == 6 else None
                 with self.lock:
                     items = [self._pdb_object(pdb) for pdb in self.pdbs if namespace in (None, pdb["namespace"])]
-                return 200, {"kind": "PodDisruptionBudgetList", "apiVersion": "policy/v1", "metadata": {"resourceVersion": "1"}, "items": items}
+                return 200, {
+                    "kind": "PodDisruptionBudgetList",
+                    "apiVersion": "policy/v1",
+                    "metadata": {"resourceVersion": "1"},
+                    "items": items,
+                }
             # apps/v1 daemonsets: only GET, of the owners of DaemonSet pods (kubectl drain checks they exist)
             if parts[:3] == ["apis", "apps", "v1"] and len(parts) == 7 and parts[5] == "daemonsets" and method == "GET":
                 for pod in self.pods.values():
                     for ref in pod["metadata"].get("ownerReferences", []):
-                        if pod["metadata"]["namespace"] == parts[4] and ref["kind"] == "DaemonSet" and ref["name"] == parts[6]:
-                            return 200, {"apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": {"name": ref["name"], "namespace": parts[4], "uid": ref["uid"]},
-                                         "spec": {}, "status": {}}
-                return 404, _status(404, "NotFound", f'daemonsets.apps "{parts[6]}" not found', {"name": parts[6], "group": "apps", "kind": "daemonsets"})
+                        if (
+                            pod["metadata"]["namespace"] == parts[4]
+                            and ref["kind"] == "DaemonSet"
+                            and ref["name"] == parts[6]
+                        ):
+                            return 200, {
+                                "apiVersion": "apps/v1",
+                                "kind": "DaemonSet",
+                                "metadata": {"name": ref["name"], "namespace": parts[4], "uid": ref["uid"]},
+                                "spec": {},
+                                "status": {},
+                            }
+                return 404, _status(
+                    404,
+                    "NotFound",
+                    f'daemonsets.apps "{parts[6]}" not found',
+                    {"name": parts[6], "group": "apps", "kind": "daemonsets"},
+                )
             # apps/v1 deployments
-            if parts[:3] == ["apis", "apps", "v1"] and len(parts) == 7 and parts[3] == "namespaces" and parts[5] == "deployments":
+            if (
+                parts[:3] == ["apis", "apps", "v1"]
+                and len(parts) == 7
+                and parts[3] == "namespaces"
+                and parts[5] == "deployments"
+            ):
                 key = (parts[4], parts[6])
                 dep = self.deployments.get(key)
                 if dep is None:
-                    return 404, _status(404, "NotFound", f'deployments.apps "{parts[6]}" not found', {"name": parts[6], "group": "apps", "kind": "deployments"})
+                    return 404, _status(
+                        404,
+                        "NotFound",
+                        f'deployments.apps "{parts[6]}" not found',
+                        {"name": parts[6], "group": "apps", "kind": "deployments"},
+                    )
                 if method == "GET":
                     return 200, self._deployment_view(dep)
                 if method == "PATCH" and isinstance(body, dict):
@@ -423,11 +655,20 @@ class FakeKubeApiServer:
     def _pod_list(self, namespace, query):
         labels = query.get("labelSelector", [""])[0]
         fields = query.get("fieldSelector", [""])[0]
-        items = [p for p in self.pods.values()
-                 if (namespace is None or p["metadata"]["namespace"] == namespace)
-                 and _match_labels(labels, p["metadata"].get("labels", {})) and _match_fields(fields, p)]
+        items = [
+            p
+            for p in self.pods.values()
+            if (namespace is None or p["metadata"]["namespace"] == namespace)
+            and _match_labels(labels, p["metadata"].get("labels", {}))
+            and _match_fields(fields, p)
+        ]
         items.sort(key=lambda p: (p["metadata"]["namespace"], p["metadata"]["name"]))
-        return {"kind": "PodList", "apiVersion": "v1", "metadata": {"resourceVersion": "1"}, "items": copy.deepcopy(items)}
+        return {
+            "kind": "PodList",
+            "apiVersion": "v1",
+            "metadata": {"resourceVersion": "1"},
+            "items": copy.deepcopy(items),
+        }
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -453,8 +694,15 @@ class _Handler(BaseHTTPRequestHandler):
         query = parse_qs(split.query)
         fake = self.fake
         with fake.lock:
-            fake.requests.append({"method": self.command, "path": split.path, "query": {k: v[0] if len(v) == 1 else v for k, v in query.items()},
-                                  "content_type": self.headers.get("Content-Type", ""), "body": body})
+            fake.requests.append(
+                {
+                    "method": self.command,
+                    "path": split.path,
+                    "query": {k: v[0] if len(v) == 1 else v for k, v in query.items()},
+                    "content_type": self.headers.get("Content-Type", ""),
+                    "body": body,
+                }
+            )
         if self.headers.get("Authorization") != f"Bearer {fake.token}":
             code, payload = 401, _status(401, "Unauthorized", "Unauthorized")
         else:

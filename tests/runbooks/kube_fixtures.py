@@ -36,8 +36,15 @@ def make_ctx(workdir, cluster=None, *, dry_run=False, timeout=30.0, cancel=None)
             return "timed_out"
         return None
 
-    ctx = RunContext(workdir=Path(workdir), output=lambda line: lines.append(redactor(line)), stop_reason=stop_reason,
-                     dry_run=dry_run, cluster=cluster, timeout=timeout, redactor=redactor)
+    ctx = RunContext(
+        workdir=Path(workdir),
+        output=lambda line: lines.append(redactor(line)),
+        stop_reason=stop_reason,
+        dry_run=dry_run,
+        cluster=cluster,
+        timeout=timeout,
+        redactor=redactor,
+    )
     ctx.lines = lines
     return ctx
 
@@ -90,10 +97,14 @@ class FakeKube:
         from tests.runbooks.fake_kube_api import _match_labels
 
         with self.server.lock:
-            return sorted(p["metadata"]["name"] for p in self.server.pods.values()
-                          if p["metadata"]["namespace"] == self.namespace and not p["metadata"].get("deletionTimestamp")
-                          and _match_labels(selector or "", p["metadata"].get("labels", {}))
-                          and (node is None or p["spec"]["nodeName"] == node))
+            return sorted(
+                p["metadata"]["name"]
+                for p in self.server.pods.values()
+                if p["metadata"]["namespace"] == self.namespace
+                and not p["metadata"].get("deletionTimestamp")
+                and _match_labels(selector or "", p["metadata"].get("labels", {}))
+                and (node is None or p["spec"]["nodeName"] == node)
+            )
 
     def unschedulable(self, node):
         return bool(self.server.nodes[node]["spec"].get("unschedulable"))
@@ -119,10 +130,16 @@ class RealKube:
         text = Path(kubeconfig_path).read_text()
         self.cluster = _cluster(text, os.environ.get("OKNO_TEST_KUBE_CONTEXT", ""))
         self.api = config.new_client_from_config(config_file=kubeconfig_path, context=self.cluster.context or None)
-        self.core, self.apps, self.policy = client.CoreV1Api(self.api), client.AppsV1Api(self.api), client.PolicyV1Api(self.api)
+        self.core, self.apps, self.policy = (
+            client.CoreV1Api(self.api),
+            client.AppsV1Api(self.api),
+            client.PolicyV1Api(self.api),
+        )
         self.client = client
         self.namespace = f"okno-test-{uuid.uuid4().hex[:8]}"
-        self.core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=self.namespace, labels={"okno-test": "1"})))
+        self.core.create_namespace(
+            client.V1Namespace(metadata=client.V1ObjectMeta(name=self.namespace, labels={"okno-test": "1"}))
+        )
         self.touched_nodes = set()
 
     def nodes(self, count):
@@ -132,7 +149,9 @@ class RealKube:
             if not node.spec.unschedulable and not taints:
                 names.append(node.metadata.name)
         if len(names) < count:
-            pytest.skip(f"this test needs {count} schedulable nodes; the cluster has {len(names)} (kind: use the two-worker config of docs/kubernetes-testing.md)")
+            pytest.skip(
+                f"this test needs {count} schedulable nodes; the cluster has {len(names)} (kind: use the two-worker config of docs/kubernetes-testing.md)"
+            )
         self.touched_nodes.update(names[:count])
         return names[:count]
 
@@ -140,14 +159,24 @@ class RealKube:
         c = self.client
         return c.V1PodTemplateSpec(
             metadata=c.V1ObjectMeta(labels=labels),
-            spec=c.V1PodSpec(node_selector={"kubernetes.io/hostname": node}, termination_grace_period_seconds=1,
-                             containers=[c.V1Container(name="main", image=PAUSE_IMAGE, image_pull_policy="IfNotPresent")]))
+            spec=c.V1PodSpec(
+                node_selector={"kubernetes.io/hostname": node},
+                termination_grace_period_seconds=1,
+                containers=[c.V1Container(name="main", image=PAUSE_IMAGE, image_pull_policy="IfNotPresent")],
+            ),
+        )
 
     def _wait(self, selector, count, timeout=180):
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            pods = [p for p in self.core.list_namespaced_pod(self.namespace, label_selector=selector).items if not p.metadata.deletion_timestamp]
-            ready = [p for p in pods if any(c.type == "Ready" and c.status == "True" for c in p.status.conditions or [])]
+            pods = [
+                p
+                for p in self.core.list_namespaced_pod(self.namespace, label_selector=selector).items
+                if not p.metadata.deletion_timestamp
+            ]
+            ready = [
+                p for p in pods if any(c.type == "Ready" and c.status == "True" for c in p.status.conditions or [])
+            ]
             if len(ready) >= count:
                 return sorted(p.metadata.name for p in ready)
             time.sleep(1)
@@ -156,9 +185,17 @@ class RealKube:
     def deployment(self, name, replicas, node, labels=None, wait=True):
         c = self.client
         labels = labels or {"app": name}
-        self.apps.create_namespaced_deployment(self.namespace, c.V1Deployment(
-            metadata=c.V1ObjectMeta(name=name, labels=labels),
-            spec=c.V1DeploymentSpec(replicas=replicas, selector=c.V1LabelSelector(match_labels=labels), template=self._template(labels, node))))
+        self.apps.create_namespaced_deployment(
+            self.namespace,
+            c.V1Deployment(
+                metadata=c.V1ObjectMeta(name=name, labels=labels),
+                spec=c.V1DeploymentSpec(
+                    replicas=replicas,
+                    selector=c.V1LabelSelector(match_labels=labels),
+                    template=self._template(labels, node),
+                ),
+            ),
+        )
         selector = ",".join(f"{k}={v}" for k, v in labels.items())
         return self._wait(selector, replicas) if wait else []
 
@@ -168,15 +205,29 @@ class RealKube:
     def daemonset(self, name, node):
         c = self.client
         labels = {"app": name}
-        self.apps.create_namespaced_daemon_set(self.namespace, c.V1DaemonSet(
-            metadata=c.V1ObjectMeta(name=name), spec=c.V1DaemonSetSpec(selector=c.V1LabelSelector(match_labels=labels), template=self._template(labels, node))))
+        self.apps.create_namespaced_daemon_set(
+            self.namespace,
+            c.V1DaemonSet(
+                metadata=c.V1ObjectMeta(name=name),
+                spec=c.V1DaemonSetSpec(
+                    selector=c.V1LabelSelector(match_labels=labels), template=self._template(labels, node)
+                ),
+            ),
+        )
         return self._wait(f"app={name}", 1)
 
     def pdb(self, name, selector, min_available):
         c = self.client
         labels = dict(term.split("=", 1) for term in selector.split(","))
-        self.policy.create_namespaced_pod_disruption_budget(self.namespace, c.V1PodDisruptionBudget(
-            metadata=c.V1ObjectMeta(name=name), spec=c.V1PodDisruptionBudgetSpec(min_available=min_available, selector=c.V1LabelSelector(match_labels=labels))))
+        self.policy.create_namespaced_pod_disruption_budget(
+            self.namespace,
+            c.V1PodDisruptionBudget(
+                metadata=c.V1ObjectMeta(name=name),
+                spec=c.V1PodDisruptionBudgetSpec(
+                    min_available=min_available, selector=c.V1LabelSelector(match_labels=labels)
+                ),
+            ),
+        )
         deadline = time.monotonic() + 60  # the disruption controller must have counted the pods
         while time.monotonic() < deadline:
             pdb = self.policy.read_namespaced_pod_disruption_budget(name, self.namespace)
@@ -186,8 +237,11 @@ class RealKube:
 
     def pods(self, selector=None, node=None):
         fields = f"spec.nodeName={node}" if node else None
-        return sorted(p.metadata.name for p in self.core.list_namespaced_pod(self.namespace, label_selector=selector, field_selector=fields).items
-                      if not p.metadata.deletion_timestamp)
+        return sorted(
+            p.metadata.name
+            for p in self.core.list_namespaced_pod(self.namespace, label_selector=selector, field_selector=fields).items
+            if not p.metadata.deletion_timestamp
+        )
 
     def unschedulable(self, node):
         return bool(self.core.read_node(node).spec.unschedulable)
@@ -219,6 +273,7 @@ def english():
 
 def in_english(function):
     """`function` for another thread (translation is per thread), run in English."""
+
     def wrapper(*args, **kwargs):
         from django.utils import translation
 
@@ -251,4 +306,3 @@ def kube():
 def fake_only(env, reason):
     if not env.is_fake:
         pytest.skip(reason)
-

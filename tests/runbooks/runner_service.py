@@ -47,8 +47,12 @@ def start_runner(socket_path, log_path):
     """`bash scripts/runner.sh` on `socket_path`; returns once the service accepts connections."""
     log = open(log_path, "ab")
     process = subprocess.Popen(
-        ["bash", str(ROOT / "scripts" / "runner.sh")], env={**os.environ, "OKNO_RUNNER_SOCKET": str(socket_path)},
-        stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+        ["bash", str(ROOT / "scripts" / "runner.sh")],
+        env={**os.environ, "OKNO_RUNNER_SOCKET": str(socket_path)},
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
     )
     service = RunnerService(str(socket_path), process, Path(log_path))
     deadline = time.monotonic() + 60

@@ -80,9 +80,12 @@ def post_editor(client, plan, step, data, **extra):
 
 def form_data(cluster_row, **overrides):
     data = {
-        "kind": "fakekubectl", "cluster": str(cluster_row.pk),
+        "kind": "fakekubectl",
+        "cluster": str(cluster_row.pk),
         "spec": "args: [drain, '{{ node }}', --ignore-daemonsets]\n",
-        "params": "node: worker-1\n", "timeout_seconds": "600", "start_at_planned_time": "on",
+        "params": "node: worker-1\n",
+        "timeout_seconds": "600",
+        "start_at_planned_time": "on",
     }
     data.update(overrides)
     return data
@@ -97,7 +100,12 @@ def test_author_saves_automation_and_sees_the_preview(author_client, plan, clust
         response = post_editor(author_client, plan, step, form_data(cluster), HTTP_ACCEPT_LANGUAGE="ru")
     assert response.status_code == 302
     automation = StepAutomation.objects.get(step=step)
-    assert (automation.kind, automation.cluster, automation.timeout_seconds, automation.start_at_planned_time) == ("fakekubectl", cluster, 600, True)
+    assert (automation.kind, automation.cluster, automation.timeout_seconds, automation.start_at_planned_time) == (
+        "fakekubectl",
+        cluster,
+        600,
+        True,
+    )
     assert automation.spec == {"args": ["drain", "{{ node }}", "--ignore-daemonsets"]}
     assert automation.params == {"node": "worker-1"}
     # The history names the step.
@@ -119,22 +127,25 @@ def test_json_spec_is_accepted(author_client, plan, cluster):
     assert StepAutomation.objects.get(step=step).spec == {"args": ["cordon", "{{ node }}"]}
 
 
-@pytest.mark.parametrize(("overrides", "field", "message"), [
-    ({"spec": "args: [drain, '{{ node }}'"}, "spec", "YAML"),
-    ({"spec": "- drain\n- node\n"}, "spec", "mapping"),
-    ({"spec": ""}, "spec", ""),
-    ({"spec": "args: []\n"}, "spec", "“args” must be a non-empty list."),
-    ({"params": "node: --server=http://127.0.0.1:1\n"}, "params", "--server=http://127.0.0.1:1"),
-    ({"params": "nodes: [worker-1, '-rf']\n", "spec": "args: [drain, '{{ nodes }}']"}, "params", "-rf"),
-    ({"params": "other: x\n"}, "params", "{{ node }}"),
-    ({"params": "node: \"a\\nb\"\n"}, "params", "node"),
-    ({"params": "node: {a: 1}\n"}, "params", "node"),
-    ({"params": "1node: x\n"}, "params", "1node"),
-    ({"cluster": ""}, "cluster", "fake kubectl"),
-    ({"timeout_seconds": "0"}, "timeout_seconds", "1"),
-    ({"timeout_seconds": "86401"}, "timeout_seconds", "86400"),
-    ({"spec": "args: [get, pods]\nenv: {TOKEN: '{{ secret.nope }}'}\n"}, "spec", "nope"),
-])
+@pytest.mark.parametrize(
+    ("overrides", "field", "message"),
+    [
+        ({"spec": "args: [drain, '{{ node }}'"}, "spec", "YAML"),
+        ({"spec": "- drain\n- node\n"}, "spec", "mapping"),
+        ({"spec": ""}, "spec", ""),
+        ({"spec": "args: []\n"}, "spec", "“args” must be a non-empty list."),
+        ({"params": "node: --server=http://127.0.0.1:1\n"}, "params", "--server=http://127.0.0.1:1"),
+        ({"params": "nodes: [worker-1, '-rf']\n", "spec": "args: [drain, '{{ nodes }}']"}, "params", "-rf"),
+        ({"params": "other: x\n"}, "params", "{{ node }}"),
+        ({"params": 'node: "a\\nb"\n'}, "params", "node"),
+        ({"params": "node: {a: 1}\n"}, "params", "node"),
+        ({"params": "1node: x\n"}, "params", "1node"),
+        ({"cluster": ""}, "cluster", "fake kubectl"),
+        ({"timeout_seconds": "0"}, "timeout_seconds", "1"),
+        ({"timeout_seconds": "86401"}, "timeout_seconds", "86400"),
+        ({"spec": "args: [get, pods]\nenv: {TOKEN: '{{ secret.nope }}'}\n"}, "spec", "nope"),
+    ],
+)
 def test_invalid_input_is_refused_and_nothing_typed_is_lost(author_client, plan, cluster, overrides, field, message):
     step = plan.steps.get()
     data = form_data(cluster, **overrides)
@@ -156,12 +167,16 @@ def test_invalid_input_is_refused_and_nothing_typed_is_lost(author_client, plan,
 
 def test_errors_are_in_the_users_language(author_client, plan, cluster):
     step = plan.steps.get()
-    response = post_editor(author_client, plan, step, form_data(cluster, timeout_seconds="86401", spec="- a\n"), HTTP_ACCEPT_LANGUAGE="ru")
+    response = post_editor(
+        author_client, plan, step, form_data(cluster, timeout_seconds="86401", spec="- a\n"), HTTP_ACCEPT_LANGUAGE="ru"
+    )
     form = response.context["form"]
     # Django's own catalogue is Russian already; ours goes through gettext in the same language.
     assert form.errors["timeout_seconds"] == ["Убедитесь, что это значение меньше либо равно 86400."]
     with translation.override("ru"):
-        expected = gettext("The %(what)s must be a mapping (“key: value” lines), not a list or a single value.") % {"what": gettext("specification")}
+        expected = gettext("The %(what)s must be a mapping (“key: value” lines), not a list or a single value.") % {
+            "what": gettext("specification")
+        }
     assert form.errors["spec"] == [expected]
 
 
@@ -176,14 +191,22 @@ def test_list_parameter_expands_in_the_preview(author_client, plan, cluster):
 
 def test_kind_without_cluster_needs_none(author_client, plan):
     step = plan.steps.get()
-    data = {"kind": "fakelocal", "cluster": "", "spec": "argv: [echo, '{{ word }}']", "params": "word: hi", "timeout_seconds": "5"}
+    data = {
+        "kind": "fakelocal",
+        "cluster": "",
+        "spec": "argv: [echo, '{{ word }}']",
+        "params": "word: hi",
+        "timeout_seconds": "5",
+    }
     assert post_editor(author_client, plan, step, data).status_code == 302
     assert StepAutomation.objects.get(step=step).cluster is None
 
 
 def test_others_may_not_edit_but_may_look(client, plan, cluster, approver):
     step = plan.steps.get()
-    StepAutomation.objects.create(step=step, kind="fakekubectl", cluster=cluster, spec={"args": ["cordon", "{{ node }}"]}, params={"node": "w1"})
+    StepAutomation.objects.create(
+        step=step, kind="fakekubectl", cluster=cluster, spec={"args": ["cordon", "{{ node }}"]}, params={"node": "w1"}
+    )
     client.force_login(approver)
     page = client.get(url(plan, step))
     assert page.status_code == 200
@@ -239,7 +262,9 @@ def admin_client(admin_user):
     return admin_client
 
 
-def test_second_editor_of_the_automation_gets_a_conflict_and_nothing_is_overwritten(author_client, admin_client, plan, cluster, admin_user):
+def test_second_editor_of_the_automation_gets_a_conflict_and_nothing_is_overwritten(
+    author_client, admin_client, plan, cluster, admin_user
+):
     # Given the author and an administrator who both opened the step's automation editor
     step = plan.steps.get()
     author_opened, admin_opened = _opened(author_client, plan, step), _opened(admin_client, plan, step)
@@ -271,10 +296,14 @@ def test_the_conflict_message_is_translated(author_client, admin_client, plan, c
     step = plan.steps.get()
     author_opened, admin_opened = _opened(author_client, plan, step), _opened(admin_client, plan, step)
     admin_client.post(url(plan, step), {**admin_opened, **form_data(cluster)})
-    response = author_client.post(url(plan, step), {**author_opened, **form_data(cluster, params="node: w2")}, HTTP_ACCEPT_LANGUAGE="ru")
+    response = author_client.post(
+        url(plan, step), {**author_opened, **form_data(cluster, params="node: w2")}, HTTP_ACCEPT_LANGUAGE="ru"
+    )
     assert response.status_code == 409
     with translation.override("ru"):
-        expected = gettext("%(who)s has changed this since you opened it. Check their version; save again to overwrite it with yours.")
+        expected = gettext(
+            "%(who)s has changed this since you opened it. Check their version; save again to overwrite it with yours."
+        )
     assert expected.split("%(who)s")[1].strip()[:30] in response.content.decode()
 
 
@@ -315,11 +344,19 @@ def test_the_service_refuses_a_stale_revision(plan, cluster, author):
     from runbooks.services import automation_stamp
 
     step = plan.steps.get()
-    data = {"kind": "fakekubectl", "cluster": cluster, "spec": {"args": ["cordon", "x"]}, "params": {}, "timeout_seconds": 60}
+    data = {
+        "kind": "fakekubectl",
+        "cluster": cluster,
+        "spec": {"args": ["cordon", "x"]},
+        "params": {},
+        "timeout_seconds": 60,
+    }
     revision = Plan.objects.get(pk=plan.pk).revision
     save_step_automation(plan.pk, step.pk, actor=author, data=data, revision=revision, original=automation_stamp(None))
     with pytest.raises(EditConflict):
-        save_step_automation(plan.pk, step.pk, actor=author, data={**data, "timeout_seconds": 61}, revision=revision, original="")
+        save_step_automation(
+            plan.pk, step.pk, actor=author, data={**data, "timeout_seconds": 61}, revision=revision, original=""
+        )
     with pytest.raises(EditConflict):
         delete_step_automation(plan.pk, step.pk, actor=author, revision=revision, original="")
     assert StepAutomation.objects.get(step=step).timeout_seconds == 60
@@ -327,7 +364,13 @@ def test_the_service_refuses_a_stale_revision(plan, cluster, author):
 
 def test_saving_the_same_automation_again_records_nothing(plan, cluster, author):
     step = plan.steps.get()
-    data = {"kind": "fakekubectl", "cluster": cluster, "spec": {"args": ["cordon", "x"]}, "params": {}, "timeout_seconds": 60}
+    data = {
+        "kind": "fakekubectl",
+        "cluster": cluster,
+        "spec": {"args": ["cordon", "x"]},
+        "params": {},
+        "timeout_seconds": 60,
+    }
     save_step_automation(plan.pk, step.pk, actor=author, data=data)
     save_step_automation(plan.pk, step.pk, actor=author, data=data)
     assert PlanEvent.objects.filter(plan=plan, kind=EventKind.EDITED).count() == 1
@@ -344,10 +387,19 @@ def test_automation_under_review_makes_a_version_with_the_automation_in_the_diff
     step = plan.steps.get()
 
     # When the author gives the step automation
-    save_step_automation(plan.pk, step.pk, actor=author, data={
-        "kind": "fakekubectl", "cluster": cluster, "spec": {"args": ["drain", "{{ node }}"]},
-        "params": {"node": "worker-7"}, "timeout_seconds": 300, "start_at_planned_time": False,
-    })
+    save_step_automation(
+        plan.pk,
+        step.pk,
+        actor=author,
+        data={
+            "kind": "fakekubectl",
+            "cluster": cluster,
+            "spec": {"args": ["drain", "{{ node }}"]},
+            "params": {"node": "worker-7"},
+            "timeout_seconds": 300,
+            "start_at_planned_time": False,
+        },
+    )
 
     # Then a second version is frozen, the sign-off is reset, and the diff shows the automation
     versions = list(plan.versions.order_by("number"))
@@ -362,10 +414,19 @@ def test_automation_under_review_makes_a_version_with_the_automation_in_the_diff
     assert "kubectl drain worker-7" in new and "prod-1" in new and "300" in new
 
     # A change of a parameter only is material too
-    save_step_automation(plan.pk, step.pk, actor=author, data={
-        "kind": "fakekubectl", "cluster": cluster, "spec": {"args": ["drain", "{{ node }}"]},
-        "params": {"node": "worker-8"}, "timeout_seconds": 300, "start_at_planned_time": False,
-    })
+    save_step_automation(
+        plan.pk,
+        step.pk,
+        actor=author,
+        data={
+            "kind": "fakekubectl",
+            "cluster": cluster,
+            "spec": {"args": ["drain", "{{ node }}"]},
+            "params": {"node": "worker-8"},
+            "timeout_seconds": 300,
+            "start_at_planned_time": False,
+        },
+    )
     assert plan.versions.count() == 3
     # Deleting it is material
     delete_step_automation(plan.pk, step.pk, actor=author)
@@ -386,7 +447,9 @@ def test_the_version_text_does_not_depend_on_the_editors_language(plan, cluster,
 
 def test_unfillable_automation_shows_the_raw_spec(plan, cluster):
     step = plan.steps.get()
-    StepAutomation.objects.create(step=step, kind="fakekubectl", cluster=cluster, spec={"args": ["drain", "{{ missing }}"]})
+    StepAutomation.objects.create(
+        step=step, kind="fakekubectl", cluster=cluster, spec={"args": ["drain", "{{ missing }}"]}
+    )
     text = versioning.snapshot(plan)["steps"][0]["automation"]
     assert '"args": ["drain", "{{ missing }}"]' in text
 
@@ -394,7 +457,9 @@ def test_unfillable_automation_shows_the_raw_spec(plan, cluster):
 def test_snapshot_extender_uses_one_query_for_the_whole_plan(plan, cluster, django_assert_num_queries):
     for position in range(2, 8):
         step = StepFactory(plan=plan, position=position)
-        StepAutomation.objects.create(step=step, kind="fakekubectl", cluster=cluster, spec={"args": ["cordon", f"n{position}"]})
+        StepAutomation.objects.create(
+            step=step, kind="fakekubectl", cluster=cluster, spec={"args": ["cordon", f"n{position}"]}
+        )
     steps = [{"id": step.pk} for step in plan.steps.all()]
     with django_assert_num_queries(1):
         runbook_versioning.extend_snapshot(plan, steps)

@@ -80,11 +80,18 @@ def test_board_queries_do_not_grow_with_automated_steps(client, author, duty, op
     assert counts[0] == counts[1], counts
 
 
-def test_rehearsal_before_the_window_is_shown_to_approvers(client, author, approver, operator, django_capture_on_commit_callbacks):
+def test_rehearsal_before_the_window_is_shown_to_approvers(
+    client, author, approver, operator, django_capture_on_commit_callbacks
+):
     plan = make_plan(author, status=PlanStatus.IN_REVIEW)
     one = StepFactory(plan=plan, position=1, name="Проверка узлов")
     two = StepFactory(plan=plan, position=2, name="Перезагрузка")
-    automate(one, ["printf", "real\\n"], spec={"argv": ["printf", "real\\n"], "dry_run_argv": ["printf", "dry %s\\n", "{{ node }}"]}, params={"node": "worker-1"})
+    automate(
+        one,
+        ["printf", "real\\n"],
+        spec={"argv": ["printf", "real\\n"], "dry_run_argv": ["printf", "dry %s\\n", "{{ node }}"]},
+        params={"node": "worker-1"},
+    )
     automate(two, ["printf", "reboot\\n"])
     # The approver is on the plan's sign-off matrix: rehearsal results are shown to those with a stake.
     ApprovalRow.objects.create(plan=plan, position=1, person_name="Согласующий", user=approver)

@@ -55,7 +55,9 @@ def test_a_value_encrypted_with_an_unknown_key_is_a_clear_configuration_error(se
     settings.OKNO_SECRETS_KEYS = [NEW, OLD]
     with pytest.raises(ImproperlyConfigured, match="OKNO_SECRETS_KEYS lacks the key"):
         Secret.objects.get(pk=secret.pk)
-    with pytest.raises(ImproperlyConfigured, match=r"runbooks\.Secret\.value of row \d+ .*OKNO_SECRETS_KEYS lacks the key"):
+    with pytest.raises(
+        ImproperlyConfigured, match=r"runbooks\.Secret\.value of row \d+ .*OKNO_SECRETS_KEYS lacks the key"
+    ):
         call_command("rotate_secrets")
     # Nothing was changed: with the right key the value is still there.
     settings.OKNO_SECRETS_KEYS = [STRANGER]
@@ -72,8 +74,11 @@ def test_rotation(settings):
     # Given values saved with the old key
     settings.OKNO_SECRETS_KEYS = [OLD]
     secret = Secret.objects.create(name="registry", value="registry-token-0001")
-    cluster = Cluster.objects.create(name="prod-1", kubeconfig="apiVersion: v1\nkind: Config\nusers: [{name: a, user: {token: abcdefgh}}]\n",
-                                     ansible_inventory="[workers]\nworker-1 ansible_password=pw-123456\n")
+    cluster = Cluster.objects.create(
+        name="prod-1",
+        kubeconfig="apiVersion: v1\nkind: Config\nusers: [{name: a, user: {token: abcdefgh}}]\n",
+        ansible_inventory="[workers]\nworker-1 ansible_password=pw-123456\n",
+    )
     empty = Cluster.objects.create(name="empty")
     before = raw("runbooks_secret", "value", secret.pk)
 

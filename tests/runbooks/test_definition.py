@@ -17,8 +17,16 @@ def test_shipped_runbook_round_trips(path):
 
 def test_library_has_the_seed_runbooks():
     slugs = {p.stem for p in library.shipped_files()}
-    assert {"node-maintenance", "kubeadm-upgrade", "certificates", "velero-backup", "velero-restore",
-            "cni-flannel-to-calico", "global-dr-switchover", "announcement-banner"} <= slugs
+    assert {
+        "node-maintenance",
+        "kubeadm-upgrade",
+        "certificates",
+        "velero-backup",
+        "velero-restore",
+        "cni-flannel-to-calico",
+        "global-dr-switchover",
+        "announcement-banner",
+    } <= slugs
 
 
 BASE = """
@@ -41,7 +49,13 @@ def test_normalised_defaults():
     parsed = definition.parse(BASE)
     step = parsed["steps"][0]
     assert step["kind"] == "work" and step["risks"] == [] and step["automation"] is None
-    assert parsed["parameters"][0] == {"name": "nodes", "type": "node_list", "label": "nodes", "required": True, "help": ""}
+    assert parsed["parameters"][0] == {
+        "name": "nodes",
+        "type": "node_list",
+        "label": "nodes",
+        "required": True,
+        "help": "",
+    }
     assert parsed["plan"]["kind"] == "normal"
 
 
@@ -118,7 +132,9 @@ steps:
 
 
 def test_secrets_only_in_automation():
-    ok = definition.parse("title: A\nsteps:\n  - name: A\n    automation: {kind: shell, spec: {argv: [echo], env: {TOKEN: '{{ secret.api }}'}}}\n")
+    ok = definition.parse(
+        "title: A\nsteps:\n  - name: A\n    automation: {kind: shell, spec: {argv: [echo], env: {TOKEN: '{{ secret.api }}'}}}\n"
+    )
     assert ok["steps"][0]["automation"]["spec"]["env"]["TOKEN"] == "{{ secret.api }}"
     problems = _problems("title: A\nsteps:\n  - name: 'A {{ secret.api }}'\n")
     assert problems[0].path == "steps[0].name"

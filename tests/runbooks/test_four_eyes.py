@@ -15,7 +15,7 @@ from changeplans.choices import PlanStatus, StepStatus
 from changeplans.models import PlanEvent
 from execution import transitions
 from runbooks import four_eyes, rehearsal, runs
-from runbooks.choices import RunMode, RunStatus
+from runbooks.choices import RunStatus
 from runbooks.models import ApprovalVia, AutomationApproval, AutomationRun, StepAutomation
 from runbooks.services import save_step_automation
 from tests.approvals.factories import plan_with_matrix
@@ -49,9 +49,17 @@ def _writes(path):
 def _draft_with_code(author, marker):
     plan = make_plan(author, status=PlanStatus.DRAFT)
     step = StepFactory(plan=plan, position=1, name="Шаг 1")
-    save_step_automation(plan.pk, step.pk, actor=author, data={
-        "kind": "shell", "spec": {"argv": ["true"], "dry_run_argv": _writes(marker)}, "params": {}, "timeout_seconds": 60,
-    })
+    save_step_automation(
+        plan.pk,
+        step.pk,
+        actor=author,
+        data={
+            "kind": "shell",
+            "spec": {"argv": ["true"], "dry_run_argv": _writes(marker)},
+            "params": {},
+            "timeout_seconds": 60,
+        },
+    )
     return plan, step
 
 
@@ -61,7 +69,9 @@ def _rehearse(plan, actor, capture):
     return AutomationRun.objects.get(rehearsal=rehearsed)
 
 
-def test_an_author_rehearsing_code_on_their_own_draft_runs_nothing(author, tmp_path, django_capture_on_commit_callbacks):
+def test_an_author_rehearsing_code_on_their_own_draft_runs_nothing(
+    author, tmp_path, django_capture_on_commit_callbacks
+):
     # Given: an author's draft whose dry run is `python3 -c …`
     marker = tmp_path / "ran"
     plan, _ = _draft_with_code(author, marker)
@@ -76,12 +86,16 @@ def test_an_author_rehearsing_code_on_their_own_draft_runs_nothing(author, tmp_p
     assert latest["unapproved"] == 1 and not latest["ok"]
 
 
-def test_an_operators_approval_lets_the_rehearsal_run_that_exact_content(author, operator, tmp_path, django_capture_on_commit_callbacks):
+def test_an_operators_approval_lets_the_rehearsal_run_that_exact_content(
+    author, operator, tmp_path, django_capture_on_commit_callbacks
+):
     marker = tmp_path / "ran"
     plan, step = _draft_with_code(author, marker)
     made = four_eyes.approve_automation(plan.pk, actor=operator)
     assert [a.via for a in made] == [ApprovalVia.OPERATOR] and made[0].approved_by == operator
-    assert PlanEvent.objects.filter(plan=plan, object_type="automationapproval", actor=operator, to_status="approved").exists()
+    assert PlanEvent.objects.filter(
+        plan=plan, object_type="automationapproval", actor=operator, to_status="approved"
+    ).exists()
 
     run = _rehearse(plan, author, django_capture_on_commit_callbacks)
     assert run.status == RunStatus.SUCCEEDED and marker.read_text() == "ran", (run.summary, run.log)
@@ -90,9 +104,17 @@ def test_an_operators_approval_lets_the_rehearsal_run_that_exact_content(author,
     # Any change of the content voids the approval: the fingerprint is compared at run time.
     marker.unlink()
     other = tmp_path / "other"
-    save_step_automation(plan.pk, step.pk, actor=author, data={
-        "kind": "shell", "spec": {"argv": ["true"], "dry_run_argv": _writes(other)}, "params": {}, "timeout_seconds": 60,
-    })
+    save_step_automation(
+        plan.pk,
+        step.pk,
+        actor=author,
+        data={
+            "kind": "shell",
+            "spec": {"argv": ["true"], "dry_run_argv": _writes(other)},
+            "params": {},
+            "timeout_seconds": 60,
+        },
+    )
     run = _rehearse(plan, author, django_capture_on_commit_callbacks)
     assert run.status == RunStatus.SKIPPED and not other.exists()
     # Also a change made behind the editor's back (the admin, SQL): the stored fingerprint no longer matches.
@@ -116,9 +138,17 @@ def test_who_may_approve_automation(author, operator, tmp_path, admin_user):
     with pytest.raises(four_eyes.ApprovalRefused, match="author"):
         four_eyes.approve_automation(plan.pk, actor=author_operator)
     # Nor whoever last saved the automation (an administrator editing it, here).
-    save_step_automation(plan.pk, step.pk, actor=admin_user, data={
-        "kind": "shell", "spec": {"argv": ["true"], "dry_run_argv": ["echo", "hi"]}, "params": {}, "timeout_seconds": 60,
-    })
+    save_step_automation(
+        plan.pk,
+        step.pk,
+        actor=admin_user,
+        data={
+            "kind": "shell",
+            "spec": {"argv": ["true"], "dry_run_argv": ["echo", "hi"]},
+            "params": {},
+            "timeout_seconds": 60,
+        },
+    )
     with pytest.raises(four_eyes.ApprovalRefused, match="last saved"):
         four_eyes.approve_automation(plan.pk, actor=admin_user)
     assert not AutomationApproval.objects.exists()
@@ -127,7 +157,9 @@ def test_who_may_approve_automation(author, operator, tmp_path, admin_user):
         four_eyes.approve_automation(plan.pk, actor=operator)
 
 
-def test_a_production_run_of_unapproved_content_is_refused_and_fails_the_step(running_plan, operator, tmp_path, django_capture_on_commit_callbacks):
+def test_a_production_run_of_unapproved_content_is_refused_and_fails_the_step(
+    running_plan, operator, tmp_path, django_capture_on_commit_callbacks
+):
     marker = tmp_path / "ran"
     step = running_plan.steps.get(position=1)
     automate(step, _writes(marker), approved=False)
@@ -140,11 +172,18 @@ def test_a_production_run_of_unapproved_content_is_refused_and_fails_the_step(ru
     assert step.status == StepStatus.FAILED and "sign-off" in step.comment
 
 
-def test_an_operators_approval_is_for_rehearsals_only(running_plan, operator, tmp_path, django_capture_on_commit_callbacks):
+def test_an_operators_approval_is_for_rehearsals_only(
+    running_plan, operator, tmp_path, django_capture_on_commit_callbacks
+):
     marker = tmp_path / "ran"
     step = running_plan.steps.get(position=1)
     automation = automate(step, _writes(marker), approved=False)
-    AutomationApproval.objects.create(automation=automation, content_hash=four_eyes.content_hash(automation), via=ApprovalVia.OPERATOR, approved_by=operator)
+    AutomationApproval.objects.create(
+        automation=automation,
+        content_hash=four_eyes.content_hash(automation),
+        via=ApprovalVia.OPERATOR,
+        approved_by=operator,
+    )
     with django_capture_on_commit_callbacks(execute=True):
         run = runs.request_run(step.pk, actor=operator)
     run.refresh_from_db()
@@ -170,12 +209,19 @@ def test_the_scheduler_does_not_start_unapproved_content(author, duty, tmp_path)
     assert run.status == RunStatus.REFUSED and run.started_by is None and not marker.exists()
 
 
-def test_the_sign_off_approves_the_content_of_the_version_signed(tmp_path, operator, django_capture_on_commit_callbacks):
+def test_the_sign_off_approves_the_content_of_the_version_signed(
+    tmp_path, operator, django_capture_on_commit_callbacks
+):
     # Given: a plan with code under sign-off
     plan, author, signers, duty = plan_with_matrix(2)
     marker = tmp_path / "ran"
     step = plan.steps.get(position=1)
-    save_step_automation(plan.pk, step.pk, actor=author, data={"kind": "shell", "spec": {"argv": _writes(marker)}, "params": {}, "timeout_seconds": 60})
+    save_step_automation(
+        plan.pk,
+        step.pk,
+        actor=author,
+        data={"kind": "shell", "spec": {"argv": _writes(marker)}, "params": {}, "timeout_seconds": 60},
+    )
     version = approvals.submit_plan(plan.pk, actor=author)
     assert "open(" in version.snapshot["steps"][0]["automation"]  # the signers see the whole content
     rows = list(plan.approval_rows.order_by("position"))
@@ -213,7 +259,12 @@ def test_a_changed_automation_after_sign_off_needs_a_new_sign_off(tmp_path):
     automation = StepAutomation.objects.get(step=step)
     assert four_eyes.approval_of(automation, production=True) is not None
     # Only the dry-run argv changes (the one-line description does not): still a new version, back to review.
-    save_step_automation(plan.pk, step.pk, actor=author, data={**data, "spec": {"argv": ["true"], "dry_run_argv": _writes(tmp_path / "x")}})
+    save_step_automation(
+        plan.pk,
+        step.pk,
+        actor=author,
+        data={**data, "spec": {"argv": ["true"], "dry_run_argv": _writes(tmp_path / "x")}},
+    )
     plan.refresh_from_db()
     automation.refresh_from_db()
     assert plan.status == PlanStatus.IN_REVIEW
@@ -228,9 +279,17 @@ def test_the_plan_page_shows_approval_per_step_and_the_button_to_operators(clien
     seen = re.findall(r'name="seen" value="([0-9a-f]{64})"', page)
     assert len(seen) == 1
     # The author changes the dry run while the operator reads the page: what they saw is not what is there.
-    save_step_automation(plan.pk, step.pk, actor=author, data={
-        "kind": "shell", "spec": {"argv": ["true"], "dry_run_argv": ["echo", "changed"]}, "params": {}, "timeout_seconds": 60,
-    })
+    save_step_automation(
+        plan.pk,
+        step.pk,
+        actor=author,
+        data={
+            "kind": "shell",
+            "spec": {"argv": ["true"], "dry_run_argv": ["echo", "changed"]},
+            "params": {},
+            "timeout_seconds": 60,
+        },
+    )
     client.post(f"/automation/plans/{plan.pk}/approve-automation/", {"seen": seen})
     assert not AutomationApproval.objects.exists()
     page = client.get(f"/plans/{plan.pk}/").content.decode()

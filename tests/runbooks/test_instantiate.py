@@ -15,8 +15,13 @@ from runbooks.runners import base
 NSK = zoneinfo.ZoneInfo("Asia/Novosibirsk")
 START = datetime.datetime(2025, 3, 20, 20, 0, tzinfo=NSK)
 NODES = ["worker-1", "worker-2", "worker-3"]
-PER_NODE = ["Вывести узел {n} из обслуживания (cordon, drain)", "Обновить ОС на узле {n}", "Перезагрузить узел {n}",
-            "Вернуть узел {n} в работу (uncordon)", "Проверить, что узел {n} Ready"]
+PER_NODE = [
+    "Вывести узел {n} из обслуживания (cordon, drain)",
+    "Обновить ОС на узле {n}",
+    "Перезагрузить узел {n}",
+    "Вернуть узел {n} в работу (uncordon)",
+    "Проверить, что узел {n} Ready",
+]
 
 
 @pytest.fixture
@@ -33,11 +38,15 @@ def test_node_maintenance_for_three_nodes(library_installed, author):
     # Given the shipped node-maintenance runbook
     version = _maintenance()
     # When a plan is made for worker-1..3
-    plan = instantiate.create_plan(version, {"cluster": "prod-k8s", "nodes": "worker-1\nworker-2, worker-3"}, actor=author, window_start=START)
+    plan = instantiate.create_plan(
+        version, {"cluster": "prod-k8s", "nodes": "worker-1\nworker-2, worker-3"}, actor=author, window_start=START
+    )
     # Then: one check step, then five steps per node, numbered continuously
     steps = list(plan.steps.order_by("position"))
     assert [s.position for s in steps] == list(range(1, 17))
-    expected = ["Проверить реплики и PodDisruptionBudget"] + [name.format(n=node) for node in NODES for name in PER_NODE]
+    expected = ["Проверить реплики и PodDisruptionBudget"] + [
+        name.format(n=node) for node in NODES for name in PER_NODE
+    ]
     assert [s.name for s in steps] == expected
     assert plan.status == PlanStatus.DRAFT and plan.author == author and plan.kind == "standard"
     assert plan.title == "Обслуживание узлов кластера prod-k8s: обновление ОС"
@@ -45,9 +54,17 @@ def test_node_maintenance_for_three_nodes(library_installed, author):
 
     drains = StepAutomation.objects.filter(step__plan=plan, spec__action="drain").order_by("step__position")
     assert [a.params for a in drains] == [{"node": node} for node in NODES]
-    assert all(a.kind == "kubernetes" and a.cluster.name == "prod-k8s" and a.spec["node"] == "{{ node }}" and a.timeout_seconds == 1800 for a in drains)
+    assert all(
+        a.kind == "kubernetes"
+        and a.cluster.name == "prod-k8s"
+        and a.spec["node"] == "{{ node }}"
+        and a.timeout_seconds == 1800
+        for a in drains
+    )
     ansible = StepAutomation.objects.get(step=steps[2])
-    assert ansible.kind == "ansible" and ansible.spec["limit"] == "{{ node }}" and ansible.params == {"node": "worker-1"}
+    assert (
+        ansible.kind == "ansible" and ansible.spec["limit"] == "{{ node }}" and ansible.params == {"node": "worker-1"}
+    )
     assert base.fill(ansible.spec, ansible.params)["limit"] == "worker-1"
     assert StepAutomation.objects.get(step=steps[0]).params == {}
 
@@ -81,7 +98,9 @@ def test_injection_in_a_node_name_is_refused(library_installed, author, bad):
 
 def test_option_like_value_message(library_installed):
     with pytest.raises(instantiate.ParameterError) as info:
-        instantiate.clean_parameters(_maintenance().definition, {"cluster": "prod-k8s", "nodes": "--server=http://127.0.0.1:1"})
+        instantiate.clean_parameters(
+            _maintenance().definition, {"cluster": "prod-k8s", "nodes": "--server=http://127.0.0.1:1"}
+        )
     message = info.value.errors["nodes"]
     assert "--server=http://127.0.0.1:1" in message and "-" in message.replace("--server", "")
 
@@ -90,12 +109,20 @@ def test_typed_parameters(library_installed, author):
     version = Runbook.objects.get(slug="kubeadm-upgrade").current
     errors = None
     try:
-        instantiate.clean_parameters(version.definition, {"cluster": "nope", "target_version": "latest", "first_control_plane": "cp-1", "workers": ""})
+        instantiate.clean_parameters(
+            version.definition,
+            {"cluster": "nope", "target_version": "latest", "first_control_plane": "cp-1", "workers": ""},
+        )
     except instantiate.ParameterError as exc:
         errors = exc.errors
     assert set(errors) == {"cluster", "target_version", "workers"}
     # optional empty node list: the block expands to nothing
-    plan = instantiate.create_plan(version, {"cluster": "prod-k8s", "target_version": "1.30.4", "first_control_plane": "cp-1", "workers": "w1"}, actor=author, window_start=START)
+    plan = instantiate.create_plan(
+        version,
+        {"cluster": "prod-k8s", "target_version": "1.30.4", "first_control_plane": "cp-1", "workers": "w1"},
+        actor=author,
+        window_start=START,
+    )
     names = list(plan.steps.order_by("position").values_list("name", flat=True))
     assert len(names) == 6 + 3 + 0
     apply = StepAutomation.objects.get(step__plan=plan, spec__extra_vars__first_control_plane=True)
@@ -106,7 +133,9 @@ def test_approver_may_not_create(library_installed, approver):
     from django.core.exceptions import PermissionDenied
 
     with pytest.raises(PermissionDenied):
-        instantiate.create_plan(_maintenance(), {"cluster": "prod-k8s", "nodes": "w1"}, actor=approver, window_start=START)
+        instantiate.create_plan(
+            _maintenance(), {"cluster": "prod-k8s", "nodes": "w1"}, actor=approver, window_start=START
+        )
 
 
 def test_announcements_go_before_the_window(library_installed, author):

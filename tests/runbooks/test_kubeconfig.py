@@ -17,8 +17,15 @@ KEY_PEM = "-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0w
 
 def config(user=None, cluster=None, **extra):
     return {
-        "apiVersion": "v1", "kind": "Config", "current-context": "main",
-        "clusters": [{"name": "prod", "cluster": cluster or {"server": "https://10.0.0.1:6443", "certificate-authority-data": "Q0E="}}],
+        "apiVersion": "v1",
+        "kind": "Config",
+        "current-context": "main",
+        "clusters": [
+            {
+                "name": "prod",
+                "cluster": cluster or {"server": "https://10.0.0.1:6443", "certificate-authority-data": "Q0E="},
+            }
+        ],
         "users": [{"name": "ops", "user": user if user is not None else {"token": "tok-0123456789abcdef"}}],
         "contexts": [{"name": "main", "context": {"cluster": "prod", "user": "ops"}}],
         **extra,
@@ -41,15 +48,24 @@ def test_a_plain_kubeconfig_passes():
 
 @pytest.mark.parametrize("command", ["kubelogin", "/usr/local/bin/kubelogin", "gke-gcloud-auth-plugin"])
 def test_allow_listed_exec_plugins_pass(command):
-    kubeconfig.check_kubeconfig(text(config({"exec": {"apiVersion": "client.authentication.k8s.io/v1", "command": command, "args": ["get-token"]}})))
+    kubeconfig.check_kubeconfig(
+        text(
+            config(
+                {"exec": {"apiVersion": "client.authentication.k8s.io/v1", "command": command, "args": ["get-token"]}}
+            )
+        )
+    )
 
 
-@pytest.mark.parametrize("command, message", [
-    ("/tmp/evil", "runs the program “/tmp/evil” (exec), which is not allowed"),
-    ("sh", "runs the program “sh” (exec), which is not allowed"),
-    ("/usr/bin/../../tmp/kubelogin", "a path with “..” is refused"),
-    ("../kubelogin", "a path with “..” is refused"),
-])
+@pytest.mark.parametrize(
+    "command, message",
+    [
+        ("/tmp/evil", "runs the program “/tmp/evil” (exec), which is not allowed"),
+        ("sh", "runs the program “sh” (exec), which is not allowed"),
+        ("/usr/bin/../../tmp/kubelogin", "a path with “..” is refused"),
+        ("../kubelogin", "a path with “..” is refused"),
+    ],
+)
 def test_other_exec_plugins_are_refused_naming_user_and_command(command, message):
     with pytest.raises(AutomationError) as err:
         kubeconfig.check_kubeconfig(text(config({"exec": {"command": command}})))
@@ -64,13 +80,19 @@ def test_allowed_programs_are_listed_in_the_refusal():
 
 def test_exec_env_that_changes_what_runs_is_refused():
     with pytest.raises(AutomationError, match="LD_PRELOAD"):
-        kubeconfig.check_kubeconfig(text(config({"exec": {"command": "kubelogin", "env": [{"name": "LD_PRELOAD", "value": "/tmp/x.so"}]}})))
+        kubeconfig.check_kubeconfig(
+            text(config({"exec": {"command": "kubelogin", "env": [{"name": "LD_PRELOAD", "value": "/tmp/x.so"}]}}))
+        )
     with pytest.raises(AutomationError, match="PATH"):
-        kubeconfig.check_kubeconfig(text(config({"exec": {"command": "kubelogin", "env": [{"name": "PATH", "value": "/tmp"}]}})))
+        kubeconfig.check_kubeconfig(
+            text(config({"exec": {"command": "kubelogin", "env": [{"name": "PATH", "value": "/tmp"}]}}))
+        )
 
 
 def test_auth_provider_cmd_path_is_refused_unless_allow_listed():
-    provider = {"auth-provider": {"name": "gcp", "config": {"cmd-path": "/tmp/gcloud", "cmd-args": "config config-helper"}}}
+    provider = {
+        "auth-provider": {"name": "gcp", "config": {"cmd-path": "/tmp/gcloud", "cmd-args": "config config-helper"}}
+    }
     with pytest.raises(AutomationError, match="“/tmp/gcloud” \\(auth-provider cmd-path\\)"):
         kubeconfig.check_kubeconfig(text(config(provider)))
     provider["auth-provider"]["config"]["cmd-path"] = "/opt/google/gke-gcloud-auth-plugin"
@@ -79,27 +101,42 @@ def test_auth_provider_cmd_path_is_refused_unless_allow_listed():
     kubeconfig.check_kubeconfig(text(config({"auth-provider": {"name": "oidc", "config": {"id-token": "abcdefgh"}}})))
 
 
-@pytest.mark.parametrize("user, cluster, message", [
-    ({"tokenFile": "/var/run/secrets/token"}, None, "“tokenFile”"),
-    ({"client-key": "/etc/kubernetes/pki/admin.key", "client-certificate-data": "eA=="}, None, "“client-key”"),
-    ({"token": "abcd"}, {"server": "https://x", "certificate-authority": "/etc/ca.crt"}, "certificate-authority"),
-])
+@pytest.mark.parametrize(
+    "user, cluster, message",
+    [
+        ({"tokenFile": "/var/run/secrets/token"}, None, "“tokenFile”"),
+        ({"client-key": "/etc/kubernetes/pki/admin.key", "client-certificate-data": "eA=="}, None, "“client-key”"),
+        ({"token": "abcd"}, {"server": "https://x", "certificate-authority": "/etc/ca.crt"}, "certificate-authority"),
+    ],
+)
 def test_files_of_the_worker_are_refused(user, cluster, message):
     with pytest.raises(AutomationError, match=message):
         kubeconfig.check_kubeconfig(text(config(user, cluster)))
 
 
-@pytest.mark.parametrize("source, message", [
-    ("", "has no kubeconfig"),
-    ("clusters: [", "not valid YAML"),
-    ("- a\n- b\n", "must be a YAML mapping"),
-    ("clusters: []\ncontexts: []\n", "at least one cluster"),
-    ("clusters: {a: 1}\n", "must be a list"),
-    ("clusters: [{name: a}]\ncontexts: [{name: b, context: {cluster: a}}]\n", "needs a name and a “cluster” mapping"),
-    ("clusters: [{name: a, cluster: {}}]\ncontexts: [{name: b, context: {cluster: a}}]\n", "has no server"),
-    ("clusters: [{name: a, cluster: {server: 'https://x'}}]\ncontexts: [{name: b, context: {cluster: z}}]\n", "unknown cluster"),
-    ("clusters: [{name: a, cluster: {server: 'https://x'}}]\ncontexts: [{name: b, context: {cluster: a, user: nobody}}]\n", "unknown user"),
-])
+@pytest.mark.parametrize(
+    "source, message",
+    [
+        ("", "has no kubeconfig"),
+        ("clusters: [", "not valid YAML"),
+        ("- a\n- b\n", "must be a YAML mapping"),
+        ("clusters: []\ncontexts: []\n", "at least one cluster"),
+        ("clusters: {a: 1}\n", "must be a list"),
+        (
+            "clusters: [{name: a}]\ncontexts: [{name: b, context: {cluster: a}}]\n",
+            "needs a name and a “cluster” mapping",
+        ),
+        ("clusters: [{name: a, cluster: {}}]\ncontexts: [{name: b, context: {cluster: a}}]\n", "has no server"),
+        (
+            "clusters: [{name: a, cluster: {server: 'https://x'}}]\ncontexts: [{name: b, context: {cluster: z}}]\n",
+            "unknown cluster",
+        ),
+        (
+            "clusters: [{name: a, cluster: {server: 'https://x'}}]\ncontexts: [{name: b, context: {cluster: a, user: nobody}}]\n",
+            "unknown user",
+        ),
+    ],
+)
 def test_malformed_kubeconfigs_are_refused(source, message):
     with pytest.raises(AutomationError, match=message):
         kubeconfig.check_kubeconfig(source)
@@ -107,19 +144,37 @@ def test_malformed_kubeconfigs_are_refused(source, message):
 
 def test_duplicate_keys_cannot_smuggle_a_command(tmp_path):
     # PyYAML keeps the last duplicate key; what is written for kubectl is the parsed config, so both agree.
-    source = text(config()).replace("token: tok-0123456789abcdef", "exec:\n      command: kubelogin\n      command: /tmp/evil")
+    source = text(config()).replace(
+        "token: tok-0123456789abcdef", "exec:\n      command: kubelogin\n      command: /tmp/evil"
+    )
     with pytest.raises(AutomationError, match="/tmp/evil"):
         kubeconfig.check_kubeconfig(source)
 
 
 def test_secret_values_cover_every_credential():
-    user = {"token": "tok-0123456789abcdef", "password": "pa55word!", "username": "admin",
-            "client-key-data": base64.b64encode(KEY_PEM.encode()).decode(), "client-certificate-data": "Y2VydGlmaWNhdGU=",
-            "auth-provider": {"name": "oidc", "config": {"id-token": "idtok-123456", "refresh-token": "refresh-123456", "client-id": "okno"}},
-            "exec": {"command": "kubelogin", "env": [{"name": "AZURE_CLIENT_SECRET", "value": "azure-secret-1"}]}}
+    user = {
+        "token": "tok-0123456789abcdef",
+        "password": "pa55word!",
+        "username": "admin",
+        "client-key-data": base64.b64encode(KEY_PEM.encode()).decode(),
+        "client-certificate-data": "Y2VydGlmaWNhdGU=",
+        "auth-provider": {
+            "name": "oidc",
+            "config": {"id-token": "idtok-123456", "refresh-token": "refresh-123456", "client-id": "okno"},
+        },
+        "exec": {"command": "kubelogin", "env": [{"name": "AZURE_CLIENT_SECRET", "value": "azure-secret-1"}]},
+    }
     values = kubeconfig.secret_values(kubeconfig.check_kubeconfig(text(config(user))))
 
-    for secret in ("tok-0123456789abcdef", "pa55word!", user["client-key-data"], "Y2VydGlmaWNhdGU=", "idtok-123456", "refresh-123456", "azure-secret-1"):
+    for secret in (
+        "tok-0123456789abcdef",
+        "pa55word!",
+        user["client-key-data"],
+        "Y2VydGlmaWNhdGU=",
+        "idtok-123456",
+        "refresh-123456",
+        "azure-secret-1",
+    ):
         assert secret in values
     assert "admin" not in values and "okno" not in values
     redactor = Redactor(values)
@@ -168,7 +223,10 @@ def test_api_client_refuses_before_running_anything(tmp_path):
     script.write_text(f"#!/bin/sh\ntouch {marker}\n")
     script.chmod(0o755)
     with pytest.raises(AutomationError, match="is not allowed"):
-        kubeconfig.api_client(_cluster(text(config({"exec": {"apiVersion": "client.authentication.k8s.io/v1", "command": str(script)}}))), tmp_path)
+        kubeconfig.api_client(
+            _cluster(text(config({"exec": {"apiVersion": "client.authentication.k8s.io/v1", "command": str(script)}}))),
+            tmp_path,
+        )
     assert not marker.exists()
 
 

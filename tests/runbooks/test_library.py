@@ -21,7 +21,9 @@ def test_changed_file_makes_a_new_version(db, tmp_path, monkeypatch):
     (tmp_path / "velero-backup.yaml").write_text(source, encoding="utf-8")
     monkeypatch.setattr(library, "LIBRARY_DIR", tmp_path)
     assert library.install() == (1, 0)
-    (tmp_path / "velero-backup.yaml").write_text(source.replace("duration: 10-30 мин", "duration: 10-40 мин"), encoding="utf-8")
+    (tmp_path / "velero-backup.yaml").write_text(
+        source.replace("duration: 10-30 мин", "duration: 10-40 мин"), encoding="utf-8"
+    )
     assert library.install() == (0, 1)
     runbook = Runbook.objects.get(slug="velero-backup")
     assert list(runbook.versions.values_list("number", flat=True)) == [1, 2]
@@ -42,7 +44,9 @@ def test_builtin_is_copied_not_edited(db, author):
     copy = library.copy_runbook(builtin.pk, actor=author)
     assert not copy.builtin and copy.slug == "node-maintenance-copy"
     assert copy.current.definition["steps"] == builtin.current.definition["steps"]
-    version = library.save_version(copy.pk, copy.current.source.replace("duration: 2 мин", "duration: 3 мин"), actor=author, comment="дольше")
+    version = library.save_version(
+        copy.pk, copy.current.source.replace("duration: 2 мин", "duration: 3 мин"), actor=author, comment="дольше"
+    )
     assert version.number == 2 and version.comment == "дольше"
 
 

@@ -155,7 +155,14 @@ def test_the_refusal_is_translated(tmp_path, http, server, settings):
 
 def test_save_time_check_refuses_what_it_can_see(http, settings):
     settings.OKNO_AUTOMATION_HTTP_ALLOWED_HOSTS = ["localhost", "hooks.nskes.ru"]
-    for url in ("http://127.0.0.1/x", "http://0x7f000001/x", "http://localhost/x", "http://[::1]/x", "http://169.254.169.254/", "http://evil.example.org/"):
+    for url in (
+        "http://127.0.0.1/x",
+        "http://0x7f000001/x",
+        "http://localhost/x",
+        "http://[::1]/x",
+        "http://169.254.169.254/",
+        "http://evil.example.org/",
+    ):
         with pytest.raises(AutomationError):
             http.check({"url": url})
     http.check({"url": "https://hooks.nskes.ru/maintenance"})
@@ -225,8 +232,10 @@ def test_every_resolved_address_is_checked(monkeypatch):
 
     # A fake resolver: one public and one private answer; the private one refuses the whole name.
     def fake_getaddrinfo(host, port, *args, **kwargs):
-        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("93.184.215.14", port)),
-                (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("10.1.2.3", port))]
+        return [
+            (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("93.184.215.14", port)),
+            (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("10.1.2.3", port)),
+        ]
 
     monkeypatch.setattr(socket, "getaddrinfo", fake_getaddrinfo)
     with pytest.raises(outbound.OutboundRefused, match="10.1.2.3"):
@@ -260,11 +269,25 @@ def test_guard_refusals(url, reason):
 @pytest.mark.parametrize(
     ("address", "kind"),
     [
-        ("127.0.0.1", "loopback"), ("::1", "loopback"), ("169.254.169.254", "link-local"), ("fe80::1", "link-local"),
-        ("10.0.0.1", "private"), ("172.31.255.255", "private"), ("192.168.0.1", "private"), ("fd00::1", "private"),
-        ("224.0.0.1", "multicast"), ("ff02::1", "multicast"), ("0.0.0.0", "unspecified"), ("::", "unspecified"),
-        ("240.0.0.1", "reserved"), ("100.64.0.1", "not public"), ("::ffff:127.0.0.1", "loopback"),
-        ("::ffff:10.0.0.1", "private"), ("2002:7f00:1::", "loopback"), ("93.184.215.14", None), ("2a00:1450:4001::1", None),
+        ("127.0.0.1", "loopback"),
+        ("::1", "loopback"),
+        ("169.254.169.254", "link-local"),
+        ("fe80::1", "link-local"),
+        ("10.0.0.1", "private"),
+        ("172.31.255.255", "private"),
+        ("192.168.0.1", "private"),
+        ("fd00::1", "private"),
+        ("224.0.0.1", "multicast"),
+        ("ff02::1", "multicast"),
+        ("0.0.0.0", "unspecified"),
+        ("::", "unspecified"),
+        ("240.0.0.1", "reserved"),
+        ("100.64.0.1", "not public"),
+        ("::ffff:127.0.0.1", "loopback"),
+        ("::ffff:10.0.0.1", "private"),
+        ("2002:7f00:1::", "loopback"),
+        ("93.184.215.14", None),
+        ("2a00:1450:4001::1", None),
     ],
 )
 def test_address_kinds(address, kind):
@@ -284,6 +307,7 @@ def test_an_empty_list_allows_nothing_even_a_public_address():
 # HTTPS: the connection goes to the checked address, with the name as SNI and the certificate checked
 # against the name (a real TLS server with a certificate made here).
 
+
 def _certificate(tmp_path, name):
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
@@ -294,8 +318,12 @@ def _certificate(tmp_path, name):
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
     now = datetime.datetime.now(datetime.UTC)
     cert = (
-        x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key())
-        .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(days=1))
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
         .not_valid_after(now + datetime.timedelta(days=1))
         .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
@@ -303,7 +331,9 @@ def _certificate(tmp_path, name):
     )
     cert_file, key_file = tmp_path / "cert.pem", tmp_path / "key.pem"
     cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    key_file.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
     return str(cert_file), str(key_file)
 
 
@@ -327,10 +357,14 @@ def test_https_sends_the_name_as_sni_and_checks_the_certificate(tls_server):
     from common import outbound
 
     allowed = ["localhost", "127.0.0.1"]
-    response = outbound.request("GET", f"https://localhost:{tls_server.port}/healthz", allowed=allowed, setting="X", ca_certs=tls_server.ca)
+    response = outbound.request(
+        "GET", f"https://localhost:{tls_server.port}/healthz", allowed=allowed, setting="X", ca_certs=tls_server.ca
+    )
     assert response.status == 200
     assert tls_server.sni == ["localhost"] and tls_server.hits == [("/healthz", f"localhost:{tls_server.port}")]
     # The same server by its address: the certificate does not name 127.0.0.1, so the call fails.
     with pytest.raises(outbound.OutboundFailed):
-        outbound.request("GET", f"https://127.0.0.1:{tls_server.port}/healthz", allowed=allowed, setting="X", ca_certs=tls_server.ca)
+        outbound.request(
+            "GET", f"https://127.0.0.1:{tls_server.port}/healthz", allowed=allowed, setting="X", ca_certs=tls_server.ca
+        )
     assert len(tls_server.hits) == 1

@@ -57,22 +57,49 @@ def plan_with_runs():
     start = datetime.datetime(2025, 3, 20, 13, 2, 5, tzinfo=UTC)  # 20:02:05 in Novosibirsk
     # Created out of order: the appendix follows the steps.
     AutomationRun.objects.create(
-        plan=plan, step=update, kind="shell", mode=RunMode.PRODUCTION, status=RunStatus.FAILED, timeout_seconds=600,
-        command=f"apt-get install -y kubelet --password {SECRET_VALUE}", started_by=operator,
-        started_at=start + datetime.timedelta(minutes=10), finished_at=start + datetime.timedelta(minutes=11), exit_code=100,
-        log=f"Reading package lists...\nE: login with {SECRET_VALUE} failed\n", created_at=start + datetime.timedelta(minutes=10),
+        plan=plan,
+        step=update,
+        kind="shell",
+        mode=RunMode.PRODUCTION,
+        status=RunStatus.FAILED,
+        timeout_seconds=600,
+        command=f"apt-get install -y kubelet --password {SECRET_VALUE}",
+        started_by=operator,
+        started_at=start + datetime.timedelta(minutes=10),
+        finished_at=start + datetime.timedelta(minutes=11),
+        exit_code=100,
+        log=f"Reading package lists...\nE: login with {SECRET_VALUE} failed\n",
+        created_at=start + datetime.timedelta(minutes=10),
     )
     AutomationRun.objects.create(
-        plan=plan, step=drain, kind="kubectl", cluster_name="prod-1", mode=RunMode.PRODUCTION, status=RunStatus.SUCCEEDED,
-        timeout_seconds=900, command="kubectl --kubeconfig /tmp/kc drain worker-1 --ignore-daemonsets", started_by=operator,
-        started_at=start, finished_at=start + datetime.timedelta(seconds=42), exit_code=0,
+        plan=plan,
+        step=drain,
+        kind="kubectl",
+        cluster_name="prod-1",
+        mode=RunMode.PRODUCTION,
+        status=RunStatus.SUCCEEDED,
+        timeout_seconds=900,
+        command="kubectl --kubeconfig /tmp/kc drain worker-1 --ignore-daemonsets",
+        started_by=operator,
+        started_at=start,
+        finished_at=start + datetime.timedelta(seconds=42),
+        exit_code=0,
         log=f"node/worker-1 cordoned\nAuthorization: Bearer {KUBE_TOKEN}\nevicting pod default/web-5d8f\nnode/worker-1 drained\n"
-            + "x" * 400 + "\n",
+        + "x" * 400
+        + "\n",
         created_at=start,
     )
     # A rehearsal is not in the appendix.
-    AutomationRun.objects.create(plan=plan, step=drain, kind="kubectl", mode=RunMode.REHEARSAL, status=RunStatus.SUCCEEDED,
-                                 timeout_seconds=900, command="kubectl drain worker-1 --dry-run=server", log="REHEARSAL-ONLY-LINE\n")
+    AutomationRun.objects.create(
+        plan=plan,
+        step=drain,
+        kind="kubectl",
+        mode=RunMode.REHEARSAL,
+        status=RunStatus.SUCCEEDED,
+        timeout_seconds=900,
+        command="kubectl drain worker-1 --dry-run=server",
+        log="REHEARSAL-ONLY-LINE\n",
+    )
     return plan
 
 
@@ -83,9 +110,16 @@ def test_the_pdf_shows_commands_and_logs_and_never_a_secret(plan_with_runs, tmp_
     with translation.override("ru"):
         title = gettext("Appendix. Automation")
     assert title in flat
-    for line in ("kubectl --kubeconfig /tmp/kc drain worker-1 --ignore-daemonsets", "node/worker-1 cordoned", "evicting pod default/web-5d8f",
-                 "node/worker-1 drained", "Reading package lists...", "apt-get install -y kubelet --password ••••••", "E: login with •••••• failed",
-                 "Authorization: Bearer ••••••"):
+    for line in (
+        "kubectl --kubeconfig /tmp/kc drain worker-1 --ignore-daemonsets",
+        "node/worker-1 cordoned",
+        "evicting pod default/web-5d8f",
+        "node/worker-1 drained",
+        "Reading package lists...",
+        "apt-get install -y kubelet --password ••••••",
+        "E: login with •••••• failed",
+        "Authorization: Bearer ••••••",
+    ):
         assert line in flat, line
     # Never the secret (a Secret row) nor the kubeconfig's token, not even split by line wrapping.
     letters = re.sub(r"\s+", "", text)
@@ -101,7 +135,17 @@ def test_the_pdf_shows_commands_and_logs_and_never_a_secret(plan_with_runs, tmp_
     # A look at the pages (saved for a person; the test only checks they render)
     (tmp_path / "plan.pdf").write_bytes(pdf)
     out = Path(os.environ.get("OKNO_PDF_PNG_DIR", tmp_path))
-    subprocess.run(["pdftoppm", "-png", "-r", os.environ.get("OKNO_PDF_PNG_DPI", "70"), str(tmp_path / "plan.pdf"), str(out / "appendix")], check=True)
+    subprocess.run(
+        [
+            "pdftoppm",
+            "-png",
+            "-r",
+            os.environ.get("OKNO_PDF_PNG_DPI", "70"),
+            str(tmp_path / "plan.pdf"),
+            str(out / "appendix"),
+        ],
+        check=True,
+    )
     assert list(out.glob("appendix*.png"))
 
 
@@ -109,7 +153,9 @@ def test_no_production_run_no_appendix(db):
     plan = PlanFactory()
     step = StepFactory(plan=plan)
     assert runbook_pdf.appendix(plan) == ""
-    AutomationRun.objects.create(plan=plan, step=step, kind="shell", mode=RunMode.REHEARSAL, timeout_seconds=5, log="dry\n")
+    AutomationRun.objects.create(
+        plan=plan, step=step, kind="shell", mode=RunMode.REHEARSAL, timeout_seconds=5, log="dry\n"
+    )
     assert runbook_pdf.appendix(plan) == ""
     with translation.override("en"):
         assert "Appendix. Automation" not in render_plan_html(plan.pk, language="en")
@@ -119,7 +165,9 @@ def test_a_long_log_is_cut_with_a_note(db):
     plan = PlanFactory()
     step = StepFactory(plan=plan)
     log = "\n".join(f"line {n}" for n in range(1, 3501))
-    run = AutomationRun.objects.create(plan=plan, step=step, kind="shell", timeout_seconds=5, status=RunStatus.SUCCEEDED, log=log)
+    run = AutomationRun.objects.create(
+        plan=plan, step=step, kind="shell", timeout_seconds=5, status=RunStatus.SUCCEEDED, log=log
+    )
     with translation.override("en"):
         html = runbook_pdf.appendix(plan)
     assert "line 3000</pre>" in html and "line 3001" not in html
@@ -132,8 +180,15 @@ def test_one_query_for_the_runs_whatever_their_number(db, django_assert_num_quer
     for position in range(1, 6):
         step = StepFactory(plan=plan, position=position)
         for _ in range(3):
-            AutomationRun.objects.create(plan=plan, step=step, kind="kubectl", cluster_name="prod-1", timeout_seconds=5,
-                                         started_by=UserFactory(), log=f"{KUBE_TOKEN}\n")
+            AutomationRun.objects.create(
+                plan=plan,
+                step=step,
+                kind="kubectl",
+                cluster_name="prod-1",
+                timeout_seconds=5,
+                started_by=UserFactory(),
+                log=f"{KUBE_TOKEN}\n",
+            )
     # The runs (with steps and people), the secrets, the clusters' kubeconfigs.
     with django_assert_num_queries(3):
         html = runbook_pdf.appendix(plan)
@@ -142,10 +197,19 @@ def test_one_query_for_the_runs_whatever_their_number(db, django_assert_num_quer
 
 def test_a_client_key_in_the_kubeconfig_is_redacted_too(db):
     key = "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAzfakefakefakefake\n-----END RSA PRIVATE KEY-----\n"
-    kubeconfig = KUBECONFIG.replace(f"token: {KUBE_TOKEN}", f"client-key-data: {base64.b64encode(key.encode()).decode()}")
+    kubeconfig = KUBECONFIG.replace(
+        f"token: {KUBE_TOKEN}", f"client-key-data: {base64.b64encode(key.encode()).decode()}"
+    )
     plan = PlanFactory()
     step = StepFactory(plan=plan)
     Cluster.objects.create(name="c1", kubeconfig=kubeconfig)
-    AutomationRun.objects.create(plan=plan, step=step, kind="kubectl", cluster_name="c1", timeout_seconds=5, log="MIIEowIBAAKCAQEAzfakefakefakefake\n")
+    AutomationRun.objects.create(
+        plan=plan,
+        step=step,
+        kind="kubectl",
+        cluster_name="c1",
+        timeout_seconds=5,
+        log="MIIEowIBAAKCAQEAzfakefakefakefake\n",
+    )
     html = runbook_pdf.appendix(plan)
     assert "MIIEowIBAAKCAQEAzfakefakefakefake" not in html and "••••••" in html

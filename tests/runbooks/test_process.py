@@ -62,7 +62,14 @@ def unique_sleep():
 
 def test_output_arrives_line_by_line_in_order(tmp_path):
     ctx, lines = make_ctx(tmp_path)
-    outcome = run_process([PYTHON, "-c", "import sys\nfor i in range(200): print('line', i, flush=i % 7 == 0)\nsys.stdout.flush()\nsys.stderr.write('to stderr\\n')"], ctx)
+    outcome = run_process(
+        [
+            PYTHON,
+            "-c",
+            "import sys\nfor i in range(200): print('line', i, flush=i % 7 == 0)\nsys.stdout.flush()\nsys.stderr.write('to stderr\\n')",
+        ],
+        ctx,
+    )
     assert outcome.status == "succeeded"
     assert outcome.exit_code == 0
     assert lines[:200] == [f"line {i}" for i in range(200)]
@@ -96,8 +103,20 @@ def test_exit_code_decides(tmp_path):
     assert run_process(["true"], ctx).status == "succeeded"
 
 
-SHELL_SYNTAX = ["$(echo substituted)", "`echo substituted`", "a; echo injected", "b && echo injected", "c | cat", "*", "$HOME",
-                "two  spaces", "'quoted'", '"double"', "> redirected", "# comment"]
+SHELL_SYNTAX = [
+    "$(echo substituted)",
+    "`echo substituted`",
+    "a; echo injected",
+    "b && echo injected",
+    "c | cat",
+    "*",
+    "$HOME",
+    "two  spaces",
+    "'quoted'",
+    '"double"',
+    "> redirected",
+    "# comment",
+]
 
 
 def test_arguments_reach_the_program_literally_never_through_a_shell(tmp_path):
@@ -138,7 +157,7 @@ def test_timeout_ends_the_whole_tree(tmp_path):
     sleep = unique_sleep()
     ctx, lines = make_ctx(tmp_path, stop_on="started", reason="timed_out")
     # When the run's time is up once it started
-    outcome = run_process(["sh", "-c", f'{" ".join(sleep)} & echo started; wait'], ctx)
+    outcome = run_process(["sh", "-c", f"{' '.join(sleep)} & echo started; wait"], ctx)
     # Then the run ends (not after the five-minute sleep), as timed out, and the background child is gone too
     assert outcome.status == "timed_out"
     assert lines == ["started"]
@@ -187,7 +206,9 @@ def test_a_program_ignoring_sigterm_is_killed_after_the_grace(tmp_path, settings
 
 def test_stdin_and_environment(tmp_path):
     ctx, lines = make_ctx(tmp_path, env={"FROM_CTX": "ctx"})
-    outcome = run_process(["sh", "-c", 'cat; echo "$FROM_CTX $FROM_ARG"; pwd'], ctx, env={"FROM_ARG": "arg"}, stdin_text="from stdin\n")
+    outcome = run_process(
+        ["sh", "-c", 'cat; echo "$FROM_CTX $FROM_ARG"; pwd'], ctx, env={"FROM_ARG": "arg"}, stdin_text="from stdin\n"
+    )
     assert outcome.status == "succeeded"
     # the job runs in a private work dir of the runner's, not in the worker's
     assert lines[:2] == ["from stdin", "ctx arg"]

@@ -58,18 +58,22 @@ def test_base64_inside_a_longer_stream_is_masked_at_every_alignment(prefix, urls
     left, right = redacted.split(REDACTED)
     filled = left + "A" * (len(stream) - len(left) - len(right)) + right
     decoded = base64.b64decode(filled + "=" * (-len(filled) % 4), altchars=b"-_" if urlsafe else None)
-    assert not any(secret[i:i + 6] in decoded for i in range(len(secret) - 5)), decoded
+    assert not any(secret[i : i + 6] in decoded for i in range(len(secret) - 5)), decoded
     assert decoded.startswith(prefix[:-1] if prefix else b"") and decoded.endswith(b"more data --")
 
 
 def test_short_values_and_ordinary_text_are_left_alone():
     redactor = Redactor(["abc", "", None])
     assert redactor("abc abcdef") == "abc abcdef"
-    assert Redactor([SECRET])("Filesystem Size Used Avail Use% Mounted on") == "Filesystem Size Used Avail Use% Mounted on"
+    assert (
+        Redactor([SECRET])("Filesystem Size Used Avail Use% Mounted on") == "Filesystem Size Used Avail Use% Mounted on"
+    )
 
 
 @pytest.mark.django_db
-def test_a_run_printing_its_secret_base64_encoded_leaves_it_masked(running_plan, operator, django_capture_on_commit_callbacks):
+def test_a_run_printing_its_secret_base64_encoded_leaves_it_masked(
+    running_plan, operator, django_capture_on_commit_callbacks
+):
     Secret.objects.create(name="api-token", value="tok-8d7f6e5a4b3c2d1e")
     step = Step.objects.get(plan=running_plan, position=1)
     code = (
@@ -82,7 +86,11 @@ def test_a_run_printing_its_secret_base64_encoded_leaves_it_masked(running_plan,
         run = runs.request_run(step.pk, actor=operator)
     run.refresh_from_db()
     assert run.status == RunStatus.SUCCEEDED, run.summary
-    leaks = [base64.b64encode(b"tok-8d7f6e5a4b3c2d1e").decode(), "tok-8d7f6e5a4b3c2d1e".encode().hex(), "tok-8d7f6e5a4b3c2d1e"[::-1]]
+    leaks = [
+        base64.b64encode(b"tok-8d7f6e5a4b3c2d1e").decode(),
+        b"tok-8d7f6e5a4b3c2d1e".hex(),
+        "tok-8d7f6e5a4b3c2d1e"[::-1],
+    ]
     stored = run.log + "\n" + "\n".join(RunLine.objects.filter(run=run).values_list("text", flat=True))
     for leak in leaks:
         assert leak not in stored, (leak, stored)

@@ -21,7 +21,10 @@ def test_list_and_detail(installed, author_client):
     response = author_client.get(reverse("runbooks:runbook_list"))
     assert response.status_code == 200
     page = response.content.decode()
-    assert "Обслуживание узлов кластера" in page and reverse("runbooks:runbook_plan_create", args=["node-maintenance"]) in page
+    assert (
+        "Обслуживание узлов кластера" in page
+        and reverse("runbooks:runbook_plan_create", args=["node-maintenance"]) in page
+    )
     detail = author_client.get(reverse("runbooks:runbook_detail", args=["node-maintenance"])).content.decode()
     assert "kubernetes" in detail and "node-os-update.yml" in detail and "v1" in detail
     assert "kubectl get pdb --all-namespaces -o wide" in detail or "get pdb" in detail
@@ -120,7 +123,9 @@ def test_computed_window_end_past_the_date_limit_is_a_message(installed, author_
     # Given a window start at the very end of the accepted range and no end: the runbook's duration
     # pushes the computed end past 2100. When the author submits, then a message, not a 500.
     url = reverse("runbooks:runbook_plan_create", args=["node-maintenance"])
-    response = author_client.post(url, {**WINDOW, "window_start": "2100-12-31T23:30", "p_cluster": "prod-k8s", "p_nodes": "worker-1"})
+    response = author_client.post(
+        url, {**WINDOW, "window_start": "2100-12-31T23:30", "p_cluster": "prod-k8s", "p_nodes": "worker-1"}
+    )
     assert response.status_code == 422
     page = response.content.decode()
     assert "2100" in page and "worker-1" in page

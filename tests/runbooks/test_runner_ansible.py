@@ -22,6 +22,7 @@ def english():
     with translation.override("en"):
         yield
 
+
 LOCAL_HOST = "ansible_connection=local ansible_python_interpreter=python3"  # the runner's Python
 
 
@@ -56,7 +57,11 @@ def test_smoke_playbook_runs_and_extra_vars_reach_it(tmp_path, ansible, runner_w
     # Given the shipped smoke playbook, run on the runner's host with extra vars
     marker = runner_writable_dir / "marker.txt"
     ctx, lines = make_ctx(tmp_path)
-    spec = {"playbook": "smoke-local.yml", "inventory": "local", "extra_vars": {"message": "Привет, Okno", "marker_path": str(marker)}}
+    spec = {
+        "playbook": "smoke-local.yml",
+        "inventory": "local",
+        "extra_vars": {"message": "Привет, Okno", "marker_path": str(marker)},
+    }
     outcome = ansible.run(spec, ctx)
     # Then it succeeds, its lines arrived one by one, and the file holds the given content
     assert outcome.status == "succeeded", lines
@@ -108,13 +113,28 @@ def test_unreachable_host_is_named(tmp_path, ansible):
     assert "unreachable=1" in outcome.summary
 
 
-@pytest.mark.parametrize("value", ["$(touch {marker})", "; rm -rf / ; touch {marker}", "{{{{ lookup('pipe', 'touch {marker}') }}}}", "`touch {marker}`"])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "$(touch {marker})",
+        "; rm -rf / ; touch {marker}",
+        "{{{{ lookup('pipe', 'touch {marker}') }}}}",
+        "`touch {marker}`",
+    ],
+)
 def test_injection_through_extra_vars_stays_a_literal_string(tmp_path, ansible, value, runner_writable_dir):
     # Given a parameter value a shell or Jinja would run, passed into extra vars by fill()
     pwned = Path(f"/tmp/pwned-{uuid.uuid4()}")
     value = value.format(marker=pwned)
     out = runner_writable_dir / "out.txt"
-    spec = fill({"playbook": "smoke-local.yml", "inventory": "local", "extra_vars": {"message": "{{ target }}", "marker_path": str(out)}}, {"target": value})
+    spec = fill(
+        {
+            "playbook": "smoke-local.yml",
+            "inventory": "local",
+            "extra_vars": {"message": "{{ target }}", "marker_path": str(out)},
+        },
+        {"target": value},
+    )
     ctx, lines = make_ctx(tmp_path)
     outcome = ansible.run(spec, ctx)
     # Then it arrives as text, is written as text, and nothing ran
@@ -135,9 +155,17 @@ def test_cluster_inventory_is_used(tmp_path, ansible):
 
 
 def test_cluster_yaml_inventory_is_used(tmp_path, ansible):
-    inventory = f"all:\n  children:\n    masters:\n      hosts:\n        cp-1:\n          ansible_connection: local\n          ansible_python_interpreter: python3\n"
+    inventory = "all:\n  children:\n    masters:\n      hosts:\n        cp-1:\n          ansible_connection: local\n          ansible_python_interpreter: python3\n"
     ctx, lines = make_ctx(tmp_path, cluster=Cluster(name="yaml-inv", ansible_inventory=inventory))
-    outcome = ansible.run({"playbook_yaml": inline("- ansible.builtin.debug:\n    msg: 'host={{ inventory_hostname }}'", hosts="masters"), "inventory": "cluster"}, ctx)
+    outcome = ansible.run(
+        {
+            "playbook_yaml": inline(
+                "- ansible.builtin.debug:\n    msg: 'host={{ inventory_hostname }}'", hosts="masters"
+            ),
+            "inventory": "cluster",
+        },
+        ctx,
+    )
     assert outcome.status == "succeeded", lines
     assert '    "msg": "host=cp-1"' in lines
 
@@ -152,7 +180,10 @@ def test_cluster_without_inventory_is_an_error(tmp_path, ansible):
 
 
 def test_tags_select_tasks(tmp_path, ansible):
-    playbook = inline("- ansible.builtin.debug:\n    msg: tagged-a\n  tags: [a]", "- ansible.builtin.debug:\n    msg: tagged-b\n  tags: [b]")
+    playbook = inline(
+        "- ansible.builtin.debug:\n    msg: tagged-a\n  tags: [a]",
+        "- ansible.builtin.debug:\n    msg: tagged-b\n  tags: [b]",
+    )
     ctx, lines = make_ctx(tmp_path)
     outcome = ansible.run({"playbook_yaml": playbook, "inventory": "local", "tags": ["b"]}, ctx)
     assert outcome.status == "succeeded", lines
@@ -163,7 +194,10 @@ def test_tags_select_tasks(tmp_path, ansible):
 def test_child_environment_does_not_inherit_the_worker_secrets(tmp_path, ansible, monkeypatch):
     monkeypatch.setenv("OKNO_TEST_WORKER_SECRET", "s3cr3t-value")
     ctx, lines = make_ctx(tmp_path, env={"FROM_CTX": "ctx-value"})
-    playbook = inline("- ansible.builtin.command: printenv\n  register: printed", "- ansible.builtin.debug:\n    var: printed.stdout_lines")
+    playbook = inline(
+        "- ansible.builtin.command: printenv\n  register: printed",
+        "- ansible.builtin.debug:\n    var: printed.stdout_lines",
+    )
     outcome = ansible.run({"playbook_yaml": playbook, "inventory": "local"}, ctx)
     assert outcome.status == "succeeded", lines
     text = "\n".join(lines)
@@ -196,7 +230,12 @@ def test_malformed_specs_are_refused(ansible, spec):
 def test_describe(ansible):
     spec = {"playbook": "node-maintenance.yml", "inventory": "cluster", "limit": "worker-1", "check": True}
     assert ansible.describe(spec) == "ansible-playbook node-maintenance.yml --limit worker-1 --check"
-    spec = {"playbook": "kubeadm-upgrade-node.yml", "inventory": "cluster", "limit": "cp-1", "extra_vars": {"target_version": "1.31.2"}}
+    spec = {
+        "playbook": "kubeadm-upgrade-node.yml",
+        "inventory": "cluster",
+        "limit": "cp-1",
+        "extra_vars": {"target_version": "1.31.2"},
+    }
     assert ansible.describe(spec) == "ansible-playbook kubeadm-upgrade-node.yml --limit cp-1 -e target_version=1.31.2"
 
 
@@ -243,7 +282,9 @@ def test_context_timeout_ends_the_run(tmp_path, ansible, settings):
     sleep = unique_sleep()
     ctx, _ = make_ctx(tmp_path, timeout=4)
     started = time.monotonic()
-    outcome = ansible.run({"playbook_yaml": inline(f"- ansible.builtin.command: {' '.join(sleep)}"), "inventory": "local"}, ctx)
+    outcome = ansible.run(
+        {"playbook_yaml": inline(f"- ansible.builtin.command: {' '.join(sleep)}"), "inventory": "local"}, ctx
+    )
     assert outcome.status == "timed_out"
     assert time.monotonic() - started < 4 + 1 + 3
     assert wait_gone(sleep) == []

@@ -125,7 +125,9 @@ def test_redirect_is_not_followed(tmp_path, http, server):
 
 def test_json_post(tmp_path, http, server):
     ctx, lines = make_ctx(tmp_path)
-    outcome = http.run({"method": "POST", "url": f"{server.base}/echo", "json": {"node": "worker-1"}, "expect_status": [201]}, ctx)
+    outcome = http.run(
+        {"method": "POST", "url": f"{server.base}/echo", "json": {"node": "worker-1"}, "expect_status": [201]}, ctx
+    )
     assert outcome.status == "succeeded"
     method, _, headers, body = server.requests[0]
     assert (method, json.loads(body), headers["Content-Type"]) == ("POST", {"node": "worker-1"}, "application/json")
@@ -226,4 +228,7 @@ def test_malformed_specs_are_refused(http, spec):
 
 
 def test_describe(http):
-    assert http.describe({"method": "post", "url": "https://hooks.example.com/maintenance"}) == "POST https://hooks.example.com/maintenance"
+    assert (
+        http.describe({"method": "post", "url": "https://hooks.example.com/maintenance"})
+        == "POST https://hooks.example.com/maintenance"
+    )

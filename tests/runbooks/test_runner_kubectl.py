@@ -9,7 +9,7 @@ from django.conf import settings
 
 from runbooks.runners.base import AutomationError, UnsafeParameter, fill
 from runbooks.runners.kubectl import KubectlRunner
-from tests.runbooks.kube_fixtures import *  # noqa: F401,F403
+from tests.runbooks.kube_fixtures import *  # noqa: F403
 from tests.runbooks.kube_fixtures import _cluster, in_english, make_ctx
 from tests.waiting import FAILURE_DEADLINE_SECONDS, wait_until
 
@@ -79,7 +79,13 @@ def test_rehearsal_of_drain_adds_dry_run_server_and_changes_nothing(runner, clus
     fake_api.add_pod("default", "web-1", "worker-1", {"app": "web"})
     fake_api.add_pod("default", "agent-1", "worker-1", {"app": "agent"}, owner_kind="DaemonSet")
 
-    outcome, lines = run(runner, cluster, tmp_path, {"args": ["drain", "worker-1", "--ignore-daemonsets", "--delete-emptydir-data"]}, dry_run=True)
+    outcome, lines = run(
+        runner,
+        cluster,
+        tmp_path,
+        {"args": ["drain", "worker-1", "--ignore-daemonsets", "--delete-emptydir-data"]},
+        dry_run=True,
+    )
 
     assert outcome.status == "succeeded", lines
     assert outcome.command.endswith("drain worker-1 --ignore-daemonsets --delete-emptydir-data --dry-run=server")
@@ -119,10 +125,20 @@ def test_rehearsal_runs_read_only_verbs_unchanged_and_skips_others(runner, clust
 def test_rehearsal_puts_dry_run_before_the_container_arguments():
     from runbooks.runners.kubectl import rehearsal_args
 
-    assert rehearsal_args(["run", "x", "--image=busybox", "--dry-run=client", "--", "sleep", "1"])[0] == \
-        ["run", "x", "--image=busybox", "--dry-run=server", "--", "sleep", "1"]
+    assert rehearsal_args(["run", "x", "--image=busybox", "--dry-run=client", "--", "sleep", "1"])[0] == [
+        "run",
+        "x",
+        "--image=busybox",
+        "--dry-run=server",
+        "--",
+        "sleep",
+        "1",
+    ]
     assert rehearsal_args(["rollout", "undo", "deployment/web"])[0][-1] == "--dry-run=server"
-    assert rehearsal_args(["rollout", "restart", "deployment/web"]) == (None, "kubectl rollout restart has no dry run; it is skipped in a rehearsal.")
+    assert rehearsal_args(["rollout", "restart", "deployment/web"]) == (
+        None,
+        "kubectl rollout restart has no dry run; it is skipped in a rehearsal.",
+    )
     assert rehearsal_args(["rollout", "status", "deployment/web"])[0] == ["rollout", "status", "deployment/web"]
 
 
@@ -149,26 +165,29 @@ def test_a_flag_built_from_a_parameter_is_refused_at_run(runner, cluster, fake_a
         runner.check({"args": ["get", "nodes", "--{{ flag }}"]})
 
 
-@pytest.mark.parametrize("args", [
-    ["get", "nodes", "--server", "http://127.0.0.1:1"],
-    ["get", "nodes", "--server=http://127.0.0.1:1"],
-    ["get", "nodes", "-s", "http://127.0.0.1:1"],
-    ["get", "nodes", "-shttp://127.0.0.1:1"],
-    ["get", "nodes", "-As", "http://127.0.0.1:1"],
-    ["get", "nodes", "--token=abc"],
-    ["get", "nodes", "--as=system:admin"],
-    ["get", "nodes", "--as-group", "system:masters"],
-    ["get", "nodes", "--kubeconfig=/etc/kubernetes/admin.conf"],
-    ["get", "nodes", "--context", "prod"],
-    ["get", "nodes", "--user=admin"],
-    ["get", "nodes", "--cluster=other"],
-    ["get", "nodes", "--insecure-skip-tls-verify"],
-    ["get", "nodes", "--certificate-authority=/tmp/ca"],
-    ["get", "nodes", "--client-key=/tmp/key"],
-    ["get", "nodes", "--client-certificate=/tmp/crt"],
-    ["get", "nodes", "--username=u"],
-    ["get", "nodes", "--password=p"],
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["get", "nodes", "--server", "http://127.0.0.1:1"],
+        ["get", "nodes", "--server=http://127.0.0.1:1"],
+        ["get", "nodes", "-s", "http://127.0.0.1:1"],
+        ["get", "nodes", "-shttp://127.0.0.1:1"],
+        ["get", "nodes", "-As", "http://127.0.0.1:1"],
+        ["get", "nodes", "--token=abc"],
+        ["get", "nodes", "--as=system:admin"],
+        ["get", "nodes", "--as-group", "system:masters"],
+        ["get", "nodes", "--kubeconfig=/etc/kubernetes/admin.conf"],
+        ["get", "nodes", "--context", "prod"],
+        ["get", "nodes", "--user=admin"],
+        ["get", "nodes", "--cluster=other"],
+        ["get", "nodes", "--insecure-skip-tls-verify"],
+        ["get", "nodes", "--certificate-authority=/tmp/ca"],
+        ["get", "nodes", "--client-key=/tmp/key"],
+        ["get", "nodes", "--client-certificate=/tmp/crt"],
+        ["get", "nodes", "--username=u"],
+        ["get", "nodes", "--password=p"],
+    ],
+)
 def test_check_refuses_connection_overrides(runner, args, fake_api, cluster, tmp_path):
     with pytest.raises(AutomationError, match="kubectl argument refused"):
         runner.check({"args": args})
@@ -177,34 +196,40 @@ def test_check_refuses_connection_overrides(runner, args, fake_api, cluster, tmp
     assert fake_api.requests == []
 
 
-@pytest.mark.parametrize("args", [
-    ["get", "pods", "-nkube-system"],
-    ["get", "pods", "-lapp=status"],
-    ["get", "pods", "-o", "wide", "-A"],
-    ["logs", "-l", "app=web", "--since=5m"],
-    ["rollout", "status", "deployment/web", "-n", "prod"],
-    ["auth", "can-i", "list", "pods"],
-    ["drain", "{{ node }}", "--ignore-daemonsets", "--delete-emptydir-data", "--timeout=10m"],
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["get", "pods", "-nkube-system"],
+        ["get", "pods", "-lapp=status"],
+        ["get", "pods", "-o", "wide", "-A"],
+        ["logs", "-l", "app=web", "--since=5m"],
+        ["rollout", "status", "deployment/web", "-n", "prod"],
+        ["auth", "can-i", "list", "pods"],
+        ["drain", "{{ node }}", "--ignore-daemonsets", "--delete-emptydir-data", "--timeout=10m"],
+    ],
+)
 def test_check_accepts_ordinary_commands(runner, args):
     runner.check({"args": args})
 
 
-@pytest.mark.parametrize("args, message", [
-    (["exec", "-it", "web", "--", "sh"], "not allowed in automation"),
-    (["port-forward", "svc/web", "8080:80"], "not allowed in automation"),
-    (["proxy"], "not allowed in automation"),
-    (["cp", "web:/etc/passwd", "/tmp/x"], "not allowed in automation"),
-    (["attach", "web"], "not allowed in automation"),
-    (["debug", "node/worker-1"], "not allowed in automation"),
-    (["edit", "deployment/web"], "not allowed in automation"),
-    (["config", "view", "--raw"], "not allowed in automation"),
-    (["krew", "install", "x"], "is not a kubectl command"),
-    (["-n", "prod", "get", "pods"], "must be the command"),
-    (["{{ verb }}", "pods"], "must be the command"),
-    (["rollout", "frobnicate", "deployment/web"], "is not allowed"),
-    ([], "non-empty list"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["exec", "-it", "web", "--", "sh"], "not allowed in automation"),
+        (["port-forward", "svc/web", "8080:80"], "not allowed in automation"),
+        (["proxy"], "not allowed in automation"),
+        (["cp", "web:/etc/passwd", "/tmp/x"], "not allowed in automation"),
+        (["attach", "web"], "not allowed in automation"),
+        (["debug", "node/worker-1"], "not allowed in automation"),
+        (["edit", "deployment/web"], "not allowed in automation"),
+        (["config", "view", "--raw"], "not allowed in automation"),
+        (["krew", "install", "x"], "is not a kubectl command"),
+        (["-n", "prod", "get", "pods"], "must be the command"),
+        (["{{ verb }}", "pods"], "must be the command"),
+        (["rollout", "frobnicate", "deployment/web"], "is not allowed"),
+        ([], "non-empty list"),
+    ],
+)
 def test_check_refuses_verbs(runner, args, message):
     with pytest.raises(AutomationError, match=message):
         runner.check({"args": args})
@@ -238,7 +263,8 @@ def test_a_kubeconfig_with_a_foreign_exec_plugin_is_refused_before_kubectl_start
     script.chmod(0o755)
     kubeconfig = fake_api.kubeconfig().replace(
         f"token: {fake_api.token}",
-        f"exec:\n      apiVersion: client.authentication.k8s.io/v1\n      command: {script}\n      interactiveMode: Never")
+        f"exec:\n      apiVersion: client.authentication.k8s.io/v1\n      command: {script}\n      interactiveMode: Never",
+    )
     assert "exec:" in kubeconfig
 
     outcome, lines = run(runner, _cluster(kubeconfig), tmp_path, {"args": ["get", "nodes"]})
@@ -256,7 +282,11 @@ def test_cancel_stops_kubectl(runner, cluster, fake_api, tmp_path):
     cancel = threading.Event()
     ctx = make_ctx(tmp_path, cluster, cancel=cancel, timeout=60)
     result = {}
-    worker = threading.Thread(target=in_english(lambda: result.update(outcome=runner.run({"args": ["drain", "worker-2", "--ignore-daemonsets"]}, ctx))))
+    worker = threading.Thread(
+        target=in_english(
+            lambda: result.update(outcome=runner.run({"args": ["drain", "worker-2", "--ignore-daemonsets"]}, ctx))
+        )
+    )
     worker.start()
     wait_until(lambda: fake_api.requests_where("POST", "/eviction"), message="kubectl's first eviction request")
 

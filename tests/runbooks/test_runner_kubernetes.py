@@ -6,7 +6,7 @@ import pytest
 
 from runbooks.runners.base import AutomationError
 from runbooks.runners.kubernetes import KubernetesRunner
-from tests.runbooks.kube_fixtures import *  # noqa: F401,F403
+from tests.runbooks.kube_fixtures import *  # noqa: F403
 from tests.runbooks.kube_fixtures import fake_only, in_english, make_ctx
 from tests.waiting import FAILURE_DEADLINE_SECONDS, wait_until
 
@@ -114,7 +114,13 @@ def test_cancel_during_pdb_retry_stops_within_a_second(runner, kube, tmp_path):
     cancel = threading.Event()
     ctx = make_ctx(tmp_path, kube.cluster, timeout=60, cancel=cancel)
     result = {}
-    worker = threading.Thread(target=in_english(lambda: result.update(outcome=runner.run({"action": "drain", "node": node, "eviction_retry_seconds": 30}, ctx))))
+    worker = threading.Thread(
+        target=in_english(
+            lambda: result.update(
+                outcome=runner.run({"action": "drain", "node": node, "eviction_retry_seconds": 30}, ctx)
+            )
+        )
+    )
     worker.start()
     wait_until(lambda: any("refused by PodDisruptionBudget" in line for line in ctx.lines), message="a PDB refusal")
     refusals = len(kube.server.requests_where("POST", "/eviction")) if kube.is_fake else None
@@ -135,12 +141,16 @@ def test_rollout_restart_then_wait_rollout(runner, kube, tmp_path):
     kube.deployment("web", 2, node)
     assert kube.restarted_at("web") is None
 
-    outcome, lines = run(runner, kube, tmp_path, {"action": "rollout_restart", "namespace": kube.namespace, "name": "web"})
+    outcome, lines = run(
+        runner, kube, tmp_path, {"action": "rollout_restart", "namespace": kube.namespace, "name": "web"}
+    )
     assert outcome.status == "succeeded", lines
     assert kube.restarted_at("web")
     assert outcome.command == f"kubectl rollout restart deployment/web -n {kube.namespace}"
 
-    outcome, lines = run(runner, kube, tmp_path, {"action": "wait_rollout", "namespace": kube.namespace, "name": "web"}, timeout=120)
+    outcome, lines = run(
+        runner, kube, tmp_path, {"action": "wait_rollout", "namespace": kube.namespace, "name": "web"}, timeout=120
+    )
     assert outcome.status == "succeeded", lines
     assert lines[-1] == 'deployment "web" successfully rolled out'
     if kube.is_fake:  # the fake takes 1.5 s to roll out, so the runner saw it in progress
@@ -154,7 +164,9 @@ def test_wait_rollout_times_out(runner, kube, tmp_path):
     kube.server.rollout_seconds = 30
     run(runner, kube, tmp_path, {"action": "rollout_restart", "namespace": kube.namespace, "name": "web"})
 
-    outcome, lines = run(runner, kube, tmp_path, {"action": "wait_rollout", "namespace": kube.namespace, "name": "web"}, timeout=1.5)
+    outcome, lines = run(
+        runner, kube, tmp_path, {"action": "wait_rollout", "namespace": kube.namespace, "name": "web"}, timeout=1.5
+    )
 
     assert outcome.status == "timed_out"
     assert "2 out of 3 new replicas have been updated" in outcome.summary
@@ -165,7 +177,13 @@ def test_wait_pods_ready(runner, kube, tmp_path):
     kube.deployment("web", 2, node, wait=False)
     kube.make_ready_later("app=web", 1.0)
 
-    outcome, lines = run(runner, kube, tmp_path, {"action": "wait_pods_ready", "namespace": kube.namespace, "selector": "app=web"}, timeout=180)
+    outcome, lines = run(
+        runner,
+        kube,
+        tmp_path,
+        {"action": "wait_pods_ready", "namespace": kube.namespace, "selector": "app=web"},
+        timeout=180,
+    )
 
     assert outcome.status == "succeeded", lines
     assert lines[-1] == "2 of 2 pods ready (app=web)"
@@ -178,7 +196,9 @@ def test_list_pods_prints_a_table(runner, kube, tmp_path):
     web = kube.deployment("web", 2, node1)
     kube.deployment("api", 1, node2)
 
-    outcome, lines = run(runner, kube, tmp_path, {"action": "list_pods", "namespace": kube.namespace, "selector": "app=web"})
+    outcome, lines = run(
+        runner, kube, tmp_path, {"action": "list_pods", "namespace": kube.namespace, "selector": "app=web"}
+    )
 
     assert outcome.status == "succeeded"
     assert lines[0].split() == ["NAMESPACE", "NAME", "READY", "STATUS", "NODE"]
@@ -192,7 +212,12 @@ def test_delete_pods_by_label(runner, kube, tmp_path):
     web = kube.deployment("web", 2, node)
     api = kube.deployment("api", 1, node)
 
-    outcome, lines = run(runner, kube, tmp_path, {"action": "delete_pods", "namespace": kube.namespace, "selector": "app=web", "grace_period_seconds": 0})
+    outcome, lines = run(
+        runner,
+        kube,
+        tmp_path,
+        {"action": "delete_pods", "namespace": kube.namespace, "selector": "app=web", "grace_period_seconds": 0},
+    )
 
     assert outcome.status == "succeeded", lines
     for pod in web:
@@ -207,9 +232,12 @@ def test_dry_run_sends_dry_run_all_and_changes_nothing(runner, kube, tmp_path):
     ds = kube.daemonset("agent", node1)
 
     results = {}
-    for spec in ({"action": "cordon", "node": node1}, {"action": "drain", "node": node1},
-                 {"action": "rollout_restart", "namespace": kube.namespace, "name": "web"},
-                 {"action": "delete_pods", "namespace": kube.namespace, "selector": "app=web"}):
+    for spec in (
+        {"action": "cordon", "node": node1},
+        {"action": "drain", "node": node1},
+        {"action": "rollout_restart", "namespace": kube.namespace, "name": "web"},
+        {"action": "delete_pods", "namespace": kube.namespace, "selector": "app=web"},
+    ):
         outcome, lines = run(runner, kube, tmp_path, spec, dry_run=True)
         results[spec["action"]] = (outcome, lines)
         assert outcome.status == "succeeded", lines
@@ -294,7 +322,13 @@ def test_exec_plugin_not_allowed_is_refused_before_any_request(runner, kube, tmp
 
     config = yaml.safe_load(kube.cluster.kubeconfig)
     for entry in config["users"]:
-        entry["user"] = {"exec": {"apiVersion": "client.authentication.k8s.io/v1", "command": "/tmp/steal-credentials", "args": ["x"]}}
+        entry["user"] = {
+            "exec": {
+                "apiVersion": "client.authentication.k8s.io/v1",
+                "command": "/tmp/steal-credentials",
+                "args": ["x"],
+            }
+        }
     kube.cluster.kubeconfig = yaml.safe_dump(config)
     marker = tmp_path / "ran"
 
@@ -308,15 +342,18 @@ def test_exec_plugin_not_allowed_is_refused_before_any_request(runner, kube, tmp
         assert kube.server.requests == []
 
 
-@pytest.mark.parametrize("spec, message", [
-    ({"action": "reboot", "node": "x"}, "is unknown"),
-    ({"action": "cordon"}, "needs “node”"),
-    ({"action": "drain", "node": "x", "eviction_retry_seconds": 0}, "at least 1"),
-    ({"action": "delete_pods", "namespace": "x"}, "needs “selector”"),
-    ({"action": "list_pods"}, "selector or a node"),
-    ({"action": "rollout_restart", "namespace": "x", "name": "y", "resource": "job"}, "must be one of"),
-    ({"action": "cordon", "node": "x", "nodes": "y"}, "unknown fields: nodes"),
-])
+@pytest.mark.parametrize(
+    "spec, message",
+    [
+        ({"action": "reboot", "node": "x"}, "is unknown"),
+        ({"action": "cordon"}, "needs “node”"),
+        ({"action": "drain", "node": "x", "eviction_retry_seconds": 0}, "at least 1"),
+        ({"action": "delete_pods", "namespace": "x"}, "needs “selector”"),
+        ({"action": "list_pods"}, "selector or a node"),
+        ({"action": "rollout_restart", "namespace": "x", "name": "y", "resource": "job"}, "must be one of"),
+        ({"action": "cordon", "node": "x", "nodes": "y"}, "unknown fields: nodes"),
+    ],
+)
 def test_check_refuses_malformed_specs(runner, spec, message):
     with pytest.raises(AutomationError, match=message):
         runner.check(spec)
@@ -328,7 +365,16 @@ def test_run_refuses_a_malformed_spec_without_raising(runner, kube, tmp_path):
 
 
 def test_describe_reads_like_kubectl(runner):
-    assert runner.describe({"action": "drain", "node": "worker-1"}) == "kubectl drain worker-1 --ignore-daemonsets --delete-emptydir-data"
-    assert runner.describe({"action": "wait_rollout", "namespace": "prod", "name": "api", "resource": "statefulset"}) == "kubectl rollout status statefulset/api -n prod"
-    assert runner.describe({"action": "delete_pods", "namespace": "prod", "selector": "app=x", "grace_period_seconds": 5}) == "kubectl delete pods -l app=x -n prod --grace-period=5 --wait=false"
+    assert (
+        runner.describe({"action": "drain", "node": "worker-1"})
+        == "kubectl drain worker-1 --ignore-daemonsets --delete-emptydir-data"
+    )
+    assert (
+        runner.describe({"action": "wait_rollout", "namespace": "prod", "name": "api", "resource": "statefulset"})
+        == "kubectl rollout status statefulset/api -n prod"
+    )
+    assert (
+        runner.describe({"action": "delete_pods", "namespace": "prod", "selector": "app=x", "grace_period_seconds": 5})
+        == "kubectl delete pods -l app=x -n prod --grace-period=5 --wait=false"
+    )
     assert runner.supports_dry_run and runner.needs_cluster

@@ -88,7 +88,10 @@ def make_ctx(tmp_path, **kwargs):
     return RunContext(workdir=tmp_path, output=lines.append, **kwargs), lines
 
 
-needs_root = pytest.mark.skipif(os.getuid() != 0 and not IN_CI, reason="the full boundary needs root: runner.sh then runs the runner as its own user (in CI this is a failure)")
+needs_root = pytest.mark.skipif(
+    os.getuid() != 0 and not IN_CI,
+    reason="the full boundary needs root: runner.sh then runs the runner as its own user (in CI this is a failure)",
+)
 
 
 @needs_root
@@ -114,7 +117,13 @@ def test_the_job_gets_exactly_its_environment_and_files_in_a_private_dir(tmp_pat
         "print(oct(stat.S_IMODE(os.stat('.').st_mode)), oct(stat.S_IMODE(os.stat('sub/conf.yaml').st_mode)), open('sub/conf.yaml').read())\n"
         "print(os.getcwd())\n"
     )
-    outcome = run_process(["python3", "-c", script], ctx, env={"FROM_ARG": "arg"}, files={"sub/conf.yaml": "key: value"}, env_paths={"CONF": "sub/conf.yaml", "HOME": ""})
+    outcome = run_process(
+        ["python3", "-c", script],
+        ctx,
+        env={"FROM_ARG": "arg"},
+        files={"sub/conf.yaml": "key: value"},
+        env_paths={"CONF": "sub/conf.yaml", "HOME": ""},
+    )
     assert outcome.status == "succeeded", lines
     assert lines[0] == str(["CONF", "FROM_ARG", "FROM_CTX", "HOME", "LANG", "LC_ALL", "OKNO_RUNNER_JOB", "PATH"])
     assert lines[1:3] == ["True True", "0o700 0o600 key: value"]
@@ -191,8 +200,13 @@ def test_a_stale_socket_is_replaced_and_a_live_one_is_kept(tmp_path):
     # When runner.sh starts on it, then a second one on the same path
     service = start_runner(path, tmp_path / "runner.log")
     try:
-        second = subprocess.run(["bash", str(ROOT / "scripts" / "runner.sh")], env={**os.environ, "OKNO_RUNNER_SOCKET": str(path)},
-                                capture_output=True, text=True, timeout=60)
+        second = subprocess.run(
+            ["bash", str(ROOT / "scripts" / "runner.sh")],
+            env={**os.environ, "OKNO_RUNNER_SOCKET": str(path)},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         # Then the first serves, and the second refuses to take over the live socket
         assert service.answers()
         assert second.returncode != 0 and "another runner already listens" in second.stderr
@@ -210,8 +224,13 @@ def test_tcp_needs_the_shared_token(tmp_path, settings):
         port = probe.getsockname()[1]
     token = uuid.uuid4().hex
     log = open(tmp_path / "tcp.log", "wb")
-    process = subprocess.Popen([sys.executable, "-m", "okno_runner", "--listen", f"127.0.0.1:{port}"], cwd=ROOT,
-                               env={"PATH": os.environ["PATH"], "OKNO_RUNNER_TOKEN": token}, stdout=log, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "okno_runner", "--listen", f"127.0.0.1:{port}"],
+        cwd=ROOT,
+        env={"PATH": os.environ["PATH"], "OKNO_RUNNER_TOKEN": token},
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     service = RunnerService(f"tcp://127.0.0.1:{port}", process, tmp_path / "tcp.log")
     try:
         wait_until(lambda: "listening" in service.log() or process.poll() is not None, message="the runner to listen")

@@ -35,7 +35,9 @@ def test_registered_with_label(shell):
 
 def test_runs_the_argument_list(tmp_path, shell):
     ctx, lines = make_ctx(tmp_path)
-    spec = fill({"argv": ["printf", "%s|%s\n", "{{ a }}", "{{ b }}"], "env": {"GREETING": "hi"}}, {"a": "one two", "b": "x"})
+    spec = fill(
+        {"argv": ["printf", "%s|%s\n", "{{ a }}", "{{ b }}"], "env": {"GREETING": "hi"}}, {"a": "one two", "b": "x"}
+    )
     outcome = shell.run(spec, ctx)
     assert outcome.status == "succeeded"
     assert lines == ["one two|x"]
@@ -55,7 +57,10 @@ def test_failing_command_fails(tmp_path, shell):
     assert outcome.exit_code != 0
 
 
-@pytest.mark.parametrize("value_template", ["; rm -rf /", "$(touch {marker})", "`touch {marker}`", "`id`", "| touch {marker}", "&& touch {marker}"])
+@pytest.mark.parametrize(
+    "value_template",
+    ["; rm -rf /", "$(touch {marker})", "`touch {marker}`", "`id`", "| touch {marker}", "&& touch {marker}"],
+)
 def test_injection_attempts_print_literally_and_create_nothing(tmp_path, shell, value_template):
     # Given a parameter value that a shell would run
     marker = Path(f"/tmp/pwned-{uuid.uuid4()}")
@@ -118,7 +123,9 @@ def test_malformed_specs_are_refused(shell, spec):
 
 
 def test_describe(shell):
-    assert shell.describe({"argv": ["systemctl", "restart", "kubelet service"]}) == "systemctl restart 'kubelet service'"
+    assert (
+        shell.describe({"argv": ["systemctl", "restart", "kubelet service"]}) == "systemctl restart 'kubelet service'"
+    )
 
 
 def test_dry_run_without_dry_run_argv_is_skipped(tmp_path, shell):

@@ -34,21 +34,31 @@ def run_now(step_id, actor, capture):
     return run
 
 
-def test_operator_runs_a_command_and_its_exit_decides_the_step(running_plan, operator, django_capture_on_commit_callbacks):
+def test_operator_runs_a_command_and_its_exit_decides_the_step(
+    running_plan, operator, django_capture_on_commit_callbacks
+):
     s = step(running_plan, 1)
     automate(s, ["printf", "%s\\n", "первая", "вторая", "{{ node }}"], params={"node": "worker-1"})
     run = run_now(s.pk, operator, django_capture_on_commit_callbacks)
     assert run.status == RunStatus.SUCCEEDED and run.exit_code == 0
-    assert list(RunLine.objects.filter(run=run).order_by("seq").values_list("text", flat=True)) == ["первая", "вторая", "worker-1"]
+    assert list(RunLine.objects.filter(run=run).order_by("seq").values_list("text", flat=True)) == [
+        "первая",
+        "вторая",
+        "worker-1",
+    ]
     assert run.log == "первая\nвторая\nworker-1"
     assert run.command == "printf '%s\\n' 'первая' 'вторая' worker-1"
     s.refresh_from_db()
     assert s.status == StepStatus.DONE and s.started_by == operator and s.done_by == operator
-    statuses = list(PlanEvent.objects.filter(object_type="automationrun", object_id=run.pk).values_list("to_status", flat=True))
+    statuses = list(
+        PlanEvent.objects.filter(object_type="automationrun", object_id=run.pk).values_list("to_status", flat=True)
+    )
     assert statuses == ["queued", "running", "succeeded"]
 
 
-def test_a_failing_command_fails_the_step_with_its_exit_code(running_plan, operator, django_capture_on_commit_callbacks):
+def test_a_failing_command_fails_the_step_with_its_exit_code(
+    running_plan, operator, django_capture_on_commit_callbacks
+):
     s = step(running_plan, 2)
     automate(s, ["sh_missing_program_okno"])
     run = run_now(s.pk, operator, django_capture_on_commit_callbacks)
@@ -81,10 +91,16 @@ def test_who_and_when_automation_may_run(author, duty, operator, running_plan, d
     assert AutomationRun.objects.filter(step=s).count() == 1 and queued.status == RunStatus.QUEUED
 
 
-def test_injection_through_a_parameter_stays_inert(running_plan, operator, django_capture_on_commit_callbacks, tmp_path):
+def test_injection_through_a_parameter_stays_inert(
+    running_plan, operator, django_capture_on_commit_callbacks, tmp_path
+):
     marker = tmp_path / f"pwned-{uuid.uuid4().hex}"
     s1, s2 = step(running_plan, 1), step(running_plan, 2)
-    automate(s1, ["printf", "%s\\n", "{{ target }}"], params={"target": f"; touch {marker}; $(touch {marker}) `touch {marker}`"})
+    automate(
+        s1,
+        ["printf", "%s\\n", "{{ target }}"],
+        params={"target": f"; touch {marker}; $(touch {marker}) `touch {marker}`"},
+    )
     run = run_now(s1.pk, operator, django_capture_on_commit_callbacks)
     assert run.status == RunStatus.SUCCEEDED
     assert run.log == f"; touch {marker}; $(touch {marker}) `touch {marker}`"
@@ -92,12 +108,19 @@ def test_injection_through_a_parameter_stays_inert(running_plan, operator, djang
     automate(s2, ["printf", "%s\\n", "{{ node }}"], params={"node": "--server=http://127.0.0.1:1"})
     run = run_now(s2.pk, operator, django_capture_on_commit_callbacks)
     assert run.status == RunStatus.REFUSED and "would be read as an option" in run.summary
-    assert run.started_at is not None and not RunLine.objects.filter(run=run, text__contains="http://127.0.0.1:1").exclude(text__contains="refused").exists()
+    assert (
+        run.started_at is not None
+        and not RunLine.objects.filter(run=run, text__contains="http://127.0.0.1:1")
+        .exclude(text__contains="refused")
+        .exists()
+    )
     s2.refresh_from_db()
     assert s2.status == StepStatus.FAILED and "would be read as an option" in s2.comment
 
 
-def test_secrets_are_resolved_inside_the_run_and_redacted_everywhere(running_plan, operator, django_capture_on_commit_callbacks):
+def test_secrets_are_resolved_inside_the_run_and_redacted_everywhere(
+    running_plan, operator, django_capture_on_commit_callbacks
+):
     Secret.objects.create(name="db-pass", value="s3cr3t-Value-XYZ")
     s = step(running_plan, 1)
     automate(s, ["sh_not_used"], spec={"argv": ["printf", "token=%s\\n", "{{ secret.db-pass }}"]})
@@ -109,7 +132,9 @@ def test_secrets_are_resolved_inside_the_run_and_redacted_everywhere(running_pla
     assert not PlanEvent.objects.filter(comment__contains="s3cr3t").exists()
 
 
-def test_a_run_past_its_timeout_is_stopped_and_fails_the_step(running_plan, operator, django_capture_on_commit_callbacks):
+def test_a_run_past_its_timeout_is_stopped_and_fails_the_step(
+    running_plan, operator, django_capture_on_commit_callbacks
+):
     s = step(running_plan, 1)
     automate(s, ["python3", "-c", "import time; print('started', flush=True); time.sleep(60)"], timeout=1)
     started = timezone.now()
@@ -138,7 +163,9 @@ def test_a_run_whose_worker_stopped_beating_is_reported_lost_not_rerun(running_p
     s = step(running_plan, 1)
     automate(s, ["true"])
     run = runs.request_run(s.pk, actor=operator)
-    AutomationRun.objects.filter(pk=run.pk).update(status=RunStatus.RUNNING, heartbeat_at=timezone.now() - timedelta(minutes=5))
+    AutomationRun.objects.filter(pk=run.pk).update(
+        status=RunStatus.RUNNING, heartbeat_at=timezone.now() - timedelta(minutes=5)
+    )
     RunLine.objects.create(run=run, seq=1, text="half way")
     assert runs.sweep() == {"lost": 1, "rehanded": 0}
     run.refresh_from_db()
@@ -174,7 +201,11 @@ def test_automation_that_starts_at_the_planned_time(author, duty, operator):
 def test_an_inline_playbook_keeps_ansible_variables_and_takes_no_parameters():
     from runbooks.runners.base import fill, secret_names
 
-    spec = {"playbook_yaml": "- hosts: all\n  tasks: [{debug: {msg: '{{ item }} {{ node }}'}}]", "limit": "{{ node }}", "extra_vars": {"node": "{{ node }}"}}
+    spec = {
+        "playbook_yaml": "- hosts: all\n  tasks: [{debug: {msg: '{{ item }} {{ node }}'}}]",
+        "limit": "{{ node }}",
+        "extra_vars": {"node": "{{ node }}"},
+    }
     filled = fill(spec, {"node": "worker-1"})
     assert filled["playbook_yaml"] == spec["playbook_yaml"]  # Ansible's own {{ }}: not ours to fill
     assert filled["limit"] == "worker-1" and filled["extra_vars"] == {"node": "worker-1"}
@@ -195,14 +226,17 @@ def test_the_run_status_cannot_be_assigned(running_plan):
         run.status = RunStatus.SUCCEEDED
 
 
-@pytest.mark.parametrize(("from_status", "transition"), [
-    (RunStatus.QUEUED, "succeed"),  # a run ends only after a worker claimed it
-    (RunStatus.QUEUED, "lose"),
-    (RunStatus.SUCCEEDED, "claim"),  # an ended run is never started again
-    (RunStatus.SUCCEEDED, "cancel"),
-    (RunStatus.CANCELLED, "fail"),
-    (RunStatus.RUNNING, "claim"),  # a second worker does not take a run another one claimed
-])
+@pytest.mark.parametrize(
+    ("from_status", "transition"),
+    [
+        (RunStatus.QUEUED, "succeed"),  # a run ends only after a worker claimed it
+        (RunStatus.QUEUED, "lose"),
+        (RunStatus.SUCCEEDED, "claim"),  # an ended run is never started again
+        (RunStatus.SUCCEEDED, "cancel"),
+        (RunStatus.CANCELLED, "fail"),
+        (RunStatus.RUNNING, "claim"),  # a second worker does not take a run another one claimed
+    ],
+)
 def test_an_illegal_transition_raises(running_plan, from_status, transition):
     from django_fsm import TransitionNotAllowed
 

@@ -51,7 +51,9 @@ def test_runbook_parse_message_in_russian():
 
 @pytest.mark.django_db
 def test_the_runbook_editor_refuses_the_bomb_and_keeps_the_text(author_client):
-    response = author_client.post(reverse("runbooks:runbook_new"), {"source": RUNBOOK_BOMB, "comment": ""}, HTTP_ACCEPT_LANGUAGE="ru")
+    response = author_client.post(
+        reverse("runbooks:runbook_new"), {"source": RUNBOOK_BOMB, "comment": ""}, HTTP_ACCEPT_LANGUAGE="ru"
+    )
     assert response.status_code == 422
     page = response.content.decode()
     assert "&amp;a" in page or "&a" in page  # what was typed is still there
@@ -122,7 +124,10 @@ def test_a_deep_document_is_refused_before_python_recursion():
     [
         ("", None),
         ("args: [drain, '{{ node }}']\n", {"args": ["drain", "{{ node }}"]}),
-        ('{"url": "https://hooks.example.com/x", "json": {"on": true}}', {"url": "https://hooks.example.com/x", "json": {"on": True}}),
+        (
+            '{"url": "https://hooks.example.com/x", "json": {"on": true}}',
+            {"url": "https://hooks.example.com/x", "json": {"on": True}},
+        ),
         ("text: 'a & b * c'\nstar: '*'\n", {"text": "a & b * c", "star": "*"}),
         ("when: 2025-03-20\n", {"when": __import__("datetime").date(2025, 3, 20)}),
     ],

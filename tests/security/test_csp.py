@@ -53,7 +53,11 @@ class InlineCode(HTMLParser):
                 self.found.append(f"<{tag} {name}=…>")
             if value and value.strip().lower().startswith("javascript:"):
                 self.found.append(f"<{tag} {name}=javascript:…>")
-            if name in ("hx-vals", "hx-vars", "hx-headers") and value and value.strip().startswith(("js:", "javascript:")):
+            if (
+                name in ("hx-vals", "hx-vars", "hx-headers")
+                and value
+                and value.strip().startswith(("js:", "javascript:"))
+            ):
                 self.found.append(f"<{tag} {name}=js:…>")
             if name == "hx-trigger" and value and has_trigger_filter(value):
                 self.found.append(f"<{tag} hx-trigger={value!r}> (a filter needs eval)")
@@ -74,8 +78,8 @@ def inline_code(html):
 
 @pytest.fixture
 def demo(db):
-    from demo.plans import load_demo
     from changeplans.models import Step
+    from demo.plans import load_demo
     from runbooks import library
 
     plan = load_demo()
@@ -91,9 +95,17 @@ def main_pages(plan, step, admin):
     shipped = Runbook.objects.order_by("pk").first()
     runbook = library.copy_runbook(shipped.pk, actor=admin) if shipped else None  # shipped ones are not edited in place
     pages = [
-        "/plans/", "/plans/new/", f"/plans/{plan.pk}/", f"/plans/{plan.pk}/board/",
-        f"/plans/{plan.pk}/announcements/", "/approvals/inbox/", "/runbooks/", "/runbooks/new/",
-        "/runbooks/import/", f"/plans/{plan.pk}/steps/{step.pk}/automation/", "/admin/",
+        "/plans/",
+        "/plans/new/",
+        f"/plans/{plan.pk}/",
+        f"/plans/{plan.pk}/board/",
+        f"/plans/{plan.pk}/announcements/",
+        "/approvals/inbox/",
+        "/runbooks/",
+        "/runbooks/new/",
+        "/runbooks/import/",
+        f"/plans/{plan.pk}/steps/{step.pk}/automation/",
+        "/admin/",
     ]
     if runbook is not None:
         pages += [f"/runbooks/{runbook.slug}/", f"/runbooks/{runbook.slug}/edit/"]

@@ -31,8 +31,11 @@ def documented_env():
 
 
 def production_env(**overrides):
-    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": os.environ.get("HOME", "/tmp"),
-           "DJANGO_SETTINGS_MODULE": "config.settings.prod"}
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": os.environ.get("HOME", "/tmp"),
+        "DJANGO_SETTINGS_MODULE": "config.settings.prod",
+    }
     env.update(documented_env())
     # The secrets .env.example leaves empty on purpose, made as docs/deployment.md says.
     env["SECRET_KEY"] = secrets.token_urlsafe(50)
@@ -44,7 +47,11 @@ def production_env(**overrides):
 def check_deploy(env):
     return subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        cwd=BASE_DIR, env=env, capture_output=True, text=True, timeout=120,
+        cwd=BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
@@ -63,17 +70,29 @@ def test_a_short_secret_key_is_reported():
 
 
 EXPECTED = {
-    "SECURE_SSL_REDIRECT": True, "SESSION_COOKIE_SECURE": True, "CSRF_COOKIE_SECURE": True,
-    "SECURE_HSTS_SECONDS": 365 * 24 * 3600, "SECURE_HSTS_INCLUDE_SUBDOMAINS": True, "X_FRAME_OPTIONS": "DENY",
-    "SECURE_CONTENT_TYPE_NOSNIFF": True, "SECURE_PROXY_SSL_HEADER": ("HTTP_X_FORWARDED_PROTO", "https"),
-    "SECURE_REDIRECT_EXEMPT": [r"^healthz$"], "DEBUG": False,
+    "SECURE_SSL_REDIRECT": True,
+    "SESSION_COOKIE_SECURE": True,
+    "CSRF_COOKIE_SECURE": True,
+    "SECURE_HSTS_SECONDS": 365 * 24 * 3600,
+    "SECURE_HSTS_INCLUDE_SUBDOMAINS": True,
+    "X_FRAME_OPTIONS": "DENY",
+    "SECURE_CONTENT_TYPE_NOSNIFF": True,
+    "SECURE_PROXY_SSL_HEADER": ("HTTP_X_FORWARDED_PROTO", "https"),
+    "SECURE_REDIRECT_EXEMPT": [r"^healthz$"],
+    "DEBUG": False,
 }
 
 
 def production_settings(names, **overrides):
     code = f"from django.conf import settings; print(repr({{n: getattr(settings, n) for n in {list(names)!r}}}))"
-    result = subprocess.run([sys.executable, "-c", f"import django; django.setup(); {code}"], cwd=BASE_DIR,
-                            env=production_env(**overrides), capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-c", f"import django; django.setup(); {code}"],
+        cwd=BASE_DIR,
+        env=production_env(**overrides),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
     import ast
 
@@ -95,7 +114,9 @@ def test_plain_http_trial_turns_the_https_redirect_off():
 
 
 def test_no_proxy_header_when_nothing_sets_it():
-    assert production_settings(["SECURE_PROXY_SSL_HEADER"], SECURE_PROXY_SSL_HEADER="none") == {"SECURE_PROXY_SSL_HEADER": None}
+    assert production_settings(["SECURE_PROXY_SSL_HEADER"], SECURE_PROXY_SSL_HEADER="none") == {
+        "SECURE_PROXY_SSL_HEADER": None
+    }
 
 
 def test_the_production_login_limits_come_from_the_environment():

@@ -133,7 +133,9 @@ def test_the_lock_ends_after_the_cool_off(client):
     assert attempt(client, SITE, user.username, PASSWORD).status_code == 429
     # The failures are older than the cool-off (moved back instead of waiting)
     cool_off = settings.AXES_COOLOFF_TIME
-    AccessAttempt.objects.filter(username=user.username).update(attempt_time=AccessAttempt.objects.get(username=user.username).attempt_time - cool_off - timedelta(seconds=1))
+    AccessAttempt.objects.filter(username=user.username).update(
+        attempt_time=AccessAttempt.objects.get(username=user.username).attempt_time - cool_off - timedelta(seconds=1)
+    )
     assert attempt(client, SITE, user.username, PASSWORD).status_code == 302
 
 

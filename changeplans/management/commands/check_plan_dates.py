@@ -18,9 +18,9 @@ from django.db.models import Q, TextField
 from django.db.models.functions import Cast
 
 from changeplans.choices import EventKind
+from changeplans.history import record_event
 from changeplans.limits import MAX_DATE, MIN_DATE, datetime_in_zone_range, db_datetime_range, is_known_time_zone
 from changeplans.models import Plan, Step
-from changeplans.history import record_event
 
 COMMENT = "Dates repaired by manage.py check_plan_dates"
 
@@ -40,7 +40,11 @@ class Command(BaseCommand):
         parser.add_argument("--plan", type=int, help="The plan to repair.")
         parser.add_argument("--start", help="New window start, wall-clock time in the plan's zone: YYYY-MM-DDTHH:MM.")
         parser.add_argument("--end", help="New window end, as --start.")
-        parser.add_argument("--steps-to-window", action="store_true", help="Set the plan's out-of-range step dates to the window's start date.")
+        parser.add_argument(
+            "--steps-to-window",
+            action="store_true",
+            help="Set the plan's out-of-range step dates to the window's start date.",
+        )
 
     def handle(self, *args, plan=None, start=None, end=None, steps_to_window=False, **options):
         if plan is None:
@@ -63,7 +67,9 @@ class Command(BaseCommand):
                     changes["steps.planned_date"] = [f"{count} out of range", day.isoformat()]
             if changes:
                 record_event(obj, actor=None, kind=EventKind.EDITED, comment=COMMENT, changes=changes)
-        self.stdout.write(f"Plan #{plan}: " + ("; ".join(f"{k}: {v[0]} → {v[1]}" for k, v in changes.items()) or "nothing to change"))
+        self.stdout.write(
+            f"Plan #{plan}: " + ("; ".join(f"{k}: {v[0]} → {v[1]}" for k, v in changes.items()) or "nothing to change")
+        )
 
     def _set_window(self, plan_id, tz, start, end):
         try:
@@ -74,12 +80,23 @@ class Command(BaseCommand):
             raise CommandError(f"Dates must lie between {MIN_DATE} and {MAX_DATE}.")
         if new_end <= new_start:
             raise CommandError("The window must end after it starts.")
-        old = Plan.objects.filter(pk=plan_id).values_list(Cast("window_start", TextField()), Cast("window_end", TextField())).get()
+        old = (
+            Plan.objects.filter(pk=plan_id)
+            .values_list(Cast("window_start", TextField()), Cast("window_end", TextField()))
+            .get()
+        )
         Plan.objects.filter(pk=plan_id).update(window_start=new_start, window_end=new_end)
         return {"window_start": [old[0], new_start.isoformat()], "window_end": [old[1], new_end.isoformat()]}
 
     def _list(self):
-        plans = _bad_plans().values_list("pk", "title", "author__username", "time_zone", Cast("window_start", TextField()), Cast("window_end", TextField()))
+        plans = _bad_plans().values_list(
+            "pk",
+            "title",
+            "author__username",
+            "time_zone",
+            Cast("window_start", TextField()),
+            Cast("window_end", TextField()),
+        )
         steps = _bad_steps().values_list("pk", "plan_id", "position", Cast("planned_date", TextField()))
         for pk, title, author, tz, start, end in plans:
             self.stdout.write(f"plan #{pk} «{title}» ({author}, {tz}): window {start} – {end}")
@@ -88,4 +105,6 @@ class Command(BaseCommand):
         if not plans and not steps:
             self.stdout.write("All plan and step dates lie between %s and %s." % (MIN_DATE, MAX_DATE))
         else:
-            self.stdout.write("Repair: manage.py check_plan_dates --plan ID --start YYYY-MM-DDTHH:MM --end YYYY-MM-DDTHH:MM [--steps-to-window]")
+            self.stdout.write(
+                "Repair: manage.py check_plan_dates --plan ID --start YYYY-MM-DDTHH:MM --end YYYY-MM-DDTHH:MM [--steps-to-window]"
+            )

@@ -18,8 +18,12 @@ class Command(BaseCommand):
             mail = outbox.deliver_due()
             calls = webhooks.deliver_due()
             if handled or any(mail.values()) or any(calls.values()) or once:
-                self.stdout.write(f"scheduled={handled} " + " ".join(f"{name}={value}" for name, value in mail.items())
-                                  + " webhooks " + " ".join(f"{name}={value}" for name, value in calls.items()))
+                self.stdout.write(
+                    f"scheduled={handled} "
+                    + " ".join(f"{name}={value}" for name, value in mail.items())
+                    + " webhooks "
+                    + " ".join(f"{name}={value}" for name, value in calls.items())
+                )
             if once:
                 return
             try:

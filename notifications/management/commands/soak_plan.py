@@ -41,11 +41,16 @@ class Command(BaseCommand):
         for number in range(1, minutes + 1):
             due = first + datetime.timedelta(minutes=number - 1)
             schedule_email(
-                f"soak:{tag}:{number}", due, to=[RECIPIENT], subject=_subject(tag, number),
+                f"soak:{tag}:{number}",
+                due,
+                to=[RECIPIENT],
+                subject=_subject(tag, number),
                 text=f"Soak test {tag}: e-mail {number} of {minutes}, due {due.isoformat()}.",
             )
         last = first + datetime.timedelta(minutes=minutes - 1)
-        self.stdout.write(json.dumps({"tag": tag, "minutes": minutes, "first_due": first.isoformat(), "last_due": last.isoformat()}))
+        self.stdout.write(
+            json.dumps({"tag": tag, "minutes": minutes, "first_due": first.isoformat(), "last_due": last.isoformat()})
+        )
 
     def report(self, tag):
         rows = list(ScheduledAction.objects.filter(key__startswith=f"email:soak:{tag}:").order_by("due_at"))

@@ -8,4 +8,6 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         created, updated = library.install()
-        self.stdout.write(f"Runbooks: {created} created, {updated} updated, {len(library.shipped_files())} in the library.")
+        self.stdout.write(
+            f"Runbooks: {created} created, {updated} updated, {len(library.shipped_files())} in the library."
+        )

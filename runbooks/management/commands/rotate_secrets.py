@@ -45,7 +45,9 @@ class Command(BaseCommand):
                             f"{model._meta.label}.{field.name} of row {pk} cannot be decrypted: OKNO_SECRETS_KEYS lacks the key it was encrypted with"
                         ) from None
                     # Value with a plain TextField: stored as given, not encrypted a second time.
-                    model._default_manager.filter(pk=pk).update(**{field.attname: models.Value(new, output_field=models.TextField())})
+                    model._default_manager.filter(pk=pk).update(
+                        **{field.attname: models.Value(new, output_field=models.TextField())}
+                    )
                     count += 1
                 if count:
                     self.stdout.write(f"{model._meta.label}.{field.name}: {count}")
