@@ -142,7 +142,8 @@ def test_disconnecting_the_client_ends_the_whole_tree(okno_runner):
     reader = client.makefile("rb")
     assert json.loads(reader.readline())["type"] == "started"
     assert json.loads(reader.readline()) == {"type": "line", "text": "started"}
-    assert processes_with(*sleep)
+    # "started" can be printed before the background child has become `sleep` (fork, then exec)
+    wait_until(lambda: processes_with(*sleep), message="the background sleep")
     # When the client goes away (a worker killed mid-run)
     reader.close()
     client.close()
