@@ -36,7 +36,8 @@ def _oob(template, context, request):
 
 
 def _render_matrix(request, plan_id, *, status=200, extra=None):
-    """The matrix section, with out-of-band refreshes of the status badge, the sign-off bar, the inbox badge and the history."""
+    """The matrix section, with out-of-band refreshes of the status badge, the sign-off bar, the inbox badge
+    and the history."""
     plan = selectors.signoff_plan(plan_id)
     context = {"plan": plan, "signoff": selectors.matrix_context(plan, request.user), **(extra or {})}
     with timezone.override(plan.tz):

@@ -24,7 +24,30 @@ class StepAdminForm(forms.ModelForm):
 
     class Meta:
         model = Step
-        fields = "__all__"
+        # Every editable field, in the model's order: StepAdmin has no `fields` and shows these.
+        fields = [
+            "plan",
+            "position",
+            "kind",
+            "name",
+            "description",
+            "expected_result",
+            "risk_mitigation",
+            "affected_systems",
+            "planned_downtime",
+            "executor",
+            "planned_date",
+            "planned_time",
+            "duration_text",
+            "no_rollback_needed",
+            "jira_key",
+            "status",
+            "actual_start",
+            "actual_end",
+            "done_by",
+            "started_by",
+            "comment",
+        ]
 
     def clean_duration_text(self):
         text = self.cleaned_data.get("duration_text", "")
@@ -75,7 +98,8 @@ class PlanAdmin(admin.ModelAdmin):
             messages.warning(
                 request,
                 _(
-                    "%(n)d plan(s) have dates outside the years 2000–2100 and are not listed. Fix them with “manage.py check_plan_dates”."
+                    "%(n)d plan(s) have dates outside the years 2000–2100 and are not listed."
+                    " Fix them with “manage.py check_plan_dates”."
                 )
                 % {"n": hidden},
             )
@@ -123,7 +147,18 @@ class ServiceAdminForm(forms.ModelForm):
 
     class Meta:
         model = Service
-        fields = "__all__"
+        # Every editable field, in the model's order (clear_webhook_secret is the form's own).
+        fields = [
+            "name",
+            "display_name",
+            "owner",
+            "shows_banner",
+            "mailing_list",
+            "announcement_from",
+            "banner_origins",
+            "banner_webhook_url",
+            "banner_webhook_secret",
+        ]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -207,7 +242,8 @@ class ServiceAdmin(admin.ModelAdmin):
             {
                 "fields": ["shows_banner", "banner_origins"],
                 "description": _(
-                    "Sites embed the banner with the script from /banners/embed.js; the origins listed here may read it."
+                    "Sites embed the banner with the script from /banners/embed.js;"
+                    " the origins listed here may read it."
                 ),
             },
         ),
@@ -216,7 +252,8 @@ class ServiceAdmin(admin.ModelAdmin):
             {
                 "fields": ["banner_webhook_url", "banner_webhook_secret", "clear_webhook_secret"],
                 "description": _(
-                    "Optional: Okno also POSTs every banner change to the service's own banner API, signed with the secret."
+                    "Optional: Okno also POSTs every banner change to the service's own banner API,"
+                    " signed with the secret."
                 ),
             },
         ),

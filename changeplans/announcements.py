@@ -295,13 +295,15 @@ def may_fire_steps(user):
 
 
 def notice_refusal(user, plan):
-    """Why `user` may not send notices about `plan` (None: they may): curator, author, duty officers, operators, admins."""
+    """Why `user` may not send notices about `plan` (None: they may):
+    curator, author, duty officers, operators, admins."""
     if not user.is_authenticated:
         return _("Sign in to send notices.")
     if user.pk in (plan.curator_id, plan.author_id) or any(has_role(user, role) for role in NOTICE_ROLES):
         return None
     return _(
-        "Only the curator, the author, the duty officer, an operator or an administrator can send notices about this plan."
+        "Only the curator, the author, the duty officer, an operator or an administrator"
+        " can send notices about this plan."
     )
 
 

@@ -149,7 +149,8 @@ class PlanForm(forms.ModelForm):
         if invalid:
             raise ValidationError(
                 _(
-                    "Not valid e-mail addresses: %(addresses)s. Separate addresses with commas, semicolons or new lines."
+                    "Not valid e-mail addresses: %(addresses)s."
+                    " Separate addresses with commas, semicolons or new lines."
                 ),
                 code="invalid_addresses",
                 params={"addresses": ", ".join(invalid)},

@@ -1,4 +1,5 @@
-"""The archive PDF of a work plan: the seed's document (header, announcement, step table, sign-off sheet) plus its history."""
+"""The archive PDF of a work plan: the seed's document (header, announcement, step table,
+sign-off sheet) plus its history."""
 
 import math
 import re

@@ -93,7 +93,8 @@ class EditConflict(Exception):
         self.who, self.when = who, when
         super().__init__(
             _(
-                "%(who)s has changed this since you opened it. Check their version; save again to overwrite it with yours."
+                "%(who)s has changed this since you opened it."
+                " Check their version; save again to overwrite it with yours."
             )
             % {"who": who}
         )

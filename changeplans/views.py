@@ -38,7 +38,7 @@ def health(request):
     try:
         cache.set("okno:health", "1", 10)
         checks["cache"] = "ok" if cache.get("okno:health") == "1" else "error"
-    except Exception:  # any cache backend error means the cache is down
+    except Exception:  # noqa: BLE001 - any cache backend error means the cache is down
         checks["cache"] = "error"
     healthy = all(value == "ok" for value in checks.values())
     return JsonResponse({"status": "ok" if healthy else "error", **checks}, status=200 if healthy else 503)
@@ -115,7 +115,8 @@ def plan_detail(request, pk):
     get_object_or_404(Plan.objects.only("pk"), pk=pk)
     if not _in_range_plans(Plan.objects.filter(pk=pk)).exists():
         message = _(
-            "This plan has dates outside the years 2000–2100 and cannot be shown. An administrator can fix it with “manage.py check_plan_dates”."
+            "This plan has dates outside the years 2000–2100 and cannot be shown."
+            " An administrator can fix it with “manage.py check_plan_dates”."
         )
         return render(
             request, "changeplans/problem.html", {"title": _("Plan cannot be shown"), "message": message}, status=409

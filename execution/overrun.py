@@ -20,7 +20,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -118,7 +118,7 @@ def recipients(plan):
 def _board_url(plan):
     try:
         return absolute_url(reverse("execution:plan_board", args=[plan.pk]))
-    except Exception:  # the board's URL is not there (yet): the plan page
+    except NoReverseMatch:  # the board's URL is not there (yet): the plan page
         return absolute_url(reverse("changeplans:plan_detail", args=[plan.pk]))
 
 
@@ -203,7 +203,8 @@ def _timeline(plan, now=None):
 
 
 def check_projection(plan_id, now=None):
-    """Alert once per plan and per band of lateness if the worst-case end is after the window. Returns the event or None."""
+    """Alert once per plan and per band of lateness if the worst-case end is after the window.
+    Returns the event or None."""
     plan = Plan.objects.select_for_update(of=("self",)).select_related("curator").filter(pk=plan_id).first()
     if plan is None or plan.status != PlanStatus.IN_PROGRESS:
         return None

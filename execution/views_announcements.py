@@ -1,4 +1,5 @@
-"""The plan's announcements page: who gets what from whom, previews, automatic steps, deliveries, banners, delay notice."""
+"""The plan's announcements page: who gets what from whom, previews, automatic steps, deliveries,
+banners, delay notice."""
 
 import datetime
 import re

@@ -18,12 +18,15 @@ from . import messages
 from .choices import MessageKind
 from .models import MessageTemplate
 
-MONOSPACE = "font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 12px; width: 100%; max-width: 60rem"
+MONOSPACE = (
+    "font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 12px;"
+    " width: 100%; max-width: 60rem"
+)
 
 
 def _is_default(obj):
     default = messages.default_template(obj.kind, obj.language)
-    return all(clean_text(a) == clean_text(b) for a, b in zip((obj.subject, obj.text, obj.html), default))
+    return all(clean_text(a) == clean_text(b) for a, b in zip((obj.subject, obj.text, obj.html), default, strict=True))
 
 
 class MessageTemplateForm(forms.ModelForm):

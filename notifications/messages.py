@@ -101,7 +101,8 @@ _SYNTAX_HINTS = [
         re.compile(r"Invalid block tag on line \d+: '([^']*)'"),
         lambda m: (
             _(
-                "unknown or misplaced tag “%(tag)s” (check that every {%% if %%} has its {%% endif %%} and every {%% for %%} its {%% endfor %%})"
+                "unknown or misplaced tag “%(tag)s”"
+                " (check that every {%% if %%} has its {%% endif %%} and every {%% for %%} its {%% endfor %%})"
             )
             % {"tag": m[1]}
         ),
@@ -145,7 +146,7 @@ def validate(subject, text, html, *, context=None, language="ru"):
     """
     errors = {}
     compiled = {}
-    for part, source in zip(PARTS, (subject, text, html)):
+    for part, source in zip(PARTS, (subject, text, html), strict=True):
         try:
             compiled[part] = _check_engine.from_string(source or "")
         except TemplateSyntaxError as exc:
@@ -162,7 +163,7 @@ def validate(subject, text, html, *, context=None, language="ru"):
         for part, template in compiled.items():
             try:
                 outputs[part] = template.render(Context(context, autoescape=part == "html"))
-            except Exception as exc:  # an edited template may fail in any way while rendering
+            except Exception as exc:  # noqa: BLE001 - an edited template may fail in any way while rendering
                 outputs[part] = exc
     # Messages are built outside the override: they are for the admin, in the admin's language.
     for part, output in outputs.items():

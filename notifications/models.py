@@ -7,7 +7,8 @@ from .choices import EmailState, MessageKind, ScheduleState
 
 
 class Delivery(models.Model):
-    """A row first, then attempts: queued → sending (committed before the call) → sent | failed (retried with back-off)."""
+    """A row first, then attempts: queued → sending (committed before the call) → sent | failed
+    (retried with back-off)."""
 
     key = models.CharField(_("idempotency key"), max_length=255, unique=True)
     group = models.CharField(

@@ -86,7 +86,7 @@ def deliver(email_id):
         if email.html:
             message.attach_alternative(email.html, "text/html")
         message.send()
-    except Exception as exc:  # any transport error: record it and retry later
+    except Exception as exc:  # noqa: BLE001 - any transport error: record it and retry later
         logger.warning("E-mail %s to %s failed (attempt %s): %s", email.pk, email.to, email.attempts, exc)
         gave_up = email.attempts >= settings.OKNO_EMAIL_MAX_ATTEMPTS
         OutboundEmail.objects.filter(pk=email.pk, state=EmailState.SENDING).update(

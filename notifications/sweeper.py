@@ -10,7 +10,8 @@ from .choices import EmailState
 
 
 def sweep(model, deliver, *, now, stuck_seconds, max_attempts, limit):
-    """Requeue failed rows whose back-off has passed and rows stuck in "sending", give up at the cap, deliver what is queued."""
+    """Requeue failed rows whose back-off has passed and rows stuck in "sending", give up at the cap,
+    deliver what is queued."""
     stuck_before = now - timedelta(seconds=stuck_seconds)
     requeued = gave_up = 0
     settled = set()

@@ -147,7 +147,8 @@ class StepAutomationForm(OpenedAtForm):
             if not PLACEHOLDER.fullmatch("{{ %s }}" % name):
                 errors.append(
                     _(
-                        "“%(name)s” cannot be a parameter name: use Latin letters, digits and “_”, not starting with a digit."
+                        "“%(name)s” cannot be a parameter name:"
+                        " use Latin letters, digits and “_”, not starting with a digit."
                     )
                     % {"name": name}
                 )

@@ -80,7 +80,8 @@ class AutomationOnPlanPage(PlanPageExtension):
         title = _("Automation")
         return {
             step.pk: format_html(
-                '<div><a class="badge text-bg-dark text-decoration-none okno-automation-badge" href="{}" title="{}">⚙ {}</a></div>',
+                '<div><a class="badge text-bg-dark text-decoration-none okno-automation-badge"'
+                ' href="{}" title="{}">⚙ {}</a></div>',
                 reverse("automation_editor:step_automation", args=[plan.pk, step.pk]),
                 title,
                 kinds[step.pk],

@@ -82,10 +82,12 @@ def approval_of(automation, *, production=False):
 
 
 NOT_APPROVED_REHEARSAL = gettext_lazy(
-    "Skipped: waiting for a second person to approve this automation (an operator's «Approve automation», or the plan's sign-off)."
+    "Skipped: waiting for a second person to approve this automation"
+    " (an operator's «Approve automation», or the plan's sign-off)."
 )
 NOT_APPROVED_PRODUCTION = gettext_lazy(
-    "Refused: this automation's content was not approved in the plan's sign-off (it changed after it, or was never signed)."
+    "Refused: this automation's content was not approved in the plan's sign-off"
+    " (it changed after it, or was never signed)."
 )
 
 
@@ -161,7 +163,8 @@ def approve_automation(plan_id, *, actor, seen=None):
         if changed:
             raise ApprovalRefused(
                 _(
-                    "The automation of step %(n)s changed after you opened the page: look at it again and approve what you see."
+                    "The automation of step %(n)s changed after you opened the page:"
+                    " look at it again and approve what you see."
                 )
                 % {"n": changed[0].step.position}
             )

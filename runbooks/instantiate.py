@@ -229,7 +229,7 @@ def create_plan(version, params, *, actor, window_start, window_end=None, time_z
         else None
     )
     window_date = window_start.astimezone(tz).date()
-    for position, ((template, scope), start) in enumerate(zip(expanded, starts), start=1):
+    for position, ((template, scope), start) in enumerate(zip(expanded, starts, strict=True), start=1):
         local = start.astimezone(tz) if start is not None else None
         step = Step(
             plan=plan,

@@ -75,7 +75,8 @@ def _check_program(user_name, command, field):
     if posixpath.basename(command) not in _allowlist():
         raise AutomationError(
             _(
-                "Kubeconfig: user “%(user)s” runs the program “%(command)s” (%(field)s), which is not allowed. Allowed programs: %(allowed)s."
+                "Kubeconfig: user “%(user)s” runs the program “%(command)s” (%(field)s), which is not allowed."
+                " Allowed programs: %(allowed)s."
             )
             % {"user": user_name, "command": command, "field": field, "allowed": ", ".join(sorted(_allowlist())) or "—"}
         )
@@ -103,7 +104,8 @@ def check_kubeconfig(text):
             if entry["cluster"].get(field):
                 raise AutomationError(
                     _(
-                        "Kubeconfig: cluster “%(name)s” refers to the file “%(field)s”; put the data inline (“%(field)s-data”)."
+                        "Kubeconfig: cluster “%(name)s” refers to the file “%(field)s”;"
+                        " put the data inline (“%(field)s-data”)."
                     )
                     % {"name": entry["name"], "field": field}
                 )
@@ -125,7 +127,8 @@ def check_kubeconfig(text):
                 if env_name.upper() in _FORBIDDEN_ENV or env_name.upper().startswith(_FORBIDDEN_ENV_PREFIXES):
                     raise AutomationError(
                         _(
-                            "Kubeconfig: user “%(user)s” sets the environment variable %(env)s for its credential plugin; this is refused."
+                            "Kubeconfig: user “%(user)s” sets the environment variable %(env)s"
+                            " for its credential plugin; this is refused."
                         )
                         % {"user": name, "env": env_name}
                     )

@@ -106,7 +106,8 @@ def create_runbook(source, *, actor, comment=""):
                     definitions.Problem(
                         "slug",
                         _(
-                            "a runbook with this code already exists: choose another one or import the file to add a version."
+                            "a runbook with this code already exists:"
+                            " choose another one or import the file to add a version."
                         ),
                     )
                 ]
@@ -149,7 +150,8 @@ def save_version(runbook_id, source, *, actor, comment=""):
 
 @transaction.atomic
 def import_runbook(source, *, actor, filename="", comment=""):
-    """Import a YAML file: a new runbook, or a new version of the user runbook with the same slug. → (version, created)."""
+    """Import a YAML file: a new runbook, or a new version of the user runbook with the same slug.
+    → (version, created)."""
     _require_writer(actor)
     definition = definitions.parse(source)
     slug = definition["slug"] or (slugify(Path(filename).stem) if filename else "")
@@ -170,7 +172,8 @@ def import_runbook(source, *, actor, filename="", comment=""):
     if existing.builtin:
         raise PermissionDenied(
             _(
-                "“%(slug)s” is a runbook of the shipped library: change the slug in the file to import it as your own runbook."
+                "“%(slug)s” is a runbook of the shipped library:"
+                " change the slug in the file to import it as your own runbook."
             )
             % {"slug": slug}
         )

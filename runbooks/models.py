@@ -126,6 +126,9 @@ class PlanOrigin(models.Model):
         verbose_name = _("plan origin")
         verbose_name_plural = _("plan origins")
 
+    def __str__(self):
+        return f"{self.runbook_version} → {self.plan}"
+
 
 class StepAutomation(models.Model):
     """The automation a step carries: a runner kind and its spec; {{ name }} in the spec takes `params`."""
@@ -214,6 +217,9 @@ class Rehearsal(models.Model):
         ordering = ["plan", "-created_at", "-id"]
         verbose_name = _("rehearsal")
         verbose_name_plural = _("rehearsals")
+
+    def __str__(self):
+        return f"{self.plan} {timezone.localtime(self.created_at):%Y-%m-%d %H:%M}"
 
 
 class AutomationRun(ConcurrentTransitionMixin, models.Model):
@@ -348,3 +354,6 @@ class RunLine(models.Model):
     class Meta:
         ordering = ["run", "seq"]
         constraints = [models.UniqueConstraint(fields=["run", "seq"], name="run_line_unique")]
+
+    def __str__(self):
+        return f"#{self.run_id}.{self.seq}: {self.text[:80]}"

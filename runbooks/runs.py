@@ -73,7 +73,8 @@ def run_refusal(user: User | None, plan: Plan, step: Step, automation: StepAutom
         return _("This step has no automation.")
     if plan.status != PlanStatus.IN_PROGRESS:
         return _(
-            "The plan is “%(status)s”: production automation runs only while the work is in progress (a rehearsal can run before)."
+            "The plan is “%(status)s”: production automation runs only while the work is in progress"
+            " (a rehearsal can run before)."
         ) % {"status": plan.get_status_display()}
     if plan.rollback_started_at:
         return _("The plan is in rollback mode: automation of its steps is not run.")
@@ -352,7 +353,8 @@ def _summary(outcome: Outcome, run: AutomationRun) -> str:
 
 
 def _finish(run_id: int, outcome: Outcome, redactor: Redactor, full_log: str) -> AutomationRun:
-    """End a running run with the runner's outcome (or the sweeper's LOST); a run that ended meanwhile stays as it is."""
+    """End a running run with the runner's outcome (or the sweeper's LOST); a run that ended
+    meanwhile stays as it is."""
     with transaction.atomic():
         plan_id = AutomationRun.objects.filter(pk=run_id).values_list("plan_id", flat=True).get()
         Plan.objects.select_for_update().filter(pk=plan_id).first()  # lock order: plan, run, step

@@ -47,7 +47,7 @@ def _describe(automation):
     """A command preview of a step's automation (placeholders shown as written)."""
     try:
         return runners.get(automation["kind"]).describe(automation["spec"])
-    except Exception:  # a preview must never break the page; the raw spec is shown instead
+    except Exception:  # noqa: BLE001 - a preview must never break the page; the raw spec is shown instead
         return str(automation.get("spec"))
 
 

@@ -30,7 +30,8 @@ def _viewable_run(request, pk):
     if not can_view_run(request.user, run):
         raise PermissionDenied(
             _(
-                "Automation runs of this plan are shown to its author, curator and signers, to duty officers, operators and administrators."
+                "Automation runs of this plan are shown to its author, curator and signers,"
+                " to duty officers, operators and administrators."
             )
         )
     return run

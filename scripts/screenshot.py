@@ -1,4 +1,5 @@
-"""Take screenshots of Okno pages with Debian's chromium: python scripts/screenshot.py URL OUT.png [--user U] [--width W]."""
+"""Take screenshots of Okno pages with Debian's chromium:
+python scripts/screenshot.py URL OUT.png [--user U] [--width W]."""
 
 import argparse
 

@@ -12,6 +12,7 @@ import json
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 import urllib3
@@ -147,7 +148,8 @@ class KubernetesRunner(Runner):
         line = {
             "cordon": f"kubectl cordon {spec.get('node')}",
             "uncordon": f"kubectl uncordon {spec.get('node')}",
-            "drain": f"kubectl drain {spec.get('node')} --ignore-daemonsets --delete-emptydir-data{' --force' if spec.get('force') else ''}{grace}",
+            "drain": f"kubectl drain {spec.get('node')} --ignore-daemonsets --delete-emptydir-data"
+            f"{' --force' if spec.get('force') else ''}{grace}",
             "rollout_restart": f"kubectl rollout restart {target}{ns}",
             "wait_rollout": f"kubectl rollout status {target}{ns}",
             "wait_pods_ready": f"kubectl wait pods -l {spec.get('selector')}{ns} --for=condition=Ready",
@@ -302,7 +304,8 @@ class _Job:
         if unmanaged and not self.spec.get("force"):
             raise ApiFailure(
                 _(
-                    "Cannot drain node %(node)s: pods not managed by a controller would be lost: %(pods)s (set “force”: true to evict them anyway)."
+                    "Cannot drain node %(node)s: pods not managed by a controller would be lost: %(pods)s"
+                    " (set “force”: true to evict them anyway)."
                 )
                 % {"node": node, "pods": ", ".join(unmanaged)}
             )
@@ -331,7 +334,8 @@ class _Job:
                     refused[_ref(pod)] = message
                     self.ctx.output(
                         _(
-                            "eviction of pod %(pod)s refused by PodDisruptionBudget (%(message)s), retrying in %(seconds)s s"
+                            "eviction of pod %(pod)s refused by PodDisruptionBudget (%(message)s),"
+                            " retrying in %(seconds)s s"
                         )
                         % {"pod": _ref(pod), "message": message, "seconds": retry}
                     )
@@ -456,17 +460,20 @@ class _Job:
                 if replicas is not None and updated < replicas:
                     return (
                         False,
-                        f'Waiting for deployment "{name}" rollout to finish: {updated} out of {replicas} new replicas have been updated...',
+                        f'Waiting for deployment "{name}" rollout to finish: {updated} out of {replicas}'
+                        " new replicas have been updated...",
                     )
                 if (status.replicas or 0) > updated:
                     return (
                         False,
-                        f'Waiting for deployment "{name}" rollout to finish: {(status.replicas or 0) - updated} old replicas are pending termination...',
+                        f'Waiting for deployment "{name}" rollout to finish:'
+                        f" {(status.replicas or 0) - updated} old replicas are pending termination...",
                     )
                 if (status.available_replicas or 0) < updated:
                     return (
                         False,
-                        f'Waiting for deployment "{name}" rollout to finish: {status.available_replicas or 0} of {updated} updated replicas are available...',
+                        f'Waiting for deployment "{name}" rollout to finish:'
+                        f" {status.available_replicas or 0} of {updated} updated replicas are available...",
                     )
                 return True, f'deployment "{name}" successfully rolled out'
             return False, "Waiting for deployment spec update to be observed..."
@@ -482,7 +489,8 @@ class _Job:
                 if (status.updated_replicas or 0) < spec.replicas - rolling.partition:
                     return (
                         False,
-                        f"Waiting for partitioned roll out to finish: {status.updated_replicas or 0} out of {spec.replicas - rolling.partition} new pods have been updated...",
+                        f"Waiting for partitioned roll out to finish: {status.updated_replicas or 0}"
+                        f" out of {spec.replicas - rolling.partition} new pods have been updated...",
                     )
                 return (
                     True,
@@ -491,11 +499,13 @@ class _Job:
             if status.update_revision != status.current_revision:
                 return (
                     False,
-                    f"waiting for statefulset rolling update to complete {status.updated_replicas or 0} pods at revision {status.update_revision}...",
+                    f"waiting for statefulset rolling update to complete {status.updated_replicas or 0}"
+                    f" pods at revision {status.update_revision}...",
                 )
             return (
                 True,
-                f"statefulset rolling update complete {status.current_replicas or 0} pods at revision {status.current_revision}...",
+                f"statefulset rolling update complete {status.current_replicas or 0}"
+                f" pods at revision {status.current_revision}...",
             )
         # daemonset
         if spec.update_strategy and spec.update_strategy.type != "RollingUpdate":
@@ -505,12 +515,14 @@ class _Job:
             if (status.updated_number_scheduled or 0) < desired:
                 return (
                     False,
-                    f'Waiting for daemon set "{name}" rollout to finish: {status.updated_number_scheduled or 0} out of {desired} new pods have been updated...',
+                    f'Waiting for daemon set "{name}" rollout to finish:'
+                    f" {status.updated_number_scheduled or 0} out of {desired} new pods have been updated...",
                 )
             if (status.number_available or 0) < desired:
                 return (
                     False,
-                    f'Waiting for daemon set "{name}" rollout to finish: {status.number_available or 0} of {desired} updated pods are available...',
+                    f'Waiting for daemon set "{name}" rollout to finish:'
+                    f" {status.number_available or 0} of {desired} updated pods are available...",
                 )
             return True, f'daemon set "{name}" successfully rolled out'
         return False, "Waiting for daemon set spec update to be observed..."
@@ -525,11 +537,13 @@ class _Job:
                 last = message
             if done:
                 return message
+            # partial, not a lambda: the text is bound to this round's state (B023); the stop reason is read later.
             self.sleep(
                 WAIT_INTERVAL,
-                lambda: self.stopped_message(
+                partial(
+                    self.stopped_message,
                     _("waiting for the rollout of %(target)s: %(state)s")
-                    % {"target": f"{resource}/{name}", "state": last}
+                    % {"target": f"{resource}/{name}", "state": last},
                 ),
             )
 
@@ -559,7 +573,7 @@ class _Job:
                 last = state
             if pods and ready == len(pods):
                 return state
-            self.sleep(WAIT_INTERVAL, lambda: self.stopped_message(_("waiting for pods: %(state)s") % {"state": last}))
+            self.sleep(WAIT_INTERVAL, partial(self.stopped_message, _("waiting for pods: %(state)s") % {"state": last}))
 
     def list_pods(self) -> str:
         pods = self._pods()
@@ -575,7 +589,9 @@ class _Job:
             rows.append((pod.metadata.namespace, pod.metadata.name, ready, phase or "", pod.spec.node_name or ""))
         widths = [max(len(str(row[i])) for row in rows) for i in range(5)]
         for row in rows:
-            self.ctx.output("   ".join(str(cell).ljust(width) for cell, width in zip(row, widths)).rstrip())
+            self.ctx.output(
+                "   ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+            )
         return _("%(count)s pods.") % {"count": len(pods)}
 
     def delete_pods(self) -> str:

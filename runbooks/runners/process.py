@@ -50,7 +50,9 @@ def _connect() -> socket.socket:
     except (OSError, ValueError) as exc:
         raise RunnerUnavailable(
             _(
-                "The runner service is not reachable at %(address)s (%(error)s). Commands run only in the runner service, never in the worker: start it (scripts/runner.sh) and run again."
+                "The runner service is not reachable at %(address)s (%(error)s)."
+                " Commands run only in the runner service, never in the worker:"
+                " start it (scripts/runner.sh) and run again."
             )
             % {"address": address, "error": getattr(exc, "strerror", None) or exc}
         ) from None

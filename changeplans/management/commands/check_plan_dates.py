@@ -106,5 +106,6 @@ class Command(BaseCommand):
             self.stdout.write("All plan and step dates lie between %s and %s." % (MIN_DATE, MAX_DATE))
         else:
             self.stdout.write(
-                "Repair: manage.py check_plan_dates --plan ID --start YYYY-MM-DDTHH:MM --end YYYY-MM-DDTHH:MM [--steps-to-window]"
+                "Repair: manage.py check_plan_dates --plan ID --start YYYY-MM-DDTHH:MM --end YYYY-MM-DDTHH:MM"
+                " [--steps-to-window]"
             )

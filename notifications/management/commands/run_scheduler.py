@@ -6,7 +6,10 @@ from notifications import outbox, scheduler, webhooks
 
 
 class Command(BaseCommand):
-    help = "Durable scheduler without Celery: run due actions, the e-mail outbox and webhook calls every --interval seconds (or --once)."
+    help = (
+        "Durable scheduler without Celery: run due actions, the e-mail outbox and webhook calls"
+        " every --interval seconds (or --once)."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--once", action="store_true", help="One pass, then exit.")

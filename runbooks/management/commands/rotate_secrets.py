@@ -42,7 +42,8 @@ class Command(BaseCommand):
                         new = crypto.rotate(token) if token.startswith(crypto.PREFIX) else crypto.encrypt(token)
                     except InvalidToken:
                         raise ImproperlyConfigured(
-                            f"{model._meta.label}.{field.name} of row {pk} cannot be decrypted: OKNO_SECRETS_KEYS lacks the key it was encrypted with"
+                            f"{model._meta.label}.{field.name} of row {pk} cannot be decrypted:"
+                            " OKNO_SECRETS_KEYS lacks the key it was encrypted with"
                         ) from None
                     # Value with a plain TextField: stored as given, not encrypted a second time.
                     model._default_manager.filter(pk=pk).update(
