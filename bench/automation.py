@@ -1,7 +1,8 @@
 """How fast a step's automation output reaches the board: a command printing 50 lines, 20 ms apart.
 
     make bench-automation
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/okno REDIS_URL=redis://127.0.0.1:6379/12 .venv/bin/python bench/automation.py
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/okno REDIS_URL=redis://127.0.0.1:6379/12 \\
+        .venv/bin/python bench/automation.py
 
 Starts a real Celery worker on the `automation` queue (threads, as `make run` and docker-compose do) on
 PostgreSQL (database "okno_bench_auto", dropped and recreated) and Redis. Interleaved, `--runs` times:
@@ -31,7 +32,11 @@ from bench.common import setup_with_worker, start_celery, stats, stop, wait_for_
 
 DB_NAME = "okno_bench_auto"
 LINES, GAP = 50, 0.02
-SCRIPT = f"import time\nfor i in range({LINES}):\n    print(f'line {{i}} t={{time.time():.6f}}', flush=True)\n    time.sleep({GAP})\n"
+SCRIPT = (
+    f"import time\nfor i in range({LINES}):\n"
+    "    print(f'line {i} t={time.time():.6f}', flush=True)\n"
+    f"    time.sleep({GAP})\n"
+)
 COMMAND = ["python3", "-c", SCRIPT]  # python3 of the PATH: the runner's user may not reach this interpreter
 
 
@@ -178,7 +183,8 @@ def main():
     s, f = result["subject"], result["floor"]
     ms = lambda v: f"{v * 1000:.0f} ms"  # noqa: E731
     print(
-        f"\n| {options.runs} runs × {LINES} lines, {GAP * 1000:.0f} ms apart | p50 | p95 | max |\n| --- | --- | --- | --- |"
+        f"\n| {options.runs} runs × {LINES} lines, {GAP * 1000:.0f} ms apart | p50 | p95 | max |\n"
+        "| --- | --- | --- | --- |"
     )
     for label, key, p in (
         ("line printed → seen", "line", "p95"),
@@ -186,18 +192,22 @@ def main():
         ("▶ → run ended (stream's end)", "end", "p95"),
     ):
         print(
-            f"| {label}: Okno (queue, worker, RunLine, board stream) | {ms(s[key]['p50'])} | {ms(s[key][p])} | {ms(s[key]['max'])} |"
+            f"| {label}: Okno (queue, worker, RunLine, board stream) "
+            f"| {ms(s[key]['p50'])} | {ms(s[key][p])} | {ms(s[key]['max'])} |"
         )
         print(
-            f"| {label}: floor (Popen, stdout read directly) | {ms(f[key]['p50'])} | {ms(f[key][p])} | {ms(f[key]['max'])} |"
+            f"| {label}: floor (Popen, stdout read directly) "
+            f"| {ms(f[key]['p50'])} | {ms(f[key][p])} | {ms(f[key]['max'])} |"
         )
         if key == "line":  # the floor is a pipe read (~0 ms): a ratio against it says nothing, the difference does
             print(
-                f"| Okno − floor | +{ms(s[key]['p50'] - f[key]['p50'])} | +{ms(s[key][p] - f[key][p])} | +{ms(s[key]['max'] - f[key]['max'])} |"
+                f"| Okno − floor | +{ms(s[key]['p50'] - f[key]['p50'])} | +{ms(s[key][p] - f[key][p])} "
+                f"| +{ms(s[key]['max'] - f[key]['max'])} |"
             )
         else:
             print(
-                f"| ratio | {s[key]['p50'] / max(f[key]['p50'], 1e-6):.1f}× | {s[key][p] / max(f[key][p], 1e-6):.1f}× | {s[key]['max'] / max(f[key]['max'], 1e-6):.1f}× |"
+                f"| ratio | {s[key]['p50'] / max(f[key]['p50'], 1e-6):.1f}× | {s[key][p] / max(f[key][p], 1e-6):.1f}× "
+                f"| {s[key]['max'] / max(f[key]['max'], 1e-6):.1f}× |"
             )
     print(f"\nevery run succeeded with all {LINES} lines: Okno {s['complete']}, floor {f['complete']}")
     result["samples"] = runs

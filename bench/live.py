@@ -1,7 +1,8 @@
 """How fast a tick reaches the people watching a plan: 50 SSE clients, 40 step ticks.
 
     make bench-live
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/okno REDIS_URL=redis://127.0.0.1:6379/13 .venv/bin/python bench/live.py
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/okno REDIS_URL=redis://127.0.0.1:6379/13 \\
+        .venv/bin/python bench/live.py
 
 Starts uvicorn (config.asgi, 2 worker processes) on a free port, on PostgreSQL (database
 "okno_bench_live", dropped and recreated) and Redis, opens 50 EventSource-like clients (raw HTTP on
@@ -182,7 +183,7 @@ async def redis_floor(redis_url, clients, n, interval):
     import redis.asyncio
 
     publisher = redis.asyncio.Redis.from_url(redis_url)
-    subscribers, received = [], [dict() for _ in range(clients)]
+    subscribers, received = [], [{} for _ in range(clients)]
     for _ in range(clients):
         client = redis.asyncio.Redis.from_url(redis_url)
         pubsub = client.pubsub(ignore_subscribe_messages=True)
@@ -194,7 +195,7 @@ async def redis_floor(redis_url, clients, n, interval):
             if message["type"] == "message":
                 box[int(message["data"])] = time.time()
 
-    tasks = [asyncio.create_task(listen(p, box)) for (_c, p), box in zip(subscribers, received)]
+    tasks = [asyncio.create_task(listen(p, box)) for (_c, p), box in zip(subscribers, received, strict=True)]
     sent = {}
     for i in range(n):
         sent[i] = time.time()
@@ -261,24 +262,30 @@ def main():
     r, p, f = result["runs"]["redis"], result["runs"]["polling"], result["floor"]
     ms = lambda v: f"{v * 1000:.0f} ms" if v >= 0.01 else f"{v * 1000:.1f} ms"  # noqa: E731
     print(
-        f"\n| {options.clients} clients × {options.ticks} ticks, uvicorn × {options.workers} | p50 | p95 | max | missed |"
+        f"\n| {options.clients} clients × {options.ticks} ticks, uvicorn × {options.workers} "
+        "| p50 | p95 | max | missed |"
     )
     print("| --- | --- | --- | --- | --- |")
     print(
-        f"| Okno with Redis: commit → PUBLISH → one look at the history per process → 50 streams | {ms(r['p50'])} | {ms(r['p95'])} | {ms(r['max'])} | {r['missed']} |"
+        "| Okno with Redis: commit → PUBLISH → one look at the history per process → 50 streams "
+        f"| {ms(r['p50'])} | {ms(r['p95'])} | {ms(r['max'])} | {r['missed']} |"
     )
     print(
-        f"| Okno without Redis: one poll of the history per process every 0.25 s | {ms(p['p50'])} | {ms(p['p95'])} | {ms(p['max'])} | {p['missed']} |"
+        "| Okno without Redis: one poll of the history per process every 0.25 s "
+        f"| {ms(p['p50'])} | {ms(p['p95'])} | {ms(p['max'])} | {p['missed']} |"
     )
     print(
-        f"| floor: bare Redis PUBLISH → {options.clients} subscribers | {ms(f['p50'])} | {ms(f['p95'])} | {ms(f['max'])} | — |"
+        f"| floor: bare Redis PUBLISH → {options.clients} subscribers "
+        f"| {ms(f['p50'])} | {ms(f['p95'])} | {ms(f['max'])} | — |"
     )
     print(
-        f"| ratio Redis / floor | {r['p50'] / max(f['p50'], 1e-6):.1f}× | {r['p95'] / max(f['p95'], 1e-6):.1f}× | {r['max'] / max(f['max'], 1e-6):.1f}× | |"
+        f"| ratio Redis / floor | {r['p50'] / max(f['p50'], 1e-6):.1f}× | {r['p95'] / max(f['p95'], 1e-6):.1f}× "
+        f"| {r['max'] / max(f['max'], 1e-6):.1f}× | |"
     )
     ok = r["missed"] == 0 and p["missed"] == 0 and r["p95"] <= 1 and p["p95"] <= 1
     print(
-        f"\nevery client got every event: {r['missed'] == 0 and p['missed'] == 0}; goal p95 ≤ 1 s: {'met' if ok else 'MISSED'}"
+        f"\nevery client got every event: {r['missed'] == 0 and p['missed'] == 0}; "
+        f"goal p95 ≤ 1 s: {'met' if ok else 'MISSED'}"
     )
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(result, indent=1))

@@ -191,7 +191,7 @@ def machine_info(db_kind):
         import weasyprint
 
         weasyprint_version = weasyprint.__version__
-    except Exception as exc:  # a broken WeasyPrint install is reported, not fatal to the page benchmark
+    except Exception as exc:  # noqa: BLE001 - a broken WeasyPrint install is reported, not fatal to the page benchmark
         weasyprint_version = f"unavailable ({exc.__class__.__name__})"
     try:
         commit = subprocess.run(
@@ -263,7 +263,7 @@ def bench_page(plans, author, runs):
             client.get(floor_url)
         floor_queries = len(captured)
 
-        page, floor = measure_pair(lambda: client.get(url), lambda: client.get(floor_url), runs=runs, warmup=3)
+        page, floor = measure_pair(lambda url=url: client.get(url), lambda: client.get(floor_url), runs=runs, warmup=3)
         results[n_steps] = {
             "plan_id": plan.pk,
             "html_bytes": len(body),
@@ -274,7 +274,8 @@ def bench_page(plans, author, runs):
             **ratios(page, floor),
         }
         print(
-            f"  page, {n_steps} steps: {page['median_ms']:.1f} ms vs floor {floor['median_ms']:.2f} ms, {page_queries} queries",
+            f"  page, {n_steps} steps: {page['median_ms']:.1f} ms vs floor {floor['median_ms']:.2f} ms, "
+            f"{page_queries} queries",
             file=sys.stderr,
         )
     return results
@@ -298,7 +299,7 @@ def bench_data(plan, runs):
 def pdf_module_missing():
     try:
         from changeplans import pdf
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - any import failure is reported as the reason to skip the PDF benchmark
         return f"changeplans.pdf does not import: {exc.__class__.__name__}: {exc}"
     missing = [name for name in PDF_FUNCTIONS if not callable(getattr(pdf, name, None))]
     return f"changeplans.pdf lacks {', '.join(missing)}" if missing else None
@@ -396,9 +397,10 @@ def markdown(results):
     machine = results["machine"]
     lines = [
         f"Okno benchmarks, {machine['date']}: {machine['nproc']} CPUs ({machine['cpu'] or 'unknown CPU'}), "
-        f"Python {machine['python']}, Django {machine['django']}, {machine['database']}, WeasyPrint {machine['weasyprint']}, "
-        f"commit {machine['git_commit']}. Database: {results['database']}. "
-        f"Load average (1/5/15 min) at start {machine['load_average_at_start']}, at end {machine.get('load_average_at_end')}.",
+        f"Python {machine['python']}, Django {machine['django']}, {machine['database']}, "
+        f"WeasyPrint {machine['weasyprint']}, commit {machine['git_commit']}. Database: {results['database']}. "
+        f"Load average (1/5/15 min) at start {machine['load_average_at_start']}, "
+        f"at end {machine.get('load_average_at_end')}.",
         "",
         "| benchmark | median ms | p95 ms | floor | floor median ms | floor p95 ms | ratio (wall) | ratio (CPU) |",
         "| --- | ---: | ---: | --- | ---: | ---: | ---: | ---: |",
@@ -428,13 +430,15 @@ def markdown(results):
             page["page"]["median_ms"] - page["floor"]["median_ms"] - data["median_ms"] - lint["lint_plan"]["median_ms"]
         )
         lines.append(
-            f"Plan page, 100 steps, by medians: floor {page['floor']['median_ms']:.1f} ms + data loading (load_plan, history) "
-            f"{data['median_ms']:.1f} ms + lint {lint['lint_plan']['median_ms']:.1f} ms + template rendering and the rest "
+            f"Plan page, 100 steps, by medians: floor {page['floor']['median_ms']:.1f} ms "
+            f"+ data loading (load_plan, history) {data['median_ms']:.1f} ms "
+            f"+ lint {lint['lint_plan']['median_ms']:.1f} ms + template rendering and the rest "
             f"≈ {rest:.0f} ms ({rest / page['page']['median_ms'] * 100:.0f} % of {page['page']['median_ms']:.0f} ms)."
         )
     if isinstance(pdf, dict):
         lines.append(
-            f"PDF: render_plan_html (our queries, lint and template) alone {pdf['render_plan_html']['median_ms']:.0f} ms median, "
+            "PDF: render_plan_html (our queries, lint and template) alone "
+            f"{pdf['render_plan_html']['median_ms']:.0f} ms median, "
             f"{pdf['own_share'] * 100:.1f} % of render_plan_pdf; WeasyPrint's layout is the rest. "
             f"A PDF ratio away from 1.0 by more than that share is noise between the {pdf['html_to_pdf']['runs']} runs."
         )

@@ -1,7 +1,8 @@
 """How late scheduled actions fire: 200 actions due over one minute through the durable scheduler.
 
     make bench-scheduler
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/okno REDIS_URL=redis://127.0.0.1:6379/14 .venv/bin/python bench/scheduler.py
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/okno REDIS_URL=redis://127.0.0.1:6379/14 \\
+        .venv/bin/python bench/scheduler.py
 
 Starts a real Celery worker (prefork, 2 processes) and beat on PostgreSQL (database "okno_bench_sched",
 dropped and recreated) and Redis, then schedules, interleaved over the same minute:
@@ -98,13 +99,16 @@ def main():
     s, f = result["subject"], result["floor"]
     print(f"\n| {n} actions due over {options.over:.0f} s | p50 | p99 | max |\n| --- | --- | --- | --- |")
     print(
-        f"| Okno scheduler (row → beat dispatch → ETA ≤ look-ahead → worker) | {s['p50'] * 1000:.0f} ms | {s['p99'] * 1000:.0f} ms | {s['max'] * 1000:.0f} ms |"
+        "| Okno scheduler (row → beat dispatch → ETA ≤ look-ahead → worker) "
+        f"| {s['p50'] * 1000:.0f} ms | {s['p99'] * 1000:.0f} ms | {s['max'] * 1000:.0f} ms |"
     )
     print(
-        f"| floor: Celery ETA set when created | {f['p50'] * 1000:.0f} ms | {f['p99'] * 1000:.0f} ms | {f['max'] * 1000:.0f} ms |"
+        "| floor: Celery ETA set when created "
+        f"| {f['p50'] * 1000:.0f} ms | {f['p99'] * 1000:.0f} ms | {f['max'] * 1000:.0f} ms |"
     )
     print(
-        f"| ratio | {s['p50'] / max(f['p50'], 1e-6):.1f}× | {s['p99'] / max(f['p99'], 1e-6):.1f}× | {s['max'] / max(f['max'], 1e-6):.1f}× |"
+        f"| ratio | {s['p50'] / max(f['p50'], 1e-6):.1f}× | {s['p99'] / max(f['p99'], 1e-6):.1f}× "
+        f"| {s['max'] / max(f['max'], 1e-6):.1f}× |"
     )
     print(f"\nexactly once: {result['exactly_once']}; goal p99 ≤ 1 s: {'met' if s['p99'] <= 1 else 'MISSED'}")
     RESULTS.parent.mkdir(parents=True, exist_ok=True)

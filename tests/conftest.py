@@ -50,7 +50,8 @@ def pytest_configure(config):
     if not _postgres_reachable():
         if IN_CI:
             raise pytest.UsageError(
-                f"PostgreSQL is unreachable at {settings.DATABASES['default'].get('HOST')}: CI needs it (tests fail, not skip)."
+                f"PostgreSQL is unreachable at {settings.DATABASES['default'].get('HOST')}: "
+                "CI needs it (tests fail, not skip)."
             )
         # A developer's machine without PostgreSQL: run on SQLite and skip tests marked postgres.
         settings.DATABASES["default"] = {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}

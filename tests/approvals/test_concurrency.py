@@ -11,7 +11,7 @@ import time
 import pytest
 from django.core.exceptions import PermissionDenied
 from django.db import connection, transaction
-from django.utils import translation
+from django.utils import timezone, translation
 
 from approvals import services
 from approvals.choices import ApprovalStatus
@@ -166,11 +166,12 @@ def test_edit_racing_the_last_approval_never_approves_an_unseen_version():
         step = plan.steps.get()
 
         # When the author's material edit and the last approval (of version 1) start together
+        # (race() joins both threads before the round ends; the defaults bind this round's objects anyway)
         calls = (
-            lambda: plan_services.update_step_cell(
+            lambda step=step, round_number=round_number: plan_services.update_step_cell(
                 step.pk, actor=author, field="name", value=f"Шаг 1, правка {round_number}", revision=step.revision
             ),
-            lambda: services.approve_row(r2.pk, actor=a2, version=1),
+            lambda r2=r2, a2=a2: services.approve_row(r2.pk, actor=a2, version=1),
         )
         if round_number % 2:
             with PlanLockGate(plan.pk) as gate:
@@ -229,7 +230,7 @@ def test_double_click_signs_once():
 def test_principal_and_deputy_at_once_sign_once():
     plan, author, (a1, a2), duty = plan_with_matrix(2)
     deputy = UserFactory(username="deputy", last_name="Иванов", first_name="П.С.", roles=["approver"])
-    today = datetime.date.today()
+    today = timezone.localdate()
     Delegation.objects.create(
         principal=a1,
         deputy=deputy,
@@ -299,7 +300,7 @@ def test_self_approval_is_refused_and_recorded_for_every_entry_point():
 def test_author_as_a_deputy_still_cannot_approve_their_plan():
     # A delegation does not lift the rule: the author may not sign their plan for someone else.
     plan, author, (a1, a2), duty = plan_with_matrix(2)
-    today = datetime.date.today()
+    today = timezone.localdate()
     Delegation.objects.create(principal=a1, deputy=author, starts_on=today, ends_on=today)
     services.submit_plan(plan.pk, actor=author)
     r1 = rows(plan)[0]

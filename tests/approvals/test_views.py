@@ -9,6 +9,7 @@ from django.db import connection
 from django.template import Context, Template
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from approvals import selectors, services
 from approvals.choices import ApprovalStatus, RowKind
@@ -99,7 +100,7 @@ def test_decided_rows_show_who_signed_which_version_and_the_delegation(client, s
     plan, author, (a1, a2), duty = submitted
     r1, r2, ack = rows(plan)
     deputy = UserFactory(username="deputy", last_name="Иванов", first_name="П.С.", roles=["approver"])
-    today = datetime.date.today()
+    today = timezone.localdate()
     Delegation.objects.create(principal=a2, deputy=deputy, starts_on=today, ends_on=today)
     services.approve_row(r1.pk, actor=a1, version=1, comment="Проверено")
     services.approve_row(r2.pk, actor=deputy, version=1)
@@ -115,7 +116,7 @@ def test_deputy_sees_the_buttons_of_the_delegated_row(client, submitted):
     plan, author, (a1, a2), duty = submitted
     r1, r2, ack = rows(plan)
     deputy = UserFactory(username="deputy", last_name="Иванов", first_name="П.С.", roles=["approver"])
-    today = datetime.date.today()
+    today = timezone.localdate()
     Delegation.objects.create(principal=a2, deputy=deputy, starts_on=today, ends_on=today)
     client.force_login(deputy)
     html = client.get(reverse("changeplans:plan_detail", args=[plan.pk])).content.decode()
@@ -388,7 +389,7 @@ def test_inbox_shows_only_my_rows_in_open_stages(client):
 def test_inbox_shows_delegated_rows_for_the_principal(client, submitted):
     plan, author, (a1, a2), duty = submitted
     deputy = UserFactory(username="deputy", last_name="Иванов", first_name="П.С.", roles=["approver"])
-    today = datetime.date.today()
+    today = timezone.localdate()
     Delegation.objects.create(principal=a1, deputy=deputy, starts_on=today - datetime.timedelta(days=3), ends_on=today)
     Delegation.objects.create(
         principal=a2,

@@ -2,6 +2,7 @@ import datetime
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils import timezone
 
 from approvals import services
 from approvals.choices import ApprovalStatus
@@ -110,7 +111,7 @@ def test_sequential_stages():
 def test_deputy_signs_for_the_principal_within_the_dates():
     plan, author, (a1, a2), duty = plan_with_matrix(2)
     deputy = UserFactory(username="deputy", last_name="Иванов", first_name="П.С.", roles=["approver"])
-    today = datetime.date.today()
+    today = timezone.localdate()
     Delegation.objects.create(
         principal=a1,
         deputy=deputy,

@@ -35,7 +35,8 @@ TEXT = (
 
 
 def approved_plan_with_banner_steps(service, *, on_in, off_in):
-    """An approved plan on `service` whose "banner on" / "banner off" steps start `on_in` / `off_in` seconds from now."""
+    """An approved plan on `service` whose "banner on" / "banner off" steps start `on_in` / `off_in` seconds
+    from now."""
     now = timezone.now()
     plan = PlanFactory(
         window_start=now + timedelta(seconds=on_in), window_end=now + timedelta(seconds=off_in), banner_text=TEXT
@@ -208,7 +209,8 @@ def test_banner_appears_when_shown_and_disappears_when_hidden(page, new_context,
     assert [(e["active"], e["text"]) for e in events] == [(True, TEXT), (False, "")]
     shown_after, hidden_after = events[0]["at"] / 1000 - fired_at(on), events[1]["at"] / 1000 - fired_at(off)
     print(
-        f"\nbanner delays (data-interval=1, max-age=1): shown in the browser {shown_after:.2f} s after the 'banner on' step fired, "
+        f"\nbanner delays (data-interval=1, max-age=1): shown in the browser {shown_after:.2f} s "
+        "after the 'banner on' step fired, "
         f"gone {hidden_after:.2f} s after 'banner off' fired"
     )
     assert 0 < shown_after < 5 and 0 < hidden_after < 5

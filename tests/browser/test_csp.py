@@ -18,10 +18,12 @@ from tests.factories import PartyFactory, PlanFactory, RiskFactory, ServiceFacto
 
 pytestmark = [pytest.mark.browser, pytest.mark.postgres]
 
+# The backslash is Python's line continuation: the script keeps its one line for the push().
 COLLECT = """
 window.__okno_csp = [];
 document.addEventListener("securitypolicyviolation", function (e) {
-  window.__okno_csp.push(e.violatedDirective + " " + (e.blockedURI || "inline") + " " + (e.sourceFile || "") + ":" + e.lineNumber);
+  window.__okno_csp.push(e.violatedDirective + " " + (e.blockedURI || "inline") + " " + \
+(e.sourceFile || "") + ":" + e.lineNumber);
 });
 """
 
@@ -187,7 +189,8 @@ def test_an_inline_script_would_be_reported(csp_page, live_server, transactional
     page = csp_page
     visit(page, "/login/")
     page.evaluate(
-        """() => { const s = document.createElement('script'); s.textContent = 'window.__ran = 1'; document.body.appendChild(s); }"""
+        "() => { const s = document.createElement('script'); s.textContent = 'window.__ran = 1'; "
+        "document.body.appendChild(s); }"
     )
     page.wait_for_function("window.__okno_csp.length > 0")
     assert page.evaluate("window.__ran") is None

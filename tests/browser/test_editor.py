@@ -1,4 +1,6 @@
-"""The plan editor in a real browser: sign-in, creating a plan, inline cells, reordering, lint, PDF, conflicts, roles, phone."""
+"""The plan editor in a real browser: sign-in, creating a plan, inline cells, reordering, lint, PDF, conflicts,
+roles, phone.
+"""
 
 import datetime
 import re
@@ -52,7 +54,8 @@ def assert_not_reloaded(page):
 
 def count_requests(page):
     page.evaluate(
-        "() => { window.__okno_requests = 0; document.addEventListener('htmx:beforeRequest', () => window.__okno_requests++); }"
+        "() => { window.__okno_requests = 0; "
+        "document.addEventListener('htmx:beforeRequest', () => window.__okno_requests++); }"
     )
 
 

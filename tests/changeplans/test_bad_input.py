@@ -173,7 +173,8 @@ def _store_bad_window(plan, start_sql):
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # ALTER TABLE refuses pending deferred checks
         cursor.execute("ALTER TABLE changeplans_plan DROP CONSTRAINT plan_window_in_range")
         cursor.execute(
-            f"UPDATE changeplans_plan SET window_start = {start_sql}, window_end = {start_sql} + interval '5 hours' WHERE id = %s",
+            f"UPDATE changeplans_plan SET window_start = {start_sql}, "
+            f"window_end = {start_sql} + interval '5 hours' WHERE id = %s",
             [plan.pk],
         )
 

@@ -1,4 +1,6 @@
-"""The archive PDF: WeasyPrint output that is A4 landscape, carries every value of the plan, and costs a fixed number of queries."""
+"""The archive PDF: WeasyPrint output that is A4 landscape, carries every value of the plan, and costs a fixed
+number of queries.
+"""
 
 import datetime
 import io
@@ -10,7 +12,7 @@ import zoneinfo
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext, pgettext
 from pypdf import PdfReader
 
@@ -44,7 +46,8 @@ def pdf_pages(pdf):
 
 
 def build_plan(step_count, *, risks_per_step=2):
-    """A plan with services, a responsible party, steps with risks and rollback actions, a sign-off sheet and history."""
+    """A plan with services, a responsible party, steps with risks and rollback actions, a sign-off sheet and
+    history."""
     curator = UserFactory(username="curator", first_name="Анна", last_name="Кураторова")
     responsible = PartyFactory(name="Ответственный Р.Р.", contact="+7 (383) 000-00-00")
     plan = PlanFactory(
@@ -350,7 +353,8 @@ def test_demo_plan_pdf_carries_every_seed_value():
 
 
 def signed_plan(extra_approvers=0):
-    """A plan submitted twice (version 2 current): row 1 signed by a deputy with a comment, row 2 by its owner, the duty officer acknowledged."""
+    """A plan submitted twice (version 2 current): row 1 signed by a deputy with a comment, row 2 by its owner,
+    the duty officer acknowledged."""
     from approvals import services as approvals
     from approvals.models import Delegation
     from tests.approvals.factories import plan_with_matrix
@@ -358,7 +362,7 @@ def signed_plan(extra_approvers=0):
     plan, author, users, duty = plan_with_matrix(2 + extra_approvers, duty=True)
     principal, owner = users[:2]
     deputy = UserFactory(username="deputy", last_name="Иванов", first_name="П.С.", roles=["approver"])
-    today = datetime.date.today()
+    today = timezone.localdate()
     Delegation.objects.create(principal=principal, deputy=deputy, starts_on=today, ends_on=today)
     approvals.submit_plan(plan.pk, actor=author)
     step = plan.steps.get()
@@ -391,7 +395,8 @@ def test_signoff_sheet_shows_who_signed_which_version_when():
     cells = [re.sub(r"<[^>]+>", " ", cell).split() for cell in re.findall(r"<td[^>]*>(.*?)</td>", first, re.S)]
     assert cells == [
         ["1"], ["руководитель"], ["Согласующий1", "А.А."], approved_label.split(),
-        ["Иванов", "П.С.", "for", "Согласующий1", "А.А."], ["2"], ["22:30", "18.03.2025"], ["Согласовано", "заместителем"],
+        ["Иванов", "П.С.", "for", "Согласующий1", "А.А."], ["2"], ["22:30", "18.03.2025"],
+        ["Согласовано", "заместителем"],
     ]  # fmt: skip
     second = re.search(r'<tr class="signoff-row" data-position="2">(.*?)</tr>', html, re.S).group(1)
     assert "Согласующий2 А.А." in second and "for " not in second

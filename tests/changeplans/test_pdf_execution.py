@@ -132,19 +132,21 @@ def test_executed_plan_pdf_shows_actual_times_people_deviations_rollback_and_ale
         int(m.group(1)): re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", m.group(2))).strip()
         for m in re.finditer(r'<tr class="execution-row" data-position="(\d+)">(.*?)</tr>', html, re.S)
     }
-    # Step 1: 20:02–20:40 is 38 min against 30: 8 min over, started 2 min late; started by the duty officer, ticked by the engineer
-    assert (
-        rows[1]
-        == "1 Бэкап etcd 20:00 30 мин 20:02 20.03.2025 20:40 20.03.2025 38 min 8 min longer than the maximum started 2 min late Дежурнов Д.Д. Инженеров И.И. DONE"
+    # Step 1: 20:02–20:40 is 38 min against 30: 8 min over, started 2 min late; started by the duty officer,
+    # ticked by the engineer
+    assert rows[1] == (
+        "1 Бэкап etcd 20:00 30 мин 20:02 20.03.2025 20:40 20.03.2025 38 min 8 min longer than the maximum "
+        "started 2 min late Дежурнов Д.Д. Инженеров И.И. DONE"
     )
     # Step 2 planned at 20:30: started 10 min late, 7 min within 5–10
-    assert (
-        rows[2]
-        == "2 Удаление Flannel 20:30 5-10 мин 20:40 20.03.2025 20:47 20.03.2025 7 min within the plan started 10 min late Инженеров И.И. Инженеров И.И. DONE Без замечаний"
+    assert rows[2] == (
+        "2 Удаление Flannel 20:30 5-10 мин 20:40 20.03.2025 20:47 20.03.2025 7 min within the plan "
+        "started 10 min late Инженеров И.И. Инженеров И.И. DONE Без замечаний"
     )
     # Step 3 follows step 2 (20:35–20:40 planned): started 7 min late, 2 h 23 min within 2–3 h, failed
     assert rows[3].startswith(
-        "3 Установка Calico 20:35–20:40 2-3 часа 20:47 20.03.2025 23:10 20.03.2025 2 h 23 min within the plan started 7 min late"
+        "3 Установка Calico 20:35–20:40 2-3 часа 20:47 20.03.2025 23:10 20.03.2025 2 h 23 min within the plan "
+        "started 7 min late"
     )
     assert rows[3].endswith("FAILED Поды не получают адреса")
     # The step table's status cell carries the actual times too

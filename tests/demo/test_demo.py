@@ -8,6 +8,7 @@ import pytest
 from django.contrib.auth import authenticate, get_user_model
 from django.contrib.auth.models import Group
 from django.core.management import call_command
+from django.utils import timezone
 
 from approvals.choices import ApprovalStatus, RowKind
 from approvals.models import ApprovalRow, Delegation, MatrixTemplate, MatrixTemplateRow
@@ -187,18 +188,23 @@ def test_step5_rollback_actions_point_back_at_their_risks(plan):
     step = plan.steps.get(position=5)
     actions = list(step.rollback_actions.prefetch_related("risks"))
     assert [(a.position, a.label(), a.text) for a in actions] == [
-        (1, "1", "Убить под с конфликтующим адресом и мониторить дальнейшую ситуацию по логам, провести диагностику, перезапустить ресурсы."),
+        (1, "1", "Убить под с конфликтующим адресом и мониторить дальнейшую ситуацию по логам, провести диагностику, "
+                 "перезапустить ресурсы."),
         (2, "2", "Проверить конфигурацию и устранить в ней ошибки."),
         (3, "3", "Собрать информацию о соответствии конфигурации и сетевых политик dev и prod среды предварительно, "
-                 "чтобы понимать с какими проблемами можно столкнуться. Перед миграцией достичь максимальной близости сред."),
+                 "чтобы понимать с какими проблемами можно столкнуться. "
+                 "Перед миграцией достичь максимальной близости сред."),
         (4, "4", "Нормальная ситуация при отработке скрипта процесса миграции, перед обновление нужно полностью "
                  "перезапустить весь кластер, чтобы все службы обновились."),
         (5, "5/6/7/8", "Устранить причину и перезапустить узел/кластер."),
-        (6, "9", "Получить конфигурацию сетевых политик с текущего кластера Kubernetes, проанализировать, найти ошибку и исправить ее."),
-        (7, "10", "Чтобы вовремя отследить факторы, влияющие на производительность сети нужно продумать и настроить мониторинг с помощью Prometeus."),
+        (6, "9", "Получить конфигурацию сетевых политик с текущего кластера Kubernetes, проанализировать, "
+                 "найти ошибку и исправить ее."),
+        (7, "10", "Чтобы вовремя отследить факторы, влияющие на производительность сети нужно продумать и настроить "
+                  "мониторинг с помощью Prometeus."),
         (8, "11", "Своевременный мониторинг ошибок установки и их исправление."),
         (9, "12", "Ознакомление всех участников с инструкцией по внедрению и эксплуатации."),
-        (10, "13", "Эти риски можно минимизировать через поэтапную миграцию, тщательное тестирование и обучение команды."),
+        (10, "13", "Эти риски можно минимизировать через поэтапную миграцию, тщательное тестирование "
+                   "и обучение команды."),
     ]  # fmt: skip
     shared = actions[4]
     assert set(shared.risks.values_list("number", flat=True)) == {5, 6, 7, 8}
@@ -213,17 +219,20 @@ ROW5_COMMENT = "Согласовано на время отпуска Турча
 
 
 def test_sign_off_matrix(plan):
-    # The seed's matrix, in review on version 1: rows 1-5 signed (5 by Turchaninov's deputy), 6-9 waiting, the duty officer not yet.
+    # The seed's matrix, in review on version 1: rows 1-5 signed (5 by Turchaninov's deputy), 6-9 waiting,
+    # the duty officer not yet.
     rows = list(
         ApprovalRow.objects.filter(plan=plan).select_related("user", "group", "decided_by", "on_behalf_of", "version")
     )
     assert [(r.position, r.kind, r.job_title, r.person_name, r.user and r.user.username, r.status) for r in rows] == [
-        (1, RowKind.APPROVAL, "рук группы контроля качества и развития ИТ-инфраструктуры", "Кочетов В.Н.", "kochetov", ApprovalStatus.APPROVED),
+        (1, RowKind.APPROVAL, "рук группы контроля качества и развития ИТ-инфраструктуры", "Кочетов В.Н.", "kochetov",
+         ApprovalStatus.APPROVED),
         (2, RowKind.APPROVAL, "владелец продукта", "Кузьмина О.В.", "kuzmina", ApprovalStatus.APPROVED),
         (3, RowKind.APPROVAL, "владелец продукта", "Барабанщикова О.И.", "barabanshchikova", ApprovalStatus.APPROVED),
         (4, RowKind.APPROVAL, "инженер Интакт", "Шпагин А.В. (Интакт)", "shpagin", ApprovalStatus.APPROVED),
         (5, RowKind.APPROVAL, "инженер", "Турчанинов П.В.", "turchaninov", ApprovalStatus.APPROVED),
-        (6, RowKind.APPROVAL, "руководитель группы поддержки приложений", "Бочарников В.В.", "bocharnikov", ApprovalStatus.PENDING),
+        (6, RowKind.APPROVAL, "руководитель группы поддержки приложений", "Бочарников В.В.", "bocharnikov",
+         ApprovalStatus.PENDING),
         (7, RowKind.APPROVAL, "начальник ООФИС", "Маевский Р.А.", "maevsky", ApprovalStatus.PENDING),
         (8, RowKind.APPROVAL, "начальник ОРИС", "Марченко М.С.", "marchenko", ApprovalStatus.PENDING),
         (9, RowKind.APPROVAL, "Директор по ИТ", "Матвеев И.Б.", "matveev", ApprovalStatus.PENDING),
@@ -255,7 +264,7 @@ def test_every_state_of_the_matrix_is_shown(plan):
 
 def test_turchaninov_has_a_deputy_today():
     load_demo()
-    today = datetime.date.today()
+    today = timezone.localdate()
     (delegation,) = Delegation.objects.select_related("principal", "deputy")
     assert (delegation.principal.username, delegation.deputy.username) == ("turchaninov", "ivanov")
     assert delegation.starts_on == today - datetime.timedelta(days=7)
@@ -269,7 +278,7 @@ def test_an_expired_delegation_is_renewed_on_the_next_load():
     load_demo()
     Delegation.objects.update(starts_on=datetime.date(2025, 3, 1), ends_on=datetime.date(2025, 3, 8))
     load_demo()
-    today = datetime.date.today()
+    today = timezone.localdate()
     assert Delegation.objects.count() == 2
     assert Delegation.objects.filter(starts_on__lte=today, ends_on__gte=today).count() == 1
 

@@ -1,4 +1,6 @@
-"""The it.info announcements: the seed's text, recipients and sender, templates in the admin, the page, the delay notice."""
+"""The it.info announcements: the seed's text, recipients and sender, templates in the admin, the page,
+the delay notice.
+"""
 
 import datetime
 import importlib
@@ -211,7 +213,8 @@ def test_completion_delay_and_banner_texts(demo_plan):
     )
     assert "Долгая миграция &lt;узлов&gt;" in html
     assert announcements.banner_text(demo_plan) == (
-        "Ведутся плановые технические работы. Сервис может быть недоступен до 23:05 20.03.2025. Приносим извинения за возникшие неудобства!"
+        "Ведутся плановые технические работы. Сервис может быть недоступен до 23:05 20.03.2025. "
+        "Приносим извинения за возникшие неудобства!"
     )
     demo_plan.banner_text = "Свой текст баннера"
     assert announcements.banner_text(demo_plan) == "Свой текст баннера"

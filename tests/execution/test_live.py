@@ -275,7 +275,8 @@ def test_redis_wakes_the_stream_at_once(client, watcher, settings, monkeypatch, 
     received, box, delay = _watch_sync(client, plan, after=0, timeout=20, looks=looks)
     print(f"\nredis (sync): {delay * 1000:.0f} ms")
     assert [e[0] for e in received] == [box["event_id"]]
-    # Then it arrived long before any timed look (a bound on a failure, 10 s under the 30 s), at the look right after the commit
+    # Then it arrived long before any timed look (a bound on a failure, 10 s under the 30 s),
+    # at the look right after the commit
     assert delay < 20
     assert_found_by_a_look_after_the_commit(looks, box)
 
@@ -411,7 +412,7 @@ def test_a_late_commit_below_the_cursor_is_not_skipped(watcher, settings):
     slow_started.wait(5)
     fast = edit(plan, plan.author)
     assert fast.pk > box["slow"]
-    assert [e[0] for e in map(lambda m: parse(m)[0], cursor.fetch())] == [fast.pk]
+    assert [parse(m)[0][0] for m in cursor.fetch()] == [fast.pk]
     # When the slow one commits, then the next look still delivers it, once
     fast_done.set()
     thread.join(5)
@@ -556,7 +557,9 @@ def _open_raw_stream(live_server, plan, session):
     address = urlsplit(live_server.url)
     sock = socket.create_connection((address.hostname, address.port), timeout=10)
     sock.sendall(
-        f"GET {events_url(plan, after=0)} HTTP/1.1\r\nHost: {address.netloc}\r\nCookie: sessionid={session}\r\n\r\n".encode()
+        (
+            f"GET {events_url(plan, after=0)} HTTP/1.1\r\nHost: {address.netloc}\r\nCookie: sessionid={session}\r\n\r\n"
+        ).encode()
     )
     received = b""
     while b"okno live" not in received:  # the stream's preamble: its thread is looking now

@@ -68,7 +68,8 @@ def test_a_user_beyond_the_limit_is_refused_with_retry_after_and_the_slot_comes_
     assert int(refused["Retry-After"]) > 0
     assert refused.content.decode().startswith(
         translated(
-            "Too many live connections are open for your account (other tabs or windows). Close some; the page reconnects by itself."
+            "Too many live connections are open for your account (other tabs or windows). "
+            "Close some; the page reconnects by itself."
         )
     )
     # and another user is not affected

@@ -1,4 +1,6 @@
-"""Overrun alerts: a step past its maximum (time moved with run_due(now=…), no sleep) and a projection past the window."""
+"""Overrun alerts: a step past its maximum (time moved with run_due(now=…), no sleep) and a projection past
+the window.
+"""
 
 from datetime import timedelta
 
@@ -215,7 +217,8 @@ def test_while_a_step_overruns_the_projection_is_checked_again_without_any_tick(
     with django_capture_on_commit_callbacks(execute=True):
         scheduler.run_due(now=step.actual_start + timedelta(hours=3, minutes=35))
 
-    # Then the step overrun fired, and the 5-minute re-checks saw the worst case pass the window (band 1) and grow (band 2)
+    # Then the step overrun fired, and the 5-minute re-checks saw the worst case pass the window (band 1)
+    # and grow (band 2)
     assert len(alert_events(plan, overrun.ALERT_STEP)) == 1
     bands = [event.changes["band"] for event in alert_events(plan, overrun.ALERT_PROJECTION)]
     assert bands == [1, 2]

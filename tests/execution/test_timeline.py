@@ -63,7 +63,8 @@ def started(plan, at):
 
 @pytest.fixture
 def evening():
-    # 20:00–23:05 like the seed: 1 at 20:00 (30–60), 2 and 3 in parallel at 21:00 (20–30 and 40–60), 4 after them (10–20).
+    # 20:00–23:05 like the seed: 1 at 20:00 (30–60), 2 and 3 in parallel at 21:00 (20–30 and 40–60),
+    # 4 after them (10–20).
     day = datetime.date(2025, 3, 20)
     return make_plan(
         nsk(20, 20),

@@ -90,7 +90,8 @@ def test_two_dispatchers_at_once_fire_every_action_once(celery, smtp, capsys):
     with capsys.disabled():
         print(
             f"\n[two dispatchers] 200 actions, 2 beats + 2 workers (dispatch passes {passes}): 200 arrived once, "
-            f"0 duplicates; fired after due: {figure(fired)}; arrived at the SMTP server after due: {figure(lateness(smtp, due))}"
+            f"0 duplicates; fired after due: {figure(fired)}; "
+            f"arrived at the SMTP server after due: {figure(lateness(smtp, due))}"
         )
 
 
@@ -143,7 +144,8 @@ def test_redis_restarted_while_actions_are_due(celery, celery_env, own_redis, sm
     with capsys.disabled():
         print(
             f"\n[Redis restart] down 2 s while actions were due: 30/30 arrived once; "
-            f"{len(after)} were due during or after the outage, latest {max(after):.2f} s after due; all: {figure(lateness(smtp, due))}"
+            f"{len(after)} were due during or after the outage, latest {max(after):.2f} s after due; "
+            f"all: {figure(lateness(smtp, due))}"
         )
 
 
@@ -161,7 +163,8 @@ def test_500_actions_with_a_60_s_visibility_timeout(celery, smtp, capsys):
     assert ScheduledAction.objects.filter(state=ScheduleState.DONE).count() == 500
     with capsys.disabled():
         print(
-            f"\n[visibility timeout 60 s] 500 actions over 65 s: 500 arrived once, 0 duplicates; {figure(lateness(smtp, due))}"
+            "\n[visibility timeout 60 s] 500 actions over 65 s: 500 arrived once, 0 duplicates; "
+            f"{figure(lateness(smtp, due))}"
         )
 
 
@@ -169,7 +172,8 @@ def test_work_queued_inside_a_rolled_back_transaction_never_fires(celery, smtp, 
     celery.worker("w1", concurrency=1)
     # Given the web process hands work to the worker (as in production)
     with override_settings(OKNO_USE_WORKER=True):
-        # When an action due now is scheduled and kicked, and a task is even published directly, in a transaction that rolls back
+        # When an action due now is scheduled and kicked, and a task is even published directly,
+        # in a transaction that rolls back
         class Abort(Exception):
             pass
 
@@ -200,6 +204,7 @@ def test_work_queued_inside_a_rolled_back_transaction_never_fires(celery, smtp, 
     assert smtp.to("never@example.org") == []
     with capsys.disabled():
         print(
-            f"\n[rolled-back transaction] tasks reaching the worker from the rolled-back transaction: {published_naively} "
+            "\n[rolled-back transaction] tasks reaching the worker from the rolled-back transaction: "
+            f"{published_naively} "
             f"(a direct publish), actions run: 0, e-mails: 0; the committed twin arrived"
         )

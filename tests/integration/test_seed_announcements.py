@@ -203,5 +203,6 @@ def test_nothing_fires_from_an_approval_that_rolled_back(celery, smtp, capsys):
         wait_for(lambda: smtp.to(PLAN_RECIPIENTS[0]), 20, message="the committed plan's announcement")
     with capsys.disabled():
         print(
-            "\n[rolled-back approval] scheduled rows after rollback: 0, e-mails: 0; after commit the announcement arrived"
+            "\n[rolled-back approval] scheduled rows after rollback: 0, e-mails: 0; "
+            "after commit the announcement arrived"
         )

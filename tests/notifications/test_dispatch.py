@@ -1,4 +1,6 @@
-"""The dispatcher hands due rows to workers (queued) and `execute` runs each once; `put` keeps rows in line with a plan."""
+"""The dispatcher hands due rows to workers (queued) and `execute` runs each once; `put` keeps rows in line
+with a plan.
+"""
 
 import threading
 from datetime import timedelta

@@ -491,7 +491,10 @@ class FakeKubeApiServer:
                     and self._pod_healthy(p)
                 )
                 if healthy - 1 < pdb["min_available"]:
-                    cause = f"The disruption budget {pdb['name']} needs {pdb['min_available']} healthy pods and has {healthy} currently"
+                    cause = (
+                        f"The disruption budget {pdb['name']} needs {pdb['min_available']} healthy pods "
+                        f"and has {healthy} currently"
+                    )
                     return 429, _status(
                         429,
                         "TooManyRequests",
@@ -708,7 +711,7 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             try:
                 code, payload = fake.handle(self.command, split.path, query, body, self.headers)
-            except Exception as exc:  # a bug in the fake: say so instead of hanging the client
+            except Exception as exc:  # noqa: BLE001 - a bug in the fake: say so instead of hanging the client
                 code, payload = 500, _status(500, "InternalError", f"fake API server error: {exc!r}")
         data = json.dumps(payload).encode()
         self.send_response(code)

@@ -150,7 +150,8 @@ class RealKube:
                 names.append(node.metadata.name)
         if len(names) < count:
             pytest.skip(
-                f"this test needs {count} schedulable nodes; the cluster has {len(names)} (kind: use the two-worker config of docs/kubernetes-testing.md)"
+                f"this test needs {count} schedulable nodes; the cluster has {len(names)} "
+                "(kind: use the two-worker config of docs/kubernetes-testing.md)"
             )
         self.touched_nodes.update(names[:count])
         return names[:count]
@@ -254,7 +255,7 @@ class RealKube:
         for node in self.touched_nodes:
             try:
                 self.core.patch_node(node, {"spec": {"unschedulable": None}})
-            except Exception:  # cleanup goes on
+            except Exception:  # noqa: BLE001 - cleanup goes on for the other nodes and the namespace
                 pass
         try:
             self.core.delete_namespace(self.namespace)

@@ -133,7 +133,8 @@ steps:
 
 def test_secrets_only_in_automation():
     ok = definition.parse(
-        "title: A\nsteps:\n  - name: A\n    automation: {kind: shell, spec: {argv: [echo], env: {TOKEN: '{{ secret.api }}'}}}\n"
+        "title: A\nsteps:\n  - name: A\n"
+        "    automation: {kind: shell, spec: {argv: [echo], env: {TOKEN: '{{ secret.api }}'}}}\n"
     )
     assert ok["steps"][0]["automation"]["spec"]["env"]["TOKEN"] == "{{ secret.api }}"
     problems = _problems("title: A\nsteps:\n  - name: 'A {{ secret.api }}'\n")

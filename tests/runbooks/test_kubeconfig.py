@@ -12,7 +12,11 @@ from runbooks.runners.base import AutomationError, Redactor
 from tests.runbooks.fake_kube_api import FakeKubeApiServer
 from tests.runbooks.kube_fixtures import _cluster, english  # noqa: F401 (autouse: messages in English)
 
-KEY_PEM = "-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgSECRETSECRETSECRET\n-----END PRIVATE KEY-----\n"
+KEY_PEM = (
+    "-----BEGIN PRIVATE KEY-----\n"
+    "MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgSECRETSECRETSECRET\n"
+    "-----END PRIVATE KEY-----\n"
+)
 
 
 def config(user=None, cluster=None, **extra):
@@ -132,7 +136,8 @@ def test_files_of_the_worker_are_refused(user, cluster, message):
             "unknown cluster",
         ),
         (
-            "clusters: [{name: a, cluster: {server: 'https://x'}}]\ncontexts: [{name: b, context: {cluster: a, user: nobody}}]\n",
+            "clusters: [{name: a, cluster: {server: 'https://x'}}]\n"
+            "contexts: [{name: b, context: {cluster: a, user: nobody}}]\n",
             "unknown user",
         ),
     ],

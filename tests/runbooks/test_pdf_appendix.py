@@ -84,9 +84,10 @@ def plan_with_runs():
         started_at=start,
         finished_at=start + datetime.timedelta(seconds=42),
         exit_code=0,
-        log=f"node/worker-1 cordoned\nAuthorization: Bearer {KUBE_TOKEN}\nevicting pod default/web-5d8f\nnode/worker-1 drained\n"
-        + "x" * 400
-        + "\n",
+        log=(
+            f"node/worker-1 cordoned\nAuthorization: Bearer {KUBE_TOKEN}\n"
+            "evicting pod default/web-5d8f\nnode/worker-1 drained\n" + "x" * 400 + "\n"
+        ),
         created_at=start,
     )
     # A rehearsal is not in the appendix.

@@ -66,7 +66,8 @@ def test_output_arrives_line_by_line_in_order(tmp_path):
         [
             PYTHON,
             "-c",
-            "import sys\nfor i in range(200): print('line', i, flush=i % 7 == 0)\nsys.stdout.flush()\nsys.stderr.write('to stderr\\n')",
+            "import sys\nfor i in range(200): print('line', i, flush=i % 7 == 0)\n"
+            "sys.stdout.flush()\nsys.stderr.write('to stderr\\n')",
         ],
         ctx,
     )
@@ -89,7 +90,10 @@ def test_lines_are_streamed_before_the_program_ends(tmp_path, runner_writable_di
         if line == "first":
             go.touch()
 
-    program = f"import os, time\nprint('first', flush=True)\nwhile not os.path.exists({str(go)!r}): time.sleep(0.01)\nprint('second')"
+    program = (
+        "import os, time\nprint('first', flush=True)\n"
+        f"while not os.path.exists({str(go)!r}): time.sleep(0.01)\nprint('second')"
+    )
     outcome = run_process([PYTHON, "-c", program], ctx, on_line=on_line)
     assert outcome.status == "succeeded"
     assert lines == ["first", "second"]

@@ -263,7 +263,8 @@ def test_a_kubeconfig_with_a_foreign_exec_plugin_is_refused_before_kubectl_start
     script.chmod(0o755)
     kubeconfig = fake_api.kubeconfig().replace(
         f"token: {fake_api.token}",
-        f"exec:\n      apiVersion: client.authentication.k8s.io/v1\n      command: {script}\n      interactiveMode: Never",
+        f"exec:\n      apiVersion: client.authentication.k8s.io/v1\n      command: {script}\n"
+        "      interactiveMode: Never",
     )
     assert "exec:" in kubeconfig
 

@@ -113,8 +113,10 @@ def test_the_job_gets_exactly_its_environment_and_files_in_a_private_dir(tmp_pat
     script = (
         "import os, stat\n"
         "print(sorted(os.environ))\n"
-        "print(os.environ['CONF'] == os.path.join(os.getcwd(), 'sub', 'conf.yaml'), os.environ['HOME'] == os.getcwd())\n"
-        "print(oct(stat.S_IMODE(os.stat('.').st_mode)), oct(stat.S_IMODE(os.stat('sub/conf.yaml').st_mode)), open('sub/conf.yaml').read())\n"
+        "print(os.environ['CONF'] == os.path.join(os.getcwd(), 'sub', 'conf.yaml'), "
+        "os.environ['HOME'] == os.getcwd())\n"
+        "print(oct(stat.S_IMODE(os.stat('.').st_mode)), oct(stat.S_IMODE(os.stat('sub/conf.yaml').st_mode)), "
+        "open('sub/conf.yaml').read())\n"
         "print(os.getcwd())\n"
     )
     outcome = run_process(
