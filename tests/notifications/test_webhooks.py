@@ -18,6 +18,7 @@ from notifications import groups, tasks, webhooks
 from notifications.choices import EmailState
 from notifications.models import WebhookDelivery
 from tests.factories import PlanFactory, ServiceFactory
+from tests.waiting import lock_waits_fail, row_locked_elsewhere
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 
@@ -70,7 +71,8 @@ class Receiver:
 
 @pytest.fixture(autouse=True)
 def english():
-    """Refusal reasons are asserted in their English source text (tests/notifications/test_webhook_ssrf.py checks Russian)."""
+    """Refusal reasons are asserted in their English source text (tests/notifications/test_webhook_ssrf.py
+    checks Russian)."""
     with translation.override("en"):
         yield
 
@@ -190,6 +192,27 @@ def test_deliver_twice_posts_once(allowed, receiver, service):
     assert webhooks.deliver(delivery.pk) is False
     assert tasks.deliver_webhook(delivery.pk) is False  # the Celery task is the same call
     assert len(receiver.requests) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_delivery_another_deliverer_holds_is_skipped_without_waiting(allowed, receiver, service, monkeypatch):
+    """SKIP LOCKED in `deliver`: a row another deliverer holds (it is calling the receiver now) is not ours.
+
+    Break it by hand: in notifications/webhooks.py `deliver`, change `select_for_update(skip_locked=True)` to
+    `select_for_update()`. The second deliverer then waits for the lock; lock_timeout turns that wait into an
+    OperationalError and the test fails at once (without lock_timeout it would only pass later, after the
+    holder let go, and post a second time)."""
+    # Given a queued delivery (not handed over at commit: this test plays the deliverers) and another process
+    # holding its row's lock (it is sending it)
+    monkeypatch.setattr(webhooks, "hand_over", lambda delivery_id: None)
+    delivery = queue(service)
+    with row_locked_elsewhere(WebhookDelivery, delivery.pk), lock_waits_fail():
+        # When a second deliverer is handed the same row, it passes over it instead of waiting or posting
+        assert webhooks.deliver(delivery.pk) is False
+    # Then nothing was posted and the row is as the holder left it: queued, no attempt counted by us
+    assert receiver.requests == []
+    delivery = reload(delivery)
+    assert (delivery.state, delivery.attempts) == (EmailState.QUEUED, 0)
 
 
 def test_enqueue_twice_keeps_one_row(allowed, receiver, service):

@@ -2,7 +2,6 @@
 
 import json
 import threading
-import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -11,6 +10,7 @@ from django.utils import translation
 
 from runbooks import runners
 from runbooks.runners.base import AutomationError, RunContext
+from tests.waiting import FAILURE_DEADLINE_SECONDS
 
 
 @pytest.fixture(autouse=True)
@@ -53,8 +53,11 @@ class Handler(BaseHTTPRequestHandler):
         elif self.path == "/big":
             self._send(200, b"".join(b"%06d\n" % i for i in range(20000)))  # 140 000 bytes
         elif self.path == "/slow":
-            time.sleep(3)
+            # Holds its answer until the test lets it go (`answer_slow`, set when the server stops); the
+            # deadline only bounds a failure: a run still waiting then gets "late" and its test fails.
+            self.server.answer_slow.wait(FAILURE_DEADLINE_SECONDS)
             self._send(200, b"late")
+            self.server.answered.append(self.path)
         elif self.path == "/echo":
             self._send(201, body, [("Content-Type", self.headers.get("Content-Type", ""))])
         else:
@@ -68,10 +71,13 @@ def server():
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     httpd.daemon_threads = True
     httpd.requests = []
+    httpd.answer_slow = threading.Event()
+    httpd.answered = []  # paths of the held answers sent
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     httpd.base = f"http://127.0.0.1:{httpd.server_address[1]}"
     yield httpd
+    httpd.answer_slow.set()
     httpd.shutdown()
     httpd.server_close()
 
@@ -184,20 +190,28 @@ def test_dry_run_sends_a_get_marked_safe(tmp_path, http, server):
 
 
 def test_timeout_fails(tmp_path, http, server):
+    # Given a server that holds its answer
     ctx, lines = make_ctx(tmp_path)
-    started = time.monotonic()
+    # When the request's own timeout passes first
     outcome = http.run({"url": f"{server.base}/slow", "timeout_seconds": 0.5}, ctx)
+    # Then the run fails on the timeout while the answer is still held (not late, after it came)
     assert outcome.status == "failed"
     assert outcome.summary == "No answer within 0.5 s."
-    assert time.monotonic() - started < 2
+    assert lines == ["No answer within 0.5 s."]
+    assert [path for _, path, _, _ in server.requests] == ["/slow"]
+    assert server.answered == []
 
 
 def test_cancel_returns_promptly(tmp_path, http, server):
-    started = time.monotonic()
-    ctx, _ = make_ctx(tmp_path, stop_reason=lambda: "cancelled" if time.monotonic() - started > 0.3 else None)
+    # Given a request the server has received and answers only when the test lets it
+    ctx, lines = make_ctx(tmp_path, stop_reason=lambda: "cancelled" if server.requests else None)
+    # When the run is cancelled meanwhile
     outcome = http.run({"url": f"{server.base}/slow"}, ctx)
+    # Then it ends as cancelled without waiting for the answer (still held) or for the request's 10 s
+    # timeout (which would have made it "failed"), and records nothing of the request
     assert outcome.status == "cancelled"
-    assert time.monotonic() - started < 1.5
+    assert server.answered == []
+    assert lines == []
 
 
 def test_connection_refused_fails(tmp_path, http):

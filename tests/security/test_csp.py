@@ -5,11 +5,13 @@ its script-src allows no inline code and no eval, and its HTML holds no inline <
 no javascript: URL and no hx-on. A scan of every template catches pages not rendered here.
 """
 
+import importlib
 import re
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from django.apps import apps as django_apps
 from django.conf import settings
 
 from tests.factories import UserFactory
@@ -18,6 +20,10 @@ pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 
 TEMPLATES = Path(settings.BASE_DIR) / "templates"
 DATA_SCRIPT_TYPES = {"application/json", "application/ld+json", "text/template"}
+# The migration that ships the message templates (a module name starting with a digit: imported by name).
+create_shipped_templates = importlib.import_module(
+    "notifications.migrations.0004_default_message_templates"
+).create_templates
 
 
 def policy(response):
@@ -77,7 +83,21 @@ def inline_code(html):
 
 
 @pytest.fixture
-def demo(db):
+def shipped_templates(db):
+    """The MessageTemplate rows as the migration ships them, made here rather than read from what the database
+    holds: a transactional test's flush empties the table, and --reuse-db keeps it empty for the next run.
+
+    Check by hand: run a transactional test (tests/notifications/test_sweeper.py), then this file with
+    --reuse-db: without this fixture the main pages test fails with "the shipped message templates are
+    missing"."""
+    from notifications.models import MessageTemplate
+
+    MessageTemplate.objects.all().delete()
+    create_shipped_templates(django_apps, None)
+
+
+@pytest.fixture
+def demo(db, shipped_templates):
     from changeplans.models import Step
     from demo.plans import load_demo
     from runbooks import library
