@@ -40,9 +40,6 @@ lock:
 check: install-test
 	@status=0; \
 	for cmd in "ruff check ." "ruff format --check ." "lint-imports" "mypy"; do \
-		if [ "$$cmd" = lint-imports ] && [ ! -f .importlinter ] && ! grep -q '^\[tool\.importlinter' pyproject.toml; then \
-			continue; \
-		fi; \
 		echo "check: $$cmd"; \
 		$(VENV)/bin/$$cmd || status=1; \
 	done; \
