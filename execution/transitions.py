@@ -8,7 +8,7 @@ Two layers:
   has locked and write its history entry. Automatic steps (execution.automatic_steps) use them with
   `actor=None` (Okno itself) from the scheduler's transaction.
 
-Locking order is always plan, then step, then rollback action (the same order as automation.run_step),
+Locking order is always plan, then step, then rollback action (the same order as automatic_steps.run_step),
 so two board calls and the scheduler never deadlock. Under READ COMMITTED `select_for_update` returns the
 row as committed by whoever held the lock before us: that is what `expected_status` is compared with.
 """
