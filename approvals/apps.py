@@ -19,4 +19,10 @@ class ApprovalsConfig(AppConfig):
         from .extensions import SignoffOnPlanPage
 
         notify.connect()
+        from changeplans import versioning
+
+        from .resets import signatures_to_reset
+
+        if signatures_to_reset not in versioning.reset_counters:
+            versioning.reset_counters.append(signatures_to_reset)
         plan_page.register(SignoffOnPlanPage())

@@ -1,4 +1,6 @@
 import zoneinfo
+from collections.abc import Callable
+from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -9,6 +11,7 @@ from .choices import Availability, StepKind
 from .durations import parse_duration
 from .limits import MAX_DATE, MAX_ID, MAX_SMALL_NUMBER, MIN_DATE, validate_date_in_range
 from .models import Plan, Service, Step, validate_timezone
+from .timeparse import format_date, format_time, parse_date, parse_time
 
 
 class LocalDateTimeInput(forms.DateTimeInput):
@@ -35,6 +38,13 @@ def _in_zone(value, tz_name):
 
 
 class PlanForm(forms.ModelForm):
+    """The plan header as the plan page and the create page show it (inc/plan_form_fields.html).
+
+    A form saves only the fields it shows: every field here is in the template (tests/changeplans/
+    test_views.py checks it), and the services write only the keys `header_data()` returns. The sender
+    and the banner text are set in the admin; an older form listed them unseen and blanked them on save.
+    """
+
     services = forms.ModelMultipleChoiceField(
         label=_("Affected services"),
         queryset=Service.objects.all(),
@@ -68,10 +78,8 @@ class PlanForm(forms.ModelForm):
             "curator",
             "jira_url",
             "mailing_list",
-            "announcement_from",
             "announcement_subject",
             "announcement_intro",
-            "banner_text",
         ]
         widgets = {
             "window_start": LocalDateTimeInput(),
@@ -79,7 +87,6 @@ class PlanForm(forms.ModelForm):
             "goal": forms.Textarea(attrs={"rows": 2}),
             "mailing_list": forms.Textarea(attrs={"rows": 2}),
             "announcement_intro": forms.Textarea(attrs={"rows": 2}),
-            "banner_text": forms.Textarea(attrs={"rows": 2}),
             "time_zone": forms.TextInput(attrs={"list": "okno-time-zones", "autocomplete": "off"}),
         }
 
@@ -168,6 +175,21 @@ class PlanForm(forms.ModelForm):
         return data
 
 
+class TypedTextField(forms.Field):
+    """A text cell read on the server (timeparse.py), not by the browser's picker: it keeps what was typed."""
+
+    def __init__(self, parse: Callable[[str], Any], show: Callable[[Any], str], **kwargs: Any) -> None:
+        kwargs.setdefault("widget", forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}))
+        super().__init__(**kwargs)
+        self.parse, self.show = parse, show
+
+    def to_python(self, value: Any) -> Any:
+        return self.parse(value) if isinstance(value, str) else value
+
+    def prepare_value(self, value: Any) -> Any:
+        return value if isinstance(value, str) or value is None else self.show(value)
+
+
 class StepCellForm(forms.Form):
     """One cell of the step table; the field is chosen per request."""
 
@@ -195,20 +217,20 @@ class StepCellForm(forms.Form):
                 help_text=_("e.g. “5 мин”, “2-3 часа”, “1,5 часа”"),
             )
         elif field_name == "planned_date":
-            field = forms.DateField(
+            field = TypedTextField(
+                parse_date,
+                format_date,
                 label=model_field.verbose_name,
                 required=False,
-                validators=[validate_date_in_range],
-                widget=forms.DateInput(
-                    attrs={"type": "date", "min": MIN_DATE.isoformat(), "max": MAX_DATE.isoformat()}, format="%Y-%m-%d"
-                ),
+                help_text=_("e.g. “20.03.2025”, “20.03.25”"),
             )
         elif field_name == "planned_time":
-            field = forms.TimeField(
+            field = TypedTextField(
+                parse_time,
+                format_time,
                 label=model_field.verbose_name,
                 required=False,
-                widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
-                input_formats=["%H:%M", "%H-%M", "%H.%M", "%H:%M:%S"],
+                help_text=_("e.g. “21:00”, “21-00”, “2100”"),
             )
         elif field_name == "kind":
             field = forms.ChoiceField(label=model_field.verbose_name, choices=StepKind.choices)

@@ -213,7 +213,11 @@ def update_plan_header(
     services: Collection[Service] | None = None,
     availability: str | None = None,
 ) -> Plan:
-    """Save the plan's header; raises EditConflict when the header changed since `revision`."""
+    """Save the plan's header; raises EditConflict when the header changed since `revision`.
+
+    Only the fields in `data` are written: a form passes the fields it shows (PlanForm.header_data()),
+    and every other field of the plan keeps its value.
+    """
     plan = _lock_editable_plan(plan_id, actor)
     if plan.revision != revision:
         raise EditConflict(plan, _last_event("plan", plan.pk))

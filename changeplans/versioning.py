@@ -7,11 +7,15 @@ rollback actions. Not material: Jira links and keys, step comments, the mailing 
 announcement's subject and text, the curator — fixing those never resets a signature.
 """
 
+import contextvars
 import difflib
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from .choices import EventKind, PlanStatus
 from .history import record_event
@@ -25,6 +29,59 @@ on_new_version = []
 # with (plan, step_dicts) and sets keys on the dicts; `extra_step_keys` maps those keys to their labels.
 snapshot_extenders = []
 extra_step_keys = {}
+# How many signatures a new version of the plan would reset now; the approvals app registers its count here.
+reset_counters: list[Callable[[Plan], int]] = []
+_confirmation_required: contextvars.ContextVar[bool] = contextvars.ContextVar("confirmation_required", default=False)
+
+
+class ResetNotConfirmed(Exception):
+    """A material edit would reset signatures and the user has not confirmed it: the edit is rolled back."""
+
+    def __init__(self, plan: Plan, count: int) -> None:
+        self.plan = plan
+        self.count = count
+        super().__init__(reset_question(plan, count))
+
+
+def signatures_to_reset(plan: Plan) -> int:
+    """How many signatures a material edit of `plan` would reset (0 for a plan not under sign-off)."""
+    if plan.status not in (PlanStatus.IN_REVIEW, PlanStatus.APPROVED):
+        return 0
+    return sum(count(plan) for count in reset_counters)
+
+
+def reset_question(plan: Plan, count: int) -> str:
+    """The warning shown before an edit that resets `count` signatures."""
+    if plan.status == PlanStatus.APPROVED:
+        return ngettext(
+            "This change will reset %(n)d signature and return the plan to review.",
+            "This change will reset %(n)d signatures and return the plan to review.",
+            count,
+        ) % {"n": count}
+    return ngettext(
+        "This change will reset %(n)d signature; the plan will be signed again.",
+        "This change will reset %(n)d signatures; the plan will be signed again.",
+        count,
+    ) % {"n": count}
+
+
+@contextmanager
+def confirm_resets(confirmed: bool) -> Iterator[None]:
+    """Inside the block, a material edit that would reset signatures raises ResetNotConfirmed unless `confirmed`.
+
+    Editors of the plan page wrap their saves in it; scripts and other callers are not asked.
+    """
+    token = _confirmation_required.set(not confirmed)
+    try:
+        yield
+    finally:
+        _confirmation_required.reset(token)
+
+
+def is_material(field: str) -> bool:
+    """Whether a change of this header or step field is material (makes a new version under sign-off)."""
+    return field in HEADER_FIELDS or field in STEP_FIELDS or field in extra_step_keys or field == "services"
+
 
 HEADER_FIELDS = (
     "title",
@@ -117,6 +174,10 @@ def after_edit(plan, *, actor):
     last = latest_version(plan)
     if last is not None and last.snapshot == snapshot(plan):
         return None
+    if _confirmation_required.get():
+        count = signatures_to_reset(plan)
+        if count or plan.status == PlanStatus.APPROVED:
+            raise ResetNotConfirmed(plan, count)
     version = freeze_version(plan, actor=actor)
     for callback in on_new_version:
         callback(plan, version, actor)

@@ -1,5 +1,7 @@
 """Pages of the plan editor. Views are thin: forms validate, services decide, templates show."""
 
+import json
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
@@ -16,7 +18,7 @@ from django_htmx.http import HttpResponseClientRedirect, reswap, retarget
 
 from common.htmx import forbidden, toast
 
-from . import announcements, services
+from . import announcements, services, versioning
 from .filtersets import PlanFilterSet
 from .forms import CancelPlanForm, PlanForm, RiskFormSet, RollbackActionFormSet, StepCellForm, StepRisksForm
 from .limits import db_datetime_range, parse_int
@@ -55,6 +57,36 @@ def _bad_request(request, message):
 def _in_range_plans(queryset):
     """Leave out plans stored with dates Python cannot load (before this bound existed): see check_plan_dates."""
     return queryset.filter(db_datetime_range("window_start") & db_datetime_range("window_end"))
+
+
+def _reset_confirmed(request):
+    """The user has seen “this change will reset N signatures” and confirmed (templates/.../confirm_reset.html)."""
+    return request.POST.get("confirm_reset") == "1"
+
+
+def _reset_box(request, exc, *, target, swap="outerHTML", include=True, cancel_url=None, cancel_class=""):
+    """Context for confirm_reset.html: the question and a button that repeats the request with the confirmation."""
+    vals = {"confirm_reset": "1"}
+    if not include:  # a button's request: repeat its own values
+        vals.update({key: value for key, value in request.POST.items() if key != "csrfmiddlewaretoken"})
+    return {
+        "question": exc.args[0],
+        "count": exc.count,
+        "url": request.path,
+        "vals": json.dumps(vals),
+        "include": include,
+        "target": target,
+        "swap": swap,
+        "cancel_url": cancel_url,
+        "cancel_class": cancel_class,
+    }
+
+
+def _ask_before_reset(request, exc):
+    """409 for a button (add, delete, move): the question appears next to the clicked button, nothing is saved."""
+    box = _reset_box(request, exc, target="#steps-body", include=False)
+    response = render(request, "changeplans/inc/confirm_reset.html", {"reset": box}, status=409)
+    return retarget(reswap(response, "afterend"), "this")
 
 
 @login_required
@@ -159,19 +191,22 @@ def plan_header(request, pk):
         return forbidden(request, refusal)
     with timezone.override(plan.tz):
         form = PlanForm(request.POST or None, instance=Plan.objects.get(pk=pk) if request.method == "POST" else plan)
-        conflict = None
+        conflict = reset = None
         if request.method == "POST" and form.is_valid():
             try:
-                services.update_plan_header(
-                    pk,
-                    actor=request.user,
-                    data=form.header_data(),
-                    revision=form.cleaned_data["revision"],
-                    services=form.cleaned_data["services"],
-                    availability=form.cleaned_data["availability"],
-                )
+                with versioning.confirm_resets(_reset_confirmed(request)):
+                    services.update_plan_header(
+                        pk,
+                        actor=request.user,
+                        data=form.header_data(),
+                        revision=form.cleaned_data["revision"],
+                        services=form.cleaned_data["services"],
+                        availability=form.cleaned_data["availability"],
+                    )
             except services.EditConflict as exc:
                 conflict = exc
+            except versioning.ResetNotConfirmed as exc:
+                reset = _reset_box(request, exc, target="#plan-header")
             except ValidationError as exc:
                 form.add_error(None, exc)
             else:
@@ -184,15 +219,18 @@ def plan_header(request, pk):
             form = PlanForm(data, instance=Plan.objects.get(pk=pk))
             form.is_valid()
         return render(
-            request, "changeplans/plan_detail.html#header-form", {"plan": plan, "form": form, "conflict": conflict}
+            request,
+            "changeplans/plan_detail.html#header-form",
+            {"plan": plan, "form": form, "conflict": conflict, "reset": reset},
+            status=409 if reset else 200,
         )
 
 
-def _cell_response(request, step, field, form, conflict=None, status=200):
+def _cell_response(request, step, field, form, conflict=None, status=200, reset=None):
     response = render(
         request,
         "changeplans/inc/cell_form.html",
-        {"step": step, "field": field, "form": form, "conflict": conflict},
+        {"step": step, "field": field, "form": form, "conflict": conflict, "reset": reset},
         status=status,
     )
     if request.method == "POST":
@@ -221,14 +259,25 @@ def step_cell(request, pk, field):
     if not form.is_valid():
         return _cell_response(request, step, field, form, status=422)
     try:
-        services.update_step_cell(
-            pk,
-            actor=request.user,
-            field=field,
-            value=form.cleaned_data["value"],
-            revision=form.cleaned_data["revision"],
-            original=form.cleaned_data["original"],
+        with versioning.confirm_resets(_reset_confirmed(request)):
+            services.update_step_cell(
+                pk,
+                actor=request.user,
+                field=field,
+                value=form.cleaned_data["value"],
+                revision=form.cleaned_data["revision"],
+                original=form.cleaned_data["original"],
+            )
+    except versioning.ResetNotConfirmed as exc:
+        # Nothing saved; the editor keeps what the user typed and asks (confirm_reset.html).
+        reset = _reset_box(
+            request,
+            exc,
+            target="#steps-body",
+            cancel_url=reverse("changeplans:step_row", args=[step.pk]),
+            cancel_class="okno-cell-cancel",
         )
+        return _cell_response(request, step, field, StepCellForm(field, request.POST), status=409, reset=reset)
     except services.EditConflict as exc:
         # Keep what the user typed; the new revision and original let a second save overwrite deliberately.
         data = request.POST.copy()
@@ -261,9 +310,12 @@ def step_add(request, pk):
             request, _("Invalid number of the step to insert after: “%(value)s”.") % {"value": after[:40]}
         )
     try:
-        step = services.add_step(plan.pk, actor=request.user, after_position=after_position)
+        with versioning.confirm_resets(_reset_confirmed(request)):
+            step = services.add_step(plan.pk, actor=request.user, after_position=after_position)
     except PermissionDenied as exc:
         return forbidden(request, exc)
+    except versioning.ResetNotConfirmed as exc:
+        return _ask_before_reset(request, exc)
     return toast(
         _render_plan_part(request, pk, "steps", extra={"highlight": step.pk}),
         _("Step %(n)d added") % {"n": step.position},
@@ -275,9 +327,12 @@ def step_add(request, pk):
 def step_delete(request, pk):
     step = get_object_or_404(Step, pk=pk)
     try:
-        services.delete_step(pk, actor=request.user)
+        with versioning.confirm_resets(_reset_confirmed(request)):
+            services.delete_step(pk, actor=request.user)
     except PermissionDenied as exc:
         return forbidden(request, exc)
+    except versioning.ResetNotConfirmed as exc:
+        return _ask_before_reset(request, exc)
     return toast(_render_plan_part(request, step.plan_id, "steps"), _("Step “%(name)s” deleted") % {"name": step.name})
 
 
@@ -287,9 +342,12 @@ def step_move(request, pk):
     step = get_object_or_404(Step, pk=pk)
     offset = -1 if request.POST.get("direction") == "up" else 1
     try:
-        services.move_step(pk, actor=request.user, offset=offset)
+        with versioning.confirm_resets(_reset_confirmed(request)):
+            services.move_step(pk, actor=request.user, offset=offset)
     except PermissionDenied as exc:
         return forbidden(request, exc)
+    except versioning.ResetNotConfirmed as exc:
+        return _ask_before_reset(request, exc)
     return _render_plan_part(request, step.plan_id, "steps", extra={"highlight": step.pk})
 
 
@@ -344,7 +402,7 @@ def step_risks(request, pk):
     form = StepRisksForm(request.POST)
     risk_set = RiskFormSet(request.POST, prefix="risk")
     action_set = RollbackActionFormSet(request.POST, prefix="action")
-    error = None
+    error = reset = None
     if form.is_valid() and risk_set.is_valid() and action_set.is_valid():
         risks = [f.cleaned_data for f in risk_set.forms if f.cleaned_data and not f.cleaned_data.get("DELETE")]
         numbers = [r["number"] for r in risks]
@@ -353,15 +411,18 @@ def step_risks(request, pk):
             error = _("Two risks have the same number.")
         else:
             try:
-                services.save_step_risks(
-                    pk,
-                    actor=request.user,
-                    revision=form.cleaned_data["revision"],
-                    risks=risks,
-                    rollback_actions=actions,
-                    risk_mitigation=form.cleaned_data["risk_mitigation"],
-                    no_rollback_needed=form.cleaned_data["no_rollback_needed"],
-                )
+                with versioning.confirm_resets(_reset_confirmed(request)):
+                    services.save_step_risks(
+                        pk,
+                        actor=request.user,
+                        revision=form.cleaned_data["revision"],
+                        risks=risks,
+                        rollback_actions=actions,
+                        risk_mitigation=form.cleaned_data["risk_mitigation"],
+                        no_rollback_needed=form.cleaned_data["no_rollback_needed"],
+                    )
+            except versioning.ResetNotConfirmed as exc:
+                reset = _reset_box(request, exc, target="#steps-body")
             except services.EditConflict as exc:
                 error = exc
                 data = request.POST.copy()
@@ -375,8 +436,8 @@ def step_risks(request, pk):
     response = render(
         request,
         "changeplans/inc/risks_form.html",
-        {"step": step, "form": form, "risk_set": risk_set, "action_set": action_set, "error": error},
-        status=422,
+        {"step": step, "form": form, "risk_set": risk_set, "action_set": action_set, "error": error, "reset": reset},
+        status=409 if reset else 422,
     )
     return retarget(reswap(response, "innerHTML"), f"#risks-{step.pk}")
 

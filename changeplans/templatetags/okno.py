@@ -1,6 +1,7 @@
 from django import template
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext_lazy as _lazy
 
 from changeplans import extensions
 from changeplans.roles import display_name
@@ -133,3 +134,82 @@ def step_extensions(context, part, plan, steps):
 @register.filter
 def of_step(parts, step_id):
     return (parts or {}).get(step_id, "")
+
+
+# History: what an edit changed, named as the user reads it ("Время начала: 21:00 → 22:00").
+_HISTORY_MODELS = {"plan": "Plan", "step": "Step", "risk": "Risk", "rollbackaction": "RollbackAction"}
+_HISTORY_LABELS = {
+    "services": _lazy("Affected services"),
+    "order": _lazy("Order of steps"),
+    "risks": _lazy("Risks"),
+    "rollback_actions": _lazy("Rollback actions"),
+    "automation": _lazy("Automation"),
+    "steps.planned_date": _lazy("start date"),
+}
+_HISTORY_VALUE_CHARS = 60
+
+
+def _history_field(object_type, key):
+    from django.apps import apps
+    from django.core.exceptions import FieldDoesNotExist
+
+    model_name = _HISTORY_MODELS.get(object_type)
+    if model_name is None:
+        return None
+    try:
+        field = apps.get_model("changeplans", model_name)._meta.get_field(key)
+    except FieldDoesNotExist:
+        return None
+    return field if field.concrete else None  # "risks" of a step is a reverse relation: _HISTORY_LABELS names it
+
+
+def _history_value(field, value):
+    import datetime
+
+    from django.template.defaultfilters import date as date_filter
+    from django.template.defaultfilters import yesno
+    from django.utils import timezone
+    from django.utils.text import Truncator
+
+    if value in (None, "", []):
+        return "—"
+    if isinstance(value, list):
+        return ", ".join(str(item) for item in value) or "—"
+    internal = field.get_internal_type() if field is not None else ""
+    try:
+        if internal == "TimeField":
+            return str(value)[:5]
+        if internal == "DateField":
+            return datetime.date.fromisoformat(value).strftime("%d.%m.%Y")
+        if internal == "DateTimeField":
+            return date_filter(timezone.localtime(datetime.datetime.fromisoformat(value)), "d.m.Y H:i")
+    except (TypeError, ValueError):
+        pass  # written by an older version in another shape: shown as stored
+    if internal == "BooleanField":
+        return yesno(value)
+    if field is not None and field.choices:
+        return str(dict(field.flatchoices).get(value, value))
+    return Truncator(str(value)).chars(_HISTORY_VALUE_CHARS)
+
+
+@register.filter
+def change_lines(event):
+    """An event's `changes` as "Field: old → new" lines, in the user's language; no queries.
+
+    Keys that are not a field or a known part (an alert's figures, a version number) are left out:
+    the event's kind and comment already say what happened.
+    """
+    from django.utils.text import capfirst
+
+    lines = []
+    for key, value in (event.changes or {}).items():
+        field = _history_field(event.object_type, key)
+        label = field.verbose_name if field is not None else _HISTORY_LABELS.get(key)
+        if label is None:
+            continue
+        if isinstance(value, list) and len(value) == 2:
+            old, new = (_history_value(field, item) for item in value)
+            lines.append(f"{capfirst(label)}: {old} → {new}")
+        else:
+            lines.append(f"{capfirst(label)}: {_history_value(field, value)}")
+    return lines

@@ -200,6 +200,57 @@ def test_invalid_duration_shows_error_and_keeps_text(page, small_plan, author_us
     assert (step.duration_min, step.duration_max) == (120, 180)
 
 
+def test_time_cell_reads_times_as_typed_and_refuses_a_time_that_does_not_exist(page, small_plan, author_user):
+    # Issue 13: the native time picker turned "21-00" into "no time" and saved it with HTTP 200.
+    step = steps_of(small_plan)[0]
+    login(page, author_user)
+    open_plan(page, small_plan)
+
+    cell, editor = open_cell(page, step, "planned_time")
+    expect(editor).to_have_value("20:00")
+    editor.fill("")
+    editor.press_sequentially("21-00")
+    editor.press("Enter")
+
+    expect(page.locator(f"#cell-{step.pk}-planned_time")).to_have_text("21:00")
+    expect(page.locator(".okno-cell-form")).to_have_count(0)
+    step.refresh_from_db()
+    assert step.planned_time == datetime.time(21, 0)
+
+    cell, editor = open_cell(page, step, "planned_time")
+    editor.fill("")
+    editor.press_sequentially("25-99")
+    editor.press("Enter")
+
+    expect(cell.locator(".okno-cell-error")).to_contain_text("Времени «25-99» не бывает")
+    expect(cell.locator("[name=value]")).to_have_value("25-99")
+    assert_not_reloaded(page)
+    step.refresh_from_db()
+    assert (step.planned_time, step.revision) == (datetime.time(21, 0), 2)
+    cell.locator("[name=value]").press("Escape")
+    expect(page.locator(f"#cell-{step.pk}-planned_time")).to_have_text("21:00")
+
+
+def test_header_save_keeps_the_fields_the_form_does_not_show(page, small_plan, author_user):
+    # Issue 13: the header form blanked the announcement sender and the banner text it does not show.
+    Plan.objects.filter(pk=small_plan.pk).update(announcement_from="rfc@nskes.example", banner_text="Свой баннер")
+    login(page, author_user)
+    open_plan(page, small_plan)
+
+    page.locator("#plan-header").get_by_role("button", name="Изменить шапку").click()
+    title = page.locator("#plan-header [name=title]")
+    title.fill("Обновление ingress-nginx до 1.12")
+    page.locator("#plan-header button[type=submit]").click()
+
+    expect(page.locator("#plan-header h1")).to_have_text("Обновление ingress-nginx до 1.12")
+    plan = Plan.objects.get(pk=small_plan.pk)
+    assert (plan.title, plan.announcement_from, plan.banner_text) == (
+        "Обновление ingress-nginx до 1.12",
+        "rfc@nskes.example",
+        "Свой баннер",
+    )
+
+
 def test_escape_cancels_the_editor(page, small_plan, author_user):
     step = steps_of(small_plan)[0]
     login(page, author_user)
@@ -339,8 +390,8 @@ def test_lint_warning_appears_and_disappears(page, small_plan, author_user):
     shot(page, "plan-small-lint.png")
 
     cell, editor = open_cell(page, step, "planned_date")
-    expect(editor).to_have_value("2025-03-25")
-    editor.fill("2025-03-20")
+    expect(editor).to_have_value("25.03.2025")  # a text cell (issue 13): the date as the table shows it
+    editor.fill("20.03.25")
     editor.press("Enter")
     expect(page.locator(f"#cell-{step.pk}-planned_date")).to_have_text("20.03.2025")
     expect(finding).to_have_count(0)

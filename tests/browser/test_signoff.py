@@ -157,6 +157,8 @@ def test_a_material_edit_refreshes_the_matrix_without_a_reload(page, transaction
     cell.click()
     cell.locator(".okno-cell-form [name=value]").fill("2-3 часа")
     cell.locator(".okno-cell-form [name=value]").press("Enter")
+    # and confirms the question that the edit resets the signatures (tests/browser/test_confirm_reset.py)
+    cell.locator(".okno-confirm-reset-yes").click()
 
     # Then version 2 resets the signatures: the matrix, the status and the bar follow without a reload
     expect(page.locator("#approval-matrix")).to_have_attribute("data-version", "2")
