@@ -13,6 +13,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
+from changeplans import versioning
 from changeplans.models import Step
 from changeplans.permissions import edit_refusal
 from changeplans.services import EditConflict
@@ -29,31 +30,21 @@ def step_automation(request: HttpRequest, plan_id: int, step_id: int) -> HttpRes
     automation = services.current_automation(step.pk)
     refusal = edit_refusal(request.user, plan)
     plan_url = reverse("changeplans:plan_detail", args=[plan.pk]) + f"#step-{step.pk}"
-    status, conflict = 200, None
+    status, conflict, reset = 200, None, None
     if request.method == "POST":
         if refusal:
             raise PermissionDenied(refusal)
         form = StepAutomationForm(request.POST)
         try:
-            if "delete" in request.POST:
-                opened = OpenedAtForm(request.POST)
-                if opened.is_valid():
-                    if services.delete_step_automation(plan.pk, step.pk, actor=request.user, **opened.cleaned_data):
-                        messages.success(request, _("The automation of step %(n)s is deleted.") % {"n": step.position})
-                    return redirect(plan_url)
-                form.is_valid()  # shows why (an editor page from before the revision was carried)
-            elif form.is_valid():
-                services.save_step_automation(
-                    plan.pk,
-                    step.pk,
-                    actor=request.user,
-                    data=form.cleaned_data,
-                    revision=form.cleaned_data["revision"],
-                    original=form.cleaned_data["original"],
-                )
-                messages.success(request, _("The automation of step %(n)s is saved.") % {"n": step.position})
-                return redirect(reverse("automation_editor:step_automation", args=[plan.pk, step.pk]))
+            with versioning.confirm_resets(request.POST.get("confirm_reset") == "1"):
+                response = _save_or_delete(request, plan, step, form, plan_url)
+            if response is not None:
+                return response
             status = 422
+        except versioning.ResetNotConfirmed as exc:
+            # Nothing is saved: the page comes back with what the user typed and asks (templates: reset_question).
+            form.is_valid()
+            status, reset = 409, {"question": str(exc), "delete": "delete" in request.POST}
         except EditConflict as exc:
             # Keep what the user typed; the new revision and stamp let a second save overwrite deliberately.
             automation = services.current_automation(step.pk)
@@ -82,8 +73,33 @@ def step_automation(request: HttpRequest, plan_id: int, step_id: int) -> HttpRes
         "form": form,
         "preview": line,
         "conflict": conflict,
+        "reset": reset,
         "refusal": refusal,
         "can_edit": refusal is None,
         "plan_url": plan_url,
     }
     return render(request, "runbooks/automation_edit.html", context, status=status)
+
+
+def _save_or_delete(request, plan, step, form, plan_url):
+    """The redirect after a save or a delete, or None when the form has errors (the page shows them)."""
+    if "delete" in request.POST:
+        opened = OpenedAtForm(request.POST)
+        if opened.is_valid():
+            if services.delete_step_automation(plan.pk, step.pk, actor=request.user, **opened.cleaned_data):
+                messages.success(request, _("The automation of step %(n)s is deleted.") % {"n": step.position})
+            return redirect(plan_url)
+        form.is_valid()  # shows why (an editor page from before the revision was carried)
+        return None
+    if not form.is_valid():
+        return None
+    services.save_step_automation(
+        plan.pk,
+        step.pk,
+        actor=request.user,
+        data=form.cleaned_data,
+        revision=form.cleaned_data["revision"],
+        original=form.cleaned_data["original"],
+    )
+    messages.success(request, _("The automation of step %(n)s is saved.") % {"n": step.position})
+    return redirect(reverse("automation_editor:step_automation", args=[plan.pk, step.pk]))
