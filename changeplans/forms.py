@@ -1,3 +1,4 @@
+import datetime
 import zoneinfo
 from collections.abc import Callable
 from typing import Any
@@ -312,3 +313,31 @@ class StepRisksForm(forms.Form):
 
 class CancelPlanForm(forms.Form):
     comment = forms.CharField(label=_("Reason"), widget=forms.Textarea(attrs={"rows": 2, "class": "form-control"}))
+
+
+class CopyPlanForm(forms.Form):
+    """The new window of a plan's copy, as wall-clock time of the plan's zone; by default one week later."""
+
+    window_start = forms.DateTimeField(label=_("Window start"), widget=LocalDateTimeInput())
+    window_end = forms.DateTimeField(label=_("Window end"), widget=LocalDateTimeInput())
+
+    def __init__(self, *args: Any, plan: Plan, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.plan = plan
+        week = datetime.timedelta(days=7)
+        for name in ("window_start", "window_end"):
+            self.initial.setdefault(name, (getattr(plan, name) + week).astimezone(plan.tz).replace(tzinfo=None))
+            self.fields[name].widget.attrs.setdefault("class", "form-control form-control-sm")
+
+    def clean_window_start(self):
+        return _in_zone(_check_date_range(self.cleaned_data.get("window_start")), self.plan.time_zone)
+
+    def clean_window_end(self):
+        return _in_zone(_check_date_range(self.cleaned_data.get("window_end")), self.plan.time_zone)
+
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("window_start"), cleaned.get("window_end")
+        if start and end and end <= start:
+            self.add_error("window_end", _("The window must end after it starts."))
+        return cleaned

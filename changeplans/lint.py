@@ -10,6 +10,7 @@ tzinfo across a DST change (Python then compares wall clocks): use the minute to
 - `check_window`: which steps start outside the work window (those are left out of the end projection);
 - `check_overrun`: whether the counted work ends after the window closes, in the worst and best case;
 - `find_critical_path`: the steps that make the worst-case end;
+- `check_slack`: a step with risks or a long one that the next timed step leaves no room after;
 - `check_contents`: what a step says rather than when it runs.
 """
 
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import datetime
 import math
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -35,6 +37,24 @@ UTC = datetime.UTC
 ERROR = "error"
 WARNING = "warning"
 DATETIME_FORMAT = "%d.%m.%Y %H:%M"
+LONG_STEP_MINUTES = 60  # a step this long in the worst case needs slack after it even without risks
+
+# Rollback texts that say nothing about how to undo a step, compared after `_plain_words`;
+# "-" and "—" become "" there.
+VACUOUS_ROLLBACK = frozenset(
+    {
+        "",
+        "нет",
+        "откат по плану",
+        "по плану",
+        "по ситуации",
+        "действовать по ситуации",
+        "по обстановке",
+        "действовать по обстановке",
+    }
+)
+# A numbered line of a mitigation text: "1. …", "2) …", "3/4. …", "5, 6) …".
+NUMBERED_LINE = re.compile(r"^\s*(\d{1,3}(?:\s*[,/]\s*\d{1,3})*)\s*[.)](?:\s|$)", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -214,14 +234,20 @@ def lint_plan(plan: Plan, steps: Iterable[Step] | None = None) -> LintReport:
 
     slots, schedule_findings = check_schedule(steps, window)
     counted_ids, window_findings = check_window(steps, slots, window)
+    slack_findings = check_slack(steps, slots, window)
     counted = [step for step in steps if step.id in counted_ids]
     critical_path = find_critical_path(counted, slots)
 
-    # A step's findings stay together: its schedule, then the window, then its contents.
+    # A step's findings stay together: its schedule, then the window, the slack after it, then its contents.
     step_warnings = [
         warning
         for step in steps
-        for warning in (*schedule_findings[step.id], *window_findings[step.id], *check_contents(step, plan))
+        for warning in (
+            *schedule_findings[step.id],
+            *window_findings[step.id],
+            *slack_findings[step.id],
+            *check_contents(step, plan),
+        )
     ]
     plan_warnings = [LintWarning("no_steps", ERROR, _("The plan has no steps."))] if not steps else []
     plan_warnings += check_overrun(counted, slots, window)
@@ -408,6 +434,48 @@ def find_critical_path(counted: Sequence[Step], slots: dict[int, Slot]) -> list[
     return path
 
 
+def check_slack(steps: Sequence[Step], slots: dict[int, Slot], window: Window) -> StepFindings:
+    """A step with risks or a long one (worst case) ending exactly when the next timed step begins: no room for trouble.
+
+    The next timed step is the first later one with its own date and time that starts after this one
+    (steps starting together run in parallel; steps without a time follow by definition).
+    """
+    findings: StepFindings = {step.id: [] for step in steps}
+    for index, step in enumerate(steps):
+        slot = slots[step.id]
+        has_risks = bool(step.risks.all())
+        if not has_risks and _minutes_between(slot.start_worst, slot.end_worst) < LONG_STEP_MINUTES:
+            continue
+        following = (
+            slots[later.id]
+            for later in steps[index + 1 :]
+            if not slots[later.id].derived and slots[later.id].start_best > slot.start_best
+        )
+        next_timed = next(following, None)
+        if next_timed is None or next_timed.start_best != slot.end_worst:
+            continue
+        values = {"number": step.position, "end": _fmt(slot.end_worst, window.tz)}
+        if has_risks:
+            message = _("Step %(number)s: no slack after a step with risks; the next step starts right at %(end)s.")
+        else:
+            message = _("Step %(number)s: no slack after a long step; the next step starts right at %(end)s.")
+        findings[step.id].append(
+            LintWarning("no_slack_after_step", WARNING, message % values, step.id, "duration_text")
+        )
+    return findings
+
+
+def _plain_words(text):
+    """Lower case, ё as е, punctuation dropped, spaces collapsed: "  Откат по плану. " -> "откат по плану"."""
+    words = re.sub(r"[^\w\s]|_", " ", (text or "").lower().replace("ё", "е"))
+    return " ".join(words.split())
+
+
+def _numbered_lines(text):
+    """The numbers that lines of the text start with ("1. …", "2) …", "3/4. …"), or an empty set."""
+    return {int(number) for match in NUMBERED_LINE.finditer(text or "") for number in re.findall(r"\d+", match[1])}
+
+
 def check_contents(step: Step, plan: Plan) -> list[LintWarning]:
     """Warnings about what a step says rather than when it runs."""
     findings = []
@@ -437,6 +505,31 @@ def check_contents(step: Step, plan: Plan) -> list[LintWarning]:
                     len(bare),
                 )
                 % {"number": number, "risks": risks},
+                "risk_mitigation",
+            )
+    risks = step.risks.all()
+    vacuous = [
+        action.text.strip() for action in step.rollback_actions.all() if _plain_words(action.text) in VACUOUS_ROLLBACK
+    ]
+    if risks and vacuous:
+        warn(
+            "rollback_says_nothing",
+            _("Step %(number)s: the rollback “%(text)s” says nothing; the step has risks, say how to undo it.")
+            % {"number": number, "text": vacuous[0]},
+            "rollback_actions",
+        )
+    numbered = _numbered_lines(step.risk_mitigation)
+    if numbered:
+        uncovered = sorted(r.number for r in risks if r.number not in numbered and not (r.mitigation or "").strip())
+        if uncovered:
+            warn(
+                "risk_without_numbered_mitigation",
+                ngettext(
+                    "Step %(number)s: the mitigation is numbered, but risk %(risks)s has no line with its number.",
+                    "Step %(number)s: the mitigation is numbered, but risks %(risks)s have no line with their number.",
+                    len(uncovered),
+                )
+                % {"number": number, "risks": ", ".join(str(n) for n in uncovered)},
                 "risk_mitigation",
             )
     if plan.downtime_max_minutes is not None and step.planned_downtime:

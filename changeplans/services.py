@@ -6,7 +6,7 @@ from contextlib import contextmanager
 from typing import Any, Generic, NotRequired, TypedDict, TypeVar, cast
 
 from django.contrib.auth.models import User
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import F, Max, Model
 from django.utils.translation import gettext as _
@@ -17,7 +17,7 @@ from common.text import clean_text
 from . import versioning
 from .choices import EventKind
 from .history import record_event
-from .limits import MAX_SMALL_NUMBER, validate_date_in_range
+from .limits import MAX_SMALL_NUMBER, date_in_range, validate_date_in_range
 from .models import Party, Plan, PlanEvent, PlanService, Risk, RollbackAction, Service, Step
 from .permissions import can_cancel_plan, can_create_plan, edit_refusal
 
@@ -489,3 +489,99 @@ def cancel_plan(plan_id: int, *, actor: User, comment: str = "") -> Plan:
     for callback in on_plan_cancelled:
         transaction.on_commit(functools.partial(callback, plan.pk))
     return plan
+
+
+# Called inside the copy's transaction with (source plan, copy, {old step id: new step id}):
+# runbooks copies the steps' automation here (changeplans may not import runbooks).
+on_plan_copied: list[Callable[[Plan, Plan, dict[int, int]], None]] = []
+
+COPIED_STEP_FIELDS = (
+    "position",
+    "kind",
+    "name",
+    "description",
+    "expected_result",
+    "risk_mitigation",
+    "affected_systems",
+    "planned_downtime",
+    "executor_id",
+    "planned_time",
+    "duration_text",
+    "duration_min",
+    "duration_max",
+    "no_rollback_needed",
+    "jira_key",
+)
+
+
+@transaction.atomic
+def copy_plan(plan_id: int, *, actor: User, window_start: Any, window_end: Any) -> Plan:
+    """A new draft of `actor` with the plan's header, services, steps, risks and rollback actions, in a new window.
+
+    Steps start over (not done, no actual times); their dates move by as many days as the window did.
+    The sign-off matrix starts empty (the author applies a template); nothing of the execution is copied.
+    A fixed number of queries whatever the number of steps.
+    """
+    if not can_create_plan(actor):
+        raise PermissionDenied(_("Only authors can create plans."))
+    source = Plan.objects.get(pk=plan_id)
+    copy = Plan(author=actor, **{name: getattr(source, name) for name in HEADER_FIELDS})
+    copy.title = (_("Copy: ") + source.title)[: Plan._meta.get_field("title").max_length]
+    copy.window_start, copy.window_end = window_start, window_end
+    copy.downtime_max_minutes = source.downtime_max_minutes
+    try:
+        copy.full_clean(exclude=["status"])
+    except ValidationError as exc:
+        # Only the new window is the copier's input; the rest is the source's, copied as it is.
+        window_errors = {
+            k: v for k, v in exc.error_dict.items() if k in ("window_start", "window_end", NON_FIELD_ERRORS)
+        }
+        if window_errors:
+            raise ValidationError(window_errors) from exc
+    copy.save()
+    PlanService.objects.bulk_create(
+        PlanService(plan=copy, service_id=ps.service_id, availability=ps.availability)
+        for ps in source.plan_services.all()
+    )
+
+    tz = source.tz
+    day_shift = window_start.astimezone(tz).date() - source.window_start.astimezone(tz).date()
+    old_steps = list(source.steps.prefetch_related("risks", "rollback_actions__risks").order_by("position", "id"))
+    new_steps = []
+    for old in old_steps:
+        new = Step(plan=copy, **{name: getattr(old, name) for name in COPIED_STEP_FIELDS})
+        if old.planned_date:
+            shifted = old.planned_date + day_shift
+            new.planned_date = shifted if date_in_range(shifted) else None
+        new_steps.append(new)
+    Step.objects.bulk_create(new_steps)
+    step_ids = {old.pk: new.pk for old, new in zip(old_steps, new_steps, strict=True)}
+
+    old_risks = [risk for step in old_steps for risk in step.risks.all()]
+    new_risks = [
+        Risk(step_id=step_ids[r.step_id], number=r.number, description=r.description, mitigation=r.mitigation)
+        for r in old_risks
+    ]
+    Risk.objects.bulk_create(new_risks)
+    risk_ids = {old.pk: new.pk for old, new in zip(old_risks, new_risks, strict=True)}
+
+    old_actions = [action for step in old_steps for action in step.rollback_actions.all()]
+    new_actions = [RollbackAction(step_id=step_ids[a.step_id], position=a.position, text=a.text) for a in old_actions]
+    RollbackAction.objects.bulk_create(new_actions)
+    Link = RollbackAction.risks.through
+    Link.objects.bulk_create(
+        Link(rollbackaction_id=new.pk, risk_id=risk_ids[risk.pk])
+        for old, new in zip(old_actions, new_actions, strict=True)
+        for risk in old.risks.all()
+    )
+
+    for callback in on_plan_copied:
+        callback(source, copy, step_ids)
+    record_event(
+        copy,
+        actor=actor,
+        kind=EventKind.CREATED,
+        to_status=copy.status,
+        comment=_("Copied from plan %(id)s") % {"id": source.pk},
+    )
+    return copy

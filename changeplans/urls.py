@@ -12,6 +12,7 @@ urlpatterns = [
     path("<int:pk>/steps/reorder/", views.steps_reorder, name="steps_reorder"),
     path("<int:pk>/pdf/", views.plan_pdf, name="plan_pdf"),
     path("<int:pk>/cancel/", views.plan_cancel, name="plan_cancel"),
+    path("<int:pk>/copy/", views.plan_copy, name="plan_copy"),
     path("steps/<int:pk>/", views.step_row, name="step_row"),
     path("steps/<int:pk>/cell/<str:field>/", views.step_cell, name="step_cell"),
     path("steps/<int:pk>/delete/", views.step_delete, name="step_delete"),

@@ -20,7 +20,15 @@ from common.htmx import forbidden, toast
 
 from . import announcements, services, versioning
 from .filtersets import PlanFilterSet
-from .forms import CancelPlanForm, PlanForm, RiskFormSet, RollbackActionFormSet, StepCellForm, StepRisksForm
+from .forms import (
+    CancelPlanForm,
+    CopyPlanForm,
+    PlanForm,
+    RiskFormSet,
+    RollbackActionFormSet,
+    StepCellForm,
+    StepRisksForm,
+)
 from .limits import db_datetime_range, parse_int
 from .lint import lint_plan
 from .models import Party, Plan, Step
@@ -137,6 +145,7 @@ def _plan_context(request, plan_id):
         "approval_rows": list(plan.approval_rows.all()),
         "can_edit": can_edit_plan(request.user, plan),
         "can_cancel": can_cancel_plan(request.user, plan),  # the template shows the button by status
+        "can_create": can_create_plan(request.user),  # «Copy the plan»
         "edit_refusal": edit_refusal(request.user, plan),
         "parties": Party.objects.values_list("name", flat=True),
     }
@@ -469,3 +478,26 @@ def plan_cancel(request, pk):
             url = reverse("changeplans:plan_detail", args=[pk])
             return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
     return render(request, "changeplans/plan_cancel.html", {"plan": plan, "form": form})
+
+
+@login_required
+def plan_copy(request, pk):
+    if not can_create_plan(request.user):
+        raise PermissionDenied(_("Only authors can create plans."))
+    plan = get_object_or_404(Plan, pk=pk)
+    form = CopyPlanForm(request.POST or None, plan=plan)
+    if request.method == "POST" and form.is_valid():
+        try:
+            copy = services.copy_plan(
+                pk,
+                actor=request.user,
+                window_start=form.cleaned_data["window_start"],
+                window_end=form.cleaned_data["window_end"],
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc.messages)
+        else:
+            messages.success(request, _("The copy is created. Build its sign-off matrix before submitting it."))
+            return redirect("changeplans:plan_detail", pk=copy.pk)
+    with timezone.override(plan.tz):
+        return render(request, "changeplans/plan_copy.html", {"plan": plan, "form": form})

@@ -8,8 +8,9 @@ class RunbooksConfig(AppConfig):
 
     def ready(self):
         from changeplans import extensions as plan_page
+        from changeplans import services as plan_services
         from changeplans.models import STATUS_CHOICES_BY_OBJECT
-        from runbooks import pdf, runners, runs, versioning
+        from runbooks import pdf, runners, runs, services, versioning
 
         from .choices import RunStatus
         from .extensions import AutomationOnPlanPage
@@ -20,3 +21,5 @@ class RunbooksConfig(AppConfig):
         STATUS_CHOICES_BY_OBJECT["automationrun"] = RunStatus
         runs.connect()
         plan_page.register(AutomationOnPlanPage())
+        if services.copy_automation not in plan_services.on_plan_copied:
+            plan_services.on_plan_copied.append(services.copy_automation)

@@ -99,3 +99,27 @@ def delete_step_automation(
         automation.delete()
         _changed(edit, before=before, after="")
     return True
+
+
+def copy_automation(source: Plan, copy: Plan, step_ids: dict[int, int]) -> None:
+    """changeplans.services.on_plan_copied: the copied steps get the same automation, never its approvals.
+
+    An approval covers content someone checked on one plan; the copy's author saves it as theirs, and a
+    second person approves it again (four_eyes) before a rehearsal or the copy's sign-off runs it.
+    """
+    copies = [
+        StepAutomation(
+            step_id=step_ids[automation.step_id],
+            kind=automation.kind,
+            cluster_id=automation.cluster_id,
+            spec=automation.spec,
+            params=automation.params,
+            timeout_seconds=automation.timeout_seconds,
+            start_at_planned_time=automation.start_at_planned_time,
+            updated_by=copy.author,
+            updated_at=timezone.now(),
+        )
+        for automation in StepAutomation.objects.filter(step__plan=source)
+        if automation.step_id in step_ids
+    ]
+    StepAutomation.objects.bulk_create(copies)

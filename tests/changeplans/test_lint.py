@@ -366,12 +366,13 @@ def test_best_case_overrun_is_an_error_naming_the_late_steps():
 
 def test_ending_exactly_at_the_window_end_is_no_overrun():
     plan = PlanFactory()
-    add_step(plan, 1, "20:00", duration="3 ч")
+    step_1 = add_step(plan, 1, "20:00", duration="3 ч")
     add_step(plan, 2, "23:00", duration="5 мин")
 
     report = lint_plan(plan)
 
-    assert report.warnings == []
+    # Step 2 starts right when the 3-hour step 1 ends: no slack, but no overrun either.
+    assert findings(report) == [("no_slack_after_step", step_1.id)]
     assert local(report.end_worst) == "20.03.2025 23:05"
 
 
