@@ -98,5 +98,15 @@ bench-automation: install-test
 bench-live: install-test
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:6379/13} $(PY) bench/live.py
 
+# The seed's 7 steps typed into an empty draft in Chromium, keyboard only: actions per cell (docs/BENCHMARKS.md).
+.PHONY: bench-drafting
+bench-drafting: install-test
+	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} $(PY) bench/drafting.py
+
+# A cell save on a 100-step plan in Chromium, against a bare view answering the same bytes (docs/BENCHMARKS.md).
+.PHONY: bench-cell
+bench-cell: install-test
+	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} $(PY) bench/cell_save.py
+
 clean:
 	rm -rf $(VENV) var

@@ -12,6 +12,9 @@ from changeplans.roles import is_administrator
 
 from .choices import ApprovalStatus, RowKind
 
+# The matrix is built while the plan is prepared; under sign-off its rows are what is being signed.
+MATRIX_EDITABLE_STATUSES = (PlanStatus.DRAFT, PlanStatus.REJECTED)
+
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser, User
 
@@ -88,12 +91,40 @@ def prepares_plan(user: "User | AnonymousUser", plan: "Plan") -> bool:
     return user.is_authenticated and (user.pk == plan.author_id or is_administrator(user))
 
 
+def matrix_locked_refusal(plan: "Plan") -> str | None:
+    """Why the plan's matrix cannot be changed in its state (a plan under sign-off keeps its rows); None when it can."""
+    if plan.status not in MATRIX_EDITABLE_STATUSES:
+        return _(
+            "The plan is “%(status)s”: its sign-off matrix can be changed only while it is a draft or rejected."
+        ) % {"status": plan.get_status_display()}
+    return None
+
+
+def row_refusal(row: "ApprovalRow", plan: "Plan") -> str | None:
+    """Why a row cannot be asked as it is: nobody chosen, or a group asked to approve (only a person signs).
+
+    (The author or curator on an approval row is refused by the matrix builder, and at signing time.)
+    """
+    if row.user_id is None and row.group_id is None:
+        return _("Row %(n)d: choose a person or a group.") % {"n": row.position}
+    if row.kind == RowKind.APPROVAL and row.user_id is None:
+        return _("Row %(n)d: an approval is given by a person; a group can only acknowledge.") % {"n": row.position}
+    return None
+
+
 def submit_refusal(plan: "Plan", rows: Iterable["ApprovalRow"]) -> str | None:
     """Why the plan cannot be submitted with these rows (who may submit is the service's check); None when it can."""
     if plan.status not in (PlanStatus.DRAFT, PlanStatus.REJECTED):
         return _("Only a draft or a rejected plan can be submitted.")
     if not plan.steps.exists():
         return _("The plan has no steps.")
+    rows = list(rows)
+    if not rows:
+        return _("The sign-off matrix has no rows: add the approvers.")
+    for row in rows:
+        refusal = row_refusal(row, plan)
+        if refusal:
+            return refusal
     if not any(row.kind == RowKind.APPROVAL for row in rows):
         return _("The sign-off matrix has no approvers.")
     return None

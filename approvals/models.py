@@ -23,6 +23,9 @@ class ApprovalRow(ConcurrentTransitionMixin, models.Model):
     can_acknowledge: bool
     refusal: str | None
     for_principal: "User | None"
+    # Set for the matrix builder: the picker's value ("user:5") and why the row cannot be asked yet.
+    who_key: str
+    problem: str | None
 
     plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="approval_rows")
     position = models.PositiveIntegerField(_("No."))

@@ -11,15 +11,17 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AnonymousUser, User
-from django.db.models import Max, OuterRef, Q, QuerySet, Subquery
+from django.contrib.auth.models import AnonymousUser, Group, User
+from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet, Subquery
+from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
 from changeplans import versioning
-from changeplans.choices import EventKind, PlanStatus
+from changeplans.choices import EventKind, PlanStatus, Role
 from changeplans.models import Plan, PlanEvent, PlanVersion
+from changeplans.roles import has_role
 
-from . import conditions
+from . import conditions, people
 from .choices import ApprovalStatus, RowKind
 from .models import ApprovalRow, Delegation, MatrixTemplate
 
@@ -67,6 +69,33 @@ def waiting_count(user: AnyUser) -> int:
     if not user.is_authenticated:
         return 0
     return waiting_rows(user).count()
+
+
+# Who signs: the roles asked for signatures, and anyone a matrix names (their row, their group's, a principal's).
+SIGNER_ROLES = (Role.APPROVER, Role.DUTY_OFFICER)
+
+
+def inbox_access(user: AnyUser) -> tuple[bool, int]:
+    """(may `user` use "Awaiting my sign-off", how many rows wait for them) in one query, for the navigation.
+
+    A user may when they hold a signer role or a matrix names them (their own row, a row of one of their
+    groups, or of someone who delegated to them today), whatever the plan's state.
+    """
+    if not user.is_authenticated:
+        return False, 0
+    today = timezone.localdate()
+    principals = Delegation.objects.filter(deputy=user, starts_on__lte=today, ends_on__gte=today).values("principal_id")
+    groups = get_user_model().groups.through.objects.filter(user_id=user.pk).values("group_id")
+    named = Q(user=user) | Q(user_id__in=principals) | Q(group_id__in=groups)
+    waiting = waiting_rows(user).filter(pk=OuterRef("pk"))
+    counts = ApprovalRow.objects.filter(named).aggregate(rows=Count("pk"), waiting=Count("pk", filter=Exists(waiting)))
+    may = counts["rows"] > 0 or any(has_role(user, role) for role in SIGNER_ROLES)
+    return may, counts["waiting"]
+
+
+def may_sign(user: AnyUser) -> bool:
+    """Whether "Awaiting my sign-off" is for `user` (inbox_access); the inbox refuses others."""
+    return inbox_access(user)[0]
 
 
 def last_decided_versions(user: User, plan_ids: Iterable[int]) -> dict[int, int]:
@@ -204,6 +233,48 @@ def may_submit(plan: Plan, user: AnyUser) -> bool:
     return plan.status in (PlanStatus.DRAFT, PlanStatus.REJECTED) and conditions.prepares_plan(user, plan)
 
 
+def may_edit_matrix(plan: Plan, user: AnyUser) -> bool:
+    """The author or an administrator, while the plan is a draft or rejected (as the matrix services check)."""
+    return conditions.prepares_plan(user, plan) and conditions.matrix_locked_refusal(plan) is None
+
+
+def people_search_url() -> str | None:
+    """The people picker's search (changeplans:people_search); None where it is not installed: the matrix
+    builder then offers a plain list of users and groups."""
+    try:
+        return reverse("changeplans:people_search")
+    except NoReverseMatch:
+        return None
+
+
+def matrix_sources(plan: Plan, query: str = "", limit: int = 20) -> list[Plan]:
+    """Plans whose matrix the author may copy: every plan with rows but this one (every signed-in user sees
+    every plan), matched by number or title, newest first; one query."""
+    plans = Plan.objects.exclude(pk=plan.pk).filter(Exists(ApprovalRow.objects.filter(plan=OuterRef("pk"))))
+    query = query.strip().lstrip("№#").strip()
+    if query:
+        match = Q(title__icontains=query)
+        if query.isdigit() and len(query) < 10:
+            match |= Q(pk=int(query))
+        plans = plans.filter(match)
+    return list(plans.only("pk", "title", "status").order_by("-pk")[:limit])
+
+
+def matrix_builder_context(plan: Plan) -> dict[str, Any]:
+    """What the matrix builder offers: the picker's search (or the plain lists), the plans to copy from."""
+    url = people_search_url()
+    context: dict[str, Any] = {"can_edit_matrix": True, "picker_url": url, "copy_sources": matrix_sources(plan)}
+    if url is None:
+        context["choice_users"] = [
+            (people.key(user), people.label(user))
+            for user in get_user_model().objects.filter(is_active=True).order_by("last_name", "first_name", "pk")
+        ]
+        context["choice_groups"] = [
+            (people.key(group), people.group_label(group)) for group in Group.objects.order_by("name")
+        ]
+    return context
+
+
 def matrix_context(plan: Plan, user: AnyUser) -> dict[str, Any]:
     """The sign-off parts of a plan page for `user`: rows with what the user may do, the version, submit state."""
     rows = list(
@@ -215,10 +286,16 @@ def matrix_context(plan: Plan, user: AnyUser) -> dict[str, Any]:
     can_submit = may_submit(plan, user)
     approvals = [row for row in rows if row.kind == RowKind.APPROVAL]
     acknowledgements = [row for row in rows if row.kind == RowKind.ACKNOWLEDGEMENT]
+    can_edit_matrix = may_edit_matrix(plan, user)
+    if can_edit_matrix:
+        for row in rows:
+            row.who_key = people.row_key(row.user_id, row.group_id)
+            row.problem = conditions.row_refusal(row, plan)
     return {
         "rows": rows,
         "version": versioning.latest_version(plan),
         "can_submit": can_submit,
+        **(matrix_builder_context(plan) if can_edit_matrix else {"can_edit_matrix": False}),
         "submit_refusal": conditions.submit_refusal(plan, rows) if can_submit else None,
         "templates": list(MatrixTemplate.objects.all()) if can_submit else [],
         "rejected_rows": [row for row in rows if row.status == ApprovalStatus.REJECTED]

@@ -8,9 +8,10 @@ import functools
 from collections.abc import Callable, Iterable
 from typing import NoReturn, ParamSpec, TypeVar
 
-from django.contrib.auth.models import User
+from django.contrib.auth.models import Group, User
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -18,10 +19,11 @@ from changeplans import versioning
 from changeplans.choices import EventKind, PlanStatus
 from changeplans.history import record_event
 from changeplans.models import Plan, PlanVersion
+from changeplans.permissions import can_view_plan
 
-from . import conditions
+from . import conditions, people
 from .choices import ApprovalStatus, RowKind
-from .models import ApprovalRow, MatrixTemplate
+from .models import ApprovalRow, MatrixTemplate, MatrixTemplateRow
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -119,6 +121,294 @@ def apply_template(plan_id: int, *, actor: User, template_id: int) -> None:
         kind=EventKind.EDITED,
         comment=_("Sign-off matrix from template “%(name)s”") % {"name": template.name},
     )
+
+
+# --- building the matrix (the author, while the plan is a draft or rejected) -----------------------------
+
+
+class MatrixLocked(Exception):
+    """The plan is under sign-off (or later): its matrix is what is being signed and cannot be changed."""
+
+
+def _lock_for_matrix(plan_id: int, actor: User) -> tuple[Plan, list[ApprovalRow]]:
+    """Lock the plan and its rows, then check who (PermissionDenied) and when (MatrixLocked)."""
+    plan, rows = _lock(plan_id)
+    if not conditions.prepares_plan(actor, plan):
+        raise PermissionDenied(_("Only the author of the plan can change its sign-off matrix."))
+    refusal = conditions.matrix_locked_refusal(plan)
+    if refusal:
+        raise MatrixLocked(refusal)
+    return plan, rows
+
+
+def _row_of(rows: list[ApprovalRow], row_id: int) -> ApprovalRow:
+    for row in rows:
+        if row.pk == row_id:
+            return row
+    raise ValidationError(_("This row is no longer in the matrix: the page shows it again as it is."))
+
+
+def _plan_of_row(row_id: int) -> int:
+    plan_id = ApprovalRow.objects.filter(pk=row_id).values_list("plan_id", flat=True).first()
+    if plan_id is None:
+        raise ValidationError(_("This row is no longer in the matrix: the page shows it again as it is."))
+    return plan_id
+
+
+def _renumber(rows: list[ApprovalRow]) -> None:
+    """Give `rows` the positions 1..n in their list order (the unique (plan, position) holds at every step)."""
+    moved = [(row, number) for number, row in enumerate(rows, start=1) if row.position != number]
+    if not moved:
+        return
+    # First out of the way (above any position in use), then into place.
+    ApprovalRow.objects.filter(pk__in=[row.pk for row, _number in moved]).update(position=F("position") + 100_000)
+    for row, number in moved:
+        ApprovalRow.objects.filter(pk=row.pk).update(position=number)
+        row.position = number
+
+
+def _check_person(
+    plan: Plan, rows: list[ApprovalRow], row: ApprovalRow | None, kind: str, person: "people.Person | None"
+) -> None:
+    """Refuse a row that could never be decided: a group asked to approve, the author or curator approving,
+    a person who already has a row."""
+    if person is None:
+        return
+    if kind == RowKind.APPROVAL and isinstance(person, Group):
+        raise ValidationError(_("An approval is given by a person; a group can only acknowledge."))
+    if kind == RowKind.APPROVAL and person.pk in (plan.author_id, plan.curator_id):
+        raise ValidationError(_("The author and the curator do not approve their own plan: choose another approver."))
+    for other in rows:
+        if other is row:
+            continue
+        same = other.group_id == person.pk if isinstance(person, Group) else other.user_id == person.pk
+        if same:
+            raise ValidationError(
+                _("%(name)s is already in the matrix (row %(n)d).")
+                % {"name": people.label(person), "n": other.position}
+            )
+
+
+def _describe(row: ApprovalRow) -> str:
+    """A row as the history tells it: "Иванов П.С., согласование, этап 1"."""
+    parts = [row.person_name or _("nobody chosen yet"), row.get_kind_display().lower()]
+    parts.append(_("stage %(n)d") % {"n": row.stage})
+    if row.job_title:
+        parts.insert(0, row.job_title)
+    return ", ".join(parts)
+
+
+def _initial_status(kind: str) -> str:
+    return ApprovalStatus.NOT_ACKNOWLEDGED if kind == RowKind.ACKNOWLEDGEMENT else ApprovalStatus.PENDING
+
+
+@transaction.atomic
+def add_matrix_row(
+    plan_id: int,
+    *,
+    actor: User,
+    job_title: str = "",
+    person: "people.Person | None" = None,
+    kind: str = RowKind.APPROVAL,
+    stage: int | None = None,
+) -> ApprovalRow:
+    """Add a row at the end of the matrix (the stage of the last row unless given)."""
+    plan, rows = _lock_for_matrix(plan_id, actor)
+    _check_person(plan, rows, None, kind, person)
+    row = ApprovalRow.objects.create(
+        plan=plan,
+        position=max((r.position for r in rows), default=0) + 1,
+        kind=kind,
+        job_title=job_title.strip(),
+        person_name=people.label(person),
+        user=person if isinstance(person, User) else None,
+        group=person if isinstance(person, Group) else None,
+        stage=stage or (rows[-1].stage if rows else 1),
+        status=_initial_status(kind),
+    )
+    _renumber([*rows, row])
+    record_event(
+        plan,
+        actor=actor,
+        kind=EventKind.EDITED,
+        obj=row,
+        comment=_("Sign-off matrix: row %(n)d added (%(row)s)") % {"n": row.position, "row": _describe(row)},
+    )
+    return row
+
+
+@transaction.atomic
+def update_matrix_row(
+    row_id: int,
+    *,
+    actor: User,
+    job_title: str,
+    person: "people.Person | None",
+    kind: str,
+    stage: int,
+) -> ApprovalRow:
+    """Change a row's position title, person or group, kind and stage; an unchanged row records nothing."""
+    plan, rows = _lock_for_matrix(_plan_of_row(row_id), actor)
+    row = _row_of(rows, row_id)
+    _check_person(plan, rows, row, kind, person)
+    job_title = job_title.strip()
+    user = person if isinstance(person, User) else None
+    group = person if isinstance(person, Group) else None
+    changes = []
+    if row.job_title != job_title:
+        changes.append(_("Position: “%(old)s” → “%(new)s”") % {"old": row.job_title, "new": job_title})
+    if (row.user_id, row.group_id) != (user and user.pk, group and group.pk):
+        new_name = people.label(person)
+        changes.append(_("Full name: %(old)s → %(new)s") % {"old": row.person_name or "—", "new": new_name or "—"})
+        row.user, row.group, row.person_name = user, group, new_name
+    if row.kind != kind:
+        old_kind = row.get_kind_display().lower()
+        row.kind = kind
+        changes.append(_("Kind: %(old)s → %(new)s") % {"old": old_kind, "new": row.get_kind_display().lower()})
+        # A new kind starts undecided in its own workflow (the status is protected: set through the table).
+        ApprovalRow.objects.filter(pk=row.pk).update(status=_initial_status(kind))
+    if row.stage != stage:
+        changes.append(_("Stage: %(old)d → %(new)d") % {"old": row.stage, "new": stage})
+        row.stage = stage
+    if not changes:
+        return row
+    row.job_title = job_title
+    ApprovalRow.objects.filter(pk=row.pk).update(
+        job_title=row.job_title,
+        user_id=row.user_id,
+        group_id=row.group_id,
+        person_name=row.person_name,
+        kind=row.kind,
+        stage=row.stage,
+    )
+    record_event(
+        plan,
+        actor=actor,
+        kind=EventKind.EDITED,
+        obj=row,
+        comment=_("Sign-off matrix, row %(n)d: %(changes)s") % {"n": row.position, "changes": "; ".join(changes)},
+    )
+    return row
+
+
+@transaction.atomic
+def delete_matrix_row(row_id: int, *, actor: User) -> None:
+    """Remove a row; the rows after it move up."""
+    plan, rows = _lock_for_matrix(_plan_of_row(row_id), actor)
+    row = _row_of(rows, row_id)
+    record_event(
+        plan,
+        actor=actor,
+        kind=EventKind.EDITED,
+        obj=row,
+        comment=_("Sign-off matrix: row %(n)d removed (%(row)s)") % {"n": row.position, "row": _describe(row)},
+    )
+    remaining = [r for r in rows if r.pk != row_id]
+    row.delete()
+    _renumber(remaining)
+
+
+@transaction.atomic
+def move_matrix_row(row_id: int, *, actor: User, offset: int) -> None:
+    """Move a row up (offset -1) or down (+1); at either end nothing moves and nothing is recorded."""
+    plan, rows = _lock_for_matrix(_plan_of_row(row_id), actor)
+    row = _row_of(rows, row_id)
+    index = rows.index(row)
+    target = index + offset
+    if offset not in (-1, 1) or not 0 <= target < len(rows):
+        return
+    old = row.position
+    rows[index], rows[target] = rows[target], rows[index]
+    _renumber(rows)
+    record_event(
+        plan,
+        actor=actor,
+        kind=EventKind.EDITED,
+        obj=row,
+        comment=_("Sign-off matrix: row “%(name)s” moved from %(old)d to %(new)d")
+        % {"name": row.person_name or row.job_title or "—", "old": old, "new": row.position},
+    )
+
+
+def _replace_rows(plan: Plan, sources: Iterable) -> int:
+    ApprovalRow.objects.filter(plan=plan).delete()
+    created = ApprovalRow.objects.bulk_create(
+        ApprovalRow(
+            plan=plan,
+            position=position,
+            stage=source.stage,
+            kind=source.kind,
+            job_title=source.job_title,
+            person_name=source.person_name,
+            user_id=source.user_id,
+            group_id=source.group_id,
+            status=_initial_status(source.kind),
+        )
+        for position, source in enumerate(sources, start=1)
+    )
+    return len(created)
+
+
+@transaction.atomic
+def copy_matrix(plan_id: int, *, actor: User, source_plan_id: int) -> int:
+    """Replace the matrix with a copy of another plan's rows (who and what, never their decisions)."""
+    plan, rows = _lock_for_matrix(plan_id, actor)
+    source = Plan.objects.filter(pk=source_plan_id).first()
+    if source is None or not can_view_plan(actor, source):
+        raise ValidationError(_("Choose a plan to copy the sign-off matrix from."))
+    if source.pk == plan.pk:
+        raise ValidationError(_("This is the same plan: choose another one."))
+    sources = list(ApprovalRow.objects.filter(plan=source).order_by("position", "id"))
+    if not sources:
+        raise ValidationError(
+            _("Plan No. %(n)d “%(title)s” has no sign-off matrix to copy.") % {"n": source.pk, "title": source.title}
+        )
+    count = _replace_rows(plan, sources)
+    record_event(
+        plan,
+        actor=actor,
+        kind=EventKind.EDITED,
+        comment=_("Sign-off matrix copied from plan No. %(n)d “%(title)s”: %(count)d rows")
+        % {"n": source.pk, "title": source.title, "count": count},
+    )
+    return count
+
+
+@transaction.atomic
+def save_matrix_as_template(plan_id: int, *, actor: User, name: str, description: str = "") -> MatrixTemplate:
+    """A new named template from the plan's current matrix (the plan itself is not changed)."""
+    plan, rows = _lock(plan_id)
+    if not conditions.prepares_plan(actor, plan):
+        raise PermissionDenied(_("Only the author of the plan can save its sign-off matrix as a template."))
+    name = " ".join(name.split())
+    if not name:
+        raise ValidationError(_("Give the template a name."))
+    if not rows:
+        raise ValidationError(_("The sign-off matrix has no rows: there is nothing to save."))
+    if MatrixTemplate.objects.filter(name__iexact=name).exists():
+        raise ValidationError(_("A template named “%(name)s” already exists: choose another name.") % {"name": name})
+    template = MatrixTemplate.objects.create(name=name, description=description.strip())
+    MatrixTemplateRow.objects.bulk_create(
+        MatrixTemplateRow(
+            template=template,
+            position=row.position,
+            stage=row.stage,
+            kind=row.kind,
+            job_title=row.job_title,
+            person_name=row.person_name,
+            user_id=row.user_id,
+            group_id=row.group_id,
+        )
+        for row in rows
+    )
+    record_event(
+        plan,
+        actor=actor,
+        kind=EventKind.EDITED,
+        comment=_("Sign-off matrix saved as the template “%(name)s” (%(count)d rows)")
+        % {"name": template.name, "count": len(rows)},
+    )
+    return template
 
 
 @transaction.atomic

@@ -16,13 +16,23 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
+from django_htmx.http import reswap
 
 from changeplans.models import Plan
 from changeplans.selectors import plan_history
 from common.htmx import forbidden, toast
 
 from . import selectors, services
-from .forms import ApplyTemplateForm, DecisionForm, DiffForm
+from .forms import (
+    ApplyTemplateForm,
+    CopyMatrixForm,
+    DecisionForm,
+    DiffForm,
+    MatrixRowForm,
+    MoveRowForm,
+    NewMatrixRowForm,
+    SaveTemplateForm,
+)
 from .models import ApprovalRow
 
 # Re-exported until approvals/templatetags/signoff.py and approvals/extensions.py import them from selectors.
@@ -204,6 +214,8 @@ def plan_matrix(request, pk):
 @login_required
 def inbox(request):
     """ "Awaiting my sign-off": the rows the user is asked to decide on now."""
+    if not selectors.may_sign(request.user):
+        raise PermissionDenied(_("Nobody asks you to sign: this page is for approvers and duty officers."))
     context = {"entries": selectors.inbox_entries(request.user)}
     partial = request.htmx and not request.htmx.boosted
     response = render(request, "approvals/inbox.html#inbox" if partial else "approvals/inbox.html", context)
@@ -225,3 +237,204 @@ def plan_diff(request, pk):
         response = render(request, "approvals/plan_diff.html#diff" if partial else "approvals/plan_diff.html", context)
     response["Vary"] = "HX-Request"
     return response
+
+
+# --- the matrix builder (the author, while the plan is a draft or rejected) ------------------------
+
+
+def _matrix_refused(request, exc, plan_id):
+    """403 for someone who may not build the matrix; 409 with the reason when the plan is under sign-off."""
+    if isinstance(exc, PermissionDenied):
+        return forbidden(request, exc)
+    message = str(exc)
+    if not request.htmx:
+        messages.error(request, message)
+        return redirect(_page_url("matrix", plan_id))
+    return toast(_render_matrix(request, plan_id, status=409, extra={"matrix_error": message}), message, "danger")
+
+
+def _matrix_done(request, plan_id, message, *, status=200, extra=None, level="success"):
+    if not request.htmx:
+        (messages.success if status < 400 else messages.error)(request, message)
+        return redirect(_page_url("matrix", plan_id))
+    return toast(_render_matrix(request, plan_id, status=status, extra=extra), message, level)
+
+
+def _form_error(form):
+    return " ".join(" ".join(errors) for errors in form.errors.values())
+
+
+@login_required
+@require_POST
+def matrix_row_add(request, pk):
+    """Add a row at the end of the matrix (optionally already filled in)."""
+    plan = get_object_or_404(Plan.objects.only("pk"), pk=pk)
+    form = NewMatrixRowForm(request.POST)
+    if not form.is_valid():
+        error = _form_error(form)
+        return _matrix_done(request, pk, error, status=422, extra={"matrix_error": error}, level="danger")
+    data = form.cleaned_data
+    try:
+        row = services.add_matrix_row(
+            plan.pk,
+            actor=request.user,
+            job_title=data["job_title"],
+            person=data["who"],
+            kind=data["kind"],
+            stage=data["stage"],
+        )
+    except (PermissionDenied, services.MatrixLocked) as exc:
+        return _matrix_refused(request, exc, pk)
+    except ValidationError as exc:
+        error = " ".join(exc.messages)
+        return _matrix_done(request, pk, error, status=422, extra={"matrix_error": error}, level="danger")
+    return _matrix_done(request, pk, _("Row %(n)d added") % {"n": row.position}, extra={"focus_row": row.pk})
+
+
+def _row_saved_response(request, row_id, plan_id, *, status=200, error=None):
+    """A saved (or refused) row: its note, the sign-off bar (submit) and the history, out of band; the row's
+    fields stay as the author typed them."""
+    plan = selectors.signoff_plan(plan_id)
+    signoff = selectors.matrix_context(plan, request.user)
+    row = next((row for row in signoff["rows"] if row.pk == row_id), None)
+    context = {"plan": plan, "signoff": signoff, "row": row, "row_id": row_id, "row_error": error, "oob": True}
+    with timezone.override(plan.tz):
+        html = [
+            render_to_string("approvals/inc/matrix_row_note.html", context, request=request),
+            render_to_string("approvals/inc/signoff_bar.html", context, request=request),
+            _oob("changeplans/plan_detail.html#history", {"plan": plan, "events": plan_history(plan_id)}, request),
+        ]
+    response = HttpResponse("".join(html), status=status)
+    return reswap(response, "none")
+
+
+@login_required
+@require_POST
+def matrix_row_update(request, pk):
+    """Save one row's position title, person or group, kind and stage (posted on every change)."""
+    row = get_object_or_404(ApprovalRow.objects.only("pk", "plan_id"), pk=pk)
+    form = MatrixRowForm(request.POST)
+    if not form.is_valid():
+        error = _form_error(form)
+        if not request.htmx:
+            messages.error(request, error)
+            return redirect(_page_url("matrix", row.plan_id))
+        return toast(_row_saved_response(request, row.pk, row.plan_id, status=422, error=error), error, "danger")
+    data = form.cleaned_data
+    try:
+        services.update_matrix_row(
+            row.pk,
+            actor=request.user,
+            job_title=data["job_title"],
+            person=data["who"],
+            kind=data["kind"],
+            stage=data["stage"],
+        )
+    except (PermissionDenied, services.MatrixLocked) as exc:
+        return _matrix_refused(request, exc, row.plan_id)
+    except ValidationError as exc:
+        error = " ".join(exc.messages)
+        if not request.htmx:
+            messages.error(request, error)
+            return redirect(_page_url("matrix", row.plan_id))
+        return toast(_row_saved_response(request, row.pk, row.plan_id, status=422, error=error), error, "danger")
+    if not request.htmx:
+        messages.success(request, _("Saved"))
+        return redirect(_page_url("matrix", row.plan_id))
+    return _row_saved_response(request, row.pk, row.plan_id)
+
+
+@login_required
+@require_POST
+def matrix_row_delete(request, pk):
+    row = get_object_or_404(ApprovalRow.objects.only("pk", "plan_id", "position"), pk=pk)
+    try:
+        services.delete_matrix_row(row.pk, actor=request.user)
+    except (PermissionDenied, services.MatrixLocked) as exc:
+        return _matrix_refused(request, exc, row.plan_id)
+    except ValidationError as exc:
+        error = " ".join(exc.messages)
+        return _matrix_done(request, row.plan_id, error, status=422, extra={"matrix_error": error}, level="danger")
+    return _matrix_done(request, row.plan_id, _("Row %(n)d removed") % {"n": row.position})
+
+
+@login_required
+@require_POST
+def matrix_row_move(request, pk):
+    row = get_object_or_404(ApprovalRow.objects.only("pk", "plan_id"), pk=pk)
+    form = MoveRowForm(request.POST)
+    if not form.is_valid():
+        return HttpResponseBadRequest(_("The form is incomplete: reload the page and try again."))
+    try:
+        services.move_matrix_row(row.pk, actor=request.user, offset=form.offset)
+    except (PermissionDenied, services.MatrixLocked) as exc:
+        return _matrix_refused(request, exc, row.plan_id)
+    except ValidationError as exc:
+        error = " ".join(exc.messages)
+        return _matrix_done(request, row.plan_id, error, status=422, extra={"matrix_error": error}, level="danger")
+    if not request.htmx:
+        return redirect(_page_url("matrix", row.plan_id))
+    return _render_matrix(
+        request, row.plan_id, extra={"focus_row": row.pk, "focus_move": form.cleaned_data["direction"]}
+    )
+
+
+@login_required
+@require_POST
+def matrix_copy(request, pk):
+    """Replace the matrix with another plan's rows."""
+    plan = get_object_or_404(Plan.objects.only("pk"), pk=pk)
+    form = CopyMatrixForm(request.POST)
+    query = request.POST.get("q", "")[:200]  # the search typed stays on an error
+    if not form.is_valid():
+        error = _form_error(form)
+        extra = {"copy_error": error, "copy_query": query}
+        return _matrix_done(request, pk, error, status=422, extra=extra, level="danger")
+    source = form.cleaned_data["source"]
+    try:
+        count = services.copy_matrix(plan.pk, actor=request.user, source_plan_id=source)
+    except (PermissionDenied, services.MatrixLocked) as exc:
+        return _matrix_refused(request, exc, pk)
+    except ValidationError as exc:
+        error = " ".join(exc.messages)
+        extra = {"copy_error": error, "copy_query": query}
+        return _matrix_done(request, pk, error, status=422, extra=extra, level="danger")
+    return _matrix_done(
+        request,
+        pk,
+        _("The sign-off matrix is copied from plan No. %(n)d: %(count)d rows") % {"n": source, "count": count},
+    )
+
+
+@login_required
+def matrix_sources(request, pk):
+    """The plans to copy a matrix from, matching ?q= (number or title): the options of the copy form."""
+    plan = get_object_or_404(Plan.objects.only("pk", "author_id", "status"), pk=pk)
+    if not selectors.may_edit_matrix(plan, request.user):
+        return forbidden(request, _("Only the author of the plan can change its sign-off matrix."))
+    context = {"copy_sources": selectors.matrix_sources(plan, request.GET.get("q", "")[:200])}
+    return render(request, "approvals/inc/matrix_sources.html", context)
+
+
+@login_required
+@require_POST
+def matrix_save_template(request, pk):
+    """Save the current matrix as a new named template."""
+    plan = get_object_or_404(Plan.objects.only("pk"), pk=pk)
+    form = SaveTemplateForm(request.POST)
+    name = request.POST.get("name", "")[:200]
+    if not form.is_valid():
+        error = _form_error(form)
+        extra = {"template_error": error, "template_name": name}
+        return _matrix_done(request, pk, error, status=422, extra=extra, level="danger")
+    try:
+        template = services.save_matrix_as_template(plan.pk, actor=request.user, name=form.cleaned_data["name"])
+    except PermissionDenied as exc:
+        return forbidden(request, exc)
+    except ValidationError as exc:
+        error = " ".join(exc.messages)
+        extra = {"template_error": error, "template_name": name}
+        return _matrix_done(request, pk, error, status=422, extra=extra, level="danger")
+    return _matrix_done(
+        request, pk, _("The sign-off matrix is saved as the template “%(name)s”") % {"name": template.name}
+    )

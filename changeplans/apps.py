@@ -13,3 +13,9 @@ class ChangePlansConfig(AppConfig):
         )
 
         banners.connect()  # the webhook machinery asks it for a service's signing secret
+
+        from django.db.backends.signals import connection_created
+
+        from .people import register_sqlite_fold
+
+        connection_created.connect(register_sqlite_fold, dispatch_uid="okno_sqlite_fold")  # people search on SQLite

@@ -8,10 +8,13 @@ from django.core.exceptions import ValidationError
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
+from . import people
 from .choices import Availability, StepKind
 from .durations import parse_duration
 from .limits import MAX_DATE, MAX_ID, MAX_SMALL_NUMBER, MIN_DATE, validate_date_in_range
 from .models import Plan, Service, Step, validate_timezone
+from .people import Typed
+from .pickers import PartyPickField, UserPickField
 from .timeparse import format_date, format_time, parse_date, parse_time
 
 
@@ -38,6 +41,24 @@ def _in_zone(value, tz_name):
     return naive.replace(tzinfo=zoneinfo.ZoneInfo(tz_name))
 
 
+def service_labeller() -> Callable[[Service], str]:
+    """A service by its display name; with its address when another service has the same display name.
+
+    One query, at the first label (when the form is shown), whatever the number of services.
+    """
+    from django.db.models import Count
+
+    shared: list[set[str]] = []
+
+    def label(service: Service) -> str:
+        if not shared:
+            names = Service.objects.values("display_name").annotate(n=Count("pk")).filter(n__gt=1)
+            shared.append(set(names.values_list("display_name", flat=True)))
+        return f"{service.display_name} ({service.name})" if service.display_name in shared[0] else str(service)
+
+    return label
+
+
 class PlanForm(forms.ModelForm):
     """The plan header as the plan page and the create page show it (inc/plan_form_fields.html).
 
@@ -57,7 +78,13 @@ class PlanForm(forms.ModelForm):
         choices=Availability.choices,
         initial=Availability.UNAVAILABLE,
     )
-    responsible_name = forms.CharField(label=_("Responsible for the work"), required=False, max_length=200)
+    responsible_name = PartyPickField(
+        label=_("Responsible for the work"),
+        required=False,
+        kind="user,party",
+        help_text=_("A person from the list (type the surname), or a team or contractor as text."),
+    )
+    curator = UserPickField(label=capfirst(Plan._meta.get_field("curator").verbose_name), required=False)
     responsible_contact = forms.CharField(label=_("Contact of the responsible"), required=False, max_length=200)
     revision = forms.IntegerField(widget=forms.HiddenInput, required=False)
     jira_url = forms.URLField(
@@ -74,6 +101,7 @@ class PlanForm(forms.ModelForm):
             "window_start",
             "window_end",
             "downtime_text",
+            "stated_duration_text",
             "client_impact",
             "banner_needed",
             "curator",
@@ -89,6 +117,10 @@ class PlanForm(forms.ModelForm):
             "mailing_list": forms.Textarea(attrs={"rows": 2}),
             "announcement_intro": forms.Textarea(attrs={"rows": 2}),
             "time_zone": forms.TextInput(attrs={"list": "okno-time-zones", "autocomplete": "off"}),
+        }
+        help_texts = {
+            "downtime_text": _("e.g. “до 40 мин”, “1 ч”, “нет”"),
+            "stated_duration_text": _("e.g. “4 ч 30 мин”"),
         }
 
     def __init__(self, *args, **kwargs):
@@ -107,8 +139,10 @@ class PlanForm(forms.ModelForm):
             if plan.responsible:
                 self.initial["responsible_name"] = plan.responsible.name
             self.initial["responsible_contact"] = plan.responsible_contact
+            if plan.curator_id:
+                self.initial["curator"] = plan.curator  # one query here, not one per render of the picker
             self.initial["revision"] = plan.revision
-        self.fields["curator"].label_from_instance = lambda user: user.get_full_name() or user.username
+        self.fields["services"].label_from_instance = service_labeller()
         for field in self.fields.values():
             widget = field.widget
             if isinstance(widget, forms.CheckboxInput):
@@ -142,11 +176,7 @@ class PlanForm(forms.ModelForm):
         start, end = cleaned.get("window_start"), cleaned.get("window_end")
         if start and end and end <= start:
             self.add_error("window_end", _("The window must end after it starts."))
-        if cleaned.get("downtime_text"):
-            try:
-                parse_duration(cleaned["downtime_text"])
-            except ValidationError as exc:
-                self.add_error("downtime_text", exc)
+        # downtime_text and stated_duration_text are read by Plan.clean(), which the model form runs.
         return cleaned
 
     def clean_mailing_list(self):
@@ -171,7 +201,7 @@ class PlanForm(forms.ModelForm):
         Parties are looked up by name and never changed here: the contact belongs to this plan only.
         """
         data = {name: self.cleaned_data[name] for name in self.Meta.fields}
-        data["responsible_name"] = self.cleaned_data.get("responsible_name", "").strip()
+        data["responsible_name"] = self.cleaned_data.get("responsible_name") or Typed("")
         data["responsible_contact"] = self.cleaned_data.get("responsible_contact", "").strip()
         return data
 
@@ -198,18 +228,17 @@ class StepCellForm(forms.Form):
     original = forms.CharField(widget=forms.HiddenInput, required=False, strip=False)
 
     TEXTAREA_FIELDS = {"description", "expected_result", "risk_mitigation", "affected_systems"}
+    suggestion = None  # the executor cell: the user an unlinked executor's name matches
 
     def __init__(self, field_name, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.field_name = field_name
         model_field = Step._meta.get_field(field_name)
         if field_name == "executor":
-            field = forms.CharField(
-                label=model_field.verbose_name,
-                required=False,
-                max_length=200,
-                widget=forms.TextInput(attrs={"list": "okno-parties", "autocomplete": "off"}),
-            )
+            # A user, a party or a group from the picker, or the text as typed (services.get_or_create_party).
+            field = PartyPickField(label=model_field.verbose_name, required=False, kind="any", submit=True)
+            if not self.is_bound:  # «Is this the user Иванов П.С.?» under a name typed as text
+                self.suggestion = people.suggested_user(str(self.initial.get("value") or ""))
         elif field_name == "duration_text":
             field = forms.CharField(
                 label=model_field.verbose_name,
@@ -235,6 +264,13 @@ class StepCellForm(forms.Form):
             )
         elif field_name == "kind":
             field = forms.ChoiceField(label=model_field.verbose_name, choices=StepKind.choices)
+        elif field_name == "planned_downtime":
+            field = forms.CharField(
+                label=model_field.verbose_name,
+                required=False,
+                max_length=100,
+                help_text=_("e.g. “до 40 мин”, “1 ч”, “нет”"),
+            )
         else:
             field = model_field.formfield()
             if field_name in self.TEXTAREA_FIELDS:

@@ -11,7 +11,10 @@ tzinfo across a DST change (Python then compares wall clocks): use the minute to
 - `check_overrun`: whether the counted work ends after the window closes, in the worst and best case;
 - `find_critical_path`: the steps that make the worst-case end;
 - `check_slack`: a step with risks or a long one that the next timed step leaves no room after;
-- `check_contents`: what a step says rather than when it runs.
+- `check_order`: a step with its own time that starts before the step before it has ended;
+- `check_contents`: what a step says rather than when it runs;
+- `check_downtime`: the steps' planned downtime against the plan's possible downtime;
+- `check_stated_duration`: the header's stated total duration against the computed one.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from .choices import StepKind
-from .durations import format_minutes, parse_duration
+from .durations import downtime_or_none, format_minutes, parse_duration, parse_total_duration
 
 if TYPE_CHECKING:
     from .models import Plan, Step
@@ -38,6 +41,9 @@ ERROR = "error"
 WARNING = "warning"
 DATETIME_FORMAT = "%d.%m.%Y %H:%M"
 LONG_STEP_MINUTES = 60  # a step this long in the worst case needs slack after it even without risks
+STATED_DURATION_TOLERANCE_MINUTES = 5  # "3 часа" for a computed 3 h 5 min is not a mismatch
+# The cell of the step table a finding's field is shown in, where its id differs from the field's name.
+CELL_OF_FIELD = {"rollback_actions": "rollback"}
 
 # Rollback texts that say nothing about how to undo a step, compared after `_plain_words`;
 # "-" and "—" become "" there.
@@ -64,10 +70,22 @@ class LintWarning:
     message: str
     step_id: int | None = None
     field: str | None = None  # the Step field the warning is about, for highlighting a cell
+    anchor: str | None = None  # the element id a finding without a step cell links to (e.g. the header's total)
 
     @property
     def is_error(self) -> bool:
         return self.level == ERROR
+
+    @property
+    def target(self) -> str | None:
+        """The id of the element the plan check links this finding to: its cell, else its row or the anchor."""
+        if self.anchor:
+            return self.anchor
+        if self.step_id is not None and self.field:
+            return f"cell-{self.step_id}-{CELL_OF_FIELD.get(self.field, self.field)}"
+        if self.step_id is not None:
+            return f"step-{self.step_id}"
+        return None
 
 
 @dataclass
@@ -196,13 +214,12 @@ def _durations(step):
     return duration.min_minutes, duration.max_minutes, None
 
 
-def _downtime_minutes(text):
-    """Planned downtime of a step in minutes, or None for "нет", empty or unreadable text."""
-    try:
-        duration = parse_duration(text)
-    except ValidationError:
-        return None
-    return duration.max_minutes if duration else None
+def _downtime_minutes(step):
+    """The most minutes of downtime a step plans ("до 40 мин" → 40, "нет" → 0); None for an empty or unreadable text."""
+    if step.planned_downtime_max_minutes is not None:
+        return step.planned_downtime_max_minutes
+    # Stored minutes are missing (unreadable text, or saved by a bulk write): read the text.
+    return downtime_or_none(step.planned_downtime)
 
 
 def _outside_field(step, derived, window):
@@ -236,22 +253,27 @@ def lint_plan(plan: Plan, steps: Iterable[Step] | None = None) -> LintReport:
     counted_ids, window_findings = check_window(steps, slots, window)
     slack_findings = check_slack(steps, slots, window)
     counted = [step for step in steps if step.id in counted_ids]
+    order_findings = check_order(counted, slots, window)
     critical_path = find_critical_path(counted, slots)
 
-    # A step's findings stay together: its schedule, then the window, the slack after it, then its contents.
+    # A step's findings stay together: its schedule, the window, its order, the slack after it, its contents.
     step_warnings = [
         warning
         for step in steps
         for warning in (
             *schedule_findings[step.id],
             *window_findings[step.id],
+            *order_findings.get(step.id, ()),
             *slack_findings[step.id],
             *check_contents(step, plan),
         )
     ]
     plan_warnings = [LintWarning("no_steps", ERROR, _("The plan has no steps."))] if not steps else []
     plan_warnings += check_overrun(counted, slots, window)
-    return _report(steps, slots, counted_ids, critical_path, window, step_warnings + plan_warnings)
+    plan_warnings += check_downtime(steps, plan)
+    report = _report(steps, slots, counted_ids, critical_path, window, step_warnings + plan_warnings)
+    report.warnings += check_stated_duration(plan, report)
+    return report
 
 
 def check_schedule(steps: Sequence[Step], window: Window) -> tuple[dict[int, Slot], StepFindings]:
@@ -392,6 +414,7 @@ def check_overrun(counted: Sequence[Step], slots: dict[int, Slot], window: Windo
                     "(steps ending after it: %(steps)s)."
                 )
                 % _overrun_values(end_worst, late, window),
+                anchor=_last_duration_cell(late, slots, "end_worst"),
             )
         )
     end_best = max((slots[s.id].end_best for s in counted), default=None)
@@ -406,9 +429,16 @@ def check_overrun(counted: Sequence[Step], slots: dict[int, Slot], window: Windo
                     "%(window_end)s (steps ending after it: %(steps)s)."
                 )
                 % _overrun_values(end_best, late, window),
+                anchor=_last_duration_cell(late, slots, "end_best"),
             )
         )
     return findings
+
+
+def _last_duration_cell(steps, slots, end):
+    """The duration cell of the step that ends last: where an overrun is fixed."""
+    last = max(steps, key=lambda s: getattr(slots[s.id], end))
+    return f"cell-{last.id}-duration_text"
 
 
 def _overrun_values(end, late, window):
@@ -462,6 +492,53 @@ def check_slack(steps: Sequence[Step], slots: dict[int, Slot], window: Window) -
         findings[step.id].append(
             LintWarning("no_slack_after_step", WARNING, message % values, step.id, "duration_text")
         )
+    return findings
+
+
+def check_order(counted: Sequence[Step], slots: dict[int, Slot], window: Window) -> StepFindings:
+    """A step with its own time that starts before the step before it ends: the timed steps are out of order.
+
+    In the plan's order, each counted step with its own date and time must start no earlier than the
+    worst-case end of the step before it (the latest-ending of the steps that started together with
+    that one); steps that start at the same moment as the one before run in parallel and are not checked.
+    Each finding names both steps.
+    """
+    findings: StepFindings = {}
+    group: list[Step] = []  # the latest steps that started together, in position order
+    for step in counted:
+        slot = slots[step.id]
+        if group and slot.starts == slots[group[0].id].starts:
+            group.append(step)
+            continue
+        if group and not slot.derived:
+            before = max(group, key=lambda s: slots[s.id].end_worst)
+            previous = slots[before.id]
+            values = {
+                "number": step.position,
+                "start": _fmt(slot.start_best, window.tz),
+                "previous": before.position,
+                "previous_start": _fmt_span(previous.start_best, previous.start_worst, window.tz),
+                "end": _fmt_span(previous.end_best, previous.end_worst, window.tz),
+            }
+            finding = None
+            if slot.start_best < slots[group[0].id].start_best:
+                finding = (
+                    "steps_out_of_order",
+                    _(
+                        "Step %(number)s starts at %(start)s, earlier than step %(previous)s before it "
+                        "(%(previous_start)s): timed steps must follow in the plan's order."
+                    ),
+                )
+            elif slot.start_best < previous.end_worst:
+                finding = (
+                    "step_starts_before_previous_ends",
+                    _("Step %(number)s starts at %(start)s, before step %(previous)s ends (%(end)s)."),
+                )
+            if finding is not None:
+                moved_day = step.planned_date != previous.start_best.astimezone(window.tz).date()
+                field = "planned_date" if moved_day else "planned_time"
+                findings[step.id] = [LintWarning(finding[0], WARNING, finding[1] % values, step.id, field)]
+        group = [step]
     return findings
 
 
@@ -532,8 +609,18 @@ def check_contents(step: Step, plan: Plan) -> list[LintWarning]:
                 % {"number": number, "risks": ", ".join(str(n) for n in uncovered)},
                 "risk_mitigation",
             )
-    if plan.downtime_max_minutes is not None and step.planned_downtime:
-        downtime = _downtime_minutes(step.planned_downtime)
+    downtime = _downtime_minutes(step)
+    if downtime is None and (step.planned_downtime or "").strip():
+        warn(
+            "downtime_unreadable",
+            _(
+                "Step %(number)s: cannot read the planned downtime “%(text)s”; it is left out of the downtime check "
+                "(write e.g. “до 40 мин” or “нет”)."
+            )
+            % {"number": number, "text": step.planned_downtime},
+            "planned_downtime",
+        )
+    if plan.downtime_max_minutes is not None:
         if downtime is not None and downtime > plan.downtime_max_minutes:
             warn(
                 "downtime_exceeds",
@@ -549,6 +636,58 @@ def check_contents(step: Step, plan: Plan) -> list[LintWarning]:
                 "planned_downtime",
             )
     return findings
+
+
+def check_downtime(steps: Sequence[Step], plan: Plan) -> list[LintWarning]:
+    """The steps' planned downtime (the most each names) against the plan's possible downtime.
+
+    A single step above it is a finding of that step (check_contents); here: steps that each fit but
+    add up to more, and steps that plan downtime in a plan whose header states none.
+    """
+    planned = [(step, minutes) for step in steps if (minutes := _downtime_minutes(step))]
+    if not planned:
+        return []
+    total = sum(minutes for _step, minutes in planned)
+    values = {"total": format_minutes(total), "steps": _step_numbers(step for step, _minutes in planned)}
+    limit = plan.downtime_max_minutes
+    if not (plan.downtime_text or "").strip():
+        if len(planned) == 1:  # not ngettext: the numbers are listed, "шаги 1, …, 21" is no singular
+            message = _("Step %(steps)s plans downtime (%(total)s), but the header states no possible downtime.")
+        else:
+            message = _("Steps %(steps)s plan downtime (%(total)s in all), but the header states no possible downtime.")
+        return [LintWarning("downtime_not_stated", WARNING, message % values, anchor="plan-downtime")]
+    if limit is None or total <= limit or any(minutes > limit for _step, minutes in planned):
+        return []
+    message = _(
+        "The planned downtime of steps %(steps)s adds up to %(total)s, more than the plan's possible downtime "
+        "%(limit)s."
+    )
+    values["limit"] = format_minutes(limit)
+    return [LintWarning("downtime_total_exceeds", WARNING, message % values, anchor="plan-downtime")]
+
+
+def check_stated_duration(plan: Plan, report: LintReport) -> list[LintWarning]:
+    """The header's stated total duration against the computed one (best to worst case) and the window's length.
+
+    It matches when it lies within the computed range or equals the window (give or take a few minutes).
+    """
+    stated = plan.stated_duration_minutes
+    if stated is None and (plan.stated_duration_text or "").strip():
+        try:
+            stated = parse_total_duration(plan.stated_duration_text)
+        except ValidationError:
+            stated = None
+    best, worst = report.total_best_minutes, report.total_worst_minutes
+    if stated is None or best is None or worst is None:
+        return []
+    tolerance = STATED_DURATION_TOLERANCE_MINUTES
+    if best - tolerance <= stated <= worst + tolerance or abs(stated - report.window_minutes) <= tolerance:
+        return []
+    computed = format_minutes(best) if best == worst else f"{format_minutes(best)} – {format_minutes(worst)}"
+    message = _(
+        "The stated total duration %(stated)s differs from the computed %(computed)s (the window is %(window)s)."
+    ) % {"stated": format_minutes(stated), "computed": computed, "window": format_minutes(report.window_minutes)}
+    return [LintWarning("stated_duration_differs", WARNING, message, anchor="plan-total")]
 
 
 def _report(steps, slots, counted_ids, critical_path, window, warnings):

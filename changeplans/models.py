@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
 from .choices import Availability, EventKind, PartyKind, PlanKind, PlanStatus, StepKind, StepStatus
-from .durations import parse_duration
+from .durations import downtime_or_none, parse_downtime, parse_duration, parse_total_duration
 from .limits import (
     DATE_RANGE_MESSAGE,
     MAX_SMALL_NUMBER,
@@ -118,6 +118,9 @@ class Plan(ConcurrentTransitionMixin, models.Model):
     window_end = models.DateTimeField(_("window end"), validators=[validate_date_in_range])
     downtime_text = models.CharField(_("possible downtime up to"), max_length=100, blank=True)
     downtime_max_minutes = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    # "Общая продолжительность работ: 4 ч 30 мин" as the author states it; the plan check compares it.
+    stated_duration_text = models.CharField(_("total duration of the work"), max_length=100, blank=True)
+    stated_duration_minutes = models.PositiveIntegerField(null=True, blank=True, editable=False)
     services = models.ManyToManyField(
         Service, through="PlanService", related_name="plans", blank=True, verbose_name=_("affected services")
     )
@@ -200,15 +203,15 @@ class Plan(ConcurrentTransitionMixin, models.Model):
                 errors[name] = ValidationError(DATE_RANGE_MESSAGE, code="date_out_of_range")
         if not errors and self.window_start and self.window_end and self.window_end <= self.window_start:
             errors["window_end"] = _("The window must end after it starts.")
-        if self.downtime_text:
+        # Both are kept as typed ("возможное время до 40 мин") with the minutes read from them.
+        for text_field, minutes_field, parse in (
+            ("downtime_text", "downtime_max_minutes", parse_downtime),
+            ("stated_duration_text", "stated_duration_minutes", parse_total_duration),
+        ):
             try:
-                duration = parse_duration(self.downtime_text)
+                setattr(self, minutes_field, parse(getattr(self, text_field)))
             except ValidationError as exc:
-                errors["downtime_text"] = exc
-            else:
-                self.downtime_max_minutes = duration.max_minutes if duration else None
-        else:
-            self.downtime_max_minutes = None
+                errors[text_field] = exc
         if errors:
             raise ValidationError(errors)
 
@@ -299,6 +302,8 @@ class Step(ConcurrentTransitionMixin, models.Model):
     risk_mitigation = models.TextField(_("risk mitigation"), blank=True)
     affected_systems = models.TextField(_("affected systems (impact on business processes)"), blank=True)
     planned_downtime = models.CharField(_("planned downtime"), max_length=100, blank=True)
+    # The largest number of minutes planned_downtime names ("до 40 мин" -> 40, "нет" -> 0); None: no number read.
+    planned_downtime_max_minutes = models.PositiveIntegerField(null=True, blank=True, editable=False)
     executor = models.ForeignKey(
         Party,
         verbose_name=_("responsible executor"),
@@ -350,6 +355,14 @@ class Step(ConcurrentTransitionMixin, models.Model):
 
     def __str__(self):
         return f"{self.position}. {self.name}"
+
+    def save(self, *args, **kwargs):
+        # The downtime cell is free text; the minutes it names are kept with it whoever saves the step.
+        self.planned_downtime_max_minutes = downtime_or_none(self.planned_downtime)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "planned_downtime" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "planned_downtime_max_minutes"}
+        super().save(*args, **kwargs)
 
     def set_duration(self, text):
         duration = parse_duration(text)
@@ -599,3 +612,20 @@ class Banner(models.Model):
     @property
     def is_active(self):
         return self.shown_until is None
+
+
+class GridPreference(models.Model):
+    """How one user likes the step table ('п/п' grid) of plan pages: the columns they hid."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, verbose_name=_("user"), on_delete=models.CASCADE, related_name="grid_preference"
+    )
+    # Field names from changeplans.columns.COLUMNS; names no longer there are ignored when read.
+    hidden_columns = models.JSONField(_("hidden columns"), default=list, blank=True)
+
+    class Meta:
+        verbose_name = _("step table preference")
+        verbose_name_plural = _("step table preferences")
+
+    def __str__(self):
+        return f"{self.user}: {', '.join(self.hidden_columns) or '—'}"

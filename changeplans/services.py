@@ -5,7 +5,7 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, S
 from contextlib import contextmanager
 from typing import Any, Generic, NotRequired, TypedDict, TypeVar, cast
 
-from django.contrib.auth.models import User
+from django.contrib.auth.models import Group, User
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import F, Max, Model
@@ -14,8 +14,8 @@ from django_fsm import can_proceed
 
 from common.text import clean_text
 
-from . import versioning
-from .choices import EventKind
+from . import people, versioning
+from .choices import EventKind, PartyKind, StepStatus
 from .history import record_event
 from .limits import MAX_SMALL_NUMBER, date_in_range, validate_date_in_range
 from .models import Party, Plan, PlanEvent, PlanService, Risk, RollbackAction, Service, Step
@@ -29,6 +29,7 @@ HEADER_FIELDS = (
     "window_start",
     "window_end",
     "downtime_text",
+    "stated_duration_text",
     "client_impact",
     "banner_needed",
     "curator",
@@ -141,13 +142,51 @@ def _bump_plan_revision(plan: Plan) -> None:
     Plan.objects.filter(pk=plan.pk).update(revision=F("revision") + 1)
 
 
-def get_or_create_party(name: str | None) -> Party | None:
-    """The party of this name (shared by every plan, so never changed here), made when new."""
-    name = (name or "").strip()
+def get_or_create_party(given: "str | people.Typed | None", pick: "people.Pick | None" = None) -> Party | None:
+    """The party of this name (shared by every plan: only ever linked to its user here), made when new.
+
+    `pick` (or a picker's Typed value) names a user (→ the party standing for them), a party, or a group
+    (→ the party of the group's name). A name that is one user's surname and initials ("Иванов П.С.",
+    changeplans.people.match_user) is that user's party: an unlinked party of that name gets linked.
+    """
+    if isinstance(given, people.Typed):
+        pick = given.pick
+        given = given.text
+    name = (given or "").strip()
+    if pick and pick.kind == "user":
+        user = User.objects.filter(pk=pick.id, is_active=True).first()
+        if user:
+            # «Is this the user …?» under a name typed as text: that very party gets linked.
+            typed = Party.objects.filter(name__iexact=name, user__isnull=True).first() if name else None
+            if typed and not Party.objects.filter(user=user).exists() and user in people.users_matching(name):
+                typed.user = user
+                typed.save(update_fields=["user"])
+                return typed
+            return people.party_for_user(user)
+    elif pick and pick.kind == "party":
+        chosen = Party.objects.filter(pk=pick.id).first()
+        if chosen:
+            return chosen
+    elif pick and pick.kind == "group":
+        group = Group.objects.filter(pk=pick.id).first()
+        if group:
+            name = people.role_label(group.name)
+            return Party.objects.filter(name__iexact=name).first() or Party.objects.create(
+                name=name, kind=PartyKind.TEAM
+            )
     if not name:
         return None
     party = Party.objects.filter(name__iexact=name).first()
-    return party or Party.objects.create(name=name)
+    if party and party.user_id is not None:
+        return party
+    user = people.match_user(name)
+    if user is None:
+        return party or Party.objects.create(name=name)
+    if party:
+        party.user = user
+        party.save(update_fields=["user"])
+        return party
+    return people.party_for_user(user)
 
 
 def _resolve_responsible(data: Mapping[str, Any], plan: Plan | None = None) -> dict[str, Any]:
@@ -264,9 +303,12 @@ def update_step_cell(
     if step.revision != revision and (original is None or cell_text(step, field) != clean_text(original)):
         raise EditConflict(step, _last_event("step", step.pk))
     if field == "executor":
-        value = get_or_create_party(value) if isinstance(value, str) else value
+        value = get_or_create_party(value) if isinstance(value, str | people.Typed) else value
     if field == "planned_date":
         validate_date_in_range(value)
+    if field == "kind" and value != step.kind and step.status != StepStatus.PENDING:
+        # An announcement that went out stays one: its deliveries and history name it.
+        raise ValidationError(_("The step has already run: its kind can no longer change."))
     old = getattr(step, field)
     if field == "duration_text":
         step.set_duration(value)
@@ -504,6 +546,7 @@ COPIED_STEP_FIELDS = (
     "risk_mitigation",
     "affected_systems",
     "planned_downtime",
+    "planned_downtime_max_minutes",
     "executor_id",
     "planned_time",
     "duration_text",
@@ -529,6 +572,7 @@ def copy_plan(plan_id: int, *, actor: User, window_start: Any, window_end: Any) 
     copy.title = (_("Copy: ") + source.title)[: Plan._meta.get_field("title").max_length]
     copy.window_start, copy.window_end = window_start, window_end
     copy.downtime_max_minutes = source.downtime_max_minutes
+    copy.stated_duration_minutes = source.stated_duration_minutes
     try:
         copy.full_clean(exclude=["status"])
     except ValidationError as exc:

@@ -1,6 +1,7 @@
 from django.urls import path
 
-from . import views
+from . import views, views_columns, views_people
+from .views_paste import steps_paste
 
 app_name = "changeplans"
 urlpatterns = [
@@ -10,6 +11,7 @@ urlpatterns = [
     path("<int:pk>/header/", views.plan_header, name="plan_header"),
     path("<int:pk>/steps/add/", views.step_add, name="step_add"),
     path("<int:pk>/steps/reorder/", views.steps_reorder, name="steps_reorder"),
+    path("<int:pk>/steps/paste/", steps_paste, name="steps_paste"),
     path("<int:pk>/pdf/", views.plan_pdf, name="plan_pdf"),
     path("<int:pk>/cancel/", views.plan_cancel, name="plan_cancel"),
     path("<int:pk>/copy/", views.plan_copy, name="plan_copy"),
@@ -18,4 +20,6 @@ urlpatterns = [
     path("steps/<int:pk>/delete/", views.step_delete, name="step_delete"),
     path("steps/<int:pk>/move/", views.step_move, name="step_move"),
     path("steps/<int:pk>/risks/", views.step_risks, name="step_risks"),
+    path("columns/", views_columns.grid_columns, name="grid_columns"),
+    path("people/search/", views_people.people_search, name="people_search"),
 ]

@@ -18,7 +18,7 @@ from django_htmx.http import HttpResponseClientRedirect, reswap, retarget
 
 from common.htmx import forbidden, toast
 
-from . import announcements, services, versioning
+from . import announcements, services, undo, versioning
 from .filtersets import PlanFilterSet
 from .forms import (
     CancelPlanForm,
@@ -31,9 +31,9 @@ from .forms import (
 )
 from .limits import db_datetime_range, parse_int
 from .lint import lint_plan
-from .models import Party, Plan, Step
+from .models import Plan, PlanEvent, Step
 from .permissions import can_cancel_plan, can_create_plan, can_edit_plan, edit_refusal
-from .selectors import load_plan, plan_history
+from .selectors import load_plan, plan_history, steps_queryset
 
 
 def health(request):
@@ -147,7 +147,6 @@ def _plan_context(request, plan_id):
         "can_cancel": can_cancel_plan(request.user, plan),  # the template shows the button by status
         "can_create": can_create_plan(request.user),  # «Copy the plan»
         "edit_refusal": edit_refusal(request.user, plan),
-        "parties": Party.objects.values_list("name", flat=True),
     }
 
 
@@ -187,6 +186,68 @@ def _render_plan_part(request, plan_id, part, extra=None, oob=("lint", "total", 
                 + "</template>"
             )
     return HttpResponse("".join(html))
+
+
+def _row_marks(report):
+    """step id → what its row shows from the plan check: the (derived) start and the highlighted fields."""
+    fields: dict[int, set] = {}
+    for warning in report.warnings:
+        if warning.step_id is not None and warning.field:
+            fields.setdefault(warning.step_id, set()).add(warning.field)
+    return {pk: (timing.start_worst, frozenset(fields.get(pk, ()))) for pk, timing in report.timings.items()}
+
+
+def _last_event_id(plan_id):
+    """The plan's newest history entry before a save: the save's answer appends the entries after it."""
+    return PlanEvent.objects.filter(plan_id=plan_id).order_by("-pk").values_list("pk", flat=True).first() or 0
+
+
+def _lint_panel_state(report):
+    """What the lint panel and the total show (a step save leaves the window and the positions as they are)."""
+    return (
+        report.warnings,
+        report.end_best,
+        report.end_worst,
+        report.critical_path,
+        report.total_best_minutes,
+        report.total_worst_minutes,
+    )
+
+
+def _step_rows_response(request, step_id, plan_id, *, before=None, events_after=None, close_panel=False):
+    """Answer a save of one step with its row, not the whole table (docs/architecture.md, HTMX).
+
+    The row replaces `#step-<id>` (outerHTML; the risks panel row below it stays). With `before` (the saved step
+    as it was, prefetched like load_plan's steps) the plan check runs on both versions, and the rows of other
+    steps whose start time or warning highlights changed come out of band, with the lint panel and the total
+    when what they show changed; with `events_after`, the history entries after it are appended. Without
+    `before` (Cancel): the row alone.
+    A fixed number of queries whatever the plan's size.
+    """
+    context = _plan_context(request, plan_id)
+    plan, steps, report = context["plan"], context["steps"], context["report"]
+    changed, panels = {step_id}, ()
+    if before is not None:
+        old = lint_plan(plan, steps=[before if step.pk == before.pk else step for step in steps])
+        now_marks, old_marks = _row_marks(report), _row_marks(old)
+        changed |= {pk for pk, marks in now_marks.items() if old_marks.get(pk) != marks}
+        if _lint_panel_state(old) != _lint_panel_state(report):
+            panels = ("lint", "total")
+    context.update(rows=[step for step in steps if step.pk in changed], main_id=step_id, oob=True)
+    with timezone.override(plan.tz):
+        html = [render(request, "changeplans/inc/step_rows.html", context).content.decode()]
+        if close_panel:
+            html.append(f'<template><td id="risks-{step_id}" hx-swap-oob="innerHTML"></td></template>')
+        # Each out-of-band part in a <template>: after a <tr> the HTML parser would mangle a <section>.
+        for name in panels:
+            part = render(request, f"changeplans/plan_detail.html#{name}", context).content.decode()
+            html.append(f"<template>{part}</template>")
+        if events_after is not None:
+            context["events"] = list(plan_history(plan_id).filter(pk__gt=events_after))
+            if context["events"]:
+                rows = render(request, "changeplans/plan_detail.html#history-rows", context).content.decode()
+                html.append(f'<template><tbody hx-swap-oob="beforeend:#history tbody">{rows}</tbody></template>')
+    return retarget(reswap(HttpResponse("".join(html)), "outerHTML"), f"#step-{step_id}")
 
 
 @login_required
@@ -249,8 +310,10 @@ def _cell_response(request, step, field, form, conflict=None, status=200, reset=
 
 @login_required
 def step_cell(request, pk, field):
-    """One cell of the step table: GET → its editor; POST → save and return the row."""
-    step = get_object_or_404(Step.objects.select_related("plan", "executor"), pk=pk)
+    """One cell of the step table: GET → its editor; POST → save and return the row (and the rows it changed)."""
+    # A save keeps the step as it was, prefetched like the page's steps, to tell which other rows it changes.
+    queryset = steps_queryset() if request.method == "POST" else Step.objects.select_related("executor")
+    step = get_object_or_404(queryset.select_related("plan"), pk=pk)
     if field not in services.STEP_CELL_FIELDS:
         return forbidden(request, _("This column cannot be edited here."))
     refusal = edit_refusal(request.user, step.plan)
@@ -267,9 +330,10 @@ def step_cell(request, pk, field):
     form = StepCellForm(field, request.POST)
     if not form.is_valid():
         return _cell_response(request, step, field, form, status=422)
+    last_event = _last_event_id(step.plan_id)
     try:
         with versioning.confirm_resets(_reset_confirmed(request)):
-            services.update_step_cell(
+            saved = services.update_step_cell(
                 pk,
                 actor=request.user,
                 field=field,
@@ -282,7 +346,7 @@ def step_cell(request, pk, field):
         reset = _reset_box(
             request,
             exc,
-            target="#steps-body",
+            target=f"#step-{step.pk}",
             cancel_url=reverse("changeplans:step_row", args=[step.pk]),
             cancel_class="okno-cell-cancel",
         )
@@ -299,13 +363,15 @@ def step_cell(request, pk, field):
     except ValidationError as exc:
         form.add_error("value", exc)
         return _cell_response(request, step, field, form, status=422)
-    return _render_plan_part(request, step.plan_id, "steps")
+    response = _step_rows_response(request, step.pk, step.plan_id, before=step, events_after=last_event)
+    return undo.mark_cell_edit(response, saved, field, request.POST.get("value"))  # Ctrl+Z (static/okno/grid.js)
 
 
 @login_required
 def step_row(request, pk):
+    """The step's row as it is (an editor's Cancel): nothing changed, so nothing else is sent."""
     step = get_object_or_404(Step, pk=pk)
-    return _render_plan_part(request, step.plan_id, "steps", oob=("lint", "total"))
+    return _step_rows_response(request, step.pk, step.plan_id)
 
 
 @login_required
@@ -387,8 +453,8 @@ def _risk_initial(step):
 
 @login_required
 def step_risks(request, pk):
-    """The risks and rollback panel of one step (a formset for each)."""
-    step = get_object_or_404(Step.objects.select_related("plan"), pk=pk)
+    """The risks and rollback panel of one step (a formset for each); a save answers with the row, panel closed."""
+    step = get_object_or_404(steps_queryset().select_related("plan"), pk=pk)
     refusal = edit_refusal(request.user, step.plan)
     if refusal:
         return forbidden(request, refusal)
@@ -419,6 +485,7 @@ def step_risks(request, pk):
         if len(numbers) != len(set(numbers)):
             error = _("Two risks have the same number.")
         else:
+            last_event = _last_event_id(step.plan_id)
             try:
                 with versioning.confirm_resets(_reset_confirmed(request)):
                     services.save_step_risks(
@@ -431,7 +498,7 @@ def step_risks(request, pk):
                         no_rollback_needed=form.cleaned_data["no_rollback_needed"],
                     )
             except versioning.ResetNotConfirmed as exc:
-                reset = _reset_box(request, exc, target="#steps-body")
+                reset = _reset_box(request, exc, target=f"#step-{step.pk}")
             except services.EditConflict as exc:
                 error = exc
                 data = request.POST.copy()
@@ -441,7 +508,10 @@ def step_risks(request, pk):
             except ValidationError as exc:
                 error = " ".join(exc.messages)
             else:
-                return toast(_render_plan_part(request, step.plan_id, "steps"), _("Risks and rollback saved"))
+                response = _step_rows_response(
+                    request, step.pk, step.plan_id, before=step, events_after=last_event, close_panel=True
+                )
+                return toast(response, _("Risks and rollback saved"))
     response = render(
         request,
         "changeplans/inc/risks_form.html",

@@ -101,10 +101,16 @@ def connect():
 # --- recipients and e-mail ------------------------------------------------------------------------
 
 
-def recipients(plan):
-    """The curator, the duty officers and the plan's acknowledging duty officer: active users with an address."""
+def recipients(plan, also=()):
+    """The curator, the duty officers and the plan's acknowledging duty officer: active users with an address.
+
+    `also`: ids of further users (the overrunning step's responsible, whose executor is linked to them).
+    """
     users = get_user_model().objects.filter(is_active=True).exclude(email="")
     found = {}
+    also = [pk for pk in also if pk]
+    if also:
+        found.update({u.pk: u for u in users.filter(pk__in=also)})
     if plan.curator_id:
         found.update({u.pk: u for u in users.filter(pk=plan.curator_id)})
     found.update({u.pk: u for u in users.filter(groups__name=Role.DUTY_OFFICER.value)})
@@ -122,7 +128,7 @@ def _board_url(plan):
         return absolute_url(reverse("changeplans:plan_detail", args=[plan.pk]))
 
 
-def _mail(plan, template, key_prefix, context):
+def _mail(plan, template, key_prefix, context, also=()):
     base = {
         "plan": plan,
         "plan_url": _board_url(plan),
@@ -133,7 +139,7 @@ def _mail(plan, template, key_prefix, context):
         **context,
     }
     sent = []
-    for user in recipients(plan):
+    for user in recipients(plan, also):
         subject, text, html = render_email(
             f"execution/email/{template}",
             {**base, "recipient_name": display_name(user)},
@@ -189,7 +195,8 @@ def step_overrun(payload):
         "started_at": step.actual_start,
         "executor": step.executor.name if step.executor_id else "",
     }
-    sent = _mail(plan, "overrun_step", f"overrun-step:{step.pk}", context)
+    responsible = step.executor.user_id if step.executor_id else None
+    sent = _mail(plan, "overrun_step", f"overrun-step:{step.pk}", context, also=[responsible])
     check_projection(plan.pk, now=max(timezone.now(), due + timedelta(seconds=1)))  # just past the maximum
     return message + " " + _("(%(count)d e-mails)") % {"count": len(sent)}
 

@@ -39,6 +39,7 @@ class BoardStep:
     rollback_actions: list
     can_tick_rollback: bool
     kept: dict | None = None
+    mine: bool = False  # the user is the step's responsible (its executor is linked to them)
 
 
 @dataclass
@@ -88,6 +89,7 @@ def board_context(request, plan_id, kept=None):
             rollback_actions=actions,
             can_tick_rollback=can_tick_rollback,
             kept=kept if kept and kept.get("step") == step.pk else None,
+            mine=transitions.is_step_responsible(user, step),
         )
         key = (timing.start_best, timing.start_worst) if timing and timing.start_best else ("step", step.pk)
         if lanes and key == previous_key:

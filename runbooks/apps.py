@@ -12,14 +12,16 @@ class RunbooksConfig(AppConfig):
         from changeplans.models import STATUS_CHOICES_BY_OBJECT
         from runbooks import pdf, runners, runs, services, versioning
 
-        from .choices import RunStatus
-        from .extensions import AutomationOnPlanPage
+        from .choices import PlanEventState, RunStatus
+        from .extensions import AutomationOnPlanPage, RunbookOnPlanPage
 
         runners.load()
         versioning.register()
         pdf.register()
         STATUS_CHOICES_BY_OBJECT["automationrun"] = RunStatus
+        STATUS_CHOICES_BY_OBJECT["runbook"] = PlanEventState
         runs.connect()
         plan_page.register(AutomationOnPlanPage())
+        plan_page.register(RunbookOnPlanPage())
         if services.copy_automation not in plan_services.on_plan_copied:
             plan_services.on_plan_copied.append(services.copy_automation)

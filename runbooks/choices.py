@@ -36,3 +36,9 @@ class ParameterType(models.TextChoices):
     NAMESPACE = "namespace", _("Namespace")
     INTEGER = "integer", _("Number")
     CHOICE = "choice", _("Choice")
+
+
+class PlanEventState(models.TextChoices):
+    """History label of a plan's event about a runbook (object type "runbook")."""
+
+    SAVED_AS_RUNBOOK = "saved_as_runbook", _("SAVED AS A RUNBOOK")

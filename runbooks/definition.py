@@ -5,6 +5,7 @@ raises DefinitionError whose `problems` each carry the YAML path ("steps[3].dura
 composer knows it, the line number. `dump(definition)` writes YAML that parses back to the same dict.
 """
 
+import math
 import re
 from dataclasses import dataclass
 
@@ -12,8 +13,9 @@ import yaml
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
-from changeplans.choices import PlanKind, StepKind
-from changeplans.durations import parse_duration
+from changeplans.choices import Availability, PlanKind, StepKind
+from changeplans.durations import parse_downtime, parse_duration
+from changeplans.limits import MAX_SMALL_NUMBER
 from common.text import normalize_newlines
 
 from . import runners, yaml_safe
@@ -37,7 +39,17 @@ TEXT_STEP_FIELDS = (
     "executor",
     "jira_key",
 )
-STEP_KEYS = {"name", "duration", "kind", "no_rollback_needed", "risks", "rollback", "automation", *TEXT_STEP_FIELDS}
+STEP_KEYS = {
+    "name",
+    "duration",
+    "kind",
+    "no_rollback_needed",
+    "risks",
+    "rollback",
+    "automation",
+    "start_offset",
+    *TEXT_STEP_FIELDS,
+}
 BLOCK_KEYS = {"for_each", "as", "steps"}
 TOP_KEYS = {"slug", "title", "description", "plan", "parameters", "steps"}
 PLAN_DEFAULTS = {
@@ -50,6 +62,14 @@ PLAN_DEFAULTS = {
     "announce_before": "4 часа",
     "schedule": "sequential",
 }
+# Optional plan keys: in the normalised definition only when given, so definitions saved before they
+# existed (and the shipped library) stay equal to what they parse to now.
+PLAN_TEXT_KEYS = ("announcement_subject", "announcement_intro", "announcement_from", "banner_text", "mailing_list")
+OPTIONAL_PLAN_KEYS = {"slack", "services", *PLAN_TEXT_KEYS}
+# Slack left after a step with risks or a long one when steps are laid out one after another:
+# a share of the step's maximum duration, rounded up to 5 minutes (docs/runbooks.md).
+DEFAULT_SLACK = "20%"
+SLACK_ROUNDING_MINUTES = 5
 PARAMETER_KEYS = {"name", "type", "label", "required", "default", "choices", "help"}
 AUTOMATION_KEYS = {"kind", "spec", "timeout", "start_at_planned_time"}
 SCHEDULES = ("sequential", "none")
@@ -160,11 +180,11 @@ class _Checker:
                     % {"key": key, "allowed": ", ".join(sorted(allowed))},
                 )
 
-    def duration(self, value, parts):
+    def duration(self, value, parts, parse=None):
         if not value:
             return
         try:
-            parse_duration(value)
+            (parse or parse_duration)(value)
         except ValidationError as exc:
             self.error(parts, " ".join(exc.messages))
 
@@ -198,6 +218,68 @@ class _Checker:
                 self.spec_placeholders(value, parts + [index], names)
         elif isinstance(spec, str):
             self.placeholders(spec, parts, names, allow_secrets=True)
+
+
+def offset_minutes(text):
+    """Minutes from the window start of a step's `start_offset` ("1 ч 30 мин", "-4 ч", "0"); ValidationError."""
+    text = (text or "").strip()
+    sign = -1 if text.startswith("-") else 1
+    rest = text.lstrip("+-").strip()
+    if rest in ("0", "0 мин"):
+        return 0
+    duration = parse_duration(rest)
+    if duration is None:
+        raise ValidationError(_("Write a duration from the window start, e.g. “1 ч 30 мин” or “-4 ч”."))
+    if duration.is_range:
+        raise ValidationError(_("A start offset is one moment, not a range: write e.g. “1 ч 30 мин”."))
+    return sign * duration.max_minutes
+
+
+def format_offset(minutes):
+    """ "1 ч 30 мин", "-4 ч", "0": a text `offset_minutes` reads back (written in Russian, as the library is)."""
+    if minutes == 0:
+        return "0"
+    sign = "-" if minutes < 0 else ""
+    hours, rest = divmod(abs(minutes), 60)
+    parts = ([f"{hours} ч"] if hours else []) + ([f"{rest} мин"] if rest else [])
+    return sign + " ".join(parts)
+
+
+def parse_slack(text):
+    """("percent", share) or ("minutes", n) for a `slack` text: "20%", "15 мин", "0"; ValidationError."""
+    text = (text or DEFAULT_SLACK).strip()
+    if text.endswith("%"):
+        number = text[:-1].strip().replace(",", ".")
+        try:
+            share = float(number)
+        except ValueError:
+            share = -1.0
+        if not 0 <= share <= 100:
+            raise ValidationError(
+                _("Write the slack as a share from 0 to 100 percent, e.g. “20%”, or as a duration, e.g. “15 мин”.")
+            )
+        return "percent", share
+    if text in ("0", "0 мин"):
+        return "minutes", 0
+    duration = parse_duration(text)
+    return "minutes", duration.max_minutes if duration else 0
+
+
+def slack_minutes(slack, step_minutes):
+    """The room left after a step of `step_minutes` (maximum): a share rounded up to 5 min (at least 5 min
+    when the share is not 0), or a fixed duration."""
+    how, value = parse_slack(slack)
+    if how == "minutes":
+        return int(value)
+    if value <= 0 or step_minutes <= 0:
+        return 0
+    raw = step_minutes * value / 100
+    return max(1, math.ceil(raw / SLACK_ROUNDING_MINUTES)) * SLACK_ROUNDING_MINUTES
+
+
+def risk_numbers(step):
+    """The numbers of a step's risks: as written, or 1, 2, 3 … in order."""
+    return [risk.get("number") or index for index, risk in enumerate(step.get("risks", []), start=1)]
 
 
 def _check_parameter_value(ptype, value, choices):
@@ -340,18 +422,35 @@ def _risks(checker, raw, parts, names):
         if not isinstance(item, dict):
             checker.error(item_parts, _("must be text or a mapping with description and mitigation."))
             continue
-        checker.unknown_keys(item, {"description", "mitigation"}, item_parts)
+        checker.unknown_keys(item, {"number", "description", "mitigation"}, item_parts)
         risk = {
             "description": checker.text(item, "description", item_parts, required=True),
             "mitigation": checker.text(item, "mitigation", item_parts),
         }
         for key, value in risk.items():
             checker.placeholders(value, item_parts + [key], names)
+        number = item.get("number")
+        if number is not None:
+            if isinstance(number, bool) or not isinstance(number, int) or not 1 <= number <= MAX_SMALL_NUMBER:
+                checker.error(
+                    item_parts + ["number"],
+                    _("a risk number is a whole number from 1 to %(max)d.") % {"max": MAX_SMALL_NUMBER},
+                )
+            else:
+                risk = {"number": number, **risk}
         risks.append(risk)
+    numbers = risk_numbers({"risks": risks})
+    repeated = sorted({n for n in numbers if numbers.count(n) > 1})
+    if repeated:
+        checker.error(
+            parts,
+            _("risk numbers %(numbers)s are used twice (a risk without a number takes its place in the list).")
+            % {"numbers": ", ".join(map(str, repeated))},
+        )
     return risks
 
 
-def _rollback(checker, raw, parts, names, risk_count):
+def _rollback(checker, raw, parts, names, numbers_known):
     actions = []
     if raw is None:
         return actions
@@ -374,12 +473,12 @@ def _rollback(checker, raw, parts, names, risk_count):
         if not isinstance(numbers, list) or any(isinstance(n, bool) or not isinstance(n, int) for n in numbers):
             checker.error(item_parts + ["risks"], _("must be a list of risk numbers."))
             numbers = []
-        missing = [n for n in numbers if not 1 <= n <= risk_count]
+        missing = [n for n in numbers if n not in numbers_known]
         if missing:
             checker.error(
                 item_parts + ["risks"],
                 _("risk numbers %(numbers)s do not exist: the step has %(count)d risks.")
-                % {"numbers": ", ".join(map(str, missing)), "count": risk_count},
+                % {"numbers": ", ".join(map(str, missing)), "count": len(numbers_known)},
             )
         actions.append({"text": text, "risks": list(numbers)})
     return actions
@@ -400,10 +499,18 @@ def _step(checker, raw, parts, names):
             _("unknown step kind “%(kind)s”; allowed: %(kinds)s.") % {"kind": step["kind"], "kinds": ", ".join(kinds)},
         )
     step["no_rollback_needed"] = checker.boolean(raw, "no_rollback_needed", parts)
+    if raw.get("start_offset") is not None:
+        offset = checker.text(raw, "start_offset", parts)
+        try:
+            offset_minutes(offset)
+        except ValidationError as exc:
+            checker.error(parts + ["start_offset"], " ".join(exc.messages))
+        else:
+            step["start_offset"] = offset
     for field in ("name", *TEXT_STEP_FIELDS):
         checker.placeholders(step[field], parts + [field], names)
     step["risks"] = _risks(checker, raw.get("risks"), parts + ["risks"], names)
-    step["rollback"] = _rollback(checker, raw.get("rollback"), parts + ["rollback"], names, len(step["risks"]))
+    step["rollback"] = _rollback(checker, raw.get("rollback"), parts + ["rollback"], names, risk_numbers(step))
     if step["no_rollback_needed"] and step["rollback"]:
         checker.error(parts + ["no_rollback_needed"], _("the step has rollback actions: remove them or this flag."))
     step["automation"] = (
@@ -451,6 +558,50 @@ def _steps(checker, raw, parts, names, params, in_block=False):
     return out
 
 
+def _optional_plan_keys(checker, raw_plan, plan):
+    """slack, services and the announcement texts: set in `plan` only when given."""
+    for key in PLAN_TEXT_KEYS:
+        value = checker.text(raw_plan, key, ["plan"])
+        if value:
+            plan[key] = value
+    if raw_plan.get("slack") is not None:
+        slack = checker.text(raw_plan, "slack", ["plan"])
+        try:
+            parse_slack(slack)
+        except ValidationError as exc:
+            checker.error(["plan", "slack"], " ".join(exc.messages))
+        else:
+            plan["slack"] = slack
+    raw = raw_plan.get("services")
+    if raw is None:
+        return
+    if not isinstance(raw, list):
+        checker.error(["plan", "services"], _("must be a list of service addresses."))
+        return
+    services, availabilities = [], [a.value for a in Availability]
+    for index, item in enumerate(raw):
+        item_parts = ["plan", "services", index]
+        if isinstance(item, str):
+            item = {"service": item}
+        if not isinstance(item, dict):
+            checker.error(item_parts, _("must be a service address or a mapping with service and availability."))
+            continue
+        checker.unknown_keys(item, {"service", "availability"}, item_parts)
+        entry = {
+            "service": checker.text(item, "service", item_parts, required=True),
+            "availability": checker.text(item, "availability", item_parts, default=Availability.UNAVAILABLE.value),
+        }
+        if entry["availability"] not in availabilities:
+            checker.error(
+                item_parts + ["availability"],
+                _("unknown availability “%(value)s”; allowed: %(values)s.")
+                % {"value": entry["availability"], "values": ", ".join(availabilities)},
+            )
+        services.append(entry)
+    if services:
+        plan["services"] = services
+
+
 def validate(data, lines=None):
     """A normalised definition from already-loaded YAML data; raises DefinitionError."""
     checker = _Checker(lines or {})
@@ -469,11 +620,12 @@ def validate(data, lines=None):
     if not isinstance(raw_plan, dict):
         checker.error(["plan"], _("must be a mapping."))
         raw_plan = {}
-    checker.unknown_keys(raw_plan, set(PLAN_DEFAULTS), ["plan"])
+    checker.unknown_keys(raw_plan, set(PLAN_DEFAULTS) | OPTIONAL_PLAN_KEYS, ["plan"])
     for key in ("goal", "downtime", "window", "announce_before"):
         plan[key] = checker.text(raw_plan, key, ["plan"], default=PLAN_DEFAULTS[key])
-    for key in ("downtime", "window", "announce_before"):
+    for key in ("window", "announce_before"):
         checker.duration(plan[key], ["plan", key])
+    checker.duration(plan["downtime"], ["plan", "downtime"], parse=parse_downtime)  # as the plan header reads it
     for key in ("client_impact", "banner"):
         plan[key] = checker.boolean(raw_plan, key, ["plan"])
     plan["kind"] = checker.text(raw_plan, "kind", ["plan"], default=PLAN_DEFAULTS["kind"])
@@ -490,6 +642,7 @@ def validate(data, lines=None):
             ["plan", "schedule"],
             _("must be “sequential” (start times laid out from the window start) or “none” (no start times)."),
         )
+    _optional_plan_keys(checker, raw_plan, plan)
     definition["plan"] = plan
     parameters = _parameters(checker, data.get("parameters"))
     definition["parameters"] = parameters
@@ -497,7 +650,8 @@ def validate(data, lines=None):
     names = set(params)
     checker.placeholders(definition["title"], ["title"], names)
     checker.placeholders(definition["description"], ["description"], names)
-    checker.placeholders(plan["goal"], ["plan", "goal"], names)
+    for key in ("goal", *PLAN_TEXT_KEYS):
+        checker.placeholders(plan.get(key, ""), ["plan", key], names)
     definition["steps"] = _steps(checker, data.get("steps"), ["steps"], names, params)
     if checker.problems:
         raise DefinitionError(checker.problems)
@@ -542,13 +696,19 @@ def _compact_step(step):
             out[field] = step[field]
     if step.get("kind", "work") != "work":
         out["kind"] = step["kind"]
+    if step.get("start_offset"):
+        out["start_offset"] = step["start_offset"]
     if step.get("jira_key"):
         out["jira_key"] = step["jira_key"]
     if step.get("no_rollback_needed"):
         out["no_rollback_needed"] = True
     if step.get("risks"):
         out["risks"] = [
-            {"description": r["description"], **({"mitigation": r["mitigation"]} if r.get("mitigation") else {})}
+            {
+                **({"number": r["number"]} if r.get("number") else {}),
+                "description": r["description"],
+                **({"mitigation": r["mitigation"]} if r.get("mitigation") else {}),
+            }
             for r in step["risks"]
         ]
     if step.get("rollback"):
@@ -573,6 +733,10 @@ def _compact(definition):
     if definition.get("description"):
         out["description"] = definition["description"]
     plan = {key: value for key, value in definition.get("plan", {}).items() if value != PLAN_DEFAULTS.get(key)}
+    if plan.get("services"):
+        plan["services"] = [
+            s["service"] if s["availability"] == Availability.UNAVAILABLE else dict(s) for s in plan["services"]
+        ]
     if plan:
         out["plan"] = plan
     if definition.get("parameters"):

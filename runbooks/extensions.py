@@ -110,3 +110,25 @@ class AutomationOnPlanPage(PlanPageExtension):
             for step in steps
             if step.pk in info
         }
+
+
+class RunbookOnPlanPage(PlanPageExtension):
+    """Beside the history: the runbook the plan came from, and «Save as a runbook» for who may write runbooks."""
+
+    def side(self, context, plan):
+        from .library import can_write_runbooks
+        from .models import PlanOrigin
+
+        user = context["user"]
+        origin = (
+            PlanOrigin.objects.filter(plan_id=plan.pk).select_related("runbook_version__runbook").first()
+            if plan.pk
+            else None
+        )
+        can_save = can_write_runbooks(user)
+        if origin is None and not can_save:
+            return ""
+        return render_to_string(
+            "runbooks/inc/plan_runbook_card.html",
+            {**context, "plan": plan, "origin": origin, "can_save": can_save},
+        )

@@ -10,9 +10,9 @@ from changeplans.forms import LocalDateTimeInput
 from changeplans.limits import validate_date_in_range
 from changeplans.models import validate_timezone
 
-from . import instantiate
+from . import definition, from_plan, instantiate
 from .choices import ParameterType
-from .models import Cluster
+from .models import Cluster, Runbook
 
 PARAM_PREFIX = "p_"
 
@@ -37,7 +37,7 @@ class RunbookPlanForm(forms.Form):
         required=False,
         widget=LocalDateTimeInput(),
         validators=[validate_date_in_range],
-        help_text=_("Empty: the sum of the steps' maximum durations."),
+        help_text=_("Empty: the steps' maximum durations with the slack after risky and long steps."),
     )
     time_zone = forms.CharField(label=_("Time zone"), initial=settings.TIME_ZONE, validators=[validate_timezone])
 
@@ -153,3 +153,57 @@ class RunbookImportForm(forms.Form):
         except UnicodeDecodeError:
             raise ValidationError(_("The file is not UTF-8 text.")) from None
         return upload
+
+
+class SaveAsRunbookForm(forms.Form):
+    """«Save as a runbook»: its name, code, description, how start times are kept, values that become parameters."""
+
+    title = forms.CharField(label=_("Runbook title"), max_length=300)
+    slug = forms.SlugField(
+        label=_("Code"),
+        max_length=100,
+        required=False,
+        help_text=_("Latin letters, digits and “-”; empty: made from the plan's number."),
+    )
+    description = forms.CharField(label=_("Description"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    timing = forms.ChoiceField(
+        label=_("Start times"),
+        choices=[
+            (from_plan.TIMING_OFFSETS, _("as in the plan: offsets from the window start")),
+            (
+                from_plan.TIMING_SEQUENTIAL,
+                _("one after another by duration, with slack after steps with risks and long steps"),
+            ),
+        ],
+        initial=from_plan.TIMING_OFFSETS,
+        widget=forms.RadioSelect(attrs={"class": "form-check-input"}),
+    )
+    replacements = forms.CharField(
+        label=_("Values that become parameters"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3, "class": "form-control form-control-sm font-monospace"}),
+        help_text=_(
+            "One a line, “name = value”, e.g. “cluster = prod-k8s”: every occurrence of the value in the texts"
+            " and the automation becomes {{ name }}, and the plan's value is the parameter's default."
+        ),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in ("title", "slug", "description"):
+            _css(self.fields[name])
+
+    def clean_slug(self):
+        slug = self.cleaned_data["slug"].strip()
+        if slug and not definition.SLUG_RE.match(slug):
+            raise ValidationError(_("Use lower-case Latin letters, digits and hyphens, e.g. node-maintenance."))
+        if slug and Runbook.objects.filter(slug=slug).exists():
+            raise ValidationError(_("A runbook with this code already exists: choose another one."))
+        return slug
+
+    def clean_replacements(self):
+        found, errors = from_plan.parse_replacements(self.cleaned_data["replacements"])
+        if errors:
+            raise ValidationError(errors)
+        self.cleaned_data["parsed_replacements"] = found
+        return self.cleaned_data["replacements"]

@@ -11,17 +11,27 @@ import re
 import zoneinfo
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
 from changeplans import services as plan_services
 from changeplans.choices import StepKind
 from changeplans.durations import parse_duration
-from changeplans.models import Risk, RollbackAction, Step
+from changeplans.lint import LONG_STEP_MINUTES
+from changeplans.models import PlanService, Risk, RollbackAction, Service, Step
 from changeplans.services import get_or_create_party
 
 from .choices import ParameterType
-from .definition import ANY_PLACEHOLDER, IDENT_RE, VERSION_RE
+from .definition import (
+    ANY_PLACEHOLDER,
+    IDENT_RE,
+    PLAN_TEXT_KEYS,
+    VERSION_RE,
+    offset_minutes,
+    risk_numbers,
+    slack_minutes,
+)
 from .models import Cluster, PlanOrigin, StepAutomation
 
 DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
@@ -161,23 +171,62 @@ def _max_minutes(text):
     return duration.max_minutes if duration else 0
 
 
+def needs_slack(step, minutes):
+    """A step the plan check wants room after (changeplans.lint.check_slack): one with risks, or a long one."""
+    return step["kind"] != StepKind.ANNOUNCEMENT and (bool(step["risks"]) or minutes >= LONG_STEP_MINUTES)
+
+
+def step_slack(plan, step, minutes):
+    """Minutes left free after the step when the next one is laid out after it (0: none needed)."""
+    return slack_minutes(plan.get("slack"), minutes) if needs_slack(step, minutes) else 0
+
+
 def _layout(definition, expanded, window_start, tz):
-    """Planned start of each step (aware UTC datetime or None): work one after another from the window
-    start by maximum durations; announcements `announce_before` ahead of the window. Arithmetic in UTC
-    so a DST change inside the window does not shift steps."""
+    """Planned start of each step (aware UTC datetime or None) and the minutes the work needs.
+
+    A step with a `start_offset` starts that long after the window start; an announcement
+    `announce_before` ahead of the window; every other step when the steps before it have ended plus
+    the slack after a step with risks or a long one (`plan.slack`, DEFAULT_SLACK), so the plan check
+    finds room after each of them. Arithmetic in UTC so a DST change inside the window does not shift steps.
+    """
     plan = definition["plan"]
     if plan.get("schedule") == "none":
-        return [None] * len(expanded), sum(_max_minutes(step["duration"]) for step, _scope in expanded)
-    cursor = window_start.astimezone(UTC)
+        total = 0
+        for step, _scope in expanded:
+            minutes = _max_minutes(step["duration"])
+            total += minutes + step_slack(plan, step, minutes)
+        return [None] * len(expanded), total
+    start = window_start.astimezone(UTC)
     before = datetime.timedelta(minutes=_max_minutes(plan.get("announce_before")))
+    cursor = start  # when the next step laid out in turn may start
     starts = []
     for step, _scope in expanded:
-        if step["kind"] == StepKind.ANNOUNCEMENT:
-            starts.append(window_start.astimezone(UTC) - before)
-            continue
-        starts.append(cursor)
-        cursor += datetime.timedelta(minutes=_max_minutes(step["duration"]))
-    return starts, round((cursor - window_start.astimezone(UTC)).total_seconds() / 60)
+        minutes = _max_minutes(step["duration"])
+        if step.get("start_offset"):
+            at = start + datetime.timedelta(minutes=offset_minutes(step["start_offset"]))
+        elif step["kind"] == StepKind.ANNOUNCEMENT:
+            at = start - before
+        else:
+            at = cursor
+        starts.append(at)
+        if step["kind"] != StepKind.ANNOUNCEMENT:
+            cursor = max(cursor, at + datetime.timedelta(minutes=minutes + step_slack(plan, step, minutes)))
+    return starts, round((cursor - start).total_seconds() / 60)
+
+
+def _services(head):
+    """(service, availability) of the runbook's `plan.services`; ValidationError naming the unknown ones."""
+    wanted = head.get("services") or []
+    if not wanted:
+        return []
+    found = {service.name: service for service in Service.objects.filter(name__in=[w["service"] for w in wanted])}
+    missing = [w["service"] for w in wanted if w["service"] not in found]
+    if missing:
+        raise ValidationError(
+            _("The runbook names services that do not exist: %(names)s. Edit the runbook or add the services.")
+            % {"names": ", ".join(missing)}
+        )
+    return [(found[w["service"]], w["availability"]) for w in wanted]
 
 
 @transaction.atomic
@@ -194,6 +243,7 @@ def create_plan(version, params, *, actor, window_start, window_end=None, time_z
     if window_start.tzinfo is None:
         window_start = window_start.replace(tzinfo=tz)
     expanded = expand(definition, values)
+    services = _services(definition["plan"])
     starts, total = _layout(definition, expanded, window_start, tz)
     if window_end is None:
         minutes = max(total, _max_minutes(definition["plan"].get("window")), 1)
@@ -212,13 +262,20 @@ def create_plan(version, params, *, actor, window_start, window_end=None, time_z
         "downtime_text": head.get("downtime", ""),
         "client_impact": head.get("client_impact", False),
         "banner_needed": head.get("banner", False),
+        **{key: render(head[key], values) for key in PLAN_TEXT_KEYS if head.get(key)},
     }
+    for key in ("announcement_subject",):
+        if key in header:
+            header[key] = header[key][:300]
     created = _("Created from runbook “%(title)s” (%(slug)s), version %(number)d.") % {
         "title": version.runbook.title,
         "slug": version.runbook.slug,
         "number": version.number,
     }
     plan = plan_services.create_plan(actor=actor, data=header, comment=created)
+    PlanService.objects.bulk_create(
+        PlanService(plan=plan, service=service, availability=availability) for service, availability in services
+    )
 
     cluster_param = next(
         (p["name"] for p in definition.get("parameters", []) if p["type"] == ParameterType.CLUSTER), None
@@ -258,7 +315,7 @@ def create_plan(version, params, *, actor, window_start, window_end=None, time_z
                 description=render(risk["description"], scope),
                 mitigation=render(risk["mitigation"], scope),
             )
-            for number, risk in enumerate(template["risks"], start=1)
+            for number, risk in zip(risk_numbers(template), template["risks"], strict=True)
         }
         for index, action in enumerate(template["rollback"], start=1):
             row = RollbackAction.objects.create(step=step, position=index, text=render(action["text"], scope))

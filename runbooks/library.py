@@ -28,6 +28,12 @@ def can_write_runbooks(user):
     return user.is_authenticated and any(has_role(user, role) for role in WRITER_ROLES)
 
 
+def can_use_runbooks(user):
+    """Who works with the library: those who write runbooks or make plans from them (authors, operators,
+    administrators). Approvers and duty officers sign and run plans, not runbooks: the pages refuse them."""
+    return can_write_runbooks(user)
+
+
 def _require_writer(actor):
     if actor is not None and not can_write_runbooks(actor):
         raise PermissionDenied(_("Only authors, operators and administrators can write runbooks."))
@@ -92,6 +98,11 @@ def _unique_slug(base):
     while Runbook.objects.filter(slug=slug).exists():
         slug, n = f"{base}-{n}", n + 1
     return slug
+
+
+def unique_slug(base):
+    """A free runbook code made from `base` ("plan-12", "plan-12-2" …)."""
+    return _unique_slug(base)
 
 
 @transaction.atomic

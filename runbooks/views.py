@@ -9,11 +9,13 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from changeplans.choices import Availability
+from changeplans.models import Plan
 from changeplans.permissions import can_create_plan
 
 from . import definition as definitions
-from . import instantiate, library, runners
-from .forms import RunbookImportForm, RunbookPlanForm, RunbookSourceForm
+from . import from_plan, instantiate, library, runners
+from .forms import RunbookImportForm, RunbookPlanForm, RunbookSourceForm, SaveAsRunbookForm
 from .models import Runbook, RunbookVersion
 
 NEW_RUNBOOK_TEMPLATE = """title: "Работы на узлах {{ nodes }}"
@@ -78,8 +80,14 @@ def _steps_for_display(definition):
     return rows
 
 
+def _require_user_of_runbooks(user):
+    if not library.can_use_runbooks(user):
+        raise PermissionDenied(_("Runbooks are for authors, operators and administrators."))
+
+
 @login_required
 def runbook_list(request):
+    _require_user_of_runbooks(request.user)
     current = RunbookVersion.objects.filter(runbook=OuterRef("pk")).order_by("-number")
     runbooks = list(
         Runbook.objects.filter(archived=False)
@@ -117,6 +125,7 @@ def _version_or_404(runbook, number=None):
 
 @login_required
 def runbook_detail(request, slug):
+    _require_user_of_runbooks(request.user)
     runbook = get_object_or_404(Runbook, slug=slug)
     number = request.GET.get("version")
     version = _version_or_404(runbook, int(number) if number and number.isdigit() else None)
@@ -129,6 +138,11 @@ def runbook_detail(request, slug):
             "version": version,
             "definition": definition,
             "rows": _steps_for_display(definition),
+            "default_slack": definitions.DEFAULT_SLACK,
+            "services": [
+                {"name": s["service"], "availability": Availability(s["availability"]).label}
+                for s in definition.get("plan", {}).get("services", [])
+            ],
             "history": runbook.versions.select_related("created_by").order_by("-number"),
             "is_current": version.number
             == runbook.versions.order_by("-number").values_list("number", flat=True).first(),
@@ -277,8 +291,57 @@ def runbook_import(request):
 
 @login_required
 def runbook_export(request, slug, number):
+    _require_user_of_runbooks(request.user)
     runbook = get_object_or_404(Runbook, slug=slug)
     version = get_object_or_404(RunbookVersion, runbook=runbook, number=number)
     response = HttpResponse(library.export_source(version), content_type="application/yaml; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{runbook.slug}-v{version.number}.yaml"'
     return response
+
+
+@login_required
+def runbook_from_plan(request, plan_id):
+    """«Save as a runbook»: the plan's steps, risks, rollback ties and automation as a new user runbook."""
+    plan = get_object_or_404(Plan, pk=plan_id)
+    reason = from_plan.refusal(request.user, plan)
+    if reason:
+        raise PermissionDenied(reason)
+    initial = {
+        "title": plan.title,
+        "description": _("Made from plan %(id)s “%(title)s”.") % {"id": plan.pk, "title": plan.title},
+        "replacements": "\n".join(f"{r.name} = {r.value}" for r in from_plan.suggested_replacements(plan)),
+    }
+    form = SaveAsRunbookForm(request.POST or None, initial=initial)
+    problems, source = [], ""
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        options = {
+            "title": data["title"],
+            "description": data["description"],
+            "slug": data["slug"],
+            "replacements": data.get("parsed_replacements", []),
+            "timing": data["timing"],
+        }
+        try:
+            version, notes = from_plan.save_as_runbook(plan.pk, actor=request.user, **options)
+        except definitions.DefinitionError as exc:
+            # Nothing is saved: the problems and the YAML, which the editor can open to fix.
+            problems = exc.problems
+            source = from_plan.source_of(plan, **options)
+        else:
+            messages.success(
+                request,
+                _("Runbook “%(title)s” is saved (version %(number)d). Check it; “Edit YAML” changes it.")
+                % {"title": version.runbook.title, "number": version.number},
+            )
+            for note in notes:
+                messages.warning(request, note)
+            return redirect("runbooks:runbook_detail", slug=version.runbook.slug)
+    status = 422 if problems or (form.is_bound and form.errors) else 200
+    comment = _("From plan %(id)s “%(title)s”") % {"id": plan.pk, "title": plan.title[:200]}
+    return render(
+        request,
+        "runbooks/runbook_from_plan.html",
+        {"plan": plan, "form": form, "problems": problems, "source": source, "comment": comment},
+        status=status,
+    )

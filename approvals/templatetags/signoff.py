@@ -2,7 +2,7 @@
 
 from django import template
 
-from approvals.selectors import waiting_count
+from approvals.selectors import inbox_access, waiting_count
 
 register = template.Library()
 
@@ -12,3 +12,11 @@ def nav_waiting_count(context):
     """How many rows wait for the current user: one COUNT query (on every page, so kept to one)."""
     user = context.get("user")
     return 0 if user is None else waiting_count(user)
+
+
+@register.simple_tag(takes_context=True, name="inbox_nav")
+def nav_inbox(context):
+    """{"show": may the user use the inbox, "count": rows waiting}: one query for the navigation item and its badge."""
+    user = context.get("user")
+    show, count = inbox_access(user) if user is not None else (False, 0)
+    return {"show": show, "count": count}

@@ -54,6 +54,14 @@ def fullname(user):
 
 
 @register.filter
+def can_create_plans(user):
+    """The navigation's «New plan» (changeplans.permissions.can_create_plan)."""
+    from changeplans.permissions import can_create_plan
+
+    return user is not None and can_create_plan(user)
+
+
+@register.filter
 def warning_fields(report, step_id):
     return {w.field for w in report.warnings_for(step_id) if w.field}
 
@@ -61,6 +69,13 @@ def warning_fields(report, step_id):
 @register.filter
 def timing(report, step_id):
     return report.timings.get(step_id)
+
+
+@register.filter
+def critical_path_numbers(report, steps):
+    """The numbers of the steps on the critical path, in its order: one pass over the steps, not one per step."""
+    numbers = {step.pk: step.position for step in steps}
+    return [numbers[pk] for pk in report.critical_path if pk in numbers]
 
 
 @register.filter
@@ -116,7 +131,16 @@ def step_cell(context, step, field, value, derived=None):
         )
     else:
         content = ""
-    return format_html('<td id="cell-{}-{}" class="{}"{}>{}</td>', step.pk, field, classes, attrs, mark_safe(content))
+    # data-field and tabindex: the keyboard grid (static/okno/grid.js) selects and walks cells.
+    return format_html(
+        '<td id="cell-{}-{}" class="{}" data-field="{}" tabindex="-1"{}>{}</td>',
+        step.pk,
+        field,
+        classes,
+        field,
+        attrs,
+        mark_safe(content),
+    )
 
 
 @register.simple_tag(takes_context=True)

@@ -316,6 +316,9 @@ OKNO_AUTOMATION_HTTP_ALLOWED_HOSTS = env_list("OKNO_AUTOMATION_HTTP_ALLOWED_HOST
 OKNO_APPROVAL_REMINDERS = [24, 2]  # hours before the window start: remind those who have not answered
 OKNO_APPROVAL_ESCALATION_HOURS = 4  # hours before the start: warn the curator if the plan is not approved
 OKNO_APPROVAL_LINK_MAX_AGE = 7 * 24 * 3600  # seconds a one-click sign-off link stays valid
+# Pasting a block into the step table (changeplans/paste.py): at most this many rows, and cells, at once.
+OKNO_PASTE_MAX_ROWS = 500
+OKNO_PASTE_MAX_CELLS = 10000
 # One beat only (NOTES.md). Due work lives in PostgreSQL rows; beat only wakes the dispatchers.
 CELERY_BEAT_SCHEDULE = {
     "notifications-dispatch": {

@@ -28,35 +28,42 @@
     if (status === 422 || status === 409) { e.detail.shouldSwap = true; e.detail.isError = false; }
   });
 
-  // The step table is re-rendered after every change. Editors open in other cells (and risk panels)
-  // survive it with what was typed in them: nothing the user typed is lost.
-  var preserved = [];
+  // A save answers with the changed rows only (#step-<id>, and out of band the rows whose derived start or
+  // warnings changed); add, delete and move answer with the whole #steps-body. Editors open in a swapped
+  // row or table (other cells, risk panels) survive with what was typed in them: nothing typed is lost.
+  var preserved = [], trigger = null;
   function fieldValues(form) {
     return Array.prototype.map.call(form.elements, function (el) {
       return { name: el.name, value: el.value, checked: el.checked };
     });
   }
-  document.body.addEventListener("htmx:beforeSwap", function (e) {
-    var target = e.detail.target;
-    preserved = [];
-    if (!target || target.id !== "steps-body" || !e.detail.shouldSwap) return;
-    var trigger = e.detail.requestConfig && e.detail.requestConfig.elt;
+  function keepEditors(target) {
+    if (!target || !target.closest || !(target.id === "steps-body" || target.closest("#steps-body"))) return;
     target.querySelectorAll(".okno-cell-form, .okno-risks-form").forEach(function (form) {
-      if (trigger && (form === trigger || form.contains(trigger))) return;
+      if (trigger && (form === trigger || form.contains(trigger))) return;  // the form being saved
       var holder = form.parentElement;
       var stepId = holder.id.split("-")[1];
       var row = document.getElementById("step-" + stepId);
       preserved.push({ holder: holder.id, stepId: stepId, html: form.outerHTML, values: fieldValues(form),
                        revision: row ? row.dataset.revision : null });
     });
+  }
+  document.body.addEventListener("htmx:beforeSwap", function (e) {
+    preserved = [];
+    trigger = e.detail.requestConfig && e.detail.requestConfig.elt;
+    if (e.detail.shouldSwap) keepEditors(e.detail.target);
   });
-  document.body.addEventListener("htmx:afterSwap", function (e) {
-    if (!preserved.length || !e.detail.target || e.detail.target.id !== "steps-body") return;
+  // Out-of-band parts are swapped after htmx:beforeSwap and before the main part and htmx:afterSwap.
+  document.body.addEventListener("htmx:oobBeforeSwap", function (e) {
+    if (e.detail.shouldSwap) keepEditors(e.detail.target);
+  });
+  document.body.addEventListener("htmx:afterSwap", function () {
+    if (!preserved.length) return;
     var kept = preserved;
     preserved = [];
     kept.forEach(function (item) {
       var holder = document.getElementById(item.holder);
-      if (!holder) return;  // the step is gone
+      if (!holder || holder.querySelector("form")) return;  // the step is gone, or its editor is still there
       holder.innerHTML = item.html;
       var form = holder.querySelector("form");
       item.values.forEach(function (v, i) {
@@ -102,7 +109,8 @@
   document.body.addEventListener("htmx:afterSwap", function (e) {
     var field = e.detail.target.querySelector && e.detail.target.querySelector(".okno-cell-form [name=value]");
     if (field && field.tagName === "TEXTAREA") fitTextarea(field);
-    if (field) { field.focus(); if (field.select && field.type !== "date" && field.type !== "time") { try { field.setSelectionRange(field.value.length, field.value.length); } catch (_) {} } }
+    // preventScroll: the cell is in view (clicked or selected); scrolling would force a layout of the whole table.
+    if (field) { field.focus({ preventScroll: true }); if (field.select && field.type !== "date" && field.type !== "time") { try { field.setSelectionRange(field.value.length, field.value.length); } catch (_) {} } }
   });
 
   // No inline handlers (the Content-Security-Policy forbids them): behaviour comes from data attributes

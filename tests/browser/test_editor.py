@@ -373,7 +373,7 @@ def test_lint_warning_appears_and_disappears(page, small_plan, author_user):
     step = steps_of(small_plan)[2]
     login(page, author_user)
     open_plan(page, small_plan)
-    finding = page.locator(f'#lint-panel [data-code="step_outside_window"] a[href="#step-{step.pk}"]')
+    finding = page.locator(f'#lint-panel [data-code="step_outside_window"] a[href="#cell-{step.pk}-planned_date"]')
     expect(finding).to_have_count(0)
 
     # Five days after the window.

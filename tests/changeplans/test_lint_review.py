@@ -176,9 +176,14 @@ def test_the_plan_page_links_each_review_finding_and_highlights_its_cell(author_
 
     html = author_client.get(reverse("changeplans:plan_detail", args=[plan.pk])).content.decode()
 
-    for code in ("no_slack_after_step", "rollback_says_nothing", "risk_without_numbered_mitigation"):
+    for code, cell in (
+        ("no_slack_after_step", "duration_text"),
+        ("rollback_says_nothing", "rollback"),
+        ("risk_without_numbered_mitigation", "risk_mitigation"),
+    ):
         item = re.search(rf'<li [^>]*data-code="{code}">(.*?)</li>', html, re.S)
-        assert item and f'href="#step-{step.pk}"' in item[1]
+        assert item and f'href="#cell-{step.pk}-{cell}"' in item[1]
+        assert f'id="cell-{step.pk}-{cell}"' in html
     row = re.search(rf'<tr id="step-{step.pk}".*?</tr>', html, re.S)[0]
     highlighted = re.findall(r'class="okno-cell (okno-[\w-]+)[^"]*okno-warn', row)
     assert sorted(highlighted) == ["okno-f-duration_text", "okno-f-risk_mitigation", "okno-rollback"]

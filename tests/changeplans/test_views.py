@@ -135,8 +135,10 @@ def test_cell_editor_fragment_and_save(author_client, plan):
     response = author_client.post(url, {"value": "Раскатить раннер", "revision": step.revision}, **HX)
     assert response.status_code == 200
     html = response.content.decode()
-    assert 'id="steps-body"' in html and "Раскатить раннер" in html
-    assert 'id="lint-panel"' in html and 'hx-swap-oob="true"' in html
+    # The answer is the saved row (swapped as #step-<id>), not the whole table: tests/changeplans/test_cell_save_fast.py
+    assert response["HX-Retarget"] == f"#step-{step.pk}" and response["HX-Reswap"] == "outerHTML"
+    assert 'id="steps-body"' not in html and f'<tr id="step-{step.pk}"' in html and "Раскатить раннер" in html
+    assert 'id="lint-panel"' not in html  # a new name leaves the plan check as it was: the panel is not sent
     assert Step.objects.get(pk=step.pk).name == "Раскатить раннер"
 
 

@@ -74,13 +74,18 @@ def test_node_maintenance_for_three_nodes(library_installed, author):
     action = drain.rollback_actions.get()
     assert action.text.startswith("kubectl uncordon worker-1") and action.label() == "1/2"
 
-    # times laid out by maximum durations from the window start; the lint sees no errors
+    # times laid out by maximum durations from the window start, with slack after each step with risks
+    # (20 % of the step rounded up to 5 min): 10 min + 5, then 20 min + 5; the lint sees no errors
     assert (steps[0].planned_date, steps[0].planned_time) == (datetime.date(2025, 3, 20), datetime.time(20, 0))
-    assert steps[1].planned_time == datetime.time(20, 10)
-    assert steps[2].planned_time == datetime.time(20, 30)
+    assert steps[1].planned_time == datetime.time(20, 15)
+    assert steps[2].planned_time == datetime.time(20, 40)
     report = lint_plan(plan)
     assert [w.message for w in report.warnings if w.level == ERROR] == []
-    assert plan.window_end == START + datetime.timedelta(minutes=report.total_worst_minutes)
+    assert "no_slack_after_step" not in report.codes
+    # the window ends after the last step and the slack it needs
+    last = steps[-1]
+    assert last.risks.exists()
+    assert plan.window_end == START + datetime.timedelta(minutes=report.total_worst_minutes + 5)
 
     origin = PlanOrigin.objects.get(plan=plan)
     assert origin.runbook_version == version and origin.parameters["nodes"] == NODES

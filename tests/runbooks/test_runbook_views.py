@@ -98,7 +98,9 @@ def test_permissions(installed, client, approver):
     response = client.get(list_url)
     assert response.status_code == 302 and "/login/" in response.url
     client.force_login(approver)
-    assert client.get(list_url).status_code == 200
+    # Runbooks are for authors, operators and administrators (runbooks.library.can_use_runbooks)
+    assert client.get(list_url).status_code == 403
+    assert client.get(reverse("runbooks:runbook_detail", args=["node-maintenance"])).status_code == 403
     url = reverse("runbooks:runbook_plan_create", args=["node-maintenance"])
     assert url not in client.get(list_url).content.decode()
     assert client.get(url).status_code == 403

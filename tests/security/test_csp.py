@@ -139,7 +139,8 @@ def main_pages(plan, step, admin):
 
 def test_every_main_page_has_a_strict_policy_and_no_inline_code(client, demo):
     plan, step = demo
-    admin = UserFactory(username="root", is_staff=True, is_superuser=True, roles=["admin"])
+    # Also an approver: "Awaiting my sign-off" is only for those asked to sign (approvals.selectors.may_sign).
+    admin = UserFactory(username="root", is_staff=True, is_superuser=True, roles=["admin", "approver"])
     client.force_login(admin)
     problems = {}
     for url in main_pages(plan, step, admin):
