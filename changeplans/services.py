@@ -290,8 +290,9 @@ def update_step_cell(
     value: object,
     revision: int | None,
     original: str | None = None,
+    comment: str = "",
 ) -> Step:
-    """Save one cell of the step table.
+    """Save one cell of the step table (`comment` goes to the history, e.g. that the edit is an undo).
 
     Raises EditConflict when the step changed since `revision` and this very cell no longer holds
     `original` (the text the editor was opened with): edits of other cells of the step do not conflict.
@@ -322,6 +323,7 @@ def update_step_cell(
             actor=actor,
             kind=EventKind.EDITED,
             obj=step,
+            comment=comment,
             changes={field: [_serialize(old), _serialize(getattr(step, field))]},
         )
         _bump_plan_revision(plan)

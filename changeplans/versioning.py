@@ -91,6 +91,7 @@ HEADER_FIELDS = (
     "window_start",
     "window_end",
     "downtime_text",
+    "stated_duration_text",
     "client_impact",
     "banner_needed",
     "responsible",
@@ -241,7 +242,7 @@ def diff(old, new):
 
     header_old, header_new = old["header"], new["header"]
     for key in [*HEADER_FIELDS, "services"]:
-        if header_old.get(key) != header_new.get(key):
+        if header_old.get(key, "") != header_new.get(key, ""):  # a key added later is blank in older snapshots
             add(_("Header"), key, header_old.get(key, ""), header_new.get(key, ""))
     old_steps = {s["id"]: s for s in old["steps"]}
     new_steps = {s["id"]: s for s in new["steps"]}

@@ -340,6 +340,7 @@ def step_cell(request, pk, field):
                 value=form.cleaned_data["value"],
                 revision=form.cleaned_data["revision"],
                 original=form.cleaned_data["original"],
+                comment=_("Undo (Ctrl+Z)") if request.POST.get("undo") == "1" else "",
             )
     except versioning.ResetNotConfirmed as exc:
         # Nothing saved; the editor keeps what the user typed and asks (confirm_reset.html).

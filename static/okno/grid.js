@@ -63,8 +63,14 @@
     return !active || active === document.body || !document.body.contains(active);
   }
 
-  // After any swap: mark the selected cell again; give it the focus back if the swap took the focus away.
-  function restore() {
+  // After any swap: mark the selected cell again; give it the focus back if a swap in the table took the focus
+  // away (a swap elsewhere on the page, e.g. the sign-off matrix, leaves the focus to its own script).
+  function ofTable(target) {
+    if (!target || !target.id) return !target || (document.body.contains(target) && !!target.closest("#steps-table"));
+    return /^(steps-body|step-|cell-|risks-)/.test(target.id) || (document.body.contains(target) && !!target.closest("#steps-table"));
+  }
+  function restoreAfter(e) { restore(!ofTable(e && e.detail && e.detail.target)); }
+  function restore(markOnly) {
     var cell = selected();
     if (!cell) {
       if (sel && !document.getElementById("step-" + sel.step)) sel = null;  // the step is gone
@@ -72,7 +78,7 @@
       return;
     }
     if (!cell.classList.contains("okno-selected") || cell.getAttribute("tabindex") !== "0") select(cell, false);
-    if (!focusLost()) return;
+    if (markOnly || !focusLost()) return;
     var panel = document.querySelector("#risks-" + sel.step + " .okno-risks-form");
     if (panel) { focusPanel(panel, panelFrom ? panelFrom.field : sel.field); return; }
     var editor = editorOf(cell), field = editor && editor.querySelector("[name=value]");
@@ -109,9 +115,11 @@
   function firstField() { var r = rows()[0], c = r && cellsOf(r)[0]; return c ? c.dataset.field : "name"; }
 
   // Tab, Shift+Tab, and Enter after an edit. Tab past the last cell of the last row adds a step (as Excel and
-  // Word tables do), so does Enter after an edit in the last row; ↓ alone never adds one.
+  // Word tables do), so does Enter that ends a row typed across with Tab; Enter after editing one cell of the
+  // last row and ↓ never add one (an existing plan does not grow by accident).
   function go(cell, move, fromEdit) {
     var field = move === "down" && tabStart ? tabStart : cell.dataset.field;
+    var inTabRun = !!tabStart;  // typing a row across: Enter at its end starts the next row
     // A new row from Tab starts in the column where this row's run of Tabs began, else in the first column.
     var start = tabStart && tabStart !== cell.dataset.field ? tabStart : firstField();
     if (move === "up" || move === "down") tabStart = null;  // Enter ends a run of Tabs
@@ -122,7 +130,7 @@
       select(next, true);
       return;
     }
-    if (isLastRow(cell) && (move === "right" || (move === "down" && fromEdit))) {
+    if (isLastRow(cell) && (move === "right" || (move === "down" && fromEdit && inTabRun))) {
       addStep(cell.closest("tr.okno-step"), move === "right" ? start : field);
     }
   }
@@ -282,6 +290,13 @@
     var cell = cellAt(entry.step, entry.field);
     if (!cell || !editable(cell)) { toast(text("textUndoGone", "Cannot undo: the step is gone or cannot be edited."), "warning"); return; }
     select(cell, true);
+    var editor = editorOf(cell);
+    if (editor) {  // an editor is open in that cell: it comes first
+      undoStack.push(entry);
+      var field = editor.querySelector("[name=value]");
+      if (field) field.focus();
+      return;
+    }
     open(cell, "undo", entry);
   }
   function undoInEditor(form, field, entry, keys) {
@@ -295,6 +310,9 @@
     }
     field.value = entry.before;
     form.dataset.oknoUndo = "1";
+    var mark = document.createElement("input");  // the history says it is an undo
+    mark.type = "hidden"; mark.name = "undo"; mark.value = "1";
+    form.appendChild(mark);
     commit(form, "stay");
   }
 
@@ -384,9 +402,11 @@
     var row = area.closest(".okno-formset-row"), list = row.parentElement;
     var add = form.querySelector(".okno-add-form[data-prefix=" + list.dataset.prefix + "]");
     var none = form.querySelector("[name=no_rollback_needed]");
-    if (rollback && lines.length === 1 && /^(нет|-|—|no|none)\.?$/i.test(lines[0])) {
+    if (lines.length === 1 && /^(нет|-|—|no|none)\.?$/i.test(lines[0])) {  // "нет" is no risk, no rollback
       area.value = "";
-      if (none) none.checked = true;
+      var drop = row.querySelector("input[name$=-DELETE]");
+      if (drop) drop.checked = true;  // the row added for the typing goes (its risk number alone would be refused)
+      if (rollback && none) none.checked = true;
       lines = [];
     }
     lines.forEach(function (line, i) {
@@ -573,7 +593,7 @@
   // After htmx's settle the new content is live (hx- attributes processed): finish what was waiting for it.
   document.addEventListener("htmx:afterSettle", function (e) {
     var target = e.detail.target;
-    restore();
+    restoreAfter(e);
     if (target && target === unsettled) {
       unsettled = null;
       var job = opening && target === cellAt(opening.step, opening.field) ? opening : null;
@@ -627,9 +647,9 @@
       unsettled = target;
       if (opening && target === cellAt(opening.step, opening.field)) typeInto(target);
     }
-    restore();
+    restoreAfter(e);
   });
-  document.addEventListener("htmx:oobAfterSwap", restore);
+  document.addEventListener("htmx:oobAfterSwap", restoreAfter);
 
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", roving); else roving();
 })();

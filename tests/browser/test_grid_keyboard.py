@@ -10,9 +10,12 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from approvals import services as approvals
+from approvals.models import ApprovalRow
 from changeplans import services
-from changeplans.choices import EventKind
-from changeplans.models import PlanEvent, Step
+from changeplans.choices import EventKind, PlanStatus
+from changeplans.models import Plan, PlanEvent, Step
+from tests.approvals.factories import plan_with_matrix
 from tests.browser.conftest import login
 from tests.browser.keyboard import Keyboard
 from tests.factories import PlanFactory, StepFactory, UserFactory
@@ -331,6 +334,10 @@ def test_ctrl_z_undoes_the_last_edits_as_new_edits_in_the_history(page, author, 
         {"name": ["Новое имя", "Шаг 1"]},
     ]
     expect(page.locator("#history")).to_contain_text("Новое имя → Шаг 1")
+    comments = list(
+        PlanEvent.objects.filter(plan=plan3, kind=EventKind.EDITED).order_by("pk").values_list("comment", flat=True)
+    )
+    assert comments == ["", "", "Отмена правки (Ctrl+Z)", "Отмена правки (Ctrl+Z)"]
 
 
 def test_ctrl_z_is_refused_when_someone_else_changed_the_cell(page, author, plan3):
@@ -397,11 +404,17 @@ def test_typing_on_the_risk_and_rollback_cells_fills_their_panel(page, author, p
     expect_selected(page, s2, "rollback")
     expect(cell(page, s1, "rollback")).to_contain_text("2. Откатить чарт")
 
-    # "нет" alone: no rollback needed.
+    # "нет" alone: no rollback needed; on the risks cell, no risk.
     kb.text("нет")
     kb.press("Control+Enter")  # saves and stays
     expect(cell(page, s2, "rollback")).to_have_text("нет")
     expect_selected(page, s2, "rollback")
+    cell(page, s2, "risks").focus()
+    kb.text("нет")
+    kb.press("Tab")
+    expect_selected(page, s2, after(page, "risks"))
+    expect(page.locator(".okno-risks-form")).to_have_count(0)
+    assert not Step.objects.get(pk=s2.pk).risks.exists()
 
     risks = list(Step.objects.get(pk=s1.pk).risks.order_by("number"))
     assert [(r.number, r.description) for r in risks] == [(1, "Поды не поднимутся"), (2, "Сеть пропадёт")]
@@ -425,3 +438,45 @@ def test_escape_closes_the_risk_panel_and_keeps_the_selection(page, author, plan
     expect(panel).to_have_count(0)
     expect_selected(page, s1, "risks")
     assert not Step.objects.get(pk=s1.pk).risks.exists()
+
+
+def test_a_new_step_on_a_signed_plan_asks_first_and_enter_confirms(page):
+    # Given an approved plan (one approver signed, the duty group acknowledged)
+    plan, author, (first,), duty = plan_with_matrix(1)
+    approvals.submit_plan(plan.pk, actor=author)
+    approval, acknowledgement = ApprovalRow.objects.filter(plan=plan).order_by("position")
+    approvals.approve_row(approval.pk, actor=first, version=1)
+    approvals.acknowledge_row(acknowledgement.pk, actor=duty, version=1)
+    (step,) = steps_of(plan)
+    open_plan(page, author, plan)
+    kb = Keyboard(page)
+    last = columns(page)[-1]
+    cell(page, step, last).focus()
+
+    # When Tab goes past the last cell of the last row: the question, with the focus on its confirmation
+    kb.press("Tab")
+    yes = page.locator(".okno-confirm-reset-yes")
+    expect(yes).to_be_focused()
+    expect(page.locator(".okno-confirm-reset")).to_contain_text("сбросит 2 подписи")
+    assert Step.objects.filter(plan=plan).count() == 1
+
+    # Enter confirms: the step is added and its first cell selected; the plan is back in review
+    kb.press("Enter")
+    expect(page.locator("#steps-body tr.okno-step")).to_have_count(2)
+    new = steps_of(plan)[1]
+    expect_selected(page, new, columns(page)[0])
+    assert Plan.objects.get(pk=plan.pk).status == PlanStatus.IN_REVIEW
+
+
+def test_enter_after_one_edit_in_the_last_row_adds_no_step(page, author, plan3):
+    # Correcting the last step is not drafting a new one: only a row typed across with Tab grows the plan.
+    _, _, s3 = steps_of(plan3)
+    open_plan(page, author, plan3)
+    kb = Keyboard(page)
+    cell(page, s3, "name").focus()
+    kb.press("F2")
+    kb.text(" (исправлено)")
+    kb.press("Enter")
+    expect(cell(page, s3, "name")).to_contain_text("(исправлено)")
+    expect_selected(page, s3, "name")
+    assert plan3.steps.count() == 3
