@@ -24,7 +24,6 @@ import argparse
 import json
 import os
 import re
-import socket
 import statistics
 import subprocess
 import sys
@@ -35,6 +34,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "cell_save.json"
 sys.path.insert(0, str(ROOT))
+
+from bench.common import free_port, wait_for_port  # noqa: E402
 
 DB_NAME = "okno_bench_cell"
 SIZES = (3, 100, 300)
@@ -128,12 +129,6 @@ def parse_args():
         "--profile", action="store_true", help="then profile 20 saves in Chromium and print where its time goes"
     )
     return parser.parse_args()
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Cell:
@@ -300,15 +295,7 @@ def start_server(port, env, log):
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            return process
-        except OSError:
-            if time.monotonic() > deadline or process.poll() is not None:
-                raise SystemExit(f"uvicorn did not start; see {log.name}") from None
-            time.sleep(0.1)
+    return wait_for_port(process, port, log.name, seconds=30)
 
 
 def capture_floor(plan, author, directory):

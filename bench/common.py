@@ -2,6 +2,7 @@
 
 import os
 import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -96,3 +97,23 @@ def setup_with_worker(db_name, script, default_redis_url):
     call_command("migrate", verbosity=0)
     redis.Redis.from_url(redis_url).flushdb()
     return redis_url
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(process, port, log_name, seconds=30):
+    """Wait until a server started as `process` accepts connections on `port`; exit with its log's name if not."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return process
+        except OSError:
+            if time.monotonic() > deadline or process.poll() is not None:
+                stop(process)
+                sys.exit(f"the server did not start; see {log_name}")
+            time.sleep(0.1)

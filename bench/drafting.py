@@ -21,7 +21,6 @@ bench/results/drafting.json. Sign-in and opening the page are not counted.
 import argparse
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -30,7 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "drafting.json"
 sys.path.insert(0, str(ROOT))
-from bench.common import fresh_database, stop  # noqa: E402
+from bench.common import free_port, fresh_database, stop, wait_for_port  # noqa: E402
 
 DB_NAME = "okno_bench_drafting"
 CHROMIUM = os.environ.get("OKNO_CHROMIUM", "/usr/bin/chromium")
@@ -44,12 +43,6 @@ def parse_args():
     return parser.parse_args()
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def start_server(port, log):
     process = subprocess.Popen(
         [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload", "--insecure"],
@@ -59,16 +52,7 @@ def start_server(port, log):
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            return process
-        except OSError:
-            if time.monotonic() > deadline or process.poll() is not None:
-                stop(process)
-                sys.exit(f"runserver did not start; see {log.name}")
-            time.sleep(0.2)
+    return wait_for_port(process, port, log.name, seconds=60)
 
 
 def drop_database(url):

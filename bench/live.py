@@ -21,7 +21,6 @@ import argparse
 import asyncio
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -31,7 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "live.json"
 sys.path.insert(0, str(ROOT))
-from bench.common import fresh_database, stats, stop  # noqa: E402
+from bench.common import free_port, fresh_database, stats, stop, wait_for_port  # noqa: E402
 
 DB_NAME = "okno_bench_live"
 
@@ -43,12 +42,6 @@ def parse_args():
     parser.add_argument("--interval", type=float, default=0.25, help="seconds between ticks")
     parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
     return parser.parse_args()
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def start_server(port, workers, redis_url, log):
@@ -81,16 +74,7 @@ def start_server(port, workers, redis_url, log):
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            return process
-        except OSError:
-            if time.monotonic() > deadline or process.poll() is not None:
-                stop(process)
-                sys.exit(f"uvicorn did not start; see {log.name}")
-            time.sleep(0.1)
+    return wait_for_port(process, port, log.name, seconds=30)
 
 
 class Watcher:

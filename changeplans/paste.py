@@ -33,7 +33,7 @@ from .history import record_event
 from .limits import MAX_SMALL_NUMBER
 from .models import Party, Plan, Risk, RollbackAction, Step
 from .permissions import edit_refusal
-from .services import STEP_CELL_FIELDS, get_or_create_party
+from .services import STEP_CELL_FIELDS, get_or_create_party, history_value
 
 # The risks and rollback columns (the grid's data-field); history names the rollback change "rollback_actions".
 RISKS = "risks"
@@ -127,14 +127,6 @@ def column_label(key: str) -> str:
 def _quote(text: str) -> str:
     text = " ".join(text.split())
     return text if len(text) <= QUOTE_CHARS else text[: QUOTE_CHARS - 1] + "…"
-
-
-def _serialize(value: object) -> object:
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    if hasattr(value, "pk"):
-        return str(value)
-    return value
 
 
 def _kind_codes() -> dict[str, str]:
@@ -349,7 +341,7 @@ def _read_cell(
         setattr(step, key, value)
     report.pasted += 1
     if old != getattr(step, key):
-        edit.changes[key] = [_serialize(old), _serialize(getattr(step, key))]
+        edit.changes[key] = [history_value(old), history_value(getattr(step, key))]
 
 
 def _new_steps(plan: Plan, steps: list[Step], count: int, first_row: int) -> list[_StepEdit]:

@@ -113,7 +113,8 @@ def cell_text(step: Step, field: str) -> str:
     return clean_text(str(value or ""))
 
 
-def _serialize(value: object) -> object:
+def history_value(value: object) -> object:
+    """A value as a history entry keeps it (PlanEvent.changes is JSON)."""
     if hasattr(value, "isoformat"):
         return value.isoformat()
     if hasattr(value, "pk"):
@@ -264,7 +265,7 @@ def update_plan_header(
     changes: dict[str, list[object]] = {}
     for field, value in data.items():
         if field in HEADER_FIELDS and getattr(plan, field) != value:
-            changes[field] = [_serialize(getattr(plan, field)), _serialize(value)]
+            changes[field] = [history_value(getattr(plan, field)), history_value(value)]
             setattr(plan, field, value)
     plan.full_clean(exclude=["status"])
     if services is not None:
@@ -324,7 +325,7 @@ def update_step_cell(
             kind=EventKind.EDITED,
             obj=step,
             comment=comment,
-            changes={field: [_serialize(old), _serialize(getattr(step, field))]},
+            changes={field: [history_value(old), history_value(getattr(step, field))]},
         )
         _bump_plan_revision(plan)
         versioning.after_edit(plan, actor=actor)

@@ -162,7 +162,10 @@ def test_step_buttons_ask_first(client, approved, name, data):
     assert Plan.objects.get(pk=approved.pk).status == PlanStatus.IN_REVIEW
 
 
-def test_header_save_asks_and_keeps_the_typed_values(client, approved):
+@pytest.mark.parametrize(
+    ("edited", "value"), [("title", "Новое название плана"), ("stated_duration_text", "4 ч 30 мин")]
+)
+def test_header_save_asks_and_keeps_the_typed_values(client, approved, edited, value):
     url = reverse("changeplans:plan_header", args=[approved.pk])
     form = client.get(url + "?edit=1", **HX).context["form"]
     data = {}
@@ -177,15 +180,15 @@ def test_header_save_asks_and_keeps_the_typed_values(client, approved):
             value = field.widget.format_value(value)
             if value is not None:
                 data[name] = value
-    data["title"] = "Новое название плана"
+    data[edited] = value  # the stated total is signed like the title: approvers read it
     response = client.post(url, data, **HX)
     assert response.status_code == 409, response.content.decode()[:2000]
-    assert "Новое название плана" in response.content.decode()
-    assert Plan.objects.get(pk=approved.pk).title != "Новое название плана"
+    assert value in response.content.decode()
+    assert getattr(Plan.objects.get(pk=approved.pk), edited) != value
     response = client.post(url, {**data, "confirm_reset": "1"}, **HX)
     assert response.status_code == 200
     plan = Plan.objects.get(pk=approved.pk)
-    assert plan.title == "Новое название плана"
+    assert getattr(plan, edited) == value
     assert plan.status == PlanStatus.IN_REVIEW
 
 
