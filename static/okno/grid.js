@@ -22,6 +22,11 @@
   var undoStack = [];    // {step, field, before, after}: cell edits saved from this page, newest last
   var unsettled = null;  // the cell whose editor has arrived but is not live yet (htmx processes it at the settle)
 
+  window.__oknoLog = [];
+  function dbg(what) {
+    var a = document.activeElement;
+    window.__oknoLog.push(Math.round(performance.now()) + " " + what + " | sel=" + (sel ? sel.step + "/" + sel.field : "-") + " active=" + (a ? a.tagName + "#" + a.id : "-") + " queue=" + (queue ? queue.map(function (k) { return k.key; }).join(",") : "null") + " pending=" + (pending ? pending.field + ":" + pending.move + ":" + pending.status : "-"));
+  }
   function stepsBody() { return document.getElementById("steps-body"); }
   function rows() { var b = stepsBody(); return b ? Array.prototype.slice.call(b.querySelectorAll("tr.okno-step")) : []; }
   function visible(el) { return el.offsetParent !== null; }  // hidden columns (display:none) are skipped
@@ -48,6 +53,7 @@
     document.querySelectorAll("td.okno-selected").forEach(function (old) {
       if (old !== cell) { old.classList.remove("okno-selected"); old.setAttribute("tabindex", "-1"); }
     });
+    dbg("select " + cell.id + " focus=" + !!focus);
     cell.classList.add("okno-selected");
     cell.setAttribute("tabindex", "0");
     sel = keyOf(cell);
@@ -435,6 +441,7 @@
   document.addEventListener("keydown", function (e) {
     if (e.defaultPrevented || e.isComposing || /^(Shift|Control|Alt|Meta)$/.test(e.key)) return;
     var target = e.target, k = described(e);
+    dbg("keydown " + k.key + " on " + target.tagName + "#" + target.id);
 
     // 0. Something is on its way: keep the keys meant for the table.
     var inPanel = target.closest && target.closest(".okno-risks-form");
@@ -572,6 +579,7 @@
 
   document.addEventListener("htmx:afterRequest", function (e) {
     var xhr = e.detail.xhr, status = xhr.status;
+    dbg("afterRequest " + (e.detail.requestConfig && e.detail.requestConfig.path) + " " + status);
     var edit = xhr.oknoEdit, header = status === 200 ? xhr.getResponseHeader("Okno-Cell-Edit") : null;
     if (edit && header && !edit.undo) {
       try {
@@ -593,6 +601,7 @@
   // After htmx's settle the new content is live (hx- attributes processed): finish what was waiting for it.
   document.addEventListener("htmx:afterSettle", function (e) {
     var target = e.detail.target;
+    dbg("afterSettle elt=" + e.target.id + " target=" + (target && target.id));
     restoreAfter(e);
     if (target && target === unsettled) {
       unsettled = null;
@@ -643,6 +652,7 @@
   });
   document.addEventListener("htmx:afterSwap", function (e) {
     var target = e.detail.target;
+    dbg("afterSwap elt=" + e.target.id + " target=" + (target && target.id));
     if (target && target.matches && target.matches("td.okno-cell") && editorOf(target)) {
       unsettled = target;
       if (opening && target === cellAt(opening.step, opening.field)) typeInto(target);

@@ -150,7 +150,12 @@ def test_five_step_plan_entered_from_the_keyboard_alone(page, author):
             kb.press("Control+Enter")  # saves the panel; the focus returns to the cell
             expect_selected(page, step, "risks")
             expect(cell(page, step, "risks")).to_contain_text("2. Сеть пропадёт")
-            tab_to(kb, page, step, "risks", "rollback")
+            page.evaluate("window.__oknoLog.push('--- tabs')")
+            try:
+                tab_to(kb, page, step, "risks", "rollback")
+            except AssertionError:
+                print("\n".join(page.evaluate("window.__oknoLog")[-80:]))
+                raise
             kb.press("Enter")
             expect(panel.locator(".okno-add-form[data-prefix=action]")).to_be_focused()
             kb.press("Enter")  # «+ Действие»: the focus is on its risk numbers
