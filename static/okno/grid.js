@@ -22,11 +22,6 @@
   var undoStack = [];    // {step, field, before, after}: cell edits saved from this page, newest last
   var unsettled = null;  // the cell whose editor has arrived but is not live yet (htmx processes it at the settle)
 
-  window.__oknoLog = [];
-  function dbg(what) {
-    var a = document.activeElement;
-    window.__oknoLog.push(Math.round(performance.now()) + " " + what + " | sel=" + (sel ? sel.step + "/" + sel.field : "-") + " active=" + (a ? a.tagName + "#" + a.id : "-") + " queue=" + (queue ? queue.map(function (k) { return k.key; }).join(",") : "null") + " pending=" + (pending ? pending.field + ":" + pending.move + ":" + pending.status : "-"));
-  }
   function stepsBody() { return document.getElementById("steps-body"); }
   function rows() { var b = stepsBody(); return b ? Array.prototype.slice.call(b.querySelectorAll("tr.okno-step")) : []; }
   function visible(el) { return el.offsetParent !== null; }  // hidden columns (display:none) are skipped
@@ -53,7 +48,6 @@
     document.querySelectorAll("td.okno-selected").forEach(function (old) {
       if (old !== cell) { old.classList.remove("okno-selected"); old.setAttribute("tabindex", "-1"); }
     });
-    dbg("select " + cell.id + " focus=" + !!focus);
     cell.classList.add("okno-selected");
     cell.setAttribute("tabindex", "0");
     sel = keyOf(cell);
@@ -197,6 +191,23 @@
     }
   }
 
+  // Keys kept while a save was on its way that the server refused: they go to the editor that stayed, as if
+  // typed into it (text is appended, Esc cancels, Tab/Enter save again and the rest wait for that save).
+  function replayIntoEditor(form, keys) {
+    var field = form.querySelector("[name=value]");
+    for (var i = 0; i < keys.length; i++) {
+      var k = keys[i];
+      if (k.key === "Escape") { cancel(form); return; }
+      if (k.key === "Tab" && !k.mod && !k.alt) { commit(form, k.shift ? "left" : "right"); break; }
+      if (k.key === "Enter" && (k.mod || !field || field.tagName !== "TEXTAREA")) {
+        commit(form, k.mod ? "stay" : k.shift ? "up" : "down");
+        break;
+      }
+      if (field && field.tagName !== "SELECT" && printable(k)) field.value += k.key;
+    }
+    if (queue && i < keys.length) Array.prototype.push.apply(queue, keys.slice(i + 1));
+  }
+
   // --- editing ---------------------------------------------------------------------------------------------
 
   function open(cell, mode, entry, keys) {
@@ -211,18 +222,22 @@
     cell.click();  // the cell's own hx-get: the editor arrives in it
   }
 
+  // A save or cancel from the keyboard (a cell editor or a risk panel). Until its answer has settled, the keys
+  // typed wait in the queue: after the swap the cell has the focus again, but the move comes at the settle.
+  function saving(key, move, panel) {
+    pending = { step: key.step, field: key.field, move: move, xhr: null, status: null, panel: panel || null };
+    busy();
+  }
   function commit(form, move) {
     var key = keyOf(form.closest("td.okno-cell"));
     if (!key) return;
-    pending = { step: key.step, field: key.field, move: move, xhr: null, status: null };
-    busy();
+    saving(key, move);
     htmx.trigger(form, "submit");
   }
   function cancel(form) {
     var key = keyOf(form.closest("td.okno-cell")), button = form.querySelector(".okno-cell-cancel");
     if (!key || !button) return;
-    pending = { step: key.step, field: key.field, move: "stay", xhr: null, status: null };
-    busy();
+    saving(key, "stay");
     button.click();
   }
 
@@ -426,9 +441,7 @@
       }
       if (rollback && none) none.checked = false;
     });
-    var key = panelField(form);
-    pending = { step: key.step, field: key.field, move: move, xhr: null, status: null, panel: form };
-    busy();
+    saving(panelField(form), move, form);
     htmx.trigger(form, "submit");
   }
 
@@ -441,7 +454,6 @@
   document.addEventListener("keydown", function (e) {
     if (e.defaultPrevented || e.isComposing || /^(Shift|Control|Alt|Meta)$/.test(e.key)) return;
     var target = e.target, k = described(e);
-    dbg("keydown " + k.key + " on " + target.tagName + "#" + target.id);
 
     // 0. Something is on its way: keep the keys meant for the table.
     var inPanel = target.closest && target.closest(".okno-risks-form");
@@ -495,8 +507,7 @@
       if (k.key === "Escape") { e.preventDefault(); closePanel(panel); }
       else if (k.key === "Enter" && k.mod) {
         e.preventDefault();
-        var key = panelField(panel);
-        pending = { step: key.step, field: key.field, move: "stay", xhr: null, status: null, panel: panel };
+        saving(panelField(panel), "stay", panel);
         htmx.trigger(panel, "submit");
       } else if (k.key === "Enter" && !k.shift && target.tagName === "TEXTAREA" && target.closest(".okno-formset")) {
         e.preventDefault();
@@ -579,7 +590,6 @@
 
   document.addEventListener("htmx:afterRequest", function (e) {
     var xhr = e.detail.xhr, status = xhr.status;
-    dbg("afterRequest " + (e.detail.requestConfig && e.detail.requestConfig.path) + " " + status);
     var edit = xhr.oknoEdit, header = status === 200 ? xhr.getResponseHeader("Okno-Cell-Edit") : null;
     if (edit && header && !edit.undo) {
       try {
@@ -593,15 +603,27 @@
       opening.status = status;
       if (status !== 200) { opening = null; idle(); }
     }
-    if (pending && pending.xhr === xhr) pending.status = status;
+    // An answer that is not swapped (a refusal, a server error, no network) never settles: the grid is not busy
+    // any more; the keys kept meanwhile go, as after any refused save.
+    var swapped = !!xhr.oknoSwapped;
+    if (pending && pending.xhr === xhr) {
+      pending.status = status;
+      if (!swapped) { pending = null; idle(); restore(); }
+    }
     var path = e.detail.requestConfig && e.detail.requestConfig.path;
-    if (adding && path && /\/steps\/add\/$/.test(path)) adding.status = status;
+    if (adding && path && /\/steps\/add\/$/.test(path)) {
+      adding.status = status;
+      if (!swapped) { adding = null; idle(); }
+    }
+  });
+  // On the document, after every other script's say on the body (okno.js swaps 409 and 422 answers too).
+  document.addEventListener("htmx:beforeSwap", function (e) {
+    if (e.detail.shouldSwap && !e.defaultPrevented && e.detail.xhr) e.detail.xhr.oknoSwapped = true;
   });
 
   // After htmx's settle the new content is live (hx- attributes processed): finish what was waiting for it.
   document.addEventListener("htmx:afterSettle", function (e) {
     var target = e.detail.target;
-    dbg("afterSettle elt=" + e.target.id + " target=" + (target && target.id));
     restoreAfter(e);
     if (target && target === unsettled) {
       unsettled = null;
@@ -618,7 +640,11 @@
     if (pending && pending.status !== null) {
       var save = pending, cell = cellAt(save.step, save.field), keys = idle();
       pending = null;
-      if (save.status !== 200) restore();  // the editor stays with the reason; nothing moves, the keys after go
+      if (save.status !== 200) {  // the editor stays with the reason; nothing moves
+        restore();
+        var refused = cell && editorOf(cell);
+        if (refused) replayIntoEditor(refused, keys);  // keys typed once the reason showed: not lost
+      }
       else if (cell) {
         if (save.move === "stay") select(cell, true); else go(cell, save.move, true);
         replay(keys);
@@ -652,7 +678,6 @@
   });
   document.addEventListener("htmx:afterSwap", function (e) {
     var target = e.detail.target;
-    dbg("afterSwap elt=" + e.target.id + " target=" + (target && target.id));
     if (target && target.matches && target.matches("td.okno-cell") && editorOf(target)) {
       unsettled = target;
       if (opening && target === cellAt(opening.step, opening.field)) typeInto(target);
