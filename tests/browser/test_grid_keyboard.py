@@ -66,11 +66,14 @@ def editor(page, step, field):
 
 
 def columns(page):
-    """The fields of the step table's visible cells, left to right."""
-    return page.eval_on_selector_all(
-        "#steps-body tr.okno-step:first-child td.okno-cell[data-field]",
-        "cells => cells.filter(c => c.offsetParent !== null).map(c => c.dataset.field)",
-    )
+    """The fields of the step table's visible cells, left to right (waits for a row to be there)."""
+    script = """() => {
+        const row = document.querySelector("#steps-body tr.okno-step");
+        const cells = row ? [...row.querySelectorAll("td.okno-cell[data-field]")] : [];
+        const fields = cells.filter(c => c.offsetParent !== null).map(c => c.dataset.field);
+        return fields.length ? fields : null;
+    }"""
+    return page.wait_for_function(script).json_value()
 
 
 def open_plan(page, user, plan):
