@@ -14,6 +14,8 @@ urlpatterns = [
     path("plans/", include("changeplans.urls")),
     path("plans/", include("execution.urls")),
     path("plans/", include("runbooks.urls_automation")),
+    path("plans/", include("planio.urls_export")),
+    path("imports/", include("planio.urls")),
     path("runbooks/", include("runbooks.urls")),
     path("approvals/", include("approvals.urls")),
     path("sign/", include("approvals.link_urls")),

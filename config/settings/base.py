@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "approvals",
     "notifications",
     "runbooks",
+    "planio",
     "demo",
 ]
 
@@ -319,6 +320,15 @@ OKNO_APPROVAL_LINK_MAX_AGE = 7 * 24 * 3600  # seconds a one-click sign-off link 
 # Pasting a block into the step table (changeplans/paste.py): at most this many rows, and cells, at once.
 OKNO_PASTE_MAX_ROWS = 500
 OKNO_PASTE_MAX_CELLS = 10000
+# Importing a plan document (planio, docs/import.md): the largest upload, the most steps and cells one import
+# may hold, the seconds a parse may take, and the upload size above which the parse runs in the worker.
+OKNO_IMPORT_MAX_BYTES = 20 * 1024 * 1024
+OKNO_IMPORT_MAX_STEPS = 2000
+OKNO_IMPORT_MAX_CELLS = 60000
+OKNO_IMPORT_PARSE_SECONDS = 60
+OKNO_IMPORT_WORKER_BYTES = 256 * 1024
+# Unconfirmed imports (and their uploaded files) are deleted after this many hours.
+OKNO_IMPORT_KEEP_HOURS = 24
 # One beat only (NOTES.md). Due work lives in PostgreSQL rows; beat only wakes the dispatchers.
 CELERY_BEAT_SCHEDULE = {
     "notifications-dispatch": {
