@@ -1,0 +1,2 @@
+app_name = "planio_export"
+urlpatterns: list = []
