@@ -139,6 +139,8 @@ class ParsedPlan:
     steps: list[ParsedStep] = field(default_factory=list)
     signoff: list[ParsedSignoff] = field(default_factory=list)
     people: dict[str, PersonRef] = field(default_factory=dict)
+    # "Недоступные сервисы" by folded name: match {"kind": "service", ...}; choice "service:ID" or "skip".
+    services: dict[str, PersonRef] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)  # remarks on the document as a whole (translated)
 
     def problem_cells(self) -> list[tuple[str, Cell]]:
@@ -173,6 +175,7 @@ class ParsedPlan:
             ],
             signoff=[ParsedSignoff(**row) for row in data.get("signoff", [])],
             people={key: PersonRef(**person) for key, person in data.get("people", {}).items()},
+            services={key: PersonRef(**service) for key, service in data.get("services", {}).items()},
             notes=list(data.get("notes", [])),
         )
 
@@ -184,6 +187,10 @@ class Overrides:
     columns: dict[str, str] = field(default_factory=dict)  # ColumnGuess.key → field (IGNORED: skip the column)
     people: dict[str, str] = field(default_factory=dict)  # PersonRef.key → choice
     kinds: dict[str, str] = field(default_factory=dict)  # str(ParsedStep.row) → StepKind value
+    services: dict[str, str] = field(default_factory=dict)  # service key → "service:ID" or "skip"
+    # Header text typed in the preview in place of the document's (key → text, read as the document's would be;
+    # "window" takes "с 20:00 20.03.2025 до 23:05 20.03.2025").
+    header: dict[str, str] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -192,5 +199,9 @@ class Overrides:
     def from_json(cls, data: dict[str, Any] | None) -> Overrides:
         data = data or {}
         return cls(
-            columns=dict(data.get("columns", {})), people=dict(data.get("people", {})), kinds=dict(data.get("kinds", {}))
+            columns=dict(data.get("columns", {})),
+            people=dict(data.get("people", {})),
+            kinds=dict(data.get("kinds", {})),
+            services=dict(data.get("services", {})),
+            header=dict(data.get("header", {})),
         )
