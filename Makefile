@@ -108,5 +108,10 @@ bench-drafting: install-test
 bench-cell: install-test
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} $(PY) bench/cell_save.py
 
+# Import of a 100-step .docx against python-docx opening it and reading every cell; no database (docs/BENCHMARKS.md).
+.PHONY: bench-import
+bench-import: install-test
+	$(PY) bench/import_docx.py
+
 clean:
 	rm -rf $(VENV) var

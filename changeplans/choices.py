@@ -59,6 +59,7 @@ class EventKind(models.TextChoices):
     VERSION = "version", _("New version")
     REFUSED = "refused", _("Refused")
     ALERT = "alert", _("Alert")
+    IMPORTED = "imported", _("Imported")
 
 
 class Role(models.TextChoices):

@@ -494,6 +494,38 @@ class PlanVersion(models.Model):
         return f"{self.plan} v{self.number}"
 
 
+class PlanAttachment(models.Model):
+    """A file kept with a plan: the document a plan was imported from (planio), as it was uploaded."""
+
+    class Purpose(models.TextChoices):
+        IMPORT = "import", _("Imported from")
+
+    plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="attachments")
+    purpose = models.CharField(_("purpose"), max_length=20, choices=Purpose.choices, default=Purpose.IMPORT)
+    filename = models.CharField(_("file name"), max_length=255)
+    content_type = models.CharField(_("content type"), max_length=200, blank=True)
+    size = models.PositiveBigIntegerField(_("size"))
+    sha256 = models.CharField(_("SHA-256"), max_length=64)
+    data = models.BinaryField(_("content"))
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("uploaded by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    class Meta:
+        ordering = ["plan", "created_at", "id"]
+        verbose_name = _("attachment")
+        verbose_name_plural = _("attachments")
+
+    def __str__(self):
+        return self.filename
+
+
 class AppendOnlyQuerySet(models.QuerySet):
     def update(self, **kwargs):
         raise PermissionError("The plan history is append-only")

@@ -2,7 +2,7 @@
 
 from django.db.models import Prefetch, QuerySet
 
-from .models import Plan, PlanEvent, PlanService, RollbackAction, Step
+from .models import Plan, PlanAttachment, PlanEvent, PlanService, RollbackAction, Step
 
 
 def plan_queryset() -> QuerySet[Plan]:
@@ -32,3 +32,8 @@ def load_plan(plan_id: int) -> Plan:
 
 def plan_history(plan_id: int) -> QuerySet[PlanEvent]:
     return PlanEvent.objects.filter(plan_id=plan_id).select_related("actor").order_by("at", "id")
+
+
+def plan_attachments(plan_id: int) -> list[PlanAttachment]:
+    """The plan's files without their bytes (one query), for the plan page."""
+    return list(PlanAttachment.objects.filter(plan_id=plan_id).defer("data").select_related("uploaded_by"))

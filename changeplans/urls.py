@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views, views_columns, views_people
+from . import views, views_attachments, views_columns, views_people
 from .views_paste import steps_paste
 
 app_name = "changeplans"
@@ -22,4 +22,5 @@ urlpatterns = [
     path("steps/<int:pk>/risks/", views.step_risks, name="step_risks"),
     path("columns/", views_columns.grid_columns, name="grid_columns"),
     path("people/search/", views_people.people_search, name="people_search"),
+    path("attachments/<int:pk>/", views_attachments.attachment_download, name="attachment_download"),
 ]

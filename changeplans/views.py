@@ -33,7 +33,7 @@ from .limits import db_datetime_range, parse_int
 from .lint import lint_plan
 from .models import Plan, PlanEvent, Step
 from .permissions import can_cancel_plan, can_create_plan, can_edit_plan, edit_refusal
-from .selectors import load_plan, plan_history, steps_queryset
+from .selectors import load_plan, plan_attachments, plan_history, steps_queryset
 
 
 def health(request):
@@ -164,6 +164,7 @@ def plan_detail(request, pk):
     context = _plan_context(request, pk)
     context["events"] = plan_history(pk)
     context["delivery_problems"] = announcements.delivery_problems(pk)
+    context["attachments"] = plan_attachments(pk)
     with timezone.override(context["plan"].tz):
         return render(request, "changeplans/plan_detail.html", context)
 

@@ -169,6 +169,8 @@ _HISTORY_LABELS = {
     "rollback_actions": _lazy("Rollback actions"),
     "automation": _lazy("Automation"),
     "steps.planned_date": _lazy("start date"),
+    "steps": _lazy("Steps"),  # an import's counts (EventKind.IMPORTED)
+    "signoff_rows": _lazy("Sign-off rows"),
 }
 _HISTORY_VALUE_CHARS = 60
 
