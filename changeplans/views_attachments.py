@@ -32,5 +32,7 @@ def attachment_download(request, pk):
         content_type=content_type if content_type.split(";", 1)[0] in KNOWN_TYPES else "application/octet-stream",
     )
     response["X-Content-Type-Options"] = "nosniff"
+    # Never a page of this site, even if a browser were to show it: no script, no form, no request of its own.
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
     response["Cache-Control"] = "private, no-store"
     return response

@@ -4,8 +4,9 @@ The layout is the one planio's import reads (docs/import.md): the title, the "La
 the announcement (its two-column table), the 15-column step table on A4 landscape with its header row
 repeated on every page, and the sign-off matrix with the current statuses. Cells are written as the archive
 PDF writes them (changeplans.pdf._step_row). What the layout cannot show (step kinds, the plan's kind and time
-zone, the banner text, each service's availability, sign-off kinds and stages) goes into the custom document
-property "okno" as JSON, so that an export imports back to the same plan.
+zone, the banner text, the sender, each service's availability, sign-off kinds and stages) and what its text
+leaves ambiguous (where the responsible's contact begins, how mitigation and rollback cells divide into
+actions) goes into the custom document property "okno" as JSON, so that an export imports back to the same plan.
 """
 
 from __future__ import annotations
@@ -47,8 +48,9 @@ PAGE_HEIGHT = Twips(11906)
 MARGIN = Twips(720)
 TEXT_WIDTH = Twips(16838 - 2 * 720)
 # Relative widths of the 15 step columns (the seed's proportions); they are scaled to the text width.
-STEP_COLUMN_WEIGHTS = (8, 22, 28, 22, 24, 25, 18, 13, 17, 16, 12, 13, 29, 13, 16)
+STEP_COLUMN_WEIGHTS = (7, 22, 26, 22, 24, 23, 18, 13, 17, 20, 14, 13, 27, 13, 16)
 SIGNOFF_COLUMN_WEIGHTS = (8, 60, 40, 30)
+FONT = "Times New Roman"
 TEXT_POINTS = 10
 TABLE_POINTS = 8
 CELL_STYLE = "Okno Cell"
@@ -135,7 +137,8 @@ def _step_metadata(step: Step) -> dict[str, Any]:
     """The step's kind, and how its mitigation and rollback cells divide into lines where the text alone is
     ambiguous (two actions tied to no risk, an untied action after tied ones, a free mitigation text whose lines
     start with a risk's number): "mitigation_lines" of the step's own text before the per-risk lines, and per
-    rollback action its risk numbers and its number of lines. Not in the contract yet (proposed)."""
+    rollback action its risk numbers and its number of lines (planio.recognize uses them while the cell's text
+    still has those lines)."""
     return {
         "kind": step.kind,
         "mitigation_lines": _lines(_clean(step.risk_mitigation)),
@@ -156,7 +159,7 @@ def metadata(plan: Plan, steps: list[Step], plan_services: list[PlanService], ro
             "banner_text": plan.banner_text,
             "announcement_from": plan.announcement_from,
             "announcement_intro": plan.announcement_intro,
-            # Where the contact begins in "Ответственный за работы: <name> <contact>" (not in the contract yet).
+            # Where the contact begins in "Ответственный за работы: <name> <contact>".
             "responsible_contact": plan.responsible_contact if plan.responsible_id else "",
         },
         "services": [{"name": ps.service.name, "availability": ps.availability} for ps in plan_services],
@@ -196,6 +199,7 @@ class _Writer:
             setattr(section, side, MARGIN)
         normal = self.document.styles["Normal"]
         normal.font.size = Pt(TEXT_POINTS)
+        normal.font.name = FONT  # as Russian office documents are set; Liberation Serif has its metrics
         normal.paragraph_format.space_after = Pt(2)
         cell_style = self.document.styles.add_style(CELL_STYLE, WD_STYLE_TYPE.PARAGRAPH)
         cell_style.base_style = normal

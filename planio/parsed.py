@@ -58,6 +58,7 @@ HEADER_KEYS = (
     "time_zone",  # from the export's metadata; otherwise the importer's default
     "banner_text",
     "announcement_from",
+    "service_availability",  # {service name: Availability value} (from the export's metadata)
 )
 
 

@@ -324,12 +324,26 @@ def numbered_items(text: str) -> tuple[list[str], list[tuple[int, list[str]]]]:
     return lead, items
 
 
+_BULLET = re.compile(r"^\s*[-•–—*·▪●]\s*(\S.*)$")
+
+
+def bullet_items(text: str) -> list[str] | None:
+    """The items of a bulleted list ("- a\n- b", "• a", "– a", "* a") when every non-empty line is a bullet."""
+    lines = [line for line in _clean(text).split("\n") if line.strip()]
+    matches = [_BULLET.match(line) for line in lines]
+    if len(lines) < 2 or not all(matches):
+        return None
+    return [match[1].strip() for match in matches if match]
+
+
 def read_risks(text: str) -> tuple[list[ParsedRisk], str]:
     """Risks as (number, description) and a problem; unnumbered text is risk 1, "нет" none."""
     text = _clean(text)
     if not text or _is_nothing(text):
         return [], ""
     lead, items = numbered_items(text)
+    if not items and (bullets := bullet_items(text)):
+        return [ParsedRisk(number=n, description=item) for n, item in enumerate(bullets, start=1)], ""
     if not items:
         return [ParsedRisk(number=1, description=text)], ""
     if lead:  # a heading above the first number stays with it: nothing is dropped
@@ -401,6 +415,8 @@ def read_rollback(text: str, risks: list[ParsedRisk]) -> tuple[list[ParsedAction
         return [], False, ""
     if _is_nothing(text):
         return [], True, ""
+    if bullets := bullet_items(text):  # "- a\n- b": separate actions tied to nothing
+        return [ParsedAction(text=item, risks=[]) for item in bullets], False, ""
     items: list[tuple[list[int], list[str], list[str]]] = []  # numbers, text lines, lines as written
     for line in text.split("\n"):
         if not line.strip():
@@ -897,10 +913,19 @@ def _read_steps(reading: _Reading, regions: list[_Region]) -> None:
                     code="too_many_steps",
                 )
             step = ParsedStep(row=len(steps) + 1)
+            where = reading.where(region.table, row)  # once per row: a translated text
             for col, key in region.columns.items():  # a cell merged down from the row above gives its text again
-                step.cells[key] = Cell(text=_clean(table.text_at(row, col)), where=reading.where(region.table, row))
+                step.cells[key] = Cell(text=_clean(table.text_at(row, col)), where=where)
             _read_step_cells(reading, step)
-            positions.append(step.cells["position"].value if "position" in step.cells else None)
+            number = step.cells.get("position")
+            if number is not None and _SUB_POSITION.match(number.text):
+                reading.plan.notes.append(
+                    _("%(where)s: sub-step “%(number)s” is imported as a step of its own, in its order.")
+                    % {"where": where, "number": number.text.strip()}
+                )
+                positions.append(None)
+            else:
+                positions.append(number.value if number is not None else None)
             steps.append(step)
     _note_positions(reading, positions)
     reading.plan.steps = steps
@@ -1008,9 +1033,14 @@ def _read_text(cell: Cell) -> None:
     cell.value = cell.text
 
 
+_SUB_POSITION = re.compile(r"^\s*\d{1,5}(?:\.\d{1,3})+\.?\s*$")
+
+
 def _read_position(cell: Cell) -> None:
     match = _POSITION.match(cell.text)
     cell.value = int(match[1]) if match else None
+    if _SUB_POSITION.match(cell.text):  # "1.1": a sub-step, kept as a step of its own in order (noted)
+        return
     if cell.text and not match:  # "5.1", or a row whose cells have slipped out of their columns
         cell.problem = _("“%(text)s” is not a step number: check that the row's cells are in their columns.") % {
             "text": _quote(cell.text)
@@ -1040,16 +1070,36 @@ def _read_time(cell: Cell) -> None:
     cell.value = time.strftime("%H:%M") if time else None
 
 
+# "до 2 часов", "не более 30 минут", "~15 мин": an upper bound (or an estimate) of a duration the parser reads.
+_DURATION_BOUND = re.compile(
+    r"^\s*(?:до|не\s+более|не\s+больше|не\s+дольше|менее|максимум|макс\.?|около|примерно|порядка|~|≈|≤|<)\s*(.+)$",
+    re.IGNORECASE,
+)
+
+
 def _read_duration(cell: Cell) -> None:
+    """A step's duration, kept as written; a readable upper bound ("до 2 часов") is kept as text, unflagged."""
     if not cell.text:
         cell.value = ""
         return
     try:
         parse_duration(cell.text)
     except ValidationError as exc:
+        bound = _DURATION_BOUND.match(" ".join(cell.text.split()))
+        if bound and _reads_as_duration(bound[1]):
+            cell.value = cell.text
+            return
         cell.value, cell.problem = None, _message(exc)
     else:
         cell.value = cell.text
+
+
+def _reads_as_duration(text: str) -> bool:
+    text = re.sub(r"^(час|часа)$", r"1 \1", text.strip())  # "до часа"
+    try:
+        return parse_duration(text) is not None
+    except ValidationError:
+        return False
 
 
 def _read_jira(cell: Cell) -> None:
@@ -1071,6 +1121,13 @@ def _read_executor(cell: Cell) -> None:
     if len(names) > 1 or "\n" in cell.text.strip():
         cell.problem = _("The cell names more than one executor: one executor named “%(text)s” would be created.") % {
             "text": _quote(cell.text)
+        }
+        return
+    name, contact = split_responsible(cell.text)
+    if name and contact and len(names) == 1:  # "Петров П.П. +7 913 712-71-78": the executor is the name
+        cell.value = name
+        cell.problem = _("The contact “%(contact)s” after the executor's name is not imported.") % {
+            "contact": _quote(contact)
         }
 
 
@@ -1339,6 +1396,7 @@ def _read_header(reading: _Reading) -> bool:
     lines = list(_header_lines(reading))
     stamp_end = -1
     title_start = False  # "План работ" alone above the labels: the title follows
+    first_label: tuple[str, str] | None = None  # the document's first line when it is a label line
     for at, (kind, line, where) in enumerate(lines):
         text = line.strip()
         if at <= stamp_end:
@@ -1356,6 +1414,12 @@ def _read_header(reading: _Reading) -> bool:
         if kind == "table":
             seen_table, services_open = seen_table or line != "used", False
             intro_done = intro_done or intro is not None
+            continue
+        if kind == "p+" and not text:  # a blank line inside a paragraph stays in a value or the intro
+            if last_cell is not None and last_cell is not title and last_cell.text:
+                last_cell.text += "\n"
+            elif last_cell is None and intro and not intro_done:
+                intro.append("")
             continue
         if kind == "p+":  # a line break inside a paragraph: "Цель работ: …" goes on, as does the title
             if last_cell is not None and text and _split_label(text) is None:
@@ -1387,6 +1451,15 @@ def _read_header(reading: _Reading) -> bool:
             continue
         if label is not None:
             key, value = label
+            if key == "window" and title is None and not found:
+                title = _title_before(lines, at) or title  # the paragraph right above "Дата проведения работ"
+            if title is None and not found and not announcement and kind == "p" and key != "window":
+                first_label = (text, key)  # a title that reads as a label ("Тема: замена дисков")?
+            elif first_label is not None and key == first_label[1] and title is None and kind == "p":
+                # the label again further down: the first line was the title
+                title = Cell(text=first_label[0], where=_("header"))
+                found.pop(key, None)
+                first_label = None
             services_open = key == "services" and not value
             intro_done = intro_done or intro is not None
             place = where or (_("announcement") if key.startswith("announcement:") else _("header"))
@@ -1446,11 +1519,24 @@ def _read_header(reading: _Reading) -> bool:
     if "title" not in plan.header or not plan.header["title"].value:
         plan.header["title"] = Cell(text="", value=None, problem=_("The plan has no title: type one."))
     if intro is not None and "announcement_intro" not in typed:
-        plan.header["announcement_intro"] = Cell(text="\n".join(intro), value="\n".join(intro), where=_("header"))
+        text = "\n".join(intro).strip("\n")
+        plan.header["announcement_intro"] = Cell(text=text, value=text, where=_("header"))
     _read_announcement(reading, announcement)
     window = Cell(text=typed["window"], where=_("typed in the preview")) if "window" in typed else found.get("window")
     _read_window(reading, window, announcement)
     return header_found or bool(found)
+
+
+def _title_before(lines: list[tuple[str, str, str]], at: int) -> Cell | None:
+    """The paragraph just above the line at `at` when it is plain text (no label, stamp or greeting)."""
+    for kind, text, _where in reversed(lines[:at]):
+        if kind == "p+" or kind == "p" and not text.strip():
+            continue
+        norm = words.norm(text)
+        plain = _split_label(text.strip()) is None and not any(norm.startswith(w) for w in _STAMPS + _GREETING)
+        plain = plain and "__" not in text
+        return Cell(text=text.strip(), where=_("header")) if kind == "p" and plain and norm else None
+    return None
 
 
 def _stamp_end(lines: list[tuple[str, str, str]], at: int) -> int:
@@ -1623,6 +1709,9 @@ def _apply_metadata(reading: _Reading) -> None:
             kind = item.get("kind") if isinstance(item, dict) else None
             if kind in STEP_KINDS and "kind" not in step.cells and str(step.row) not in reading.overrides.kinds:
                 step.kind, step.kind_sure = kind, True
+            if isinstance(item, dict):
+                _rollback_from_metadata(step, item.get("rollback"))
+                _mitigation_from_metadata(step, item.get("mitigation_lines"))
     rows = meta.get("signoff")
     if isinstance(rows, list) and len(rows) == len(plan.signoff):
         for row, item in zip(plan.signoff, rows, strict=True):
@@ -1632,6 +1721,63 @@ def _apply_metadata(reading: _Reading) -> None:
                 row.kind = item["kind"]
             if isinstance(item.get("stage"), int) and 0 < item["stage"] < 1000:
                 row.stage = item["stage"]
+
+
+def _rollback_from_metadata(step: ParsedStep, stated: object) -> None:
+    """Rollback actions cut by the export's line counts: two untied actions, or an untied one after tied ones,
+    read as one action from the text alone. Only when every tied action's visible numbers agree."""
+    cell = step.cells.get("rollback")
+    if cell is None or not isinstance(stated, list) or not stated or not cell.text:
+        return
+    if not all(
+        isinstance(item, dict)
+        and isinstance(item.get("lines"), int)
+        and item["lines"] > 0
+        and isinstance(item.get("risks"), list)
+        and all(isinstance(n, int) for n in item["risks"])
+        for item in stated
+    ):
+        return
+    lines = cell.text.split("\n")
+    if sum(item["lines"] for item in stated) != len(lines):
+        return
+    actions: list[ParsedAction] = []
+    at = 0
+    for item in stated:
+        chunk = lines[at : at + item["lines"]]
+        at += item["lines"]
+        if not item["risks"]:
+            actions.append(ParsedAction(text="\n".join(chunk).strip(), risks=[]))
+            continue
+        tie = _tie(chunk[0])
+        if tie is None or sorted(set(tie[0])) != sorted(set(item["risks"])):
+            return  # the visible text says otherwise: it wins
+        actions.append(ParsedAction(text="\n".join([tie[1], *chunk[1:]]).strip(), risks=sorted(set(tie[0]))))
+    have = {risk.number for risk in step.risks}
+    if any(number not in have for action in actions for number in action.risks):
+        return
+    step.actions, step.no_rollback_needed = actions, False
+    cell.value, cell.problem = [action.text for action in actions], ""
+
+
+def _mitigation_from_metadata(step: ParsedStep, own_lines: object) -> None:
+    """The step's own mitigation text is its first `own_lines` lines (export metadata): a free text whose lines
+    start with a risk's number is not per-risk mitigations."""
+    cell = step.cells.get("risk_mitigation")
+    if cell is None or not isinstance(own_lines, int) or own_lines < 0 or not cell.text:
+        return
+    lines = cell.text.split("\n")
+    if own_lines > len(lines):
+        return
+    numbers = {risk.number for risk in step.risks}
+    lead, items = numbered_items("\n".join(lines[own_lines:]))
+    seen = [number for number, _lines in items]
+    if lead or any(number not in numbers for number in seen) or seen != sorted(set(seen)):
+        return  # the per-risk lines are not as the export writes them: keep the text's reading
+    mitigations = {number: "\n".join(item).strip() for number, item in items}
+    for risk in step.risks:
+        risk.mitigation = mitigations.get(risk.number, "")
+    cell.value = "\n".join(lines[:own_lines]).strip()
 
 
 # --- people and services ------------------------------------------------------------------------------------------

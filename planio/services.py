@@ -39,6 +39,14 @@ logger = logging.getLogger(__name__)
 PARSE_TASK = "planio.tasks.parse_import"
 PASTED_TEXT = "text/plain"
 PASTED_HTML = "text/html"
+READ_TYPES = {
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "html": PASTED_HTML,
+    "text": PASTED_TEXT,
+}
+# "Недоступные сервисы" of one plan: a few in practice. 20,000 names made a 65 MB preview (each offers every service).
+MAX_SERVICES = 100
 # A parse that has said nothing for this long beyond its time limit died with its worker.
 STALLED_GRACE_SECONDS = 60
 
@@ -68,6 +76,17 @@ def _refuse_if_too_large(size: int) -> None:
         raise ImportRefused(_("The file is empty: there is nothing to import."))
 
 
+def _without_nul(value: Any) -> Any:
+    """`value` (JSON-native) with NUL characters dropped from every string and key: PostgreSQL stores none."""
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, list):
+        return [_without_nul(item) for item in value]
+    if isinstance(value, dict):
+        return {_without_nul(key): _without_nul(item) for key, item in value.items()}
+    return value
+
+
 def _start(imp: PlanImport) -> PlanImport:
     delete_expired()
     imp.language = translation.get_language() or settings.LANGUAGE_CODE
@@ -90,11 +109,12 @@ def start_file_import(
     _refuse_if_too_large(len(data))
     name = (filename or "").replace("\\", "/").rsplit("/", 1)[-1]
     name = "".join(ch for ch in name if ch.isprintable()).strip()[:255]
+    content_type = "".join(ch for ch in content_type or "" if ch.isascii() and ch.isprintable())
     imp = PlanImport(
         owner=actor,
         source=ImportSource.FILE,
         filename=name,
-        content_type=(content_type or "")[:200],
+        content_type=content_type[:200],
         data=data,
         size=len(data),
         into_plan_id=into_plan_id,
@@ -105,10 +125,11 @@ def start_file_import(
 def start_paste_import(*, actor: User, text: str, html: str = "", into_plan_id: int | None = None) -> PlanImport:
     """Store a pasted text (and the clipboard's HTML, which wins when it holds a table) and read it."""
     _refuse_unless_allowed(actor, into_plan_id)
-    data = (text or "").encode("utf-8")
-    html = html or ""
+    # A NUL is no text (and PostgreSQL cannot keep it): dropped, as a browser's clipboard would.
+    text, html = (text or "").replace("\x00", ""), (html or "").replace("\x00", "")
+    data = text.encode("utf-8")
     size = len(data) + len(html.encode("utf-8"))
-    if not (text or "").strip() and not html.strip():
+    if not text.strip() and not html.strip():
         raise ImportRefused(_("Nothing was pasted: paste the plan's text or table."))
     _refuse_if_too_large(size)
     imp = PlanImport(
@@ -147,6 +168,11 @@ def _recognize(document: Document, overrides: Overrides) -> ParsedPlan:
             _("The plan has %(n)d steps; at most %(max)d can be imported at once.")
             % {"n": len(parsed.steps), "max": settings.OKNO_IMPORT_MAX_STEPS}
         )
+    if len(parsed.services) > MAX_SERVICES:  # the preview offers every service of Okno for each of them
+        raise ImportRefused(
+            _("The plan lists %(n)d unavailable services; at most %(max)d can be imported at once.")
+            % {"n": len(parsed.services), "max": MAX_SERVICES}
+        )
     matching.annotate(parsed, overrides)
     return parsed
 
@@ -175,8 +201,9 @@ def parse(import_id: int) -> None:
     imp = PlanImport.objects.get(pk=import_id)
     with translation.override(imp.language):
         try:
-            document = _read(imp)
-            _set(import_id, progress=50, document=document.to_json())
+            stored = _without_nul(_read(imp).to_json())  # a NUL in a cell or in the "okno" property
+            document = Document.from_json(stored)
+            _set(import_id, progress=50, document=stored)
             parsed = _recognize(document, Overrides.from_json(imp.overrides))
             _set(import_id, progress=90)
             _set(import_id, status=ImportStatus.READY, progress=100, result=parsed.to_json(), error="")
@@ -219,6 +246,14 @@ def update_overrides(
 
     The file is not read again: the reader's output is kept in PlanImport.document.
     """
+    typed = [
+        str(text)
+        for part in (columns, people, kinds, services, header)
+        for pair in (part or {}).items()
+        for text in pair
+    ]
+    if any("\x00" in text for text in typed):  # PostgreSQL keeps no NUL; a browser never sends one
+        raise ImportRefused(_("The correction contains a NUL character, which is not allowed: remove it."))
     with transaction.atomic():
         imp = PlanImport.objects.select_for_update().defer("data", "pasted_html").get(pk=import_id, owner_id=actor.pk)
         if imp.status not in (ImportStatus.READY, ImportStatus.FAILED) or imp.document is None:
@@ -249,7 +284,9 @@ def _attachment(imp: PlanImport) -> tuple[bytes, str]:
         if imp.pasted_html and (imp.document or {}).get("source") == "html":
             return imp.pasted_html.encode("utf-8"), PASTED_HTML
         return bytes(imp.data), PASTED_TEXT
-    return bytes(imp.data), imp.content_type
+    # The type of what was read, not the one the browser sent (a .docx announced as text/html stays a .docx).
+    source = (imp.document or {}).get("source")
+    return bytes(imp.data), READ_TYPES.get(str(source), "application/octet-stream")
 
 
 def confirm(import_id: int, *, actor: User) -> Plan:

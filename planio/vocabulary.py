@@ -5,6 +5,7 @@ Everything is compared in `norm()` form (lower case, ё as е, punctuation and l
 the seed's family of plans; add to them rather than to the recognizer's code.
 """
 
+import functools
 import re
 
 _NON_WORD = re.compile(r"[^\w%№]+")
@@ -12,6 +13,7 @@ _NON_WORD = re.compile(r"[^\w%№]+")
 _HYPHENATED = re.compile(r"(\w)-\s*\n\s*(\w)")
 
 
+@functools.lru_cache(maxsize=32768)
 def norm(text: str) -> str:
     text = _HYPHENATED.sub(r"\1\2", text or "")
     return " ".join(_NON_WORD.sub(" ", text.casefold().replace("ё", "е")).split())
@@ -165,6 +167,8 @@ STEP_HEADERS: dict[str, tuple[str, ...]] = {
         "действия в случае неудачи",
         "план возврата",
         "откат изменений",
+        "план б",
+        "резервный план",
     ),
     "jira_key": (
         "задача в jira",
@@ -178,7 +182,15 @@ STEP_HEADERS: dict[str, tuple[str, ...]] = {
     ),
     "status": ("статус работы", "статус", "статус выполнения", "отметка о выполнении", "status"),
     "kind": ("вид", "вид шага", "тип шага", "kind"),
-    "planned_datetime": ("дата и время начала", "дата и время", "начало работ дата время", "start"),
+    "planned_datetime": (
+        "дата и время начала",
+        "дата и время",
+        "начало работ дата время",
+        "start",
+        "дата время",
+        "дата время начала",
+        "дата и время начала работ",
+    ),
 }
 
 # Sign-off table columns.
@@ -321,20 +333,34 @@ def step_column_for(header: str) -> tuple[str, bool] | None:
 
     A column plans have but Okno does not import ("Примечание") gives ("", False): IGNORED, a guess to check.
     """
-    text = norm(header)
+    return _step_column_for_norm(norm(header))
+
+
+# Every synonym's key, and the synonyms of 4 characters or more by their first character (for the prefix test).
+_EXACT_STEP_NAMES: dict[str, str] = {}
+for _key, _names in reversed(STEP_HEADERS.items()):  # the first key naming a text wins, as in STEP_HEADERS' order
+    _EXACT_STEP_NAMES.update(dict.fromkeys(_names, _key))
+_PREFIX_NAMES: dict[str, list[tuple[str, str]]] = {}
+for _key, _names in STEP_HEADERS.items():
+    for _name in _names:
+        if len(_name) >= 4:
+            _PREFIX_NAMES.setdefault(_name[0], []).append((_name, _key))
+
+
+@functools.lru_cache(maxsize=16384)
+def _step_column_for_norm(text: str) -> tuple[str, bool] | None:
+    """step_column_for on a norm()'d text: called for every cell of every row scored, hence cached."""
     if not text:
         return None
     if text in IGNORED_STEP_HEADERS:
         return "", False
-    for key, names in STEP_HEADERS.items():
-        if text in names:
-            return key, True
+    if text in _EXACT_STEP_NAMES:
+        return _EXACT_STEP_NAMES[text], True
     best: tuple[int, str] | None = None
-    for key, names in STEP_HEADERS.items():
-        for name in names:
-            if len(name) >= 4 and (text.startswith(name) or name.startswith(text) and len(text) >= 6):
-                if best is None or len(name) > best[0]:
-                    best = (len(name), key)
+    for name, key in _PREFIX_NAMES.get(text[0], ()):
+        if text.startswith(name) or name.startswith(text) and len(text) >= 6:
+            if best is None or len(name) > best[0]:
+                best = (len(name), key)
     return (best[1], False) if best else None
 
 

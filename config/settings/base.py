@@ -326,7 +326,7 @@ OKNO_IMPORT_MAX_BYTES = 20 * 1024 * 1024
 OKNO_IMPORT_MAX_STEPS = 2000
 OKNO_IMPORT_MAX_CELLS = 60000
 OKNO_IMPORT_PARSE_SECONDS = 60
-OKNO_IMPORT_WORKER_BYTES = 256 * 1024
+OKNO_IMPORT_WORKER_BYTES = 64 * 1024  # a .docx of about 150 steps
 # Unconfirmed imports (and their uploaded files) are deleted after this many hours.
 OKNO_IMPORT_KEEP_HOURS = 24
 # One beat only (NOTES.md). Due work lives in PostgreSQL rows; beat only wakes the dispatchers.

@@ -336,7 +336,7 @@ def read_metadata(custom_xml: bytes | None) -> dict[str, Any]:
             value = prop.find(f"{{{VT}}}lpstr")
         try:
             data = json.loads(value.text or "") if value is not None else None
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested deeper than Python's stack: no metadata
             return {}
         return data if isinstance(data, dict) else {}
     return {}

@@ -20,6 +20,7 @@ from planio.document import Block, Document, Paragraph, Table
 from planio.vocabulary import (
     ANNOUNCEMENT_LABELS,
     HEADER_LABELS,
+    IGNORED_STEP_HEADERS,
     SIGNOFF_HEADERS,
     STEP_HEADERS,
     norm,
@@ -38,8 +39,12 @@ BLANKS_ENDING_CELLS = 2
 
 _SIGNOFF_NAMES = {name for names in SIGNOFF_HEADERS.values() for name in names}
 _LABELS = {name for names in (*ANNOUNCEMENT_LABELS.values(), *HEADER_LABELS.values()) for name in names}
-_STEP_FIRST_WORDS = tuple(sorted({name.split(" ", 1)[0] for names in STEP_HEADERS.values() for name in names}))
+# An extra column plans have ("Примечание") is a header name too: without it a last extra column shifts rows.
+_STEP_FIRST_WORDS = tuple(
+    sorted({name.split(" ", 1)[0] for names in (*STEP_HEADERS.values(), IGNORED_STEP_HEADERS) for name in names})
+)
 _WORD_CELL_LINE = re.compile(r"^\t[^\t]*$")
+_POSITION_CELL = re.compile(r"^\s*\d{1,4}(?:\.\d{1,3})*\.?\s*$")
 
 
 def normalise_newlines(text: str) -> str:
@@ -73,6 +78,8 @@ def read_text(text: str, filename: str = "", *, csv_file: bool = False) -> Docum
 
 def tsv_blocks(text: str, delimiter: str = "\t") -> list[Block]:
     cells: dict[Position, str] = {}
+    # One cell may be as long as the whole paste (the csv module stops at 128 KiB by default).
+    csv.field_size_limit(max(csv.field_size_limit(), len(text) + 1))
     for r, row in enumerate(csv.reader(io.StringIO(text), dialect="excel-tab", delimiter=delimiter)):
         for c, value in enumerate(row):
             value = "\n".join(line.rstrip() for line in value.split("\n")).strip("\n")
@@ -256,7 +263,10 @@ def _edges(cells: list[str], runs: list[tuple[int, int]]) -> list[tuple[int, int
                     next_start - lead_next >= last and (next_start - lead_next - last) % width == 0
                     for lead_next in next_leads
                 )
-                score = (int(not whole), int(not previous_whole), lead + trail, lead)
+                # Rows whose columns hold alike cells (numbers under numbers) break ties of width: an empty "№"
+                # header cell before "Должность, ФИО, Статус" with six rows fits widths 3 and 4 alike.
+                mixed = _mixed_columns(cells[last:next_start], width) if whole else 0
+                score = (int(not whole), int(not previous_whole), mixed, lead + trail, lead)
                 if best is None or score < best[0]:
                     best = (score, first, last)
         if best is None or best[0][:2] != (0, 0):
@@ -264,6 +274,16 @@ def _edges(cells: list[str], runs: list[tuple[int, int]]) -> list[tuple[int, int
         adjusted.append((best[1], best[2]))
         previous_end, previous_width = best[2], best[2] - best[1]
     return adjusted
+
+
+def _mixed_columns(cells: list[str], width: int) -> int:
+    """How many cells are unlike their column: a number among texts or a text among numbers."""
+    mixed = 0
+    for col in range(width):
+        column = [cell for cell in cells[col::width] if cell.strip()]
+        numbers = sum(1 for cell in column if _POSITION_CELL.match(cell))
+        mixed += min(numbers, len(column) - numbers)
+    return mixed
 
 
 def _may_edge(text: str) -> bool:

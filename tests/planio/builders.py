@@ -216,6 +216,9 @@ class Layout:
     signoff_first: bool = False  # the sign-off table before the header block (a "лист согласования" on top)
     drop_header: tuple[str, ...] = ()  # header lines left out: "stated_duration_text", "mailing_list", …
     signoff_style: str = "seed"  # "seed" (№?, Должность, ФИО, Статус) or "dated" (№ п/п, …, Согласующий, …, Дата)
+    bullet_lists: bool = False  # risks (2 or more) and untied rollback actions as "- a\n- b"
+    executor_contacts: bool = False  # a person's executor cell with a phone after the name
+    datetime_words: bool = False  # «Дата/время» "20.03.2025 в 20:00" (with combined_datetime)
 
     def step_columns(self) -> list[str]:
         columns = [column for column in self.columns or STEP_COLUMNS if column not in self.drop_columns]
@@ -400,7 +403,14 @@ def cell_text(step: StepSpec, key: str, layout: Layout) -> str:
         return _time_text(step.planned_time, layout.time_format)
     if key == "planned_datetime":
         date = step_date_text(step, layout)
-        return f"{date} {_time_text(step.planned_time, layout.time_format or ':')}".strip()
+        time = _time_text(step.planned_time, layout.time_format or ":")
+        return f"{date} в {time}" if layout.datetime_words and time else f"{date} {time}".strip()
+    if key == "executor" and layout.executor_contacts and "." in step.executor and "«" not in step.executor:
+        return f"{step.executor} +7 (913) 712-71-{step.position % 90 + 10:02d}"
+    if key == "risks" and layout.bullet_lists and len(step.risks) >= 2:
+        return "\n".join(f"- {text}" for text in step.risks)
+    if key == "rollback" and layout.bullet_lists and len(step.actions) >= 2 and not any(n for n, _t in step.actions):
+        return "\n".join(f"- {text}" for _numbers, text in step.actions)
     if key == "planned_date" and (layout.short_years is not None or layout.no_year_dates):
         return step_date_text(step, layout)
     if key in step.written:

@@ -725,4 +725,20 @@ def variants(count: int = 60, seed: int = 14, formats: tuple[str, ...] = FORMATS
         fmt = formats[number % len(formats)]
         template = rng.choice(PLANS)
         spec = make_spec(rng, template)
-        yield Variant(number=number, spec=spec, layout=make_layout(rng, fmt), format=fmt)
+        layout = _more_layout(random.Random(seed * 1_000_003 + number), make_layout(rng, fmt))
+        yield Variant(number=number, spec=spec, layout=layout, format=fmt)
+
+
+def _more_layout(rng: random.Random, layout: Layout) -> Layout:
+    """Layout options added later, drawn from a generator of their own: the earlier options stay as they were."""
+    words = layout.combined_datetime and rng.random() < 0.5
+    rename = dict(layout.rename)
+    if words:
+        rename.setdefault("planned_datetime", "Дата/время")
+    return dataclasses.replace(
+        layout,
+        bullet_lists=rng.random() < 0.2,
+        executor_contacts=rng.random() < 0.15,
+        datetime_words=words,
+        rename=rename,
+    )

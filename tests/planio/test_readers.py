@@ -506,3 +506,22 @@ def test_word_text_signoff_first_and_a_header_with_an_unknown_column():
     result = read_paste(text)
     assert _blocks(result) == ["p", "table", "p", "table"]
     assert [table.rows for table in result.tables()] == [signoff, steps]
+
+
+def test_word_text_signoff_first_with_an_empty_number_header_and_rows_that_fit_either_width():
+    # Six rows of four cells are 24 cells: widths 3 ("Должность, ФИО, Статус") and 4 both cut them whole; the
+    # empty "№" header cell (a line holding only a TAB) belongs to the header, numbers stay under numbers.
+    signoff = [["", "Должность", "ФИО", "Статус"]]
+    signoff += [[str(n), f"должность {n}", f"Иванов{n} И.И.", "НА СОГЛАСОВАНИИ"] for n in range(1, 7)]
+    text = "Лист согласования\r\n" + "\r\n\r\n".join("\r\n".join("\t" + c for c in row) for row in signoff)
+    text += "\r\n\r\n\r\nОбновление PostgreSQL\r\n"
+    result = read_paste(text)
+    assert _blocks(result) == ["p", "table", "p"]
+    assert result.tables()[0].rows == signoff
+
+
+def test_word_text_header_run_includes_a_column_okno_does_not_import():
+    from planio.readers.text import header_runs
+
+    assert header_runs(["Наименование", "Исполнитель", "Дата начала", "Комментарий"]) == [(0, 4)]
+    assert header_runs(["Комментарии", "Наименование", "Исполнитель", "Дата начала"]) == [(0, 4)]

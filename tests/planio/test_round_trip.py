@@ -511,8 +511,7 @@ def test_a_contact_that_starts_with_a_letter_comes_back():
     assert_same_plan(import_export(plan), plan)
 
 
-# --- known gaps of the import side, found by the round trip ---------------------------------------------------
-# Strict: when one is fixed its test fails as XPASS and the marker goes (six were fixed that way already).
+# --- what the text alone leaves ambiguous (the export's metadata settles it) and other shapes found by probing --
 
 
 def migrate_step(plan):
@@ -520,12 +519,6 @@ def migrate_step(plan):
     return step, list(step.risks.order_by("number"))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the text format cannot tell two untied rollback actions (or an untied action after a tied one) from "
-    "one action of two lines; the export's metadata gives each action's risks and line count "
-    "(steps[i].rollback), which planio.recognize does not use yet",
-)
 @pytest.mark.parametrize("first_tied", [False, True])
 def test_untied_rollback_actions_stay_apart(first_tied):
     plan = rich_plan()
@@ -538,11 +531,6 @@ def test_untied_rollback_actions_stay_apart(first_tied):
     assert_same_plan(import_export(plan), plan)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a step's own mitigation text whose lines start with its risks' numbers is read as per-risk "
-    "mitigations; the export's metadata says how many lines are the step's own (steps[i].mitigation_lines)",
-)
 def test_a_numbered_mitigation_text_of_the_step_stays_its_own():
     plan = rich_plan()
     step, risks = migrate_step(plan)
@@ -555,11 +543,6 @@ def test_a_numbered_mitigation_text_of_the_step_stays_its_own():
     assert_same_plan(import_export(plan), plan)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="planio.recognize stops a header value or the intro at a blank line inside its paragraph: "
-    "'Цель работ: Строка 1\\n\\nСтрока 3' gives 'Строка 1'",
-)
 def test_blank_lines_inside_header_values_stay():
     plan = rich_plan(goal="Строка 1\n\nСтрока 3")
     Plan.objects.filter(pk=plan.pk).update(announcement_intro="Абзац 1\n\nАбзац 2")
@@ -568,11 +551,6 @@ def test_blank_lines_inside_header_values_stay():
     assert_same_plan(import_export(plan), plan)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a title that looks like a header line ('Тема: замена дисков') is read as that line: the first "
-    "paragraph before 'Дата проведения работ' is the title (contract), and the real 'Тема:' line is lost",
-)
 def test_a_title_that_looks_like_a_header_line_stays_the_title():
     plan = rich_plan()
     Plan.objects.filter(pk=plan.pk).update(title="Тема: замена дисков")
