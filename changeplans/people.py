@@ -106,14 +106,15 @@ def users_matching(text: str) -> list[User]:
         .filter(okno_surname=surname)
         .order_by("pk")[:50]
     )
-    found: list[User] = []
-    for user in candidates:
-        if fold(user.last_name) != surname:
-            continue
-        have = initials(user.first_name)
-        if have == wanted or (len(wanted) == 1 and have.startswith(wanted)):
-            found.append(user)
-    return found
+    return [user for user in candidates if is_named(user, surname, wanted)]
+
+
+def is_named(user: Any, surname: str, wanted_initials: str) -> bool:
+    """The user's folded surname is `surname` and their initials are `wanted_initials` (one initial: the first)."""
+    if fold(user.last_name) != surname:
+        return False
+    have = initials(user.first_name)
+    return have == wanted_initials or (len(wanted_initials) == 1 and have.startswith(wanted_initials))
 
 
 def match_user(text: str) -> User | None:

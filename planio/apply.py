@@ -359,7 +359,11 @@ def _signoff(plan: Plan, rows: list[ParsedSignoff], who: _People) -> int:
 
 
 def _empty_draft(plan_id: int, actor: User) -> Plan:
-    plan = Plan.objects.select_for_update().filter(pk=plan_id).first()
+    return check_empty_draft(Plan.objects.select_for_update().filter(pk=plan_id).first(), actor)
+
+
+def check_empty_draft(plan: Plan | None, actor: User) -> Plan:
+    """The plan an import may fill: an existing draft with no steps and no sign-off rows that `actor` may edit."""
     if plan is None:
         raise ImportRefused(_("The plan to import into no longer exists."))
     refusal = edit_refusal(actor, plan)

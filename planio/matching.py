@@ -20,7 +20,7 @@ from django.utils import translation
 
 from approvals.choices import RowKind
 from changeplans.models import Party, Service
-from changeplans.people import Folded, fold, initials, parse_short_name, role_label
+from changeplans.people import Folded, fold, is_named, parse_short_name, role_label
 from changeplans.roles import display_name
 
 from .parsed import Overrides, ParsedPlan, PersonRef
@@ -106,14 +106,7 @@ class _Found:
         if short is None:
             return []
         surname, wanted = short
-        found = []
-        for user in self.users:
-            if fold(user.last_name) != surname:
-                continue
-            have = initials(user.first_name)
-            if have == wanted or (len(wanted) == 1 and have.startswith(wanted)):
-                found.append(user)
-        return found
+        return [user for user in self.users if is_named(user, surname, wanted)]
 
     def party_named(self, name: str) -> Party | None:
         key = person_key(name)

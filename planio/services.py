@@ -21,14 +21,12 @@ from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from approvals.models import ApprovalRow
-from changeplans.choices import PlanStatus
 from changeplans.models import Plan
-from changeplans.permissions import can_create_plan, edit_refusal
+from changeplans.permissions import can_create_plan
 from common.workers import hand_over
 
 from . import matching
-from .apply import create_plan_from_import
+from .apply import check_empty_draft, create_plan_from_import
 from .document import Document
 from .errors import ImportRefused
 from .models import ImportSource, ImportStatus, PlanImport
@@ -56,14 +54,7 @@ def _refuse_unless_allowed(actor: User, into_plan_id: int | None) -> None:
         raise PermissionDenied(_("Only authors can create plans."))
     if into_plan_id is None:
         return
-    plan = Plan.objects.filter(pk=into_plan_id).first()
-    if plan is None:
-        raise ImportRefused(_("The plan to import into no longer exists."))
-    refusal = edit_refusal(actor, plan)
-    if refusal:
-        raise PermissionDenied(refusal)
-    if plan.status != PlanStatus.DRAFT or plan.steps.exists() or ApprovalRow.objects.filter(plan=plan).exists():
-        raise ImportRefused(_("A plan can be imported only into an empty draft: this plan already has content."))
+    check_empty_draft(Plan.objects.filter(pk=into_plan_id).first(), actor)
 
 
 def _refuse_if_too_large(size: int) -> None:
