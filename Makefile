@@ -16,7 +16,12 @@ PIP_TOOLS ?= pip-tools==7.7.0
 PIP_COMPILE = CUSTOM_COMPILE_COMMAND="make lock" $(PY) -m piptools compile -q --generate-hashes --allow-unsafe \
 	--strip-extras --no-emit-index-url --no-emit-find-links $(LOCK_ARGS)
 
-.PHONY: run test check lock install install-test system-deps system-deps-test messages bench bench-scheduler clean
+.PHONY: run demo-reset test check lock install install-test system-deps system-deps-test messages bench bench-scheduler clean
+
+# Links in e-mails and in the demo's summary point where `make run` serves, unless OKNO_BASE_URL says otherwise
+# (0.0.0.0 listens on every interface, 127.0.0.1 among them; an IPv6 address goes in brackets).
+RUN_URL_HOST = $(if $(filter 0.0.0.0,$(HOST)),127.0.0.1,$(if $(filter ::,$(HOST)),[::1],$(if $(findstring :,$(HOST)),[$(HOST)],$(HOST))))
+run: export OKNO_BASE_URL ?= http://$(RUN_URL_HOST):$(PORT)
 
 $(VENV)/.installed: $(LOCK) pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -59,26 +64,37 @@ messages: $(VENV)/.installed
 	$(PY) manage.py compilemessages -l ru --ignore '.venv/*'
 
 run: install
-	mkdir -p var
-	$(PY) manage.py migrate --noinput
-	$(PY) manage.py load_demo
-	@echo ""
-	@echo "Okno: http://$(HOST):$(PORT)/   (Ctrl+C stops it; e-mails land in http://$(HOST):$(PORT)/mailbox/, log in as admin)"
+	@mkdir -p var
+	$(PY) manage.py migrate --noinput -v0
+	@# The logins and addresses are printed last (scripts/run_summary.py), once everything is up.
+	$(PY) manage.py load_demo > var/demo-summary.txt
+	@echo "Okno: $$OKNO_BASE_URL/   (Ctrl+C stops it; e-mails land in $$OKNO_BASE_URL/mailbox/, log in as admin)" \
+		>> var/demo-summary.txt
 	@# Beside the web server: Celery beat (the scheduler) as its own process, one worker for the default
 	@# queue and one for "automation" (runbook runs may last hours, so they never hold up e-mails and
 	@# banners), and the automation runner service. Without Redis the broker is a folder (var/celery-queue,
 	@# config/fsbroker.py). The beat's pidfile refuses a second beat; OKNO_EXIT_WITH_PARENT makes every
-	@# child die with this shell, even on SIGKILL. docs/scheduler.md, "The embedded default".
-	export OKNO_EXIT_WITH_PARENT=1; \
-		$(PY) -m celery -A config beat --loglevel=WARNING --schedule=var/celerybeat-schedule \
+	@# child die with this shell, even on SIGKILL. --quiet: no start-up banners. docs/scheduler.md,
+	@# "The embedded default".
+	@export OKNO_EXIT_WITH_PARENT=1; \
+		$(PY) -m celery -A config --quiet beat --loglevel=WARNING --schedule=var/celerybeat-schedule \
 			--pidfile=var/celerybeat.pid & beat=$$!; \
-		$(PY) -m celery -A config worker -Q celery -n default@%h --pool=solo --loglevel=WARNING \
+		$(PY) -m celery -A config --quiet worker -Q celery -n default@%h --pool=solo --loglevel=WARNING \
 			--without-gossip --without-mingle --without-heartbeat --pidfile=var/celery-worker.pid & worker=$$!; \
-		$(PY) -m celery -A config worker -Q automation -n automation@%h --pool=threads --concurrency=4 --loglevel=WARNING \
-			--without-gossip --without-mingle --without-heartbeat --pidfile=var/celery-automation.pid & automation=$$!; \
+		$(PY) -m celery -A config --quiet worker -Q automation -n automation@%h --pool=threads --concurrency=4 \
+			--loglevel=WARNING --without-gossip --without-mingle --without-heartbeat --pidfile=var/celery-automation.pid \
+			& automation=$$!; \
 		bash scripts/runner.sh & runner=$$!; \
-		trap 'kill $$beat $$worker $$automation $$runner 2>/dev/null; wait $$beat $$worker $$automation $$runner 2>/dev/null' EXIT INT TERM; \
+		$(PY) scripts/run_summary.py $(HOST) $(PORT) var/demo-summary.txt \
+			var/celerybeat.pid var/celery-worker.pid var/celery-automation.pid & summary=$$!; \
+		trap 'kill $$beat $$worker $$automation $$runner $$summary 2>/dev/null; \
+			wait $$beat $$worker $$automation $$runner $$summary 2>/dev/null' EXIT INT TERM; \
 		$(PY) manage.py runserver $(HOST):$(PORT)
+
+# The demo back to its first state, without reinstalling: stop `make run`, `make demo-reset`, `make run`. It removes
+# the SQLite database in var/ (plans, sign-offs, mailbox, history); the next `make run` loads the demo afresh.
+demo-reset:
+	@bash scripts/demo-reset.sh
 
 test: install-test
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \

@@ -20,6 +20,7 @@ from changeplans.choices import EventKind, PlanStatus
 from changeplans.history import record_event
 from changeplans.models import Plan, PlanVersion
 from changeplans.permissions import can_view_plan
+from common.names import name_after_for
 
 from . import conditions, people
 from .choices import ApprovalStatus, RowKind
@@ -594,7 +595,7 @@ def approve_row(row_id: int, *, actor: User, version: int, comment: str = "", vi
 def _signature_comment(row: ApprovalRow, via: str) -> str:
     parts = [_("version %(n)d") % {"n": row.version.number}] if row.version else []
     if row.on_behalf_of:
-        parts.append(_("for %(name)s") % {"name": row.person_name})
+        parts.append(_("for %(name)s") % {"name": name_after_for(row.person_name)})
     if via != "web":
         parts.append(via)
     text = ", ".join(parts)

@@ -122,7 +122,7 @@ def recipients(plan):
     """Who gets the plan's announcements: plan ∪ affected services ∪ OKNO_ANNOUNCEMENT_RECIPIENTS."""
     lists = [(plan.mailing_list, _("work plan"))]
     lists += [(ps.service.mailing_list, ps.service.display_name) for ps in plan_services(plan)]
-    lists.append(("\n".join(settings.OKNO_ANNOUNCEMENT_RECIPIENTS), _("everyone (settings)")))
+    lists.append(("\n".join(settings.OKNO_ANNOUNCEMENT_RECIPIENTS), _("general list in Okno's settings")))
     result, seen = Recipients(), set()
     for text, source in lists:
         valid, invalid = parse_addresses(text)
@@ -178,6 +178,17 @@ def _finished_at(plan):
     return latest or timezone.now()
 
 
+OUTCOMES = {PlanStatus.COMPLETED_WITH_ROLLBACK: "completed_with_rollback", PlanStatus.FAILED: "failed"}
+
+
+def outcome(plan):
+    """How the work ended, for the completion notice: "completed", "completed_with_rollback" or "failed"
+    (a plan still in rollback mode is being rolled back)."""
+    if plan.status in OUTCOMES:
+        return OUTCOMES[plan.status]
+    return "completed_with_rollback" if plan.rollback_started_at else "completed"
+
+
 def context(plan, kind, extra=None):
     """What the message templates see for `plan` (see docs/announcements.md for every name)."""
     extra = dict(extra or {})
@@ -188,7 +199,9 @@ def context(plan, kind, extra=None):
     new_end = extra.pop("new_end", None)
     finished = extra.pop("finished_at", None)
     if kind == MessageKind.COMPLETION and finished is None:
-        finished = _finished_at(plan)
+        finished = plan.finished_at or _finished_at(plan)
+    started = extra.pop("started_at", None) or plan.started_at or plan.window_start
+    started = started.astimezone(tz)
     new_end = new_end.astimezone(tz) if new_end else None
     finished = finished.astimezone(tz) if finished else None
     until = new_end or end
@@ -228,6 +241,9 @@ def context(plan, kind, extra=None):
         "jira_url": plan.jira_url,
         "finished": seed_time(finished),
         "finished_at": finished,
+        "started": seed_time(started),
+        "started_at": started,
+        "outcome": extra.pop("outcome", None) or outcome(plan),
         "new_end": seed_time(new_end),
         "new_end_at": new_end,
         "reason": extra.pop("reason", ""),

@@ -12,7 +12,7 @@ from . import people
 from .choices import Availability, StepKind
 from .durations import parse_duration
 from .limits import MAX_DATE, MAX_ID, MAX_SMALL_NUMBER, MIN_DATE, validate_date_in_range
-from .models import Plan, Service, Step, validate_timezone
+from .models import Plan, Service, Step, default_announcement_intro, validate_timezone
 from .people import Typed
 from .pickers import PartyPickField, UserPickField
 from .timeparse import format_date, format_time, parse_date, parse_time
@@ -119,8 +119,8 @@ class PlanForm(forms.ModelForm):
             "time_zone": forms.TextInput(attrs={"list": "okno-time-zones", "autocomplete": "off"}),
         }
         help_texts = {
-            "downtime_text": _("e.g. “до 40 мин”, “1 ч”, “нет”"),
-            "stated_duration_text": _("e.g. “4 ч 30 мин”"),
+            "downtime_text": _("e.g. “up to 40 min”, “1 h”, “none”"),
+            "stated_duration_text": _("e.g. “4 h 30 min”"),
         }
 
     def __init__(self, *args, **kwargs):
@@ -142,6 +142,8 @@ class PlanForm(forms.ModelForm):
             if plan.curator_id:
                 self.initial["curator"] = plan.curator  # one query here, not one per render of the picker
             self.initial["revision"] = plan.revision
+        elif "announcement_intro" not in (kwargs.get("initial") or {}):
+            self.initial["announcement_intro"] = default_announcement_intro()  # in the creator's language
         self.fields["services"].label_from_instance = service_labeller()
         for field in self.fields.values():
             widget = field.widget
@@ -244,7 +246,7 @@ class StepCellForm(forms.Form):
                 label=model_field.verbose_name,
                 required=False,
                 max_length=50,
-                help_text=_("e.g. “5 мин”, “2-3 часа”, “1,5 часа”"),
+                help_text=_("e.g. “5 min”, “2-3 hours”, “1.5 hours”"),
             )
         elif field_name == "planned_date":
             field = TypedTextField(
@@ -269,7 +271,7 @@ class StepCellForm(forms.Form):
                 label=model_field.verbose_name,
                 required=False,
                 max_length=100,
-                help_text=_("e.g. “до 40 мин”, “1 ч”, “нет”"),
+                help_text=_("e.g. “up to 40 min”, “1 h”, “none”"),
             )
         else:
             field = model_field.formfield()

@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
@@ -102,6 +103,14 @@ class Party(models.Model):
 
     def __str__(self):
         return self.name
+
+
+ANNOUNCEMENT_INTRO = gettext_noop("We need to carry out planned work for some improvements")
+
+
+def default_announcement_intro() -> str:
+    """The announcement text a new plan starts with, in the creator's language (the field's default stays Russian)."""
+    return gettext(ANNOUNCEMENT_INTRO)
 
 
 class Plan(ConcurrentTransitionMixin, models.Model):
@@ -398,6 +407,11 @@ class Step(ConcurrentTransitionMixin, models.Model):
 
     @transition(field=status, source=StepStatus.FAILED, target=StepStatus.PENDING)
     def retry(self):
+        self.actual_start = self.actual_end = None
+
+    @transition(field=status, source=StepStatus.IN_PROGRESS, target=StepStatus.PENDING)
+    def reset(self):
+        """Back to waiting: what was running was stopped on purpose (a cancelled automation run)."""
         self.actual_start = self.actual_end = None
 
 

@@ -11,9 +11,13 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
-from django.utils.safestring import mark_safe
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
+
+from common.names import name_after_for
 
 from .choices import Availability, EventKind, StepStatus
 from .durations import format_minutes
@@ -24,6 +28,8 @@ from .selectors import load_plan, plan_history
 
 STATIC_DIR = Path(settings.BASE_DIR) / "static"
 TEMPLATE = "changeplans/pdf/plan.html"
+# The plans are written in Russian whatever the reader's language: their cells hyphenate by Russian rules.
+CONTENT_LANGUAGE = "ru"
 # Other apps add appendices (runbooks: the automation runs with their commands and logs). Each is called
 # with the plan and returns HTML (already escaped) or "".
 appendices = []
@@ -53,16 +59,55 @@ def _lines(items):
     return "\n".join(item for item in items if item)
 
 
-def _numbered(number, text):
-    return f"{number}. {text}"
+def _numbered(number, text, space="\u00a0"):
+    # In the PDF a no-break space keeps "1." with its text.
+    return f"{number}.{space}{text}"
 
 
-def _rollback_text(action):
+# Identifiers a line must never split: Jira keys, dates, times, addresses, file names. A token is one when a
+# "-", ".", ":", "/", "_" or "–" joins two of its letters or digits and it has a digit or is all Latin ("из-за"
+# may break at its hyphen); a token longer than _IDENTIFIER_CHARS may still break (a URL in a narrow column).
+_IDENTIFIER_CHARS = 30
+_JOINED = re.compile(r"\w[-.:/_–]\w")
+
+
+def _is_identifier(token):
+    if len(token) > _IDENTIFIER_CHARS or not _JOINED.search(token):
+        return False
+    return token.isascii() or any(ch.isdigit() for ch in token)
+
+
+def _protect(text):
+    """Escaped text with its identifiers in no-wrap spans (the cells hyphenate words but never split these)."""
+    if not text:
+        return text
+    parts = []
+    for token in re.split(r"(\s+)", str(text)):
+        if token and not token.isspace() and _is_identifier(token):
+            parts.append(f'<span class="nobr">{escape(token)}</span>')
+        else:
+            parts.append(escape(token))
+    return SafeString("".join(parts))
+
+
+def cut_at_word(text, limit):
+    """The text cut at a word boundary within `limit` characters, with «…» when something was cut."""
+    text = str(text)
+    if len(text) <= limit:
+        return text
+    head = text[: limit - 1]
+    space = head.rfind(" ")
+    if space > limit // 2:
+        head = head[:space]
+    return head.rstrip(" ,.;:—-") + "…"
+
+
+def _rollback_text(action, space="\u00a0"):
     label = action.label()
     if not label:
         return action.text
     # The seed writes "1. Убить под…" for one risk and "5/6/7/8 Устранить…" for several.
-    return f"{label} {action.text}" if "/" in label else _numbered(label, action.text)
+    return f"{label}{space}{action.text}" if "/" in label else _numbered(label, action.text, space)
 
 
 # A row whose tallest cell is estimated above this many lines may break across pages; shorter rows
@@ -75,14 +120,15 @@ def _estimated_lines(text):
     return sum(max(1, -(-len(line) // _NARROW_COLUMN_CHARS)) for line in text.split("\n")) if text else 0
 
 
-def _step_row(step, none_text, tz=None):
+def step_cells(step, none_text, tz=None, *, space=" "):
+    """A step's 15 cells as plain text, as the seed writes them (the Word export takes them as they are)."""
     risks = list(step.risks.all())
     rollbacks = list(step.rollback_actions.all())
     mitigation = _lines(
-        [step.risk_mitigation] + [_numbered(risk.number, risk.mitigation) for risk in risks if risk.mitigation]
+        [step.risk_mitigation] + [_numbered(risk.number, risk.mitigation, space) for risk in risks if risk.mitigation]
     )
     if rollbacks:
-        rollback = _lines(_rollback_text(action) for action in rollbacks)
+        rollback = _lines(_rollback_text(action, space) for action in rollbacks)
     elif step.no_rollback_needed:
         rollback = none_text
     else:
@@ -93,7 +139,7 @@ def _step_row(step, none_text, tz=None):
         "name": step.name,
         "description": step.description,
         "expected_result": step.expected_result,
-        "risks": _lines(_numbered(risk.number, risk.description) for risk in risks) or none_text,
+        "risks": _lines(_numbered(risk.number, risk.description, space) for risk in risks) or none_text,
         "mitigation": mitigation,
         "affected_systems": step.affected_systems,
         "planned_downtime": step.planned_downtime,
@@ -107,12 +153,33 @@ def _step_row(step, none_text, tz=None):
         "status_label": step.get_status_display(),
         "actual": _actual_span(step, tz) if step.actual_start and tz is not None else "",
     }
+    return row
+
+
+def _step_row(step, none_text, tz=None):
+    """step_cells for the PDF: numbers kept with their text, identifiers unbroken, the row's breakability."""
+    row = step_cells(step, none_text, tz, space="\u00a0")
     tallest = max(
         _estimated_lines(row[key])
         for key in ("description", "expected_result", "risks", "mitigation", "affected_systems", "rollback")
     )
     row["breakable"] = tallest > BREAKABLE_ROW_LINES
+    for key in _FREE_TEXT_CELLS:
+        row[key] = _protect(row[key])
     return row
+
+
+_FREE_TEXT_CELLS = (
+    "name",
+    "description",
+    "expected_result",
+    "risks",
+    "mitigation",
+    "affected_systems",
+    "planned_downtime",
+    "duration",
+    "rollback",
+)
 
 
 def _actual_span(step, tz):
@@ -175,7 +242,7 @@ def _signoff_rows(plan):
         {
             "row": row,
             "signed_by": _person_name(row.decided_by),
-            "on_behalf_of": _person_name(row.on_behalf_of),
+            "on_behalf_of": name_after_for(_person_name(row.on_behalf_of)) if row.on_behalf_of else "",
             "version_number": row.version.number if row.version else "",
         }
         for row in rows
@@ -301,7 +368,92 @@ def _execution(plan, steps, events, report):
     }
 
 
-def plan_context(plan, steps, events, report, *, viewer=None):
+# The history in the PDF: edits summed up per object and field; status changes of the plan and other events
+# listed; the steps' and rollback actions' status changes of the window are the execution section's.
+_SUMMARY_VALUE_CHARS = 60
+_OBJECT_LABEL_CHARS = 80
+_EXECUTION_OBJECTS = ("step", "rollbackaction", "risk")
+
+
+def _event_label(event, steps_by_id):
+    """What an event is about: a step by its current number and name, texts cut at a word with «…»."""
+    if event.object_type == "plan":
+        return _("Plan")
+    step = steps_by_id.get(event.object_id) if event.object_type == "step" else None
+    if step is not None:
+        return str(step)
+    label = event.object_label or event.object_type
+    # A rollback action's label is its text cut at 80 characters (RollbackAction.__str__): cut it at a word.
+    if event.object_type == "rollbackaction" and len(label) >= _OBJECT_LABEL_CHARS:
+        return cut_at_word(label, _OBJECT_LABEL_CHARS - 1)
+    return cut_at_word(label, _OBJECT_LABEL_CHARS)
+
+
+def _summary_value(field, value):
+    from .templatetags.okno import _history_value
+
+    if isinstance(value, str):
+        value = cut_at_word(value, _SUMMARY_VALUE_CHARS)
+    return _history_value(field, value)
+
+
+def _history_summary(events, steps):
+    """{"edits": one row per object and field (first old → last new, who, when), "events": the other entries,
+    "execution_count": the step and rollback status changes and alerts left to the execution section}."""
+    from .templatetags.okno import _HISTORY_LABELS, _history_field
+
+    steps_by_id = {step.pk: step for step in steps}
+    positions = {step.pk: step.position for step in steps}
+    groups = {}
+    others = []
+    execution_count = 0
+    for event in events:
+        event.display_label = _event_label(event, steps_by_id)
+        if event.kind == EventKind.EDITED and isinstance(event.changes, dict):
+            for key, value in event.changes.items():
+                field = _history_field(event.object_type, key)
+                label = field.verbose_name if field is not None else _HISTORY_LABELS.get(key)
+                if label is None or not (isinstance(value, list) and len(value) == 2):
+                    continue
+                group = groups.setdefault(
+                    (event.object_type, event.object_id, key),
+                    {"field": field, "label": capfirst(label), "old": value[0], "actors": [], "first_at": event.at},
+                )
+                group.update(new=value[1], last_at=event.at, object=event.display_label)
+                group["count"] = group.get("count", 0) + 1
+                name = _person_name(event.actor) if event.actor else "—"
+                if name not in group["actors"]:
+                    group["actors"].append(name)
+        elif event.kind == EventKind.ALERT or (
+            event.kind == EventKind.TRANSITION and event.object_type in _EXECUTION_OBJECTS
+        ):
+            execution_count += 1
+        else:
+            others.append(event)
+
+    def order(item):
+        (object_type, object_id, _key), group = item
+        rank = 0 if object_type == "plan" else 1 if object_type == "step" else 2
+        position = positions.get(object_id, 10**6) if object_type == "step" else 10**6
+        return rank, position, group["first_at"]
+
+    edits = [
+        {
+            "object": group["object"],
+            "field": group["label"],
+            "old": _summary_value(group["field"], group["old"]),
+            "new": _summary_value(group["field"], group["new"]),
+            "who": ", ".join(group["actors"]),
+            "first_at": group["first_at"],
+            "last_at": group["last_at"],
+            "count": group["count"],
+        }
+        for _key, group in sorted(groups.items(), key=order)
+    ]
+    return {"edits": edits, "events": others, "execution_count": execution_count}
+
+
+def plan_context(plan, steps, events, report, *, viewer=None, full_history=False):
     none_text = _("none")
     plan_services = list(plan.plan_services.all())
     approval_model = plan.approval_rows.model
@@ -325,6 +477,9 @@ def plan_context(plan, steps, events, report, *, viewer=None):
         "approval_rows": _signoff_rows(plan),
         "versions": _versions(plan),
         "events": events,
+        "history": _history_summary(events, steps),
+        "full_history": full_history,
+        "content_language": CONTENT_LANGUAGE,
         "execution": _execution(plan, steps, events, report),
         "plan_labels": _labels(Plan),
         "step_labels": _labels(Step),
@@ -341,14 +496,16 @@ def plan_context(plan, steps, events, report, *, viewer=None):
     }
 
 
-def render_plan_html(plan_id, *, language="ru", viewer=None):
-    """The whole HTML document of the plan's archive PDF, in the given language and the plan's time zone."""
+def render_plan_html(plan_id, *, language="ru", viewer=None, full_history=False):
+    """The whole HTML document of the plan's archive PDF, in the given language and the plan's time zone;
+    `full_history` adds the whole log as an appendix (the PDF otherwise sums the edits up)."""
     plan = load_plan(plan_id)
     steps = list(plan.steps.all())
     events = list(plan_history(plan_id))
     with translation.override(language), timezone.override(plan.tz):
         report = lint_plan(plan, steps=steps)
-        return render_to_string(TEMPLATE, plan_context(plan, steps, events, report, viewer=viewer))
+        context = plan_context(plan, steps, events, report, viewer=viewer, full_history=full_history)
+        return render_to_string(TEMPLATE, context)
 
 
 def _url_fetcher():
@@ -377,8 +534,8 @@ def html_to_pdf(html):
     return document.write_pdf(font_config=font_config)
 
 
-def render_plan_pdf(plan_id, *, language="ru", viewer=None):
-    return html_to_pdf(render_plan_html(plan_id, language=language, viewer=viewer))
+def render_plan_pdf(plan_id, *, language="ru", viewer=None, full_history=False):
+    return html_to_pdf(render_plan_html(plan_id, language=language, viewer=viewer, full_history=full_history))
 
 
 def plan_pdf_filename(plan):

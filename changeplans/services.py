@@ -18,7 +18,7 @@ from . import people, versioning
 from .choices import EventKind, PartyKind, StepStatus
 from .history import record_event
 from .limits import MAX_SMALL_NUMBER, date_in_range, validate_date_in_range
-from .models import Party, Plan, PlanEvent, PlanService, Risk, RollbackAction, Service, Step
+from .models import Party, Plan, PlanEvent, PlanService, Risk, RollbackAction, Service, Step, default_announcement_intro
 from .permissions import can_cancel_plan, can_create_plan, edit_refusal
 
 HEADER_FIELDS = (
@@ -222,6 +222,8 @@ def create_plan(
     if not can_create_plan(actor):
         raise PermissionDenied(_("Only authors can create plans."))
     data = _resolve_responsible(data)
+    if "announcement_intro" not in data:  # the model's default is Russian; a new plan speaks its creator's language
+        data = {**data, "announcement_intro": default_announcement_intro()}
     plan = Plan(author=actor, **{k: v for k, v in data.items() if k in HEADER_FIELDS})
     plan.full_clean(exclude=["status"])
     plan.save()

@@ -528,7 +528,9 @@ def plan_pdf(request, pk):
     from .pdf import plan_pdf_filename, render_plan_pdf
 
     plan = get_object_or_404(Plan, pk=pk)
-    pdf = render_plan_pdf(plan.pk, language=request.LANGUAGE_CODE, viewer=request.user)
+    # ?history=full appends the whole log; the PDF otherwise sums the edits up per step and field.
+    full_history = request.GET.get("history") == "full"
+    pdf = render_plan_pdf(plan.pk, language=request.LANGUAGE_CODE, viewer=request.user, full_history=full_history)
     response = HttpResponse(pdf, content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="{plan_pdf_filename(plan)}"'
     return response

@@ -8,7 +8,7 @@ from typing import Any
 from django.db import transaction
 
 from approvals.choices import RowKind
-from changeplans.choices import StepKind
+from changeplans.choices import PlanStatus, StepKind
 from changeplans.models import Party, Plan, Step
 from changeplans.roles import ensure_role_groups
 from demo.plans import (
@@ -88,11 +88,14 @@ def load_runbook_demo() -> int:
 
 def load_automation_demo(now: datetime.datetime | None = None) -> Plan:
     """An approved plan whose window opens now: the operator starts the work and runs its steps from the board.
-    Returns the existing plan untouched when it is already there."""
+    Returns the existing plan when it is already there; if nobody started it and its window is no longer (or not
+    yet) open, its window and step times move to open now, so the board is ready whenever the demo is reloaded."""
     seed = load_demo()
     with transaction.atomic():
         existing = Plan.objects.filter(title=DEMO_AUTOMATION_TITLE).order_by("pk").first()
         if existing is not None:
+            _reopen_window(existing, local_minute(now))
+            existing.refresh_from_db()
             return existing
         users = ensure_users(ensure_role_groups())
         start = local_minute(now)
@@ -114,6 +117,17 @@ def load_automation_demo(now: datetime.datetime | None = None) -> Plan:
         )
     plan.refresh_from_db()
     return plan
+
+
+def _reopen_window(plan, start):
+    """Move a not yet started plan's window (and its steps, five minutes apart) to open at `start`."""
+    if plan.status != PlanStatus.APPROVED or plan.window_start <= start < plan.window_end:
+        return
+    # Plain updates: the times of a demo plan, not an edit to sign again (the automations stay as signed).
+    Plan.objects.filter(pk=plan.pk).update(window_start=start, window_end=start + (plan.window_end - plan.window_start))
+    for step in plan.steps.filter(planned_time__isnull=False).order_by("position"):
+        moment = start + datetime.timedelta(minutes=5 * (step.position - 1))
+        Step.objects.filter(pk=step.pk).update(planned_date=moment.date(), planned_time=moment.time())
 
 
 def _create_automated_steps(plan, start, *, executor):

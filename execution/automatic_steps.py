@@ -9,6 +9,10 @@ line with the plan by `sync_plan`:
 When it fires, the step starts, its deliveries (e-mails, webhook calls) are queued under the group
 `plan:<plan>:step:<step>`, and the step is done when they are all delivered or failed when one
 gives up (`on_group_settled`). A banner without webhooks is done at once.
+
+Banner off and the completion notice close the work: they do not fire by themselves while the plan is
+in rollback mode or a step has failed. When the duty officer ends such a plan (completed with rollback,
+failed), Okno runs them then, and the notice says how the work ended (`announcements.context`'s outcome).
 """
 
 import logging
@@ -35,6 +39,9 @@ STEP_ACTION = "plan.step"
 AUTO_KINDS = (StepKind.ANNOUNCEMENT, StepKind.BANNER_ON, StepKind.BANNER_OFF, StepKind.COMPLETION_NOTICE)
 RUNNING_PLAN = (PlanStatus.APPROVED, PlanStatus.IN_PROGRESS)
 FINISHED_STEP = (StepStatus.DONE, StepStatus.SKIPPED, StepStatus.ROLLED_BACK)
+# Steps that close the work: held while it goes wrong, run when the duty officer ends it.
+CLOSING_KINDS = (StepKind.BANNER_OFF, StepKind.COMPLETION_NOTICE)
+ENDED_BADLY = (PlanStatus.COMPLETED_WITH_ROLLBACK, PlanStatus.FAILED)
 GROUP_RE = re.compile(r"^plan:(?P<plan>\d+):step:(?P<step>\d+)$")
 
 
@@ -60,6 +67,11 @@ def due_time(plan, step, earlier_steps):
     return None
 
 
+def closing_held(plan, steps):
+    """True while the work goes wrong (rollback mode, or a failed step): closing steps wait for the end."""
+    return bool(plan.rollback_started_at) or any(step.status == StepStatus.FAILED for step in steps)
+
+
 def sync_plan(plan_id):
     """Make the plan's scheduled rows match the plan as it is now (idempotent; call after any change)."""
     with transaction.atomic():
@@ -68,11 +80,14 @@ def sync_plan(plan_id):
             return
         steps = list(plan.steps.order_by("position", "id"))
         running = plan.status in RUNNING_PLAN
+        held = closing_held(plan, steps)
         keys, kick = [], False
         for index, step in enumerate(steps):
             if step.kind not in AUTO_KINDS:
                 continue
             due = due_time(plan, step, steps[:index]) if running and step.status == StepStatus.PENDING else None
+            if held and step.kind in CLOSING_KINDS:
+                due = None
             row = scheduler.put(
                 step_key(step.pk),
                 due or plan.window_start,
@@ -134,7 +149,15 @@ def run_step(payload):
         from django.contrib.auth import get_user_model
 
         actor = get_user_model().objects.filter(pk=payload["requested_by"]).first()
-    transitions.start_step(step, actor=actor, comment=_("Run by Okno") if actor is None else _("Run early by hand"))
+    if actor is None and step.kind in CLOSING_KINDS and closing_held(plan, list(plan.steps.all())):
+        return _("Not run: the work is being rolled back; it runs when the duty officer ends the work.")
+    return _fire(plan, step, actor, _("Run by Okno") if actor is None else _("Run early by hand"))
+
+
+def _fire(plan, step, actor, comment):
+    """Start the locked step, queue its deliveries; done at once when there is nothing to deliver."""
+    step.plan = plan
+    transitions.start_step(step, actor=actor, comment=comment)
     group = step_group(plan.pk, step.pk)
     try:
         result = ACTIONS[step.kind](plan, step, group, actor)
@@ -222,6 +245,20 @@ def _after_step_changed(plan_id, step_id):
 ENDED_PLAN = (PlanStatus.COMPLETED, PlanStatus.COMPLETED_WITH_ROLLBACK, PlanStatus.FAILED, PlanStatus.CANCELLED)
 
 
+def _close_ended_plan(plan):
+    """A plan ended with rollback or failed: its closing steps that waited run now (banner off, then the
+    notice that says how the work ended, with the actual times)."""
+    if plan.status not in ENDED_BADLY:
+        return
+    waiting = plan.steps.filter(kind__in=CLOSING_KINDS, status=StepStatus.PENDING).order_by("position", "id")
+    for step_id in waiting.values_list("pk", flat=True):
+        step = transitions.lock_step(step_id)
+        if step is None or step.status != StepStatus.PENDING:
+            continue
+        result = _fire(plan, step, None, _("Run by Okno when the work ended"))
+        logger.info("Plan %s ended (%s): step %s: %s", plan.pk, plan.status, step.position, result)
+
+
 def _after_plan_changed(plan_id):
     """Started, rolled back or ended: re-sync; an ended plan leaves no maintenance banner up on the sites."""
     sync_plan(plan_id)
@@ -229,6 +266,7 @@ def _after_plan_changed(plan_id):
         plan = Plan.objects.select_for_update().filter(pk=plan_id).first()
         if plan is None or plan.status not in ENDED_PLAN:
             return
+        _close_ended_plan(plan)
         for banner in Banner.objects.filter(plan=plan, shown_until__isnull=True).select_related("service"):
             banners.hide(banner.service, plan=plan, group=f"plan:{plan.pk}:ended")
             record_event(

@@ -30,8 +30,8 @@ PLAN_ENDED = (PlanStatus.COMPLETED, PlanStatus.COMPLETED_WITH_ROLLBACK, PlanStat
 # SVG geometry (viewBox units; the SVG scales to the width of its box).
 LABEL_WIDTH = 44
 CHART_WIDTH = 900
-RIGHT_PAD = 16
-TOP = 30
+RIGHT_PAD = 32  # room for half of the last tick's label
+TOP = 38  # two lines of tick labels above the bars
 ROW_HEIGHT = 30
 MIN_SVG_WIDTH_PX = 720  # below this the box scrolls sideways (phones)
 
@@ -90,7 +90,8 @@ class Overrun:
 @dataclass
 class Tick:
     x: float
-    label: str
+    label: str  # the time ("21:00"), or the day ("21.03") or month ("03.2025") on long charts
+    sub: str = ""  # under it: the date (or year) where it changes, so each label stays short
 
 
 @dataclass
@@ -134,13 +135,16 @@ class Timeline:
         return self.projected_worst is not None
 
     def clock(self, moment):
-        """HH:MM in the plan's zone, with the date when it is not the window's first day."""
+        """HH:MM in the plan's zone, with the date when it is not the window's first day (and the year when
+        that is not the current one)."""
         if moment is None:
             return ""
         local = moment.astimezone(self.window_start.tzinfo)
-        if local.date() != self.window_start.date():
-            return local.strftime("%H:%M %d.%m")
-        return local.strftime("%H:%M")
+        if local.date() == self.window_start.date():
+            return local.strftime("%H:%M")
+        if local.year != self.now.year:
+            return local.strftime("%H:%M %d.%m.%Y")
+        return local.strftime("%H:%M %d.%m")
 
     @property
     def summary(self):
@@ -194,9 +198,9 @@ def _project(plan, steps, report, now):
     for step in counted:
         timing = report.timings[step.id]
         groups.setdefault((timing.start_best, timing.start_worst), []).append(step)
-    started = plan.started_at is not None or any(step.actual_start for step in counted)
-    # Not started yet: the work begins at the window (or now if later).
-    best = worst = now.astimezone(UTC) if started else max(now.astimezone(UTC), plan.window_start.astimezone(UTC))
+    if plan.started_at is None and not any(step.actual_start for step in counted):
+        return None, None, False  # not started: no forecast (the planned bars say what is planned)
+    best = worst = now.astimezone(UTC)
     for (start_best, start_worst), members in sorted(groups.items(), key=lambda item: (item[0][0], item[0][1])):
         untouched = all(step.actual_start is None and step.status not in FINISHED for step in members)
         if untouched and not any(report.timings[step.id].start_is_derived for step in members):
@@ -314,16 +318,100 @@ def _layout(timeline):
     if timeline.projected_best_x is not None and timeline.projected_worst_x is not None:
         timeline.projected_w = round(max(timeline.projected_worst_x - timeline.projected_best_x, 2.0), 1)
 
-    # Ticks on whole local steps of 15/30/60/120… minutes, at most ~12.
-    step_minutes = next(m for m in (15, 30, 60, 120, 180, 360, 720, 1440, 2880, 10080) if span / m <= 12 or m == 10080)
-    local_start = start.astimezone(timeline.window_start.tzinfo)
-    first = local_start.replace(second=0, microsecond=0)
-    minute_of_day = first.hour * 60 + first.minute
-    offset = (-minute_of_day) % step_minutes if step_minutes < 1440 else (-minute_of_day) % 1440
-    tick = first.astimezone(UTC) + datetime.timedelta(minutes=offset)
-    ticks = []
-    while _minutes(start, tick) <= span:
-        if _minutes(start, tick) >= 0:
-            ticks.append(Tick(x(tick), timeline.clock(tick)))
-        tick += datetime.timedelta(minutes=step_minutes)
-    timeline.ticks = ticks
+    timeline.ticks = _ticks(timeline, start, end, x)
+
+
+# Tick steps: minutes within a day, then days, then calendar months. At most MAX_TICKS labels, each at
+# least CHART_WIDTH / MAX_TICKS apart: the longest label ("03.2025", "21:00") fits with room to spare.
+MINUTE_STEPS = (15, 30, 60, 120, 180, 360, 720)
+DAY_STEPS = (1, 2, 7, 14)
+MONTH_STEPS = (1, 2, 3, 6, 12, 24, 60, 120)
+MAX_TICKS = 10
+
+
+def _ticks(timeline, start, end, x):
+    """Ticks on whole local hours, days or months for any span (an hour to years), labels never crowded."""
+    tz = timeline.window_start.tzinfo
+    local_start, local_end = start.astimezone(tz), end.astimezone(tz)
+    span = max(_minutes(start, end), 1.0)
+    this_year = timeline.now.year
+    moments = []
+    for minutes in MINUTE_STEPS:
+        if span / minutes <= MAX_TICKS:
+            midnight = local_start.replace(hour=0, minute=0, second=0, microsecond=0)
+            first = math.ceil(_minutes(midnight, local_start) / minutes - 1e-9)
+            moments = _stepping(midnight, lambda n, m=minutes: datetime.timedelta(minutes=n * m), first, end)
+            kind = "time"
+            break
+    else:
+        for days in DAY_STEPS:
+            if span / (days * 1440) <= MAX_TICKS:
+                day0 = local_start.replace(hour=0, minute=0, second=0, microsecond=0)
+                if day0 < local_start:
+                    day0 += datetime.timedelta(days=1)
+                if days == 7:
+                    day0 += datetime.timedelta(days=(-day0.weekday()) % 7)  # Mondays
+                moments = _days(day0, days, local_end, tz)
+                kind = "day"
+                break
+        else:
+            months = next((m for m in MONTH_STEPS if span / (m * 30.44 * 1440) <= MAX_TICKS), MONTH_STEPS[-1])
+            moments = _months(local_start, local_end, months, tz)
+            kind = "month"
+    ticks, previous = [], None
+    for moment in moments:
+        local = moment.astimezone(tz)
+        if kind == "time":
+            label = local.strftime("%H:%M")
+            day = local.strftime("%d.%m") if local.year == this_year else local.strftime("%d.%m.%Y")
+            sub = day if previous is None or local.date() != previous.date() else ""
+        elif kind == "day":
+            label = local.strftime("%d.%m")
+            sub = (
+                str(local.year)
+                if (previous is None and local.year != this_year)
+                or (previous is not None and local.year != previous.year)
+                else ""
+            )
+        else:
+            label, sub = local.strftime("%m.%Y"), ""
+        ticks.append(Tick(x(moment), label, sub))
+        previous = local
+    return ticks
+
+
+def _stepping(origin, delta, first, end):
+    """origin + delta(n) for n from `first` while not after `end` (wall-clock steps within a day)."""
+    moments, n = [], first
+    while True:
+        # Local wall time (not UTC arithmetic): 21:00 stays 21:00 across a DST change.
+        moment = (origin.replace(tzinfo=None) + delta(n)).replace(tzinfo=origin.tzinfo)
+        if moment.astimezone(UTC) > end.astimezone(UTC):
+            return moments
+        moments.append(moment)
+        n += 1
+
+
+def _days(first, days, last, tz):
+    moments, day = [], first.replace(tzinfo=None)
+    while (moment := day.replace(tzinfo=tz)).astimezone(UTC) <= last.astimezone(UTC):
+        moments.append(moment)
+        day += datetime.timedelta(days=days)
+    return moments
+
+
+def _months(first, last, months, tz):
+    year, month = first.year, first.month
+    if (first.day, first.hour, first.minute, first.second) != (1, 0, 0, 0):
+        month += 1
+    # Whole multiples of the step (January, April, July… for 3): the labels read as a calendar.
+    month = month + (-(month - 1)) % months
+    moments = []
+    while True:
+        year += (month - 1) // 12
+        month = (month - 1) % 12 + 1
+        moment = datetime.datetime(year, month, 1, tzinfo=tz)
+        if moment.astimezone(UTC) > last.astimezone(UTC):
+            return moments
+        moments.append(moment)
+        month += months

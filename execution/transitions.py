@@ -185,7 +185,7 @@ def _transition(
         obj.started_by = actor
     if actor is not None and method in ("finish", "fail", "skip"):
         obj.done_by = actor
-    if method == "retry" and isinstance(obj, Step):
+    if method in ("retry", "reset") and isinstance(obj, Step):
         obj.started_by = obj.done_by = None
     if comment and note_on_object:
         obj.comment = comment
@@ -228,6 +228,12 @@ def skip_step(step: Step, *, actor: User | None, reason: str) -> Step:
 
 def retry_step(step: Step, *, actor: User | None, comment: str = "") -> Step:
     _transition(step, "retry", actor=actor, comment=comment)
+    return step
+
+
+def reset_step(step: Step, *, actor: User | None, comment: str = "") -> Step:
+    """A running step goes back to waiting (its automation was cancelled on purpose: not a failure)."""
+    _transition(step, "reset", actor=actor, comment=comment, note_on_object=False)
     return step
 
 
@@ -473,6 +479,59 @@ def tick_rollback(
         _ROLLBACK, action_id, action, actor=actor, comment=comment, reason=reason, expected_status=expected_status
     )
     return cast(RollbackAction, rollback)
+
+
+def remaining_rollback_actions(steps: list[Step]) -> list[RollbackAction]:
+    """The rollback actions of failed steps not started yet (what "skip the remaining actions" skips)."""
+    return [
+        action
+        for step in steps
+        if step.status == StepStatus.FAILED
+        for action in step.rollback_actions.all()
+        if action.status == StepStatus.PENDING
+    ]
+
+
+@transaction.atomic
+def skip_remaining_rollback(plan_id: int, *, actor: User, reason: str) -> list[RollbackAction]:
+    """In rollback mode, skip every rollback action not started yet with one reason (one history entry each).
+
+    The same checks as ticking each action; actions in progress are left to be finished or failed.
+    """
+    plan = _lock_plan(plan_id)
+    if not is_board_officer(actor):
+        raise PermissionDenied(plan_refusal(actor, plan))
+    refusal = plan_refusal(actor, plan)
+    if refusal:
+        raise ValidationError(refusal)
+    if not plan.rollback_started_at:
+        raise ValidationError(_("Rollback actions are ticked in rollback mode: switch the plan to it first."))
+    text = clean_text(reason)
+    if not text:
+        raise ValidationError(_("Give a reason: it goes into the plan's history."))
+    # Lock order: plan, steps, rollback actions.
+    steps = list(
+        Step.objects.select_for_update(of=("self",))
+        .select_related("executor")
+        .filter(plan=plan, status=StepStatus.FAILED)
+        .order_by("position", "id")
+    )
+    skipped: list[RollbackAction] = []
+    for step in steps:
+        step.plan = plan
+        actions = RollbackAction.objects.select_for_update(of=("self",)).filter(step=step, status=StepStatus.PENDING)
+        for action in actions.order_by("position", "id"):
+            action.step = step
+            refusal = rollback_refusal(actor, plan, action)
+            if refusal:
+                raise ValidationError(refusal)
+            _transition(action, "skip", actor=actor, comment=text)
+            skipped.append(action)
+        if skipped and skipped[-1].step is step:
+            _roll_back_step_when_done(skipped[-1], actor)
+    if not skipped:
+        raise StepStateError(_("No rollback action is left to skip."))
+    return skipped
 
 
 def finish_refusal(plan: Plan, outcome: str, steps: list[Step]) -> str | None:

@@ -13,6 +13,7 @@ urlpatterns = [
     path("<int:pk>/board/", views.plan_board, name="plan_board"),
     path("<int:pk>/board/start/", views.board_start, name="board_start"),
     path("<int:pk>/board/rollback/", views.board_rollback, name="board_rollback"),
+    path("<int:pk>/board/rollback/skip-remaining/", views.board_skip_rollback, name="board_skip_rollback"),
     path("<int:pk>/board/finish/", views.board_finish, name="board_finish"),
     path("board/steps/<int:pk>/tick/", views.board_tick, name="board_tick"),
     path("board/rollback-actions/<int:pk>/tick/", views.board_tick_rollback, name="board_tick_rollback"),

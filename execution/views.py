@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from django_htmx.http import reswap
 
-from changeplans.choices import StepStatus
+from changeplans.choices import PlanStatus, StepStatus
 from changeplans.lint import lint_plan
 from changeplans.models import Plan, PlanEvent, RollbackAction, Step
 from changeplans.permissions import can_view_plan
@@ -71,7 +71,8 @@ def board_context(request, plan_id, kept=None):
     user = request.user
     steps = list(plan.steps.all())
     report = lint_plan(plan, steps=steps)
-    in_rollback = bool(plan.rollback_started_at)
+    # Rollback mode is a mode of the work in progress: an ended plan shows its outcome, not the mode.
+    in_rollback = bool(plan.rollback_started_at) and plan.status == PlanStatus.IN_PROGRESS
     lanes, previous_key = [], object()
     for step in steps:
         timing = report.timings.get(step.pk)
@@ -100,7 +101,9 @@ def board_context(request, plan_id, kept=None):
     failed = [s for s in steps if s.status == StepStatus.FAILED]
     now = timezone.now()
     chart = timeline.build(plan, steps, now)
+    this_year = plan.window_start.astimezone(plan.tz).year == now.astimezone(plan.tz).year
     return {
+        "header_date": "d.m H:i" if this_year else "d.m.Y H:i",  # the year when it is not the current one
         "timeline": chart,
         "alerts": overrun.alerts(plan, result=chart, now=now),
         "last_event_id": last_event_id,
@@ -113,7 +116,12 @@ def board_context(request, plan_id, kept=None):
         "can_start": transitions.start_refusal(user, plan) is None,
         "start_early": transitions.is_early(plan),
         "can_manage": transitions.plan_refusal(user, plan) is None,
-        "done_count": sum(1 for s in steps if s.status in transitions.FINISHED_STATUSES),
+        # A rolled back (or skipped) step is not "done": the header counts each outcome apart.
+        "done_count": sum(1 for s in steps if s.status == StepStatus.DONE),
+        "rolled_back_count": sum(1 for s in steps if s.status == StepStatus.ROLLED_BACK),
+        "skipped_count": sum(1 for s in steps if s.status == StepStatus.SKIPPED),
+        "failed_count": len(failed),
+        "remaining_rollback": len(transitions.remaining_rollback_actions(steps)) if in_rollback else 0,
         "step_count": len(steps),
         "now": now,
         "kept": kept,
@@ -216,6 +224,19 @@ def board_rollback(request, pk):
         pk,
         lambda: transitions.enter_rollback(pk, actor=request.user, reason=request.POST.get("reason", "")),
         lambda plan: _("Rollback mode: tick the rollback actions of the failed steps."),
+    )
+
+
+@login_required
+@require_POST
+def board_skip_rollback(request, pk):
+    """Rollback mode: skip every rollback action not started yet, with one reason."""
+    _check_view(request, pk)
+    return _run(
+        request,
+        pk,
+        lambda: transitions.skip_remaining_rollback(pk, actor=request.user, reason=request.POST.get("reason", "")),
+        lambda skipped: _("Rollback actions skipped: %(count)d.") % {"count": len(skipped)},
     )
 
 

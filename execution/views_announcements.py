@@ -32,7 +32,13 @@ TEMPLATE = "execution/announcements.html"
 PREVIEW_KINDS = (MessageKind.ANNOUNCEMENT, MessageKind.COMPLETION, MessageKind.DELAY)
 # A plan with more deliveries shows the newest ones (the admin has them all).
 DELIVERY_LIMIT = 300
-GROUP_RE = re.compile(r"^plan:\d+:(?P<what>step|delay):(?P<id>\d+)$")
+GROUP_RE = re.compile(r"^plan:\d+:(?P<what>[a-z_]+)(?::(?P<id>\d+))?")
+# What the page calls the plan's other sends (the group ids are internal: "plan:2:alerts").
+GROUP_NAMES = {
+    "alerts": gettext_lazy("Overrun alert to the people on duty"),
+    "ended": gettext_lazy("Banners taken down when the work ended"),
+    "overrun": gettext_lazy("Overrun alert to the people on duty"),
+}
 
 
 class DelayNoticeForm(forms.Form):
@@ -101,13 +107,19 @@ def _steps_context(request, plan):
 
 
 def _group_label(group, steps):
+    """What a delivery was sent for, in words: never the internal group id."""
     match = GROUP_RE.match(group or "")
-    if not match:
-        return group
-    if match["what"] == "delay":
+    what = match["what"] if match else ""
+    if what == "delay" and match["id"]:
         return _("Delay notice No. %(number)s") % {"number": match["id"]}
-    step = steps.get(int(match["id"]))
-    return _("Step %(position)s: %(name)s") % {"position": step.position, "name": step.name} if step else group
+    if what == "step" and match["id"]:
+        step = steps.get(int(match["id"]))
+        if step is not None:
+            return _("Step %(position)s: %(name)s") % {"position": step.position, "name": step.name}
+        return _("An automatic step no longer in the plan")
+    if what in GROUP_NAMES:
+        return str(GROUP_NAMES[what])
+    return _("Other message of the plan")
 
 
 def _deliveries_context(plan, steps):

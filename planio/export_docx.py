@@ -3,7 +3,7 @@
 The layout is the one planio's import reads (docs/import.md): the title, the "Label: value" header block,
 the announcement (its two-column table), the 15-column step table on A4 landscape with its header row
 repeated on every page, and the sign-off matrix with the current statuses. Cells are written as the archive
-PDF writes them (changeplans.pdf._step_row). What the layout cannot show (step kinds, the plan's kind and time
+PDF writes them (changeplans.pdf.step_cells). What the layout cannot show (step kinds, the plan's kind and time
 zone, the banner text, the sender, each service's availability, sign-off kinds and stages) and what its text
 leaves ambiguous (where the responsible's contact begins, how mitigation and rollback cells divide into
 actions) goes into the custom document property "okno" as JSON, so that an export imports back to the same plan.
@@ -34,9 +34,10 @@ from docx.shared import Pt, Twips
 
 from approvals.models import ApprovalRow
 from changeplans.models import Plan, PlanService, Step
-from changeplans.pdf import _step_row, _worst_availability, plan_pdf_filename
+from changeplans.pdf import _worst_availability, plan_pdf_filename, step_cells
 from changeplans.roles import display_name
 from changeplans.selectors import load_plan
+from common.names import name_after_for
 
 CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 METADATA_PROPERTY = "okno"
@@ -119,12 +120,12 @@ def short_name(user: Any) -> str:
 
 
 def _signoff_status(row: ApprovalRow) -> str:
-    """The status word; who signed when it was not the row's own user (a deputy: «Иванов П.С. за Турчанинов П.В.»)."""
+    """The status word; who signed when it was not the row's own user (a deputy: «Иванов П.С. за Турчанинова П.В.»)."""
     text = str(row.get_status_display())
     if row.decided_by_id and row.decided_by_id != row.user_id:
         signer = display_name(row.decided_by)
         if row.on_behalf_of_id:
-            signer = f"{signer} " + _("for %(name)s") % {"name": display_name(row.on_behalf_of)}
+            signer = f"{signer} " + _("for %(name)s") % {"name": name_after_for(display_name(row.on_behalf_of))}
         text = f"{text}\n{signer}"
     return text
 
@@ -300,7 +301,7 @@ def _announcement_rows(plan: Plan, plan_services: list[PlanService]) -> list[lis
 
 
 def _step_cells(step: Step, none_text: str) -> list[str]:
-    row = _step_row(step, none_text)
+    row = step_cells(step, none_text)
     keys = (
         "name",
         "description",

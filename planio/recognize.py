@@ -1286,7 +1286,8 @@ def _find_signoff(reading: _Reading, regions: list[_Region]) -> list[_Region]:
 
 
 def _is_status(text: str) -> bool:
-    value = words.norm(text)
+    # The first line: a deputy's signature adds «Иванов П.С. за Турчанинова П.В.» under the status word.
+    value = words.norm(text.strip().split("\n", 1)[0])
     return bool(value) and value in words.SIGNOFF_STATUS_WORDS
 
 

@@ -70,7 +70,9 @@ OPTIONAL_PLAN_KEYS = {"slack", "services", *PLAN_TEXT_KEYS}
 # a share of the step's maximum duration, rounded up to 5 minutes (docs/runbooks.md).
 DEFAULT_SLACK = "20%"
 SLACK_ROUNDING_MINUTES = 5
-PARAMETER_KEYS = {"name", "type", "label", "required", "default", "choices", "help"}
+PARAMETER_KEYS = {"name", "type", "label", "label_en", "required", "default", "choices", "help", "help_en"}
+# The English UI shows label_en/help_en when given; only present in the normalised definition when given.
+PARAMETER_ENGLISH_KEYS = ("label_en", "help_en")
 AUTOMATION_KEYS = {"kind", "spec", "timeout", "start_at_planned_time"}
 SCHEDULES = ("sequential", "none")
 
@@ -333,6 +335,9 @@ def _parameters(checker, raw):
             "required": checker.boolean(item, "required", parts, default=True),
             "help": checker.text(item, "help", parts),
         }
+        for key in PARAMETER_ENGLISH_KEYS:
+            if english := checker.text(item, key, parts):
+                param[key] = english
         choices = item.get("choices")
         if ptype == ParameterType.CHOICE:
             if not isinstance(choices, list) or not choices or any(isinstance(c, (dict, list)) for c in choices):
@@ -747,7 +752,7 @@ def _compact(definition):
                 item["label"] = param["label"]
             if not param.get("required", True):
                 item["required"] = False
-            for key in ("default", "choices", "help"):
+            for key in ("default", "choices", "help", *PARAMETER_ENGLISH_KEYS):
                 if param.get(key) not in (None, "", []):
                     item[key] = param[key]
             params.append(item)

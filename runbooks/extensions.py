@@ -116,6 +116,7 @@ class RunbookOnPlanPage(PlanPageExtension):
     """Beside the history: the runbook the plan came from, and «Save as a runbook» for who may write runbooks."""
 
     def side(self, context, plan):
+        from . import display
         from .library import can_write_runbooks
         from .models import PlanOrigin
 
@@ -130,5 +131,13 @@ class RunbookOnPlanPage(PlanPageExtension):
             return ""
         return render_to_string(
             "runbooks/inc/plan_runbook_card.html",
-            {**context, "plan": plan, "origin": origin, "can_save": can_save},
+            {
+                **context,
+                "plan": plan,
+                "origin": origin,
+                "origin_title": display.title(origin.runbook_version.definition, origin.runbook_version.runbook.title)
+                if origin
+                else "",
+                "can_save": can_save,
+            },
         )

@@ -10,7 +10,7 @@ from changeplans.forms import LocalDateTimeInput
 from changeplans.limits import validate_date_in_range
 from changeplans.models import validate_timezone
 
-from . import definition, from_plan, instantiate
+from . import definition, display, from_plan, instantiate
 from .choices import ParameterType
 from .models import Cluster, Runbook
 
@@ -49,9 +49,9 @@ class RunbookPlanForm(forms.Form):
             name = PARAM_PREFIX + param["name"]
             required = param.get("required", True) and param.get("default") in (None, "")
             common = {
-                "label": param.get("label") or param["name"],
+                "label": display.param_label(param),
                 "required": required,
-                "help_text": param.get("help", ""),
+                "help_text": display.param_help(param),
             }
             default = param.get("default")
             ptype = param["type"]

@@ -27,7 +27,7 @@ from django.utils.translation import gettext as _
 
 from changeplans.choices import EventKind
 from changeplans.history import record_event
-from changeplans.models import Plan, Step
+from changeplans.models import ANNOUNCEMENT_INTRO, Plan, Step
 from changeplans.permissions import can_view_plan
 
 from . import definition as definitions
@@ -39,7 +39,8 @@ from .runners.base import PLACEHOLDER, RAW_KEYS
 
 TIMING_OFFSETS = "offsets"
 TIMING_SEQUENTIAL = "sequential"
-DEFAULT_INTRO = Plan._meta.get_field("announcement_intro").default
+# The default announcement text in either language is left out of a runbook made from a plan.
+DEFAULT_INTROS = frozenset({Plan._meta.get_field("announcement_intro").default, ANNOUNCEMENT_INTRO})
 
 
 @dataclass
@@ -307,7 +308,7 @@ def draft_from_plan(
     }
     for key in definitions.PLAN_TEXT_KEYS:
         value = getattr(plan, key)
-        if value and not (key == "announcement_intro" and value == DEFAULT_INTRO):
+        if value and not (key == "announcement_intro" and value in DEFAULT_INTROS):
             head[key] = text(value)
     services = [
         {"service": ps.service.name, "availability": ps.availability}

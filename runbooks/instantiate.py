@@ -22,6 +22,7 @@ from changeplans.lint import LONG_STEP_MINUTES
 from changeplans.models import PlanService, Risk, RollbackAction, Service, Step
 from changeplans.services import get_or_create_party
 
+from . import display
 from .choices import ParameterType
 from .definition import (
     ANY_PLACEHOLDER,
@@ -268,7 +269,7 @@ def create_plan(version, params, *, actor, window_start, window_end=None, time_z
         if key in header:
             header[key] = header[key][:300]
     created = _("Created from runbook “%(title)s” (%(slug)s), version %(number)d.") % {
-        "title": version.runbook.title,
+        "title": display.title(definition, version.runbook.title),
         "slug": version.runbook.slug,
         "number": version.number,
     }

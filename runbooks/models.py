@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
@@ -84,6 +85,14 @@ class Runbook(models.Model):
     @property
     def current(self):
         return self.versions.order_by("-number").first()
+
+    @cached_property
+    def display_title(self):
+        """The title as pages show it: {{ placeholders }} as their parameters' labels (runbooks.display)."""
+        from .display import title
+
+        version = self.current
+        return title(version.definition if version else None, self.title)
 
 
 class RunbookVersion(models.Model):

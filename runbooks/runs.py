@@ -3,7 +3,8 @@
 A run is a row first (AutomationRun, queued), handed to a Celery worker after commit (queue "automation").
 The worker claims it, runs the runner in this process with a watcher thread beside it that writes the
 output lines (RunLine, streamed to the board), keeps a heartbeat and looks for a cancel request. The exit
-decides the step: succeeded → ВЫПОЛНЕНО, anything else → НЕУДАЧА with the reason. A run is never started
+decides the step: succeeded → ВЫПОЛНЕНО, cancelled → back to waiting (a deliberate cancel is not a failure),
+anything else → НЕУДАЧА with the reason. A run is never started
 twice by Okno itself: a worker lost mid-run is reported (LOST) for a person to decide, not retried.
 """
 
@@ -389,6 +390,11 @@ def _settle_step(run: AutomationRun, *, actor: User | None) -> None:
         return
     if run.status == RunStatus.SUCCEEDED:
         transitions.finish_step(step, actor=actor, comment=_("Automation: %(summary)s") % {"summary": run.summary})
+    elif run.status == RunStatus.CANCELLED:
+        # A deliberate cancel is not a failure: the step waits again, the cancel stays in the history.
+        transitions.reset_step(
+            step, actor=actor, comment=_("Automation cancelled: %(summary)s") % {"summary": run.summary}
+        )
     else:
         transitions.fail_step(
             step,

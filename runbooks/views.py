@@ -14,7 +14,7 @@ from changeplans.models import Plan
 from changeplans.permissions import can_create_plan
 
 from . import definition as definitions
-from . import from_plan, instantiate, library, runners
+from . import display, from_plan, instantiate, library, runners
 from .forms import RunbookImportForm, RunbookPlanForm, RunbookSourceForm, SaveAsRunbookForm
 from .models import Runbook, RunbookVersion
 
@@ -54,8 +54,12 @@ def _describe(automation):
 
 
 def _steps_for_display(definition):
-    """Rows for the step table: a block header row, then its steps, numbered as templates ("3", "4.1")."""
+    """Rows for the step table: a block header row, then its steps, numbered as templates ("3", "4.1").
+
+    The step texts show {{ placeholders }} as their parameters' labels (display.readable_step).
+    """
     rows, number = [], 0
+    params = definition.get("parameters", [])
     for item in definition.get("steps", []):
         if "for_each" in item:
             number += 1
@@ -63,7 +67,7 @@ def _steps_for_display(definition):
             for index, step in enumerate(item["steps"], start=1):
                 rows.append(
                     {
-                        "step": step,
+                        "step": display.readable_step(step, params),
                         "number": f"{number}.{index}",
                         "preview": _describe(step["automation"]) if step.get("automation") else "",
                     }
@@ -72,7 +76,7 @@ def _steps_for_display(definition):
             number += 1
             rows.append(
                 {
-                    "step": item,
+                    "step": display.readable_step(item, params),
                     "number": number,
                     "preview": _describe(item["automation"]) if item.get("automation") else "",
                 }
@@ -102,6 +106,9 @@ def runbook_list(request):
         runbook.current_version = by_id.get(runbook.current_id)
         if runbook.current_version:
             runbook.steps_once, runbook.steps_per_node = definitions.step_count(runbook.current_version.definition)
+        runbook.display_title = display.title(
+            runbook.current_version.definition if runbook.current_version else None, runbook.title
+        )
     return render(
         request,
         "runbooks/runbook_list.html",
@@ -130,6 +137,9 @@ def runbook_detail(request, slug):
     number = request.GET.get("version")
     version = _version_or_404(runbook, int(number) if number and number.isdigit() else None)
     definition = version.definition
+    runbook.display_title = display.title(definition, runbook.title)
+    params = definition.get("parameters", [])
+    plan = definition.get("plan", {})
     return render(
         request,
         "runbooks/runbook_detail.html",
@@ -137,6 +147,13 @@ def runbook_detail(request, slug):
             "runbook": runbook,
             "version": version,
             "definition": definition,
+            "parameters": [{**p, "label": display.param_label(p), "help": display.param_help(p)} for p in params],
+            "shown": {
+                "goal": display.readable(plan.get("goal"), params),
+                "downtime": display.readable(plan.get("downtime"), params),
+                "announcement_subject": display.readable(plan.get("announcement_subject"), params),
+                "kind": display.plan_kind_label(plan.get("kind")),
+            },
             "rows": _steps_for_display(definition),
             "default_slack": definitions.DEFAULT_SLACK,
             "services": [
@@ -158,6 +175,7 @@ def runbook_plan_create(request, slug):
         raise PermissionDenied(_("Only authors can create plans."))
     runbook = get_object_or_404(Runbook, slug=slug)
     version = _version_or_404(runbook)
+    runbook.display_title = display.title(version.definition, runbook.title)
     form = RunbookPlanForm(version.definition, request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -179,7 +197,7 @@ def runbook_plan_create(request, slug):
             messages.success(
                 request,
                 _("The plan is created from runbook “%(title)s”. Check its steps and times.")
-                % {"title": runbook.title},
+                % {"title": runbook.display_title},
             )
             return redirect("changeplans:plan_detail", pk=plan.pk)
     return render(
@@ -277,12 +295,14 @@ def runbook_import(request):
             form.add_error("file", str(exc))
         else:
             if created:
-                messages.success(request, _("Runbook “%(title)s” is imported.") % {"title": version.runbook.title})
+                messages.success(
+                    request, _("Runbook “%(title)s” is imported.") % {"title": version.runbook.display_title}
+                )
             else:
                 messages.success(
                     request,
                     _("Version %(number)d of “%(title)s” is imported.")
-                    % {"number": version.number, "title": version.runbook.title},
+                    % {"number": version.number, "title": version.runbook.display_title},
                 )
             return redirect("runbooks:runbook_detail", slug=version.runbook.slug)
     status = 422 if problems or (form.is_bound and form.errors) else 200
@@ -332,7 +352,7 @@ def runbook_from_plan(request, plan_id):
             messages.success(
                 request,
                 _("Runbook “%(title)s” is saved (version %(number)d). Check it; “Edit YAML” changes it.")
-                % {"title": version.runbook.title, "number": version.number},
+                % {"title": version.runbook.display_title, "number": version.number},
             )
             for note in notes:
                 messages.warning(request, note)

@@ -107,7 +107,9 @@ if [[ "$(id -u)" -eq 0 ]]; then
     # Okno's own files: closed to the runner's user (SQLite database, Celery folders, beat schedule, .env).
     mkdir -p "$ROOT/var"
     chmod 0700 "$ROOT/var"
-    find "$ROOT/var" -mindepth 1 -maxdepth 1 ! -name runner -exec chmod go-rwx {} +
+    while IFS= read -r -d '' entry; do
+        chmod go-rwx "$entry" 2>/dev/null || [[ ! -e "$entry" ]]  # SQLite's journal may vanish meanwhile
+    done < <(find "$ROOT/var" -mindepth 1 -maxdepth 1 ! -name runner -print0)
     [[ -f "$ROOT/.env" ]] && chmod 0600 "$ROOT/.env"
     if [[ ${#LISTEN[@]} -eq 0 ]]; then
         case "$SOCKET" in

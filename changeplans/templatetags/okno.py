@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _lazy
 
 from changeplans import extensions
 from changeplans.roles import display_name
+from common.names import name_after_for
 
 register = template.Library()
 
@@ -51,6 +52,12 @@ def status_badge(code, label, approval=False):
 @register.filter
 def fullname(user):
     return display_name(user) if user else ""
+
+
+@register.filter
+def fullname_after_for(user):
+    """The name after «for»: «за Турчанинова П.В.» in Russian (common.names)."""
+    return name_after_for(display_name(user)) if user else ""
 
 
 @register.filter

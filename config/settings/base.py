@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "runbooks",
     "planio",
     "demo",
+    "config.apps.OknoConfig",  # system checks of these settings (config/checks.py)
 ]
 
 MIDDLEWARE = [
@@ -203,7 +204,7 @@ EMAIL_TIMEOUT = int(env("EMAIL_TIMEOUT", "30"))
 
 # Celery: Redis in production; without Redis a folder on disk (kombu's filesystem transport), so
 # `make run` has a real worker and beat with no server. Due work itself lives in database rows.
-CELERY_BROKER_URL = env("CELERY_BROKER_URL", REDIS_URL or "filesystem://")
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", REDIS_URL or "filesystem://localhost/")  # (a host: kombu warns without)
 CELERY_QUEUE_DIR = BASE_DIR / "var" / "celery-queue"
 if CELERY_BROKER_URL.startswith("filesystem://"):
     CELERY_BROKER_TRANSPORT_OPTIONS = {
@@ -243,7 +244,10 @@ OKNO_SIGNATURE = env("OKNO_SIGNATURE", "Департамент ИТ")
 
 # --- Notifications: e-mail outbox, durable scheduler, sign-off reminders (docs/notifications.md) ---
 # Absolute links in e-mails (the one-click sign-off link) start with this address, no trailing slash.
+# `make run` sets it from its HOST and PORT. `manage.py check` refuses a malformed one (config/checks.py).
 OKNO_BASE_URL = env("OKNO_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+# True in production: `check` also refuses a missing OKNO_BASE_URL or one naming this machine (localhost).
+OKNO_BASE_URL_PUBLIC = False
 OKNO_EMAIL_MAX_ATTEMPTS = 5  # tries per e-mail; waits double from OKNO_EMAIL_RETRY_SECONDS
 OKNO_EMAIL_RETRY_SECONDS = 60
 # A row left in "sending" this long (a worker died mid-send) is tried again; keep it above EMAIL_TIMEOUT.
@@ -352,7 +356,13 @@ CELERY_BEAT_SCHEDULE = {
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    # A 403 is logged at INFO without a traceback (config/log_filters.py).
+    "filters": {"quiet_refusals": {"()": "config.log_filters.QuietRefusals"}},
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
-    "loggers": {"weasyprint": {"level": "WARNING"}, "fontTools": {"level": "WARNING"}},
+    "loggers": {
+        "weasyprint": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},
+        "django.request": {"filters": ["quiet_refusals"]},
+    },
 }

@@ -8,6 +8,9 @@ DATABASE_URL = env("DATABASE_URL", required=True)
 if not env("OKNO_SECRETS_KEYS"):
     env("OKNO_SECRETS_KEYS", required=True)  # cluster credentials must not be encrypted with a derived key
 DEBUG = False
+# Links in e-mails: no default here; a missing or local address fails `manage.py check` (and so `migrate`).
+OKNO_BASE_URL = env("OKNO_BASE_URL", "").rstrip("/")
+OKNO_BASE_URL_PUBLIC = True
 
 # --- HTTPS (docs/deployment.md "Security settings"); `manage.py check --deploy` is clean with these ---
 # The TLS-terminating proxy names the scheme in this header and overwrites what clients send;

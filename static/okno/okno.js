@@ -2,9 +2,13 @@
 (function () {
   "use strict";
 
+  // At most MAX_TOASTS at once (the oldest goes); a page may dock them in its own layout ([data-toast-dock],
+  // the board: there they cover none of its parts).
+  var MAX_TOASTS = 3;
   function toast(text, level) {
-    var box = document.getElementById("okno-toasts");
+    var box = document.querySelector("[data-toast-dock]") || document.getElementById("okno-toasts");
     if (!box) return;
+    while (box.children.length >= MAX_TOASTS) box.removeChild(box.firstElementChild);
     var el = document.createElement("div");
     el.className = "toast align-items-center border-0 text-bg-" + (level || "success");
     el.setAttribute("role", "status");

@@ -132,7 +132,7 @@ def test_duty_officer_runs_the_plan_through_a_rollback(page, new_context, transa
     page.locator("#finish-details input[name=comment]").fill("Работы перенесены")
     page.locator("#finish-rollback").click()
     # Then it is refused while step 2 still runs, and the toast says so
-    expect(page.locator("#okno-toasts .toast.text-bg-warning")).to_be_visible()
+    expect(page.locator("#board-toasts .toast.text-bg-warning")).to_be_visible()  # docked in the board's bar
     assert Plan.objects.get(pk=plan.pk).status == PlanStatus.IN_PROGRESS
     expect(page.locator("#finish-details input[name=comment]")).to_have_value("Работы перенесены")
     # In rollback mode a running step can still be ended

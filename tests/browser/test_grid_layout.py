@@ -194,10 +194,10 @@ def test_the_last_column_cannot_be_hidden_and_the_reason_is_shown(new_context):
 
 def test_the_chooser_on_a_phone(new_context):
     _plan, page, errors = open_seed(new_context, PHONE, is_mobile=True, has_touch=True)
-    # The page does not scroll sideways; the table does, inside its card
+    # Neither the page nor the table scrolls sideways: each step is a card (static/okno/phone.css)
     size = widths(page)
     assert size["doc"] <= PHONE["width"] + 1, size
-    assert size["wrap"] > size["wrapClient"] + 100, size
+    assert size["wrap"] <= size["wrapClient"] + 1, size
 
     # The chooser opens within the screen and works with a tap
     page.locator("#column-chooser > summary").tap()
@@ -208,7 +208,7 @@ def test_the_chooser_on_a_phone(new_context):
     shot(page, "grid-columns-phone.png")
     with page.expect_response(lambda r: r.url.endswith("/plans/columns/")):
         page.locator("label[for=column-risk_mitigation]").tap()
-    expect(page.locator("#steps-table thead th.okno-f-risk_mitigation")).to_be_hidden()
+    expect(page.locator("#steps-table td.okno-f-risk_mitigation").first).to_be_hidden()
     # A tap outside closes it
     page.locator("#plan-header h1").tap()
     expect(menu).to_be_hidden()

@@ -37,8 +37,9 @@ NSK = zoneinfo.ZoneInfo("Asia/Novosibirsk")
 
 
 def squash(text):
-    """Text without any whitespace: table cells wrap lines wherever the column is narrow."""
-    return re.sub(r"\s+", "", text)
+    """Text without any whitespace: table cells wrap lines wherever the column is narrow, and without the hyphens
+    of words hyphenated at a line end (U+2010, which WeasyPrint adds)."""
+    return re.sub(r"\s+", "", re.sub("\u2010\\s*\n", "", text))
 
 
 def pdf_pages(pdf):

@@ -189,7 +189,7 @@ def test_completion_delay_and_banner_texts(demo_plan):
         text,
         [
             "Плановые работы завершены.",
-            "Время начала",
+            "Фактическое время начала",  # the planned start until the work has started
             "20:00/20.03.2025",
             "Фактическое время окончания",
             "22:47/20.03.2025",

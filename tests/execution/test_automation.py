@@ -221,3 +221,104 @@ def test_an_ended_plan_leaves_no_banner_up(plan, duty_officer, django_capture_on
     assert not Banner.objects.filter(plan=plan, shown_until__isnull=True).exists()
     assert plan.events.filter(comment__startswith="Баннер снят").exists()
     assert {row.state for row in rows(plan).values() if row.state != ScheduleState.DONE} <= {ScheduleState.CANCELLED}
+
+
+# --- a plan that goes wrong: closing steps wait for the duty officer to end it (issue 15, item 3) -----------
+
+
+def _go_wrong(plan, duty_officer, capture):
+    """Approved, banner up, started, the work step failed, rollback mode."""
+    set_status(plan, PlanStatus.APPROVED)
+    with capture(execute=True):
+        scheduler.run_due(now=plan.window_start)
+    with capture(execute=True):
+        transitions.start_plan(plan.pk, actor=duty_officer, override_reason="тест")
+    work = step(plan, 3)
+    with capture(execute=True):
+        transitions.tick(work.pk, "start", actor=duty_officer)
+    with capture(execute=True):
+        transitions.tick(work.pk, "failed", actor=duty_officer, reason="Calico не поднялся")
+    with capture(execute=True):
+        transitions.enter_rollback(plan.pk, actor=duty_officer, reason="Возвращаем Flannel")
+
+
+@pytest.mark.parametrize(
+    ("outcome", "subject", "says"),
+    [
+        ("completed_with_rollback", "Работы завершены с откатом", "Плановые работы завершены с откатом"),
+        ("failed", "Работы не выполнены", "Плановые работы не выполнены."),
+    ],
+)
+def test_closing_steps_wait_in_rollback_then_the_notice_fits_the_outcome(
+    plan, duty_officer, django_capture_on_commit_callbacks, outcome, subject, says
+):
+    capture = django_capture_on_commit_callbacks
+    _go_wrong(plan, duty_officer, capture)
+    banner_off, completion = step(plan, 4), step(plan, 5)
+    # While the plan is rolled back, banner off and the completion notice do not fire by themselves
+    held = rows(plan)
+    assert all(held[s.pk].state == ScheduleState.CANCELLED for s in (banner_off, completion) if s.pk in held)
+    with capture(execute=True):
+        scheduler.run_due(now=plan.window_end + timedelta(hours=1))
+    # (a row handed to the dispatcher before rollback mode began does not run either)
+    payload = {"plan_id": plan.pk, "step_id": completion.pk}
+    assert automatic_steps.run_step(payload).startswith("Не выполнено: идёт откат")
+    assert step(plan, 4).status == StepStatus.PENDING and step(plan, 5).status == StepStatus.PENDING
+    assert not OutboundEmail.objects.filter(group=automatic_steps.step_group(plan.pk, completion.pk)).exists()
+    assert Banner.objects.filter(plan=plan, shown_until__isnull=True).count() == 1
+
+    # When the duty officer ends the work
+    with capture(execute=True):
+        transitions.finish_plan(plan.pk, actor=duty_officer, outcome=outcome, comment="Работы перенесены")
+    plan.refresh_from_db()
+    # Then the banner comes down and the notice that fits the outcome goes out, with the actual times
+    assert step(plan, 4).status == StepStatus.DONE
+    assert not Banner.objects.filter(plan=plan, shown_until__isnull=True).exists()
+    emails = list(OutboundEmail.objects.filter(group=automatic_steps.step_group(plan.pk, completion.pk)))
+    assert len(emails) == 2 and all(e.subject.startswith(subject) for e in emails)
+    text = emails[0].text
+    started = plan.started_at.astimezone(plan.tz)
+    finished = plan.finished_at.astimezone(plan.tz)
+    assert says in text and "штатном режиме" not in text and "Благодарим за терпение" not in text
+    assert f"Фактическое время начала\n\t{started:%H:%M/%d.%m.%Y}" in text
+    assert f"Фактическое время окончания\n\t{finished:%H:%M/%d.%m.%Y}" in text
+    assert f"{plan.window_start.astimezone(plan.tz):%H:%M/%d.%m.%Y}" not in text  # not the planned start
+    with capture(execute=True):
+        for email in emails:
+            deliver(email.pk)
+    assert step(plan, 5).status == StepStatus.DONE
+
+
+def test_a_completed_plan_still_says_completed(plan, duty_officer, django_capture_on_commit_callbacks):
+    set_status(plan, PlanStatus.APPROVED)
+    with django_capture_on_commit_callbacks(execute=True):
+        transitions.start_plan(plan.pk, actor=duty_officer, override_reason="тест")
+    plan.refresh_from_db()
+    from changeplans import announcements
+
+    subject, text, html = announcements.render(plan, "completion")
+    assert subject.startswith("Работы завершены:") and "Плановые работы завершены." in text
+    assert "Сервисы работают в штатном режиме" in text and "Благодарим за терпение!" in text
+    assert "Сервисы работают в штатном режиме" in html
+
+
+def test_the_migration_updates_only_unedited_completion_templates(monkeypatch):
+    import hashlib
+    import importlib
+
+    from django.apps import apps as django_apps
+
+    from notifications import messages
+    from notifications.models import MessageTemplate
+
+    migration = importlib.import_module("notifications.migrations.0008_completion_outcome")
+    old = ("Старая тема", "Старый текст", "<p>Старый</p>")
+    monkeypatch.setitem(migration.OLD, "ru", tuple(hashlib.sha256(part.encode()).hexdigest() for part in old))
+    MessageTemplate.objects.filter(kind="completion").delete()
+    MessageTemplate.objects.create(kind="completion", language="ru", subject=old[0], text=old[1], html=old[2])
+    MessageTemplate.objects.create(kind="completion", language="en", subject="Mine", text="Edited", html="")
+    migration.update_completion(django_apps, None)
+    ru = MessageTemplate.objects.get(kind="completion", language="ru")
+    assert (ru.subject, ru.text, ru.html) == messages.default_template("completion", "ru")
+    assert "outcome" in ru.text
+    assert MessageTemplate.objects.get(kind="completion", language="en").text == "Edited"

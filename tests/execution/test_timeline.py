@@ -73,15 +73,16 @@ def evening():
     )
 
 
-def test_before_the_start_the_projection_is_the_plan(evening):
+def test_before_the_start_there_is_no_projection(evening):
     plan, steps = load(evening)
     with CaptureQueriesContext(connection) as queries:
         result = timeline.build(plan, steps, now=nsk(20, 12))
     assert len(queries) == 0
     assert [bar.number for bar in result.bars] == [1, 2, 3, 4]
     assert [bar.lane for bar in result.bars] == [0, 0, 1, 0]
-    # Best: 21:00 + max(20, 40) + 10 = 21:50; worst: 21:00 + 60 + 20 = 22:20
-    assert (result.projected_best, result.projected_worst) == (nsk(20, 21, 50), nsk(20, 22, 20))
+    # Not started: no forecast (issue 15); the planned bars show the plan.
+    assert (result.projected_best, result.projected_worst) == (None, None) and result.summary == ""
+    assert (result.planned_end_best, result.planned_end_worst) == (nsk(20, 21, 50), nsk(20, 22, 20))
     assert result.late_minutes == 0 and result.overruns == []
     assert all(bar.actual_start is None for bar in result.bars)
 
@@ -166,8 +167,8 @@ def test_a_plan_crossing_midnight():
         < result.window_end_x
         < result.projected_worst_x
     )
-    labels = [tick.label for tick in result.ticks]
-    assert "00:00 21.03" in labels and "23:00" in labels
+    labels = [(tick.label, tick.sub) for tick in result.ticks]
+    assert ("00:00", "21.03") in labels and ("23:00", "20.03") in labels
 
 
 def test_a_finished_plan_reports_its_actual_end(evening):

@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -191,6 +192,7 @@ class MakeRun:
                 "OKNO_USE_WORKER",
                 "EMAIL_BACKEND",
                 "OKNO_RUNNER_SOCKET",
+                "OKNO_BASE_URL",
             }
         }
         env["OKNO_RUNNER_RUN_DIR"] = str(run_dir)
@@ -316,6 +318,63 @@ def test_a_second_beat_refuses_to_start_while_one_lives(project_copy):
     assert second.returncode != 0
     assert "already exists" in second.stderr + second.stdout
     assert _beats(copy) == [beat]
+
+
+def _make(copy, *args):
+    env = {key: value for key, value in os.environ.items() if key not in {"DATABASE_URL", "REDIS_URL"}}
+    return subprocess.run(
+        ["make", *args, f"VENV={ROOT / '.venv'}"], cwd=copy, env=env, capture_output=True, text=True, timeout=120
+    )
+
+
+def test_make_run_prints_the_logins_last_with_its_own_address_and_demo_reset_starts_over(project_copy):
+    """Issue 15, items 2 and 12: the summary comes after every start-up line, its addresses (and the workers'
+    e-mail links) carry the port `make run` was given, and `make demo-reset` gives the first state back."""
+    copy, run_dir, runs = project_copy
+    runs.append(run := MakeRun(copy, run_dir))
+    base = f"http://127.0.0.1:{run.port}"
+    log = copy / run.log.name
+
+    # When `make run PORT=…` is up, its summary printed
+    def summary_printed():
+        assert run.process.poll() is None, f"make run ended: {log.read_text()[-3000:]}"
+        text = log.read_text()
+        return text if f"Okno: {base}/" in text else None
+
+    text = wait_for(summary_printed, timeout=300, interval=0.5, message="the summary of make run")
+    # Then the logins and full addresses come after the web server's and the workers' start-up lines
+    summary_at = text.index("khasanov")
+    assert summary_at > text.index("Starting development server")
+    assert summary_at > text.rfind("celery"), text
+    summary = text[summary_at:]
+    for path in ("/plans/1/", "/runbooks/", "/plans/3/board/", "/plans/2/announcements/"):
+        assert f"{base}{path}" in summary
+    # and the start-up noise is gone: no banners, no per-process lines of axes or kombu
+    for noise in ("-------------- [queues]", "celery beat v", "AXES: BEGIN", "No hostname was supplied"):
+        assert noise not in text, noise
+    # and the workers, which send the e-mails, write links to this port
+    worker = _pid(copy / "var" / "celery-worker.pid")
+    environ = Path(f"/proc/{worker}/environ").read_bytes().split(b"\0")
+    assert f"OKNO_BASE_URL={base}".encode() in environ
+
+    # When the demo is changed and `make demo-reset` is asked for while it runs, it refuses
+    database = copy / "var" / "okno.sqlite3"
+    with sqlite3.connect(database) as db:
+        db.execute("UPDATE changeplans_plan SET title = 'changed' WHERE id = 1")
+    refused = _make(copy, "demo-reset")
+    assert refused.returncode != 0 and "Ctrl+C" in refused.stderr
+    # When make run is stopped and the demo reset
+    run.stop()
+    wait_for(lambda: not _processes_of(copy), timeout=60, message="make run to end")
+    reset = _make(copy, "demo-reset")
+    assert reset.returncode == 0, reset.stderr
+    assert not database.exists()
+    # Then the next make run loads the demo in its first state
+    runs.append(again := MakeRun(copy, run_dir))
+    again.wait_ready()
+    with sqlite3.connect(database) as db:
+        assert db.execute("SELECT title FROM changeplans_plan WHERE id = 1").fetchone()[0] != "changed"
+        assert db.execute("SELECT count(*) FROM changeplans_plan").fetchone()[0] == 3
 
 
 # --- the soak's plan and its check (scripts/soak.sh) ---------------------------------------------

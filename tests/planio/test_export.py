@@ -318,7 +318,7 @@ def test_signoff_matrix_with_statuses_and_a_deputy():
         "СОГЛАСОВАНО",
     ]
     # Row 5 signed by Turchaninov's deputy: the status says who signed for whom.
-    assert signoff[5] == ["5", "инженер", "Турчанинов П.В.", "СОГЛАСОВАНО\nИванов П.С. за Турчанинов П.В."]
+    assert signoff[5] == ["5", "инженер", "Турчанинов П.В.", "СОГЛАСОВАНО\nИванов П.С. за Турчанинова П.В."]
     assert signoff[6][3] == "НА СОГЛАСОВАНИИ"
     assert signoff[10] == ["10", "", "Дежурный НЭС", "НЕ ОЗНАКОМЛЕН"]
 

@@ -12,6 +12,7 @@ from changeplans.models import PlanEvent, Step
 from runbooks import runs
 from runbooks.choices import RunStatus
 from runbooks.models import AutomationRun, RunLine, Secret
+from runbooks.runners.base import Outcome, Redactor
 from tests.runbooks.automation_fixtures import automate, make_plan
 
 pytestmark = pytest.mark.django_db
@@ -156,7 +157,32 @@ def test_a_queued_run_cancelled_before_a_worker_takes_it(running_plan, operator,
     assert run.status == RunStatus.CANCELLED
     assert runs.execute_run(run.pk) is None  # the worker that gets it later does nothing
     s.refresh_from_db()
-    assert s.status == StepStatus.FAILED
+    # A deliberate cancel is not a failure: the step waits again, and the history says who cancelled.
+    assert s.status == StepStatus.PENDING and s.actual_start is None and s.started_by is None
+    events = PlanEvent.objects.filter(plan=running_plan).order_by("pk")
+    assert list(events.filter(object_type="automationrun").values_list("to_status", flat=True)) == [
+        "queued",
+        "cancelled",
+    ]
+    last = events.filter(object_type="step", object_id=s.pk).last()
+    assert (last.from_status, last.to_status, last.actor) == ("in_progress", "pending", operator)
+    assert "cancelled" in last.comment.lower()
+
+
+def test_a_running_run_cancelled_puts_its_step_back_to_waiting(running_plan, operator):
+    s = step(running_plan, 1)
+    automate(s, ["true"])
+    run = runs.request_run(s.pk, actor=operator)
+    assert runs._claim(run.pk) is not None  # a worker has it: the cancel is a request the worker sees
+    runs.cancel_run(run.pk, actor=operator)
+    ended = runs._finish(run.pk, Outcome(status=RunStatus.CANCELLED, exit_code=-15), Redactor(), "")
+    assert ended.status == RunStatus.CANCELLED and ended.summary.startswith("Cancelled by")
+    s.refresh_from_db()
+    assert s.status == StepStatus.PENDING and s.done_by is None
+    assert not PlanEvent.objects.filter(object_type="step", object_id=s.pk, to_status=StepStatus.FAILED).exists()
+    # The step can be run again.
+    again = runs.request_run(s.pk, actor=operator)
+    assert again.status == RunStatus.QUEUED
 
 
 def test_a_run_whose_worker_stopped_beating_is_reported_lost_not_rerun(running_plan, operator):

@@ -5,6 +5,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from common.links import absolute_url
 from demo.plans import DEMO_PASSWORD, DEMO_USERS, load_demo, load_scheduled_demo
 from demo.runbooks import load_automation_demo, load_runbook_demo
 from execution.automatic_steps import next_fire_time
@@ -42,18 +43,21 @@ class Command(BaseCommand):
             )
 
     def _write_links(self, plan, scheduled, runbooks, automated):
-        """Where to look: the seed plan, the runbook library, the automation demo and the announcements demo."""
-        self.stdout.write(_("Demo plan: %(path)s") % {"path": reverse("changeplans:plan_detail", args=[plan.pk])})
+        """Where to look, as full addresses (OKNO_BASE_URL, which `make run` sets from its HOST and PORT): the seed
+        plan, the runbook library, the automation demo and the announcements demo."""
+        self.stdout.write(
+            _("Demo plan: %(path)s") % {"path": absolute_url(reverse("changeplans:plan_detail", args=[plan.pk]))}
+        )
         self.stdout.write(
             _("Runbooks: %(path)s — %(count)d in the library")
-            % {"path": reverse("runbooks:runbook_list"), "count": runbooks}
+            % {"path": absolute_url(reverse("runbooks:runbook_list")), "count": runbooks}
         )
         self.stdout.write(
             _("Automation demo: %(path)s — log in as operator, start the work, run the steps")
-            % {"path": reverse("execution:plan_board", args=[automated.pk])}
+            % {"path": absolute_url(reverse("execution:plan_board", args=[automated.pk]))}
         )
         due = next_fire_time(scheduled)
-        path = reverse("execution:plan_announcements", args=[scheduled.pk])
+        path = absolute_url(reverse("execution:plan_announcements", args=[scheduled.pk]))
         if due:
             self.stdout.write(
                 _("Announcements demo: %(path)s — next automatic step at %(time)s; e-mails land in /mailbox/ (admin)")
