@@ -519,15 +519,13 @@ def test_phone_viewport(new_context):
     shot(page, "phone.png")
     shot(page, "phone-full.png", full_page=True)
 
-    # The page itself does not scroll sideways; the step table does, inside its wrapper.
+    # Neither the page nor the step table scrolls sideways: on a phone each step is a card (static/okno/phone.css).
     assert page.evaluate("document.documentElement.scrollWidth") <= 390 + 1
     wrap = page.locator(".okno-steps-wrap")
     sizes = wrap.evaluate("el => [el.scrollWidth, el.clientWidth]")
-    assert sizes[0] > sizes[1] + 100, sizes
+    assert sizes[0] <= sizes[1] + 1, sizes
     wrap.evaluate("el => el.scrollIntoView({block: 'start', behavior: 'instant'})")
     shot(page, "phone-table.png")
-    wrap.evaluate("el => { el.scrollLeft = 400; }")
-    assert wrap.evaluate("el => el.scrollLeft") > 0
 
     # The title is on screen and wraps instead of running off it.
     title = page.locator("#plan-header h1")

@@ -46,6 +46,11 @@ def pick(page, row, text, label):
     expect(who).to_have_value(label)
 
 
+def matrix_settled(page):
+    """Wait until no htmx request of the page is on its way."""
+    page.wait_for_function("() => !document.querySelector('.htmx-request')")
+
+
 def test_the_author_builds_a_six_row_matrix_and_submits(page, transactional_db):
     # Given a draft with one step and no matrix, its author (no administrator anywhere), five colleagues and
     # the duty officers' group
@@ -74,6 +79,7 @@ def test_the_author_builds_a_six_row_matrix_and_submits(page, transactional_db):
         ("начальник ОРИС", "марч", "Марченко М.С.", "2"),
     ]
     for index, (title, typed, label, stage) in enumerate(wanted):
+        matrix_settled(page)  # the row picked above is saved (its answer swaps the matrix, the button with it)
         page.locator("#matrix-add-row").click()
         expect(edit_rows).to_have_count(index + 1)
         row = edit_rows.nth(index)
@@ -86,6 +92,7 @@ def test_the_author_builds_a_six_row_matrix_and_submits(page, transactional_db):
             row.locator("input.okno-matrix-stage").fill(stage)
             row.locator("input.okno-matrix-stage").press("Enter")
     # The sixth row: the duty group acknowledges (kind first: a group cannot approve)
+    matrix_settled(page)
     page.locator("#matrix-add-row").click()
     expect(edit_rows).to_have_count(6)
     duty_row = edit_rows.nth(5)
@@ -93,6 +100,7 @@ def test_the_author_builds_a_six_row_matrix_and_submits(page, transactional_db):
     pick(page, duty_row, "дежур", "Дежурный")
 
     # When a seventh row is added by mistake and removed, and the last approver is moved up one place
+    matrix_settled(page)
     page.locator("#matrix-add-row").click()
     expect(edit_rows).to_have_count(7)
     edit_rows.nth(6).locator(".okno-matrix-delete").click()
