@@ -129,5 +129,10 @@ bench-cell: install-test
 bench-import: install-test
 	$(PY) bench/import_docx.py
 
+# Pages at 50,000 plans and 500,000 history events against their floors; fails when a query count grows (issue 16).
+.PHONY: bench-scale
+bench-scale: install-test
+	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:6379/11} $(PY) bench/scale.py $(BENCH_ARGS)
+
 clean:
 	rm -rf $(VENV) var

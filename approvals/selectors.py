@@ -5,6 +5,7 @@ plans or rows there are (tests/approvals/test_views.py counts them). The guards 
 services apply (approvals.conditions), so a refusal shown as a hint is the refusal a post would get.
 """
 
+import datetime
 import functools
 import operator
 from collections.abc import Iterable
@@ -12,7 +13,8 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser, Group, User
-from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet, Subquery
+from django.db import connection
+from django.db.models import Exists, IntegerField, Max, OuterRef, Q, QuerySet, Subquery
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
@@ -39,14 +41,14 @@ def signoff_plan(plan_id: int) -> Plan:
 # --- rows waiting for a user (the inbox and the navigation badge) ------------------------------------
 
 
-def waiting_rows(user: User) -> QuerySet[ApprovalRow]:
+def waiting_rows(user: User, today: datetime.date | None = None) -> QuerySet[ApprovalRow]:
     """Rows waiting for `user`, in one query whatever the number of plans.
 
     Plans in review only. Approval rows: pending, in the open stage of their plan (the lowest stage with an
     approval row not yet approved), of the user or of someone who delegated to the user today.
     Acknowledgement rows: not yet acknowledged, of the user or of one of the user's groups.
     """
-    today = timezone.localdate()
+    today = today or timezone.localdate()
     principals = Delegation.objects.filter(deputy=user, starts_on__lte=today, ends_on__gte=today).values("principal_id")
     groups = get_user_model().groups.through.objects.filter(user_id=user.pk).values("group_id")
     open_stage = (
@@ -55,13 +57,23 @@ def waiting_rows(user: User) -> QuerySet[ApprovalRow]:
         .order_by("stage")
         .values("stage")[:1]
     )
-    approvals = Q(kind=RowKind.APPROVAL, status=ApprovalStatus.PENDING, stage=Subquery(open_stage)) & (
-        Q(user=user) | Q(user_id__in=principals)
+    # The stage subquery last: PostgreSQL keeps this order inside an OR, and the people narrow the rows first.
+    approvals = (
+        Q(kind=RowKind.APPROVAL, status=ApprovalStatus.PENDING)
+        & (Q(user=user) | Q(user_id__in=principals))
+        & Q(stage=Subquery(open_stage))
     )
     acknowledgements = Q(kind=RowKind.ACKNOWLEDGEMENT, status=ApprovalStatus.NOT_ACKNOWLEDGED) & (
         Q(user=user) | Q(group_id__in=groups)
     )
     return ApprovalRow.objects.filter(plan__status=PlanStatus.IN_REVIEW).filter(approvals | acknowledgements)
+
+
+class _Count(Subquery):
+    """COUNT(*) of a subquery, as a value of the outer query."""
+
+    template = "(SELECT COUNT(*) FROM (%(subquery)s) _count)"
+    output_field = IntegerField()
 
 
 def waiting_count(user: AnyUser) -> int:
@@ -75,6 +87,51 @@ def waiting_count(user: AnyUser) -> int:
 SIGNER_ROLES = (Role.APPROVER, Role.DUTY_OFFICER)
 
 
+def _access_query(user: User, today: datetime.date) -> QuerySet[Any]:
+    """The navigation's one query: (is any row ever the user's, how many rows wait for the user).
+
+    "Is any row ever mine" stops at the first row found through the user, deputy and group indexes; the
+    waiting rows are found from the plans in review (their status index): neither grows with the history of
+    decided rows."""
+    principals = Delegation.objects.filter(deputy=user, starts_on__lte=today, ends_on__gte=today).values("principal_id")
+    groups = get_user_model().groups.through.objects.filter(user_id=user.pk).values("group_id")
+    return (
+        get_user_model()
+        .objects.filter(pk=user.pk)
+        .annotate(
+            named=Exists(ApprovalRow.objects.filter(user=user))
+            | Exists(ApprovalRow.objects.filter(user_id__in=principals))
+            | Exists(ApprovalRow.objects.filter(group_id__in=groups)),
+            waiting=_Count(waiting_rows(user, today).order_by().values("pk")),
+        )
+        .values_list("named", "waiting")
+    )
+
+
+# Every page asks; building the query through the ORM cost more than running it. It is built once per process
+# and database, for a stand-in user and day whose parameters are then swapped for the real ones.
+_STAND_IN_USER = 2_147_480_001
+_STAND_IN_DAY = datetime.date(1901, 1, 2)
+_access_sql: dict[str, tuple[str, tuple[Any, ...]]] = {}
+
+
+def _access_counts(user: User) -> tuple[bool, int]:
+    vendor, adapt = connection.vendor, connection.ops.adapt_datefield_value  # SQLite: dates as text
+    if vendor not in _access_sql:
+        query = _access_query(get_user_model()(pk=_STAND_IN_USER), _STAND_IN_DAY).query
+        sql, params = query.sql_with_params()
+        if _STAND_IN_USER not in params or adapt(_STAND_IN_DAY) not in params:
+            raise AssertionError("the navigation query lost its stand-in parameters")
+        _access_sql[vendor] = (sql, tuple(params))
+    sql, params = _access_sql[vendor]
+    day, today = adapt(_STAND_IN_DAY), adapt(timezone.localdate())
+    values = [user.pk if p == _STAND_IN_USER else today if p == day else p for p in params]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, values)
+        named, waiting = cursor.fetchone()
+    return bool(named), int(waiting)
+
+
 def inbox_access(user: AnyUser) -> tuple[bool, int]:
     """(may `user` use "Awaiting my sign-off", how many rows wait for them) in one query, for the navigation.
 
@@ -83,14 +140,9 @@ def inbox_access(user: AnyUser) -> tuple[bool, int]:
     """
     if not user.is_authenticated:
         return False, 0
-    today = timezone.localdate()
-    principals = Delegation.objects.filter(deputy=user, starts_on__lte=today, ends_on__gte=today).values("principal_id")
-    groups = get_user_model().groups.through.objects.filter(user_id=user.pk).values("group_id")
-    named = Q(user=user) | Q(user_id__in=principals) | Q(group_id__in=groups)
-    waiting = waiting_rows(user).filter(pk=OuterRef("pk"))
-    counts = ApprovalRow.objects.filter(named).aggregate(rows=Count("pk"), waiting=Count("pk", filter=Exists(waiting)))
-    may = counts["rows"] > 0 or any(has_role(user, role) for role in SIGNER_ROLES)
-    return may, counts["waiting"]
+    named, waiting = _access_counts(user)
+    may = named or any(has_role(user, role) for role in SIGNER_ROLES)
+    return may, waiting
 
 
 def may_sign(user: AnyUser) -> bool:
@@ -145,28 +197,35 @@ def _change_counts(spans: dict[int, tuple[int, int]]) -> dict[int, int]:
     }
 
 
-def inbox_entries(user: User) -> list[dict[str, Any]]:
-    """What the inbox shows: each waiting row with its plan, the version to sign and how many things changed
-    since the version the user last decided on. A fixed number of queries, however many plans wait."""
+def inbox_rows(user: User) -> QuerySet[ApprovalRow]:
+    """The inbox's rows in its order (the soonest window first), for a page of them to be taken."""
     latest = PlanVersion.objects.filter(plan=OuterRef("plan")).order_by("-number").values("number")[:1]
-    rows = list(
+    return (
         waiting_rows(user)
         .select_related("plan", "user", "group")
         .annotate(latest_version=Subquery(latest))
         .order_by("plan__window_start", "plan_id", "position")
     )
-    plan_ids = {row.plan_id for row in rows}
+
+
+def inbox_entries(user: User, rows: Iterable[ApprovalRow] | None = None) -> list[dict[str, Any]]:
+    """What the inbox shows: each waiting row (`rows`: a page of inbox_rows; default: all) with its plan, the
+    version to sign and how many things changed since the version the user last decided on. A fixed number
+    of queries, however many plans wait."""
+    # Annotated by inbox_rows: latest_version.
+    shown: list[Any] = list(inbox_rows(user) if rows is None else rows)
+    plan_ids = {row.plan_id for row in shown}
     last = last_decided_versions(user, plan_ids) if plan_ids else {}
     # Only plans changed since the user's last decision need a diff: their two snapshots, in one query.
     changes = _change_counts(
         {
             row.plan_id: (last[row.plan_id], row.latest_version)
-            for row in rows
+            for row in shown
             if last.get(row.plan_id) and row.latest_version and last[row.plan_id] < row.latest_version
         }
     )
     entries = []
-    for row in rows:
+    for row in shown:
         _mark_waiting_row(row, user)
         entries.append(
             {

@@ -15,7 +15,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from changeplans import versioning
+from changeplans import pdf_archive, versioning
 from changeplans.choices import EventKind, PlanStatus
 from changeplans.history import record_event
 from changeplans.models import Plan, PlanVersion
@@ -437,6 +437,7 @@ def submit_plan(plan_id: int, *, actor: User) -> PlanVersion:
         comment=_("Submitted as version %(n)d") % {"n": version.number},
     )
     _notify("submitted", plan.pk, [row.pk for row in _rows_to_ask(rows)])
+    pdf_archive.request_pdf(plan.pk, "submitted")
     return version
 
 
@@ -691,3 +692,4 @@ def _maybe_approve_plan(plan: Plan, rows: list[ApprovalRow], actor: User) -> Non
         for callback in on_plan_approved:
             callback(plan, current, rows, actor)
         _notify("approved", plan.pk)
+        pdf_archive.request_pdf(plan.pk, "approved")

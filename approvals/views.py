@@ -6,10 +6,12 @@ Each action answers an htmx request with the refreshed part of the page it came 
 toast; a plain form post is redirected back with a message.
 """
 
+from urllib.parse import urlsplit
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpResponse, HttpResponseBadRequest
+from django.http import Http404, HttpResponse, HttpResponseBadRequest, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -21,6 +23,7 @@ from django_htmx.http import reswap
 from changeplans.models import Plan
 from changeplans.selectors import plan_history
 from common.htmx import forbidden, toast
+from common.pagination import paginate
 
 from . import selectors, services
 from .forms import (
@@ -66,8 +69,23 @@ def _render_matrix(request, plan_id, *, status=200, extra=None):
     return response
 
 
+def _inbox_context(request, number=None, query=None):
+    """The inbox page's entries: one page of the waiting rows (common/pagination.py)."""
+    page = paginate(request, selectors.inbox_rows(request.user), number=number, query=query)
+    return {"entries": selectors.inbox_entries(request.user, page.items), "page": page}
+
+
+def _shown_page(request):
+    """(page number, parameters) of the inbox page an action came from (htmx sends its address)."""
+    current = request.htmx.current_url if request.htmx else None
+    query = QueryDict(urlsplit(current).query) if current else QueryDict()
+    raw = query.get("page", "")
+    return (int(raw) if raw.isdigit() and int(raw) > 0 else 1), query
+
+
 def _render_inbox(request, *, status=200, extra=None):
-    context = {"entries": selectors.inbox_entries(request.user), **(extra or {})}
+    number, query = _shown_page(request)
+    context = {**_inbox_context(request, number, query), **(extra or {})}
     html = render_to_string("approvals/inbox.html#inbox", context, request=request) + _oob(
         "approvals/inc/nav_count.html", {}, request
     )
@@ -216,7 +234,7 @@ def inbox(request):
     """ "Awaiting my sign-off": the rows the user is asked to decide on now."""
     if not selectors.may_sign(request.user):
         raise PermissionDenied(_("Nobody asks you to sign: this page is for approvers and duty officers."))
-    context = {"entries": selectors.inbox_entries(request.user)}
+    context = _inbox_context(request)
     partial = request.htmx and not request.htmx.boosted
     response = render(request, "approvals/inbox.html#inbox" if partial else "approvals/inbox.html", context)
     response["Vary"] = "HX-Request"

@@ -1,15 +1,19 @@
-"""A cell save on a 100-step plan, in a real browser, against the same round trip to a bare view (issue 13).
+"""A cell save on plans of 100 and 2,000 steps against a bare view with the same answer, and in a real browser
+(issues 13 and 16).
 
     make bench-cell
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/okno .venv/bin/python bench/cell_save.py
 
-Drops and recreates the PostgreSQL database "okno_bench_cell", builds the demo data and plans of 3, 100 and
-300 steps (bench/data.py), then:
+Drops and recreates the PostgreSQL database "okno_bench_cell" (--db-name), builds the demo data and plans of
+100 and 2,000 steps (bench/data.py; --sizes), then:
 
-1. Server side (Django's test Client, no socket): POST a cell save (the step's duration, alternating between a
-   value that fits and one that overlaps the next step, so the plan check and a neighbour row change each
-   time) on each plan, against a bare login_required view returning the same bytes and headers. Query counts
-   must be equal for every size (exit status 1 otherwise).
+1. Server side (Django's test Client, no socket): POST a cell save of the middle step's duration on each plan,
+   against a bare login_required view returning the same bytes and headers (the floor). The duration alternates
+   between a worst case that ends right when the next step starts (a "no slack" finding) and a shorter one, with
+   a new text every time: the plan check changes on every save and its result after a save is never one seen
+   before (the check of the state before a save is reused, as after any save: changeplans/lint_data.py).
+   Prints each size's ratio to its floor and the largest size's time against the smallest's; query counts must
+   be equal for every size (exit status 1 otherwise).
 2. Browser (Debian's chromium via Playwright, uvicorn with config.asgi as in production, one worker): on the
    100-step plan the author clicks the cell, types the new duration, presses Enter and waits until the cell
    shows it and the lint panel shows the plan check of the new state. The floor is the same round trip in
@@ -38,9 +42,18 @@ sys.path.insert(0, str(ROOT))
 from bench.common import free_port, wait_for_port  # noqa: E402
 
 DB_NAME = "okno_bench_cell"
-SIZES = (3, 100, 300)
+SIZES = (100, 2000)
 FIELD = "duration_text"
 VALUES = ("2-3 часа", "2 часа")  # no slack to the next step (a finding) / an hour of slack: the plan check changes
+
+
+def server_value(turn):
+    """The server side's value of save `turn`: as VALUES, each text new (bench plans' steps are 3 hours apart)."""
+    if turn % 2 == 0:
+        return f"{60 + turn // 2 % 100}-180 мин"  # the worst case ends right at the next step: no slack
+    return f"{121 + turn // 2 % 50} мин"
+
+
 CHROMIUM = os.environ.get("OKNO_CHROMIUM", "/usr/bin/chromium")
 FLOOR_DIR_ENV = "OKNO_BENCH_CELL_FLOOR_DIR"
 
@@ -125,6 +138,11 @@ def parse_args():
     parser.add_argument("--runs", type=int, default=120, help="browser round trips of each kind (default 120)")
     parser.add_argument("--server-runs", type=int, default=40, help="server-side saves per plan size (default 40)")
     parser.add_argument("--keep-db", action="store_true", help="do not drop the database at the end")
+    parser.add_argument("--db-name", default=DB_NAME, help=f"the throwaway database (default {DB_NAME})")
+    parser.add_argument(
+        "--sizes", default=",".join(map(str, SIZES)), help="plan sizes for the server side (default 100,2000)"
+    )
+    parser.add_argument("--skip-browser", action="store_true", help="the server side only")
     parser.add_argument(
         "--profile", action="store_true", help="then profile 20 saves in Chromium and print where its time goes"
     )
@@ -144,7 +162,7 @@ class Cell:
 
     def next_data(self, value=None):
         self.step.refresh_from_db()
-        value = value or VALUES[self.turn % 2]
+        value = value or server_value(self.turn)
         self.turn += 1
         return {"value": value, "revision": self.step.revision, "original": getattr(self.step, FIELD)}
 
@@ -166,7 +184,7 @@ def drop_database():
     with psycopg.connect(
         host=config["HOST"], port=config["PORT"] or 5432, user=config["USER"], dbname="postgres", autocommit=True
     ) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
+        conn.execute(f'DROP DATABASE IF EXISTS "{os.environ["OKNO_BENCH_DB_NAME"]}" WITH (FORCE)')
 
 
 def captured(response):
@@ -228,6 +246,19 @@ def bench_server(plans, author, runs):
             file=sys.stderr,
         )
     return results
+
+
+def scaling(server):
+    """The largest plan's save against the smallest's: time (p50) and ratio to its floor."""
+    small, large = min(server), max(server)
+    if small == large:
+        return None
+    return {
+        "small": small,
+        "large": large,
+        "time": round(server[large]["save"]["p50_ms"] / server[small]["save"]["p50_ms"], 2),
+        "ratio_to_floor": round(server[large]["ratio"] / server[small]["ratio"], 2),
+    }
 
 
 # --- 2. browser -----------------------------------------------------------------------------------------
@@ -312,7 +343,7 @@ def capture_floor(plan, author, directory):
         response = client.post(cell.url, data)
         assert response.status_code == 200 and data["value"] == value, (response.status_code, data)
         body, headers = captured(response)
-        lints[value] = re.search(r'id="lint-count">([^<]*)<', body.decode())[1].strip()
+        lints[value] = re.search(r'id="lint-count"[^>]*>([^<]*)<', body.decode())[1].strip()
         (directory / f"{kind}.html").write_bytes(body)
         (directory / f"{kind}.json").write_text(json.dumps(headers))
     editor = client.get(cell.url).content.decode()
@@ -459,6 +490,13 @@ def markdown(results):
             f"| {row['floor']['p50_ms']:.2f} | {row['floor']['p95_ms']:.2f} | {row['ratio']}× | {row['queries']} "
             f"| {row['bytes'] // 1024} KiB, {row['rows_in_answer']} rows |"
         )
+    scale = results.get("scaling")
+    if scale:
+        lines += [
+            "",
+            f"A save on {scale['large']} steps takes {scale['time']}× the time of one on {scale['small']} steps "
+            f"(p50); its ratio to its floor is {scale['ratio_to_floor']}× the smaller plan's.",
+        ]
     browser = results.get("browser")
     if browser:
         lines += [
@@ -490,8 +528,10 @@ def main():
     started = time.perf_counter()
     from bench.common import fresh_database
 
-    url = fresh_database(DB_NAME, "bench/cell_save.py")
-    os.environ.update({"DATABASE_URL": url, "OKNO_BENCH_DB_NAME": DB_NAME, "DJANGO_SETTINGS_MODULE": "bench.settings"})
+    url = fresh_database(args.db_name, "bench/cell_save.py")
+    os.environ.update(
+        {"DATABASE_URL": url, "OKNO_BENCH_DB_NAME": args.db_name, "DJANGO_SETTINGS_MODULE": "bench.settings"}
+    )
     os.environ.pop("REDIS_URL", None)  # as bench/run.py: the pages must not depend on a cache server
     os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs an event loop here
     import django
@@ -516,13 +556,17 @@ def main():
     try:
         print("Migrating and building the plans…", file=sys.stderr)
         call_command("migrate", verbosity=0, interactive=False)
-        plans = {size: create_plan(size, label=f"{size} шагов") for size in SIZES}
+        sizes = sorted({int(size) for size in args.sizes.split(",")} | ({100} if not args.skip_browser else set()))
+        plans = {size: create_plan(size, label=f"{size} шагов") for size in sizes}
         author = get_user_model().objects.get(username="khasanov")
         print("Server side…", file=sys.stderr)
         results["server"] = bench_server(plans, author, args.server_runs)
+        results["scaling"] = scaling(results["server"])
         if len({row["queries"] for row in results["server"].values()}) != 1:
             failed.append("the cell save's query count grows with the number of steps")
-        if not os.path.exists(CHROMIUM):
+        if args.skip_browser:
+            pass
+        elif not os.path.exists(CHROMIUM):
             failed.append(f"{CHROMIUM} is missing: the browser part is skipped")
         else:
             print("Browser…", file=sys.stderr)

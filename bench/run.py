@@ -28,13 +28,18 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "latest.json"
 sys.path.insert(0, str(ROOT))
 
-STEP_COUNTS = (1, 10, 100)
+STEP_COUNTS = (1, 10, 100, 300, 2000)
 PDF_FUNCTIONS = ("render_plan_html", "html_to_pdf", "render_plan_pdf")
 
 
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--page-runs", type=int, default=40, help="timed requests per plan size (default 40)")
+    parser.add_argument(
+        "--page-steps",
+        default=",".join(str(n) for n in STEP_COUNTS),
+        help="plan sizes for the plan page, comma-separated (default %(default)s; 100 is always built)",
+    )
     parser.add_argument("--pdf-runs", type=int, default=5, help="timed PDF renders of each kind (default 5)")
     parser.add_argument("--lint-runs", type=int, default=200, help="timed lint runs (default 200)")
     parser.add_argument("--skip-pdf", action="store_true", help="leave out the PDF benchmark")
@@ -247,9 +252,11 @@ def bench_page(plans, author, runs):
         if response.status_code != 200:
             raise BenchError(f"GET {url} ({n_steps} steps) answered {response.status_code}")
         body = response.content
+        # A long plan opens with its first rows; the rest come in parts (changeplans/rows.py): the whole table.
+        table, parts = _all_parts(client, body)
         last = plan.steps.order_by("-position").first()
-        if last is not None and (f'id="step-{last.pk}"'.encode() not in body or last.jira_key.encode() not in body):
-            raise BenchError(f"GET {url}: step {last.position} is missing from the page")
+        if last is not None and (f'id="step-{last.pk}"'.encode() not in table or last.jira_key.encode() not in table):
+            raise BenchError(f"GET {url} and its parts: step {last.position} is missing")
 
         # len() right away: the captured slice reads connection.queries, which the next request resets.
         with CaptureQueriesContext(connection) as captured:
@@ -273,22 +280,44 @@ def bench_page(plans, author, runs):
             "floor": floor,
             **ratios(page, floor),
         }
+        if parts:
+            # the page and then each part in turn, as the browser fetches them: until the last row has arrived
+            whole = measure(
+                lambda url=url: _all_parts(client, client.get(url).content), runs=max(3, runs // 10), warmup=1
+            )
+            results[n_steps].update(parts=parts, table_bytes=len(table), all_rows=whole)
         print(
             f"  page, {n_steps} steps: {page['median_ms']:.1f} ms vs floor {floor['median_ms']:.2f} ms, "
-            f"{page_queries} queries",
+            f"{page_queries} queries"
+            + (f"; with its {parts} parts {results[n_steps]['all_rows']['median_ms']:.0f} ms" if parts else ""),
             file=sys.stderr,
         )
     return results
 
 
+def _all_parts(client, body):
+    """The page's HTML followed by every part of a long plan's table; returns (bytes, number of parts)."""
+    import re
+
+    html, parts = [body], 0
+    while match := re.search(rb'<tr id="steps-more"[^>]*hx-get="([^"]+)"', html[-1]):
+        response = client.get(match.group(1).decode().replace("&amp;", "&"), HTTP_HX_REQUEST="true")
+        if response.status_code != 200:
+            raise BenchError(f"a part of the step table answered {response.status_code}")
+        html.append(response.content)
+        parts += 1
+    return b"".join(html), parts
+
+
 def bench_data(plan, runs):
-    """What the plan page spends on its queries: load_plan + the history, as plan_detail runs them."""
-    from changeplans.selectors import load_plan, plan_history
+    """What the plan page spends on its queries: the plan check's light steps, the rows shown, the history."""
+    from changeplans.lint_data import load_lint_steps
+    from changeplans.rows import load_rows
+    from changeplans.selectors import plan_history
 
     def load():
-        loaded = load_plan(plan.pk)
-        list(loaded.steps.all())
-        list(loaded.approval_rows.all())
+        load_lint_steps(plan.pk)
+        load_rows(plan.pk)
         list(plan_history(plan.pk))
 
     result = measure(load, runs=runs, warmup=3)
@@ -408,6 +437,13 @@ def markdown(results):
     for n_steps, page in results["page"].items():
         name = f"plan page, {n_steps} step{'s' if int(n_steps) != 1 else ''} ({page['html_bytes'] // 1024} KiB)"
         lines.append(_row(name, page["page"], "same bytes from a bare view", page["floor"], page, ".1f"))
+    for n_steps, page in results["page"].items():
+        if page.get("parts"):
+            whole = page["all_rows"]
+            lines.append(
+                f"| plan page, {n_steps} steps, with its {page['parts']} parts ({page['table_bytes'] // 1024} KiB) "
+                f"| {whole['median_ms']:.0f} | {whole['p95_ms']:.0f} | — | | | | |"
+            )
     pdf = results.get("pdf")
     if isinstance(pdf, dict):
         name = f"PDF, 100 steps ({pdf['pdf_pages']} pages)"
@@ -431,7 +467,7 @@ def markdown(results):
         )
         lines.append(
             f"Plan page, 100 steps, by medians: floor {page['floor']['median_ms']:.1f} ms "
-            f"+ data loading (load_plan, history) {data['median_ms']:.1f} ms "
+            f"+ data loading (light steps, shown rows, history) {data['median_ms']:.1f} ms "
             f"+ lint {lint['lint_plan']['median_ms']:.1f} ms + template rendering and the rest "
             f"≈ {rest:.0f} ms ({rest / page['page']['median_ms'] * 100:.0f} % of {page['page']['median_ms']:.0f} ms)."
         )
@@ -470,7 +506,8 @@ def main():
         print(f"Migrating the {db_kind} benchmark database…", file=sys.stderr)
         call_command("migrate", verbosity=0, interactive=False)
         results["machine"] = machine_info(db_kind)
-        plans = {n: create_plan(n, label=f"{n} шагов") for n in STEP_COUNTS}
+        sizes = sorted({int(n) for n in args.page_steps.split(",") if n.strip()} | {100})
+        plans = {n: create_plan(n, label=f"{n} шагов") for n in sizes}
         author = get_user_model().objects.get(username="khasanov")
 
         print("Plan page…", file=sys.stderr)

@@ -1,12 +1,13 @@
 import django_filters
 from django import forms
 from django.contrib.auth import get_user_model
-from django.db.models import Q
+from django.db.models import Exists, OuterRef
 from django.utils.translation import gettext_lazy as _
 
 from .choices import PlanStatus
 from .limits import validate_date_in_range
 from .models import Plan, Service
+from .search import search_plans
 
 
 class PlanFilterSet(django_filters.FilterSet):
@@ -19,7 +20,8 @@ class PlanFilterSet(django_filters.FilterSet):
     )
     author = django_filters.ModelChoiceFilter(
         label=_("Author"),
-        queryset=get_user_model().objects.filter(authored_plans__isnull=False).distinct(),
+        # EXISTS per user on the plan's author index: no join of every plan to find who wrote one.
+        queryset=get_user_model().objects.filter(Exists(Plan.objects.filter(author=OuterRef("pk")))),
         empty_label=_("All"),
     )
     date_from = django_filters.DateFilter(
@@ -53,12 +55,5 @@ class PlanFilterSet(django_filters.FilterSet):
         self.form.fields["author"].label_from_instance = lambda user: user.get_full_name() or user.username
 
     def search(self, queryset, name, value):
-        value = value.strip()
-        if not value:
-            return queryset
-        return queryset.filter(
-            Q(title__icontains=value)
-            | Q(goal__icontains=value)
-            | Q(jira_url__icontains=value)
-            | Q(steps__name__icontains=value)
-        ).distinct()
+        """Full-text and trigram search on PostgreSQL, icontains on SQLite (changeplans/search.py)."""
+        return search_plans(queryset, value)

@@ -23,17 +23,18 @@ import datetime
 import math
 import re
 from collections.abc import Iterable, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from django.core.exceptions import ValidationError
-from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext, ngettext
 
 from .choices import StepKind
 from .durations import downtime_or_none, format_minutes, parse_duration, parse_total_duration
 
 if TYPE_CHECKING:
+    from .lint_data import LintStep
     from .models import Plan, Step
 
 UTC = datetime.UTC
@@ -61,6 +62,21 @@ VACUOUS_ROLLBACK = frozenset(
 )
 # A numbered line of a mitigation text: "1. …", "2) …", "3/4. …", "5, 6) …".
 NUMBERED_LINE = re.compile(r"^\s*(\d{1,3}(?:\s*[,/]\s*\d{1,3})*)\s*[.)](?:\s|$)", re.MULTILINE)
+
+
+# The texts translated during one lint_plan call: a 2,000-step plan asks for the same few texts thousands of times.
+_translated: ContextVar[dict[str, str] | None] = ContextVar("okno_lint_translated", default=None)
+
+
+def _(message: str) -> str:
+    """gettext, remembered for the rest of the lint_plan call it is made in."""
+    memo = _translated.get()
+    if memo is None:
+        return gettext(message)
+    text = memo.get(message)
+    if text is None:
+        text = memo[message] = gettext(message)
+    return text
 
 
 @dataclass(frozen=True)
@@ -238,15 +254,23 @@ def _fetch_steps(plan):
     )
 
 
-def lint_plan(plan: Plan, steps: Iterable[Step] | None = None) -> LintReport:
+def lint_plan(plan: Plan, steps: Iterable[Step | LintStep] | None = None) -> LintReport:
     """The schedule and the warnings of a plan.
 
-    `steps`: the plan's steps, already fetched with executor, risks and rollback_actions; then no
-    query is run. Without it the steps are fetched here.
+    `steps`: the plan's steps, already fetched with executor, risks and rollback_actions, or as the light rows of
+    `lint_data.load_lint_steps`; then no query is run. Without it the steps are fetched here.
     """
     if steps is None:
         steps = _fetch_steps(plan)
     steps = sorted(steps, key=lambda step: (step.position, step.id or 0))
+    token = _translated.set({})
+    try:
+        return _lint(plan, steps)
+    finally:
+        _translated.reset(token)
+
+
+def _lint(plan: Plan, steps: list[Step | LintStep]) -> LintReport:
     window = Window.of(plan)
 
     slots, schedule_findings = check_schedule(steps, window)
@@ -471,18 +495,14 @@ def check_slack(steps: Sequence[Step], slots: dict[int, Slot], window: Window) -
     (steps starting together run in parallel; steps without a time follow by definition).
     """
     findings: StepFindings = {step.id: [] for step in steps}
-    for index, step in enumerate(steps):
+    next_timed = _next_later_timed(steps, slots)
+    for step in steps:
         slot = slots[step.id]
         has_risks = bool(step.risks.all())
         if not has_risks and _minutes_between(slot.start_worst, slot.end_worst) < LONG_STEP_MINUTES:
             continue
-        following = (
-            slots[later.id]
-            for later in steps[index + 1 :]
-            if not slots[later.id].derived and slots[later.id].start_best > slot.start_best
-        )
-        next_timed = next(following, None)
-        if next_timed is None or next_timed.start_best != slot.end_worst:
+        following = next_timed[step.id]
+        if following is None or following.start_best != slot.end_worst:
             continue
         values = {"number": step.position, "end": _fmt(slot.end_worst, window.tz)}
         if has_risks:
@@ -493,6 +513,33 @@ def check_slack(steps: Sequence[Step], slots: dict[int, Slot], window: Window) -
             LintWarning("no_slack_after_step", WARNING, message % values, step.id, "duration_text")
         )
     return findings
+
+
+def _next_later_timed(steps: Sequence[Step], slots: dict[int, Slot]) -> dict[int, Slot | None]:
+    """step id → the slot of the first later step with its own start that starts after it (best case), or None.
+
+    One pass from the end with a stack of the timed steps still "visible" (each starts later than every step
+    above it): linear for a plan in order, n log n at worst, where a search per step was quadratic.
+    """
+    found: dict[int, Slot | None] = {}
+    stack: list[Slot] = []  # the top (end of the list) is the nearest; starts grow towards the bottom
+    for step in reversed(steps):
+        slot = slots[step.id]
+        start = slot.start_best
+        # The first from the top that starts later: starts grow downwards, so search by bisection.
+        low, high = 0, len(stack)  # stack[i].start_best > start for i < high … find the topmost such
+        while low < high:
+            middle = (low + high) // 2
+            if stack[middle].start_best > start:
+                low = middle + 1
+            else:
+                high = middle
+        found[step.id] = stack[low - 1] if low else None
+        if not slot.derived:
+            while stack and stack[-1].start_best <= start:
+                stack.pop()
+            stack.append(slot)
+    return found
 
 
 def check_order(counted: Sequence[Step], slots: dict[int, Slot], window: Window) -> StepFindings:
@@ -513,13 +560,6 @@ def check_order(counted: Sequence[Step], slots: dict[int, Slot], window: Window)
         if group and not slot.derived:
             before = max(group, key=lambda s: slots[s.id].end_worst)
             previous = slots[before.id]
-            values = {
-                "number": step.position,
-                "start": _fmt(slot.start_best, window.tz),
-                "previous": before.position,
-                "previous_start": _fmt_span(previous.start_best, previous.start_worst, window.tz),
-                "end": _fmt_span(previous.end_best, previous.end_worst, window.tz),
-            }
             finding = None
             if slot.start_best < slots[group[0].id].start_best:
                 finding = (
@@ -534,7 +574,14 @@ def check_order(counted: Sequence[Step], slots: dict[int, Slot], window: Window)
                     "step_starts_before_previous_ends",
                     _("Step %(number)s starts at %(start)s, before step %(previous)s ends (%(end)s)."),
                 )
-            if finding is not None:
+            if finding is not None:  # the texts only for a finding: formatting moments is most of this check's time
+                values = {
+                    "number": step.position,
+                    "start": _fmt(slot.start_best, window.tz),
+                    "previous": before.position,
+                    "previous_start": _fmt_span(previous.start_best, previous.start_worst, window.tz),
+                    "end": _fmt_span(previous.end_best, previous.end_worst, window.tz),
+                }
                 moved_day = step.planned_date != previous.start_best.astimezone(window.tz).date()
                 field = "planned_date" if moved_day else "planned_time"
                 findings[step.id] = [LintWarning(finding[0], WARNING, finding[1] % values, step.id, field)]
@@ -698,8 +745,15 @@ def _report(steps, slots, counted_ids, critical_path, window, warnings):
     end_worst = max((slot.end_worst for slot in counted), default=None)
     on_path = set(critical_path)
 
+    converted: dict[datetime.datetime, datetime.datetime] = {}  # one step's end is often the next one's start
+
     def local(moment):
-        return moment.astimezone(window.tz) if moment is not None else None
+        if moment is None:
+            return None
+        shown = converted.get(moment)
+        if shown is None:
+            shown = converted[moment] = moment.astimezone(window.tz)
+        return shown
 
     timings = {
         step.id: StepTiming(

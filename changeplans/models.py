@@ -2,6 +2,7 @@ import datetime
 import zoneinfo
 
 from django.conf import settings
+from django.contrib.postgres.search import SearchVectorField
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator
 from django.db import models
@@ -183,7 +184,10 @@ class Plan(ConcurrentTransitionMixin, models.Model):
         ordering = ["-window_start", "-id"]
         verbose_name = _("work plan")
         verbose_name_plural = _("work plans")
-        indexes = [models.Index(fields=["status", "window_start"])]
+        indexes = [
+            models.Index(fields=["status", "window_start"]),
+            models.Index(fields=["-window_start", "-id"], name="plan_list_order"),  # the plan list's pages
+        ]
         constraints = [
             # Added NOT VALID (migration 0007): rows stored before it are found by `check_plan_dates`.
             models.CheckConstraint(
@@ -276,6 +280,26 @@ class Plan(ConcurrentTransitionMixin, models.Model):
     @transition(field=status, source=list(NOT_STARTED_PLAN_STATUSES), target=PlanStatus.CANCELLED)
     def cancel(self):
         pass
+
+
+class PlanSearchDocument(models.Model):
+    """A plan's search document (changeplans/search.py, docs/search.md): title and Jira key (weight A), goal (B)
+    and step names (C), in PostgreSQL's "russian" configuration (Russian stemming, English for Latin words).
+
+    Written by PostgreSQL triggers only (migration 0012): every write path (services, imports, runbooks, admin,
+    bulk inserts) keeps it current, and the plan row itself is never rewritten for it. Its own table so that
+    loading a plan never loads the document. Empty on SQLite, where search reads the plan's fields.
+    """
+
+    plan = models.OneToOneField(Plan, on_delete=models.CASCADE, primary_key=True, related_name="search_document")
+    document = SearchVectorField(null=True)
+
+    class Meta:
+        verbose_name = _("search document")
+        verbose_name_plural = _("search documents")
+
+    def __str__(self):
+        return f"{self.plan_id}"
 
 
 class PlanService(models.Model):
@@ -546,6 +570,63 @@ class AppendOnlyQuerySet(models.QuerySet):
 
     def delete(self):
         raise PermissionError("The plan history is append-only")
+
+
+class PlanPdf(models.Model):
+    """A stored archive PDF of one version of a plan, made by the worker and served as stored (docs/pdf.md).
+
+    `key` names everything the document depends on (changeplans.pdf_archive.version_key). The bytes live in
+    the database like attachments: web and worker share no disk, and a backup of the database holds the
+    archive. An `archived` copy (made once the plan was approved or finished) is never changed or deleted;
+    its SHA-256 is in the plan's history.
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("queued")
+        RENDERING = "rendering", _("rendering")
+        READY = "ready", _("ready")
+        FAILED = "failed", _("failed")
+
+    plan = models.ForeignKey(Plan, verbose_name=_("work plan"), on_delete=models.CASCADE, related_name="pdfs")
+    key = models.CharField(_("version key"), max_length=200)
+    revision = models.PositiveIntegerField(_("plan revision"))
+    last_event = models.PositiveBigIntegerField(_("last history entry"), default=0)
+    language = models.CharField(_("language"), max_length=10)
+    full_history = models.BooleanField(_("full history"), default=False)
+    audience = models.CharField(_("appendices seen"), max_length=64, blank=True)
+    # Whose view of the appendices it shows (None: the archive itself, everything).
+    viewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reason = models.CharField(_("reason"), max_length=20, default="download")
+    freeze = models.BooleanField(_("to be archived"), default=False)
+    status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.QUEUED)
+    error = models.TextField(_("error"), blank=True)
+    progress = models.PositiveSmallIntegerField(_("progress"), default=0)
+    steps = models.PositiveIntegerField(_("steps"), default=0)
+    expected_seconds = models.FloatField(_("expected seconds"), default=0)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    data = models.BinaryField(_("content"), default=b"", editable=False)
+    sha256 = models.CharField(_("SHA-256"), max_length=64, blank=True)
+    pages = models.PositiveIntegerField(_("pages"), null=True, blank=True)
+    size = models.PositiveBigIntegerField(_("size"), null=True, blank=True)
+    html_seconds = models.FloatField(_("HTML seconds"), null=True, blank=True)
+    layout_seconds = models.FloatField(_("layout seconds"), null=True, blank=True)
+    write_seconds = models.FloatField(_("writing seconds"), null=True, blank=True)
+    archived = models.BooleanField(_("archive copy"), default=False)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    enqueued_at = models.DateTimeField(_("queued at"), default=timezone.now)
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("plan PDF")
+        verbose_name_plural = _("plan PDFs")
+        constraints = [models.UniqueConstraint(fields=["plan", "key"], name="one_pdf_per_plan_version")]
+
+    def __str__(self):
+        return gettext("Archive PDF No. %(n)s") % {"n": self.pk}
 
 
 class PlanEvent(models.Model):

@@ -3,6 +3,8 @@ sign-off sheet) plus its history."""
 
 import math
 import re
+import time
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 from urllib.request import url2pathname
@@ -110,9 +112,10 @@ def _rollback_text(action, space="\u00a0"):
     return f"{label}{space}{action.text}" if "/" in label else _numbered(label, action.text, space)
 
 
-# A row whose tallest cell is estimated above this many lines may break across pages; shorter rows
-# stay whole (a whole-row move of a page-high row would leave a blank page).
-BREAKABLE_ROW_LINES = 25
+# A row whose tallest cell is estimated above this many lines may break across pages (at least 3 lines of a
+# cell on each side, pdf.css); shorter rows stay whole. Each whole row that does not fit is laid out twice by
+# WeasyPrint, so this also bounds the layout's cost (docs/pdf.md); 25 made 45 pages of 37 for 100 steps.
+BREAKABLE_ROW_LINES = 12
 _NARROW_COLUMN_CHARS = 18
 
 
@@ -526,12 +529,33 @@ def _url_fetcher():
 
 def html_to_pdf(html):
     """The PDF bytes of a document from render_plan_html; relative URLs resolve against static/."""
+    return write_document(html).data
+
+
+@dataclass(frozen=True)
+class Written:
+    data: bytes
+    pages: int
+    layout_seconds: float
+    write_seconds: float
+
+
+def write_document(html, on_laid_out=None):
+    """html_to_pdf with its figures: the pages and the seconds of the layout and of writing the file.
+    `on_laid_out()` is called between the two (the stored PDFs report their progress)."""
     from weasyprint import HTML
     from weasyprint.text.fonts import FontConfiguration
 
+    started = time.monotonic()
     font_config = FontConfiguration()
     document = HTML(string=html, base_url=STATIC_DIR.as_uri() + "/", url_fetcher=_url_fetcher())
-    return document.write_pdf(font_config=font_config)
+    laid_out = document.render(font_config=font_config)
+    layout_seconds = time.monotonic() - started
+    if on_laid_out is not None:
+        on_laid_out()
+    started = time.monotonic()
+    data = laid_out.write_pdf()
+    return Written(data, len(laid_out.pages), layout_seconds, time.monotonic() - started)
 
 
 def render_plan_pdf(plan_id, *, language="ru", viewer=None, full_history=False):

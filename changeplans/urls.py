@@ -1,18 +1,22 @@
 from django.urls import path
 
-from . import views, views_attachments, views_columns, views_people
+from . import views, views_attachments, views_columns, views_list, views_pdf, views_people
 from .views_paste import steps_paste
 
 app_name = "changeplans"
 urlpatterns = [
-    path("", views.plan_list, name="plan_list"),
+    path("", views_list.plan_list, name="plan_list"),
+    path("<int:pk>/history/", views_list.plan_history_page, name="plan_history"),
     path("new/", views.plan_create, name="plan_create"),
     path("<int:pk>/", views.plan_detail, name="plan_detail"),
+    path("<int:pk>/rows/", views.plan_rows, name="plan_rows"),
     path("<int:pk>/header/", views.plan_header, name="plan_header"),
     path("<int:pk>/steps/add/", views.step_add, name="step_add"),
     path("<int:pk>/steps/reorder/", views.steps_reorder, name="steps_reorder"),
     path("<int:pk>/steps/paste/", steps_paste, name="steps_paste"),
-    path("<int:pk>/pdf/", views.plan_pdf, name="plan_pdf"),
+    path("<int:pk>/pdf/", views_pdf.plan_pdf, name="plan_pdf"),
+    path("<int:pk>/pdf/<int:pdf_pk>/status/", views_pdf.plan_pdf_status, name="plan_pdf_status"),
+    path("<int:pk>/pdf/<int:pdf_pk>/retry/", views_pdf.plan_pdf_retry, name="plan_pdf_retry"),
     path("<int:pk>/cancel/", views.plan_cancel, name="plan_cancel"),
     path("<int:pk>/copy/", views.plan_copy, name="plan_copy"),
     path("steps/<int:pk>/", views.step_row, name="step_row"),

@@ -7,7 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import DatabaseError, connection
-from django.db.models import Count
+from django.db.models import Prefetch
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -18,8 +18,7 @@ from django_htmx.http import HttpResponseClientRedirect, reswap, retarget
 
 from common.htmx import forbidden, toast
 
-from . import announcements, services, undo, versioning
-from .filtersets import PlanFilterSet
+from . import announcements, lint_panel, rows, services, undo, versioning
 from .forms import (
     CancelPlanForm,
     CopyPlanForm,
@@ -30,10 +29,10 @@ from .forms import (
     StepRisksForm,
 )
 from .limits import db_datetime_range, parse_int
-from .lint import lint_plan
-from .models import Plan, PlanEvent, Step
+from .lint_data import checked, lint_step_of, load_lint_steps, row_marks
+from .models import Plan, PlanEvent, PlanService, Step
 from .permissions import can_cancel_plan, can_create_plan, can_edit_plan, edit_refusal
-from .selectors import load_plan, plan_attachments, plan_history, steps_queryset
+from .selectors import plan_attachments, plan_history, plan_queryset, steps_queryset
 
 
 def health(request):
@@ -98,26 +97,6 @@ def _ask_before_reset(request, exc):
 
 
 @login_required
-def plan_list(request):
-    queryset = (
-        _in_range_plans(Plan.objects.select_related("author"))
-        .prefetch_related("plan_services__service")
-        .annotate(step_count=Count("steps", distinct=True))
-    )
-    filterset = PlanFilterSet(request.GET or None, queryset=queryset)
-    plans = filterset.qs if filterset.is_bound else queryset
-    context = {"filterset": filterset, "plans": plans[:500], "can_create": can_create_plan(request.user)}
-    template = (
-        "changeplans/plan_list.html#plan-table"
-        if request.htmx and not request.htmx.boosted
-        else "changeplans/plan_list.html"
-    )
-    response = render(request, template, context)
-    response["Vary"] = "HX-Request"
-    return response
-
-
-@login_required
 def plan_create(request):
     if not can_create_plan(request.user):
         raise PermissionDenied(_("Only authors can create plans."))
@@ -134,13 +113,25 @@ def plan_create(request):
     return render(request, "changeplans/plan_create.html", {"form": form})
 
 
-def _plan_context(request, plan_id):
-    plan = load_plan(plan_id)
-    steps = list(plan.steps.all())
-    report = lint_plan(plan, steps=steps)
+def _plan_context(request, plan_id, *, after=0, limit=rows.PAGE_ROWS):
+    """The plan page's context. `steps`: every step as the plan check reads it (lint_data, no model instances),
+    for the check, the critical path and the first and last step; `shown_steps`: the rows rendered whole, the
+    first `limit` after position `after` (a long plan's rest comes in parts: plan_rows, changeplans/rows.py)."""
+    plan = (
+        plan_queryset()
+        .prefetch_related(
+            Prefetch("plan_services", queryset=PlanService.objects.select_related("service")),
+            "approval_rows__user",
+            "approval_rows__group",
+        )
+        .get(pk=plan_id)
+    )
+    steps = load_lint_steps(plan_id)
+    report = checked(plan, steps)
     return {
         "plan": plan,
         "steps": steps,
+        "shown_steps": rows.load_rows(plan_id, after=after, limit=limit) if steps else [],
         "report": report,
         "approval_rows": list(plan.approval_rows.all()),
         "can_edit": can_edit_plan(request.user, plan),
@@ -162,11 +153,37 @@ def plan_detail(request, pk):
             request, "changeplans/problem.html", {"title": _("Plan cannot be shown"), "message": message}, status=409
         )
     context = _plan_context(request, pk)
-    context["events"] = plan_history(pk)
+    context["events"] = _recent_history(pk)
     context["delivery_problems"] = announcements.delivery_problems(pk)
     context["attachments"] = plan_attachments(pk)
     with timezone.override(context["plan"].tz):
         return render(request, "changeplans/plan_detail.html", context)
+
+
+@login_required
+def plan_rows(request, pk):
+    """The next part of a long plan's step table (changeplans/rows.py): the rows after position `after`, then
+    the placeholder row that fetches the part after them. A fixed number of queries whatever the plan's size."""
+    get_object_or_404(Plan.objects.only("pk"), pk=pk)
+    if not _in_range_plans(Plan.objects.filter(pk=pk)).exists():
+        return HttpResponse(_("Plan cannot be shown"), status=409)  # as plan_detail: dates Python cannot load
+    after = parse_int(request.GET.get("after", ""), minimum=0)
+    if after is None:
+        value = request.GET.get("after", "")[:40]
+        return _bad_request(request, _("Invalid step number: “%(value)s”.") % {"value": value})
+    context = _plan_context(request, pk, after=after, limit=rows.CHUNK_ROWS)
+    with timezone.override(context["plan"].tz):
+        return render(request, "changeplans/plan_detail.html#more-steps", context)
+
+
+PAGE_HISTORY = 50  # the plan page's latest history entries; the history page (views_list) has them all
+
+
+def _recent_history(plan_id):
+    """The plan's newest PAGE_HISTORY history entries, oldest first (one query whatever the history's length)."""
+    newest = list(plan_history(plan_id).order_by("-at", "-id")[:PAGE_HISTORY])
+    newest.reverse()
+    return newest
 
 
 def _render_plan_part(request, plan_id, part, extra=None, oob=("lint", "total", "history")):
@@ -174,7 +191,7 @@ def _render_plan_part(request, plan_id, part, extra=None, oob=("lint", "total", 
     context = _plan_context(request, plan_id)
     context.update(extra or {})
     if "history" in oob:
-        context["events"] = plan_history(plan_id)
+        context["events"] = _recent_history(plan_id)
     with timezone.override(context["plan"].tz):
         html = [render(request, f"changeplans/plan_detail.html#{part}", context).content.decode()]
         for name in oob:
@@ -191,11 +208,7 @@ def _render_plan_part(request, plan_id, part, extra=None, oob=("lint", "total", 
 
 def _row_marks(report):
     """step id → what its row shows from the plan check: the (derived) start and the highlighted fields."""
-    fields: dict[int, set] = {}
-    for warning in report.warnings:
-        if warning.step_id is not None and warning.field:
-            fields.setdefault(warning.step_id, set()).add(warning.field)
-    return {pk: (timing.start_worst, frozenset(fields.get(pk, ()))) for pk, timing in report.timings.items()}
+    return row_marks(report)
 
 
 def _last_event_id(plan_id):
@@ -215,30 +228,62 @@ def _lint_panel_state(report):
     )
 
 
+def _save_context(request, plan_id):
+    """What a save's answer renders from (not _plan_context: no step is loaded whole but the rows it sends).
+
+    Every step as the plan check reads it (lint_data.load_lint_steps, three light queries) and the check's
+    report, reused when the same content was checked before (lint_data.checked).
+    """
+    plan = plan_queryset().get(pk=plan_id)
+    steps = load_lint_steps(plan_id)
+    refusal = edit_refusal(request.user, plan)
+    return {
+        "plan": plan,
+        "steps": steps,  # light rows: the move buttons and the critical path need only their ids and positions
+        "report": checked(plan, steps),
+        "can_edit": refusal is None,
+        "edit_refusal": refusal,
+    }
+
+
 def _step_rows_response(request, step_id, plan_id, *, before=None, events_after=None, close_panel=False):
-    """Answer a save of one step with its row, not the whole table (docs/architecture.md, HTMX).
+    """Answer a save of one step with its row, not the whole table (docs/architecture.md, HTMX and Saves).
 
     The row replaces `#step-<id>` (outerHTML; the risks panel row below it stays). With `before` (the saved step
-    as it was, prefetched like load_plan's steps) the plan check runs on both versions, and the rows of other
-    steps whose start time or warning highlights changed come out of band, with the lint panel and the total
-    when what they show changed; with `events_after`, the history entries after it are appended. Without
-    `before` (Cancel): the row alone.
-    A fixed number of queries whatever the plan's size.
+    as it was, prefetched like load_plan's steps) the plan checks of both versions (the one before is usually
+    the previous save's or the page's, lint_data.checked) tell which other steps' start time or warning
+    highlights changed: their rows come out of band, with the lint panel's changed findings (lint_panel.py)
+    and the total when what they show changed; with `events_after`, the history entries after it are
+    appended. Without `before` (Cancel): the row alone.
+    A fixed number of queries whatever the plan's size; only the rows sent are loaded whole.
     """
-    context = _plan_context(request, plan_id)
+    context = _save_context(request, plan_id)
     plan, steps, report = context["plan"], context["steps"], context["report"]
-    changed, panels = {step_id}, ()
+    changed, panels, old = {step_id}, (), None
     if before is not None:
-        old = lint_plan(plan, steps=[before if step.pk == before.pk else step for step in steps])
+        was = lint_step_of(before)
+        old = checked(plan, [was if step.pk == was.pk else step for step in steps])  # the previous save's "after"
         now_marks, old_marks = _row_marks(report), _row_marks(old)
         changed |= {pk for pk, marks in now_marks.items() if old_marks.get(pk) != marks}
         if _lint_panel_state(old) != _lint_panel_state(report):
             panels = ("lint", "total")
-    context.update(rows=[step for step in steps if step.pk in changed], main_id=step_id, oob=True)
+    sent = list(steps_queryset().filter(plan_id=plan_id, pk__in=changed).order_by("position", "id"))
+    context.update(rows=sent, main_id=step_id, oob=True)
     with timezone.override(plan.tz):
         html = [render(request, "changeplans/inc/step_rows.html", context).content.decode()]
         if close_panel:
             html.append(f'<template><td id="risks-{step_id}" hx-swap-oob="innerHTML"></td></template>')
+        if old is not None and panels:
+            # The findings that changed rather than the whole list (changeplans/lint_panel.py); None: the whole.
+            summary_changed = (old.end_best, old.end_worst, old.critical_path) != (
+                report.end_best,
+                report.end_worst,
+                report.critical_path,
+            )
+            updates = lint_panel.panel_updates(request, context, old, report, summary_changed)
+            if updates is not None:
+                html += updates
+                panels = ("total",)
         # Each out-of-band part in a <template>: after a <tr> the HTML parser would mangle a <section>.
         for name in panels:
             part = render(request, f"changeplans/plan_detail.html#{name}", context).content.decode()
@@ -246,8 +291,8 @@ def _step_rows_response(request, step_id, plan_id, *, before=None, events_after=
         if events_after is not None:
             context["events"] = list(plan_history(plan_id).filter(pk__gt=events_after))
             if context["events"]:
-                rows = render(request, "changeplans/plan_detail.html#history-rows", context).content.decode()
-                html.append(f'<template><tbody hx-swap-oob="beforeend:#history tbody">{rows}</tbody></template>')
+                entries = render(request, "changeplans/plan_detail.html#history-rows", context).content.decode()
+                html.append(f'<template><tbody hx-swap-oob="beforeend:#history tbody">{entries}</tbody></template>')
     return retarget(reswap(HttpResponse("".join(html)), "outerHTML"), f"#step-{step_id}")
 
 
@@ -521,19 +566,6 @@ def step_risks(request, pk):
         status=409 if reset else 422,
     )
     return retarget(reswap(response, "innerHTML"), f"#risks-{step.pk}")
-
-
-@login_required
-def plan_pdf(request, pk):
-    from .pdf import plan_pdf_filename, render_plan_pdf
-
-    plan = get_object_or_404(Plan, pk=pk)
-    # ?history=full appends the whole log; the PDF otherwise sums the edits up per step and field.
-    full_history = request.GET.get("history") == "full"
-    pdf = render_plan_pdf(plan.pk, language=request.LANGUAGE_CODE, viewer=request.user, full_history=full_history)
-    response = HttpResponse(pdf, content_type="application/pdf")
-    response["Content-Disposition"] = f'attachment; filename="{plan_pdf_filename(plan)}"'
-    return response
 
 
 @login_required

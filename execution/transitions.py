@@ -28,6 +28,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django_fsm import can_proceed
 
+from changeplans import pdf_archive
 from changeplans.choices import EventKind, PlanStatus, Role, StepStatus
 from changeplans.history import record_event
 from changeplans.models import STATUS_CHOICES_BY_OBJECT, Plan, PlanEvent, RollbackAction, Step
@@ -580,4 +581,5 @@ def finish_plan(plan_id: int, *, actor: User, outcome: str, comment: str = "") -
     plan.save()
     record_event(plan, actor=actor, kind=EventKind.TRANSITION, from_status=before, to_status=plan.status, comment=text)
     _after_commit(plan.pk)
+    pdf_archive.request_pdf(plan.pk, "finished")
     return plan

@@ -24,6 +24,7 @@ from changeplans.limits import validate_date_in_range
 from changeplans.models import Banner, Plan, Step
 from changeplans.permissions import can_view_plan
 from common import htmx
+from common.pagination import paginate
 from execution import automatic_steps
 from notifications.choices import MessageKind
 from notifications.models import OutboundEmail, ScheduledAction, WebhookDelivery
@@ -31,7 +32,7 @@ from notifications.models import OutboundEmail, ScheduledAction, WebhookDelivery
 TEMPLATE = "execution/announcements.html"
 PREVIEW_KINDS = (MessageKind.ANNOUNCEMENT, MessageKind.COMPLETION, MessageKind.DELAY)
 # A plan with more deliveries shows the newest ones (the admin has them all).
-DELIVERY_LIMIT = 300
+DELIVERY_PAGE = 50  # e-mails, and webhook calls, a page of the deliveries shows
 GROUP_RE = re.compile(r"^plan:\d+:(?P<what>[a-z_]+)(?::(?P<id>\d+))?")
 # What the page calls the plan's other sends (the group ids are internal: "plan:2:alerts").
 GROUP_NAMES = {
@@ -122,19 +123,24 @@ def _group_label(group, steps):
     return _("Other message of the plan")
 
 
-def _deliveries_context(plan, steps):
+def _deliveries_context(plan, steps, request=None):
+    """The plan's e-mails and webhook calls, newest first, a page of each (?emails=N, ?webhooks=N on the page)."""
     prefix = f"plan:{plan.pk}:"
     by_id = {step.pk: step for step in steps}
-    emails = list(
-        OutboundEmail.objects.filter(group__startswith=prefix)
-        .only("to", "from_email", "group", "subject", "state", "attempts", "last_error", "created_at", "sent_at")
-        .order_by("-created_at", "-id")[:DELIVERY_LIMIT]
-    )
-    webhooks = list(
-        WebhookDelivery.objects.filter(group__startswith=prefix)
-        .defer("body")
-        .order_by("-created_at", "-id")[:DELIVERY_LIMIT]
-    )
+    email_rows = OutboundEmail.objects.filter(group__startswith=prefix)
+    webhook_rows = WebhookDelivery.objects.filter(group__startswith=prefix)
+    # An action's answer (a POST) shows the first pages, and its links keep no parameters of the page.
+    shown = request if request is not None and request.method == "GET" else HttpRequest()
+    fields = ("to", "from_email", "group", "subject", "state", "attempts", "last_error", "created_at", "sent_at")
+    lists = {
+        "emails": email_rows.only(*fields).order_by("-created_at", "-id"),
+        "webhooks": webhook_rows.defer("body").order_by("-created_at", "-id"),
+    }
+    pages = {
+        name: paginate(shown, rows, param=name, anchor="#deliveries", per_page=DELIVERY_PAGE)
+        for name, rows in lists.items()
+    }
+    emails, webhooks = pages["emails"].items, pages["webhooks"].items
     services = banners.services_of(webhooks)
     for row in webhooks:
         row.service = services.get(row.pk)
@@ -144,7 +150,10 @@ def _deliveries_context(plan, steps):
         "emails": emails,
         "webhooks": webhooks,
         "banners": list(Banner.objects.filter(plan=plan).select_related("service", "created_by", "removed_by")),
-        "failed_count": sum(1 for row in (*emails, *webhooks) if row.state == "failed"),
+        "email_page": pages["emails"],
+        "webhook_page": pages["webhooks"],
+        # Of all the plan's deliveries, not only the pages shown.
+        "failed_count": email_rows.filter(state="failed").count() + webhook_rows.filter(state="failed").count(),
     }
 
 
@@ -167,7 +176,7 @@ def _page_context(request, plan):
         "banner_text": announcements.banner_text(plan),
     }
     context.update(_steps_context(request, plan))
-    context.update(_deliveries_context(plan, context["auto_steps"]))
+    context.update(_deliveries_context(plan, context["auto_steps"], request))
     context.update(_delay_context(request, plan))
     return context
 

@@ -5,6 +5,8 @@ from django.contrib.admin.views.decorators import staff_member_required
 from django.http import Http404
 from django.shortcuts import get_object_or_404, render
 
+from common.pagination import paginate
+
 from .models import MailboxMessage
 
 BACKEND = "notifications.mailbox.MailboxBackend"
@@ -18,8 +20,8 @@ def _require_mailbox():
 @staff_member_required
 def mailbox(request):
     _require_mailbox()
-    mail = MailboxMessage.objects.only("pk", "from_email", "to", "subject", "received_at")[:200]
-    return render(request, "notifications/mailbox.html", {"mail": mail, "total": MailboxMessage.objects.count()})
+    page = paginate(request, MailboxMessage.objects.only("pk", "from_email", "to", "subject", "received_at"))
+    return render(request, "notifications/mailbox.html", {"mail": page, "page": page, "total": page.count})
 
 
 @staff_member_required

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST
 from changeplans.choices import Availability
 from changeplans.models import Plan
 from changeplans.permissions import can_create_plan
+from common.pagination import paginate
 
 from . import definition as definitions
 from . import display, from_plan, instantiate, library, runners
@@ -93,11 +94,13 @@ def _require_user_of_runbooks(user):
 def runbook_list(request):
     _require_user_of_runbooks(request.user)
     current = RunbookVersion.objects.filter(runbook=OuterRef("pk")).order_by("-number")
-    runbooks = list(
+    page = paginate(
+        request,
         Runbook.objects.filter(archived=False)
         .annotate(current_id=Subquery(current.values("pk")[:1]))
-        .select_related("created_by")
+        .select_related("created_by"),
     )
+    runbooks = page.items
     versions = RunbookVersion.objects.filter(pk__in=[r.current_id for r in runbooks if r.current_id]).select_related(
         "created_by"
     )
@@ -114,6 +117,7 @@ def runbook_list(request):
         "runbooks/runbook_list.html",
         {
             "runbooks": runbooks,
+            "page": page,
             "can_write": library.can_write_runbooks(request.user),
             "can_create_plan": can_create_plan(request.user),
         },

@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "django.contrib.postgres",  # full-text and trigram search (changeplans/search.py); harmless on SQLite
     "django_htmx",
     "django_filters",
     "template_partials",
@@ -221,6 +222,8 @@ else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": int(env("CELERY_VISIBILITY_TIMEOUT", "3600"))}
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# A 2,000-step archive PDF leaves a worker process at about 1.4 GB: a child past this (KiB) is replaced after its task.
+CELERY_WORKER_MAX_MEMORY_PER_CHILD = int(env("CELERY_WORKER_MAX_MEMORY_PER_CHILD", "800000"))
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_CONNECTION_MAX_RETRIES = None  # keep reconnecting to a restarted Redis
 CELERY_TIMEZONE = "UTC"
@@ -333,6 +336,18 @@ OKNO_IMPORT_PARSE_SECONDS = 60
 OKNO_IMPORT_WORKER_BYTES = 64 * 1024  # a .docx of about 150 steps
 # Unconfirmed imports (and their uploaded files) are deleted after this many hours.
 OKNO_IMPORT_KEEP_HOURS = 24
+# Lists (common/pagination.py, docs/search.md): rows a page, and where a list's count stops ("more than 10 000").
+OKNO_PAGE_SIZE = 50
+OKNO_LIST_COUNT_CAP = 10000
+# A search whose words match more plans than this lists them newest first instead of ranking them all.
+OKNO_SEARCH_RANK_LIMIT = 1000
+# Stored archive PDFs (changeplans/pdf_archive.py, docs/pdf.md): the seconds one render may take in the worker,
+# the seconds a queued copy waits before it is handed to the worker again (a lost message), and the days a copy
+# that is not an archive copy is kept (archive copies of approved and finished plans are kept for ever).
+OKNO_PDF_RENDER_SECONDS = int(env("OKNO_PDF_RENDER_SECONDS", "900"))
+OKNO_PDF_REQUEUE_SECONDS = 120
+OKNO_PDF_KEEP_DAYS = int(env("OKNO_PDF_KEEP_DAYS", "30"))
+OKNO_PDF_NICE = int(env("OKNO_PDF_NICE", "10"))  # renders run this much "nicer" (lower CPU priority) than pages
 # One beat only (NOTES.md). Due work lives in PostgreSQL rows; beat only wakes the dispatchers.
 CELERY_BEAT_SCHEDULE = {
     "notifications-dispatch": {

@@ -111,7 +111,11 @@
     var cell = cellAt(row.dataset.step, field);
     return cell && visible(cell) ? cell : cellsOf(row)[0];
   }
-  function isLastRow(cell) { var all = rows(); return all[all.length - 1] === cell.closest("tr.okno-step"); }
+  // While a long plan's later rows are still arriving (#steps-more, changeplans/rows.py) no loaded row is the last.
+  function isLastRow(cell) {
+    var all = rows();
+    return !document.getElementById("steps-more") && all[all.length - 1] === cell.closest("tr.okno-step");
+  }
   function firstField() { var r = rows()[0], c = r && cellsOf(r)[0]; return c ? c.dataset.field : "name"; }
 
   // Tab, Shift+Tab, and Enter after an edit. Tab past the last cell of the last row adds a step (as Excel and

@@ -138,8 +138,9 @@ def test_rows_whose_derived_start_or_warnings_change_come_along(author_client, a
     main, oob = row_ids(html)
     assert main == [first.pk] and sorted(oob) == sorted([second.pk, third.pk])
     assert "≈21:00" in html and "≈21:05" in html  # their new derived starts
-    # Out of band, each in a <template> (htmx parses it alone): the plan check and the total, which changed.
-    for part in ("lint-panel", "plan-total"):
+    # Out of band, each in a <template> (htmx parses it alone): the plan check (its count and the findings that
+    # changed, changeplans/lint_panel.py) and the total, which changed.
+    for part in ("lint-count", "plan-total"):
         assert re.search(rf'<template>\s*<[a-z]+ [^>]*id="{part}"[^>]*hx-swap-oob="true"', html), part
 
     assert f'id="step-{fourth.pk}"' not in html  # its own start, no new warning

@@ -267,7 +267,7 @@ def test_cancel_from_the_page(author_client, plan):
 def test_pdf_download(author_client, plan):
     response = author_client.get(reverse("changeplans:plan_pdf", args=[plan.pk]))
     assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
-    assert response.content.startswith(b"%PDF") and "attachment" in response["Content-Disposition"]
+    assert response.getvalue().startswith(b"%PDF") and "attachment" in response["Content-Disposition"]
 
 
 @pytest.mark.redis

@@ -82,6 +82,6 @@ def test_the_plan_pdf_carries_run_logs_only_for_who_may_see_them(client, run):
     # The archive PDF's appendix is a log download too: the same rule applies.
     client.force_login(UserFactory(username="nobody"))
     response = client.get(f"/plans/{run.plan_id}/pdf/")
-    assert response.status_code == 200 and "db-1.internal" not in _pdf_text(response.content)
+    assert response.status_code == 200 and "db-1.internal" not in _pdf_text(response.getvalue())
     client.force_login(run.plan.author)
-    assert "db-1.internal" in _pdf_text(client.get(f"/plans/{run.plan_id}/pdf/").content)
+    assert "db-1.internal" in _pdf_text(client.get(f"/plans/{run.plan_id}/pdf/").getvalue())
