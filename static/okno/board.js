@@ -235,9 +235,15 @@
   });
 
   // ---- The user's own clicks -------------------------------------------------------------------------
+  // A request of the board: its element is on the board or on its way, or it aims at a part of the board (a
+  // form that left the page while its request was on its way: htmx would swap the answer itself, into parts
+  // it looks for beside the detached form, and log htmx:oobErrorNoTarget).
   function fromBoard(e) {
     var elt = e.detail.requestConfig && e.detail.requestConfig.elt;
-    return elt && (board.contains(elt) || inFlight.indexOf(elt) >= 0) ? elt : null;
+    var target = e.detail.target;
+    if (!elt) return null;
+    if (board.contains(elt) || inFlight.indexOf(elt) >= 0) return elt;
+    return target && target.isConnected && board.contains(target) ? elt : null;
   }
   document.body.addEventListener("htmx:beforeRequest", function (e) {
     var elt = fromBoard(e);

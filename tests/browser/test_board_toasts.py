@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 import pytest
+from django.urls import reverse
 from django.utils import timezone
 from playwright.sync_api import expect
 
@@ -116,3 +117,39 @@ def overlap(box, part):
         and box["y"] < part["y"] + part["height"]
         and part["y"] < box["y"] + box["height"]
     )
+
+
+DETACHED_TICK = """([url, token]) => {
+  // A tick form outside the board, aimed at its steps, that leaves the page while its request is on its way.
+  const form = document.createElement("form");
+  form.setAttribute("hx-post", url);
+  form.setAttribute("hx-target", "#board-steps");
+  form.setAttribute("hx-swap", "outerHTML");
+  form.innerHTML = `<input type="hidden" name="csrfmiddlewaretoken" value="${token}">`
+    + `<input type="hidden" name="expected_status" value="pending"><button name="action" value="start">go</button>`;
+  document.body.appendChild(form);
+  htmx.process(form);
+  document.body.addEventListener("htmx:beforeSend", () => form.remove(), {once: true});
+  form.querySelector("button").click();
+}"""
+
+
+def test_an_answer_whose_form_left_the_page_is_shown_by_the_board(page, transactional_db, author):
+    duty = UserFactory(username="duty14b", roles=["duty_officer"])
+    other = UserFactory(username="other14b", roles=["duty_officer"])
+    plan, step, actions = rollback_plan(author, duty, other, actions=2)
+    errors = console_errors(page)
+    login(page, duty)
+    page.goto(f"/plans/{plan.pk}/board/")
+    expect(page.locator("#live-status")).to_have_attribute("data-state", "live")
+    steps_section = page.evaluate_handle("document.getElementById('board-steps')")
+    slow_network(page, 300)
+
+    # When a rollback tick is sent from a form that leaves the page before its answer comes
+    token = page.locator("#board input[name=csrfmiddlewaretoken]").first.input_value()
+    page.evaluate(DETACHED_TICK, [reverse("execution:board_tick_rollback", args=[actions[0].pk]), token])
+
+    # Then the board shows the answer in its parts, as for its own forms, and htmx logs no error
+    expect(page.locator(f"#rollback-action-{actions[0].pk}")).to_have_attribute("data-status", "in_progress")
+    assert page.evaluate("(el) => el.isConnected", steps_section), "the steps section was swapped by htmx itself"
+    assert not [e for e in errors if "htmx" in e.lower() or "oob" in e.lower()], errors
