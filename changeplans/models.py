@@ -11,6 +11,8 @@ from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
+from common.text import cut_at_word
+
 from .choices import Availability, EventKind, PartyKind, PlanKind, PlanStatus, StepKind, StepStatus
 from .durations import downtime_or_none, parse_downtime, parse_duration, parse_total_duration
 from .limits import (
@@ -488,7 +490,7 @@ class RollbackAction(ConcurrentTransitionMixin, models.Model):
         verbose_name_plural = _("rollback actions")
 
     def __str__(self):
-        return self.text[:80]
+        return cut_at_word(self.text, 80)
 
     def label(self):
         """The seed's numbering: the numbers of the risks this action answers, as "5/6/7/8"."""
@@ -734,7 +736,7 @@ class Banner(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.service}: {self.text[:50]}"
+        return f"{self.service}: {cut_at_word(self.text, 50)}"
 
     @property
     def is_active(self):

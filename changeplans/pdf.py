@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
 from common.names import name_after_for
+from common.text import cut_at_word
 
 from .choices import Availability, EventKind, StepStatus
 from .durations import format_minutes
@@ -90,18 +91,6 @@ def _protect(text):
         else:
             parts.append(escape(token))
     return SafeString("".join(parts))
-
-
-def cut_at_word(text, limit):
-    """The text cut at a word boundary within `limit` characters, with «…» when something was cut."""
-    text = str(text)
-    if len(text) <= limit:
-        return text
-    head = text[: limit - 1]
-    space = head.rfind(" ")
-    if space > limit // 2:
-        head = head[:space]
-    return head.rstrip(" ,.;:—-") + "…"
 
 
 def _rollback_text(action, space="\u00a0"):
