@@ -101,6 +101,36 @@ def test_the_desktop_keeps_the_tables(page, transactional_db):
     assert page.evaluate("getComputedStyle(document.querySelector('#steps-body tr')).display") == "table-row"
 
 
+def test_the_author_builds_the_matrix_on_a_phone(new_context, transactional_db):
+    # Given a draft with a two-row matrix
+    plan, author, _approvers, _duty = plan_with_matrix(2)
+    page = new_context(viewport=PHONE).new_page()
+    login(page, author)
+
+    # When the author opens the draft on a 390 px phone
+    page.goto(f"/plans/{plan.pk}/")
+    builder = page.locator("#matrix-builder")
+    expect(builder).to_be_visible()
+    shot(page, "phone-matrix-builder.png", full_page=True)
+
+    # Then every row is a card with labelled fields and its buttons on the screen, nothing scrolls sideways
+    no_sideways_scroll(page)
+    row = builder.locator("tr.okno-matrix-edit-row").first
+    for selector in (
+        ".okno-matrix-job",
+        ".okno-matrix-who",
+        ".okno-matrix-kind",
+        ".okno-matrix-stage",
+        ".okno-matrix-delete",
+    ):
+        inside_viewport(row.locator(selector).first, page)
+    labels = page.evaluate(
+        "[...document.querySelectorAll('#matrix-builder tr.okno-matrix-edit-row:first-child td[data-label]')]"
+        ".map((td) => getComputedStyle(td, '::before').content)"
+    )
+    assert labels == ['"Должность"', '"ФИО"', '"Вид"', '"Этап"'], labels
+
+
 @pytest.mark.parametrize("role", [Role.AUTHOR, Role.APPROVER, Role.DUTY_OFFICER, Role.OPERATOR, Role.ADMIN])
 def test_the_navigation_offers_only_pages_the_role_may_open(page, role, transactional_db):
     # Given a user with one role
