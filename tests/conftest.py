@@ -55,6 +55,13 @@ def pytest_configure(config):
             )
         # A developer's machine without PostgreSQL: run on SQLite and skip tests marked postgres.
         settings.DATABASES["default"] = {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}
+        from django.db import connections
+
+        connections.__dict__.pop("settings", None)  # read DATABASES again (Django fills in the defaults)
+        try:
+            del connections["default"]  # a connection object made for PostgreSQL before this point
+        except AttributeError:
+            pass
         config._okno_skip_marker = {"postgres"}
     if not _redis_reachable():
         if IN_CI:
