@@ -339,6 +339,7 @@ def matrix_context(plan: Plan, user: AnyUser) -> dict[str, Any]:
     rows = list(
         ApprovalRow.objects.filter(plan=plan)
         .select_related("user", "group", "decided_by", "on_behalf_of", "version")
+        .defer("version__snapshot")  # the page shows version numbers: never parse a whole plan per row
         .order_by("position")
     )
     _mark_matrix_rows(plan, rows, user)
@@ -352,7 +353,7 @@ def matrix_context(plan: Plan, user: AnyUser) -> dict[str, Any]:
             row.problem = conditions.row_refusal(row, plan)
     return {
         "rows": rows,
-        "version": versioning.latest_version(plan),
+        "version": plan.versions.defer("snapshot").order_by("-number").first(),
         "can_submit": can_submit,
         **(matrix_builder_context(plan) if can_edit_matrix else {"can_edit_matrix": False}),
         "submit_refusal": conditions.submit_refusal(plan, rows) if can_submit else None,
