@@ -9,6 +9,8 @@ False)` in any app module, or read `settings.OKNO_NEW_THING` without defining it
 import ast
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 BASE = ROOT / "config" / "settings" / "base.py"
 # Project code that runs with Django settings: every app, common/ and config/.
@@ -94,3 +96,14 @@ def test_the_base_url_default_is_written_once():
     literal = "http://127.0.0.1:8000"
     found = [str(path.relative_to(ROOT)) for path, _tree in _modules() if literal in path.read_text()]
     assert found == ["config/settings/base.py"]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_postgresql_connections_run_without_jit():
+    """JIT compiling cost the lists and the navigation query 30-35 ms at 50,000 plans (DB_JIT, deployment.md)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW jit")
+        assert cursor.fetchone()[0] == "off"

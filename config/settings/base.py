@@ -116,6 +116,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"].setdefault("OPTIONS", {})["application_name"] = (
         f"okno-{OKNO_PROCESS}" if OKNO_PROCESS else "okno"
     )
+    if not env_bool("DB_JIT", False):
+        # PostgreSQL's JIT compiles queries whose estimated cost is high, as the lists' and the badge's are at
+        # tens of thousands of plans: 30-35 ms of compiling for a query that runs in a few (docs/BENCHMARKS.md).
+        DATABASES["default"]["OPTIONS"]["options"] = "-c jit=off"
     if OKNO_PROCESS == "web" and env_bool("DB_POOL", True):
         # The ASGI web server runs every request in a thread of its own, so persistent connections
         # (CONN_MAX_AGE) pile up, one per request thread, until garbage collection: 200 live streams
