@@ -12,6 +12,7 @@ from tests.factories import PlanFactory, RiskFactory, StepFactory, UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.postgres]
 
+UNSETTLED = ".htmx-settling, .htmx-swapping, .htmx-added, .htmx-request"
 PANEL = """() => ({
   badge: document.getElementById("lint-count").textContent.trim(),
   summary: document.querySelector("#lint-panel .card-body > .mb-2").textContent.replace(/\\s+/g, " ").trim(),
@@ -50,6 +51,8 @@ def save(page, step, field, value):
     editor.press("Enter")
     expect(cell.locator("form")).to_have_count(0)
     expect(cell).to_have_text(value)
+    # htmx settles swapped parts after a tick (their classes come then): read the panel once all have settled
+    page.wait_for_function(f"() => !document.querySelector('{UNSETTLED}')")
 
 
 def test_the_panel_after_each_save_is_the_panel_of_the_page(page, plan, author_user):
