@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.db.models import Count
 from django.utils.translation import gettext_lazy as _
 
+from . import waiting
 from .choices import ApprovalStatus, RowKind
 from .models import ApprovalRow, Delegation, MatrixTemplate, MatrixTemplateRow
 
@@ -46,11 +47,18 @@ class ApprovalRowAdmin(admin.ModelAdmin):
         return actions
 
     def save_model(self, request, obj, form, change):
+        waiting.lock_plan(obj.plan_id)  # the services' lock order: the plan, then its rows
         super().save_model(request, obj, form, change)
         if not change and obj.kind == RowKind.ACKNOWLEDGEMENT and obj.status == ApprovalStatus.PENDING:
             # The status is protected (no assignment) and read-only here; a new acknowledgement row starts
             # as "not acknowledged", which only the constructor could give it.
             ApprovalRow.objects.filter(pk=obj.pk).update(status=ApprovalStatus.NOT_ACKNOWLEDGED)
+        waiting.sync_plan(obj.plan_id)  # a row added to (or a stage changed in) a plan in review
+
+    def delete_model(self, request, obj):
+        waiting.lock_plan(obj.plan_id)
+        super().delete_model(request, obj)
+        waiting.sync_plan(obj.plan_id)
 
 
 class MatrixTemplateRowInline(admin.TabularInline):

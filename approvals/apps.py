@@ -25,4 +25,10 @@ class ApprovalsConfig(AppConfig):
 
         if signatures_to_reset not in versioning.reset_counters:
             versioning.reset_counters.append(signatures_to_reset)
+        from changeplans import services as plan_services
+
+        from .waiting import clear
+
+        if clear not in plan_services.on_plan_cancelling:
+            plan_services.on_plan_cancelling.append(clear)
         plan_page.register(SignoffOnPlanPage())

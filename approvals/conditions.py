@@ -1,7 +1,7 @@
 """Guards of the sign-off workflow. Each returns None when allowed, or the translated reason."""
 
 import datetime
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from typing import TYPE_CHECKING
 
 from django.utils import timezone
@@ -44,9 +44,12 @@ def open_stage(rows: Iterable["ApprovalRow"]) -> int | None:
 
 
 def sign_refusal(
-    row: "ApprovalRow", actor: "User", *, rows: Iterable["ApprovalRow"]
+    row: "ApprovalRow", actor: "User", *, rows: Iterable["ApprovalRow"], principals: Collection[int] | None = None
 ) -> tuple[str | None, "User | None"]:
-    """Why `actor` may not approve or reject `row` now; None when they may. Returns (reason, on_behalf_of)."""
+    """Why `actor` may not approve or reject `row` now; None when they may. Returns (reason, on_behalf_of).
+
+    `principals`: the ids of those who delegated to `actor` today, when the caller read them already (a page of
+    rows); else each delegation is read here."""
     plan = row.plan
     if plan.status != PlanStatus.IN_REVIEW:
         return _("The plan is not in review (it is “%(status)s”).") % {"status": plan.get_status_display()}, None
@@ -56,7 +59,10 @@ def sign_refusal(
         return _("You cannot approve a plan you authored or curate."), None
     on_behalf_of = None
     if row.user_id != actor.pk:
-        if row.user is None or active_delegation(actor, row.user) is None:
+        delegated = (
+            row.user_id in principals if principals is not None else active_delegation(actor, row.user) is not None
+        )
+        if row.user is None or not delegated:
             return _("This row is for %(name)s; you may sign only your own row or one delegated to you.") % {
                 "name": row.person_name
             }, None

@@ -78,10 +78,17 @@ class ApprovalRow(ConcurrentTransitionMixin, models.Model):
         PlanVersion, verbose_name=_("version signed"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     comment = models.TextField(_("comment"), blank=True)
+    # Kept by approvals.waiting.sync in every sign-off service: the plan is in review and the row is asked now.
+    waiting = models.BooleanField(_("waiting for a decision"), default=False, editable=False)
 
     class Meta:
         ordering = ["plan", "position", "id"]
         constraints = [models.UniqueConstraint(fields=["plan", "position"], name="approval_row_position_unique")]
+        # The badge and the inbox: the waiting rows of a person or a group, whatever the history holds.
+        indexes = [
+            models.Index(fields=["user", "plan"], condition=models.Q(waiting=True), name="approval_row_waiting_user"),
+            models.Index(fields=["group", "plan"], condition=models.Q(waiting=True), name="approval_row_waiting_group"),
+        ]
         verbose_name = _("sign-off row")
         verbose_name_plural = _("sign-off matrix")
 

@@ -21,7 +21,7 @@ from django.utils import timezone
 from changeplans import versioning
 from changeplans.choices import EventKind, PlanStatus, Role
 from changeplans.models import Plan, PlanEvent, PlanVersion
-from changeplans.roles import has_role
+from changeplans.roles import has_role, user_group_ids
 
 from . import conditions, people
 from .choices import ApprovalStatus, RowKind
@@ -41,32 +41,29 @@ def signoff_plan(plan_id: int) -> Plan:
 # --- rows waiting for a user (the inbox and the navigation badge) ------------------------------------
 
 
+def _people(user: User, today: datetime.date) -> tuple[QuerySet[Any], QuerySet[Any]]:
+    """(who delegated to `user` today, the user's groups) as subqueries."""
+    principals = Delegation.objects.filter(deputy=user, starts_on__lte=today, ends_on__gte=today).values("principal_id")
+    groups = get_user_model().groups.through.objects.filter(user_id=user.pk).values("group_id")
+    return principals, groups
+
+
+def _waiting() -> QuerySet[ApprovalRow]:
+    """The rows asked now: the marker (approvals/waiting.py) holds only rows of plans in review."""
+    return ApprovalRow.objects.filter(waiting=True)
+
+
 def waiting_rows(user: User, today: datetime.date | None = None) -> QuerySet[ApprovalRow]:
     """Rows waiting for `user`, in one query whatever the number of plans.
 
-    Plans in review only. Approval rows: pending, in the open stage of their plan (the lowest stage with an
-    approval row not yet approved), of the user or of someone who delegated to the user today.
-    Acknowledgement rows: not yet acknowledged, of the user or of one of the user's groups.
+    The rows asked now (approvals.waiting: plans in review; approvals pending in the open stage, acknowledgements
+    not yet given) that are the user's own, approvals of someone who delegated to the user today, or
+    acknowledgements of one of the user's groups.
     """
-    today = today or timezone.localdate()
-    principals = Delegation.objects.filter(deputy=user, starts_on__lte=today, ends_on__gte=today).values("principal_id")
-    groups = get_user_model().groups.through.objects.filter(user_id=user.pk).values("group_id")
-    open_stage = (
-        ApprovalRow.objects.filter(plan=OuterRef("plan"), kind=RowKind.APPROVAL)
-        .exclude(status=ApprovalStatus.APPROVED)
-        .order_by("stage")
-        .values("stage")[:1]
-    )
-    # The stage subquery last: PostgreSQL keeps this order inside an OR, and the people narrow the rows first.
-    approvals = (
-        Q(kind=RowKind.APPROVAL, status=ApprovalStatus.PENDING)
-        & (Q(user=user) | Q(user_id__in=principals))
-        & Q(stage=Subquery(open_stage))
-    )
-    acknowledgements = Q(kind=RowKind.ACKNOWLEDGEMENT, status=ApprovalStatus.NOT_ACKNOWLEDGED) & (
-        Q(user=user) | Q(group_id__in=groups)
-    )
-    return ApprovalRow.objects.filter(plan__status=PlanStatus.IN_REVIEW).filter(approvals | acknowledgements)
+    own, deputy, group = _waiting_parts(user, today or timezone.localdate())
+    # Each part through its own partial index, united: an OR of them would walk every plan in review instead.
+    ids = own.values("pk").union(deputy.values("pk"), group.values("pk"))
+    return ApprovalRow.objects.filter(pk__in=ids)
 
 
 class _Count(Subquery):
@@ -74,6 +71,23 @@ class _Count(Subquery):
 
     template = "(SELECT COUNT(*) FROM (%(subquery)s) _count)"
     output_field = IntegerField()
+
+
+def _waiting_parts(user: User, today: datetime.date) -> tuple[QuerySet[ApprovalRow], ...]:
+    """The rows waiting for `user` in three disjoint parts, each served by a partial index of the marked rows:
+    the user's own rows; approvals of someone who delegated to the user today; acknowledgements of one of the
+    user's groups (not the user's own rows)."""
+    principals, groups = _people(user, today)
+    own = _waiting().filter(user=user)
+    deputy = _waiting().filter(kind=RowKind.APPROVAL, user_id__in=principals).exclude(user=user)
+    group = _waiting().filter(kind=RowKind.ACKNOWLEDGEMENT, group_id__in=groups).exclude(user=user)
+    return own.order_by(), deputy.order_by(), group.order_by()
+
+
+def _waiting_count(user: User, today: datetime.date) -> Any:
+    """How many rows wait for `user`, as an expression: the sum of the counts of the three parts."""
+    own, deputy, group = (_Count(rows.values("pk")) for rows in _waiting_parts(user, today))
+    return own + deputy + group
 
 
 def waiting_count(user: AnyUser) -> int:
@@ -91,10 +105,9 @@ def _access_query(user: User, today: datetime.date) -> QuerySet[Any]:
     """The navigation's one query: (is any row ever the user's, how many rows wait for the user).
 
     "Is any row ever mine" stops at the first row found through the user, deputy and group indexes; the
-    waiting rows are found from the plans in review (their status index): neither grows with the history of
-    decided rows."""
-    principals = Delegation.objects.filter(deputy=user, starts_on__lte=today, ends_on__gte=today).values("principal_id")
-    groups = get_user_model().groups.through.objects.filter(user_id=user.pk).values("group_id")
+    waiting rows are counted through the partial indexes of the marked rows (approvals/waiting.py): neither
+    grows with the history of decided rows or of plans."""
+    principals, groups = _people(user, today)
     return (
         get_user_model()
         .objects.filter(pk=user.pk)
@@ -102,7 +115,7 @@ def _access_query(user: User, today: datetime.date) -> QuerySet[Any]:
             named=Exists(ApprovalRow.objects.filter(user=user))
             | Exists(ApprovalRow.objects.filter(user_id__in=principals))
             | Exists(ApprovalRow.objects.filter(group_id__in=groups)),
-            waiting=_Count(waiting_rows(user, today).order_by().values("pk")),
+            waiting=_waiting_count(user, today),
         )
         .values_list("named", "waiting")
     )
@@ -202,10 +215,21 @@ def inbox_rows(user: User) -> QuerySet[ApprovalRow]:
     latest = PlanVersion.objects.filter(plan=OuterRef("plan")).order_by("-number").values("number")[:1]
     return (
         waiting_rows(user)
-        .select_related("plan", "user", "group")
+        .select_related("plan", "user")
+        .only(*INBOX_FIELDS)
         .annotate(latest_version=Subquery(latest))
         .order_by("plan__window_start", "plan_id", "position")
     )
+
+
+# What the inbox shows and its guards read (approvals/inbox_rows.py, conditions.sign_refusal), and no more:
+# a plan's goal and announcement texts, a signature's comment stay in the database.
+INBOX_FIELDS = (
+    *("pk", "plan", "position", "kind", "job_title", "person_name", "user", "group", "stage", "status", "waiting"),
+    *("plan__title", "plan__status", "plan__time_zone", "plan__window_start", "plan__window_end"),
+    *("plan__author", "plan__curator"),
+    *("user__username", "user__first_name", "user__last_name", "user__is_active"),
+)
 
 
 def inbox_entries(user: User, rows: Iterable[ApprovalRow] | None = None) -> list[dict[str, Any]]:
@@ -225,8 +249,11 @@ def inbox_entries(user: User, rows: Iterable[ApprovalRow] | None = None) -> list
         }
     )
     entries = []
+    principals = None
+    if any(row.kind == RowKind.APPROVAL and row.user_id != user.pk for row in shown):
+        principals = set(_people(user, timezone.localdate())[0].values_list("principal_id", flat=True))
     for row in shown:
-        _mark_waiting_row(row, user)
+        _mark_waiting_row(row, user, principals)
         entries.append(
             {
                 "row": row,
@@ -240,13 +267,13 @@ def inbox_entries(user: User, rows: Iterable[ApprovalRow] | None = None) -> list
     return entries
 
 
-def _mark_waiting_row(row: ApprovalRow, user: User) -> None:
-    """What `user` may do with a row waiting_rows chose."""
+def _mark_waiting_row(row: ApprovalRow, user: User, principals: set[int] | None) -> None:
+    """What `user` may do with a row waiting_rows chose (`principals`: who delegated to the user today)."""
     row.mine, row.refusal, row.for_principal = True, None, None
     if row.kind == RowKind.APPROVAL:
         # The query already chose the open stage, so the guard needs no other rows; acknowledgements
         # need no guard here: the query checks all that acknowledge_refusal does.
-        row.refusal, row.for_principal = conditions.sign_refusal(row, user, rows=[])
+        row.refusal, row.for_principal = conditions.sign_refusal(row, user, rows=[], principals=principals)
     row.can_sign = row.kind == RowKind.APPROVAL and row.refusal is None
     row.can_acknowledge = row.kind == RowKind.ACKNOWLEDGEMENT
 
@@ -269,7 +296,7 @@ def _mark_matrix_rows(plan: Plan, rows: list[ApprovalRow], user: AnyUser) -> Non
             "principal_id", flat=True
         )
     )
-    group_ids = set(user.groups.values_list("pk", flat=True))
+    group_ids = user_group_ids(user)  # read once a request with the user's roles
     for row in rows:
         if row.kind == RowKind.APPROVAL:
             row.mine = row.user_id is not None and (row.user_id == user.pk or row.user_id in principals)
@@ -319,10 +346,16 @@ def matrix_sources(plan: Plan, query: str = "", limit: int = 20) -> list[Plan]:
     return list(plans.only("pk", "title", "status").order_by("-pk")[:limit])
 
 
+def matrix_templates() -> list[MatrixTemplate]:
+    """The matrix templates an author may apply (every one), by name."""
+    return list(MatrixTemplate.objects.all())
+
+
 def matrix_builder_context(plan: Plan) -> dict[str, Any]:
-    """What the matrix builder offers: the picker's search (or the plain lists), the plans to copy from."""
+    """What the matrix builder offers: the picker's search (or the plain lists). The plans to copy from and the
+    templates are asked when the author opens that control (views.matrix_sources, views.matrix_templates)."""
     url = people_search_url()
-    context: dict[str, Any] = {"can_edit_matrix": True, "picker_url": url, "copy_sources": matrix_sources(plan)}
+    context: dict[str, Any] = {"can_edit_matrix": True, "picker_url": url}
     if url is None:
         context["choice_users"] = [
             (people.key(user), people.label(user))
@@ -357,7 +390,6 @@ def matrix_context(plan: Plan, user: AnyUser) -> dict[str, Any]:
         "can_submit": can_submit,
         **(matrix_builder_context(plan) if can_edit_matrix else {"can_edit_matrix": False}),
         "submit_refusal": conditions.submit_refusal(plan, rows) if can_submit else None,
-        "templates": list(MatrixTemplate.objects.all()) if can_submit else [],
         "rejected_rows": [row for row in rows if row.status == ApprovalStatus.REJECTED]
         if plan.status == PlanStatus.REJECTED
         else [],

@@ -22,7 +22,7 @@ from changeplans.models import Plan, PlanVersion
 from changeplans.permissions import can_view_plan
 from common.names import name_after_for
 
-from . import conditions, people
+from . import conditions, people, waiting
 from .choices import ApprovalStatus, RowKind
 from .models import ApprovalRow, MatrixTemplate, MatrixTemplateRow
 
@@ -428,6 +428,7 @@ def submit_plan(plan_id: int, *, actor: User) -> PlanVersion:
     plan.save()
     version = versioning.freeze_version(plan, actor=actor)
     _reset_rows(rows)
+    waiting.sync(plan, rows)
     record_event(
         plan,
         actor=actor,
@@ -442,13 +443,7 @@ def submit_plan(plan_id: int, *, actor: User) -> PlanVersion:
 
 
 def _rows_to_ask(rows: list[ApprovalRow]) -> list[ApprovalRow]:
-    stage = conditions.open_stage(rows)
-    return [
-        row
-        for row in rows
-        if (row.kind == RowKind.APPROVAL and row.status == ApprovalStatus.PENDING and row.stage == stage)
-        or (row.kind == RowKind.ACKNOWLEDGEMENT and row.status == ApprovalStatus.NOT_ACKNOWLEDGED)
-    ]
+    return waiting.open_rows(rows)
 
 
 def _reset_rows(rows: list[ApprovalRow]) -> None:
@@ -498,6 +493,7 @@ def reset_for_new_version(plan: Plan, version: PlanVersion, actor: User) -> None
             to_status=plan.status,
             comment=_("Version %(n)d changes the approved plan") % {"n": version.number},
         )
+    waiting.sync(plan, rows)
     _notify("new_version", plan.pk, [row.pk for row in _rows_to_ask(rows)])
 
 
@@ -587,6 +583,7 @@ def approve_row(row_id: int, *, actor: User, version: int, comment: str = "", vi
         via=via,
     )
     _maybe_approve_plan(plan, rows, actor)
+    waiting.sync(plan, rows)
     stage_after = conditions.open_stage(rows)
     if stage_after is not None and stage_after != stage_before:
         _notify("stage_opened", plan.pk, [r.pk for r in _rows_to_ask(rows) if r.kind == RowKind.APPROVAL])
@@ -637,6 +634,7 @@ def reject_row(row_id: int, *, actor: User, version: int, comment: str, via: str
         to_status=plan.status,
         comment=comment.strip(),
     )
+    waiting.sync(plan, rows)
     _notify("rejected", plan.pk, [row.pk])
     return row
 
@@ -664,6 +662,7 @@ def acknowledge_row(row_id: int, *, actor: User, version: int, comment: str = ""
         via=via,
     )
     _maybe_approve_plan(plan, rows, actor)
+    waiting.sync(plan, rows)
     return row
 
 

@@ -12,6 +12,7 @@ urlpatterns = [
     path("plans/<int:pk>/matrix/rows/", views.matrix_row_add, name="matrix_row_add"),
     path("plans/<int:pk>/matrix/copy/", views.matrix_copy, name="matrix_copy"),
     path("plans/<int:pk>/matrix/sources/", views.matrix_sources, name="matrix_sources"),
+    path("plans/<int:pk>/matrix/templates/", views.matrix_templates, name="matrix_templates"),
     path("plans/<int:pk>/matrix/save-template/", views.matrix_save_template, name="matrix_save_template"),
     path("matrix-rows/<int:pk>/", views.matrix_row_update, name="matrix_row_update"),
     path("matrix-rows/<int:pk>/delete/", views.matrix_row_delete, name="matrix_row_delete"),

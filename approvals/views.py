@@ -435,6 +435,16 @@ def matrix_sources(request, pk):
 
 
 @login_required
+def matrix_templates(request, pk):
+    """The matrix templates to apply: the options of the builder's template form, asked when the author opens it
+    (the plan page does not read them)."""
+    plan = get_object_or_404(Plan.objects.only("pk", "author_id", "status"), pk=pk)
+    if not selectors.may_edit_matrix(plan, request.user):
+        return forbidden(request, _("Only the author of the plan can change its sign-off matrix."))
+    return render(request, "approvals/inc/matrix_templates.html", {"templates": selectors.matrix_templates()})
+
+
+@login_required
 @require_POST
 def matrix_save_template(request, pk):
     """Save the current matrix as a new named template."""

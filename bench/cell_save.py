@@ -11,7 +11,9 @@ Drops and recreates the PostgreSQL database "okno_bench_cell" (--db-name), build
    against a bare login_required view returning the same bytes and headers (the floor). The duration alternates
    between a worst case that ends right when the next step starts (a "no slack" finding) and a shorter one, with
    a new text every time: the plan check changes on every save and its result after a save is never one seen
-   before (the check of the state before a save is reused, as after any save: changeplans/lint_data.py).
+   before (the check of the state before a save is kept by the plan's generation and updated for the edited
+   step: changeplans/lint_data.py, lint.recheck_step; the warm-up saves make it kept, as the page's first save
+   does in a real session).
    Prints each size's ratio to its floor and the largest size's time against the smallest's; query counts must
    be equal for every size (exit status 1 otherwise).
 2. Browser (Debian's chromium via Playwright, uvicorn with config.asgi as in production, one worker): on the

@@ -3,6 +3,11 @@
     from bench.lists import measure_lists
     results = measure_lists(client, approver_client=approver, runs=20)
 
+Or alone, on the data set bench/scale.py --keep-db left (nothing is built or changed; the query counts are taken
+on the small data set too, and a count that grows exits 1):
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/okno .venv/bin/python bench/lists.py --runs 20
+
 Each page (the plan list's first page, a search for a common word, the inbox) is timed through the test Client
 interleaved (ABBA) with its floor: the same bytes from bench/urls.py's bare login_required view. The badge (the
 navigation's sign-off query every page runs) is timed against one indexed row lookup through the ORM. Each entry
@@ -12,6 +17,7 @@ ROOT_URLCONF = "bench.urls" (bench/settings.py).
 
 import gc
 import math
+import os
 import statistics
 import time
 from collections.abc import Callable
@@ -154,13 +160,67 @@ def measure_lists(
 def markdown(results: dict[str, dict[str, Any]]) -> str:
     """The figures as a Markdown table (docs/BENCHMARKS.md)."""
     lines = [
-        "| list | median | floor | ratio | p95 | queries | bytes |",
+        "| list | median | floor | ratio | p95 | queries (small → full) | bytes |",
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for name, entry in results.items():
+        entry.setdefault("queries_small", "—")
         lines.append(
             f"| {name} | {entry['subject']['median_ms']:.1f} ms | {entry['floor']['median_ms']:.2f} ms "
-            f"| {entry['ratio']}× | {entry['subject']['p95_ms']:.1f} ms | {entry['queries']} "
+            f"| {entry['ratio']}× | {entry['subject']['p95_ms']:.1f} ms "
+            f"| {entry['queries_small']} → {entry['queries']} "
             f"| {entry.get('bytes', '—')} |"
         )
     return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    if str(root) not in sys.path:
+        sys.path.insert(0, str(root))
+    from bench import scale_data
+
+    parser = argparse.ArgumentParser(description="The lists at scale, on the data set bench/scale.py --keep-db left.")
+    parser.add_argument("--runs", type=int, default=20, help="timed requests of each page (default 20)")
+    parser.add_argument("--db", default=scale_data.DB_NAME, help=f"the full data set (default {scale_data.DB_NAME})")
+    parser.add_argument("--small-db", default=scale_data.DB_NAME + "_small", help="the small one, for query counts")
+    args = parser.parse_args(argv)
+    scale_data.postgres_config()
+    scale_data.setup_django(args.db)
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    def clients() -> tuple[Any, Any, Any]:
+        users = get_user_model().objects
+        author, approver = (users.get(username=name) for name in (scale_data.BENCH_AUTHOR, scale_data.BUSY_APPROVER))
+        author_client, approver_client = Client(), Client()
+        author_client.force_login(author)
+        approver_client.force_login(approver)
+        return author_client, approver_client, approver
+
+    scale_data.use_database(args.small_db)
+    author_client, approver_client, approver = clients()
+    small = measure_lists(author_client, approver_client=approver_client, approver=approver, runs=1)
+    scale_data.use_database(args.db)
+    author_client, approver_client, approver = clients()
+    started = " ".join(f"{n:.2f}" for n in os.getloadavg())
+    results = measure_lists(author_client, approver_client=approver_client, approver=approver, runs=args.runs)
+    for name, entry in results.items():
+        entry["queries_small"] = small[name]["queries"]
+    print(markdown(results))
+    print(f"load average {started} at the start")
+    grown = [name for name, entry in results.items() if entry["queries"] > small[name]["queries"]]
+    print("load average " + " ".join(f"{n:.2f}" for n in os.getloadavg()) + " at the end")
+    for name in grown:
+        print(
+            f"FAILED: {name}: {small[name]['queries']} queries on the small data set, {results[name]['queries']} here"
+        )
+    return 1 if grown else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

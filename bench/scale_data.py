@@ -808,6 +808,9 @@ class Builder:
         from django.core.management.color import no_style
         from django.db import connection
 
+        from approvals.waiting import mark_all
+
+        mark_all()  # the rows were copied, not signed through the services: their waiting marker from the rule
         models = [m for key, m in self.M.items() if key != "group"]
         with connection.cursor() as cursor:
             for sql in connection.ops.sequence_reset_sql(no_style(), models):

@@ -19,7 +19,9 @@ tzinfo across a DST change (Python then compares wall clocks): use the minute to
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
+import itertools
 import math
 import re
 from collections.abc import Iterable, Sequence
@@ -88,6 +90,13 @@ class LintWarning:
     field: str | None = None  # the Step field the warning is about, for highlighting a cell
     anchor: str | None = None  # the element id a finding without a step cell links to (e.g. the header's total)
 
+    def __post_init__(self) -> None:
+        # Not a field (equality and repr stay the fields'): how the page finds the finding, made once; a save
+        # compares the findings before and after it by this (lint_panel.changes), thousands on a long plan.
+        object.__setattr__(self, "address", (self.code, self._target()))
+
+    address: tuple[str, str | None] = dataclasses.field(init=False, repr=False, compare=False)
+
     @property
     def is_error(self) -> bool:
         return self.level == ERROR
@@ -95,6 +104,9 @@ class LintWarning:
     @property
     def target(self) -> str | None:
         """The id of the element the plan check links this finding to: its cell, else its row or the anchor."""
+        return self.address[1]
+
+    def _target(self) -> str | None:
         if self.anchor:
             return self.anchor
         if self.step_id is not None and self.field:
@@ -260,6 +272,11 @@ def lint_plan(plan: Plan, steps: Iterable[Step | LintStep] | None = None) -> Lin
     `steps`: the plan's steps, already fetched with executor, risks and rollback_actions, or as the light rows of
     `lint_data.load_lint_steps`; then no query is run. Without it the steps are fetched here.
     """
+    return check_plan(plan, steps).report
+
+
+def check_plan(plan: Plan, steps: Iterable[Step | LintStep] | None = None) -> Checked:
+    """`lint_plan` with what it was computed from, for `recheck_step` to update it after an edit of one step."""
     if steps is None:
         steps = _fetch_steps(plan)
     steps = sorted(steps, key=lambda step: (step.position, step.id or 0))
@@ -270,34 +287,216 @@ def lint_plan(plan: Plan, steps: Iterable[Step | LintStep] | None = None) -> Lin
         _translated.reset(token)
 
 
-def _lint(plan: Plan, steps: list[Step | LintStep]) -> LintReport:
+@dataclass(frozen=True)
+class Checked:
+    """A plan check and its parts, by step: what `recheck_step` needs to redo only what an edit changes.
+
+    Shared between requests: never changed, a recheck makes a new one (sharing the unchanged parts).
+    """
+
+    report: LintReport
+    steps: list[Step | LintStep]  # in position order
+    index: dict[int, int]  # step id → its index in `steps`
+    window: Window
+    slots: dict[int, Slot]
+    counted: list[Step | LintStep]  # the steps counted in the end projection, in order
+    counted_index: dict[int, int]
+    next_timed: dict[int, Slot | None]  # check_slack's "next timed step" of each step
+    followers: dict[int, list[int]]  # step id → the steps that start after it (whose Slot.follows has it)
+    parts: dict[int, StepParts]  # each step's findings by check
+    findings: list[tuple[LintWarning, ...]]  # each step's findings in one tuple, aligned with `steps`
+    downtime_findings: tuple[LintWarning, ...]  # check_downtime's (plan-wide)
+
+
+@dataclass(frozen=True)
+class StepParts:
+    """One step's findings, by the check that made them (in the order the report lists them)."""
+
+    schedule: tuple[LintWarning, ...]
+    window: tuple[LintWarning, ...]
+    order: tuple[LintWarning, ...]
+    slack: tuple[LintWarning, ...]
+    contents: tuple[LintWarning, ...]
+
+    def all(self) -> tuple[LintWarning, ...]:
+        return self.schedule + self.window + self.order + self.slack + self.contents
+
+
+def _lint(plan: Plan, steps: list[Step | LintStep]) -> Checked:
     window = Window.of(plan)
 
     slots, schedule_findings = check_schedule(steps, window)
     counted_ids, window_findings = check_window(steps, slots, window)
-    slack_findings = check_slack(steps, slots, window)
+    next_timed = _next_later_timed(steps, slots)
+    slack_findings = check_slack(steps, slots, window, next_timed)
     counted = [step for step in steps if step.id in counted_ids]
     order_findings = check_order(counted, slots, window)
     critical_path = find_critical_path(counted, slots)
 
     # A step's findings stay together: its schedule, the window, its order, the slack after it, its contents.
-    step_warnings = [
-        warning
-        for step in steps
-        for warning in (
-            *schedule_findings[step.id],
-            *window_findings[step.id],
-            *order_findings.get(step.id, ()),
-            *slack_findings[step.id],
-            *check_contents(step, plan),
+    parts = {
+        step.id: StepParts(
+            tuple(schedule_findings[step.id]),
+            tuple(window_findings[step.id]),
+            tuple(order_findings.get(step.id, ())),
+            tuple(slack_findings[step.id]),
+            tuple(check_contents(step, plan)),
         )
-    ]
-    plan_warnings = [LintWarning("no_steps", ERROR, _("The plan has no steps."))] if not steps else []
-    plan_warnings += check_overrun(counted, slots, window)
-    plan_warnings += check_downtime(steps, plan)
-    report = _report(steps, slots, counted_ids, critical_path, window, step_warnings + plan_warnings)
+        for step in steps
+    }
+    findings = [parts[step.id].all() for step in steps]
+    downtime_findings = tuple(check_downtime(steps, plan))
+    followers: dict[int, list[int]] = {}
+    for step in steps:
+        for followed in slots[step.id].follows:
+            followers.setdefault(followed, []).append(step.id)
+    report = _report(
+        steps,
+        slots,
+        counted_ids,
+        critical_path,
+        window,
+        _warnings(findings, steps, counted, slots, window, downtime_findings),
+    )
     report.warnings += check_stated_duration(plan, report)
-    return report
+    return Checked(
+        report=report,
+        steps=steps,
+        index={step.id: i for i, step in enumerate(steps)},
+        window=window,
+        slots=slots,
+        counted=counted,
+        counted_index={step.id: i for i, step in enumerate(counted)},
+        next_timed=next_timed,
+        followers=followers,
+        parts=parts,
+        findings=findings,
+        downtime_findings=downtime_findings,
+    )
+
+
+def recheck_step(checked: Checked, plan: Plan, step: Step | LintStep) -> tuple[Checked, set[int]] | None:
+    """The check after an edit of one step, computed from the check before it (`checked`, of the same header).
+
+    Only for an edit that leaves every start where it was: the step keeps its position, kind, date and time (a
+    duration, the contents, risks and rollback may change). Its end moves; what reads its end is redone — the
+    step's own findings, the steps that start after it (their start must not move: else None), the order check
+    of the next timed step, the end projection, the critical path, the overrun — and the rest is shared with
+    `checked`. Returns the new check and the ids of the steps whose findings or timings may differ; None when
+    the edit may move other steps' starts: then only a whole check will do. Identical to `check_plan` on the
+    new steps (tests/changeplans/test_lint_recheck.py applies random edits and compares).
+    """
+    i = checked.index.get(step.id)
+    if i is None or Window.of(plan) != checked.window:
+        return None
+    old = checked.steps[i]
+    if (old.position, old.kind, old.planned_date, old.planned_time) != (
+        step.position,
+        step.kind,
+        step.planned_date,
+        step.planned_time,
+    ):
+        return None
+    token = _translated.set({})
+    try:
+        return _recheck(checked, plan, i, old, step)
+    finally:
+        _translated.reset(token)
+
+
+def _recheck(checked, plan, i, old, step):
+    window, k = checked.window, step.id
+    steps = list(checked.steps)
+    steps[i] = step
+    slots = dict(checked.slots)
+    low, high, problem = _durations(step)
+    before = slots[k]
+    slots[k] = dataclasses.replace(
+        before,
+        end_best=before.start_best + datetime.timedelta(minutes=low),
+        end_worst=before.start_worst + datetime.timedelta(minutes=high),
+    )
+    touched = {k}
+    # The steps that start after this one: their start is the latest end of the steps they follow.
+    for j in checked.followers.get(k, ()):
+        slot = slots[j]
+        if (max(slots[f].end_best for f in slot.follows), max(slots[f].end_worst for f in slot.follows)) != slot.starts:
+            return None  # a start moves: the steps after it may change groups and lanes
+        predecessor = max(slot.follows, key=lambda f: slots[f].end_worst)
+        if predecessor != slot.predecessor:
+            slots[j] = dataclasses.replace(slot, predecessor=predecessor)
+            touched.add(j)
+
+    parts = dict(checked.parts)
+    findings = list(checked.findings)
+    kept = checked.parts[k]
+    parts[k] = StepParts(
+        # the duration's finding is redone; the derived start's (if any) depends on the start alone
+        tuple(_duration_findings(step, problem)) + tuple(w for w in kept.schedule if w.code != "step_without_duration"),
+        kept.window,
+        kept.order,
+        tuple(_slack_findings(step, slots[k], checked.next_timed[k], window)),
+        tuple(check_contents(step, plan)),
+    )
+    findings[i] = parts[k].all()
+
+    counted = checked.counted
+    ci = checked.counted_index.get(k)
+    if ci is not None:
+        counted = list(counted)
+        counted[ci] = step
+        # The order check of the first counted step after the steps that start with this one reads their ends.
+        starts, first, last = slots[k].starts, ci, ci
+        while first > 0 and slots[counted[first - 1].id].starts == starts:
+            first -= 1
+        while last + 1 < len(counted) and slots[counted[last + 1].id].starts == starts:
+            last += 1
+        if last + 1 < len(counted) and not slots[counted[last + 1].id].derived:
+            after = counted[last + 1]
+            found = _order_finding(after, counted[first : last + 1], slots, window)
+            order = (found,) if found is not None else ()
+            if order != parts[after.id].order:
+                parts[after.id] = dataclasses.replace(parts[after.id], order=order)
+                findings[checked.index[after.id]] = parts[after.id].all()
+                touched.add(after.id)
+
+    downtime_findings = checked.downtime_findings
+    if _downtime_minutes(step) != _downtime_minutes(old):
+        downtime_findings = tuple(check_downtime(steps, plan))
+    critical_path = find_critical_path(counted, slots)
+    on_path = set(critical_path) ^ set(checked.report.critical_path)
+    report = _report(
+        steps,
+        slots,
+        checked.counted_index,
+        critical_path,
+        window,
+        _warnings(findings, steps, counted, slots, window, downtime_findings),
+        reuse=checked.report,
+        changed=touched | on_path,
+    )
+    report.warnings += check_stated_duration(plan, report)
+    recheck = dataclasses.replace(
+        checked,
+        report=report,
+        steps=steps,
+        slots=slots,
+        counted=counted,
+        parts=parts,
+        findings=findings,
+        downtime_findings=downtime_findings,
+    )
+    return recheck, touched
+
+
+def _warnings(findings, steps, counted, slots, window, downtime_findings):
+    """The report's findings before the stated-duration check: every step's, then the plan's."""
+    warnings = list(itertools.chain.from_iterable(findings))
+    if not steps:
+        warnings.append(LintWarning("no_steps", ERROR, _("The plan has no steps.")))
+    warnings += check_overrun(counted, slots, window)
+    warnings += downtime_findings
+    return warnings
 
 
 def check_schedule(steps: Sequence[Step], window: Window) -> tuple[dict[int, Slot], StepFindings]:
@@ -488,31 +687,31 @@ def find_critical_path(counted: Sequence[Step], slots: dict[int, Slot]) -> list[
     return path
 
 
-def check_slack(steps: Sequence[Step], slots: dict[int, Slot], window: Window) -> StepFindings:
+def check_slack(
+    steps: Sequence[Step], slots: dict[int, Slot], window: Window, next_timed: dict[int, Slot | None] | None = None
+) -> StepFindings:
     """A step with risks or a long one (worst case) ending exactly when the next timed step begins: no room for trouble.
 
     The next timed step is the first later one with its own date and time that starts after this one
     (steps starting together run in parallel; steps without a time follow by definition).
     """
-    findings: StepFindings = {step.id: [] for step in steps}
-    next_timed = _next_later_timed(steps, slots)
-    for step in steps:
-        slot = slots[step.id]
-        has_risks = bool(step.risks.all())
-        if not has_risks and _minutes_between(slot.start_worst, slot.end_worst) < LONG_STEP_MINUTES:
-            continue
-        following = next_timed[step.id]
-        if following is None or following.start_best != slot.end_worst:
-            continue
-        values = {"number": step.position, "end": _fmt(slot.end_worst, window.tz)}
-        if has_risks:
-            message = _("Step %(number)s: no slack after a step with risks; the next step starts right at %(end)s.")
-        else:
-            message = _("Step %(number)s: no slack after a long step; the next step starts right at %(end)s.")
-        findings[step.id].append(
-            LintWarning("no_slack_after_step", WARNING, message % values, step.id, "duration_text")
-        )
-    return findings
+    if next_timed is None:
+        next_timed = _next_later_timed(steps, slots)
+    return {step.id: _slack_findings(step, slots[step.id], next_timed[step.id], window) for step in steps}
+
+
+def _slack_findings(step, slot, following, window):
+    has_risks = bool(step.risks.all())
+    if not has_risks and _minutes_between(slot.start_worst, slot.end_worst) < LONG_STEP_MINUTES:
+        return []
+    if following is None or following.start_best != slot.end_worst:
+        return []
+    values = {"number": step.position, "end": _fmt(slot.end_worst, window.tz)}
+    if has_risks:
+        message = _("Step %(number)s: no slack after a step with risks; the next step starts right at %(end)s.")
+    else:
+        message = _("Step %(number)s: no slack after a long step; the next step starts right at %(end)s.")
+    return [LintWarning("no_slack_after_step", WARNING, message % values, step.id, "duration_text")]
 
 
 def _next_later_timed(steps: Sequence[Step], slots: dict[int, Slot]) -> dict[int, Slot | None]:
@@ -558,35 +757,44 @@ def check_order(counted: Sequence[Step], slots: dict[int, Slot], window: Window)
             group.append(step)
             continue
         if group and not slot.derived:
-            before = max(group, key=lambda s: slots[s.id].end_worst)
-            previous = slots[before.id]
-            finding = None
-            if slot.start_best < slots[group[0].id].start_best:
-                finding = (
-                    "steps_out_of_order",
-                    _(
-                        "Step %(number)s starts at %(start)s, earlier than step %(previous)s before it "
-                        "(%(previous_start)s): timed steps must follow in the plan's order."
-                    ),
-                )
-            elif slot.start_best < previous.end_worst:
-                finding = (
-                    "step_starts_before_previous_ends",
-                    _("Step %(number)s starts at %(start)s, before step %(previous)s ends (%(end)s)."),
-                )
-            if finding is not None:  # the texts only for a finding: formatting moments is most of this check's time
-                values = {
-                    "number": step.position,
-                    "start": _fmt(slot.start_best, window.tz),
-                    "previous": before.position,
-                    "previous_start": _fmt_span(previous.start_best, previous.start_worst, window.tz),
-                    "end": _fmt_span(previous.end_best, previous.end_worst, window.tz),
-                }
-                moved_day = step.planned_date != previous.start_best.astimezone(window.tz).date()
-                field = "planned_date" if moved_day else "planned_time"
-                findings[step.id] = [LintWarning(finding[0], WARNING, finding[1] % values, step.id, field)]
+            found = _order_finding(step, group, slots, window)
+            if found is not None:
+                findings[step.id] = [found]
         group = [step]
     return findings
+
+
+def _order_finding(step, group, slots, window):
+    """check_order's finding of a timed `step` after `group` (the steps before it that started together), or None."""
+    slot = slots[step.id]
+    before = max(group, key=lambda s: slots[s.id].end_worst)
+    previous = slots[before.id]
+    finding = None
+    if slot.start_best < slots[group[0].id].start_best:
+        finding = (
+            "steps_out_of_order",
+            _(
+                "Step %(number)s starts at %(start)s, earlier than step %(previous)s before it "
+                "(%(previous_start)s): timed steps must follow in the plan's order."
+            ),
+        )
+    elif slot.start_best < previous.end_worst:
+        finding = (
+            "step_starts_before_previous_ends",
+            _("Step %(number)s starts at %(start)s, before step %(previous)s ends (%(end)s)."),
+        )
+    if finding is None:  # the texts only for a finding: formatting moments is most of this check's time
+        return None
+    values = {
+        "number": step.position,
+        "start": _fmt(slot.start_best, window.tz),
+        "previous": before.position,
+        "previous_start": _fmt_span(previous.start_best, previous.start_worst, window.tz),
+        "end": _fmt_span(previous.end_best, previous.end_worst, window.tz),
+    }
+    moved_day = step.planned_date != previous.start_best.astimezone(window.tz).date()
+    field = "planned_date" if moved_day else "planned_time"
+    return LintWarning(finding[0], WARNING, finding[1] % values, step.id, field)
 
 
 def _plain_words(text):
@@ -737,8 +945,11 @@ def check_stated_duration(plan: Plan, report: LintReport) -> list[LintWarning]:
     return [LintWarning("stated_duration_differs", WARNING, message, anchor="plan-total")]
 
 
-def _report(steps, slots, counted_ids, critical_path, window, warnings):
-    """The report, its moments in the plan's time zone."""
+def _report(steps, slots, counted_ids, critical_path, window, warnings, reuse=None, changed=()):
+    """The report, its moments in the plan's time zone.
+
+    `reuse`: a report whose step timings are kept except those of the steps in `changed` (recheck_step).
+    """
     counted = [slots[step.id] for step in steps if step.id in counted_ids]
     start = min((slot.start_best for slot in counted), default=window.start)
     end_best = max((slot.end_best for slot in counted), default=None)
@@ -755,20 +966,26 @@ def _report(steps, slots, counted_ids, critical_path, window, warnings):
             shown = converted[moment] = moment.astimezone(window.tz)
         return shown
 
-    timings = {
-        step.id: StepTiming(
-            step_id=step.id,
-            start_best=local(slots[step.id].start_best),
-            start_worst=local(slots[step.id].start_worst),
-            end_best=local(slots[step.id].end_best),
-            end_worst=local(slots[step.id].end_worst),
-            lane=slots[step.id].lane,
-            start_is_derived=slots[step.id].derived,
-            counted=step.id in counted_ids,
-            critical=step.id in on_path,
+    def timing(step_id):
+        slot = slots[step_id]
+        return StepTiming(
+            step_id=step_id,
+            start_best=local(slot.start_best),
+            start_worst=local(slot.start_worst),
+            end_best=local(slot.end_best),
+            end_worst=local(slot.end_worst),
+            lane=slot.lane,
+            start_is_derived=slot.derived,
+            counted=step_id in counted_ids,
+            critical=step_id in on_path,
         )
-        for step in steps
-    }
+
+    if reuse is None:
+        timings = {step.id: timing(step.id) for step in steps}
+    else:
+        timings = dict(reuse.timings)
+        for step_id in changed:
+            timings[step_id] = timing(step_id)
     return LintReport(
         warnings=warnings,
         timings=timings,

@@ -14,11 +14,15 @@ import datetime
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any, Generic, NamedTuple, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, NamedTuple, TypeVar, cast
 
+from django.db import connection
+from django.db.models import BigIntegerField, QuerySet, Value
+from django.db.models.expressions import RawSQL
+from django.db.models.functions import Coalesce
 from django.utils.translation import get_language
 
-from .lint import LintReport, lint_plan
+from .lint import Checked, LintReport, check_plan, lint_plan, recheck_step
 from .models import Risk, RollbackAction, Step
 
 if TYPE_CHECKING:
@@ -228,3 +232,181 @@ def row_marks(report: LintReport) -> dict[int, tuple[datetime.datetime | None, f
 
 def _step_key(step: LintStep | Step) -> tuple[Any, ...]:
     return (step if isinstance(step, LintStep) else lint_step_of(step)).key()
+
+
+# --- the plan check kept per plan, updated by a save for the edited step (docs/architecture.md, Saves) -----------
+#
+# On PostgreSQL, triggers count every write to what the plan check reads of a plan's steps, risks and rollback
+# actions in `okno_lint_generation` (migration 0014_lint_generation), in the same transaction as the write, whoever
+# writes. The check of a plan is kept in the process by that generation, the language, the plan's creation and its
+# header (lint_plan_key): a kept check is the check of the plan as it is whenever its key matches. A cell or risks
+# save reads the generation before and after its writes while it holds the generation's row lock (no other write
+# can come between), so the check after it is the check before it with one step changed (lint.recheck_step).
+
+_GENERATION = "SELECT generation FROM okno_lint_generation WHERE plan_id = changeplans_plan.id"
+
+
+class LintChange(NamedTuple):
+    """What a save of one step wrote (services.update_step_cell, save_step_risks): the plan's generation before
+    and after, the step's columns (STEP_COLUMNS) before and after, and its risks and rollback actions before and
+    after (None: unchanged by the save)."""
+
+    before: int
+    after: int
+    was_columns: tuple[Any, ...]
+    columns: tuple[Any, ...]
+    was_risks: list[LintRisk] | None = None
+    risks: list[LintRisk] | None = None
+    was_actions: list[LintAction] | None = None
+    actions: list[LintAction] | None = None
+
+    def was(self, steps: Sequence[LintStep]) -> LintStep | None:
+        """The step before the save as the check reads it, its risks and actions (if unchanged) from `steps`."""
+        now = next((step for step in steps if step.id == self.columns[0]), None)
+        if now is None:
+            return None
+        return LintStep(
+            self.was_columns,
+            self.was_risks if self.was_risks is not None else list(now.risks.all()),
+            self.was_actions if self.was_actions is not None else list(now.rollback_actions.all()),
+        )
+
+
+def generations() -> bool:
+    """Whether this database counts generations (PostgreSQL)."""
+    return connection.vendor == "postgresql"
+
+
+def with_generation(queryset: QuerySet[Plan]) -> QuerySet[Plan]:
+    """The plans with `lint_generation` (0 for a plan nothing was written to since the triggers came), on PostgreSQL."""
+    if not generations():
+        return queryset
+    return queryset.annotate(
+        lint_generation=Coalesce(RawSQL(_GENERATION, (), output_field=BigIntegerField()), Value(0))
+    )
+
+
+def lock_generation(plan_id: int) -> int | None:
+    """The plan's generation, its row locked until the transaction ends (a save calls it under the plan's lock)."""
+    if not generations():
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO okno_lint_generation AS g (plan_id, generation) VALUES (%s, 0) "
+            "ON CONFLICT (plan_id) DO UPDATE SET generation = g.generation RETURNING generation",
+            [plan_id],
+        )
+        return int(cursor.fetchone()[0])
+
+
+def generation(plan_id: int) -> int | None:
+    """The plan's generation as this transaction sees it; None without generations."""
+    return _generation(plan_id) if generations() else None
+
+
+def _generation(plan_id: int) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT generation FROM okno_lint_generation WHERE plan_id = %s", [plan_id])
+        row = cursor.fetchone()
+        return int(row[0]) if row else 0
+
+
+def columns_of(step: Step) -> tuple[Any, ...]:
+    return tuple(getattr(step, name) for name in STEP_COLUMNS)
+
+
+# plan id and language → (key, check); the latest check of each, least recently used first.
+_CHECKS: OrderedDict[tuple[int, str], tuple[tuple[Any, ...], Checked]] = OrderedDict()
+_CHECKS_LOCK = threading.Lock()
+KEPT_STEPS = 6_000  # the most steps the kept checks cover together (a 2,000-step plan's takes about 8 MB)
+
+
+def _check_key(plan: Plan, generation: int) -> tuple[Any, ...]:
+    return (generation, plan.created_at, lint_plan_key(plan))
+
+
+def _kept(plan: Plan, generation: int) -> Checked | None:
+    with _CHECKS_LOCK:
+        kept = _CHECKS.get((plan.pk, get_language()))
+    if kept is not None and kept[0] == _check_key(plan, generation):
+        return kept[1]
+    return None
+
+
+def _keep(plan: Plan, generation: int, check: Checked) -> None:
+    key = (plan.pk, get_language())
+    with _CHECKS_LOCK:
+        _CHECKS[key] = (_check_key(plan, generation), check)
+        _CHECKS.move_to_end(key)
+        covered = sum(len(kept.steps) for _key, kept in _CHECKS.values())
+        while covered > KEPT_STEPS and len(_CHECKS) > 1:
+            _oldest, (_key, dropped) = _CHECKS.popitem(last=False)
+            covered -= len(dropped.steps)
+
+
+def forget() -> None:
+    """Drop every kept and reused check of this process (benchmarks and tests: the first view after a restart)."""
+    with _CHECKS_LOCK:
+        _CHECKS.clear()
+    with _REPORTS_LOCK:
+        _REPORTS.clear()
+
+
+def current(plan: Plan) -> tuple[Sequence[LintStep], LintReport]:
+    """The plan's steps as the check reads them and its report: kept by generation (a plan `with_generation`), else
+    loaded and checked (`checked`: reused by content)."""
+    return kept_check(plan) or check_and_keep(plan, load_lint_steps(plan.pk))
+
+
+def kept_check(plan: Plan) -> tuple[Sequence[LintStep], LintReport] | None:
+    """The plan's kept check (steps and report) when its generation (a plan `with_generation`) is the kept one."""
+    generation = getattr(plan, "lint_generation", None)
+    kept = _kept(plan, generation) if generation is not None else None
+    return (kept.steps, kept.report) if kept is not None else None  # type: ignore[return-value]
+
+
+def check_and_keep(plan: Plan, steps: list[LintStep]) -> tuple[Sequence[LintStep], LintReport]:
+    """Check the plan on `steps` (all of them, loaded after the plan) and keep the check by the plan's generation;
+    without generations, `checked` (reused by content)."""
+    generation = getattr(plan, "lint_generation", None)
+    if generation is None:
+        return steps, checked(plan, steps)
+    kept = check_plan(plan, steps)
+    # Each query sees the data committed when it starts (READ COMMITTED): kept only when no write came between the
+    # plan's row and the steps (the generation is still the same), so a kept check is exactly its generation's.
+    if _generation(plan.pk) == generation:
+        _keep(plan, generation, kept)
+    return kept.steps, kept.report  # type: ignore[return-value]
+
+
+def after_save(plan: Plan, change: LintChange | None) -> tuple[Checked, Checked, set[int]] | None:
+    """The checks before and after a save of one step and the ids of the steps whose findings or timings may
+    differ, from the kept check before it; None when it is not kept, another write came after the save (the plan,
+    read `with_generation` after it, is of another generation) or the edit may move other steps' starts."""
+    if change is None or getattr(plan, "lint_generation", None) != change.after:
+        return None
+    before = _kept(plan, change.before)
+    if before is None:
+        return None
+    index = before.index.get(change.columns[0])
+    if index is None:
+        return None
+    was = cast(LintStep, before.steps[index])  # kept checks are of light steps (`current`)
+    step = LintStep(
+        change.columns,
+        change.risks if change.risks is not None else list(was.risks.all()),
+        change.actions if change.actions is not None else list(was.rollback_actions.all()),
+    )
+    rechecked = recheck_step(before, plan, step)
+    if rechecked is None:
+        return None
+    after, touched = rechecked
+    _keep(plan, change.after, after)
+    return before, after, touched
+
+
+def marks_of(check: Checked, step_id: int) -> tuple[datetime.datetime | None, frozenset[str]]:
+    """What a step's row shows from the check (as `row_marks`), from its findings alone."""
+    timing = check.report.timings.get(step_id)
+    fields = frozenset(w.field for w in check.findings[check.index[step_id]] if w.field)
+    return (timing.start_worst if timing is not None else None), fields

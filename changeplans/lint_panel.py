@@ -35,7 +35,7 @@ _ITEM = re.compile(r"<li\b.*?</li>", re.S)
 
 def address(warning: LintWarning) -> tuple[str, str | None]:
     """How the page finds a finding's item: its code and the element it links to."""
-    return warning.code, warning.target
+    return warning.address
 
 
 def selector(key: tuple[str, str | None]) -> str:
@@ -72,7 +72,7 @@ class Changes:
 
 def changes(old: Sequence[LintWarning], new: Sequence[LintWarning]) -> Changes | None:
     """What turns the list `old` into `new`, by address; None when only the whole list will do."""
-    old_keys, new_keys = [address(w) for w in old], [address(w) for w in new]
+    old_keys, new_keys = [w.address for w in old], [w.address for w in new]
     old_by, new_by = dict(zip(old_keys, old, strict=True)), dict(zip(new_keys, new, strict=True))
     if len(old_by) != len(old_keys) or len(new_by) != len(new_keys):
         return None  # an address twice: it would not find one item

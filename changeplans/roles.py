@@ -9,6 +9,22 @@ def ensure_role_groups():
     return {role: Group.objects.get_or_create(name=role.value)[0] for role in Role}
 
 
+def _user_groups(user):
+    """{group id: name} of the user's groups: one query, kept on the user object for the request."""
+    cached = getattr(user, "_okno_groups", None)
+    if cached is None:
+        cached = dict(user.groups.values_list("pk", "name"))
+        user._okno_groups = cached
+    return cached
+
+
+def user_group_ids(user):
+    """The ids of the user's groups (a group's sign-off rows are theirs), read with their roles (_user_groups)."""
+    if not user.is_authenticated:
+        return frozenset()
+    return frozenset(_user_groups(user))
+
+
 def user_roles(user):
     """The set of role codes of a user, cached on the user object for one request.
 
@@ -18,7 +34,7 @@ def user_roles(user):
         return frozenset()
     cached = getattr(user, "_okno_roles", None)
     if cached is None:
-        cached = frozenset(user.groups.values_list("name", flat=True))
+        cached = frozenset(_user_groups(user).values())
         if user.is_superuser:
             cached |= {Role.ADMIN.value}
         user._okno_roles = cached

@@ -7,9 +7,10 @@ filter costs microseconds each, and a row has hundreds); this module builds the 
 `templates/changeplans/inc/step_row.html` stays the readable reference: tests/changeplans/test_rows.py renders
 both on the seed plan and on awkward text and requires the same bytes. Change both together.
 
-Nothing is cached: a row is a function of the step, its risks and rollback actions, the plan check's marks (the
-derived start, the highlighted cells), the viewer's right to edit, the language, the plan's first and last step
-and what other apps add to it (the automation badge and button); rendering it costs less than fetching those.
+A row is a function of the step, its risks and rollback actions, the plan check's marks (the derived start, the
+highlighted cells), the viewer's right to edit, the language, the plan's first and last step and what other apps
+add to it (the automation badge and button). No revision covers all of that, so the rows are loaded (light) and
+the page's rows are cached under a digest of exactly those inputs (render_rows, rows_cache_key): never stale.
 A long plan is sent in parts: the page has its first PAGE_ROWS rows and a placeholder row that fetches the next
 CHUNK_ROWS (views.plan_rows), and so on to the last step.
 """
@@ -17,17 +18,26 @@ CHUNK_ROWS (views.plan_rows), and so on to the last step.
 from __future__ import annotations
 
 import datetime
+import functools
+import hashlib
+import pickle
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from html import escape as _html_escape
+from pathlib import Path
 from typing import Any
 
-from django.urls import reverse
+from django.conf import settings
+from django.core.cache import cache
+from django.db.models import Case, F, Q, Subquery, Value, When
+from django.db.models.functions import Coalesce
+from django.urls import get_script_prefix, reverse
 from django.utils.safestring import SafeString, mark_safe
-from django.utils.translation import gettext
+from django.utils.translation import get_language, gettext
 
 from . import extensions
 from .lint import LintReport
+from .lint_data import STEP_COLUMNS, LintAction, LintRisk, LintStep
 from .models import Plan, Risk, RollbackAction, Step
 from .roles import display_name
 from .templatetags.okno import fast_url, status_class
@@ -409,7 +419,7 @@ class RowStep:
 
 
 def load_rows(plan_id: int, *, after: int = 0, limit: int = PAGE_ROWS) -> list[RowStep]:
-    """The steps after position `after`, at most `limit`, as their rows show them: four queries, no models."""
+    """The steps after position `after`, at most `limit`, as their rows show them: three queries, no models."""
     values = list(
         Step.objects.filter(plan_id=plan_id, position__gt=after)
         .order_by("position", "id")
@@ -427,18 +437,110 @@ def load_rows(plan_id: int, *, after: int = 0, limit: int = PAGE_ROWS) -> list[R
         .values_list("step_id", "number", "description")
     ):
         risks.setdefault(step_id, []).append(RowRisk(number, description))
-    numbers: dict[int, list[int]] = {}
-    links = RollbackAction.risks.through.objects.filter(rollbackaction__step__in=steps)
-    for action_id, number in links.values_list("rollbackaction_id", "risk__number"):
-        numbers.setdefault(action_id, []).append(number)
-    actions: dict[int, list[RowAction]] = {}
-    for action_id, step_id, text in (
+    # The actions with the numbers of the risks they answer: a row per (action, risk), one query (a LEFT JOIN).
+    actions: dict[int, list[tuple[int, str, list[int]]]] = {}
+    last_id = None
+    for action_id, step_id, text, number in (
         RollbackAction.objects.filter(step__in=steps)
         .order_by("step_id", "position", "id")
-        .values_list("id", "step_id", "text")
+        .values_list("id", "step_id", "text", "risks__number")
     ):
-        actions.setdefault(step_id, []).append(RowAction(text, tuple(numbers.get(action_id, ()))))
-    return [RowStep(row, risks.get(row[0], []), actions.get(row[0], [])) for row in values]
+        if action_id != last_id:
+            actions.setdefault(step_id, []).append((action_id, text, []))
+            last_id = action_id
+        if number is not None:
+            actions[step_id][-1][2].append(number)
+    return [
+        RowStep(
+            row,
+            risks.get(row[0], []),
+            [RowAction(text, tuple(numbers)) for _id, text, numbers in actions.get(row[0], ())],
+        )
+        for row in values
+    ]
+
+
+# What the plan check reads of a step beyond what its row shows (lint_data.STEP_COLUMNS).
+_LINT_ONLY = ("duration_min", "duration_max", "planned_downtime_max_minutes")
+# A row's columns the plan check does not read: loaded only for the rows shown.
+_ROW_ONLY = frozenset(ROW_COLUMNS) - frozenset(STEP_COLUMNS)
+
+
+def load_page_steps(plan_id: int, *, after: int = 0, limit: int = PAGE_ROWS) -> tuple[list[RowStep], list[LintStep]]:
+    """load_rows and lint_data.load_lint_steps in one pass, three queries whatever the size: every step with what the
+    plan check reads, and the rows shown (the first `limit` after position `after`) whole. For a page whose plan
+    check is not kept (views._plan_context): the same risks and actions are not read twice."""
+    steps = Step.objects.filter(plan_id=plan_id)
+    # The position of the last row shown (NULL: every step after `after` is shown); a tie at that position shows
+    # a few more columns than needed, never fewer.
+    bound = Coalesce(
+        Subquery(
+            steps.filter(position__gt=after).order_by("position", "id").values("position")[limit - 1 : limit]
+        ),
+        Value(2**31 - 1),
+    )
+    shown = Q(position__gt=after, position__lte=bound)
+    columns = {
+        f"c{index}": Case(When(shown, then=F(name)), default=Value(None), output_field=_output_field(name))
+        for index, name in enumerate(ROW_COLUMNS)
+        if name in _ROW_ONLY
+    }
+    names = [name if name not in _ROW_ONLY else f"c{index}" for index, name in enumerate(ROW_COLUMNS)]
+    values = list(
+        steps.annotate(**columns, shown=Case(When(shown, then=Value(True)), default=Value(False)))
+        .order_by("position", "id")
+        .values_list(*names, *_LINT_ONLY, "shown")
+    )
+    risks: dict[int, list[tuple[int, str, str]]] = {}
+    for step_id, number, description, mitigation in (
+        Risk.objects.filter(step__plan_id=plan_id)
+        .order_by("step_id", "number", "id")
+        .values_list("step_id", "number", "description", "mitigation")
+    ):
+        risks.setdefault(step_id, []).append((number, description, mitigation))
+    actions: dict[int, list[tuple[int, str, list[int]]]] = {}
+    last_id = None
+    for action_id, step_id, text, number in (
+        RollbackAction.objects.filter(step__plan_id=plan_id)
+        .order_by("step_id", "position", "id")
+        .values_list("id", "step_id", "text", "risks__number")
+    ):
+        if action_id != last_id:
+            actions.setdefault(step_id, []).append((action_id, text, []))
+            last_id = action_id
+        if number is not None:
+            actions[step_id][-1][2].append(number)
+    index = {name: position for position, name in enumerate(ROW_COLUMNS)}
+    extra = {name: len(ROW_COLUMNS) + position for position, name in enumerate(_LINT_ONLY)}
+    lint_steps, rows = [], []
+    for row in values:
+        pk = row[0]
+        step_risks, step_actions = risks.get(pk, []), actions.get(pk, [])
+        lint_steps.append(
+            LintStep(
+                (row[index[name]] if name in index else row[extra[name]] for name in STEP_COLUMNS),
+                [LintRisk(number, mitigation) for number, _description, mitigation in step_risks],
+                [LintAction(text) for _id, text, _numbers in step_actions],
+            )
+        )
+        if row[-1] and len(rows) < limit:
+            rows.append(
+                RowStep(
+                    row,
+                    [RowRisk(number, description) for number, description, _mitigation in step_risks],
+                    [RowAction(text, tuple(numbers)) for _id, text, numbers in step_actions],
+                )
+            )
+    return rows, lint_steps
+
+
+def _output_field(name: str) -> Any:
+    """The model field behind a row column (`executor__name`: the party's name)."""
+    model: Any = Step
+    *path, last = name.split("__")
+    for part in path:
+        model = model._meta.get_field(part).related_model
+    return model._meta.get_field(last).clone()
 
 
 def more_rows(plan: Plan, steps: Sequence[Any], shown: Sequence[Step | RowStep]) -> str:
@@ -458,8 +560,82 @@ def more_rows(plan: Plan, steps: Sequence[Any], shown: Sequence[Step | RowStep])
 
 
 def render_rows(ctx: RowContext, rows: Iterable[Step | RowStep]) -> SafeString:
-    """The rows of the step table, each with its risks panel row (the page, the whole `#steps-body`)."""
-    return mark_safe("".join(render_row(ctx, step) for step in rows))
+    """The rows of the step table, each with its risks panel row (the page, the whole `#steps-body`).
+
+    Light rows (load_rows) are rendered once per content: the HTML is kept in Django's cache under a digest of
+    everything render_row reads (rows_cache_key); model steps are rendered each time."""
+    rows = list(rows)
+    light = [step for step in rows if isinstance(step, RowStep)]
+    if not rows or len(light) != len(rows):
+        return mark_safe("".join(render_row(ctx, step) for step in rows))
+    key = rows_cache_key(ctx, light)
+    try:
+        html = cache.get(key)
+    except Exception:  # noqa: BLE001 - a cache that is away costs the render, never the page
+        html = None
+    if html is None:
+        html = "".join(render_row(ctx, step) for step in rows)
+        try:
+            cache.set(key, html, ROWS_CACHE_SECONDS)
+        except Exception:  # noqa: BLE001 - as above
+            pass
+    return mark_safe(html)
+
+
+# How long rendered rows stay in the cache unused (a change of any input gives a new key, so this is only about
+# memory, never about staleness).
+ROWS_CACHE_SECONDS = 3600
+
+
+@functools.cache
+def _code_version() -> str:
+    """The code a row's HTML comes from (this module, the status classes, names, choices) and the project's
+    compiled translations: a deploy that changes any of them changes every key (Redis keeps keys across deploys)."""
+    digest = hashlib.blake2b(digest_size=8)
+    here = Path(__file__).parent
+    for source in (Path(__file__), here / "templatetags" / "okno.py", here / "roles.py", here / "choices.py"):
+        digest.update(source.read_bytes())
+    for catalog in sorted((Path(settings.BASE_DIR) / "locale").glob("*/LC_MESSAGES/django.mo")):
+        digest.update(catalog.read_bytes())
+    return digest.hexdigest()
+
+
+def rows_cache_key(ctx: RowContext, rows: Sequence[RowStep]) -> str:
+    """A digest of every input of render_row for these rows: the step's columns, its executor and who did it,
+    its risks and rollback actions, the plan check's marks on it (highlighted fields, derived start), what other
+    apps add to it (status and actions HTML), the viewer's right to edit, the highlighted row, the plan's first
+    and last step, the plan (its URLs), the language and URL prefix, and the code and translations."""
+    material: list[Any] = [
+        _code_version(),
+        get_language(),
+        get_script_prefix(),
+        ctx.plan.pk,
+        ctx.can_edit,
+        ctx.highlight,
+        ctx.first_id,
+        ctx.last_id,
+    ]
+    for step in rows:
+        pk = step.pk
+        timing = ctx.report.timings.get(pk) if not step.planned_time else None
+        executor, done_by = step.executor, step.done_by
+        material.append(
+            (
+                tuple(getattr(step, name) for name in ROW_COLUMNS[:17]),
+                executor.name if executor is not None else None,
+                step.done_by_id,
+                (done_by.last_name, done_by.first_name, done_by.username) if done_by is not None else None,
+                tuple((risk.number, risk.description) for risk in step.risks.all()),
+                tuple((action.text, action.numbers) for action in step.rollback_actions.all()),
+                tuple(sorted(ctx.warn.get(pk, ()))),
+                timing.start_worst if timing is not None else None,
+                str(ctx.step_status.get(pk, "")),
+                str(ctx.step_actions.get(pk, "")),
+            )
+        )
+    # pickle: exact for these plain values (str, int, bool, date, time, datetime with its zone, None, tuples)
+    digest = hashlib.blake2b(pickle.dumps(material, protocol=5), digest_size=20)
+    return "okno:rows:" + digest.hexdigest()
 
 
 def render_saved_rows(ctx: RowContext, rows: Iterable[Step | RowStep], main_id: int) -> SafeString:
@@ -490,3 +666,28 @@ def lint_items(warnings: Iterable[Any]) -> SafeString:
             f"{text}</li>\n      "
         )
     return mark_safe("".join(html))
+
+
+# A plan check panel with fewer findings than this is rendered each time (a cache round trip costs more).
+LINT_CACHE_MIN = 100
+
+
+def page_lint_items(warnings: Sequence[Any]) -> SafeString:
+    """lint_items for the page: a long list's HTML is kept in the cache under a digest of every finding's level,
+    code, target and message, the language and the code version (as render_rows; 8 ms for 2,000 findings)."""
+    if len(warnings) < LINT_CACHE_MIN:
+        return lint_items(warnings)
+    material: list[Any] = [_code_version(), get_language()]
+    material += [(w.level, w.code, w.target, str(w.message)) for w in warnings]
+    key = "okno:lint:" + hashlib.blake2b(pickle.dumps(material, protocol=5), digest_size=20).hexdigest()
+    try:
+        html = cache.get(key)
+    except Exception:  # noqa: BLE001 - a cache that is away costs the render, never the page
+        html = None
+    if html is None:
+        html = str(lint_items(warnings))
+        try:
+            cache.set(key, html, ROWS_CACHE_SECONDS)
+        except Exception:  # noqa: BLE001 - as above
+            pass
+    return mark_safe(html)

@@ -14,7 +14,7 @@ from django_fsm import can_proceed
 
 from common.text import clean_text
 
-from . import people, versioning
+from . import lint_data, people, versioning
 from .choices import EventKind, PartyKind, StepStatus
 from .history import record_event
 from .limits import MAX_SMALL_NUMBER, date_in_range, validate_date_in_range
@@ -60,6 +60,8 @@ STEP_CELL_FIELDS = (
 
 # Called after commit with the plan id when a plan is cancelled (approvals cancels its reminders).
 on_plan_cancelled: list[Callable[[int], object]] = []
+# Called inside the cancelling transaction with the plan (approvals clears its rows' waiting marker).
+on_plan_cancelling: list[Callable[[Plan], object]] = []
 
 
 class RiskInput(TypedDict):
@@ -304,6 +306,8 @@ def update_step_cell(
         raise ValidationError(_("This column cannot be edited here."))
     step = Step.objects.select_for_update(of=("self",)).select_related("executor").get(pk=step_id)
     plan = _lock_editable_plan(step.plan_id, actor)
+    generation = lint_data.lock_generation(plan.pk)  # no other write to the plan's steps until this one commits
+    was = lint_data.columns_of(step)
     if step.revision != revision and (original is None or cell_text(step, field) != clean_text(original)):
         raise EditConflict(step, _last_event("step", step.pk))
     if field == "executor":
@@ -331,7 +335,37 @@ def update_step_cell(
         )
         _bump_plan_revision(plan)
         versioning.after_edit(plan, actor=actor)
+    _note_lint_change(step, generation, was)
     return step
+
+
+def _note_lint_change(
+    step: Step,
+    before: int | None,
+    was: tuple[Any, ...],
+    parts: tuple[list[Any], list[Any], Sequence[RiskInput], Sequence[RollbackActionInput]] | None = None,
+) -> None:
+    """Tell the save's answer what changed for the plan check (lint_data.after_save): `step.lint_change`.
+
+    `was`: the step's columns before the save; `parts`: a risks save's risks and rollback actions before it (as the
+    check reads them) and after it (as saved)."""
+    if before is None:
+        return
+    was_risks = risks = was_actions = actions = None
+    if parts is not None:
+        was_risks, was_actions, new_risks, new_actions = parts
+        risks = sorted(lint_data.LintRisk(r["number"], r.get("mitigation", "")) for r in new_risks)
+        actions = [lint_data.LintAction(a["text"]) for a in new_actions]
+    step.lint_change = lint_data.LintChange(  # type: ignore[attr-defined]
+        before,
+        cast(int, lint_data.generation(step.plan_id)),
+        was,
+        lint_data.columns_of(step),
+        was_risks,
+        risks,
+        was_actions,
+        actions,
+    )
 
 
 @transaction.atomic
@@ -413,12 +447,15 @@ def save_step_risks(
     """Replace a step's risks and rollback actions (the actions in the given order)."""
     step = Step.objects.select_for_update().get(pk=step_id)
     plan = _lock_editable_plan(step.plan_id, actor)
+    generation = lint_data.lock_generation(plan.pk)  # no other write to the plan's steps until this one commits
+    was = lint_data.columns_of(step)
     if step.revision != revision:
         raise EditConflict(step, _last_event("step", step.pk))
     numbers = [r["number"] for r in risks] + [n for a in rollback_actions for n in a.get("risk_numbers", [])]
     if any(not 0 < n <= MAX_SMALL_NUMBER for n in numbers):
         raise ValidationError(_("Risk numbers run from 1 to %(max)d.") % {"max": MAX_SMALL_NUMBER})
     existing_risks = {risk.pk: risk for risk in step.risks.all()}
+    was_risks = sorted(lint_data.LintRisk(r.number, r.mitigation) for r in existing_risks.values())
     kept = [risk_id for r in risks if (risk_id := r.get("id")) is not None and risk_id in existing_risks]
     step.risks.exclude(pk__in=kept).delete()
     # Renumbering may swap numbers between rows: park kept rows out of the unique range first.
@@ -430,6 +467,9 @@ def save_step_risks(
         risk.save()
         by_number[risk.number] = risk
     existing_actions = {action.pk: action for action in step.rollback_actions.all()}
+    was_actions = [
+        lint_data.LintAction(a.text) for a in sorted(existing_actions.values(), key=lambda a: (a.position, a.pk))
+    ]
     kept_actions = [
         action_id for a in rollback_actions if (action_id := a.get("id")) is not None and action_id in existing_actions
     ]
@@ -463,6 +503,7 @@ def save_step_risks(
     )
     _bump_plan_revision(plan)
     versioning.after_edit(plan, actor=actor)
+    _note_lint_change(step, generation, was, (was_risks, was_actions, risks, rollback_actions))
     return step
 
 
@@ -533,6 +574,8 @@ def cancel_plan(plan_id: int, *, actor: User, comment: str = "") -> Plan:
     record_event(
         plan, actor=actor, kind=EventKind.TRANSITION, from_status=before, to_status=plan.status, comment=comment
     )
+    for hook in on_plan_cancelling:
+        hook(plan)
     for callback in on_plan_cancelled:
         transaction.on_commit(functools.partial(callback, plan.pk))
     return plan

@@ -8,7 +8,7 @@ from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import DatabaseError, connection
 from django.db.models import Prefetch
-from django.http import HttpResponse, JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -18,7 +18,7 @@ from django_htmx.http import HttpResponseClientRedirect, reswap, retarget
 
 from common.htmx import forbidden, toast
 
-from . import announcements, lint_panel, rows, services, undo, versioning
+from . import announcements, lint_data, lint_panel, rows, services, undo, versioning
 from .forms import (
     CancelPlanForm,
     CopyPlanForm,
@@ -29,9 +29,9 @@ from .forms import (
     StepRisksForm,
 )
 from .limits import db_datetime_range, parse_int
-from .lint_data import checked, lint_step_of, load_lint_steps, row_marks
+from .lint_data import checked, lint_step_of, row_marks
 from .models import Plan, PlanEvent, PlanService, Step
-from .permissions import can_cancel_plan, can_create_plan, can_edit_plan, edit_refusal
+from .permissions import can_cancel_plan, can_create_plan, edit_refusal
 from .selectors import plan_attachments, plan_history, plan_queryset, steps_queryset
 
 
@@ -113,38 +113,57 @@ def plan_create(request):
     return render(request, "changeplans/plan_create.html", {"form": form})
 
 
-def _plan_context(request, plan_id, *, after=0, limit=rows.PAGE_ROWS):
+def _shown_plan(plan_id, *, services=True):
+    """The plan as its page shows it (author, curator, responsible; `services`: its services, one more query);
+    None when its dates are outside what Python can load (see check_plan_dates); 404 when there is no such plan."""
+    queryset = lint_data.with_generation(_in_range_plans(plan_queryset()))
+    if services:
+        queryset = queryset.prefetch_related(
+            Prefetch("plan_services", queryset=PlanService.objects.select_related("service"))
+        )
+    plan = queryset.filter(pk=plan_id).first()
+    if plan is None and not Plan.objects.filter(pk=plan_id).exists():
+        raise Http404
+    return plan
+
+
+def _plan_context(request, plan_id, *, after=0, limit=rows.PAGE_ROWS, plan=None):
     """The plan page's context. `steps`: every step as the plan check reads it (lint_data, no model instances),
     for the check, the critical path and the first and last step; `shown_steps`: the rows rendered whole, the
-    first `limit` after position `after` (a long plan's rest comes in parts: plan_rows, changeplans/rows.py)."""
-    plan = (
-        plan_queryset()
-        .prefetch_related(
-            Prefetch("plan_services", queryset=PlanService.objects.select_related("service")),
-            "approval_rows__user",
-            "approval_rows__group",
-        )
-        .get(pk=plan_id)
-    )
-    steps = load_lint_steps(plan_id)
-    report = checked(plan, steps)
+    first `limit` after position `after` (a long plan's rest comes in parts: plan_rows, changeplans/rows.py).
+    `plan`: already loaded by _shown_plan (with its generation). The steps and the check are the plan's kept
+    check when its generation has not moved (no step is read for it), else loaded with the rows shown
+    (rows.load_page_steps), checked and kept for the next save and page (lint_data.check_and_keep)."""
+    if plan is None:
+        plan = lint_data.with_generation(
+            plan_queryset().prefetch_related(
+                Prefetch("plan_services", queryset=PlanService.objects.select_related("service"))
+            )
+        ).get(pk=plan_id)
+    kept = lint_data.kept_check(plan)
+    if kept is not None:
+        steps, report = kept
+        shown = rows.load_rows(plan_id, after=after, limit=limit) if steps else []
+    else:  # the rows shown and every step as the check reads it, in one pass (three queries)
+        shown, light = rows.load_page_steps(plan_id, after=after, limit=limit)
+        steps, report = lint_data.check_and_keep(plan, light)
+    refusal = edit_refusal(request.user, plan)
     return {
         "plan": plan,
         "steps": steps,
-        "shown_steps": rows.load_rows(plan_id, after=after, limit=limit) if steps else [],
+        "shown_steps": shown,
         "report": report,
-        "approval_rows": list(plan.approval_rows.all()),
-        "can_edit": can_edit_plan(request.user, plan),
+        "can_edit": refusal is None,
         "can_cancel": can_cancel_plan(request.user, plan),  # the template shows the button by status
         "can_create": can_create_plan(request.user),  # «Copy the plan»
-        "edit_refusal": edit_refusal(request.user, plan),
+        "edit_refusal": refusal,
     }
 
 
 @login_required
 def plan_detail(request, pk):
-    get_object_or_404(Plan.objects.only("pk"), pk=pk)
-    if not _in_range_plans(Plan.objects.filter(pk=pk)).exists():
+    plan = _shown_plan(pk)
+    if plan is None:
         message = _(
             "This plan has dates outside the years 2000–2100 and cannot be shown."
             " An administrator can fix it with “manage.py check_plan_dates”."
@@ -152,7 +171,7 @@ def plan_detail(request, pk):
         return render(
             request, "changeplans/problem.html", {"title": _("Plan cannot be shown"), "message": message}, status=409
         )
-    context = _plan_context(request, pk)
+    context = _plan_context(request, pk, plan=plan)
     context["events"] = _recent_history(pk)
     context["delivery_problems"] = announcements.delivery_problems(pk)
     context["attachments"] = plan_attachments(pk)
@@ -164,14 +183,14 @@ def plan_detail(request, pk):
 def plan_rows(request, pk):
     """The next part of a long plan's step table (changeplans/rows.py): the rows after position `after`, then
     the placeholder row that fetches the part after them. A fixed number of queries whatever the plan's size."""
-    get_object_or_404(Plan.objects.only("pk"), pk=pk)
-    if not _in_range_plans(Plan.objects.filter(pk=pk)).exists():
+    plan = _shown_plan(pk, services=False)
+    if plan is None:
         return HttpResponse(_("Plan cannot be shown"), status=409)  # as plan_detail: dates Python cannot load
     after = parse_int(request.GET.get("after", ""), minimum=0)
     if after is None:
         value = request.GET.get("after", "")[:40]
         return _bad_request(request, _("Invalid step number: “%(value)s”.") % {"value": value})
-    context = _plan_context(request, pk, after=after, limit=rows.CHUNK_ROWS)
+    context = _plan_context(request, pk, after=after, limit=rows.CHUNK_ROWS, plan=plan)
     with timezone.override(context["plan"].tz):
         return render(request, "changeplans/plan_detail.html#more-steps", context)
 
@@ -228,45 +247,59 @@ def _lint_panel_state(report):
     )
 
 
-def _save_context(request, plan_id):
-    """What a save's answer renders from (not _plan_context: no step is loaded whole but the rows it sends).
+def _save_context(request, plan_id, change=None):
+    """What a save's answer renders from (not _plan_context: no step is loaded whole but the rows it sends), and
+    the plan checks before and after the save when the one before is kept (lint_data.after_save) or None.
 
-    Every step as the plan check reads it (lint_data.load_lint_steps, three light queries) and the check's
-    report, reused when the same content was checked before (lint_data.checked).
+    Every step as the plan check reads it and the check's report: updated from the check before the save for the
+    edited step alone, else kept by the plan's generation, else loaded light (lint_data.current).
     """
-    plan = plan_queryset().get(pk=plan_id)
-    steps = load_lint_steps(plan_id)
+    plan = lint_data.with_generation(plan_queryset()).get(pk=plan_id)
     refusal = edit_refusal(request.user, plan)
-    return {
+    saved = lint_data.after_save(plan, change)
+    if saved is not None:
+        steps, report = saved[1].steps, saved[1].report
+    else:
+        steps, report = lint_data.current(plan)
+    context = {
         "plan": plan,
         "steps": steps,  # light rows: the move buttons and the critical path need only their ids and positions
-        "report": checked(plan, steps),
+        "report": report,
         "can_edit": refusal is None,
         "edit_refusal": refusal,
     }
+    return context, saved
 
 
-def _step_rows_response(request, step_id, plan_id, *, before=None, events_after=None, close_panel=False):
+def _step_rows_response(request, step_id, plan_id, *, before=None, change=None, events_after=None, close_panel=False):
     """Answer a save of one step with its row, not the whole table (docs/architecture.md, HTMX and Saves).
 
-    The row replaces `#step-<id>` (outerHTML; the risks panel row below it stays). With `before` (the saved step
-    as it was, prefetched like load_plan's steps) the plan checks of both versions (the one before is usually
-    the previous save's or the page's, lint_data.checked) tell which other steps' start time or warning
-    highlights changed: their rows come out of band, with the lint panel's changed findings (lint_panel.py)
-    and the total when what they show changed; with `events_after`, the history entries after it are
-    appended. Without `before` (Cancel): the row alone.
+    The row replaces `#step-<id>` (outerHTML; the risks panel row below it stays). With `change` (what the save
+    wrote: services' `lint_change`, on PostgreSQL) or `before` (the saved step as it was, prefetched like
+    load_plan's steps) the plan checks of both versions tell which other steps' start time or warning highlights
+    changed: their rows come out of band, with the lint panel's changed findings (lint_panel.py) and the total
+    when what they show changed; with `events_after`, the history entries after it are appended. Without either
+    (Cancel): the row alone. When the check before the save is kept, the check after it is that one updated for
+    the step (lint.recheck_step) and only the steps it names are compared; otherwise the check before is that of
+    the plan with the step as it was (usually the previous save's or the page's, lint_data.checked).
     A fixed number of queries whatever the plan's size; only the rows sent are loaded whole.
     """
-    context = _save_context(request, plan_id)
+    context, saved = _save_context(request, plan_id, change)
     plan, steps, report = context["plan"], context["steps"], context["report"]
     changed, panels, old = {step_id}, (), None
-    if before is not None:
-        was = lint_step_of(before)
-        old = checked(plan, [was if step.pk == was.pk else step for step in steps])  # the previous save's "after"
-        now_marks, old_marks = _row_marks(report), _row_marks(old)
-        changed |= {pk for pk, marks in now_marks.items() if old_marks.get(pk) != marks}
-        if _lint_panel_state(old) != _lint_panel_state(report):
-            panels = ("lint", "total")
+    if saved is not None:
+        was, now, touched = saved
+        old = was.report
+        changed |= {pk for pk in touched if lint_data.marks_of(was, pk) != lint_data.marks_of(now, pk)}
+    elif before is not None or change is not None:
+        was = change.was(steps) if change is not None else lint_step_of(before)
+        if was is not None:
+            # Usually the previous save's "after" or the page's check (lint_data.checked).
+            old = checked(plan, [was if step.pk == was.pk else step for step in steps])
+            now_marks, old_marks = _row_marks(report), _row_marks(old)
+            changed |= {pk for pk, marks in now_marks.items() if old_marks.get(pk) != marks}
+    if old is not None and _lint_panel_state(old) != _lint_panel_state(report):
+        panels = ("lint", "total")
     sent = list(steps_queryset().filter(plan_id=plan_id, pk__in=changed).order_by("position", "id"))
     context.update(rows=sent, main_id=step_id, oob=True)
     with timezone.override(plan.tz):
@@ -357,8 +390,10 @@ def _cell_response(request, step, field, form, conflict=None, status=200, reset=
 @login_required
 def step_cell(request, pk, field):
     """One cell of the step table: GET → its editor; POST → save and return the row (and the rows it changed)."""
-    # A save keeps the step as it was, prefetched like the page's steps, to tell which other rows it changes.
-    queryset = steps_queryset() if request.method == "POST" else Step.objects.select_related("executor")
+    # A save tells the step as it was (lint_change; without generations, SQLite: the step prefetched like the page's
+    # steps) to find which other rows it changes.
+    light = request.method != "POST" or lint_data.generations()
+    queryset = Step.objects.select_related("executor") if light else steps_queryset()
     step = get_object_or_404(queryset.select_related("plan"), pk=pk)
     if field not in services.STEP_CELL_FIELDS:
         return forbidden(request, _("This column cannot be edited here."))
@@ -410,7 +445,14 @@ def step_cell(request, pk, field):
     except ValidationError as exc:
         form.add_error("value", exc)
         return _cell_response(request, step, field, form, status=422)
-    response = _step_rows_response(request, step.pk, step.plan_id, before=step, events_after=last_event)
+    response = _step_rows_response(
+        request,
+        step.pk,
+        step.plan_id,
+        before=None if light else step,
+        change=getattr(saved, "lint_change", None),
+        events_after=last_event,
+    )
     return undo.mark_cell_edit(response, saved, field, request.POST.get("value"))  # Ctrl+Z (static/okno/grid.js)
 
 
@@ -535,7 +577,7 @@ def step_risks(request, pk):
             last_event = _last_event_id(step.plan_id)
             try:
                 with versioning.confirm_resets(_reset_confirmed(request)):
-                    services.save_step_risks(
+                    saved = services.save_step_risks(
                         pk,
                         actor=request.user,
                         revision=form.cleaned_data["revision"],
@@ -556,7 +598,13 @@ def step_risks(request, pk):
                 error = " ".join(exc.messages)
             else:
                 response = _step_rows_response(
-                    request, step.pk, step.plan_id, before=step, events_after=last_event, close_panel=True
+                    request,
+                    step.pk,
+                    step.plan_id,
+                    before=step,
+                    change=getattr(saved, "lint_change", None),
+                    events_after=last_event,
+                    close_panel=True,
                 )
                 return toast(response, _("Risks and rollback saved"))
     response = render(

@@ -131,18 +131,21 @@ def paginate(
     anchor: str = "",
     number: int | None = None,
     query: QueryDict | None = None,
+    count: int | None = None,
 ) -> Page:
     """The page of `rows` the request asks for (`?page=N`); a page past the end shows the last one.
 
     `query`: the parameters the links keep (default: the request's own, the filters of a list).
+    `count`: how many rows there are, counted by the caller up to `count_cap` + 1 (a search counts its plans
+    anyway): the page then runs no count of its own.
     """
     per_page = per_page or settings.OKNO_PAGE_SIZE
     cap = count_cap or settings.OKNO_LIST_COUNT_CAP
     number = number or page_number(request, param)
-    if isinstance(rows, QuerySet):
+    if count is None and isinstance(rows, QuerySet):
         # The count needs no ordering and no annotation (a search's rank): only the ids, at most cap + 1.
         count = rows.order_by().values("pk")[: cap + 1].count()
-    else:
+    elif count is None:
         count = len(rows)
     capped = count > cap
     count = min(count, cap)

@@ -2,7 +2,8 @@
 
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils.html import format_html
+from django.utils.html import escape
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
 from changeplans.extensions import PlanPageExtension
@@ -50,10 +51,55 @@ def board_automation(user, plan, steps):
     return info
 
 
-def rehearsal_panel(user, plan):
-    """The plan's latest rehearsal (with its runs) and whether the user may start one; None without automation."""
-    automations = list(StepAutomation.objects.filter(step__plan_id=plan.pk).select_related("step"))
-    if not automations and not plan.rehearsals.exists():
+def _plan_automations(context, plan):
+    """The plan's step automations with their steps: one query a request, shared by the rows' badges and the
+    rehearsal panel (kept on the request: a page shows one state of the plan)."""
+    request = context.get("request")
+    cache = request.__dict__.setdefault("_okno_automations", {}) if request is not None else {}
+    if plan.pk not in cache:
+        cache[plan.pk] = list(StepAutomation.objects.filter(step__plan_id=plan.pk).select_related("step"))
+    return cache[plan.pk]
+
+
+def _plan_facts(context, plan):
+    """(has the plan a rehearsal, was it made from a runbook): one query a request for the rehearsal panel and
+    the runbook card, which then read a rehearsal or an origin only when there is one."""
+    from django.db.models import Exists
+
+    from changeplans.models import Plan
+
+    from .models import PlanOrigin, Rehearsal
+
+    request = context.get("request")
+    cache = request.__dict__.setdefault("_okno_runbook_facts", {}) if request is not None else {}
+    if plan.pk not in cache:
+        facts = (
+            Plan.objects.filter(pk=plan.pk)
+            .annotate(
+                has_rehearsal=Exists(Rehearsal.objects.filter(plan_id=plan.pk)),
+                has_origin=Exists(PlanOrigin.objects.filter(plan_id=plan.pk)),
+            )
+            .values_list("has_rehearsal", "has_origin")
+            .first()
+        )
+        cache[plan.pk] = facts or (False, False)
+    return cache[plan.pk]
+
+
+def _step_url_maker(plan):
+    """step id → its automation editor's URL, reversed once (a 2,000-step plan has a button a row)."""
+    marker = "987654321"
+    url = escape(reverse("automation_editor:step_automation", args=[plan.pk, int(marker)]))
+    head, _marker, tail = url.rpartition(marker)  # the step id comes after the plan's
+    return lambda step_id: f"{head}{step_id}{tail}"
+
+
+def rehearsal_panel(user, plan, automations=None, has_rehearsal=None):
+    """The plan's latest rehearsal (with its runs) and whether the user may start one; None without automation.
+    `automations`: the plan's, with their steps, and `has_rehearsal`, when already known."""
+    if automations is None:
+        automations = list(StepAutomation.objects.filter(step__plan_id=plan.pk).select_related("step"))
+    if not automations and not (plan.rehearsals.exists() if has_rehearsal is None else has_rehearsal):
         return None
     may_see = can_view_runs(user, plan)
     return {
@@ -71,32 +117,33 @@ def rehearsal_panel(user, plan):
 
 class AutomationOnPlanPage(PlanPageExtension):
     def below_steps(self, context, plan):
-        return render_to_string(
-            "runbooks/inc/rehearsal_panel.html", {**context, "panel": rehearsal_panel(context["user"], plan)}
-        )
+        automations = _plan_automations(context, plan)
+        has_rehearsal = None if automations else _plan_facts(context, plan)[0]
+        panel = rehearsal_panel(context["user"], plan, automations, has_rehearsal)
+        return render_to_string("runbooks/inc/rehearsal_panel.html", {**context, "panel": panel})
 
     def step_status(self, context, plan, steps):
-        kinds = dict(StepAutomation.objects.filter(step__plan_id=plan.pk).values_list("step_id", "kind"))
-        title = _("Automation")
+        kinds = {automation.step_id: automation.kind for automation in _plan_automations(context, plan)}
+        if not kinds:
+            return {}
+        url = _step_url_maker(plan)
+        title = escape(_("Automation"))
         return {
-            step.pk: format_html(
+            step.pk: mark_safe(
                 '<div><a class="badge text-bg-dark text-decoration-none okno-automation-badge"'
-                ' href="{}" title="{}">⚙ {}</a></div>',
-                reverse("automation_editor:step_automation", args=[plan.pk, step.pk]),
-                title,
-                kinds[step.pk],
+                f' href="{url(step.pk)}" title="{title}">⚙ {escape(kinds[step.pk])}</a></div>'
             )
             for step in steps
             if step.pk in kinds
         }
 
     def step_actions(self, context, plan, steps):
-        title = _("Automation")
+        url = _step_url_maker(plan)
+        title = escape(_("Automation"))
         return {
-            step.pk: format_html(
-                '<a class="btn btn-sm btn-outline-secondary okno-automation" href="{}" title="{}">⚙</a>',
-                reverse("automation_editor:step_automation", args=[plan.pk, step.pk]),
-                title,
+            step.pk: mark_safe(
+                f'<a class="btn btn-sm btn-outline-secondary okno-automation" href="{url(step.pk)}"'
+                f' title="{title}">⚙</a>'
             )
             for step in steps
         }
@@ -123,7 +170,7 @@ class RunbookOnPlanPage(PlanPageExtension):
         user = context["user"]
         origin = (
             PlanOrigin.objects.filter(plan_id=plan.pk).select_related("runbook_version__runbook").first()
-            if plan.pk
+            if plan.pk and _plan_facts(context, plan)[1]
             else None
         )
         can_save = can_write_runbooks(user)

@@ -2,6 +2,7 @@
 
 from django import template
 
+from approvals import inbox_rows as rows
 from approvals.selectors import inbox_access, waiting_count
 
 register = template.Library()
@@ -20,3 +21,10 @@ def nav_inbox(context):
     user = context.get("user")
     show, count = inbox_access(user) if user is not None else (False, 0)
     return {"show": show, "count": count}
+
+
+@register.simple_tag(takes_context=True, name="inbox_rows")
+def nav_inbox_rows(context, entries):
+    """The inbox's rows (approvals/inbox_rows.py; templates/approvals/inc/inbox_row.html is their reference)."""
+    token = context.get("csrf_token")
+    return rows.render_rows(entries, csrf_token=str(token) if token else None, error=context.get("error"))

@@ -38,5 +38,5 @@ def saved_step_rows(context: template.Context) -> SafeString:
 
 @register.simple_tag(takes_context=True)
 def lint_items(context: template.Context) -> SafeString:
-    """The plan check panel's findings, `report.warnings`, one `<li>` each."""
-    return rows.lint_items(context["report"].warnings)
+    """The plan check panel's findings, `report.warnings`, one `<li>` each (a long list from the cache)."""
+    return rows.page_lint_items(context["report"].warnings)

@@ -287,6 +287,7 @@ def endpoints(plan, row):
         ("post", reverse("approvals:matrix_row_delete", args=[row.pk]), {}),
         ("post", reverse("approvals:matrix_copy", args=[plan.pk]), {"source": plan.pk}),
         ("get", reverse("approvals:matrix_sources", args=[plan.pk]), {"q": ""}),
+        ("get", reverse("approvals:matrix_templates", args=[plan.pk]), {}),
         ("post", reverse("approvals:matrix_save_template", args=[plan.pk]), {"name": "Чужой"}),
     ]
 
@@ -319,8 +320,8 @@ def test_a_submitted_plans_matrix_answers_409_with_the_reason(client):
     before = shape(plan)
     client.force_login(author)
     for method, url, data in endpoints(plan, row):
-        if url.endswith(("/sources/", "/save-template/")):
-            continue  # reading the plans, saving a template: no change to this plan
+        if url.endswith(("/sources/", "/templates/", "/save-template/")):
+            continue  # reading the plans or the templates, saving a template: no change to this plan
         response = getattr(client, method)(url, data, **HX)
         assert response.status_code == 409, url
         assert "лист согласования можно менять, только пока план" in toast(response)["text"]
@@ -421,6 +422,44 @@ def test_copy_and_search_plans_to_copy_from(client, draft):
     response = client.post(copy, {"source": source.pk}, **HX)
     assert response.status_code == 200 and "строк — 3" in toast(response)["text"]
     assert len(rows(plan)) == 3
+
+
+def test_the_templates_and_the_plans_to_copy_from_are_read_when_the_author_opens_that_control(client, draft):
+    """The plan page does not read them: the builder's template and copy lists load on opening their control."""
+    plan, author, _ = draft
+    source, *_ = plan_with_matrix(2, author=UserFactory(username="a2", roles=["author"]))
+    MatrixTemplate.objects.create(name="PROD Kubernetes")
+    client.force_login(author)
+    page_url = reverse("changeplans:plan_detail", args=[plan.pk])
+    client.get(page_url)
+    with CaptureQueriesContext(connection) as queries:
+        html = client.get(page_url).content.decode()
+    assert not [
+        q for q in queries if "approvals_matrixtemplate" in q["sql"] or 'NOT ("changeplans_plan"."id"' in q["sql"]
+    ]
+    assert "PROD Kubernetes" not in html and f"№{source.pk} " not in html
+    templates_url = reverse("approvals:matrix_templates", args=[plan.pk])
+    sources_url = reverse("approvals:matrix_sources", args=[plan.pk])
+    lazy = 'hx-trigger="toggle once from:closest details"'
+    assert html.count(lazy) == 2  # both lists load when the author opens the control
+    assert f'hx-get="{templates_url}"' in html and f'hx-get="{sources_url}"' in html
+    assert (
+        client.get(templates_url, **HX)
+        .content.decode()
+        .strip()
+        .endswith(f'<option value="{MatrixTemplate.objects.get().pk}">PROD Kubernetes</option>')
+    )
+    assert f'value="{source.pk}"' in client.get(sources_url, {"q": ""}, **HX).content.decode()
+    MatrixTemplate.objects.all().delete()
+    assert "Шаблонов листа пока нет" in client.get(templates_url, **HX).content.decode()
+    # A copy error shows the control open: its lists load at once, the plans matching the search typed
+    response = client.post(reverse("approvals:matrix_copy", args=[plan.pk]), {"source": "abc", "q": "x"}, **HX)
+    answer = response.content.decode()
+    assert response.status_code == 422 and 'okno-matrix-more" open>' in answer
+    assert answer.count('hx-trigger="load"') == 2 and lazy not in answer
+    # Another user is refused
+    client.force_login(UserFactory(username="other", roles=["author"]))
+    assert client.get(templates_url, **HX).status_code == 403
 
 
 def test_save_as_template_view_keeps_the_name_on_a_clash(client, draft):

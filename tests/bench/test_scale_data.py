@@ -6,6 +6,7 @@ from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
+from approvals import waiting
 from approvals.models import ApprovalRow
 from approvals.selectors import inbox_entries
 from bench import scale_data
@@ -62,6 +63,8 @@ def test_the_busy_approver_has_plans_waiting(built):
     assert all(entry["plan"].status == PlanStatus.IN_REVIEW for entry in entries)
     # One was changed after the approver signed it: the inbox's "what changed since" is there at any size.
     assert any(entry["last_decided"] == 1 and entry["version"] == 2 and entry["changes"] for entry in entries)
+    # The copied rows carry the waiting marker the rule gives (approvals/waiting.py), as the services would set it.
+    assert not waiting.drifted().exists() and ApprovalRow.objects.filter(waiting=True).exists()
 
 
 def test_pages_render_with_it(built):

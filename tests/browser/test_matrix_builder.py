@@ -9,7 +9,7 @@ from django.contrib.auth.models import Group
 from playwright.sync_api import expect
 
 from approvals.choices import ApprovalStatus, RowKind
-from approvals.models import ApprovalRow
+from approvals.models import ApprovalRow, MatrixTemplate, MatrixTemplateRow
 from changeplans.choices import PlanStatus
 from changeplans.models import Plan, PlanEvent
 from tests.browser.conftest import login, shot
@@ -144,3 +144,34 @@ def test_the_author_builds_a_six_row_matrix_and_submits(page, transactional_db):
     # Every change was the author's, recorded in the plan's history
     assert set(PlanEvent.objects.filter(plan=plan).values_list("actor__username", flat=True)) == {"khasanov"}
     assert PlanEvent.objects.filter(plan=plan, comment__startswith="Лист согласования").count() >= 13
+
+
+def test_the_template_and_copy_lists_load_when_the_author_opens_their_control(page, transactional_db):
+    # Given a draft without a matrix, a matrix template and another plan with a matrix
+    author = UserFactory(username="khasanov", last_name="Хасанов", first_name="А.И.", roles=["author"])
+    boss = UserFactory(username="matveev", last_name="Матвеев", first_name="И.Б.", roles=["approver"])
+    plan = PlanFactory(author=author, title="Замена CNI Flannel на Calico")
+    StepFactory(plan=plan, position=1)
+    source = PlanFactory(author=author, title="Обновление кластера")
+    ApprovalRow.objects.create(plan=source, position=1, person_name="Кто-то", job_title="Директор")
+    template = MatrixTemplate.objects.create(name="PROD Kubernetes")
+    MatrixTemplateRow.objects.create(
+        template=template, position=1, job_title="Директор по ИТ", person_name="Матвеев И.Б.", user=boss
+    )
+
+    login(page, author)
+    page.goto(f"/plans/{plan.pk}/")
+    templates = page.locator("#matrix-template option")
+    sources = page.locator("#matrix-copy-source option")
+    expect(templates).to_have_text(["Загрузка…"])  # nothing read until the author opens the control
+    # When the author opens «Шаблон · из другого плана · сохранить как шаблон»
+    page.locator(".okno-matrix-more summary").click()
+    # Then both lists arrive
+    expect(templates).to_have_text(["PROD Kubernetes"])
+    expect(sources).to_have_text([f"№{source.pk} Обновление кластера"])
+    # And applying the template works as before
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.locator("#apply-template").click()
+    expect(page.locator("#matrix-builder tr.okno-matrix-edit-row")).to_have_count(1)
+    expect(page.locator("#matrix-builder input.okno-matrix-job")).to_have_value("Директор по ИТ")
+    assert [r.job_title for r in rows_of(plan)] == ["Директор по ИТ"]

@@ -287,3 +287,86 @@ def test_the_sqlite_fallback_searches_the_same_fields(author, monkeypatch, autho
 def test_what_reaches_postgresql_is_only_words():
     assert search.tsquery("миграция & !etcd | 'x':*") == "миграция:* & etcd:* & x:*"
     assert search.tsquery("&|!") == ""
+
+
+@pytest.mark.postgres
+def test_a_search_counts_its_plans_once(author_client, author):
+    make_plans(author, 3, title="Замена узлов")
+    with CaptureQueriesContext(connection) as queries:
+        html = list_html(author_client, q="узлы")
+    assert "Показано 1–3 из 3" in html
+    # One count of the plans found serves the order (ranked or newest first) and the pages.
+    counts = [q["sql"] for q in queries if q["sql"].startswith("SELECT COUNT(*)") and '"changeplans_plan"' in q["sql"]]
+    assert len(counts) == 1
+
+
+@pytest.mark.postgres
+def test_a_common_word_is_ranked_when_the_filters_leave_few(author, author_client, settings):
+    # The word is in more plans than the rank limit, but the status filter leaves two: those are ranked.
+    settings.OKNO_SEARCH_RANK_LIMIT = 2
+    in_title = PlanFactory(author=author, title="Замена сертификатов", window_start=START, window_end=START)
+    for days in (1, 2):
+        later = START + datetime.timedelta(days=days)
+        plan = PlanFactory(author=author, title=f"Обслуживание {days}", window_start=later, window_end=later)
+        StepFactory(plan=plan, position=1, name="Замена сертификатов kubelet")
+    for plan in Plan.objects.exclude(title="Обслуживание 1"):
+        plan.submit()
+        plan.save()
+    rows = titles(list_html(author_client, q="сертификаты", status="in_review"))
+    assert len(rows) == 2 and _title_in(in_title.title, rows[:1])
+
+
+@pytest.mark.postgres
+def test_a_common_word_and_a_name_find_both(author, author_client, settings):
+    # Words in more plans than the limit are read plan by plan; a plan found only by its author is found too.
+    settings.OKNO_SEARCH_RANK_LIMIT = 1
+    kochetov = UserFactory(username="kochetov", last_name="Кочетов", first_name="Виктор", roles=["author"])
+    for days in (1, 2):
+        later = START + datetime.timedelta(days=days)
+        PlanFactory(author=author, title=f"Звонок Кочетову {days}", window_start=later, window_end=later)
+    PlanFactory(author=kochetov, title="Без слова", window_start=START, window_end=START)
+    PlanFactory(author=author, title="Чужой план", window_start=START, window_end=START)
+    rows = titles(list_html(author_client, q="Кочетов"))
+    assert len(rows) == 3 and _title_in("Без слова", rows[-1:]) and _title_in("Звонок Кочетову 2", rows[:1])
+
+
+def test_the_service_and_author_filters(author_client, author):
+    service = ServiceFactory(display_name="Инфосайт <www>")
+    other_author = UserFactory(username="petrov", last_name="Петров", first_name="Иван", roles=["author"])
+    mine = make_plans(author, 2, title="Мой")
+    mine[0].services.add(service)
+    make_plans(other_author, 1, title="Чужой")
+    html = list_html(author_client, service=service.pk)
+    assert [_title_in("Мой 1", [row]) for row in titles(html)] == [True]
+    assert f'<option value="{service.pk}" selected>Инфосайт &lt;www&gt;</option>' in html
+    html = list_html(author_client, author=other_author.pk)
+    assert len(titles(html)) == 1 and "Чужой 1<" in html
+    assert f'<option value="{other_author.pk}" selected>Иван Петров</option>' in html
+    # Whoever wrote no plan is not offered; a value not offered is refused, not applied.
+    nobody = UserFactory(username="nobody", roles=["author"])
+    assert f'<option value="{nobody.pk}"' not in html
+    assert len(titles(list_html(author_client, author=nobody.pk))) == 3
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("text", ["сертификаты", "INFRA-2", "Кочетов", "нет такого слова"])
+def test_both_ways_of_searching_find_the_same_plans_in_the_same_order(author, monkeypatch, text):
+    # Words in many plans are read plan by plan, rarer ones through the GIN index: the same plans either way.
+    kochetov = UserFactory(username="kochetov", last_name="Кочетов", first_name="Виктор", roles=["author"])
+    for days in range(6):
+        at = START + datetime.timedelta(days=days)
+        plan = PlanFactory(
+            author=kochetov if days == 2 else author,
+            title="Замена сертификатов" if days % 2 else f"Работы {days}",
+            jira_url=f"https://jira.example.org/browse/INFRA-2{days}" if days in (1, 4) else "",
+            window_start=at,
+            window_end=at,
+        )
+        StepFactory(plan=plan, position=1, name="Проверка сертификатов" if days == 0 else "Шаг")
+    results = []
+    for share in (0.0, 2.0):  # every word "common"; no word "common"
+        monkeypatch.setattr(search, "COMMON_SHARE", share)
+        found = search.find_plans(list_queryset(), text)
+        results.append(([plan.title for plan in found.plans], found.count))
+    assert results[0] == results[1]
+    assert text == "нет такого слова" or results[0][1] > 0
