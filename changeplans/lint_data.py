@@ -355,27 +355,18 @@ def forget() -> None:
 def current(plan: Plan) -> tuple[Sequence[LintStep], LintReport]:
     """The plan's steps as the check reads them and its report: kept by generation (a plan `with_generation`), else
     loaded and checked (`checked`: reused by content)."""
-    return kept_check(plan) or check_and_keep(plan, load_lint_steps(plan.pk))
-
-
-def kept_check(plan: Plan) -> tuple[Sequence[LintStep], LintReport] | None:
-    """The plan's kept check (steps and report) when its generation (a plan `with_generation`) is the kept one."""
-    generation = getattr(plan, "lint_generation", None)
-    kept = _kept(plan, generation) if generation is not None else None
-    return (kept.steps, kept.report) if kept is not None else None  # type: ignore[return-value]
-
-
-def check_and_keep(plan: Plan, steps: list[LintStep]) -> tuple[Sequence[LintStep], LintReport]:
-    """Check the plan on `steps` (all of them, loaded after the plan) and keep the check by the plan's generation;
-    without generations, `checked` (reused by content)."""
     generation = getattr(plan, "lint_generation", None)
     if generation is None:
+        steps = load_lint_steps(plan.pk)
         return steps, checked(plan, steps)
-    kept = check_plan(plan, steps)
-    # Each query sees the data committed when it starts (READ COMMITTED): kept only when no write came between the
-    # plan's row and the steps (the generation is still the same), so a kept check is exactly its generation's.
-    if _generation(plan.pk) == generation:
-        _keep(plan, generation, kept)
+    kept = _kept(plan, generation)
+    if kept is None:
+        kept = check_plan(plan, load_lint_steps(plan.pk))
+        # Each query sees the data committed when it starts (READ COMMITTED): kept only when no write came
+        # between the plan's row and the steps (the generation is still the same), so a kept check is exactly
+        # its generation's.
+        if _generation(plan.pk) == generation:
+            _keep(plan, generation, kept)
     return kept.steps, kept.report  # type: ignore[return-value]
 
 

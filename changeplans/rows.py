@@ -29,15 +29,12 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Case, F, Q, Subquery, Value, When
-from django.db.models.functions import Coalesce
 from django.urls import get_script_prefix, reverse
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language, gettext
 
 from . import extensions
 from .lint import LintReport
-from .lint_data import STEP_COLUMNS, LintAction, LintRisk, LintStep
 from .models import Plan, Risk, RollbackAction, Step
 from .roles import display_name
 from .templatetags.okno import fast_url, status_class
@@ -458,89 +455,6 @@ def load_rows(plan_id: int, *, after: int = 0, limit: int = PAGE_ROWS) -> list[R
         )
         for row in values
     ]
-
-
-# What the plan check reads of a step beyond what its row shows (lint_data.STEP_COLUMNS).
-_LINT_ONLY = ("duration_min", "duration_max", "planned_downtime_max_minutes")
-# A row's columns the plan check does not read: loaded only for the rows shown.
-_ROW_ONLY = frozenset(ROW_COLUMNS) - frozenset(STEP_COLUMNS)
-
-
-def load_page_steps(plan_id: int, *, after: int = 0, limit: int = PAGE_ROWS) -> tuple[list[RowStep], list[LintStep]]:
-    """load_rows and lint_data.load_lint_steps in one pass, three queries whatever the size: every step with what the
-    plan check reads, and the rows shown (the first `limit` after position `after`) whole. For a page whose plan
-    check is not kept (views._plan_context): the same risks and actions are not read twice."""
-    steps = Step.objects.filter(plan_id=plan_id)
-    # The position of the last row shown (NULL: every step after `after` is shown); a tie at that position shows
-    # a few more columns than needed, never fewer.
-    bound = Coalesce(
-        Subquery(
-            steps.filter(position__gt=after).order_by("position", "id").values("position")[limit - 1 : limit]
-        ),
-        Value(2**31 - 1),
-    )
-    shown = Q(position__gt=after, position__lte=bound)
-    columns = {
-        f"c{index}": Case(When(shown, then=F(name)), default=Value(None), output_field=_output_field(name))
-        for index, name in enumerate(ROW_COLUMNS)
-        if name in _ROW_ONLY
-    }
-    names = [name if name not in _ROW_ONLY else f"c{index}" for index, name in enumerate(ROW_COLUMNS)]
-    values = list(
-        steps.annotate(**columns, shown=Case(When(shown, then=Value(True)), default=Value(False)))
-        .order_by("position", "id")
-        .values_list(*names, *_LINT_ONLY, "shown")
-    )
-    risks: dict[int, list[tuple[int, str, str]]] = {}
-    for step_id, number, description, mitigation in (
-        Risk.objects.filter(step__plan_id=plan_id)
-        .order_by("step_id", "number", "id")
-        .values_list("step_id", "number", "description", "mitigation")
-    ):
-        risks.setdefault(step_id, []).append((number, description, mitigation))
-    actions: dict[int, list[tuple[int, str, list[int]]]] = {}
-    last_id = None
-    for action_id, step_id, text, number in (
-        RollbackAction.objects.filter(step__plan_id=plan_id)
-        .order_by("step_id", "position", "id")
-        .values_list("id", "step_id", "text", "risks__number")
-    ):
-        if action_id != last_id:
-            actions.setdefault(step_id, []).append((action_id, text, []))
-            last_id = action_id
-        if number is not None:
-            actions[step_id][-1][2].append(number)
-    index = {name: position for position, name in enumerate(ROW_COLUMNS)}
-    extra = {name: len(ROW_COLUMNS) + position for position, name in enumerate(_LINT_ONLY)}
-    lint_steps, rows = [], []
-    for row in values:
-        pk = row[0]
-        step_risks, step_actions = risks.get(pk, []), actions.get(pk, [])
-        lint_steps.append(
-            LintStep(
-                (row[index[name]] if name in index else row[extra[name]] for name in STEP_COLUMNS),
-                [LintRisk(number, mitigation) for number, _description, mitigation in step_risks],
-                [LintAction(text) for _id, text, _numbers in step_actions],
-            )
-        )
-        if row[-1] and len(rows) < limit:
-            rows.append(
-                RowStep(
-                    row,
-                    [RowRisk(number, description) for number, description, _mitigation in step_risks],
-                    [RowAction(text, tuple(numbers)) for _id, text, numbers in step_actions],
-                )
-            )
-    return rows, lint_steps
-
-
-def _output_field(name: str) -> Any:
-    """The model field behind a row column (`executor__name`: the party's name)."""
-    model: Any = Step
-    *path, last = name.split("__")
-    for part in path:
-        model = model._meta.get_field(part).related_model
-    return model._meta.get_field(last).clone()
 
 
 def more_rows(plan: Plan, steps: Sequence[Any], shown: Sequence[Step | RowStep]) -> str:

@@ -132,26 +132,20 @@ def _plan_context(request, plan_id, *, after=0, limit=rows.PAGE_ROWS, plan=None)
     for the check, the critical path and the first and last step; `shown_steps`: the rows rendered whole, the
     first `limit` after position `after` (a long plan's rest comes in parts: plan_rows, changeplans/rows.py).
     `plan`: already loaded by _shown_plan (with its generation). The steps and the check are the plan's kept
-    check when its generation has not moved (no step is read for it), else loaded with the rows shown
-    (rows.load_page_steps), checked and kept for the next save and page (lint_data.check_and_keep)."""
+    check when its generation has not moved (no step is read for it), else loaded light, checked and kept for the
+    next save and page (lint_data.current)."""
     if plan is None:
         plan = lint_data.with_generation(
             plan_queryset().prefetch_related(
                 Prefetch("plan_services", queryset=PlanService.objects.select_related("service"))
             )
         ).get(pk=plan_id)
-    kept = lint_data.kept_check(plan)
-    if kept is not None:
-        steps, report = kept
-        shown = rows.load_rows(plan_id, after=after, limit=limit) if steps else []
-    else:  # the rows shown and every step as the check reads it, in one pass (three queries)
-        shown, light = rows.load_page_steps(plan_id, after=after, limit=limit)
-        steps, report = lint_data.check_and_keep(plan, light)
+    steps, report = lint_data.current(plan)
     refusal = edit_refusal(request.user, plan)
     return {
         "plan": plan,
         "steps": steps,
-        "shown_steps": shown,
+        "shown_steps": rows.load_rows(plan_id, after=after, limit=limit) if steps else [],
         "report": report,
         "can_edit": refusal is None,
         "can_cancel": can_cancel_plan(request.user, plan),  # the template shows the button by status
