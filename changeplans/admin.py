@@ -8,10 +8,10 @@ from django.utils.translation import gettext_lazy as _
 from notifications import webhooks
 from notifications.admin_base import ReadOnlyAdmin
 
-from . import banners
+from . import banners, pdf_archive
 from .durations import parse_duration
 from .limits import db_datetime_range
-from .models import Banner, Party, Plan, PlanEvent, PlanService, Risk, RollbackAction, Service, Step
+from .models import Banner, Party, Plan, PlanEvent, PlanPdf, PlanService, Risk, RollbackAction, Service, Step
 
 
 class PlanServiceInline(admin.TabularInline):
@@ -340,3 +340,38 @@ class PlanEventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(PlanPdf)
+class PlanPdfAdmin(ReadOnlyAdmin):
+    """Stored PDFs (docs/pdf.md): shown, never edited; archive copies are never deleted. Failed copies can be queued
+    again."""
+
+    list_display = [
+        "id",
+        "plan",
+        "status",
+        "language",
+        "full_history",
+        "archived",
+        "reason",
+        "pages",
+        "size",
+        "created_at",
+        "finished_at",
+    ]
+    list_filter = ["status", "archived", "reason", "language"]
+    list_select_related = ["plan"]
+    search_fields = ["plan__title", "sha256"]
+    exclude = ["data"]
+    actions = ["retry_failed"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).defer("data")
+
+    @admin.action(description=_("Queue the failed PDFs again"))
+    def retry_failed(self, request, queryset):
+        failed = list(queryset.filter(status=PlanPdf.Status.FAILED, archived=False))
+        for pdf in failed:
+            pdf_archive.retry(pdf)
+        self.message_user(request, _("Queued again: %(n)d.") % {"n": len(failed)}, messages.SUCCESS)

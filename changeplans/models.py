@@ -634,7 +634,8 @@ class PlanPdf(models.Model):
 class PlanEvent(models.Model):
     """One append-only entry of a plan's history: who changed what, when, from which status to which."""
 
-    plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="events")
+    # Indexed with the time and the id below: a plan's history is read newest first, or after a known entry.
+    plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="events", db_index=False)
     at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -659,6 +660,10 @@ class PlanEvent(models.Model):
         ordering = ["at", "id"]
         verbose_name = _("history entry")
         verbose_name_plural = _("history")
+        indexes = [
+            models.Index(fields=["plan", "at", "id"], name="planevent_plan_at_id"),
+            models.Index(fields=["plan", "id"], name="planevent_plan_id"),
+        ]
 
     def __str__(self):
         return f"{self.at:%Y-%m-%d %H:%M} {self.kind} {self.object_label}"

@@ -136,3 +136,15 @@ def running_plan(author, duty):
     transitions.start_plan(plan.pk, actor=duty)
     plan.refresh_from_db()
     return plan
+
+
+@pytest.fixture(autouse=True)
+def _default_language():
+    """Each test starts in the project's default language: a request's LocaleMiddleware leaves the language it
+    activated on the thread, and texts stored in the active language would depend on the order of the tests."""
+    from django.conf import settings
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.deactivate()
