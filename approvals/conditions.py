@@ -118,11 +118,12 @@ def row_refusal(row: "ApprovalRow", plan: "Plan") -> str | None:
     return None
 
 
-def submit_refusal(plan: "Plan", rows: Iterable["ApprovalRow"]) -> str | None:
-    """Why the plan cannot be submitted with these rows (who may submit is the service's check); None when it can."""
+def submit_refusal(plan: "Plan", rows: Iterable["ApprovalRow"], *, has_steps: bool | None = None) -> str | None:
+    """Why the plan cannot be submitted with these rows (who may submit is the service's check); None when it can.
+    `has_steps`: whether the plan has steps, when the caller read it already."""
     if plan.status not in (PlanStatus.DRAFT, PlanStatus.REJECTED):
         return _("Only a draft or a rejected plan can be submitted.")
-    if not plan.steps.exists():
+    if not (plan.steps.exists() if has_steps is None else has_steps):
         return _("The plan has no steps.")
     rows = list(rows)
     if not rows:

@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from changeplans import versioning
 from changeplans.choices import EventKind, PlanStatus, Role
-from changeplans.models import Plan, PlanEvent, PlanVersion
+from changeplans.models import Plan, PlanEvent, PlanVersion, Step
 from changeplans.roles import has_role, user_group_ids
 
 from . import conditions, people
@@ -283,19 +283,16 @@ def _mark_waiting_row(row: ApprovalRow, user: User, principals: set[int] | None)
 
 def _mark_matrix_rows(plan: Plan, rows: list[ApprovalRow], user: AnyUser) -> None:
     """Set on each row whether it is the user's (own, delegated today, or the user's group's) and, in review,
-    whether the user may sign or acknowledge it now, or the guard's refusal to show instead of the buttons."""
+    whether the user may sign or acknowledge it now, or the guard's refusal to show instead of the buttons.
+    Each row carries `delegated` (its person delegated to the user today: matrix_context's query asks it)."""
     for row in rows:
         row.plan = plan
         row.mine = row.can_sign = row.can_acknowledge = False
         row.refusal = row.for_principal = None
     if not rows or not user.is_authenticated:
         return
-    today = timezone.localdate()
-    principals = set(
-        Delegation.objects.filter(deputy_id=user.pk, starts_on__lte=today, ends_on__gte=today).values_list(
-            "principal_id", flat=True
-        )
-    )
+    # The principals among the rows' people: all sign_refusal asks of a row here is whether its person is one.
+    principals = {row.user_id for row in rows if row.user_id is not None and getattr(row, "delegated", False)}
     group_ids = user_group_ids(user)  # read once a request with the user's roles
     for row in rows:
         if row.kind == RowKind.APPROVAL:
@@ -307,7 +304,7 @@ def _mark_matrix_rows(plan: Plan, rows: list[ApprovalRow], user: AnyUser) -> Non
         if not row.mine or plan.status != PlanStatus.IN_REVIEW or row.is_decided:
             continue
         if row.kind == RowKind.APPROVAL:
-            row.refusal, row.for_principal = conditions.sign_refusal(row, user, rows=rows)
+            row.refusal, row.for_principal = conditions.sign_refusal(row, user, rows=rows, principals=principals)
             row.can_sign = row.refusal is None
         else:
             row.refusal = conditions.acknowledge_refusal(row, user)
@@ -367,14 +364,46 @@ def matrix_builder_context(plan: Plan) -> dict[str, Any]:
     return context
 
 
+def _matrix_facts(plan: Plan) -> dict[str, Any]:
+    """The plan's newest version (its id and number; the rest is read if asked for) and whether it has steps:
+    one query, in SQL (the ORM's compilation of the same subqueries cost more than the query)."""
+    version_table, step_table = PlanVersion._meta.db_table, Step._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT EXISTS (SELECT 1 FROM {step_table} WHERE plan_id = %s), v.id, v.number"
+            f" FROM (SELECT 1 AS one) AS x LEFT JOIN (SELECT id, number FROM {version_table}"
+            " WHERE plan_id = %s ORDER BY number DESC LIMIT 1) AS v ON 1 = 1",
+            [plan.pk, plan.pk],
+        )
+        has_steps, pk, number = cursor.fetchone()
+    version = None
+    if pk is not None:
+        # As loaded with .only(): the other fields (the snapshot above all) are read only if asked for.
+        version = PlanVersion.from_db(None, ["id", "plan_id", "number"], [pk, plan.pk, number])
+        version.plan = plan
+    return {"version": version, "has_steps": bool(has_steps)}
+
+
 def matrix_context(plan: Plan, user: AnyUser) -> dict[str, Any]:
     """The sign-off parts of a plan page for `user`: rows with what the user may do, the version, submit state."""
-    rows = list(
+    rows_query = (
         ApprovalRow.objects.filter(plan=plan)
         .select_related("user", "group", "decided_by", "on_behalf_of", "version")
         .defer("version__snapshot")  # the page shows version numbers: never parse a whole plan per row
         .order_by("position")
     )
+    if user.is_authenticated:
+        # Whether the row's person delegated to the user today: in the rows' query, not one more.
+        today = timezone.localdate()
+        rows_query = rows_query.annotate(
+            delegated=Exists(
+                Delegation.objects.filter(
+                    deputy_id=user.pk, principal_id=OuterRef("user_id"), starts_on__lte=today, ends_on__gte=today
+                )
+            )
+        )
+    rows = list(rows_query)
+    facts = _matrix_facts(plan)
     _mark_matrix_rows(plan, rows, user)
     can_submit = may_submit(plan, user)
     approvals = [row for row in rows if row.kind == RowKind.APPROVAL]
@@ -386,10 +415,10 @@ def matrix_context(plan: Plan, user: AnyUser) -> dict[str, Any]:
             row.problem = conditions.row_refusal(row, plan)
     return {
         "rows": rows,
-        "version": plan.versions.defer("snapshot").order_by("-number").first(),
+        "version": facts["version"],
         "can_submit": can_submit,
         **(matrix_builder_context(plan) if can_edit_matrix else {"can_edit_matrix": False}),
-        "submit_refusal": conditions.submit_refusal(plan, rows) if can_submit else None,
+        "submit_refusal": conditions.submit_refusal(plan, rows, has_steps=facts["has_steps"]) if can_submit else None,
         "rejected_rows": [row for row in rows if row.status == ApprovalStatus.REJECTED]
         if plan.status == PlanStatus.REJECTED
         else [],

@@ -3,6 +3,7 @@
 from django import template
 
 from approvals import inbox_rows as rows
+from approvals import matrix_rows
 from approvals.selectors import inbox_access, waiting_count
 
 register = template.Library()
@@ -28,3 +29,10 @@ def nav_inbox_rows(context, entries):
     """The inbox's rows (approvals/inbox_rows.py; templates/approvals/inc/inbox_row.html is their reference)."""
     token = context.get("csrf_token")
     return rows.render_rows(entries, csrf_token=str(token) if token else None, error=context.get("error"))
+
+
+@register.simple_tag(takes_context=True, name="matrix_builder_rows")
+def builder_rows(context):
+    """The matrix builder's rows (approvals/matrix_rows.py; approvals/inc/matrix_builder_rows.html is their
+    reference)."""
+    return matrix_rows.render_rows(context)

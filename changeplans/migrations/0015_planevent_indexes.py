@@ -7,7 +7,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("changeplans", "0013_merge_planpdf_plan_search"),
+        ("changeplans", "0014_lint_generation"),
     ]
 
     operations = [

@@ -126,6 +126,37 @@ def test_awkward_text_is_escaped_as_the_template_escapes_it(author):
     StepFactory(plan=plan, position=3, planned_time=None, description="", no_rollback_needed=False)
     for can_edit in (True, False):
         assert_rows_match(page_context(plan.pk, author, can_edit=can_edit))
+    assert_loaders_agree(plan.pk)
+
+
+def rows_as_data(loaded):
+    return [
+        (
+            tuple(getattr(step, name) for name in rows.ROW_COLUMNS[:17]),
+            step.executor.name if step.executor else None,
+            step.done_by_id,
+            [(risk.number, risk.description) for risk in step.risks.all()],
+            [(action.text, sorted(action.numbers), action.label()) for action in step.rollback_actions.all()],
+        )
+        for step in loaded
+    ]
+
+
+def assert_loaders_agree(plan_id):
+    """PostgreSQL's one-query loader (risks and actions as JSON) gives what the three-query loader gives."""
+    for after, limit in ((0, rows.PAGE_ROWS), (1, 1), (0, 2)):
+        json_rows = rows.load_rows(plan_id, after=after, limit=limit)
+        assert json_rows
+        assert rows_as_data(json_rows) == rows_as_data(rows._load_rows_queries(plan_id, after=after, limit=limit))
+
+
+def test_the_demo_plan_loads_the_same_in_one_query_and_in_three():
+    plan = load_demo()
+    with CaptureQueriesContext(connection) as queries:
+        loaded = rows.load_rows(plan.pk)
+    assert len(queries) == 1 and len(loaded) == plan.steps.count()
+    assert any(step.risks.all() for step in loaded) and any(step.rollback_actions.all() for step in loaded)
+    assert_loaders_agree(plan.pk)
 
 
 def test_the_page_renders_the_same_rows(author_client, author):
