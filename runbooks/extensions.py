@@ -64,6 +64,7 @@ def _plan_automations(context, plan):
 def _plan_facts(context, plan):
     """(has the plan a rehearsal, was it made from a runbook): one query a request for the rehearsal panel and
     the runbook card, which then read a rehearsal or an origin only when there is one."""
+    from django.db import connection
     from django.db.models import Exists
 
     from changeplans.models import Plan
@@ -73,17 +74,32 @@ def _plan_facts(context, plan):
     request = context.get("request")
     cache = request.__dict__.setdefault("_okno_runbook_facts", {}) if request is not None else {}
     if plan.pk not in cache:
-        facts = (
-            Plan.objects.filter(pk=plan.pk)
-            .annotate(
-                has_rehearsal=Exists(Rehearsal.objects.filter(plan_id=plan.pk)),
-                has_origin=Exists(PlanOrigin.objects.filter(plan_id=plan.pk)),
+        # compiled from the ORM once per process and database vendor, the plan's id a stand-in
+        # (as changeplans.announcements._problems_query): its compilation cost more than the query
+        if connection.vendor not in _facts_sql:
+            sql, params = (
+                Plan.objects.filter(pk=_STAND_IN_PLAN)
+                .annotate(
+                    has_rehearsal=Exists(Rehearsal.objects.filter(plan_id=_STAND_IN_PLAN)),
+                    has_origin=Exists(PlanOrigin.objects.filter(plan_id=_STAND_IN_PLAN)),
+                )
+                .values_list("has_rehearsal", "has_origin")
+                .order_by()[:1]
+                .query.sql_with_params()
             )
-            .values_list("has_rehearsal", "has_origin")
-            .first()
-        )
-        cache[plan.pk] = facts or (False, False)
+            if list(params).count(_STAND_IN_PLAN) != 3:
+                raise AssertionError("the runbook facts query lost its stand-ins")
+            _facts_sql[connection.vendor] = (sql, tuple(params))
+        sql, params = _facts_sql[connection.vendor]
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [int(plan.pk) if p == _STAND_IN_PLAN else p for p in params])
+            facts = cursor.fetchone()
+        cache[plan.pk] = (bool(facts[0]), bool(facts[1])) if facts else (False, False)
     return cache[plan.pk]
+
+
+_STAND_IN_PLAN = 2_147_480_007  # in the compiled facts query, where the plan's id goes
+_facts_sql: dict[str, tuple[str, tuple]] = {}
 
 
 def _step_url_maker(plan):

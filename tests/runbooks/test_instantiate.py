@@ -153,3 +153,20 @@ def test_announcements_go_before_the_window(library_installed, author):
     assert [a.label() for a in step5.rollback_actions.order_by("position")][4] == "5/6/7/8"
     assert plan.banner_needed and plan.client_impact
     assert not lint_plan(plan).has_errors
+
+
+def test_the_plan_page_facts_follow_the_origin_and_the_rehearsal(library_installed, author, running_plan):
+    """runbooks.extensions._plan_facts (its SQL compiled once per process) reads each plan's own facts."""
+    from runbooks.extensions import _plan_facts
+    from runbooks.models import Rehearsal
+
+    plan = instantiate.create_plan(
+        _maintenance(), {"cluster": "prod-k8s", "nodes": "worker-1"}, actor=author, window_start=START
+    )
+    other = running_plan
+    assert _plan_facts({}, plan) == (False, True)
+    assert _plan_facts({}, other) == (False, False)
+    Rehearsal.objects.create(plan=other, digest="x")
+    assert _plan_facts({}, other) == (True, False)
+    PlanOrigin.objects.filter(plan=plan).delete()
+    assert _plan_facts({}, plan) == (False, False)
