@@ -27,8 +27,8 @@ from notifications import scheduler
 from notifications.outbox import enqueue_email
 from notifications.rendering import render_email
 
-from . import conditions, links, services
-from .choices import ApprovalStatus, RowKind
+from . import links, services, waiting
+from .choices import RowKind
 from .models import ApprovalRow, Delegation
 
 logger = logging.getLogger(__name__)
@@ -113,13 +113,7 @@ def _askees(row, plan):
 
 def unanswered_rows(rows):
     """Rows still waiting: approval rows of the open stage and acknowledgements not given."""
-    stage = conditions.open_stage(rows)
-    return [
-        row
-        for row in rows
-        if (row.kind == RowKind.APPROVAL and row.status == ApprovalStatus.PENDING and row.stage == stage)
-        or (row.kind == RowKind.ACKNOWLEDGEMENT and row.status == ApprovalStatus.NOT_ACKNOWLEDGED)
-    ]
+    return waiting.open_rows(rows)
 
 
 def _ask(plan, version, rows, *, template, key_prefix, extra=None):

@@ -46,23 +46,13 @@ BEGIN
     RETURN NULL;
 END $$;
 
-CREATE OR REPLACE FUNCTION okno_lint_on_risks() RETURNS trigger
-LANGUAGE plpgsql AS $$
-BEGIN
-    IF TG_OP = 'INSERT' THEN
-        PERFORM okno_lint_bump(ARRAY(SELECT s.plan_id FROM new_rows r JOIN changeplans_step s ON s.id = r.step_id));
-    ELSIF TG_OP = 'DELETE' THEN
-        PERFORM okno_lint_bump(ARRAY(SELECT s.plan_id FROM old_rows r JOIN changeplans_step s ON s.id = r.step_id));
-    ELSE
-        PERFORM okno_lint_bump(ARRAY(
-            SELECT s.plan_id FROM new_rows n JOIN old_rows o ON o.id = n.id
-            JOIN changeplans_step s ON s.id IN (n.step_id, o.step_id)
-            WHERE ({_columns("n", RISK)}) IS DISTINCT FROM ({_columns("o", RISK)})));
-    END IF;
-    RETURN NULL;
-END $$;
+"""
 
-CREATE OR REPLACE FUNCTION okno_lint_on_actions() RETURNS trigger
+
+def _child_function(kind, columns):
+    """The trigger function of a table of a step's parts (risks, rollback actions): the plans of their steps."""
+    return rf"""
+CREATE OR REPLACE FUNCTION okno_lint_on_{kind}() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP = 'INSERT' THEN
@@ -73,11 +63,14 @@ BEGIN
         PERFORM okno_lint_bump(ARRAY(
             SELECT s.plan_id FROM new_rows n JOIN old_rows o ON o.id = n.id
             JOIN changeplans_step s ON s.id IN (n.step_id, o.step_id)
-            WHERE ({_columns("n", ACTION)}) IS DISTINCT FROM ({_columns("o", ACTION)})));
+            WHERE ({_columns("n", columns)}) IS DISTINCT FROM ({_columns("o", columns)})));
     END IF;
     RETURN NULL;
 END $$;
 """
+
+
+FUNCTIONS += _child_function("risks", RISK) + _child_function("actions", ACTION)
 
 TRIGGERS = [
     ("changeplans_step", "steps"),
