@@ -235,6 +235,9 @@ CELERY_TIMEZONE = "UTC"
 CELERY_TASK_ROUTES = {
     "runbooks.execute_run": {"queue": "automation"},
     "runbooks.execute_rehearsal": {"queue": "automation"},
+    # PDF renders (docs/pdf.md): with OKNO_PDF_QUEUE=pdf, a worker of their own (`-Q pdf -c 1`) keeps them off the
+    # cores that serve pages.
+    "changeplans.render_pdf": {"queue": env("OKNO_PDF_QUEUE", "celery")},
 }
 CELERY_BEAT_SCHEDULE_FILENAME = env("CELERY_BEAT_SCHEDULE_FILENAME", str(BASE_DIR / "var" / "celerybeat-schedule"))
 

@@ -126,6 +126,7 @@ def test_celery_tasks_are_registered_for_beat():
         "runbooks.execute_rehearsal",
     } <= set(app.tasks.keys())
     assert settings.CELERY_TASK_ROUTES["runbooks.execute_run"] == {"queue": "automation"}
+    assert settings.CELERY_TASK_ROUTES["changeplans.render_pdf"] == {"queue": "celery"}  # OKNO_PDF_QUEUE unset
     assert (
         settings.CELERY_BEAT_SCHEDULE["notifications-dispatch"]["schedule"] <= 1.0
     )  # the issue: at least every second
