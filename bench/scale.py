@@ -60,6 +60,12 @@ def parse_args(argv=None):
     parser.add_argument("--small-plans", type=int, default=SMALL_PLANS, help="plans of the small data set (200)")
     parser.add_argument("--runs", type=int, default=20, help="timed requests of each kind (default 20)")
     parser.add_argument("--skip-pdf", action="store_true", help="leave out the PDF measurements")
+    parser.add_argument(
+        "--pdf-processes",
+        type=int,
+        default=1,
+        help="processes of the PDF worker (default 1, as docker-compose's pdf-worker; 2: the cores the pages use)",
+    )
     parser.add_argument("--keep-db", action="store_true", help="keep both databases at the end")
     parser.add_argument("--reuse-db", action="store_true", help="measure on databases kept by an earlier --keep-db")
     return parser.parse_args(argv)
@@ -324,7 +330,7 @@ def run_helpers(module_name, available, names=None):
     return results
 
 
-def pdf_phase(subjects, runs, broker, progress):
+def pdf_phase(subjects, runs, broker, progress, processes=1):
     """bench/pdf_archive.py's measurements, with a real Celery worker on the full data set (started and stopped
     here; the renders are the worker's). Its figures are reported as it gives them."""
     functions, reason = helper_functions("bench.pdf_archive", PDF_FUNCTIONS)
@@ -367,7 +373,7 @@ def pdf_phase(subjects, runs, broker, progress):
         "-P",
         "prefork",
         "-c",
-        "2",
+        str(processes),
         "-Q",
         "celery",
         "-l",
@@ -607,7 +613,7 @@ def main(argv=None):
             results["pdf"] = {"PDF": "--skip-pdf"}
         else:
             progress("PDF (bench/pdf_archive.py, a real worker)…")
-            results["pdf"] = pdf_phase(subjects, args.runs, broker, progress)
+            results["pdf"] = pdf_phase(subjects, args.runs, broker, progress, args.pdf_processes)
         progress("lists (bench/lists.py)…")
         results["lists"] = run_helpers("bench.lists", available, LIST_FUNCTIONS)
     except BenchError as exc:
