@@ -22,6 +22,7 @@ from changeplans import versioning
 from changeplans.choices import EventKind, PlanStatus, Role
 from changeplans.models import Plan, PlanEvent, PlanVersion, Step
 from changeplans.roles import has_role, user_group_ids
+from common.compiled import CompiledQuery
 
 from . import conditions, people
 from .choices import ApprovalStatus, RowKind
@@ -384,25 +385,46 @@ def _matrix_facts(plan: Plan) -> dict[str, Any]:
     return {"version": version, "has_steps": bool(has_steps)}
 
 
-def matrix_context(plan: Plan, user: AnyUser) -> dict[str, Any]:
-    """The sign-off parts of a plan page for `user`: rows with what the user may do, the version, submit state."""
-    rows_query = (
-        ApprovalRow.objects.filter(plan=plan)
+def _matrix_rows(plan_id: int, *, viewer_id: int | None, today: datetime.date | None) -> QuerySet[ApprovalRow]:
+    rows = (
+        ApprovalRow.objects.filter(plan_id=plan_id)
         .select_related("user", "group", "decided_by", "on_behalf_of", "version")
         .defer("version__snapshot")  # the page shows version numbers: never parse a whole plan per row
         .order_by("position")
     )
-    if user.is_authenticated:
-        # Whether the row's person delegated to the user today: in the rows' query, not one more.
-        today = timezone.localdate()
-        rows_query = rows_query.annotate(
-            delegated=Exists(
-                Delegation.objects.filter(
-                    deputy_id=user.pk, principal_id=OuterRef("user_id"), starts_on__lte=today, ends_on__gte=today
-                )
+    if viewer_id is None:
+        return rows
+    # Whether the row's person delegated to the viewer today: in the rows' query, not one more.
+    return rows.annotate(
+        delegated=Exists(
+            Delegation.objects.filter(
+                deputy_id=viewer_id, principal_id=OuterRef("user_id"), starts_on__lte=today, ends_on__gte=today
             )
         )
-    rows = list(rows_query)
+    )
+
+
+# The matrix rows of a plan page, compiled once per process (common/compiled.py): the plan's id, the viewer's and
+# today's date go where these stand-ins are (for no one signed in: without the delegations).
+_MATRIX_VIEWER = 2_147_480_013
+_MATRIX_DAY = datetime.date(1901, 2, 3)
+_MATRIX_ROWS = CompiledQuery(
+    lambda pk: _matrix_rows(pk, viewer_id=_MATRIX_VIEWER, today=_MATRIX_DAY),
+    stand_in=2_147_480_012,
+)
+_MATRIX_ROWS_ANONYMOUS = CompiledQuery(
+    lambda pk: _matrix_rows(pk, viewer_id=None, today=None),
+    stand_in=2_147_480_012,
+)
+
+
+def matrix_context(plan: Plan, user: AnyUser) -> dict[str, Any]:
+    """The sign-off parts of a plan page for `user`: rows with what the user may do, the version, submit state."""
+    if user.is_authenticated:
+        extra = {_MATRIX_VIEWER: user.pk, _MATRIX_DAY: timezone.localdate()}
+        rows = _MATRIX_ROWS.all(plan.pk, extra=extra)
+    else:
+        rows = _MATRIX_ROWS_ANONYMOUS.all(plan.pk)
     facts = _matrix_facts(plan)
     _mark_matrix_rows(plan, rows, user)
     can_submit = may_submit(plan, user)

@@ -22,6 +22,8 @@ import functools
 import hashlib
 import operator
 import pickle
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from html import escape as _html_escape
@@ -31,6 +33,7 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
+from django.db.models import CharField
 from django.db.models.expressions import RawSQL
 from django.urls import get_script_prefix, reverse
 from django.utils.safestring import SafeString, mark_safe
@@ -516,11 +519,24 @@ def _rows_query(limit: int) -> tuple[str, tuple[Any, ...]]:
 
 def _load_rows_json(plan_id: int, *, after: int, limit: int) -> list[RowStep]:
     """load_rows on PostgreSQL: one query."""
+    return _rows_from_json(_fetch_rows_json(plan_id, after=after, limit=limit, token=False))
+
+
+def _fetch_rows_json(plan_id: int, *, after: int, limit: int, token: bool) -> list[tuple[Any, ...]]:
+    """The JSON rows query's rows; with `token`, each ends with the plan's rows token read in the same statement
+    (one snapshot: the token is exactly that of these rows)."""
     sql, params = _rows_query(limit)
     stand_ins = {_STAND_IN_PLAN: int(plan_id), _STAND_IN_AFTER: int(after)}
+    values = [stand_ins.get(p, p) if isinstance(p, int) else p for p in params]
+    if token:
+        sql = f"SELECT t.*, ({_TOKEN_OF} = %s) FROM ({sql}) AS t"
+        values = [int(plan_id), *values]
     with connection.cursor() as cursor:
-        cursor.execute(sql, [stand_ins.get(p, p) if isinstance(p, int) else p for p in params])
-        values = cursor.fetchall()
+        cursor.execute(sql, values)
+        return cursor.fetchall()
+
+
+def _rows_from_json(values: Iterable[Sequence[Any]]) -> list[RowStep]:
     return [
         RowStep(
             row,
@@ -547,11 +563,16 @@ def more_rows(plan: Plan, steps: Sequence[Any], shown: Sequence[Step | RowStep])
     )
 
 
-def render_rows(ctx: RowContext, rows: Iterable[Step | RowStep]) -> SafeString:
+def render_rows(ctx: RowContext, rows: Iterable[Step | RowStep] | ShownRows) -> SafeString:
     """The rows of the step table, each with its risks panel row (the page, the whole `#steps-body`).
 
     Light rows (load_rows) are rendered once per content: the HTML is kept in Django's cache under a digest of
-    everything render_row reads (rows_cache_key); model steps are rendered each time."""
+    everything render_row reads (rows_cache_key); model steps are rendered each time. ShownRows of a plan with a
+    rows token: kept under the token (token_cache_key), no row loaded when they are in the cache."""
+    if isinstance(rows, ShownRows):
+        if rows.token is not None:
+            return _render_by_token(ctx, rows)
+        rows = rows.load()
     rows = list(rows)
     light = [step for step in rows if isinstance(step, RowStep)]
     if not rows or len(light) != len(rows):
@@ -628,6 +649,124 @@ def rows_cache_key(ctx: RowContext, rows: Sequence[RowStep]) -> str:
     # pickle: exact for these plain values (str, int, bool, date, time, datetime with its zone, None, tuples)
     digest = hashlib.blake2b(pickle.dumps(material, protocol=5), digest_size=20)
     return "okno:rows:" + digest.hexdigest()
+
+
+# The plan's rows token (migration 0016_rows_token): NULL for a plan nothing was written to since it came.
+_TOKEN_OF = "SELECT token::text FROM okno_rows_token WHERE plan_id"
+
+
+def with_rows_token(queryset: Any) -> Any:
+    """The plans with `rows_token` (None when the plan has none yet), on PostgreSQL; unchanged elsewhere."""
+    if connection.vendor != "postgresql":
+        return queryset
+    return queryset.annotate(rows_token=RawSQL(f"{_TOKEN_OF} = {Plan._meta.db_table}.id", (), CharField()))
+
+
+class ShownRows:
+    """The rows a page (or a part of a long plan's table) shows: the `limit` steps after position `after`, known by
+    the plan check's light steps (ids and positions) and loaded whole (load_rows) only to be rendered."""
+
+    def __init__(self, plan: Plan, steps: Sequence[Any], *, after: int, limit: int) -> None:
+        self.plan_id = plan.pk
+        self.token: str | None = getattr(plan, "rows_token", None)
+        self.after, self.limit = after, limit
+        self.light = [step for step in steps if step.position > after][:limit]
+
+    def __len__(self) -> int:
+        return len(self.light)
+
+    def __getitem__(self, index: int) -> Any:
+        return self.light[index]
+
+    def __iter__(self) -> Any:
+        return iter(self.light)
+
+    def load(self) -> list[RowStep]:
+        return load_rows(self.plan_id, after=self.after, limit=self.limit)
+
+
+def token_cache_key(ctx: RowContext, token: str, ids: Sequence[int]) -> str:
+    """The rows' key under the plan's rows token, which the database replaces on every write to what a row shows
+    from it (steps, risks, actions and their links, executors' and doers' names): with what the row takes from
+    elsewhere (the plan check's marks, other apps' parts, the viewer's right, the language, the code) as in
+    rows_cache_key. Marks and parts are those of `ids`, the rows rendered."""
+    timings = ctx.report.timings
+    material: list[Any] = [
+        _code_version(),
+        get_language(),
+        get_script_prefix(),
+        ctx.plan.pk,
+        ctx.can_edit,
+        ctx.highlight,
+        ctx.first_id,
+        ctx.last_id,
+        token,
+    ]
+    for pk in ids:
+        timing = timings.get(pk)
+        material.append(
+            (
+                pk,
+                tuple(sorted(ctx.warn.get(pk, ()))),
+                timing.start_worst if timing is not None else None,
+                str(ctx.step_status.get(pk, "")),
+                str(ctx.step_actions.get(pk, "")),
+            )
+        )
+    digest = hashlib.blake2b(pickle.dumps(material, protocol=5), digest_size=20)
+    return "okno:rows-token:" + digest.hexdigest()
+
+
+# The latest rows rendered or read from the cache in this process, by key (a key names its content, so they are
+# never stale): a second look reads no cache either (a 100-step table's 600 KB cost about 1.5 ms to unpickle).
+_RECENT: OrderedDict[str, str] = OrderedDict()
+_RECENT_LOCK = threading.Lock()
+RECENT_CHARS = 8_000_000  # the most characters kept together (a 150-row part of a table is about 1 M)
+
+
+def _remember(key: str, html: str) -> None:
+    with _RECENT_LOCK:
+        _RECENT[key] = html
+        _RECENT.move_to_end(key)
+        total = sum(len(kept) for kept in _RECENT.values())
+        while total > RECENT_CHARS and len(_RECENT) > 1:
+            _key, dropped = _RECENT.popitem(last=False)
+            total -= len(dropped)
+
+
+def _recent(key: str) -> str | None:
+    with _RECENT_LOCK:
+        html = _RECENT.get(key)
+        if html is not None:
+            _RECENT.move_to_end(key)
+        return html
+
+
+def _render_by_token(ctx: RowContext, shown: ShownRows) -> SafeString:
+    assert shown.token is not None
+    key = token_cache_key(ctx, shown.token, [step.pk for step in shown.light])
+    html = _recent(key)
+    if html is not None:
+        return mark_safe(html)
+    try:
+        html = cache.get(key)
+    except Exception:  # noqa: BLE001 - a cache that is away costs the render, never the page
+        html = None
+    if html is not None:
+        _remember(key, html)
+        return mark_safe(html)
+    fetched = _fetch_rows_json(shown.plan_id, after=shown.after, limit=shown.limit, token=True)
+    loaded = _rows_from_json(row[:-1] for row in fetched)
+    html = "".join(render_row(ctx, step) for step in loaded)
+    token = fetched[0][-1] if fetched else None
+    if token is not None:  # kept under the token these rows were read with (a write may have come since)
+        key = token_cache_key(ctx, token, [step.pk for step in loaded])
+        _remember(key, html)
+        try:
+            cache.set(key, html, ROWS_CACHE_SECONDS)
+        except Exception:  # noqa: BLE001 - as above
+            pass
+    return mark_safe(html)
 
 
 def render_saved_rows(ctx: RowContext, rows: Iterable[Step | RowStep], main_id: int) -> SafeString:

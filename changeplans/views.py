@@ -116,7 +116,11 @@ def plan_create(request):
 
 # The plan page's plan, compiled once per process (its ORM compilation cost twice its SQL).
 _SHOWN_PLAN = CompiledQuery(
-    lambda pk: lint_data.with_generation(_in_range_plans(plan_queryset())).filter(pk=pk).order_by("pk")[:1],
+    lambda pk: (
+        rows.with_rows_token(lint_data.with_generation(_in_range_plans(plan_queryset())))
+        .filter(pk=pk)
+        .order_by("pk")[:1]
+    ),
     stand_in=2_147_480_009,
 )
 
@@ -144,9 +148,11 @@ def _plan_context(request, plan_id, *, after=0, limit=rows.PAGE_ROWS, plan=None)
     check when its generation has not moved (no step is read for it), else loaded light, checked and kept for the
     next save and page (lint_data.current)."""
     if plan is None:
-        plan = lint_data.with_generation(
-            plan_queryset().prefetch_related(
-                Prefetch("plan_services", queryset=PlanService.objects.select_related("service"))
+        plan = rows.with_rows_token(
+            lint_data.with_generation(
+                plan_queryset().prefetch_related(
+                    Prefetch("plan_services", queryset=PlanService.objects.select_related("service"))
+                )
             )
         ).get(pk=plan_id)
     steps, report = lint_data.current(plan)
@@ -154,7 +160,7 @@ def _plan_context(request, plan_id, *, after=0, limit=rows.PAGE_ROWS, plan=None)
     return {
         "plan": plan,
         "steps": steps,
-        "shown_steps": rows.load_rows(plan_id, after=after, limit=limit) if steps else [],
+        "shown_steps": rows.ShownRows(plan, steps, after=after, limit=limit) if steps else [],
         "report": report,
         "can_edit": refusal is None,
         "can_cancel": can_cancel_plan(request.user, plan),  # the template shows the button by status

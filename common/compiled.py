@@ -21,7 +21,7 @@ class CompiledQuery:
         self.stand_in = stand_in
         self._compiled: dict[Hashable, tuple[Any, str, tuple[Any, ...]]] = {}
 
-    def _compile(self, using: str, key: Hashable) -> tuple[Any, str, tuple[Any, ...]]:
+    def _compile(self, using: str, key: Hashable, extra: tuple[Any, ...]) -> tuple[Any, str, tuple[Any, ...]]:
         if (using, key) not in self._compiled:
             queryset = self.build(self.stand_in)
             if queryset._prefetch_related_lookups or queryset._known_related_objects:
@@ -30,12 +30,25 @@ class CompiledQuery:
             sql, params = compiler.as_sql()  # fills compiler.select, klass_info, annotation_col_map
             if list(params).count(self.stand_in) != 1:
                 raise AssertionError("the compiled query lost its stand-in")
+            if any(stand_in not in params for stand_in in extra):
+                raise AssertionError("the compiled query lost one of its other stand-ins")
             self._compiled[using, key] = (compiler, sql, tuple(params))
         return self._compiled[using, key]
 
-    def all(self, value: int, *, using: str = "default", key: Hashable = None) -> list[Any]:
-        compiler, sql, params = self._compile(using, key)
-        values = [int(value) if p == self.stand_in and not isinstance(p, bool) else p for p in params]
+    def all(
+        self, value: int, *, using: str = "default", key: Hashable = None, extra: dict[Any, Any] | None = None
+    ) -> list[Any]:
+        """`extra`: other stand-ins `build` put in the query (a date, another id) → their values in this call."""
+        extra = extra or {}
+        compiler, sql, params = self._compile(using, key, tuple(extra))
+        values = [
+            int(value)
+            if p == self.stand_in and not isinstance(p, bool)
+            else extra[p]
+            if extra and isinstance(p, Hashable) and p in extra and not isinstance(p, bool)
+            else p
+            for p in params
+        ]
         with connections[using].cursor() as cursor:
             cursor.execute(sql, values)
             rows = cursor.fetchall()
