@@ -34,6 +34,6 @@ def plan_history(plan_id: int) -> QuerySet[PlanEvent]:
     return PlanEvent.objects.filter(plan_id=plan_id).select_related("actor").order_by("at", "id")
 
 
-def plan_attachments(plan_id: int) -> list[PlanAttachment]:
-    """The plan's files without their bytes (one query), for the plan page."""
-    return list(PlanAttachment.objects.filter(plan_id=plan_id).defer("data").select_related("uploaded_by"))
+def attachments_queryset(plan_id: int) -> QuerySet[PlanAttachment]:
+    """The plan's files without their bytes, for the plan page."""
+    return PlanAttachment.objects.filter(plan_id=plan_id).defer("data").select_related("uploaded_by")

@@ -33,7 +33,7 @@ from .limits import db_datetime_range, parse_int
 from .lint_data import checked, lint_step_of, row_marks
 from .models import Plan, PlanEvent, PlanService, Step
 from .permissions import can_cancel_plan, can_create_plan, edit_refusal
-from .selectors import plan_attachments, plan_history, plan_queryset, steps_queryset
+from .selectors import attachments_queryset, plan_history, plan_queryset, steps_queryset
 
 
 def health(request):
@@ -183,7 +183,7 @@ def plan_detail(request, pk):
     context = _plan_context(request, pk, plan=plan)
     context["events"] = _recent_history(pk)
     context["delivery_problems"] = announcements.delivery_problems(pk)
-    context["attachments"] = plan_attachments(pk)
+    context["attachments"] = _ATTACHMENTS.all(pk)
     with timezone.override(context["plan"].tz):
         return render(request, "changeplans/plan_detail.html", context)
 
@@ -207,9 +207,17 @@ def plan_rows(request, pk):
 PAGE_HISTORY = 50  # the plan page's latest history entries; the history page (views_list) has them all
 
 
+# The plan page's newest history entries and its files, compiled once per process (common/compiled.py).
+_RECENT_HISTORY = CompiledQuery(
+    lambda pk: plan_history(pk).order_by("-at", "-id")[:PAGE_HISTORY],
+    stand_in=2_147_480_014,
+)
+_ATTACHMENTS = CompiledQuery(attachments_queryset, stand_in=2_147_480_015)
+
+
 def _recent_history(plan_id):
     """The plan's newest PAGE_HISTORY history entries, oldest first (one query whatever the history's length)."""
-    newest = list(plan_history(plan_id).order_by("-at", "-id")[:PAGE_HISTORY])
+    newest = _RECENT_HISTORY.all(plan_id)
     newest.reverse()
     return newest
 

@@ -7,6 +7,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
 from changeplans.extensions import PlanPageExtension
+from common.compiled import CompiledQuery
 
 from . import four_eyes, rehearsal
 from .choices import ACTIVE_RUN_STATUSES, RunMode
@@ -51,13 +52,19 @@ def board_automation(user, plan, steps):
     return info
 
 
+# compiled once per process (common/compiled.py): its ORM compilation cost more than the query
+_PLAN_AUTOMATIONS = CompiledQuery(
+    lambda pk: StepAutomation.objects.filter(step__plan_id=pk).select_related("step"), stand_in=2_147_480_016
+)
+
+
 def _plan_automations(context, plan):
     """The plan's step automations with their steps: one query a request, shared by the rows' badges and the
     rehearsal panel (kept on the request: a page shows one state of the plan)."""
     request = context.get("request")
     cache = request.__dict__.setdefault("_okno_automations", {}) if request is not None else {}
     if plan.pk not in cache:
-        cache[plan.pk] = list(StepAutomation.objects.filter(step__plan_id=plan.pk).select_related("step"))
+        cache[plan.pk] = _PLAN_AUTOMATIONS.all(plan.pk)
     return cache[plan.pk]
 
 
