@@ -7,7 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import DatabaseError, connection
-from django.db.models import Prefetch, prefetch_related_objects
+from django.db.models import Prefetch
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -125,6 +125,11 @@ _SHOWN_PLAN = CompiledQuery(
 )
 
 
+_PLAN_SERVICES = CompiledQuery(
+    lambda pk: PlanService.objects.filter(plan_id=pk).select_related("service"), stand_in=2_147_480_017
+)
+
+
 def _shown_plan(plan_id, *, services=True):
     """The plan as its page shows it (author, curator, responsible; `services`: its services, one more query);
     None when its dates are outside what Python can load (see check_plan_dates); 404 when there is no such plan."""
@@ -134,9 +139,8 @@ def _shown_plan(plan_id, *, services=True):
         if not Plan.objects.filter(pk=plan_id).exists():
             raise Http404
     elif services:
-        prefetch_related_objects(
-            [plan], Prefetch("plan_services", queryset=PlanService.objects.select_related("service"))
-        )
+        # as prefetch_related would, from a query compiled once per process
+        plan._prefetched_objects_cache = {"plan_services": _PLAN_SERVICES.all(plan.pk)}
     return plan
 
 
