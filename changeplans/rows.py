@@ -9,8 +9,11 @@ both on the seed plan and on awkward text and requires the same bytes. Change bo
 
 A row is a function of the step, its risks and rollback actions, the plan check's marks (the derived start, the
 highlighted cells), the viewer's right to edit, the language, the plan's first and last step and what other apps
-add to it (the automation badge and button). No revision covers all of that, so the rows are loaded (light) and
-the page's rows are cached under a digest of exactly those inputs (render_rows, rows_cache_key): never stale.
+add to it (the automation badge and button). No revision covers all of that. On PostgreSQL the plan's rows
+token does (migration 0016_rows_token: triggers replace it on every write to what a row reads from the database),
+so the page keeps its rows under the token and what a row takes from elsewhere (token_cache_key) and loads none
+on a second look; elsewhere, or for a plan without a token, the rows are loaded (light) and cached under a digest
+of exactly those inputs (render_rows, rows_cache_key). Never stale either way.
 A long plan is sent in parts: the page has its first PAGE_ROWS rows and a placeholder row that fetches the next
 CHUNK_ROWS (views.plan_rows), and so on to the last step.
 """
