@@ -5,6 +5,7 @@ Only for querysets without prefetch_related, known related objects or deferred l
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Callable, Hashable
 from typing import Any
 
@@ -30,7 +31,7 @@ class CompiledQuery:
             sql, params = compiler.as_sql()  # fills compiler.select, klass_info, annotation_col_map
             if list(params).count(self.stand_in) != 1:
                 raise AssertionError("the compiled query lost its stand-in")
-            if any(stand_in not in params for stand_in in extra):
+            if any(_adapted(using, stand_in) not in params for stand_in in extra):
                 raise AssertionError("the compiled query lost one of its other stand-ins")
             self._compiled[using, key] = (compiler, sql, tuple(params))
         return self._compiled[using, key]
@@ -41,11 +42,12 @@ class CompiledQuery:
         """`extra`: other stand-ins `build` put in the query (a date, another id) → their values in this call."""
         extra = extra or {}
         compiler, sql, params = self._compile(using, key, tuple(extra))
+        others = {_adapted(using, stand_in): _adapted(using, real) for stand_in, real in extra.items()}
         values = [
             int(value)
             if p == self.stand_in and not isinstance(p, bool)
-            else extra[p]
-            if extra and isinstance(p, Hashable) and p in extra and not isinstance(p, bool)
+            else others[p]
+            if others and isinstance(p, Hashable) and p in others and not isinstance(p, bool)
             else p
             for p in params
         ]
@@ -67,3 +69,10 @@ class CompiledQuery:
                 setattr(obj, name, row[position])
             objects.append(obj)
         return objects
+
+
+def _adapted(using: str, value: Any) -> Any:
+    """A value as it stands in the compiled parameters (SQLite's backend turns dates into text)."""
+    if isinstance(value, datetime.date) and not isinstance(value, datetime.datetime):
+        return connections[using].ops.adapt_datefield_value(value)
+    return value
