@@ -8,8 +8,10 @@ Real processes throughout: kombu publishers and consumers on one folder, and `ma
 copy of the project. The long version, `scripts/soak.sh`, leaves `make run` alone for 30 minutes.
 """
 
+import http.cookiejar
 import json
 import os
+import re
 import shutil
 import signal
 import sqlite3
@@ -17,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 import textwrap
+import urllib.parse
 import urllib.request
 import uuid
 from datetime import datetime
@@ -320,6 +323,19 @@ def test_a_second_beat_refuses_to_start_while_one_lives(project_copy):
     assert _beats(copy) == [beat]
 
 
+def _signed_in_get(base, path, username, password="okno"):
+    """GET `path` as `username` (the demo's password), through the login form with its CSRF token."""
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+    form = opener.open(f"{base}/login/", timeout=30).read().decode()
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form).group(1)
+    data = urllib.parse.urlencode({"csrfmiddlewaretoken": token, "username": username, "password": password})
+    request = urllib.request.Request(f"{base}/login/", data=data.encode(), headers={"Referer": f"{base}/login/"})
+    opener.open(request, timeout=30).read()
+    with opener.open(f"{base}{path}", timeout=60) as response:
+        assert response.status == 200
+        return response.read().decode()
+
+
 def _make(copy, *args):
     env = {key: value for key, value in os.environ.items() if key not in {"DATABASE_URL", "REDIS_URL"}}
     return subprocess.run(
@@ -356,6 +372,9 @@ def test_make_run_prints_the_logins_last_with_its_own_address_and_demo_reset_sta
     worker = _pid(copy / "var" / "celery-worker.pid")
     environ = Path(f"/proc/{worker}/environ").read_bytes().split(b"\0")
     assert f"OKNO_BASE_URL={base}".encode() in environ
+    # and a signed-in person's plan page works on SQLite: the duty officer sees the matrix waiting for them
+    page = _signed_in_get(base, "/plans/1/", "duty")
+    assert "Calico" in page and "Ждут вашего решения" in page
 
     # When the demo is changed and `make demo-reset` is asked for while it runs, it refuses
     database = copy / "var" / "okno.sqlite3"
