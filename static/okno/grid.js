@@ -5,7 +5,9 @@
 //
 // While something is on its way to the server (an editor being opened, a save, a new step), the keys typed
 // meanwhile are kept in `queue` and replayed where they belong once it has arrived: a fast typist loses
-// nothing and nothing lands in an editor that is about to be replaced.
+// nothing and nothing lands in an editor that is about to be replaced. A cell chosen meanwhile (a click, the
+// focus) waits in the queue too, in its place among the keys: the keys before it act where they were typed,
+// those after it on the chosen cell, and the answer's move does not take the selection back.
 (function () {
   "use strict";
 
@@ -120,8 +122,8 @@
 
   // Tab, Shift+Tab, and Enter after an edit. Tab past the last cell of the last row adds a step (as Excel and
   // Word tables do), so does Enter that ends a row typed across with Tab; Enter after editing one cell of the
-  // last row and ↓ never add one (an existing plan does not grow by accident).
-  function go(cell, move, fromEdit) {
+  // last row and ↓ never add one (an existing plan does not grow by accident). quiet: the focus stays.
+  function go(cell, move, fromEdit, quiet) {
     var field = move === "down" && tabStart ? tabStart : cell.dataset.field;
     var inTabRun = !!tabStart;  // typing a row across: Enter at its end starts the next row
     // A new row from Tab starts in the column where this row's run of Tabs began, else in the first column.
@@ -131,7 +133,7 @@
     if (next && move === "down") next = sameColumn(next.closest("tr"), field);
     if (next) {
       if (next.closest("tr") !== cell.closest("tr")) tabStart = null;
-      select(next, true);
+      select(next, !quiet);
       return;
     }
     if (isLastRow(cell) && (move === "right" || (move === "down" && fromEdit && inTabRun))) {
@@ -184,10 +186,40 @@
   }
   function printable(k) { return k.key.length === 1 && !k.mod && !k.alt; }
 
+  // A cell chosen while something was on its way: kept in the queue as a key {key: "", choose: {step, field}}.
+  function choice(cell) { return { key: "", choose: keyOf(cell) }; }
+  function chosenElsewhere(k, cell) {
+    var here = cell && keyOf(cell);
+    return !!k.choose && !(here && here.step === k.choose.step && here.field === k.choose.field);
+  }
+  // Selects the chosen cell again; the focus stays in its editor or risk panel if it is there already.
+  function choose(key) {
+    var cell = cellAt(key.step, key.field);
+    if (!cell) return null;
+    var active = document.activeElement, panel = isPanelCell(cell) && document.getElementById("risks-" + key.step);
+    var inside = !focusLost() && (cell.contains(active) || (panel && panel.contains(active)));
+    var form = editorOf(cell), field = form && form.querySelector("[name=value]");
+    select(cell, !inside && !field);
+    if (field && !inside) field.focus();
+    tabStart = null;
+    return cell;
+  }
+
+  // The keys from the first cell chosen on: those before it have nowhere to go.
+  function replayChosen(keys) {
+    for (var i = 0; i < keys.length; i++) if (keys[i].choose) { replay(keys.slice(i)); return; }
+  }
+
   // Keys kept while something was on its way, replayed on the cell selected now.
   function replay(keys) {
     for (var i = 0; i < keys.length; i++) {
       if (queue) { Array.prototype.push.apply(queue, keys.slice(i)); return; }  // a key started something again
+      if (keys[i].choose) {
+        var to = choose(keys[i].choose), form = to && editorOf(to);
+        if (!to) return;  // the chosen step is gone: the keys typed on it go with it
+        if (form) { replayIntoEditor(form, keys.slice(i + 1)); return; }  // typed into its open editor
+        continue;
+      }
       var cell = selected();
       if (!cell) return;
       if (editorOf(cell)) return;  // an editor opened by someone else's swap: do not type blind
@@ -201,6 +233,7 @@
     var field = form.querySelector("[name=value]");
     for (var i = 0; i < keys.length; i++) {
       var k = keys[i];
+      if (chosenElsewhere(k, form.closest("td.okno-cell"))) { replay(keys.slice(i)); return; }  // the editor stays
       if (k.key === "Escape") { cancel(form); return; }
       if (k.key === "Tab" && !k.mod && !k.alt) { commit(form, k.shift ? "left" : "right"); break; }
       if (k.key === "Enter" && (k.mod || !field || field.tagName !== "TEXTAREA")) {
@@ -258,11 +291,13 @@
     queue = rest.length ? rest : null;
     finishTyping(field);
   }
-  // Types the text keys into `field`; returns the keys from the first Tab, Enter (that is not a line break) or Esc.
+  // Types the text keys into `field`; returns the keys from the first Tab, Enter (that is not a line break), Esc
+  // or another cell chosen.
   function typeKeys(field, keys) {
-    var isSelect = field.tagName === "SELECT";
+    var isSelect = field.tagName === "SELECT", cell = field.closest("td.okno-cell");
     for (var i = 0; i < keys.length; i++) {
       var k = keys[i];
+      if (chosenElsewhere(k, cell)) return keys.slice(i);
       if (printable(k)) {
         if (isSelect) typeAhead(field, k.key); else field.value += k.key;
       } else if (k.key === "Backspace") {
@@ -285,6 +320,7 @@
     finishTyping(field);
     var k = rest[0];
     if (!k) return;
+    if (k.choose) { replay(rest); return; }  // another cell chosen: this editor stays open as it is
     queue = rest.slice(1);
     if (k.key === "Escape") { cancel(form); return; }
     commit(form, k.mod ? "stay" : k.key === "Tab" ? (k.shift ? "left" : "right") : (k.shift ? "up" : "down"));
@@ -405,6 +441,11 @@
     area.focus();
     for (var i = 0; i < keys.length; i++) {
       var k = keys[i];
+      if (chosenElsewhere(k, cellAt(panelFrom.step, panelFrom.field))) {  // the panel stays open with the text
+        area.dispatchEvent(new Event("input", { bubbles: true }));
+        replay(keys.slice(i));
+        return;
+      }
       if (printable(k)) area.value += k.key;
       else if (k.key === "Backspace") area.value = area.value.slice(0, -1);
       else if (k.key === "Enter" && k.shift) area.value += "\n";
@@ -548,10 +589,17 @@
     }
   }, true);
 
-  // A click or the focus on a cell selects it.
+  // A click or the focus on a cell selects it. While something is on its way the choice also waits in the queue:
+  // the answer's move must not take the selection back, and the keys typed from now on are this cell's. (Only
+  // the focus on the cell itself: htmx gives the focus back after a swap by id, and every editor's field has
+  // the same id, so the focus landing in another cell's open editor may be htmx's, not the person's.)
   document.addEventListener("focusin", function (e) {
     var cell = e.target.closest && e.target.closest("#steps-body td.okno-cell[data-field]");
-    if (cell && cell !== selected()) { select(cell, false); tabStart = null; }
+    if (cell && cell !== selected()) {
+      select(cell, false);
+      tabStart = null;
+      if (queue && e.target === cell) queue.push(choice(cell));
+    }
   });
   document.addEventListener("click", function (e) {
     // «+ Риск» / «+ Действие» (okno.js has added the row): on to the new row's text.
@@ -563,13 +611,16 @@
       return;
     }
     var cell = e.target.closest && e.target.closest("#steps-body td.okno-cell[data-field]");
-    if (cell && e.isTrusted) { adding = null; if (isPanelCell(cell)) panelFrom = keyOf(cell); }
+    // (While the step is on its way the choice waits in the queue instead: the keys must not stay kept.)
+    if (cell && e.isTrusted) { if (!queue) adding = null; if (isPanelCell(cell)) panelFrom = keyOf(cell); }
   });
   // Another script (the plan check's links, lint.js) selects a cell through the grid.
   document.addEventListener("okno:select-cell", function (e) {
     if (!e.detail || !e.detail.cell) return;
     e.preventDefault();
+    var chosen = queue && e.detail.cell !== selected() && keyOf(e.detail.cell) && e.detail.cell.dataset.field;
     select(e.detail.cell, true);
+    if (chosen) queue.push(choice(e.detail.cell));
   });
 
   // --- htmx --------------------------------------------------------------------------------------------------
@@ -605,19 +656,19 @@
     if (edit && edit.undo && status === 409) toast(text("textUndoRefused", "Cannot undo: someone changed this cell after your edit."), "warning");
     if (opening && opening.xhr === xhr) {
       opening.status = status;
-      if (status !== 200) { opening = null; idle(); }
+      if (status !== 200) { opening = null; replayChosen(idle()); }
     }
     // An answer that is not swapped (a refusal, a server error, no network) never settles: the grid is not busy
-    // any more; the keys kept meanwhile go, as after any refused save.
+    // any more; the keys kept meanwhile go, as after any refused save (but those typed on a cell chosen since).
     var swapped = !!xhr.oknoSwapped;
     if (pending && pending.xhr === xhr) {
       pending.status = status;
-      if (!swapped) { pending = null; idle(); restore(); }
+      if (!swapped) { pending = null; var kept = idle(); restore(); replayChosen(kept); }
     }
     var path = e.detail.requestConfig && e.detail.requestConfig.path;
     if (adding && path && /\/steps\/add\/$/.test(path)) {
       adding.status = status;
-      if (!swapped) { adding = null; idle(); }
+      if (!swapped) { adding = null; replayChosen(idle()); }
     }
   });
   // On the document, after every other script's say on the body (okno.js swaps 409 and 422 answers too).
@@ -643,16 +694,19 @@
     }
     if (pending && pending.status !== null) {
       var save = pending, cell = cellAt(save.step, save.field), keys = idle();
+      var quiet = keys.some(function (k) { return !!k.choose; });  // a cell chosen since: it keeps the focus
       pending = null;
       if (save.status !== 200) {  // the editor stays with the reason; nothing moves
         restore();
         var refused = cell && editorOf(cell);
         if (refused) replayIntoEditor(refused, keys);  // keys typed once the reason showed: not lost
+        else replayChosen(keys);
       }
       else if (cell) {
-        if (save.move === "stay") select(cell, true); else go(cell, save.move, true);
+        if (save.move === "stay") select(cell, !quiet); else go(cell, save.move, true, quiet);
         replay(keys);
       }
+      else replayChosen(keys);
     }
     if (adding && adding.status !== null) {
       var status = adding.status;
@@ -660,10 +714,10 @@
       if (status === 200) {
         var fresh = rows().filter(function (r) { return adding.ids.indexOf(r.dataset.step) < 0; });
         if (fresh.length === 1) {
-          var field = adding.field;
+          var field = adding.field, kept = idle();
           adding = null;
-          select(sameColumn(fresh[0], field), true);
-          replay(idle());
+          select(sameColumn(fresh[0], field), !kept.some(function (k) { return !!k.choose; }));
+          replay(kept);
         }
       } else {
         idle();
