@@ -722,22 +722,24 @@ def token_cache_key(ctx: RowContext, token: str, ids: Sequence[int]) -> str:
 
 # The latest rows rendered or read from the cache in this process, by key (a key names its content, so they are
 # never stale): a second look reads no cache either (a 100-step table's 600 KB cost about 1.5 ms to unpickle).
-_RECENT: OrderedDict[str, str] = OrderedDict()
+_RECENT: OrderedDict[str, SafeString] = OrderedDict()
 _RECENT_LOCK = threading.Lock()
 RECENT_CHARS = 8_000_000  # the most characters kept together (a 150-row part of a table is about 1 M)
 
 
-def _remember(key: str, html: str) -> None:
+def _remember(key: str, html: str) -> SafeString:
+    safe = mark_safe(html)
     with _RECENT_LOCK:
-        _RECENT[key] = html
+        _RECENT[key] = safe
         _RECENT.move_to_end(key)
         total = sum(len(kept) for kept in _RECENT.values())
         while total > RECENT_CHARS and len(_RECENT) > 1:
             _key, dropped = _RECENT.popitem(last=False)
             total -= len(dropped)
+    return safe
 
 
-def _recent(key: str) -> str | None:
+def _recent(key: str) -> SafeString | None:
     with _RECENT_LOCK:
         html = _RECENT.get(key)
         if html is not None:
@@ -748,28 +750,28 @@ def _recent(key: str) -> str | None:
 def _render_by_token(ctx: RowContext, shown: ShownRows) -> SafeString:
     assert shown.token is not None
     key = token_cache_key(ctx, shown.token, [step.pk for step in shown.light])
-    html = _recent(key)
-    if html is not None:
-        return mark_safe(html)
+    kept = _recent(key)  # already a SafeString: marking a 600 KB string safe copies it
+    if kept is not None:
+        return kept
     try:
-        html = cache.get(key)
+        cached = cache.get(key)
     except Exception:  # noqa: BLE001 - a cache that is away costs the render, never the page
-        html = None
-    if html is not None:
-        _remember(key, html)
-        return mark_safe(html)
+        cached = None
+    if cached is not None:
+        return _remember(key, cached)
     fetched = _fetch_rows_json(shown.plan_id, after=shown.after, limit=shown.limit, token=True)
     loaded = _rows_from_json(row[:-1] for row in fetched)
     html = "".join(render_row(ctx, step) for step in loaded)
     token = fetched[0][-1] if fetched else None
-    if token is not None:  # kept under the token these rows were read with (a write may have come since)
-        key = token_cache_key(ctx, token, [step.pk for step in loaded])
-        _remember(key, html)
-        try:
-            cache.set(key, html, ROWS_CACHE_SECONDS)
-        except Exception:  # noqa: BLE001 - as above
-            pass
-    return mark_safe(html)
+    if token is None:
+        return mark_safe(html)
+    # kept under the token these rows were read with (a write may have come since)
+    key = token_cache_key(ctx, token, [step.pk for step in loaded])
+    try:
+        cache.set(key, html, ROWS_CACHE_SECONDS)
+    except Exception:  # noqa: BLE001 - as above
+        pass
+    return _remember(key, html)
 
 
 def render_saved_rows(ctx: RowContext, rows: Iterable[Step | RowStep], main_id: int) -> SafeString:

@@ -163,11 +163,10 @@ class AutomationOnPlanPage(PlanPageExtension):
     def step_actions(self, context, plan, steps):
         url = _step_url_maker(plan)
         title = escape(_("Automation"))
+        # HTML, as every part (changeplans.extensions.render_step_parts marks the parts safe once, joined)
         return {
-            step.pk: mark_safe(
-                f'<a class="btn btn-sm btn-outline-secondary okno-automation" href="{url(step.pk)}"'
-                f' title="{title}">⚙</a>'
-            )
+            step.pk: f'<a class="btn btn-sm btn-outline-secondary okno-automation" href="{url(step.pk)}"'
+            f' title="{title}">⚙</a>'
             for step in steps
         }
 

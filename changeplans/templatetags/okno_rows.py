@@ -26,7 +26,8 @@ def plan_step_rows(context: template.Context) -> SafeString:
     row, then the placeholder that fetches the next part when there is one."""
     shown = context["shown_steps"]
     html = rows.render_rows(_row_context(context, shown), shown)
-    return mark_safe(html + rows.more_rows(context["plan"], context["steps"], shown))
+    more = rows.more_rows(context["plan"], context["steps"], shown)
+    return mark_safe(html + more) if more else html  # (a 600 KB table is not copied for nothing)
 
 
 @register.simple_tag(takes_context=True)
