@@ -3,6 +3,7 @@
 from django import template
 from django.utils.safestring import SafeString, mark_safe
 
+from changeplans import history_rows as history
 from changeplans import rows
 
 register = template.Library()
@@ -41,3 +42,10 @@ def saved_step_rows(context: template.Context) -> SafeString:
 def lint_items(context: template.Context) -> SafeString:
     """The plan check panel's findings, `report.warnings`, one `<li>` each (a long list from the cache)."""
     return rows.page_lint_items(context["report"].warnings)
+
+
+@register.simple_tag(takes_context=True)
+def history_rows(context: template.Context) -> SafeString:
+    """The plan page's newest history entries, `events` (changeplans/history_rows.py; its reference is
+    templates/changeplans/inc/history_rows.html)."""
+    return history.render_history_rows(context["events"])
