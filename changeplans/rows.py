@@ -616,12 +616,10 @@ def _code_version() -> str:
 _row_columns = operator.attrgetter(*ROW_COLUMNS[:17])
 
 
-def rows_cache_key(ctx: RowContext, rows: Sequence[RowStep]) -> str:
-    """A digest of every input of render_row for these rows: the step's columns, its executor and who did it,
-    its risks and rollback actions, the plan check's marks on it (highlighted fields, derived start), what other
-    apps add to it (status and actions HTML), the viewer's right to edit, the highlighted row, the plan's first
-    and last step, the plan (its URLs), the language and URL prefix, and the code and translations."""
-    material: list[Any] = [
+def _table_material(ctx: RowContext) -> list[Any]:
+    """What every row of a table takes from the page: the code and translations, the language and URL prefix, the
+    plan (its URLs), the viewer's right to edit, the highlighted row, the plan's first and last step."""
+    return [
         _code_version(),
         get_language(),
         get_script_prefix(),
@@ -631,6 +629,14 @@ def rows_cache_key(ctx: RowContext, rows: Sequence[RowStep]) -> str:
         ctx.first_id,
         ctx.last_id,
     ]
+
+
+def rows_cache_key(ctx: RowContext, rows: Sequence[RowStep]) -> str:
+    """A digest of every input of render_row for these rows: the step's columns, its executor and who did it,
+    its risks and rollback actions, the plan check's marks on it (highlighted fields, derived start), what other
+    apps add to it (status and actions HTML), the viewer's right to edit, the highlighted row, the plan's first
+    and last step, the plan (its URLs), the language and URL prefix, and the code and translations."""
+    material = _table_material(ctx)
     for step in rows:
         pk = step.pk
         timing = ctx.report.timings.get(pk) if not step.planned_time else None
@@ -694,17 +700,7 @@ def token_cache_key(ctx: RowContext, token: str, ids: Sequence[int]) -> str:
     elsewhere (the plan check's marks, other apps' parts, the viewer's right, the language, the code) as in
     rows_cache_key. Marks and parts are those of `ids`, the rows rendered."""
     timings = ctx.report.timings
-    material: list[Any] = [
-        _code_version(),
-        get_language(),
-        get_script_prefix(),
-        ctx.plan.pk,
-        ctx.can_edit,
-        ctx.highlight,
-        ctx.first_id,
-        ctx.last_id,
-        token,
-    ]
+    material = [*_table_material(ctx), token]
     for pk in ids:
         timing = timings.get(pk)
         material.append(
