@@ -22,5 +22,6 @@ urlpatterns = [
     path("automation/", include("runbooks.urls_runs")),
     path("banners/", include("changeplans.urls_banners")),
     path("", include("notifications.urls")),
+    path("api/v1/", include("api.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "runbooks",
     "planio",
     "demo",
+    "api",
     "config.apps.OknoConfig",  # system checks of these settings (config/checks.py)
 ]
 
