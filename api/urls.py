@@ -2,10 +2,11 @@
 
 from django.urls import path
 
-from . import views
+from . import views, views_gate
 
 app_name = "api"
 
 urlpatterns = [
     path("", views.root, name="root"),
+    path("gate/", views_gate.gate, name="gate"),
 ]

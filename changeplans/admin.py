@@ -158,6 +158,7 @@ class ServiceAdminForm(forms.ModelForm):
             "banner_origins",
             "banner_webhook_url",
             "banner_webhook_secret",
+            "gate_without_plan",
         ]
 
     def __init__(self, *args, **kwargs):
@@ -255,6 +256,13 @@ class ServiceAdmin(admin.ModelAdmin):
                     "Optional: Okno also POSTs every banner change to the service's own banner API,"
                     " signed with the secret."
                 ),
+            },
+        ),
+        (
+            _("Deployment gate"),
+            {
+                "fields": ["gate_without_plan"],
+                "description": _("Pipelines ask /api/v1/gate/ before deploying to this service (docs/gate.md)."),
             },
         ),
     ]

@@ -14,6 +14,13 @@ class PlanStatus(models.TextChoices):
     CANCELLED = "cancelled", _("CANCELLED")
 
 
+class GatePolicy(models.TextChoices):
+    """What the deployment gate answers for a service when no plan claims the time (docs/gate.md)."""
+
+    BLOCK = "block", _("Block deployments")
+    ALLOW = "allow", _("Allow deployments")
+
+
 class StepStatus(models.TextChoices):
     PENDING = "pending", _("NOT DONE")
     IN_PROGRESS = "in_progress", _("IN PROGRESS")

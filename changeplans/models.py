@@ -13,7 +13,7 @@ from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
 from common.text import cut_at_word
 
-from .choices import Availability, EventKind, PartyKind, PlanKind, PlanStatus, StepKind, StepStatus
+from .choices import Availability, EventKind, GatePolicy, PartyKind, PlanKind, PlanStatus, StepKind, StepStatus
 from .durations import downtime_or_none, parse_downtime, parse_duration, parse_total_duration
 from .limits import (
     DATE_RANGE_MESSAGE,
@@ -74,6 +74,16 @@ class Service(models.Model):
         help_text=_("Optional: the service's own banner API; Okno POSTs every change there, signed with HMAC-SHA256."),
     )
     banner_webhook_secret = models.CharField(_("webhook secret"), max_length=200, blank=True)
+    gate_without_plan = models.CharField(
+        _("deployments without a plan"),
+        max_length=10,
+        choices=GatePolicy.choices,
+        default=GatePolicy.BLOCK,
+        help_text=_(
+            "What the deployment gate answers when no plan claims the time (docs/gate.md):"
+            " a plan in review, approved or in progress always applies its own rules."
+        ),
+    )
 
     class Meta:
         ordering = ["display_name"]

@@ -23,5 +23,6 @@ urlpatterns = [
     path("banners/", include("changeplans.urls_banners")),
     path("", include("notifications.urls")),
     path("api/v1/", include("api.urls")),
+    path("account/", include("api.urls_account")),
     path("admin/", admin.site.urls),
 ]

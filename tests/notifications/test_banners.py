@@ -412,6 +412,7 @@ def service_form(service, **changes):
         "banner_origins": service.banner_origins,
         "banner_webhook_url": service.banner_webhook_url,
         "banner_webhook_secret": "",
+        "gate_without_plan": service.gate_without_plan,
     }
     data.update(changes)
     return data

@@ -1,0 +1,53 @@
+"""Personal API tokens (docs/api.md)."""
+
+from __future__ import annotations
+
+import datetime
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from .choices import TokenScope, TokenStatus
+
+
+class ApiToken(models.Model):
+    """A user's personal API token: shown once as `okno_<prefix>_<secret>`, kept only as a SHA-256 hash."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens", verbose_name=_("user")
+    )
+    name = models.CharField(_("name"), max_length=100)
+    # Public: shown in lists and used to find the row; the secret part is never stored.
+    prefix = models.CharField(_("prefix"), max_length=16, unique=True)
+    secret_hash = models.CharField(_("SHA-256 of the token"), max_length=64)
+    scope = models.CharField(_("scope"), max_length=8, choices=TokenScope.choices, default=TokenScope.READ)
+    expires_at = models.DateTimeField(_("expires"), null=True, blank=True, help_text=_("Empty: never expires."))
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["user", "-created_at"], name="api_token_user_created")]
+
+    def __str__(self) -> str:
+        return f"{self.name} (okno_{self.prefix}_…)"
+
+    def status_at(self, now: datetime.datetime) -> TokenStatus:
+        if self.revoked_at is not None:
+            return TokenStatus.REVOKED
+        if self.expires_at is not None and self.expires_at <= now:
+            return TokenStatus.EXPIRED
+        return TokenStatus.ACTIVE
+
+    @property
+    def status(self) -> TokenStatus:
+        return self.status_at(timezone.now())
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == TokenStatus.ACTIVE
