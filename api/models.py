@@ -51,3 +51,23 @@ class ApiToken(models.Model):
     @property
     def is_active(self) -> bool:
         return self.status == TokenStatus.ACTIVE
+
+
+class IdempotencyKey(models.Model):
+    """A transition asked with an `Idempotency-Key`: a repeat of the same request gets the stored answer."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    # SHA-256 of the method, path and body: the same key with another request is refused, not replayed.
+    fingerprint = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=timezone.now)
+    # Empty while the first request runs.
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    response = models.JSONField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "key"], name="api_idempotency_user_key")]
+        indexes = [models.Index(fields=["user", "created_at"], name="api_idempotency_user_created")]
+
+    def __str__(self) -> str:
+        return self.key

@@ -250,7 +250,11 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated", "api.permissions.TokenScope"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Domain refusals and conflicts answer as the pages do: 403/409/412 with the same reason (api/http.py).
+    "EXCEPTION_HANDLER": "api.http.exception_handler",
 }
+# How long a transition's answer is replayed for a repeated Idempotency-Key (docs/api.md).
+OKNO_API_IDEMPOTENCY_HOURS = int(env("OKNO_API_IDEMPOTENCY_HOURS", "24"))
 SPECTACULAR_SETTINGS = {"TITLE": "Okno API", "VERSION": "0.1.0"}
 
 # Organisation names used in announcements ("Влияние на клиентов НЭС").
