@@ -51,7 +51,18 @@ check: install-test
 	exit $$status
 
 install: system-deps $(VENV)/.installed
-install-test: system-deps-test $(VENV)/.installed-test
+install-test: system-deps-test $(VENV)/.installed-test sso-test-deps
+
+# The real OpenID Connect provider the SSO tests start (node-oidc-provider, pinned by its package-lock.json;
+# docs/sso.md). Needs Node.js >= 18.12 with npm; without them the OIDC tests skip (and fail with CI=true).
+SSO_PROVIDER := tests/sso/oidc_provider
+.PHONY: sso-test-deps
+sso-test-deps:
+	@if ! command -v npm >/dev/null 2>&1; then \
+		echo "sso-test-deps: npm is missing: the OpenID Connect tests will skip (install Node.js >= 18.12 with npm)" >&2; \
+	elif [ ! -f $(SSO_PROVIDER)/node_modules/.installed ] || [ $(SSO_PROVIDER)/package-lock.json -nt $(SSO_PROVIDER)/node_modules/.installed ]; then \
+		npm ci --prefix $(SSO_PROVIDER) --no-audit --no-fund --loglevel=error && touch $(SSO_PROVIDER)/node_modules/.installed; \
+	fi
 
 system-deps:
 	@bash scripts/system-deps.sh runtime

@@ -48,3 +48,6 @@ class ApiTokenAdmin(ReadOnlyAdmin):
         for pk in live:
             revoke_token(pk, actor=request.user)
         self.message_user(request, _("Tokens revoked: %(n)d.") % {"n": len(live)}, messages.SUCCESS)
+
+
+from . import admin_service_accounts  # noqa: E402, F401  (service accounts: their own module)

@@ -8,3 +8,12 @@ class ApiConfig(AppConfig):
     name = "api"
     verbose_name = _("API")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from django.contrib.auth.models import User
+        from django.db.models.signals import pre_save
+
+        from .service_accounts import keep_password_unusable
+
+        # An invariant of the User row, whoever saves it: a service account never has a usable password.
+        pre_save.connect(keep_password_unusable, sender=User, dispatch_uid="api.service_account_password")

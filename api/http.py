@@ -26,8 +26,8 @@ from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_fsm import TransitionNotAllowed
-from rest_framework import status
-from rest_framework.exceptions import APIException
+from rest_framework import serializers, status
+from rest_framework.exceptions import APIException, ValidationError
 from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -51,6 +51,20 @@ class Cursor(CursorPagination):
 
 
 # --- errors -------------------------------------------------------------------------------------------
+
+
+class ErrorSerializer(serializers.Serializer):
+    """Every error answer of the API (the OpenAPI schema of 401/403/404/409/412/422/428)."""
+
+    detail = serializers.CharField(help_text=_("The reason, translated (Russian unless the client asks for English)."))
+    code = serializers.CharField(required=False, help_text=_("A stable code for scripts: refused, stale, invalid …"))
+    errors = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()),
+        required=False,
+        help_text=_("The reasons per field, for invalid input."),
+    )
+    revision = serializers.IntegerField(required=False, help_text=_("The current revision, on 412 stale."))
+    signatures = serializers.IntegerField(required=False, help_text=_("Signatures an edit would reset, on 409."))
 
 
 class PreconditionRequired(APIException):
@@ -79,6 +93,22 @@ class IdempotencyKeyInProgress(APIException):
 
 def _body(detail: Any, code: str, **extra: Any) -> dict[str, Any]:
     return {"detail": str(detail), "code": code, **extra}
+
+
+def _flatten(detail: Any, prefix: str = "") -> dict[str, list[str]]:
+    """DRF's nested error details as {"field" or "risks.0.text": [messages]}."""
+    if isinstance(detail, dict):
+        found: dict[str, list[str]] = {}
+        for key, value in detail.items():
+            found.update(_flatten(value, f"{prefix}.{key}" if prefix else str(key)))
+        return found
+    if isinstance(detail, list) and any(isinstance(item, dict | list) for item in detail):
+        found = {}
+        for index, value in enumerate(detail):
+            found.update(_flatten(value, f"{prefix}.{index}" if prefix else str(index)))
+        return found
+    messages = [str(item) for item in detail] if isinstance(detail, list) else [str(detail)]
+    return {prefix or "non_field_errors": messages} if messages else {}
 
 
 def _validation_body(exc: DjangoValidationError) -> dict[str, Any]:
@@ -110,6 +140,12 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         return Response(_body(exc, "refused"), status=403)
     if isinstance(exc, DjangoValidationError):
         return Response(_validation_body(exc), status=422)
+    if isinstance(exc, ValidationError):
+        errors = _flatten(exc.detail)
+        detail = " ".join(
+            f"{field}: {m}" if field != "non_field_errors" else m for field, ms in errors.items() for m in ms
+        )
+        return Response(_body(detail, "invalid", errors=errors), status=400)
     response = drf_exception_handler(exc, context)
     if response is not None and isinstance(exc, APIException) and isinstance(response.data, dict):
         if "detail" in response.data and "code" not in response.data:

@@ -71,3 +71,32 @@ class IdempotencyKey(models.Model):
 
     def __str__(self) -> str:
         return self.key
+
+
+class ServiceAccount(models.Model):
+    """A pipeline's account ("gitlab-billing"): a user who is no person. It signs in to no page and acts only with
+    the tokens an administrator issues to it, with the roles (groups) it is given (docs/api.md, «Service accounts»)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="service_account", verbose_name=_("account")
+    )
+    description = models.TextField(_("description"), blank=True, help_text=_("What the pipeline does with Okno."))
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="owned_service_accounts",
+        verbose_name=_("owner"),
+        help_text=_("The person responsible for the pipeline."),
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("service account")
+        verbose_name_plural = _("service accounts")
+        ordering = ["user__username"]
+
+    def __str__(self) -> str:
+        return self.user.get_username()

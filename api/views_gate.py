@@ -8,7 +8,6 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.decorators import api_view
@@ -20,6 +19,7 @@ from changeplans.models import Plan, Service
 from runbooks.models import Cluster
 
 from .gate import gate_decision
+from .http import ErrorSerializer
 
 # An unencoded "+07:00" in a query string arrives as " 07:00": put the plus back (after a time only).
 _LOST_PLUS = re.compile(r"(\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?) (\d{2}(?::?\d{2})?)$")
@@ -112,7 +112,7 @@ class GateAnswerSerializer(serializers.Serializer):
         200: OpenApiResponse(GateAnswerSerializer, description="Allowed."),
         423: OpenApiResponse(GateAnswerSerializer, description="Blocked: the reasons say why."),
         400: OpenApiResponse(
-            OpenApiTypes.OBJECT, description="An unknown service or cluster, a bad `at`, or neither named."
+            ErrorSerializer, description="An unknown service or cluster, a bad `at`, or neither named."
         ),
     },
     operation_id="gate_check",

@@ -8,7 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from changeplans.choices import PlanStatus
-from changeplans.roles import is_administrator
+from changeplans.roles import is_administrator, is_service_account
 
 from .choices import ApprovalStatus, RowKind
 
@@ -43,6 +43,10 @@ def open_stage(rows: Iterable["ApprovalRow"]) -> int | None:
     return min(pending) if pending else None
 
 
+def not_a_person() -> str:
+    return _("A service account cannot sign: sign-off is a person's decision.")
+
+
 def sign_refusal(
     row: "ApprovalRow", actor: "User", *, rows: Iterable["ApprovalRow"], principals: Collection[int] | None = None
 ) -> tuple[str | None, "User | None"]:
@@ -57,6 +61,8 @@ def sign_refusal(
         return _("This row is an acknowledgement, not an approval."), None
     if actor.pk in (plan.author_id, plan.curator_id):
         return _("You cannot approve a plan you authored or curate."), None
+    if is_service_account(actor):
+        return not_a_person(), None
     on_behalf_of = None
     if row.user_id != actor.pk:
         delegated = (
@@ -84,6 +90,8 @@ def acknowledge_refusal(row: "ApprovalRow", actor: "User") -> str | None:
         return _("The plan is not in review (it is “%(status)s”).") % {"status": plan.get_status_display()}
     if row.kind != RowKind.ACKNOWLEDGEMENT:
         return _("This row is an approval, not an acknowledgement.")
+    if is_service_account(actor):
+        return not_a_person()
     allowed = row.user_id == actor.pk or (row.group_id and actor.groups.filter(pk=row.group_id).exists())
     if not allowed:
         return _("Only %(name)s acknowledges this plan.") % {"name": row.person_name}

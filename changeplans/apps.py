@@ -14,6 +14,10 @@ class ChangePlansConfig(AppConfig):
 
         banners.connect()  # the webhook machinery asks it for a service's signing secret
 
+        from . import history, jira
+
+        history.on_event_recorded.append(jira.after_event)  # a plan that ends comments on its Jira issue
+
         from django.db.backends.signals import connection_created
 
         from .people import register_sqlite_fold

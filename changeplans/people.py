@@ -20,7 +20,7 @@ from django.utils.translation import ngettext
 
 from .choices import PartyKind, Role
 from .models import Party
-from .roles import display_name
+from .roles import SERVICE_ACCOUNT_GROUP, display_name
 
 KINDS = ("user", "group", "party")
 LIMIT = 20
@@ -102,6 +102,7 @@ def users_matching(text: str) -> list[User]:
     candidates = (
         get_user_model()
         .objects.filter(is_active=True)
+        .exclude(groups__name=SERVICE_ACCOUNT_GROUP)
         .annotate(okno_surname=Folded("last_name"))
         .filter(okno_surname=surname)
         .order_by("pk")[:50]
@@ -198,6 +199,7 @@ def search_users(words: list[str], limit: int = LIMIT) -> list[dict[str, Any]]:
     users: QuerySet[Any] = (
         get_user_model()
         .objects.filter(is_active=True)
+        .exclude(groups__name=SERVICE_ACCOUNT_GROUP)
         .annotate(
             okno_name=Folded(Concat("last_name", Value(" "), "first_name", Value(" "), "username")),
             okno_surname=Folded("last_name"),
@@ -225,7 +227,8 @@ def search_groups(words: list[str], limit: int = LIMIT) -> list[dict[str, Any]]:
     """Groups by name, role groups also by their role's label ("Дежурный"). One query."""
     roles = [role.value for role in Role if all(fold(w) in fold(str(role.label)) for w in words)]
     groups = (
-        Group.objects.annotate(okno_name=Folded("name"), okno_members=Count("user"))
+        Group.objects.exclude(name=SERVICE_ACCOUNT_GROUP)
+        .annotate(okno_name=Folded("name"), okno_members=Count("user"))
         .filter(_contains_all("okno_name", words) | Q(name__in=roles))
         .order_by("name")[:limit]
     )

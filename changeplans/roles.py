@@ -41,6 +41,16 @@ def user_roles(user):
     return cached
 
 
+# The group every service account is in (api/service_accounts.py): a pipeline's user, not a person. It is
+# read with the roles (no extra query) and refused where a person's decision is required.
+SERVICE_ACCOUNT_GROUP = "service_account"
+
+
+def is_service_account(user) -> bool:
+    """A pipeline's account: it may act through the API with its roles, but never sign or approve."""
+    return user.is_authenticated and SERVICE_ACCOUNT_GROUP in _user_groups(user).values()
+
+
 def has_role(user, role):
     return Role(role).value in user_roles(user)
 

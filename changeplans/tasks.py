@@ -4,7 +4,7 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 
-from celery import shared_task
+from celery import Task, shared_task
 from django.conf import settings
 
 
@@ -38,3 +38,24 @@ def render_pdf_task(pdf_id: int) -> None:
 
     with _lower_priority(settings.OKNO_PDF_NICE):
         render_stored(pdf_id)
+
+
+# Jira (changeplans.jira, docs/jira.md). A fetch is harmless twice; a lost one is asked again by the next page.
+@shared_task(name="changeplans.jira_fetch_issues", acks_late=True, ignore_result=True)
+def jira_fetch_issues_task(keys: list[str]) -> None:
+    from .jira import fetch_issues
+
+    fetch_issues(keys)
+
+
+# The comment is found by its marker before it is added, so a redelivery adds none twice.
+@shared_task(name="changeplans.jira_comment", bind=True, acks_late=True, ignore_result=True, max_retries=6)
+def jira_comment_task(self: Task, plan_id: int, event_id: int) -> None:
+    from common.retry import backoff
+
+    from .jira import JiraUnavailable, comment_on_finish
+
+    try:
+        comment_on_finish(plan_id, event_id)
+    except JiraUnavailable as error:
+        raise self.retry(exc=error, countdown=backoff(30, self.request.retries + 1).total_seconds()) from error

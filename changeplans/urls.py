@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views, views_attachments, views_columns, views_list, views_pdf, views_people
+from . import views, views_attachments, views_columns, views_jira, views_list, views_pdf, views_people
 from .views_paste import steps_paste
 
 app_name = "changeplans"
@@ -19,6 +19,7 @@ urlpatterns = [
     path("<int:pk>/pdf/<int:pdf_pk>/retry/", views_pdf.plan_pdf_retry, name="plan_pdf_retry"),
     path("<int:pk>/cancel/", views.plan_cancel, name="plan_cancel"),
     path("<int:pk>/copy/", views.plan_copy, name="plan_copy"),
+    path("<int:pk>/jira/", views_jira.plan_jira, name="plan_jira"),
     path("steps/<int:pk>/", views.step_row, name="step_row"),
     path("steps/<int:pk>/cell/<str:field>/", views.step_cell, name="step_cell"),
     path("steps/<int:pk>/delete/", views.step_delete, name="step_delete"),

@@ -1,12 +1,14 @@
 from django.conf import settings
 from django.utils import translation
+from django.utils.translation import trans_real
 
 
 class LanguageMiddleware:
     """Russian first: the language is the user's explicit choice (cookie), else LANGUAGE_CODE.
 
     Django's LocaleMiddleware would follow the browser's Accept-Language, which turns the UI English
-    for most engineers' browsers although the team, the seed and the archive are Russian.
+    for most engineers' browsers although the team, the seed and the archive are Russian. The API is
+    called by scripts, which set Accept-Language on purpose: there it counts when no cookie is set.
     """
 
     def __init__(self, get_response):
@@ -15,6 +17,8 @@ class LanguageMiddleware:
 
     def __call__(self, request):
         language = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME)
+        if language not in self.supported and request.path.startswith("/api/"):
+            language = self._accepted(request.headers.get("Accept-Language", ""))
         if language not in self.supported:
             language = settings.LANGUAGE_CODE
         translation.activate(language)
@@ -22,6 +26,14 @@ class LanguageMiddleware:
         response = self.get_response(request)
         response.headers.setdefault("Content-Language", language)
         return response
+
+    def _accepted(self, header):
+        """The first supported language of an Accept-Language header ("en-US,en;q=0.9" → "en"), else None."""
+        for code, _quality in trans_real.parse_accept_lang_header(header[:255]):
+            base = code.split("-")[0].lower()
+            if base in self.supported:
+                return base
+        return None
 
 
 class DatabaseUnavailableMiddleware:

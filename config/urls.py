@@ -1,14 +1,15 @@
 from django.contrib import admin
-from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.generic import RedirectView
 
 from changeplans.views import health
+from sso import views as sso_views
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="changeplans:plan_list", permanent=False)),
-    path("login/", auth_views.LoginView.as_view(template_name="base/login.html"), name="login"),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("login/", sso_views.LoginView.as_view(), name="login"),
+    path("logout/", sso_views.LogoutView.as_view(), name="logout"),
+    path("sso/", include("sso.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("healthz", health, name="health"),
     path("plans/", include("changeplans.urls")),
@@ -26,3 +27,6 @@ urlpatterns = [
     path("account/", include("api.urls_account")),
     path("admin/", admin.site.urls),
 ]
+
+handler404 = "config.errors.page_not_found"
+handler500 = "config.errors.server_error"

@@ -11,9 +11,10 @@ class ExecutionConfig(AppConfig):
     def ready(self):
         from changeplans import history
 
-        from . import automatic_steps, live, overrun, transitions
+        from . import automatic_steps, events_out, live, overrun, transitions
 
         transitions.register()
         automatic_steps.connect()
         overrun.connect()
         history.on_event_recorded.append(live.publish)
+        events_out.connect()

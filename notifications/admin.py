@@ -18,4 +18,4 @@ class ScheduledActionAdmin(ReadOnlyAdmin):
     search_fields = ["key", "subject"]
 
 
-from . import admin_templates, admin_webhooks  # noqa: E402,F401  (they register their own models)
+from . import admin_subscriptions, admin_templates, admin_webhooks  # noqa: E402,F401  (they register their own models)

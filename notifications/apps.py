@@ -7,4 +7,6 @@ class NotificationsConfig(AppConfig):
     verbose_name = _("Notifications")
 
     def ready(self):
-        from . import actions  # noqa: F401  registers the built-in scheduled actions
+        from . import actions, subscriptions  # noqa: F401  actions registers the built-in scheduled actions
+
+        subscriptions.connect()

@@ -22,3 +22,12 @@ class MessageKind(models.TextChoices):
     COMPLETION = "completion", _("Completion notice")
     DELAY = "delay", _("Delay notice")
     BANNER = "banner", _("Banner text")
+
+
+class SubscriptionFormat(models.TextChoices):
+    """What an event subscription POSTs (docs/events.md)."""
+
+    JSON = "json", _("Signed JSON")
+    MATTERMOST = "mattermost", _("Mattermost incoming webhook")
+    SLACK = "slack", _("Slack incoming webhook")
+    TELEGRAM = "telegram", _("Telegram bot")

@@ -3,7 +3,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from .choices import EmailState, MessageKind, ScheduleState
+from .choices import EmailState, MessageKind, ScheduleState, SubscriptionFormat
 
 
 class Delivery(models.Model):
@@ -135,3 +135,72 @@ class MailboxMessage(models.Model):
 
     def __str__(self):
         return self.subject
+
+
+class EventSubscription(models.Model):
+    """An administrator's subscription: plan events POSTed to a URL (signed JSON, a chat's incoming webhook,
+    a Telegram bot). The domain apps hand events over; notifications.subscriptions formats and queues them."""
+
+    name = models.CharField(_("name"), max_length=200)
+    active = models.BooleanField(_("active"), default=True)
+    format = models.CharField(
+        _("format"), max_length=20, choices=SubscriptionFormat.choices, default=SubscriptionFormat.JSON
+    )
+    url = models.URLField(
+        _("address"),
+        max_length=500,
+        help_text=_("The receiver's URL; for Telegram the Bot API address, https://api.telegram.org."),
+    )
+    # Write-only in the admin (never shown again): the JSON signing secret, or the Telegram bot token.
+    secret = models.CharField(_("secret"), max_length=200, blank=True)
+    telegram_chat_id = models.CharField(_("Telegram chat id"), max_length=100, blank=True)
+    events = models.JSONField(_("events"), default=list, blank=True, help_text=_("Empty: every event."))
+    services = models.JSONField(
+        _("services"), default=list, blank=True, help_text=_("Service names; empty: plans of every service.")
+    )
+    language = models.CharField(_("language"), max_length=10, choices=settings.LANGUAGES, default="ru")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        verbose_name = _("event subscription")
+        verbose_name_plural = _("event subscriptions")
+
+    def __str__(self):
+        return self.name
+
+
+class SubscriptionEvent(models.Model):
+    """One event for one subscription, held until the subscription's earlier event is sent or given up."""
+
+    subscription = models.ForeignKey(EventSubscription, on_delete=models.CASCADE, related_name="queue")
+    key = models.CharField(_("idempotency key"), max_length=255, unique=True)
+    sequence = models.PositiveBigIntegerField(_("sequence"))
+    event = models.CharField(_("event"), max_length=50)
+    payload = models.JSONField(_("payload"))
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    released_at = models.DateTimeField(_("handed to the webhooks at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["subscription", "sequence"]
+        verbose_name = _("subscription event")
+        verbose_name_plural = _("subscription events")
+        constraints = [models.UniqueConstraint(fields=["subscription", "sequence"], name="subscription_event_sequence")]
+        indexes = [
+            models.Index(
+                fields=["subscription", "sequence"],
+                condition=models.Q(released_at__isnull=True),
+                name="subscription_event_waiting",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.key} #{self.sequence}"

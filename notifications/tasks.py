@@ -21,9 +21,13 @@ def execute(row_id):
 
 @shared_task(name="notifications.deliver_due", acks_late=True, ignore_result=True)
 def deliver_due():
-    from . import webhooks
+    from . import subscriptions, webhooks
 
-    return {"email": outbox.deliver_due(), "webhooks": webhooks.deliver_due()}
+    return {
+        "email": outbox.deliver_due(),
+        "webhooks": webhooks.deliver_due(),
+        "subscriptions": subscriptions.release_due(),
+    }
 
 
 @shared_task(name="notifications.deliver", acks_late=True, ignore_result=True)

@@ -42,6 +42,7 @@ USER_AGENT = "Okno-Webhook/1"
 # Status codes after which trying again may help (besides 5xx).
 RETRY_STATUSES = {408, 429}
 RESPONSE_EXCERPT = 1000  # characters of a failing response kept in last_error
+URL_SECRET = "{secret}"  # in a delivery's URL: replaced by the subject's secret when sending
 
 # Subject kind ("service") -> resolver(id) -> the subject's signing secret now ("" when it has none), or
 # None when the subject no longer exists. Filled by domain apps in AppConfig.ready().
@@ -128,7 +129,18 @@ def _excerpt(data):
 
 def _post(delivery, secret):
     """One POST. Returns the status code of a 2xx answer; raises PermanentError or TransientError."""
-    target = check_url(delivery.url, resolve=True)  # before any connection; the POST goes to these addresses
+    # "{secret}" in the stored URL (a Telegram bot token's place) is filled only here: never in the row or a log.
+    url = delivery.url.replace(URL_SECRET, secret)
+    try:
+        return _post_to(url, delivery, secret)
+    except (PermanentError, TransientError) as exc:
+        if url == delivery.url:
+            raise
+        raise type(exc)(str(exc).replace(secret, URL_SECRET)) from None
+
+
+def _post_to(url, delivery, secret):
+    target = check_url(url, resolve=True)  # before any connection; the POST goes to these addresses
     timestamp = str(int(time.time()))
     headers = {
         "Content-Type": "application/json; charset=utf-8",

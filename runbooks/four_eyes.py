@@ -28,7 +28,7 @@ from django.utils.translation import gettext_lazy
 from changeplans.choices import EventKind, PlanStatus
 from changeplans.history import record_event
 from changeplans.models import Plan
-from changeplans.roles import display_name
+from changeplans.roles import display_name, is_service_account
 
 from .choices import RunMode
 from .models import ApprovalVia, AutomationApproval, PlanOrigin, StepAutomation
@@ -120,6 +120,8 @@ def approve_refusal(user, plan, automations=None):
 
     if not is_operator(user):
         return _("Only an operator approves automation.")
+    if is_service_account(user):
+        return _("A service account cannot approve automation: a person does.")
     if plan.status not in APPROVABLE_PLAN_STATUSES:
         return _("The plan is “%(status)s”: automation is approved before the work.") % {
             "status": plan.get_status_display()

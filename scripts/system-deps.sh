@@ -2,12 +2,15 @@
 # Installs the Debian packages Okno needs, only those missing.
 #   runtime: Pango and fonts for WeasyPrint (PDF export); OpenLDAP and SASL headers to build python-ldap (SSO)
 #   test:    runtime + chromium (browser tests) + poppler-utils (PDF to text/PNG checks) + slapd and ldap-utils
-#            (a real OpenLDAP server for the LDAP sign-in tests)
+#            (a real OpenLDAP server for the LDAP sign-in tests), Node.js and npm when missing (the OIDC provider)
 set -euo pipefail
 mode=${1:-runtime}
 packages=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core gettext libldap2-dev libsasl2-dev)
 if [ "$mode" = test ]; then
   packages+=(chromium poppler-utils slapd ldap-utils)
+  # Node.js and npm run the OpenID provider of the SSO tests (tests/sso/oidc_provider); a machine that has
+  # them from elsewhere (NodeSource) keeps its own.
+  command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
 fi
 if ! command -v dpkg-query >/dev/null 2>&1; then
   echo "system-deps: not a Debian/Ubuntu system; install the equivalents of: ${packages[*]}" >&2

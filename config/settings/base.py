@@ -4,6 +4,7 @@ import os
 import sys
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -49,6 +50,7 @@ INSTALLED_APPS = [
     "bootstrap",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI and ReDoc from our static files, no CDN (api/views_docs.py)
     "django_fsm",
     "axes",
     "csp",
@@ -60,6 +62,7 @@ INSTALLED_APPS = [
     "planio",
     "demo",
     "api",
+    "sso",
     "config.apps.OknoConfig",  # system checks of these settings (config/checks.py)
 ]
 
@@ -154,7 +157,14 @@ LOGOUT_REDIRECT_URL = "login"
 
 # --- Login throttling (django-axes; docs/deployment.md "Security settings") ---
 # AxesStandaloneBackend first: it refuses a locked-out login before any password is checked.
-AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+# Local passwords next (the embedded default, break-glass admins: they work while the directory is down), then
+# LDAP and OpenID Connect, each answering nothing while its settings below are empty (docs/sso.md).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+    "sso.backends.LDAPBackend",
+    "sso.backends.OIDCBackend",
+]
 OKNO_LOGIN_FAILURE_LIMIT = int(env("OKNO_LOGIN_FAILURE_LIMIT", "5"))
 OKNO_LOGIN_COOLOFF_MINUTES = int(env("OKNO_LOGIN_COOLOFF_MINUTES", "15"))
 AXES_FAILURE_LIMIT = OKNO_LOGIN_FAILURE_LIMIT
@@ -168,6 +178,49 @@ AXES_LOCKOUT_TEMPLATE = "base/lockout.html"
 # FORWARDED_ALLOW_IPS: one place decides whom to trust. Kept explicit in case django-ipware appears.
 AXES_IPWARE_META_PRECEDENCE_ORDER = ("REMOTE_ADDR",)
 
+# --- Single sign-on (sso/, docs/sso.md): LDAP / Active Directory and OpenID Connect, both off by default ---
+# LDAP is on when OKNO_LDAP_SERVER_URI is set: the same login form checks the directory password.
+OKNO_LDAP_SERVER_URI = env("OKNO_LDAP_SERVER_URI", "")  # ldap://dc1.example.org or ldaps://…:636
+OKNO_LDAP_START_TLS = env_bool("OKNO_LDAP_START_TLS", False)
+# The account Okno searches with (empty: anonymous search); the user's own password is checked by a bind as them.
+OKNO_LDAP_BIND_DN = env("OKNO_LDAP_BIND_DN", "")
+OKNO_LDAP_BIND_PASSWORD = env("OKNO_LDAP_BIND_PASSWORD", "")
+OKNO_LDAP_USER_SEARCH_BASE = env("OKNO_LDAP_USER_SEARCH_BASE", "")
+# %(user)s is the name typed at the login form. Active Directory: (sAMAccountName=%(user)s).
+OKNO_LDAP_USER_FILTER = env("OKNO_LDAP_USER_FILTER", "(uid=%(user)s)")
+OKNO_LDAP_GROUP_SEARCH_BASE = env("OKNO_LDAP_GROUP_SEARCH_BASE", "")
+# groupOfNames, nestedGroupOfNames, groupOfUniqueNames, posixGroup, activeDirectory, nestedActiveDirectory.
+OKNO_LDAP_GROUP_TYPE = env("OKNO_LDAP_GROUP_TYPE", "groupOfNames")
+# Empty: the filter of the group type ((objectClass=groupOfNames), (objectClass=group) for Active Directory …).
+OKNO_LDAP_GROUP_FILTER = env("OKNO_LDAP_GROUP_FILTER", "")
+OKNO_LDAP_TIMEOUT_SECONDS = float(env("OKNO_LDAP_TIMEOUT_SECONDS", "5"))
+# OpenID Connect is on when OKNO_OIDC_ISSUER is set; its endpoints come from the issuer's discovery document.
+OKNO_OIDC_ISSUER = env("OKNO_OIDC_ISSUER", "").rstrip("/")  # e.g. https://sso.example.org/realms/it (Keycloak)
+OKNO_OIDC_CLIENT_ID = env("OKNO_OIDC_CLIENT_ID", "")
+OKNO_OIDC_CLIENT_SECRET = env("OKNO_OIDC_CLIENT_SECRET", "")
+OKNO_OIDC_SCOPES = env("OKNO_OIDC_SCOPES", "openid email profile")
+OKNO_OIDC_GROUPS_CLAIM = env("OKNO_OIDC_GROUPS_CLAIM", "groups")
+# Which claim finds an existing Okno user by name: preferred_username (the username) or email (only when
+# email_verified is true). Never a display name.
+OKNO_OIDC_USERNAME_CLAIM = env("OKNO_OIDC_USERNAME_CLAIM", "preferred_username")
+OKNO_OIDC_SIGN_ALGO = env("OKNO_OIDC_SIGN_ALGO", "RS256")
+OKNO_OIDC_TIMEOUT_SECONDS = float(env("OKNO_OIDC_TIMEOUT_SECONDS", "10"))
+OKNO_OIDC_DISCOVERY_CACHE_SECONDS = 3600  # the issuer's discovery document is fetched again after this long
+OKNO_OIDC_BUTTON_LABEL = env("OKNO_OIDC_BUTTON_LABEL", "")  # empty: «Войти через SSO» / "Sign in with SSO"
+# Directory groups (LDAP DNs, OIDC group names) to Okno roles: JSON {"group": "role" or ["role", …]} or
+# "group=role;group=role,role". Only the roles named here are managed for directory users (docs/sso.md).
+OKNO_SSO_GROUP_ROLES = env("OKNO_SSO_GROUP_ROLES", "")
+# A first directory sign-in with the name of an existing local user takes that account over (its plans stay
+# its own; its local password is dropped). False: such a sign-in is refused. Superusers are never taken over.
+OKNO_SSO_LINK_EXISTING_USERS = env_bool("OKNO_SSO_LINK_EXISTING_USERS", True)
+
+
+def _origin(url):
+    """scheme://host[:port] of a URL, or "" (CSP sources name origins)."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme in {"http", "https"} and parts.netloc else ""
+
+
 # --- Content-Security-Policy (django-csp 4) ---
 # Scripts only from Okno's own static files: no inline code, no eval (htmx is told so in base.html).
 # Inline styles stay allowed: templates carry style="" attributes and htmx adds its indicator style.
@@ -180,7 +233,8 @@ CONTENT_SECURITY_POLICY = {
         "style-src": ["'self'", "'unsafe-inline'"],
         "img-src": ["'self'", "data:"],
         "frame-ancestors": ["'none'"],
-        "form-action": ["'self'"],
+        # With OpenID Connect, signing out (a form) ends at the provider's logout page.
+        "form-action": ["'self'", *filter(None, [_origin(OKNO_OIDC_ISSUER)])],
         "base-uri": ["'none'"],
         "object-src": ["'none'"],
     },
@@ -255,7 +309,38 @@ REST_FRAMEWORK = {
 }
 # How long a transition's answer is replayed for a repeated Idempotency-Key (docs/api.md).
 OKNO_API_IDEMPOTENCY_HOURS = int(env("OKNO_API_IDEMPOTENCY_HOURS", "24"))
-SPECTACULAR_SETTINGS = {"TITLE": "Okno API", "VERSION": "0.1.0"}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Okno API",
+    "VERSION": "0.1.0",
+    "DESCRIPTION": (
+        "Okno's REST API v1: work plans, their sign-off and execution, services, runbooks and automation runs,"
+        " and the deployment gate. Sign in with a personal API token (`Authorization: Bearer okno_…`, made at"
+        " /account/tokens/) or the browser's session. Answers and errors are in Russian by default, in English"
+        " with `Accept-Language: en` or the `django_language=en` cookie. Lists page with a cursor: follow `next`."
+        " Guide: docs/api.md.\n\n"
+        "REST API Окно, версия 1: планы работ, согласование и выполнение, сервисы, регламенты, запуски"
+        " автоматизации и шлюз развёртывания. Вход по личному API-токену или сессии браузера."
+    ),
+    # Operations are tagged by the first part after the prefix: services, plans, runbooks, runs, gate.
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    # 401, 403, 404 and 400 documented on every operation they apply to (api/schema.py).
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "api.schema.add_common_errors"],
+    # Swagger UI and ReDoc from drf-spectacular-sidecar's static files; no badge from validator.swagger.io.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
+    # Several models have a `status` with their own choices: each set gets its own name in the schema.
+    "ENUM_NAME_OVERRIDES": {
+        "PlanStatusEnum": "changeplans.choices.PlanStatus",
+        "StepStatusEnum": "changeplans.choices.StepStatus",
+        "ApprovalStatusEnum": "approvals.choices.ApprovalStatus",
+        "RunStatusEnum": "runbooks.choices.RunStatus",
+        "StepKindEnum": "changeplans.choices.StepKind",
+        "MatrixRowKindEnum": "approvals.choices.RowKind",
+        "PlanKindEnum": "changeplans.choices.PlanKind",
+    },
+}
 
 # Organisation names used in announcements ("Влияние на клиентов НЭС").
 OKNO_ORGANIZATION = env("OKNO_ORGANIZATION", "НЭС")
@@ -397,3 +482,12 @@ LOGGING = {
         "django.request": {"filters": ["quiet_refusals"]},
     },
 }
+
+# --- Jira (docs/jira.md): issue summaries and statuses fetched by the worker, a comment when a plan ends ---
+# Both empty (the default): no call to Jira at all, the keys stay links.
+OKNO_JIRA_URL = env("OKNO_JIRA_URL", "").rstrip("/")  # e.g. https://jira.example.org
+OKNO_JIRA_TOKEN = env("OKNO_JIRA_TOKEN", "")  # a Personal Access Token (Data Center) or, with the user, an API token
+OKNO_JIRA_USER = env("OKNO_JIRA_USER", "")  # Jira Cloud: the account's e-mail (basic auth with the API token)
+OKNO_JIRA_COMMENT_ON_FINISH = env_bool("OKNO_JIRA_COMMENT_ON_FINISH", True)
+OKNO_JIRA_CACHE_SECONDS = int(env("OKNO_JIRA_CACHE_SECONDS", "600"))  # older than this: shown, and fetched again
+OKNO_JIRA_TIMEOUT_SECONDS = float(env("OKNO_JIRA_TIMEOUT_SECONDS", "10"))

@@ -14,5 +14,5 @@ STORAGES = {
 }
 
 # django-axes stays on (tests/security); only authenticate() calls with no request skip its check.
-AUTHENTICATION_BACKENDS = ["tests.security.backends.AxesBackendForTests", "django.contrib.auth.backends.ModelBackend"]
+AUTHENTICATION_BACKENDS = ["tests.security.backends.AxesBackendForTests", *AUTHENTICATION_BACKENDS[1:]]  # noqa: F405
 AXES_VERBOSE = False  # no "AXES: …" line per login in test output

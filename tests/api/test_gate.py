@@ -383,7 +383,10 @@ def test_service_and_cluster_each_need_their_plan(api, service, cluster):
 def test_bad_input_is_400_with_the_reason(api, service, params, field, message):
     response = api.get(URL, params)
     assert response.status_code == 400
-    assert message in response.json()[field][0]
+    body = response.json()
+    assert body["code"] == "invalid"
+    assert message in body["errors"][field][0]
+    assert message in body["detail"]
 
 
 def test_unauthenticated_is_refused(client, service):

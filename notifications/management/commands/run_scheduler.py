@@ -2,7 +2,7 @@ import time
 
 from django.core.management.base import BaseCommand
 
-from notifications import outbox, scheduler, webhooks
+from notifications import outbox, scheduler, subscriptions, webhooks
 
 
 class Command(BaseCommand):
@@ -20,12 +20,14 @@ class Command(BaseCommand):
             handled = scheduler.run_due()
             mail = outbox.deliver_due()
             calls = webhooks.deliver_due()
-            if handled or any(mail.values()) or any(calls.values()) or once:
+            released = subscriptions.release_due()
+            if handled or any(mail.values()) or any(calls.values()) or released or once:
                 self.stdout.write(
                     f"scheduled={handled} "
                     + " ".join(f"{name}={value}" for name, value in mail.items())
                     + " webhooks "
                     + " ".join(f"{name}={value}" for name, value in calls.items())
+                    + f" events={released}"
                 )
             if once:
                 return
