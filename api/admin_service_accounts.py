@@ -27,6 +27,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 
+from changeplans.people import role_label
 from changeplans.roles import SERVICE_ACCOUNT_GROUP, is_administrator
 
 from .forms import TokenCreateForm
@@ -76,6 +77,9 @@ class ServiceAccountForm(forms.ModelForm):
         owner = self.fields["owner"]
         assert isinstance(owner, forms.ModelChoiceField)
         owner.queryset = User.objects.filter(is_active=True, service_account__isnull=True).order_by("username")
+        roles = self.fields["roles"]
+        assert isinstance(roles, forms.ModelMultipleChoiceField)
+        roles.label_from_instance = lambda group: role_label(group.name)  # type: ignore[method-assign,assignment]
         if self.instance.pk:
             user = self.instance.user
             self.fields["username"].disabled = True

@@ -5,6 +5,7 @@ import json
 from django import forms
 from django.contrib import admin
 from django.utils.html import format_html
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from . import subscriptions, webhooks
@@ -23,21 +24,21 @@ class EventSubscriptionForm(forms.ModelForm):
     """The secret is write-only (as a service's webhook secret): never sent back; an empty input keeps it."""
 
     secret = forms.CharField(
-        label=_("secret"),
+        label=capfirst(_("secret")),
         required=False,
         strip=True,
         max_length=200,
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
     )
     events = forms.MultipleChoiceField(
-        label=_("events"),
+        label=capfirst(_("events")),
         required=False,
         choices=list(subscriptions.EVENTS.items()),
         widget=forms.CheckboxSelectMultiple,
         help_text=_("None ticked: every event."),
     )
     services = forms.MultipleChoiceField(
-        label=_("services"),
+        label=capfirst(_("services")),
         required=False,
         widget=forms.CheckboxSelectMultiple,
         help_text=_("None ticked: plans of every service."),
