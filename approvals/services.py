@@ -36,6 +36,10 @@ listeners: list[Callable[[str, int, list[int]], object]] = []
 # Called inside the transaction with (plan, version, rows, actor) when the plan reaches APPROVED: runbooks
 # records that the signers approved the automation content of that version (four eyes on code).
 on_plan_approved: list[Callable[[Plan, PlanVersion, list[ApprovalRow], User], object]] = []
+# Called inside submit_plan's transaction with (plan, rows, actor), the plan and its matrix locked, before the
+# matrix is checked: higher apps refuse (raise ValidationError: a freeze, a blocking conflict) or adjust the
+# plan and its rows (a standard change that became normal; appended rows must be saved and added to `rows`).
+submit_hooks: list[Callable[[Plan, list[ApprovalRow], User], object]] = []
 
 
 def _notify(event: str, plan_id: int, row_ids: Iterable[int] = ()) -> None:
@@ -418,6 +422,8 @@ def submit_plan(plan_id: int, *, actor: User) -> PlanVersion:
     plan, rows = _lock(plan_id)
     if not conditions.prepares_plan(actor, plan):
         raise PermissionDenied(_("Only the author submits the plan."))
+    for hook in submit_hooks:
+        hook(plan, rows, actor)
     refusal = conditions.submit_refusal(plan, rows)
     if refusal:
         raise ValidationError(refusal)

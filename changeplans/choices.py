@@ -67,6 +67,7 @@ class EventKind(models.TextChoices):
     REFUSED = "refused", _("Refused")
     ALERT = "alert", _("Alert")
     IMPORTED = "imported", _("Imported")
+    KIND_CHANGED = "kind_changed", _("Change type changed")
 
 
 class Role(models.TextChoices):

@@ -9,7 +9,7 @@ Each method gets the page's context as a dict (request, user, csrf_token, …) a
 
 from django.utils.safestring import SafeString, mark_safe
 
-PLAN_PARTS = ("top", "below_steps", "side", "scripts")
+PLAN_PARTS = ("top", "checks", "below_steps", "side", "scripts")
 STEP_PARTS = ("step_status", "step_actions", "board_step")
 
 
@@ -18,6 +18,11 @@ class PlanPageExtension:
 
     def top(self, context: dict, plan) -> str:
         """Plan page, under the title bar."""
+        return ""
+
+    def checks(self, context: dict, plan) -> str:
+        """Plan page, inside the plan check panel after its findings (re-rendered with the panel after each save):
+        findings that depend on other plans (conflicts, freezes), as <li> items of the panel's list."""
         return ""
 
     def below_steps(self, context: dict, plan) -> str:

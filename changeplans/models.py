@@ -84,6 +84,13 @@ class Service(models.Model):
             " a plan in review, approved or in progress always applies its own rules."
         ),
     )
+    conflict_blocks_submission = models.BooleanField(
+        _("a conflict blocks submission"),
+        default=False,
+        help_text=_(
+            "When set, a plan whose window overlaps another plan on this service cannot be submitted."
+        ),
+    )
 
     class Meta:
         ordering = ["display_name"]
@@ -191,6 +198,11 @@ class Plan(ConcurrentTransitionMixin, models.Model):
     rollback_started_at = models.DateTimeField(
         _("rollback started at"), null=True, blank=True, validators=[validate_date_in_range]
     )
+    # Emergency change (docs/change-types.md): started before full sign-off; the remaining rows sign by this time.
+    emergency_signoff_due = models.DateTimeField(_("post-factum sign-off due"), null=True, blank=True)
+    # iCalendar SEQUENCE of the plan's invitations (docs/calendar.md): raised whenever the window or the title
+    # changes or the plan is cancelled, so calendar programs replace the event whose UID they hold.
+    ics_sequence = models.PositiveIntegerField(default=0, editable=False)
 
     class Meta:
         ordering = ["-window_start", "-id"]

@@ -64,6 +64,25 @@ class Runbook(models.Model):
     description = models.TextField(_("description"), blank=True)
     builtin = models.BooleanField(_("from the shipped library"), default=False)
     archived = models.BooleanField(_("archived"), default=False)
+    # A standard change (docs/change-types.md): an administrator pre-approved this version of the runbook;
+    # a plan made from it with its steps unchanged needs only the duty officer's acknowledgement.
+    standard_version = models.ForeignKey(
+        "RunbookVersion",
+        verbose_name=_("version pre-approved as a standard change"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    standard_marked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("marked standard by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    standard_marked_at = models.DateTimeField(_("marked standard at"), null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("author"),
@@ -129,6 +148,9 @@ class PlanOrigin(models.Model):
     plan = models.OneToOneField("changeplans.Plan", on_delete=models.CASCADE, related_name="runbook_origin")
     runbook_version = models.ForeignKey(RunbookVersion, on_delete=models.PROTECT, related_name="plans")
     parameters = models.JSONField(_("parameters"), default=dict)
+    # Set when the plan was made from a standard runbook version: the fingerprint of its steps as made.
+    # A plan whose steps no longer match it is a normal change (runbooks.standard).
+    standard_fingerprint = models.CharField(_("steps fingerprint of a standard change"), max_length=64, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "notifications",
     "runbooks",
     "planio",
+    "changecalendar",
     "demo",
     "api",
     "sso",
