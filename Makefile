@@ -51,7 +51,7 @@ check: install-test
 	exit $$status
 
 install: system-deps $(VENV)/.installed
-install-test: system-deps-test $(VENV)/.installed-test sso-test-deps
+install-test: system-deps-test $(VENV)/.installed-test sso-test-deps ics-test-deps
 
 # The real OpenID Connect provider the SSO tests start (node-oidc-provider, pinned by its package-lock.json;
 # docs/sso.md). Needs Node.js >= 18.12 with npm; without them the OIDC tests skip (and fail with CI=true).
@@ -62,6 +62,17 @@ sso-test-deps:
 		echo "sso-test-deps: npm is missing: the OpenID Connect tests will skip (install Node.js >= 18.12 with npm)" >&2; \
 	elif [ ! -f $(SSO_PROVIDER)/node_modules/.installed ] || [ $(SSO_PROVIDER)/package-lock.json -nt $(SSO_PROVIDER)/node_modules/.installed ]; then \
 		npm ci --prefix $(SSO_PROVIDER) --no-audit --no-fund --loglevel=error && touch $(SSO_PROVIDER)/node_modules/.installed; \
+	fi
+
+# Mozilla's ical.js (Thunderbird's iCalendar parser), which the ICS tests run on every generated file (pinned by
+# its package-lock.json; docs/calendar.md). Without npm the ICS tests skip (and fail with CI=true).
+ICS_VALIDATOR := tests/ics_validator
+.PHONY: ics-test-deps
+ics-test-deps:
+	@if ! command -v npm >/dev/null 2>&1; then \
+		echo "ics-test-deps: npm is missing: the ICS validation tests will skip (install Node.js >= 18.12 with npm)" >&2; \
+	elif [ ! -f $(ICS_VALIDATOR)/node_modules/.installed ] || [ $(ICS_VALIDATOR)/package-lock.json -nt $(ICS_VALIDATOR)/node_modules/.installed ]; then \
+		npm ci --prefix $(ICS_VALIDATOR) --no-audit --no-fund --loglevel=error && touch $(ICS_VALIDATOR)/node_modules/.installed; \
 	fi
 
 system-deps:

@@ -14,6 +14,8 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from changecalendar.freezes import approved_exceptions, freezes_in_force
+from changecalendar.models import Freeze
 from changeplans.choices import GatePolicy, PlanStatus
 from changeplans.models import Plan, Service
 from runbooks.models import Cluster
@@ -61,10 +63,12 @@ def gate_decision(
     checks: list[tuple[str, TargetCheck]] = []
     if service is not None:
         label = _("Service “%(service)s”") % {"service": service.name}
-        checks.append((label, _check_service(service, at)))
+        frozen = freezes_in_force(at, service_id=service.pk)
+        checks.append((label, _in_freezes(_check_service(service, at), frozen, at)))
     if cluster is not None:
         label = _("Cluster “%(cluster)s”") % {"cluster": cluster.name}
-        checks.append((label, _check_cluster(cluster, at)))
+        frozen = freezes_in_force(at, cluster_id=cluster.pk)
+        checks.append((label, _in_freezes(_check_cluster(cluster, at), frozen, at)))
     both = len(checks) > 1
     reasons = [f"{label}: {reason}" if both else reason for label, check in checks for reason in check.reasons]
     return GateDecision(
@@ -117,6 +121,26 @@ def _check_cluster(cluster: Cluster, at: datetime.datetime) -> TargetCheck:
         "cluster": cluster.name
     }
     return _blocked([summary], found, at)
+
+
+def _in_freezes(check: TargetCheck, freezes: list[Freeze], at: datetime.datetime) -> TargetCheck:
+    """In a freeze only a plan with an approved exception to every freeze in force allows, whatever the policy."""
+    if not freezes:
+        return check
+    open_plans = [plan for plan in check.plans if _is_open(plan, at)]
+    held = approved_exceptions([f.pk for f in freezes], [plan.pk for plan in open_plans])
+    allowing = [plan for plan in open_plans if all((f.pk, plan.pk) in held for f in freezes)]
+    if allowing:
+        holds = _("Plan #%(id)s “%(title)s” holds an approved exception to the freeze.")
+        excepted = [holds % _params(plan) for plan in allowing]
+        return TargetCheck(True, [*check.reasons, *excepted], allowing)
+    zone = timezone.get_default_timezone()
+    frozen = [
+        _("Blocked: change freeze “%(title)s” until %(end)s; no plan with an approved exception to it is open.")
+        % {"title": f.title, "end": f"{timezone.localtime(f.ends_at, zone):%d.%m.%Y %H:%M} ({zone.key})"}
+        for f in freezes
+    ]
+    return TargetCheck(False, [*frozen, *check.reasons], check.plans)
 
 
 def _found(plans: QuerySet[Plan], at: datetime.datetime) -> list[Plan]:

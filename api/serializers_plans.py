@@ -224,7 +224,14 @@ class PlanWriteSerializer(serializers.Serializer):
 
     title = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
     goal = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
-    kind = serializers.ChoiceField(choices=PlanKind.choices, required=False)
+    kind = serializers.ChoiceField(
+        choices=PlanKind.choices,
+        required=False,
+        help_text=_("normal or emergency; a plan is standard only when made from a standard runbook."),
+    )
+    kind_reason = serializers.CharField(
+        required=False, allow_blank=True, help_text=_("Required when an edit changes the change type.")
+    )
     time_zone = serializers.CharField(required=False, allow_blank=True, help_text=_("e.g. Asia/Novosibirsk."))
     window_start = serializers.CharField(required=False, allow_blank=True, help_text=WINDOW_HELP)
     window_end = serializers.CharField(required=False, allow_blank=True, help_text=WINDOW_HELP)
@@ -267,6 +274,13 @@ class CancelSerializer(serializers.Serializer):
 class CopySerializer(serializers.Serializer):
     window_start = serializers.CharField(required=False, allow_blank=True, help_text=WINDOW_HELP)
     window_end = serializers.CharField(required=False, allow_blank=True, help_text=WINDOW_HELP)
+    kind = serializers.ChoiceField(
+        choices=PlanKind.choices,
+        required=False,
+        help_text=_(
+            "The copy's change type, normal or emergency (default: the plan's; a standard plan's copy is normal)."
+        ),
+    )
 
 
 class StartSerializer(serializers.Serializer):

@@ -462,7 +462,10 @@ def plan_copy(request: Request, pk: int) -> Response:
         plan = _viewable(request, pk)
         values = _body(request, CopySerializer)
         plan = Plan.objects.get(pk=plan.pk)
-        form = CopyPlanForm({name: _wall_clock(value, plan.time_zone) for name, value in values.items()}, plan=plan)
+        form = CopyPlanForm(
+            {name: value if name == "kind" else _wall_clock(value, plan.time_zone) for name, value in values.items()},
+            plan=plan,
+        )
         if not form.is_valid():
             raise _invalid(form.errors)
         made = services.copy_plan(
@@ -470,6 +473,7 @@ def plan_copy(request: Request, pk: int) -> Response:
             actor=request.user,
             window_start=form.cleaned_data["window_start"],
             window_end=form.cleaned_data["window_end"],
+            kind=form.cleaned_data.get("kind") or None,
         )
         message = _("The copy is created. Build its sign-off matrix before submitting it.")
         response = _transition_response(request, made.pk, message)

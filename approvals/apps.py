@@ -19,6 +19,9 @@ class ApprovalsConfig(AppConfig):
         from .extensions import SignoffOnPlanPage
 
         notify.connect()
+        from . import emergency
+
+        emergency.connect()
         from changeplans import versioning
 
         from .resets import signatures_to_reset

@@ -7,13 +7,20 @@ from typing import TYPE_CHECKING
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from changeplans.choices import PlanStatus
+from changeplans.choices import PlanKind, PlanStatus
 from changeplans.roles import is_administrator, is_service_account
 
 from .choices import ApprovalStatus, RowKind
 
 # The matrix is built while the plan is prepared; under sign-off its rows are what is being signed.
 MATRIX_EDITABLE_STATUSES = (PlanStatus.DRAFT, PlanStatus.REJECTED)
+# An emergency change started before full sign-off: its remaining rows sign while it runs and after it ended.
+POST_FACTUM_STATUSES = (
+    PlanStatus.IN_PROGRESS,
+    PlanStatus.COMPLETED,
+    PlanStatus.COMPLETED_WITH_ROLLBACK,
+    PlanStatus.FAILED,
+)
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser, User
@@ -43,6 +50,22 @@ def open_stage(rows: Iterable["ApprovalRow"]) -> int | None:
     return min(pending) if pending else None
 
 
+def is_post_factum(plan: "Plan") -> bool:
+    """An emergency change that started before full sign-off (docs/change-types.md): its rows sign afterwards."""
+    return (
+        plan.kind == PlanKind.EMERGENCY
+        and plan.emergency_signoff_due is not None
+        and plan.status in POST_FACTUM_STATUSES
+    )
+
+
+def signing_refusal(plan: "Plan") -> str | None:
+    """Why no row of the plan can be decided in its state: in review, or an emergency change's post-factum sign-off."""
+    if plan.status == PlanStatus.IN_REVIEW or is_post_factum(plan):
+        return None
+    return _("The plan is not in review (it is “%(status)s”).") % {"status": plan.get_status_display()}
+
+
 def not_a_person() -> str:
     return _("A service account cannot sign: sign-off is a person's decision.")
 
@@ -55,8 +78,9 @@ def sign_refusal(
     `principals`: the ids of those who delegated to `actor` today, when the caller read them already (a page of
     rows); else each delegation is read here."""
     plan = row.plan
-    if plan.status != PlanStatus.IN_REVIEW:
-        return _("The plan is not in review (it is “%(status)s”).") % {"status": plan.get_status_display()}, None
+    refusal = signing_refusal(plan)
+    if refusal:
+        return refusal, None
     if row.kind != RowKind.APPROVAL:
         return _("This row is an acknowledgement, not an approval."), None
     if actor.pk in (plan.author_id, plan.curator_id):
@@ -86,8 +110,9 @@ def sign_refusal(
 def acknowledge_refusal(row: "ApprovalRow", actor: "User") -> str | None:
     """Why `actor` may not acknowledge `row` now (the row's user or a member of its group may); None when they may."""
     plan = row.plan
-    if plan.status != PlanStatus.IN_REVIEW:
-        return _("The plan is not in review (it is “%(status)s”).") % {"status": plan.get_status_display()}
+    refusal = signing_refusal(plan)
+    if refusal:
+        return refusal
     if row.kind != RowKind.ACKNOWLEDGEMENT:
         return _("This row is an approval, not an acknowledgement.")
     if is_service_account(actor):
@@ -134,12 +159,16 @@ def submit_refusal(plan: "Plan", rows: Iterable["ApprovalRow"], *, has_steps: bo
     if not (plan.steps.exists() if has_steps is None else has_steps):
         return _("The plan has no steps.")
     rows = list(rows)
+    # A standard change (runbooks.standard) is pre-approved: the duty officer's acknowledgement is enough.
+    standard = plan.kind == PlanKind.STANDARD
+    if standard and not any(row.kind == RowKind.ACKNOWLEDGEMENT for row in rows):
+        return _("A standard change needs the duty officer's acknowledgement: add an acknowledgement row.")
     if not rows:
         return _("The sign-off matrix has no rows: add the approvers.")
     for row in rows:
         refusal = row_refusal(row, plan)
         if refusal:
             return refusal
-    if not any(row.kind == RowKind.APPROVAL for row in rows):
+    if not standard and not any(row.kind == RowKind.APPROVAL for row in rows):
         return _("The sign-off matrix has no approvers.")
     return None

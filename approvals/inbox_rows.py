@@ -17,6 +17,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext, ngettext
 
 from changeplans.roles import display_name
+from changeplans.templatetags.change_types import plan_kind_badge
 from changeplans.templatetags.okno import fast_url
 from common.names import name_after_for
 
@@ -82,6 +83,7 @@ def render_row(entry: dict[str, Any], labels: dict[str, str], csrf: str, error: 
         if row.kind == RowKind.ACKNOWLEDGEMENT
         else ""
     )
+    badge = f" {plan_kind_badge(plan)}" if plan.kind != "normal" else ""
     to_sign = f'<span class="okno-inbox-version">{gettext("version %(n)s") % {"n": version}}</span>' if version else "—"
     if last and version and last < version:
         if changes is not None:
@@ -101,7 +103,7 @@ def render_row(entry: dict[str, Any], labels: dict[str, str], csrf: str, error: 
         f'<tr id="inbox-row-{pk}" class="okno-inbox-row" data-row="{pk}" data-plan="{plan.pk}" '
         f'data-version="{version or ""}">\n'
         f'        <td class="okno-inbox-title"><a href="{fast_url("changeplans:plan_detail", plan.pk)}" '
-        f'class="okno-inbox-plan fw-semibold">{escape(plan.title)}</a></td>\n'
+        f'class="okno-inbox-plan fw-semibold">{escape(plan.title)}</a>{badge}</td>\n'
         f'        <td class="text-nowrap small" data-label="{labels["window"]}">{start:%d.%m.%Y %H:%M} – '
         f'{end:%d.%m.%Y %H:%M}<div class="text-secondary">{escape(plan.time_zone)}</div></td>\n'
         f'        <td class="small" data-label="{labels["my_row"]}"><span class="text-secondary">{labels["no"]} '

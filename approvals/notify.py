@@ -15,8 +15,8 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from changeplans import invitations, versioning
 from changeplans import services as changeplans_services
-from changeplans import versioning
 from changeplans.choices import PlanStatus
 from changeplans.models import Plan
 from changeplans.roles import display_name
@@ -79,8 +79,8 @@ def plan_context(plan, version_number):
     }
 
 
-def _send(key, user, template, context, plan):
-    """Queue one e-mail to `user` (skipped when they have no address)."""
+def _send(key, user, template, context, plan, *, invite=False):
+    """Queue one e-mail to `user` (skipped when they have no address); `invite`: with the window's .ics."""
     if user is None or not user.is_active or not user.email:
         logger.info("No e-mail for %s (%s): user has no address", key, user)
         return None
@@ -88,7 +88,8 @@ def _send(key, user, template, context, plan):
     subject, text, html = render_email(
         f"approvals/email/{template}", context, language=recipient_language(user), time_zone=plan.tz
     )
-    return enqueue_email(key, user.email, subject, text, html)
+    attachments = invitations.invite(plan, user.email) if invite else ()
+    return enqueue_email(key, user.email, subject, text, html, attachments=attachments)
 
 
 def _askees(row, plan):
@@ -131,7 +132,14 @@ def _ask(plan, version, rows, *, template, key_prefix, extra=None):
                 "is_acknowledgement": row.kind == RowKind.ACKNOWLEDGEMENT,
                 "principal_name": display_name(principal) if principal else "",
             }
-            _send(f"{key_prefix}:{row.pk}:v{version.number}:{user.pk}", user, template, context, plan)
+            _send(
+                f"{key_prefix}:{row.pk}:v{version.number}:{user.pk}",
+                user,
+                template,
+                context,
+                plan,
+                invite=template == "approval_request",
+            )
 
 
 # --- events from approvals.services (after commit) ------------------------------------------------

@@ -228,6 +228,7 @@ def inbox_rows(user: User) -> QuerySet[ApprovalRow]:
 INBOX_FIELDS = (
     *("pk", "plan", "position", "kind", "job_title", "person_name", "user", "group", "stage", "status", "waiting"),
     *("plan__title", "plan__status", "plan__time_zone", "plan__window_start", "plan__window_end"),
+    *("plan__kind", "plan__emergency_signoff_due"),  # the change type's badge; post-factum signing
     *("plan__author", "plan__curator"),
     *("user__username", "user__first_name", "user__last_name", "user__is_active"),
 )
@@ -302,7 +303,7 @@ def _mark_matrix_rows(plan: Plan, rows: list[ApprovalRow], user: AnyUser) -> Non
             row.mine = (row.user_id is not None and row.user_id == user.pk) or (
                 row.group_id is not None and row.group_id in group_ids
             )
-        if not row.mine or plan.status != PlanStatus.IN_REVIEW or row.is_decided:
+        if not row.mine or conditions.signing_refusal(plan) or row.is_decided:
             continue
         if row.kind == RowKind.APPROVAL:
             row.refusal, row.for_principal = conditions.sign_refusal(row, user, rows=rows, principals=principals)

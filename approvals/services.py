@@ -22,7 +22,7 @@ from changeplans.models import Plan, PlanVersion
 from changeplans.permissions import can_view_plan
 from common.names import name_after_for
 
-from . import conditions, people, waiting
+from . import conditions, emergency, people, waiting
 from .choices import ApprovalStatus, RowKind
 from .models import ApprovalRow, MatrixTemplate, MatrixTemplateRow
 
@@ -61,6 +61,30 @@ def _lock(plan_id: int) -> tuple[Plan, list[ApprovalRow]]:
         .order_by("position")
     )
     return plan, rows
+
+
+class KeptRefusal(ValidationError):
+    """A submit hook's refusal that keeps a change all the same: `keep` runs in its own transaction after the
+    submit's has rolled back (runbooks.standard: a standard change that became normal stays normal)."""
+
+    def __init__(self, message: str, keep: Callable[[], object]) -> None:
+        super().__init__(message)
+        self.keep = keep
+
+
+def keeps_changes(function: Callable[P, R]) -> Callable[P, R]:
+    """Run a service; a KeptRefusal's change is made after the service's transaction rolled back."""
+
+    @functools.wraps(function)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return function(*args, **kwargs)
+        except KeptRefusal as refusal:
+            with transaction.atomic():
+                refusal.keep()
+            raise
+
+    return wrapper
 
 
 class Refused(PermissionDenied):
@@ -416,6 +440,7 @@ def save_matrix_as_template(plan_id: int, *, actor: User, name: str, description
     return template
 
 
+@keeps_changes
 @transaction.atomic
 def submit_plan(plan_id: int, *, actor: User) -> PlanVersion:
     """The author (or an administrator) sends the plan for sign-off: it freezes a version and tells the open stage."""
@@ -589,6 +614,7 @@ def approve_row(row_id: int, *, actor: User, version: int, comment: str = "", vi
         via=via,
     )
     _maybe_approve_plan(plan, rows, actor)
+    emergency.after_decision(plan, rows, row, actor)  # an emergency change signed post factum
     waiting.sync(plan, rows)
     stage_after = conditions.open_stage(rows)
     if stage_after is not None and stage_after != stage_before:
@@ -630,6 +656,12 @@ def reject_row(row_id: int, *, actor: User, version: int, comment: str, via: str
         comment=comment,
         via=via,
     )
+    if conditions.is_post_factum(plan):
+        # An emergency change already started keeps its status: the rejection is recorded and escalated.
+        emergency.after_decision(plan, rows, row, actor)
+        waiting.sync(plan, rows)
+        _notify("rejected", plan.pk, [row.pk])
+        return row
     plan.reject()
     plan.save()
     record_event(
@@ -668,6 +700,7 @@ def acknowledge_row(row_id: int, *, actor: User, version: int, comment: str = ""
         via=via,
     )
     _maybe_approve_plan(plan, rows, actor)
+    emergency.after_decision(plan, rows, row, actor)
     waiting.sync(plan, rows)
     return row
 

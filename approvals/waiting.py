@@ -1,7 +1,8 @@
 """The waiting marker: `ApprovalRow.waiting`, what the navigation badge and the inbox read (issue 16).
 
-A row waits when its plan is in review and the row is asked now: an approval pending in the open stage (the
-lowest stage with an approval row not yet approved), or an acknowledgement not yet given. The marker depends
+A row waits when its plan is in review (or an emergency change signs post factum) and the row is asked now: an
+approval pending in the open stage (the lowest stage with an approval row not yet approved), or an acknowledgement
+not yet given. The marker depends
 only on the plan's status and its rows, never on who reads it: the row's person, today's deputies and group
 members are matched when the badge or the inbox asks, so a delegation or a group change needs no update here.
 
@@ -16,7 +17,7 @@ from collections.abc import Iterable
 
 from django.db.models import OuterRef, Q, QuerySet, Subquery
 
-from changeplans.choices import PlanStatus
+from changeplans.choices import PlanKind, PlanStatus
 from changeplans.models import Plan
 
 from . import conditions
@@ -26,7 +27,7 @@ from .models import ApprovalRow
 
 def asked(plan: Plan, rows: Iterable[ApprovalRow]) -> list[ApprovalRow]:
     """The rows of `plan` (all of its rows) that wait for a decision now."""
-    return open_rows(rows) if plan.status == PlanStatus.IN_REVIEW else []
+    return open_rows(rows) if plan.status == PlanStatus.IN_REVIEW or conditions.is_post_factum(plan) else []
 
 
 def open_rows(rows: Iterable[ApprovalRow]) -> list[ApprovalRow]:
@@ -59,7 +60,7 @@ def sync(plan: Plan, rows: Iterable[ApprovalRow]) -> None:
 
 def lock_plan(plan_id: int) -> Plan:
     """The plan's row lock, as every sign-off service takes it first (inside the caller's transaction)."""
-    return Plan.objects.select_for_update().only("pk", "status").get(pk=plan_id)
+    return Plan.objects.select_for_update().only("pk", "status", "kind", "emergency_signoff_due").get(pk=plan_id)
 
 
 def sync_plan(plan_id: int) -> None:
@@ -84,7 +85,12 @@ def truth() -> Q:
     )
     approvals = Q(kind=RowKind.APPROVAL, status=ApprovalStatus.PENDING, stage=Subquery(open_stage))
     acknowledgements = Q(kind=RowKind.ACKNOWLEDGEMENT, status=ApprovalStatus.NOT_ACKNOWLEDGED)
-    return Q(plan__status=PlanStatus.IN_REVIEW) & (approvals | acknowledgements)
+    post_factum = Q(  # conditions.is_post_factum: an emergency change signed after its start
+        plan__kind=PlanKind.EMERGENCY,
+        plan__emergency_signoff_due__isnull=False,
+        plan__status__in=conditions.POST_FACTUM_STATUSES,
+    )
+    return (Q(plan__status=PlanStatus.IN_REVIEW) | post_factum) & (approvals | acknowledgements)
 
 
 def drifted() -> QuerySet[ApprovalRow]:

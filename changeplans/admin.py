@@ -159,6 +159,7 @@ class ServiceAdminForm(forms.ModelForm):
             "banner_webhook_url",
             "banner_webhook_secret",
             "gate_without_plan",
+            "conflict_blocks_submission",
         ]
 
     def __init__(self, *args, **kwargs):
@@ -261,7 +262,7 @@ class ServiceAdmin(admin.ModelAdmin):
         (
             _("Deployment gate"),
             {
-                "fields": ["gate_without_plan"],
+                "fields": ["gate_without_plan", "conflict_blocks_submission"],
                 "description": _("Pipelines ask /api/v1/gate/ before deploying to this service (docs/gate.md)."),
             },
         ),

@@ -34,6 +34,7 @@ from notifications.choices import MessageKind
 from notifications.models import OutboundEmail
 from notifications.outbox import enqueue_email
 
+from . import invitations
 from .choices import Availability, EventKind, PlanStatus, Role, StepKind
 from .history import record_event
 from .models import Plan
@@ -291,10 +292,18 @@ def send(plan, kind, *, key_prefix, group, extra=None, language=None):
         return []
     subject, text, html = render(plan, kind, language=language, extra=extra)
     from_email = sender(plan)
+    invites = kind == MessageKind.ANNOUNCEMENT  # the announcement carries the window as a calendar invitation
     with transaction.atomic():
         return [
             enqueue_email(
-                _key(key_prefix, r.address), r.address, subject, text, html, from_email=from_email, group=group
+                _key(key_prefix, r.address),
+                r.address,
+                subject,
+                text,
+                html,
+                from_email=from_email,
+                group=group,
+                attachments=invitations.invite(plan, r.address) if invites else (),
             )
             for r in found.valid
         ]

@@ -9,7 +9,8 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from . import people
-from .choices import Availability, StepKind
+from .change_types import CHOOSABLE_KINDS, copied_kind, kind_refusal
+from .choices import Availability, PlanKind, StepKind
 from .durations import parse_duration
 from .limits import MAX_DATE, MAX_ID, MAX_SMALL_NUMBER, MIN_DATE, validate_date_in_range
 from .models import Plan, Service, Step, default_announcement_intro, validate_timezone
@@ -86,6 +87,14 @@ class PlanForm(forms.ModelForm):
     )
     curator = UserPickField(label=capfirst(Plan._meta.get_field("curator").verbose_name), required=False)
     responsible_contact = forms.CharField(label=_("Contact of the responsible"), required=False, max_length=200)
+    # The change type (docs/change-types.md): normal or emergency by hand; a change is recorded with its reason.
+    kind = forms.ChoiceField(label=_("Change type"), choices=PlanKind.choices, initial=PlanKind.NORMAL)
+    kind_reason = forms.CharField(
+        label=_("Reason for changing the type"),
+        required=False,
+        max_length=500,
+        help_text=_("Required when the change type changes: it goes into the plan's history."),
+    )
     revision = forms.IntegerField(widget=forms.HiddenInput, required=False)
     jira_url = forms.URLField(
         label=capfirst(Plan._meta.get_field("jira_url").verbose_name), required=False, assume_scheme="https"
@@ -145,6 +154,9 @@ class PlanForm(forms.ModelForm):
         elif "announcement_intro" not in (kwargs.get("initial") or {}):
             self.initial["announcement_intro"] = default_announcement_intro()  # in the creator's language
         self.fields["services"].label_from_instance = service_labeller()
+        # The list offers what an author may choose; a standard plan also shows its own type (kept unchanged).
+        offered = [k for k in PlanKind if k in CHOOSABLE_KINDS or (plan.pk and k == plan.kind)]
+        self.fields["kind"].widget.choices = [(k.value, k.label) for k in offered]
         for field in self.fields.values():
             widget = field.widget
             if isinstance(widget, forms.CheckboxInput):
@@ -168,8 +180,20 @@ class PlanForm(forms.ModelForm):
     def clean_window_end(self):
         return _check_date_range(self.cleaned_data.get("window_end"))
 
+    def clean_kind(self):
+        kind = self.cleaned_data.get("kind") or PlanKind.NORMAL
+        unchanged = self.instance.pk and kind == self.instance.kind
+        refusal = None if unchanged else kind_refusal(kind)
+        if refusal:
+            raise ValidationError(refusal, code="kind_not_choosable")
+        return kind
+
     def clean(self):
         cleaned = super().clean()
+        kind = cleaned.get("kind")
+        changed_kind = self.instance.pk and kind and kind != self.instance.kind
+        if changed_kind and not cleaned.get("kind_reason", "").strip():
+            self.add_error("kind_reason", _("Give a reason for changing the change type."))
         tz_name = cleaned.get("time_zone")
         if tz_name:
             for name in ("window_start", "window_end"):
@@ -203,6 +227,7 @@ class PlanForm(forms.ModelForm):
         Parties are looked up by name and never changed here: the contact belongs to this plan only.
         """
         data = {name: self.cleaned_data[name] for name in self.Meta.fields}
+        data["kind_reason"] = self.cleaned_data.get("kind_reason", "")
         data["responsible_name"] = self.cleaned_data.get("responsible_name") or Typed("")
         data["responsible_contact"] = self.cleaned_data.get("responsible_contact", "").strip()
         return data
@@ -358,14 +383,26 @@ class CopyPlanForm(forms.Form):
 
     window_start = forms.DateTimeField(label=_("Window start"), widget=LocalDateTimeInput())
     window_end = forms.DateTimeField(label=_("Window end"), widget=LocalDateTimeInput())
+    kind = forms.ChoiceField(label=_("Change type"), choices=PlanKind.choices)
 
     def __init__(self, *args: Any, plan: Plan, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.plan = plan
+        self.fields["kind"].required = False  # left out (the API): the source's type, a standard one's copy normal
+        self.fields["kind"].widget.attrs.setdefault("class", "form-select form-select-sm")
+        self.fields["kind"].widget.choices = [(k.value, k.label) for k in CHOOSABLE_KINDS]
+        self.initial.setdefault("kind", copied_kind(plan.kind))
         week = datetime.timedelta(days=7)
         for name in ("window_start", "window_end"):
             self.initial.setdefault(name, (getattr(plan, name) + week).astimezone(plan.tz).replace(tzinfo=None))
             self.fields[name].widget.attrs.setdefault("class", "form-control form-control-sm")
+
+    def clean_kind(self):
+        kind = self.cleaned_data.get("kind") or None
+        refusal = kind_refusal(kind) if kind else None
+        if refusal:
+            raise ValidationError(refusal, code="kind_not_choosable")
+        return kind
 
     def clean_window_start(self):
         return _in_zone(_check_date_range(self.cleaned_data.get("window_start")), self.plan.time_zone)

@@ -112,7 +112,13 @@ def panel_updates(
     # The partial reads only len() and the loop of `warnings`: a stand-in list that counts them all.
     listed = cast("list[LintWarning]", _Shown([new_by[key] for key in shown], len(new.warnings)))
     report = dataclasses.replace(new, warnings=listed)
-    html = render(request, "changeplans/plan_detail.html#lint", {**context, "report": report, "oob": False})
+    # Only the findings' items, badge and summary are taken from it: the extensions' checks (other plans' conflicts,
+    # freezes) stay as the page has them, and their queries are not run on every cell save.
+    html = render(
+        request,
+        "changeplans/plan_detail.html#lint",
+        {**context, "report": report, "oob": False, "without_plan_checks": True},
+    )
     panel = html.content.decode()
     badge, summary = _BADGE.search(panel), _SUMMARY.search(panel)
     items = _ITEM.findall(panel)

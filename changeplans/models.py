@@ -87,9 +87,7 @@ class Service(models.Model):
     conflict_blocks_submission = models.BooleanField(
         _("a conflict blocks submission"),
         default=False,
-        help_text=_(
-            "When set, a plan whose window overlaps another plan on this service cannot be submitted."
-        ),
+        help_text=_("When set, a plan whose window overlaps another plan on this service cannot be submitted."),
     )
 
     class Meta:
@@ -287,6 +285,11 @@ class Plan(ConcurrentTransitionMixin, models.Model):
 
     @transition(field=status, source=PlanStatus.APPROVED, target=PlanStatus.IN_PROGRESS)
     def start(self):
+        pass
+
+    # An emergency change starts before full sign-off (execution.transitions.start_plan checks the signatures).
+    @transition(field=status, source=PlanStatus.IN_REVIEW, target=PlanStatus.IN_PROGRESS)
+    def start_emergency(self):
         pass
 
     @transition(field=status, source=PlanStatus.IN_PROGRESS, target=PlanStatus.COMPLETED)

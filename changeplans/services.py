@@ -14,8 +14,9 @@ from django_fsm import can_proceed
 
 from common.text import clean_text
 
-from . import lint_data, people, versioning
-from .choices import EventKind, PartyKind, StepStatus
+from . import invitations, lint_data, people, versioning
+from .change_types import copied_kind, kind_refusal
+from .choices import EventKind, PartyKind, PlanKind, StepStatus
 from .history import record_event
 from .limits import MAX_SMALL_NUMBER, date_in_range, validate_date_in_range
 from .models import Party, Plan, PlanEvent, PlanService, Risk, RollbackAction, Service, Step, default_announcement_intro
@@ -145,6 +146,18 @@ def _bump_plan_revision(plan: Plan) -> None:
     Plan.objects.filter(pk=plan.pk).update(revision=F("revision") + 1)
 
 
+# What a plan's calendar invitation shows of it (changeplans/ics.py): a change sends an update.
+ICS_FIELDS = frozenset({"title", "kind", "time_zone", "window_start", "window_end"})
+
+
+def bump_ics_sequence(plan: Plan, changed: Iterable[str] = ICS_FIELDS) -> None:
+    """Raise the SEQUENCE of the plan's invitations (the caller saves the locked plan) if `changed` names a field
+    they show; without `changed` (a cancel) always. Calendar programs keep only the highest SEQUENCE of a UID."""
+    if not ICS_FIELDS.isdisjoint(changed):
+        plan.ics_sequence += 1
+        transaction.on_commit(functools.partial(invitations.send_updates, plan.pk), robust=True)
+
+
 def get_or_create_party(given: "str | people.Typed | None", pick: "people.Pick | None" = None) -> Party | None:
     """The party of this name (shared by every plan: only ever linked to its user here), made when new.
 
@@ -266,12 +279,18 @@ def update_plan_header(
     if plan.revision != revision:
         raise EditConflict(plan, _last_event("plan", plan.pk))
     data = _resolve_responsible(data, plan)
+    kind_changed = "kind" in data and _change_kind(
+        plan, actor=actor, kind=data["kind"], reason=str(data.get("kind_reason") or "")
+    )
     changes: dict[str, list[object]] = {}
     for field, value in data.items():
+        if field == "kind":
+            continue  # recorded as KIND_CHANGED above
         if field in HEADER_FIELDS and getattr(plan, field) != value:
             changes[field] = [history_value(getattr(plan, field)), history_value(value)]
             setattr(plan, field, value)
     plan.full_clean(exclude=["status"])
+    bump_ics_sequence(plan, changes)
     if services is not None:
         before = sorted(plan.plan_services.values_list("service__display_name", flat=True))
         _set_services(plan, services, availability)
@@ -282,6 +301,7 @@ def update_plan_header(
     plan.save()
     if changes:
         record_event(plan, actor=actor, kind=EventKind.EDITED, changes=changes)
+    if changes or kind_changed:
         versioning.after_edit(plan, actor=actor)
     return plan
 
@@ -560,6 +580,49 @@ def edit_plan_part(
 
 
 @transaction.atomic
+def change_plan_kind(plan_id: int, *, actor: User | None, kind: str, reason: str = "") -> Plan:
+    """Change the plan's change type, recorded as KIND_CHANGED with from/to (docs/change-types.md).
+
+    By hand (`actor` given): the plan must be editable by the actor, the new kind normal or emergency, and a
+    reason is required. Standard → normal is what the standard-change check does (runbooks/standard.py, possibly
+    with actor=None): allowed for anyone while the plan is editable.
+    """
+    plan = Plan.objects.select_for_update().get(pk=plan_id)
+    if _change_kind(plan, actor=actor, kind=kind, reason=reason):
+        plan.revision += 1
+        bump_ics_sequence(plan, ("kind",))  # the invitations' summary names the type
+        plan.save(update_fields=["kind", "revision", "ics_sequence", "updated_at"])
+        versioning.after_edit(plan, actor=actor)
+    return plan
+
+
+def _change_kind(plan: Plan, *, actor: User | None, kind: str, reason: str) -> bool:
+    """Check and set the new kind on the locked plan and record it (the caller saves). False: unchanged."""
+    if plan.kind == kind:
+        return False
+    downgrade = plan.kind == PlanKind.STANDARD and kind == PlanKind.NORMAL
+    if downgrade:
+        if not plan.is_editable:
+            raise ValidationError(
+                _("The plan is “%(status)s”: it can no longer be edited.") % {"status": plan.get_status_display()}
+            )
+    else:
+        refusal = kind_refusal(kind)
+        if refusal:
+            raise ValidationError({"kind": refusal})
+        refusal = edit_refusal(actor, plan) if actor is not None else _("Only the author can change the change type.")
+        if refusal:
+            raise PermissionDenied(refusal)
+    reason = clean_text(reason)
+    if not downgrade and not reason:
+        raise ValidationError({"kind_reason": _("Give a reason for changing the change type.")})
+    before = plan.kind
+    plan.kind = kind
+    record_event(plan, actor=actor, kind=EventKind.KIND_CHANGED, changes={"kind": [before, kind]}, comment=reason)
+    return True
+
+
+@transaction.atomic
 def cancel_plan(plan_id: int, *, actor: User, comment: str = "") -> Plan:
     plan = Plan.objects.select_for_update().get(pk=plan_id)
     if not can_cancel_plan(actor, plan):
@@ -570,6 +633,7 @@ def cancel_plan(plan_id: int, *, actor: User, comment: str = "") -> Plan:
         raise ValidationError(_("A plan that has started or ended cannot be cancelled."))
     before = plan.status
     plan.cancel()
+    bump_ics_sequence(plan)
     plan.save()
     record_event(
         plan, actor=actor, kind=EventKind.TRANSITION, from_status=before, to_status=plan.status, comment=comment
@@ -606,19 +670,23 @@ COPIED_STEP_FIELDS = (
 
 
 @transaction.atomic
-def copy_plan(plan_id: int, *, actor: User, window_start: Any, window_end: Any) -> Plan:
+def copy_plan(plan_id: int, *, actor: User, window_start: Any, window_end: Any, kind: str | None = None) -> Plan:
     """A new draft of `actor` with the plan's header, services, steps, risks and rollback actions, in a new window.
 
     Steps start over (not done, no actual times); their dates move by as many days as the window did.
     The sign-off matrix starts empty (the author applies a template); nothing of the execution is copied.
-    A fixed number of queries whatever the number of steps.
+    A fixed number of queries whatever the number of steps. `kind`: the copy's change type (normal or emergency;
+    by default the source's, a standard change's copy is normal: it is not made from the runbook).
     """
+    if kind is not None and kind_refusal(kind):
+        raise ValidationError({"kind": kind_refusal(kind)})
     if not can_create_plan(actor):
         raise PermissionDenied(_("Only authors can create plans."))
     source = Plan.objects.get(pk=plan_id)
     copy = Plan(author=actor, **{name: getattr(source, name) for name in HEADER_FIELDS})
     copy.title = (_("Copy: ") + source.title)[: Plan._meta.get_field("title").max_length]
     copy.window_start, copy.window_end = window_start, window_end
+    copy.kind = kind if kind is not None else copied_kind(source.kind)
     copy.downtime_max_minutes = source.downtime_max_minutes
     copy.stated_duration_minutes = source.stated_duration_minutes
     try:

@@ -668,6 +668,7 @@ def plan_copy(request, pk):
                 actor=request.user,
                 window_start=form.cleaned_data["window_start"],
                 window_end=form.cleaned_data["window_end"],
+                kind=form.cleaned_data.get("kind") or None,
             )
         except ValidationError as exc:
             form.add_error(None, exc.messages)

@@ -22,6 +22,7 @@ urlpatterns = [
     path("sign/", include("approvals.link_urls")),
     path("automation/", include("runbooks.urls_runs")),
     path("banners/", include("changeplans.urls_banners")),
+    path("calendar/", include("changecalendar.urls")),
     path("", include("notifications.urls")),
     path("api/v1/", include("api.urls")),
     path("account/", include("api.urls_account")),

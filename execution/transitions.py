@@ -17,10 +17,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import partial
 from typing import TYPE_CHECKING, Any, cast
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, transaction
 from django.utils import timezone
@@ -29,7 +30,7 @@ from django.utils.translation import gettext_lazy
 from django_fsm import can_proceed
 
 from changeplans import pdf_archive
-from changeplans.choices import EventKind, PlanStatus, Role, StepStatus
+from changeplans.choices import EventKind, PlanKind, PlanStatus, Role, StepStatus
 from changeplans.history import record_event
 from changeplans.models import STATUS_CHOICES_BY_OBJECT, Plan, PlanEvent, RollbackAction, Step
 from changeplans.roles import display_name, has_role
@@ -46,6 +47,11 @@ if TYPE_CHECKING:
 on_step_changed: list[Callable[[int, int], object]] = []
 # Called after commit with the plan id when the plan started, entered rollback mode or finished.
 on_plan_changed: list[Callable[[int], object]] = []
+# An emergency change in review may start early (docs/change-types.md). The approvals app (a higher layer)
+# registers here: the check of its signatures (the plan -> a refusal or None), and what follows the start
+# (inside the transaction: the post-factum reminders and escalation are scheduled).
+emergency_start_checks: list[Callable[[Plan], str | None]] = []
+on_emergency_started: list[Callable[[Plan], object]] = []
 
 BOARD_ROLES = (Role.DUTY_OFFICER, Role.OPERATOR, Role.ADMIN)
 STEP_ACTIONS = ("start", "done", "failed", "skip", "retry")
@@ -110,8 +116,29 @@ def tick_refusal(user: AnyUser, plan: Plan, step: Step) -> str | None:
     return None
 
 
+def is_emergency_start(plan: Plan) -> bool:
+    """An emergency change still in review: it starts on the emergency rule, not on full sign-off."""
+    return plan.kind == PlanKind.EMERGENCY and plan.status == PlanStatus.IN_REVIEW
+
+
+def emergency_refusal(plan: Plan) -> str | None:
+    """Why the emergency change cannot start yet (whoever asks), or None: the duty officer's acknowledgement and
+    an approval by a member of the emergency group (approvals.emergency)."""
+    if not emergency_start_checks:
+        return _("An emergency start is not available.")
+    for check in emergency_start_checks:
+        refusal = check(plan)
+        if refusal:
+            return refusal
+    return None
+
+
 def start_refusal(user: AnyUser, plan: Plan, now: datetime | None = None) -> str | None:
     """Why `user` may not start the plan (ignoring the early-start override), or None."""
+    if is_emergency_start(plan):
+        if not (user is not None and user.is_authenticated and has_role(user, Role.DUTY_OFFICER)):
+            return _("Only the duty officer can start an emergency change before its full sign-off.")
+        return emergency_refusal(plan)
     if not is_board_officer(user):
         return _("Only the duty officer, an operator or an administrator can start the work.")
     if plan.status != PlanStatus.APPROVED:
@@ -257,7 +284,8 @@ def start_plan(plan_id: int, *, actor: User, override_reason: str = "", now: dat
     """The duty officer starts the work: approved plan, window open (or a reason for starting early)."""
     now = now or timezone.now()
     plan = _lock_plan(plan_id)
-    if not is_board_officer(actor):
+    emergency = is_emergency_start(plan)
+    if not is_board_officer(actor) or (emergency and not has_role(actor, Role.DUTY_OFFICER)):
         raise PermissionDenied(start_refusal(actor, plan))
     if plan.status == PlanStatus.IN_PROGRESS or plan.started_at:
         raise _conflict(plan, plan, "plan")
@@ -271,13 +299,31 @@ def start_plan(plan_id: int, *, actor: User, override_reason: str = "", now: dat
             % {"time": timezone.localtime(plan.window_start, plan.tz).strftime("%H:%M %d.%m.%Y")}
         )
     before = plan.status
-    plan.start()
+    signoff_due = now + timedelta(hours=settings.OKNO_EMERGENCY_SIGNOFF_HOURS)
+    if emergency:
+        plan.start_emergency()
+        plan.emergency_signoff_due = signoff_due
+    else:
+        plan.start()
     plan.started_at = now
     plan.save()
     comment = _("Started before the window: %(reason)s") % {"reason": reason} if now < plan.window_start else reason
+    if emergency:
+        due = timezone.localtime(signoff_due, plan.tz).strftime("%H:%M %d.%m.%Y")
+        note = _("Emergency start before full sign-off: the remaining sign-offs are due by %(time)s.") % {"time": due}
+        comment = f"{note} {comment}" if comment else note
     record_event(
-        plan, actor=actor, kind=EventKind.TRANSITION, from_status=before, to_status=plan.status, comment=comment
+        plan,
+        actor=actor,
+        kind=EventKind.TRANSITION,
+        from_status=before,
+        to_status=plan.status,
+        comment=comment,
+        changes={"signoff_due": signoff_due.isoformat()} if emergency else None,
     )
+    if emergency:
+        for hook in on_emergency_started:
+            hook(plan)
     _after_commit(plan.pk)
     return plan
 

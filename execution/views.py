@@ -114,6 +114,9 @@ def board_context(request, plan_id, kept=None):
         "in_rollback": in_rollback,
         "failed_steps": failed,
         "can_start": transitions.start_refusal(user, plan) is None,
+        # An emergency change in review: the board says what its early start still needs (docs/change-types.md).
+        "emergency_start": transitions.is_emergency_start(plan),
+        "emergency_refusal": transitions.emergency_refusal(plan) if transitions.is_emergency_start(plan) else None,
         "start_early": transitions.is_early(plan),
         "can_manage": transitions.plan_refusal(user, plan) is None,
         # A rolled back (or skipped) step is not "done": the header counts each outcome apart.

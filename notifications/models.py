@@ -40,6 +40,8 @@ class OutboundEmail(Delivery):
     subject = models.CharField(_("subject"), max_length=500)
     text = models.TextField(_("text"))
     html = models.TextField(_("HTML"), blank=True)
+    # [{"filename", "mimetype", "content" (base64), "alternative"}] (outbox.Attachment): kept on the row for retries.
+    attachments = models.JSONField(_("attachments"), default=list, blank=True)
 
     class Meta(Delivery.Meta):
         verbose_name = _("outgoing e-mail")
@@ -47,6 +49,26 @@ class OutboundEmail(Delivery):
 
     def __str__(self):
         return f"{self.to}: {self.subject}"
+
+
+class CalendarInvitation(models.Model):
+    """An address sent a calendar invitation (iCalendar REQUEST) for `subject` ("plan:12"), at its SEQUENCE:
+    a later change of the event sends them an update, a cancel a CANCEL."""
+
+    subject = models.CharField(_("belongs to"), max_length=100, help_text=_("e.g. plan:12"))
+    address = models.CharField(_("recipient"), max_length=254)
+    sequence = models.PositiveIntegerField(_("sequence sent"), default=0)
+    cancelled = models.BooleanField(_("cancellation sent"), default=False)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        ordering = ["subject", "address"]
+        verbose_name = _("calendar invitation")
+        verbose_name_plural = _("calendar invitations")
+        constraints = [models.UniqueConstraint(fields=["subject", "address"], name="calendar_invitation_once")]
+
+    def __str__(self):
+        return f"{self.subject} → {self.address} ({self.sequence})"
 
 
 class ScheduledAction(models.Model):

@@ -9,8 +9,11 @@ E-mail cannot be exactly-once end to end. What the outbox guarantees:
   the same Message-ID so mail clients can fold the duplicate.
 """
 
+import base64
 import hashlib
 import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import partial
 
 from django.conf import settings
@@ -28,7 +31,34 @@ from .models import OutboundEmail
 logger = logging.getLogger(__name__)
 
 
-def enqueue_email(key, to, subject, text, html=None, *, from_email="", group=""):
+@dataclass(frozen=True)
+class Attachment:
+    """A file sent with an e-mail; `alternative`: also a part of the body's multipart/alternative (where a
+    calendar invitation "text/calendar; method=REQUEST" goes for Outlook to show it as a meeting)."""
+
+    filename: str
+    content: bytes
+    mimetype: str
+    alternative: bool = False
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "filename": self.filename,
+            "mimetype": self.mimetype,
+            "content": base64.b64encode(self.content).decode("ascii"),
+            "alternative": self.alternative,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict) -> "Attachment":
+        return cls(
+            data["filename"], base64.b64decode(data["content"]), data["mimetype"], data.get("alternative", False)
+        )
+
+
+def enqueue_email(
+    key, to, subject, text, html=None, *, from_email="", group="", attachments: Sequence[Attachment] = ()
+):
     """Queue one e-mail under `key` (a second call with the same key does nothing); deliver after commit."""
     email, created = OutboundEmail.objects.get_or_create(
         key=key,
@@ -39,6 +69,7 @@ def enqueue_email(key, to, subject, text, html=None, *, from_email="", group="")
             "html": html or "",
             "from_email": from_email,
             "group": group,
+            "attachments": [attachment.as_json() for attachment in attachments],
         },
     )
     if created:
@@ -85,6 +116,7 @@ def deliver(email_id):
         )
         if email.html:
             message.attach_alternative(email.html, "text/html")
+        _attach(message, email.attachments)
         message.send()
     except Exception as exc:  # noqa: BLE001 - any transport error: record it and retry later
         logger.warning("E-mail %s to %s failed (attempt %s): %s", email.pk, email.to, email.attempts, exc)
@@ -107,6 +139,14 @@ def deliver(email_id):
     )
     groups.check(email.group)
     return True
+
+
+def _attach(message, stored):
+    for attachment in map(Attachment.from_json, stored):
+        if attachment.alternative:
+            message.attach_alternative(attachment.content.decode(), attachment.mimetype)
+        else:
+            message.attach(attachment.filename, attachment.content, attachment.mimetype)
 
 
 def deliver_due(now=None, *, limit=100):

@@ -8,9 +8,11 @@ when it was updated.
 from django import forms
 from django.contrib import admin
 from django.utils import formats, timezone
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
+
+from changeplans.roles import display_name
 
 from .models import (
     AutomationApproval,
@@ -20,6 +22,7 @@ from .models import (
     Runbook,
     RunbookVersion,
     Secret,
+    StandardMarking,
     StepAutomation,
 )
 
@@ -181,19 +184,120 @@ class RunbookVersionInline(admin.TabularInline):
         return False
 
 
+class RunbookAdminForm(forms.ModelForm):
+    """The runbook's own fields, and marking its current version as a standard change (runbooks.standard)."""
+
+    standard_action = forms.ChoiceField(
+        label=_("Standard change"),
+        required=False,
+        choices=[
+            ("", _("— leave as it is —")),
+            ("mark", _("Mark the current version as a standard change")),
+            ("unmark", _("Withdraw the standard change marking")),
+        ],
+    )
+    standard_comment = forms.CharField(
+        label=_("Reason for the marking"), required=False, widget=forms.Textarea(attrs={"rows": 2}), max_length=2000
+    )
+    user = None  # set by RunbookAdmin.get_form
+
+    class Meta:
+        model = Runbook
+        fields = ["title", "description", "archived"]
+
+    def clean(self):
+        from . import standard
+
+        data = super().clean()
+        action = data.get("standard_action")
+        if not action:
+            return data
+        if not (data.get("standard_comment") or "").strip():
+            self.add_error("standard_comment", _("Give a reason: it is kept in the runbook's marking history."))
+        runbook = self.instance
+        refusal = (
+            standard.mark_refusal(self.user, runbook, runbook.current)
+            if action == "mark"
+            else standard.unmark_refusal(self.user, runbook)
+        )
+        if refusal:
+            self.add_error("standard_action", refusal)
+        return data
+
+
 @admin.register(Runbook)
 class RunbookAdmin(admin.ModelAdmin):
-    """Runbooks are written in the runbook editor; here only their title, description and archive flag."""
+    """Runbooks are written in the runbook editor; here their title, description, archive flag and standard marking."""
 
-    list_display = ["title", "slug", "builtin", "archived", "created_by", "created_at"]
+    form = RunbookAdminForm
+    list_display = ["title", "slug", "builtin", "archived", "standard_version", "created_by", "created_at"]
     list_filter = ["builtin", "archived"]
     search_fields = ["title", "slug", "description"]
-    readonly_fields = ["slug", "builtin", "created_by", "created_at"]
-    fields = ["slug", "title", "description", "archived", "builtin", "created_by", "created_at"]
+    readonly_fields = [
+        "slug",
+        "builtin",
+        "created_by",
+        "created_at",
+        "standard_version",
+        "standard_marked_by",
+        "standard_marked_at",
+        "standard_history",
+    ]
+    fields = [
+        "slug",
+        "title",
+        "description",
+        "archived",
+        "builtin",
+        "created_by",
+        "created_at",
+        "standard_version",
+        "standard_marked_by",
+        "standard_marked_at",
+        "standard_history",
+        "standard_action",
+        "standard_comment",
+    ]
     inlines = [RunbookVersionInline]
 
     def has_add_permission(self, request):
         return False
+
+    @admin.display(description=_("Marking history"))
+    def standard_history(self, obj):
+        markings = StandardMarking.objects.filter(runbook=obj).select_related("version", "actor")[:20]
+        if not markings:
+            return "—"
+        return format_html_join(
+            "",
+            "<div>{} v{}: {} — {} «{}»</div>",
+            (
+                (
+                    formats.date_format(timezone.localtime(m.at), "SHORT_DATETIME_FORMAT"),
+                    m.version.number,
+                    _("marked standard") if m.marked else _("marking withdrawn"),
+                    display_name(m.actor) if m.actor else "—",
+                    m.comment,
+                )
+                for m in markings
+            ),
+        )
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        form.user = request.user
+        return form
+
+    def save_model(self, request, obj, form, change):
+        from . import standard
+
+        super().save_model(request, obj, form, change)
+        action, comment = form.cleaned_data.get("standard_action"), form.cleaned_data.get("standard_comment", "")
+        if action == "mark":
+            current = obj.current
+            standard.mark_standard(obj.pk, actor=request.user, number=current.number if current else 0, comment=comment)
+        elif action == "unmark":
+            standard.unmark_standard(obj.pk, actor=request.user, comment=comment)
 
 
 @admin.register(RunbookVersion)

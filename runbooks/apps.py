@@ -25,3 +25,21 @@ class RunbooksConfig(AppConfig):
         plan_page.register(RunbookOnPlanPage())
         if services.copy_automation not in plan_services.on_plan_copied:
             plan_services.on_plan_copied.append(services.copy_automation)
+        self._register_standard_changes()
+
+    def _register_standard_changes(self):
+        from approvals import services as approvals_services
+        from changeplans import extensions as plan_page
+        from changeplans import versioning as plan_versioning
+
+        from . import standard
+        from .extensions import StandardOnPlanPage
+
+        plan_page.register(StandardOnPlanPage())
+        for registry, callback in (
+            (approvals_services.submit_hooks, standard.on_submit),
+            (approvals_services.on_plan_approved, standard.approve_standard_automation),
+            (plan_versioning.on_new_version, standard.on_new_version),
+        ):
+            if callback not in registry:
+                registry.append(callback)

@@ -210,3 +210,37 @@ class RunbookOnPlanPage(PlanPageExtension):
                 "can_save": can_save,
             },
         )
+
+
+def _standard_state(context, plan):
+    """runbooks.standard.plan_state once per request and plan: the banner and the check show the same state."""
+    from . import standard
+
+    request = context.get("request")
+    cache = request.__dict__.setdefault("_okno_standard", {}) if request is not None else {}
+    if plan.pk not in cache:
+        cache[plan.pk] = standard.plan_state(plan)
+    return cache[plan.pk]
+
+
+class StandardOnPlanPage(PlanPageExtension):
+    """A standard change: where it comes from, or that its steps changed and it will be submitted as normal."""
+
+    def top(self, context, plan):
+        from changeplans.choices import PlanKind
+
+        if plan.kind != PlanKind.STANDARD:
+            return ""
+        return render_to_string(
+            "runbooks/inc/standard_state.html", {**context, "plan": plan, "state": _standard_state(context, plan)}
+        )
+
+    def checks(self, context, plan):
+        from changeplans.choices import PlanKind
+
+        if plan.kind != PlanKind.STANDARD or not plan.is_editable:
+            return ""
+        state = _standard_state(context, plan)
+        if not state["problem"]:
+            return ""
+        return render_to_string("runbooks/inc/standard_check.html", {**context, "plan": plan, "state": state})

@@ -207,3 +207,16 @@ class SaveAsRunbookForm(forms.Form):
             raise ValidationError(errors)
         self.cleaned_data["parsed_replacements"] = found
         return self.cleaned_data["replacements"]
+
+
+class StandardMarkingForm(forms.Form):
+    """Mark the runbook's current version as a standard change, or withdraw the marking (runbooks.standard)."""
+
+    action = forms.ChoiceField(choices=[("mark", "mark"), ("unmark", "unmark")], widget=forms.HiddenInput)
+    version = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
+    comment = forms.CharField(
+        label=_("Comment"),
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        error_messages={"required": _("Give a reason: it is kept in the runbook's marking history.")},
+    )

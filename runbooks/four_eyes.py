@@ -10,6 +10,9 @@ Two ways to approve:
   per automation records that version, its signers and the fingerprint. Production runs need this one.
 - «Approve automation» by an operator (or administrator) who is neither the plan's author nor whoever
   last saved the automation: it lets a rehearsal run the content before the sign-off.
+- a standard change (runbooks/standard.py): a plan approved with its steps as made from the runbook version an
+  administrator marked gets a sign-off approval in that administrator's name (the marking approved the
+  version's automation); a plan whose automation differs is not standard and needs a normal sign-off.
 
 `run_gate` is asked by execution.execute_run right before the runner starts, with the very automation
 object whose spec the runner gets: production without a sign-off approval is refused; a rehearsal without

@@ -16,7 +16,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from changeplans import services as plan_services
-from changeplans.choices import StepKind
+from changeplans.choices import PlanKind, StepKind
 from changeplans.durations import parse_duration
 from changeplans.lint import LONG_STEP_MINUTES
 from changeplans.models import PlanService, Risk, RollbackAction, Service, Step
@@ -33,7 +33,7 @@ from .definition import (
     risk_numbers,
     slack_minutes,
 )
-from .models import Cluster, PlanOrigin, StepAutomation
+from .models import Cluster, PlanOrigin, Runbook, StepAutomation
 
 DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
@@ -256,7 +256,8 @@ def create_plan(version, params, *, actor, window_start, window_end=None, time_z
     header = {
         "title": render(definition["title"], values)[:300],
         "goal": render(head.get("goal"), values),
-        "kind": head.get("kind") or "normal",
+        # STANDARD only from the runbook's marked version (_make_standard), never from the YAML alone
+        "kind": PlanKind.NORMAL if head.get("kind") == PlanKind.STANDARD else head.get("kind") or PlanKind.NORMAL,
         "time_zone": time_zone,
         "window_start": window_start,
         "window_end": window_end,
@@ -333,5 +334,21 @@ def create_plan(version, params, *, actor, window_start, window_end=None, time_z
                 timeout_seconds=automation.get("timeout") or settings.OKNO_AUTOMATION_TIMEOUT_SECONDS,
                 start_at_planned_time=automation.get("start_at_planned_time", False),
             )
-    PlanOrigin.objects.create(plan=plan, runbook_version=version, parameters=values)
+    origin = PlanOrigin.objects.create(plan=plan, runbook_version=version, parameters=values)
+    if Runbook.objects.filter(pk=version.runbook_id, standard_version_id=version.pk).exists():
+        _make_standard(plan, origin)
     return plan
+
+
+def _make_standard(plan, origin):
+    """A plan from the runbook's standard version: STANDARD, the duty officer's acknowledgement as its matrix,
+    the fingerprint of its steps as made (runbooks.standard)."""
+    from changeplans.models import Plan
+
+    from . import standard
+
+    plan.kind = PlanKind.STANDARD
+    Plan.objects.filter(pk=plan.pk).update(kind=plan.kind)
+    standard.add_duty_acknowledgement(plan)
+    origin.standard_fingerprint = standard.fingerprint(plan)
+    origin.save(update_fields=["standard_fingerprint"])

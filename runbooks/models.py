@@ -388,3 +388,24 @@ class RunLine(models.Model):
 
     def __str__(self):
         return f"#{self.run_id}.{self.seq}: {self.text[:80]}"
+
+
+class StandardMarking(models.Model):
+    """One marking (or withdrawal) of a runbook version as a standard change: who, when, why (runbooks.standard)."""
+
+    runbook = models.ForeignKey(Runbook, on_delete=models.CASCADE, related_name="standard_markings")
+    version = models.ForeignKey(RunbookVersion, on_delete=models.CASCADE, related_name="standard_markings")
+    marked = models.BooleanField(_("marked standard"), help_text=_("False: the marking was withdrawn."))
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("by"), null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    comment = models.TextField(_("comment"))
+    at = models.DateTimeField(_("at"), default=timezone.now)
+
+    class Meta:
+        ordering = ["runbook", "-at", "-id"]
+        verbose_name = _("standard change marking")
+        verbose_name_plural = _("standard change markings")
+
+    def __str__(self):
+        return f"{self.version} {'+' if self.marked else '-'}"

@@ -11,6 +11,7 @@ urlpatterns = [
     path("<slug:slug>/", views.runbook_detail, name="runbook_detail"),
     path("<slug:slug>/plan/", views.runbook_plan_create, name="runbook_plan_create"),
     path("<slug:slug>/edit/", views.runbook_edit, name="runbook_edit"),
+    path("<slug:slug>/standard/", views.runbook_standard, name="runbook_standard"),
     path("<slug:slug>/copy/", views.runbook_copy, name="runbook_copy"),
     path("<slug:slug>/v<int:number>.yaml", views.runbook_export, name="runbook_export"),
 ]

@@ -9,14 +9,15 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from changeplans.choices import Availability
+from changeplans.choices import Availability, PlanKind
 from changeplans.models import Plan
 from changeplans.permissions import can_create_plan
+from changeplans.roles import is_administrator
 from common.pagination import paginate
 
 from . import definition as definitions
-from . import display, from_plan, instantiate, library, runners
-from .forms import RunbookImportForm, RunbookPlanForm, RunbookSourceForm, SaveAsRunbookForm
+from . import display, from_plan, instantiate, library, runners, standard
+from .forms import RunbookImportForm, RunbookPlanForm, RunbookSourceForm, SaveAsRunbookForm, StandardMarkingForm
 from .models import Runbook, RunbookVersion
 
 NEW_RUNBOOK_TEMPLATE = """title: "Работы на узлах {{ nodes }}"
@@ -137,9 +138,13 @@ def _version_or_404(runbook, number=None):
 @login_required
 def runbook_detail(request, slug):
     _require_user_of_runbooks(request.user)
-    runbook = get_object_or_404(Runbook, slug=slug)
+    runbook = get_object_or_404(Runbook.objects.select_related("standard_version", "standard_marked_by"), slug=slug)
     number = request.GET.get("version")
     version = _version_or_404(runbook, int(number) if number and number.isdigit() else None)
+    return _detail_page(request, runbook, version)
+
+
+def _detail_page(request, runbook, version, form=None, status=200):
     definition = version.definition
     runbook.display_title = display.title(definition, runbook.title)
     params = definition.get("parameters", [])
@@ -156,7 +161,14 @@ def runbook_detail(request, slug):
                 "goal": display.readable(plan.get("goal"), params),
                 "downtime": display.readable(plan.get("downtime"), params),
                 "announcement_subject": display.readable(plan.get("announcement_subject"), params),
-                "kind": display.plan_kind_label(plan.get("kind")),
+                # a plan is standard only from the marked version (runbooks.standard), whatever the YAML says
+                "kind": display.plan_kind_label(
+                    PlanKind.STANDARD
+                    if runbook.standard_version_id == version.pk
+                    else PlanKind.NORMAL
+                    if plan.get("kind") == PlanKind.STANDARD
+                    else plan.get("kind")
+                ),
             },
             "rows": _steps_for_display(definition),
             "default_slack": definitions.DEFAULT_SLACK,
@@ -169,8 +181,58 @@ def runbook_detail(request, slug):
             == runbook.versions.order_by("-number").values_list("number", flat=True).first(),
             "can_write": library.can_write_runbooks(request.user),
             "can_create_plan": can_create_plan(request.user),
+            **_standard_context(request, runbook, form),
         },
+        status=status,
     )
+
+
+def _standard_context(request, runbook, form=None):
+    """The standard change card of the runbook page: its marking, its history, what an administrator may do."""
+    current = runbook.current
+    is_admin = is_administrator(request.user)
+    return {
+        "standard_version": runbook.standard_version,
+        "standard_current": current,
+        "standard_history": runbook.standard_markings.select_related("version", "actor")[:20] if is_admin else [],
+        "standard_is_admin": is_admin,
+        "mark_refusal": standard.mark_refusal(request.user, runbook, current),
+        "unmark_refusal": standard.unmark_refusal(request.user, runbook),
+        "standard_form": form or StandardMarkingForm(),
+    }
+
+
+@login_required
+@require_POST
+def runbook_standard(request, slug):
+    """An administrator marks the runbook's current version as a standard change, or withdraws the marking."""
+    runbook = get_object_or_404(Runbook.objects.select_related("standard_version", "standard_marked_by"), slug=slug)
+    if not is_administrator(request.user):
+        raise PermissionDenied(_("Only an administrator marks a runbook as a standard change."))
+    form = StandardMarkingForm(request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            if data["action"] == "mark":
+                marking = standard.mark_standard(
+                    runbook.pk, actor=request.user, number=data["version"] or 0, comment=data["comment"]
+                )
+                messages.success(
+                    request,
+                    _("Version %(n)d is marked as a standard change.") % {"n": marking.version.number},
+                )
+            else:
+                standard.unmark_standard(runbook.pk, actor=request.user, comment=data["comment"])
+                messages.success(request, _("The standard change marking is withdrawn."))
+        except ValidationError as exc:
+            for field, errors in exc.message_dict.items() if hasattr(exc, "error_dict") else [(None, exc.messages)]:
+                for error in errors:
+                    form.add_error(field if field in form.fields else None, error)
+        else:
+            return redirect("runbooks:runbook_detail", slug=slug)
+    runbook.refresh_from_db()
+    version = _version_or_404(runbook)
+    return _detail_page(request, runbook, version, form=form, status=422)
 
 
 @login_required

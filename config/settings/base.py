@@ -425,6 +425,10 @@ OKNO_AUTOMATION_HTTP_ALLOWED_HOSTS = env_list("OKNO_AUTOMATION_HTTP_ALLOWED_HOST
 
 OKNO_APPROVAL_REMINDERS = [24, 2]  # hours before the window start: remind those who have not answered
 OKNO_APPROVAL_ESCALATION_HOURS = 4  # hours before the start: warn the curator if the plan is not approved
+# Emergency changes (docs/change-types.md): the group whose member's approval lets the duty officer start before
+# full sign-off, and the hours after the start within which the remaining rows sign.
+OKNO_EMERGENCY_GROUP = env("OKNO_EMERGENCY_GROUP", "emergency_approvers")
+OKNO_EMERGENCY_SIGNOFF_HOURS = int(env("OKNO_EMERGENCY_SIGNOFF_HOURS", "24"))
 OKNO_APPROVAL_LINK_MAX_AGE = 7 * 24 * 3600  # seconds a one-click sign-off link stays valid
 # Pasting a block into the step table (changeplans/paste.py): at most this many rows, and cells, at once.
 OKNO_PASTE_MAX_ROWS = 500

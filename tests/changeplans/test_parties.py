@@ -39,6 +39,10 @@ def header_post(**overrides):
     return data
 
 
+# Plan B works another day: the same person in A's window would be a conflict, which A's page rightly shows.
+B_WINDOW = {"window_start": "2026-03-27T20:00", "window_end": "2026-03-27T23:00"}
+
+
 def _without_tokens(html):
     # CSRF tokens are masked afresh on every response; everything else must be the same bytes.
     return re.sub(r'(csrfmiddlewaretoken" value="|"X-CSRFToken": ")[^"]+', r"\1…", html)
@@ -79,14 +83,16 @@ def test_another_authors_edit_leaves_an_approved_plan_byte_identical(client, aut
     client.force_login(other_author)
     response = client.post(
         reverse("changeplans:plan_create"),
-        header_post(title="План Б", responsible_name="хасанов а.и.", responsible_contact="+7 999 000-00-00"),
+        header_post(
+            title="План Б", responsible_name="хасанов а.и.", responsible_contact="+7 999 000-00-00", **B_WINDOW
+        ),
     )
     assert response.status_code == 302
     plan_b = Plan.objects.exclude(pk=plan_a.pk).get()
     # And edits that plan's header with yet another contact
     response = client.post(
         reverse("changeplans:plan_header", args=[plan_b.pk]),
-        header_post(title="План Б", responsible_contact="8-800-ВЗЛОМ", revision=plan_b.revision),
+        header_post(title="План Б", responsible_contact="8-800-ВЗЛОМ", revision=plan_b.revision, **B_WINDOW),
         **HX,
     )
     assert response.status_code == 200

@@ -86,7 +86,8 @@ def test_list_and_detail_show_no_raw_placeholders(installed, author_client):
     assert ">Рассылка<" in page and ">announcement<" not in page  # the step kind as its label
 
     page = author_client.get(reverse("runbooks:runbook_detail", args=["velero-backup"])).content.decode()
-    assert re.search(r'id="runbook-kind">Стандартные \(по утверждённому регламенту\)<', page)
+    # YAML "kind: standard" of an unmarked runbook: its plans are normal (issue 18, runbooks/standard.py)
+    assert re.search(r'id="runbook-kind">Обычные<', page)
     assert re.search(r'id="runbook-steps-heading">Шаги<', page)
     assert "Шагов" not in page
     assert "<title>Резервная копия пространства имён ‹пространство имён› (Velero)" in page
@@ -94,7 +95,7 @@ def test_list_and_detail_show_no_raw_placeholders(installed, author_client):
 
 def test_detail_in_english(installed, author_client):
     page = _english(author_client).get(reverse("runbooks:runbook_detail", args=["velero-backup"])).content.decode()
-    assert re.search(r'id="runbook-kind">Standard \(pre-approved runbook\)<', page)
+    assert re.search(r'id="runbook-kind">Normal<', page)
     assert re.search(r'id="runbook-steps-heading">Steps<', page)
     assert "<td>Backup name<div" in page or ">Backup name<" in page
     assert "Резервная копия пространства имён ‹namespace› (Velero)" in page

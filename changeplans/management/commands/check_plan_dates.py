@@ -14,7 +14,7 @@ import zoneinfo
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
-from django.db.models import Q, TextField
+from django.db.models import F, Q, TextField
 from django.db.models.functions import Cast
 
 from changeplans.choices import EventKind
@@ -85,7 +85,9 @@ class Command(BaseCommand):
             .values_list(Cast("window_start", TextField()), Cast("window_end", TextField()))
             .get()
         )
-        Plan.objects.filter(pk=plan_id).update(window_start=new_start, window_end=new_end)
+        Plan.objects.filter(pk=plan_id).update(
+            window_start=new_start, window_end=new_end, ics_sequence=F("ics_sequence") + 1
+        )
         return {"window_start": [old[0], new_start.isoformat()], "window_end": [old[1], new_end.isoformat()]}
 
     def _list(self):

@@ -1,11 +1,14 @@
 """`manage.py load_demo`: load the seed plan and print the demo logins (used by `make run`)."""
 
+import datetime
+
 from django.core.management.base import BaseCommand
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from common.links import absolute_url
+from demo.change_calendar import DEMO_WEEK_START, load_calendar_demo
 from demo.plans import DEMO_PASSWORD, DEMO_USERS, load_demo, load_scheduled_demo
 from demo.runbooks import load_automation_demo, load_runbook_demo
 from execution.automatic_steps import next_fire_time
@@ -19,8 +22,10 @@ class Command(BaseCommand):
         scheduled = load_scheduled_demo()
         runbooks = load_runbook_demo()
         automated = load_automation_demo()
+        load_calendar_demo()
         self._write_logins()
         self._write_links(plan, scheduled, runbooks, automated)
+        self._write_calendar_links()
 
     def _write_logins(self):
         """A table of the demo users: username, password, roles and name."""
@@ -65,3 +70,9 @@ class Command(BaseCommand):
             )
         else:
             self.stdout.write(_("Announcements demo: %(path)s; e-mails in /mailbox/ (admin)") % {"path": path})
+
+    def _write_calendar_links(self):
+        """The CAB agenda of the seed's week (the demo's plans in review, their conflict, the emergency one)."""
+        end = DEMO_WEEK_START + datetime.timedelta(days=6)
+        path = f"{reverse('changecalendar:cab')}?start={DEMO_WEEK_START:%Y-%m-%d}&end={end:%Y-%m-%d}"
+        self.stdout.write(_("CAB agenda of the demo week: %(path)s") % {"path": absolute_url(path)})
