@@ -120,6 +120,9 @@ def acknowledge_refusal(row: "ApprovalRow", actor: "User") -> str | None:
     allowed = row.user_id == actor.pk or (row.group_id and actor.groups.filter(pk=row.group_id).exists())
     if not allowed:
         return _("Only %(name)s acknowledges this plan.") % {"name": row.person_name}
+    if actor.pk in (plan.author_id, plan.curator_id):
+        # A standard change's acknowledgement is its only sign-off: it must be a second person's.
+        return _("The author or curator of the plan cannot acknowledge it: another duty officer must.")
     if row.status != ApprovalStatus.NOT_ACKNOWLEDGED:
         return _("The plan is already acknowledged.")
     return None

@@ -13,7 +13,10 @@ import zoneinfo
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.conf import settings
+from django.contrib.auth.models import Group
 from django.db import transaction
+from django.utils import timezone
 
 from approvals import services as approvals
 from changecalendar.choices import FreezeScope
@@ -43,8 +46,6 @@ DEMO_WEEK_START = datetime.date(2025, 3, 17)
 DEMO_FREEZE = {
     "title": "Новогодний мораторий",
     "reason": "Праздничные дни: дежурная смена в сокращённом составе. Только экстренные изменения.",
-    "starts_at": datetime.datetime(2025, 12, 31, 0, 0, tzinfo=TZ),
-    "ends_at": datetime.datetime(2026, 1, 11, 0, 0, tzinfo=TZ),  # 10.01 included
     "owner": "matveev",
 }
 # Tuesday and Thursday evenings into the night, on the seed's first service (the seed plan's window is inside).
@@ -137,8 +138,18 @@ DEMO_CALENDAR_PLANS = [
 ]
 
 
+def new_year_freeze(today: datetime.date) -> tuple[datetime.datetime, datetime.datetime]:
+    """The coming (or current) New Year holidays, 31.12–10.01: the demo's freeze shows on today's calendar."""
+    year = today.year - 1 if today < datetime.date(today.year, 1, 11) else today.year
+    return (
+        datetime.datetime(year, 12, 31, 0, 0, tzinfo=TZ),
+        datetime.datetime(year + 1, 1, 11, 0, 0, tzinfo=TZ),  # 10.01 included
+    )
+
+
 def _ensure_freeze(users: dict[str, Any]) -> Freeze:
-    spec = {**DEMO_FREEZE, "owner": users[DEMO_FREEZE["owner"]]}
+    starts_at, ends_at = new_year_freeze(timezone.localdate(timezone=TZ))
+    spec = {**DEMO_FREEZE, "owner": users[DEMO_FREEZE["owner"]], "starts_at": starts_at, "ends_at": ends_at}
     existing = Freeze.objects.filter(title=spec["title"]).first()
     if existing is not None:
         return existing
@@ -217,6 +228,9 @@ def load_calendar_demo() -> list[Plan]:
         users = ensure_users(ensure_role_groups())
         _ensure_freeze(users)
         _ensure_window()
+        # Кочетов В.Н. signs emergency changes: with the duty officer's acknowledgement the demo's emergency plan
+        # can start before its full sign-off (docs/change-types.md).
+        Group.objects.get_or_create(name=settings.OKNO_EMERGENCY_GROUP)[0].user_set.add(users["kochetov"])
         for spec in DEMO_CALENDAR_PLANS:
             existing = Plan.objects.filter(title=spec.title).order_by("pk").first()
             plans.append(existing or _create_plan(seed, spec, users))

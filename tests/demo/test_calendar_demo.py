@@ -6,17 +6,27 @@ import io
 import zoneinfo
 
 import pytest
+from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 
+from approvals.choices import RowKind
+from approvals.services import acknowledge_row
 from changecalendar.conflicts import conflicts_of
 from changecalendar.maintenance import occurrences
 from changecalendar.models import Freeze, MaintenanceWindow
 from changeplans.choices import PlanKind, PlanStatus
 from changeplans.models import Plan
-from demo.change_calendar import DEMO_CALENDAR_PLANS, DEMO_FREEZE, DEMO_WEEK_START, load_calendar_demo
+from demo.change_calendar import (
+    DEMO_CALENDAR_PLANS,
+    DEMO_FREEZE,
+    DEMO_WEEK_START,
+    load_calendar_demo,
+    new_year_freeze,
+)
 from demo.plans import DEMO_PASSWORD, DEMO_TIME_ZONE, load_demo
+from execution.transitions import start_refusal
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 
@@ -50,7 +60,10 @@ def test_freeze_and_maintenance_window(loaded):
     local = [
         timezone.localtime(moment, zoneinfo.ZoneInfo(DEMO_TIME_ZONE)) for moment in (freeze.starts_at, freeze.ends_at)
     ]
-    assert (local[0].date(), local[1].date()) == (datetime.date(2025, 12, 31), datetime.date(2026, 1, 11))
+    year = timezone.localdate(timezone=zoneinfo.ZoneInfo(DEMO_TIME_ZONE)).year
+    assert (local[0].month, local[0].day, local[1].month, local[1].day) == (12, 31, 1, 11)
+    assert local[1].year == local[0].year + 1 and local[0].year in (year - 1, year)
+    assert local[1] > timezone.now()  # the coming holidays: the freeze shows on today's calendar
     window = MaintenanceWindow.objects.get()
     assert window.service.name == "www.nskes.ru" and window.weekdays == [2, 4]
     # The seed's Thursday window lies inside the Thursday 20:00–02:00 maintenance window.
@@ -81,3 +94,23 @@ def test_the_command_prints_the_cab_link():
     call_command("load_demo", stdout=out)
     assert "/calendar/cab/?start=2025-03-17&end=2025-03-23" in out.getvalue()
     assert Plan.objects.filter(title=DEMO_CALENDAR_PLANS[0].title).count() == 1
+
+
+@pytest.mark.parametrize(
+    ("today", "year"),
+    [(datetime.date(2026, 12, 7), 2026), (datetime.date(2027, 1, 10), 2026), (datetime.date(2027, 1, 11), 2027)],
+)
+def test_the_demo_freeze_is_the_coming_new_year(today, year):
+    starts_at, ends_at = new_year_freeze(today)
+    assert (starts_at.date(), ends_at.date()) == (datetime.date(year, 12, 31), datetime.date(year + 1, 1, 11))
+
+
+def test_the_demo_emergency_plan_starts_after_the_duty_officers_acknowledgement(loaded):
+    _seed, plans = loaded
+    emergency = next(plan for plan in plans if plan.kind == PlanKind.EMERGENCY)
+    duty = User.objects.get(username="duty")
+    assert start_refusal(duty, emergency)  # Кочетов В.Н. approved; the duty officer has not acknowledged yet
+    row = emergency.approval_rows.get(kind=RowKind.ACKNOWLEDGEMENT)
+    acknowledge_row(row.pk, actor=duty, version=emergency.versions.get().number)
+    emergency.refresh_from_db()
+    assert start_refusal(duty, emergency) is None

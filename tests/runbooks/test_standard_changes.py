@@ -429,3 +429,34 @@ def test_the_admin_marks_and_withdraws_with_a_reason(client, runbook, admin2, wr
     response = client.post(url, {**form, "standard_action": "mark", "standard_comment": "Сам себе"})
     assert response.status_code == 200 and "another administrator" in response.content.decode()
     assert Runbook.objects.get(pk=runbook.pk).standard_version is None
+
+
+def test_the_author_cannot_be_the_second_person_of_a_standard_change(runbook, admin2, author, duty):
+    """A standard change's acknowledgement is its only sign-off: an author who is also a duty officer (a small
+    team), or who pointed the row at themselves, cannot give it."""
+    _mark(runbook, admin2)
+    plan = _plan(runbook, author)
+    author.groups.add(duty.groups.get(name="duty_officer"))
+    version = approvals.submit_plan(plan.pk, actor=author)
+    row = ApprovalRow.objects.get(plan=plan)
+    with pytest.raises(PermissionDenied, match="cannot acknowledge it"):
+        approvals.acknowledge_row(row.pk, actor=author, version=version.number)
+    assert PlanEvent.objects.filter(plan=plan, kind=EventKind.REFUSED, object_id=row.pk).exists()
+    plan.refresh_from_db()
+    assert plan.status == PlanStatus.IN_REVIEW
+    # Another duty officer can
+    approvals.acknowledge_row(row.pk, actor=duty, version=version.number)
+    plan.refresh_from_db()
+    assert plan.status == PlanStatus.APPROVED
+
+
+def test_the_author_cannot_acknowledge_a_row_named_for_themselves(runbook, admin2, author):
+    _mark(runbook, admin2)
+    plan = _plan(runbook, author)
+    ApprovalRow.objects.filter(plan=plan).update(group=None, user=author, person_name="Автор")
+    version = approvals.submit_plan(plan.pk, actor=author)
+    row = ApprovalRow.objects.get(plan=plan)
+    with pytest.raises(PermissionDenied, match="cannot acknowledge it"):
+        approvals.acknowledge_row(row.pk, actor=author, version=version.number)
+    plan.refresh_from_db()
+    assert plan.status == PlanStatus.IN_REVIEW
