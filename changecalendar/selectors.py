@@ -12,16 +12,18 @@ Times are computed in UTC and shown in the viewer's zone: a day is [local midnig
 
 import datetime as dt
 import zoneinfo
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
+from html import escape  # what django.utils.html.escape does, without its lazy-string check: texts here are str
 from typing import NamedTuple
 
 from django.db.models import QuerySet
 from django.utils.formats import date_format
-from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 
 from changeplans.choices import PlanKind, PlanStatus
 from changeplans.limits import MAX_DATE, MIN_DATE, db_datetime_range
@@ -347,14 +349,21 @@ def make_entries(rows: Iterable[PlanRow], tz: zoneinfo.ZoneInfo) -> dict[int, En
     return entries
 
 
-def _spans_days(start: dt.datetime, end: dt.datetime, period: Period) -> tuple[dt.date, dt.date] | None:
-    """The first and last local day of the period the window is on (a window ending at midnight is not on the
-    next day), or None when it is not in the period."""
-    first = _clock(start, period.tz).date()
-    last = _clock(end, period.tz).date() if end > start else first
-    if end > start and _clock(end, period.tz).time() == dt.time(0):
-        last -= dt.timedelta(days=1)
-    first, last = max(first, period.first), min(last, period.last)
+@lru_cache(maxsize=2048)
+def _day_text(date: dt.date, fmt: str, language: str | None) -> str:
+    """A day's name in the active language: the same 42 days on every month's page, each format costs a
+    dozen translation lookups."""
+    return date_format(date, fmt)
+
+
+def _spans_days(start: dt.datetime, end: dt.datetime, bounds: list[dt.datetime]) -> tuple[int, int] | None:
+    """The first and last day of the period the window is on, as indexes of its days, or None when it is not in
+    the period. `bounds`: the days' local midnights in UTC, the period's end last. A window ending at midnight is
+    not on the next day (bisect_left: the day before the midnight it ends at). Comparisons of UTC datetimes, not
+    a conversion to the local clock for each of a month's thousands of plans."""
+    first = bisect_right(bounds, start) - 1
+    last = bisect_left(bounds, end) - 1 if end > start else first
+    first, last = max(first, 0), min(last, len(bounds) - 2)
     return (first, last) if first <= last else None
 
 
@@ -429,10 +438,28 @@ def _freeze_text(freeze: Freeze, tz: zoneinfo.ZoneInfo, scopes: dict[str, str]) 
     }
 
 
+FREEZE_FIELDS = (
+    "title",
+    "reason",
+    "starts_at",
+    "ends_at",
+    "scope",
+    "service__display_name",
+    "cluster__name",
+)
+
+
 def freezes_shown(period: Period, service_id: int | None, cluster_id: int | None) -> list[Freeze]:
     """The freezes over the period that concern what the calendar shows: all of them, or with a service or a
     cluster chosen, the global ones and that service's or cluster's."""
-    freezes = list(freezes_overlapping(period.start, period.end))
+    # Only what the calendar shows: not their owners (freezes_overlapping's select_related) nor a cluster's
+    # encrypted credentials, decrypted for each row read.
+    freezes = list(
+        freezes_overlapping(period.start, period.end)
+        .select_related(None)
+        .select_related("service", "cluster")
+        .only(*FREEZE_FIELDS)
+    )
     if service_id is None and cluster_id is None:
         return freezes
     return [
@@ -472,15 +499,13 @@ def build_calendar(
     """Lay the plans out on the period's days (no queries but the shown plans' conflicts)."""
     tz = period.tz
     dates = period.dates
-    on_day: dict[dt.date, list[PlanRow]] = {day: [] for day in dates}
+    bounds = [local_midnight(date, tz) for date in dates] + [period.end]
+    on_day: list[list[PlanRow]] = [[] for _date in dates]
     for row in rows:
-        span = _spans_days(row[5], row[6], period)
-        if span is None:
-            continue
-        date = span[0]
-        while date <= span[1]:
-            on_day[date].append(row)
-            date += dt.timedelta(days=1)
+        span = _spans_days(row[5], row[6], bounds)
+        if span is not None:
+            for index in range(span[0], span[1] + 1):
+                on_day[index].append(row)
 
     limit = MONTH_CELL_LIMIT if period.view == "month" else None
     scopes = {code: str(label) for code, label in FreezeScope.choices}
@@ -493,13 +518,13 @@ def build_calendar(
     timed = period.view in {"week", "day"}
     all_day = _("all day")
     days = []
-    for date in dates:
-        day_start, day_end = local_midnight(date, tz), local_midnight(date + dt.timedelta(days=1), tz)
+    for index, date in enumerate(dates):
+        day_start, day_end = bounds[index], bounds[index + 1]
         day = Day(date=date, is_today=date == today, in_focus=period.in_focus(date))
-        day.label = date_format(date, "l, j E").capitalize()
+        day.label = _day_text(date, "l, j E", get_language()).capitalize()
         if period.view == "week":
-            day.short = date_format(date, "D, j E")
-        plans = on_day[date]
+            day.short = _day_text(date, "D, j E", get_language())
+        plans = on_day[index]
         if limit is not None:
             day.hidden = max(len(plans) - limit, 0)
             plans = plans[:limit]

@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from changeplans.limits import MAX_DATE, MIN_DATE, is_known_time_zone
 
 from .filtersets import CalendarFilterSet
+from .month_grid import month_cells
 from .selectors import (
     VIEWS,
     build_calendar,
@@ -123,6 +124,7 @@ def calendar(request: HttpRequest) -> HttpResponse:
         "subscribe_url": _subscribe_url(),
         "hours": [f"{hour:02d}:00" for hour in range(24)],
         "day_list": day_entries(calendar, period.anchor) if view == "day" else [],
+        "month_cells": month_cells(calendar.days, links["day_prefix"]) if view == "month" else "",
         "anchor_iso": anchor_iso,
     }
     template = (
