@@ -28,6 +28,7 @@ from pathlib import Path
 
 import pytest
 
+from demo.change_calendar import DEMO_CALENDAR_PLANS
 from tests.integration.conftest import ROOT, free_port, wait_for
 
 MESSAGES = 3000
@@ -393,7 +394,8 @@ def test_make_run_prints_the_logins_last_with_its_own_address_and_demo_reset_sta
     again.wait_ready()
     with sqlite3.connect(database) as db:
         assert db.execute("SELECT title FROM changeplans_plan WHERE id = 1").fetchone()[0] != "changed"
-        assert db.execute("SELECT count(*) FROM changeplans_plan").fetchone()[0] == 3
+        # the seed, the announcements and automation demos, and the calendar's three (demo/change_calendar.py)
+        assert db.execute("SELECT count(*) FROM changeplans_plan").fetchone()[0] == 3 + len(DEMO_CALENDAR_PLANS)
 
 
 # --- the soak's plan and its check (scripts/soak.sh) ---------------------------------------------
