@@ -13,19 +13,18 @@ The e-mails and the scheduled handlers are in approvals/emergency_mail.py.
 
 from __future__ import annotations
 
-import functools
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.db import transaction
 from django.utils.translation import gettext as _
 
 from changeplans import versioning
 from changeplans.choices import EventKind
 from changeplans.history import on_event_recorded
 from changeplans.models import Plan, PlanEvent
+from common.transactions import after_commit
 from notifications import scheduler
 
 from . import conditions
@@ -116,7 +115,7 @@ def _record(plan: Plan, actor: User | None, kind: str, comment: str, changes: di
         changes=changes,
     )
     for listener in on_event_recorded:
-        transaction.on_commit(functools.partial(listener, plan.pk, event.pk), robust=True)
+        after_commit(listener, plan.pk, event.pk)
     return event
 
 

@@ -16,13 +16,13 @@ import hashlib
 import logging
 from collections.abc import Iterable
 from datetime import UTC
-from functools import partial
 
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
+from common.transactions import after_commit
 from notifications import webhooks
 from notifications.models import WebhookDelivery
 
@@ -194,7 +194,7 @@ def _forget(service_name):
     # Now (this process reads its own change at once) and again after commit: a reader in another
     # transaction may have cached the old state between the first delete and the commit.
     _cache_delete(service_name)
-    transaction.on_commit(partial(_cache_delete, service_name), robust=True)
+    after_commit(_cache_delete, service_name)
 
 
 def _cache_delete(service_name):

@@ -25,6 +25,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
+from common.transactions import after_commit
 from common.workers import hand_over
 
 from .choices import EventKind
@@ -234,7 +235,7 @@ def request_pdf(plan_id: int, reason: str) -> None:
     """
     if reason not in REASONS:
         raise ValueError(f"Unknown reason for a PDF: {reason}")
-    transaction.on_commit(partial(_prepare, plan_id, reason), robust=True)
+    after_commit(_prepare, plan_id, reason)
 
 
 def _prepare(plan_id: int, reason: str) -> None:

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from django_fsm import can_proceed
 
 from common.text import clean_text
+from common.transactions import after_commit
 
 from . import invitations, lint_data, people, versioning
 from .change_types import copied_kind, kind_refusal
@@ -155,7 +156,7 @@ def bump_ics_sequence(plan: Plan, changed: Iterable[str] = ICS_FIELDS) -> None:
     they show; without `changed` (a cancel) always. Calendar programs keep only the highest SEQUENCE of a UID."""
     if not ICS_FIELDS.isdisjoint(changed):
         plan.ics_sequence += 1
-        transaction.on_commit(functools.partial(invitations.send_updates, plan.pk), robust=True)
+        after_commit(invitations.send_updates, plan.pk)
 
 
 def get_or_create_party(given: "str | people.Typed | None", pick: "people.Pick | None" = None) -> Party | None:

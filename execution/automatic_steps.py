@@ -75,6 +75,7 @@ def closing_held(plan, steps):
 def sync_plan(plan_id):
     """Make the plan's scheduled rows match the plan as it is now (idempotent; call after any change)."""
     with transaction.atomic():
+        scheduler.lock_rows(subject=plan_subject(plan_id))  # before the plan: run_step's order
         plan = Plan.objects.select_for_update().filter(pk=plan_id).first()
         if plan is None:
             return

@@ -77,6 +77,7 @@ def on_step_changed(plan_id, step_id):
 
 
 def _watch_step(step_id):
+    scheduler.lock_rows(keys=[step_key(step_id)])  # before the step: step_overrun's order
     step = transitions.lock_step(step_id)
     if step is None:
         return

@@ -18,7 +18,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import partial
 from typing import TYPE_CHECKING, Any, cast
 
 from django.conf import settings
@@ -35,6 +34,7 @@ from changeplans.history import record_event
 from changeplans.models import STATUS_CHOICES_BY_OBJECT, Plan, PlanEvent, RollbackAction, Step
 from changeplans.roles import display_name, has_role
 from common.text import clean_text
+from common.transactions import after_commit
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser, User
@@ -194,7 +194,7 @@ def _after_commit(plan_id: int, step_id: int | None = None) -> None:
     callbacks = on_step_changed if step_id is not None else on_plan_changed
     args = (plan_id, step_id) if step_id is not None else (plan_id,)
     for callback in callbacks:
-        transaction.on_commit(partial(callback, *args), robust=True)
+        after_commit(callback, *args)
 
 
 # --- primitives (caller holds the transaction and the lock) ------------------------------------------

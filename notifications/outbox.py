@@ -14,7 +14,6 @@ import hashlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import partial
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
@@ -23,6 +22,7 @@ from django.utils import timezone
 
 from common import workers
 from common.retry import backoff
+from common.transactions import after_commit
 
 from . import groups, sweeper
 from .choices import EmailState
@@ -74,7 +74,7 @@ def enqueue_email(
     )
     if created:
         # robust: a failing hand-over must not break what queued it; the row stays queued for deliver_due.
-        transaction.on_commit(partial(hand_over, email.pk), robust=True)
+        after_commit(hand_over, email.pk)
     return email
 
 

@@ -99,6 +99,17 @@ def put(
     return row
 
 
+def lock_rows(*, subject: str = "", keys: Collection[str] = ()) -> None:
+    """Lock the rows of `subject` or with `keys`, in id order, before the caller locks what their handlers lock.
+
+    A worker runs a row holding its lock and its handler then locks the plan or step; a caller that locks the
+    plan first and then puts its rows would wait for the worker while the worker waits for it (a deadlock).
+    Locking the rows first keeps one order: scheduled rows, then plans and steps."""
+    rows = ScheduledAction.objects.select_for_update()
+    rows = rows.filter(subject=subject) if subject else rows.filter(key__in=list(keys))
+    list(rows.order_by("pk").values_list("pk", flat=True))
+
+
 def cancel(prefix: str, *, exclude: Collection[str] = ()) -> int:
     """Cancel the open rows whose key starts with `prefix` (except the keys in `exclude`). Returns how many."""
     rows = ScheduledAction.objects.filter(state__in=OPEN_STATES, key__startswith=prefix)

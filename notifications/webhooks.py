@@ -23,7 +23,6 @@ import json
 import logging
 import time
 from collections.abc import Callable
-from functools import partial
 
 from django.conf import settings
 from django.db import transaction
@@ -31,6 +30,7 @@ from django.utils import timezone
 
 from common import outbound, workers
 from common.retry import backoff
+from common.transactions import after_commit
 
 from . import groups, sweeper
 from .choices import EmailState
@@ -107,7 +107,7 @@ def enqueue(event: str, payload: dict, *, url: str, subject: str, key: str, grou
     )
     if created:
         # robust: a failing hand-over must not break what queued it; the row stays queued for deliver_due.
-        transaction.on_commit(partial(hand_over, delivery.pk), robust=True)
+        after_commit(hand_over, delivery.pk)
     return delivery
 
 
