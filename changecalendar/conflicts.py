@@ -6,23 +6,26 @@ plans that can still happen or are happening conflict (ACTIVE_STATUSES). Windows
 across midnight or a daylight-saving change compares by real time, not by the wall clock.
 """
 
+from bisect import bisect_right
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from functools import lru_cache
+from typing import Any, NamedTuple, Protocol
 
 from django.core.exceptions import ValidationError
-from django.db.models import Q
+from django.db import connections, router
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from changeplans.choices import PlanStatus
-from changeplans.models import Plan, Service
-from common.fast_rows import value_rows
+from changeplans.models import Party, Plan, Service
+from common.fast_rows import aware_utc, raw_rows
+from runbooks.models import Cluster
 
-from .plan_keys import Keys, keys_for_plans, labels
+from .plan_keys import CLUSTER, EXECUTOR, SERVICE, kind_keys
 
 ACTIVE_STATUSES: tuple[str, ...] = (
     PlanStatus.DRAFT,
@@ -36,19 +39,17 @@ COMMITTED_STATUSES: tuple[str, ...] = (PlanStatus.IN_REVIEW, PlanStatus.APPROVED
 
 REASON_ORDER = {"service": 0, "cluster": 1, "executor": 2}
 # The candidates are read by at most this many stretches of time: the closest stretches are joined and the few
-# plans between them read and skipped (every range costs in the ORM, a month of plans has dozens).
-_MAX_RANGES = 8
+# plans between them read and skipped (each stretch is a condition every plan row is tested against).
+_MAX_RANGES = 32
 
 
-@dataclass(frozen=True)
-class Reason:
+class Reason(NamedTuple):  # tuples: a month's calendar makes hundreds
     kind: str  # "service" | "cluster" | "executor"
     label: str
     id: int = 0  # the Service / Cluster / Party id
 
 
-@dataclass(frozen=True)
-class Conflict:
+class Conflict(NamedTuple):
     plan_id: int
     other_id: int
     other_title: str
@@ -104,110 +105,139 @@ def _merged(windows: list[tuple[datetime, datetime]], limit: int) -> list[tuple[
     return [(merged[a][0], merged[b - 1][1]) for a, b in zip([0, *cuts], [*cuts, len(merged)], strict=True)]
 
 
-def _overlapping(windows: list[tuple[datetime, datetime]]) -> Q:
-    """Active plans whose windows overlap any of the given ones (UTC), and maybe a few more."""
-    overlap = Q()
-    for start, end in _merged(windows, _MAX_RANGES):
-        overlap |= Q(window_start__lt=end, window_end__gt=start)
-    return overlap & Q(status__in=ACTIVE_STATUSES)
+def _array(values: Iterable[int | datetime]) -> str:
+    """A PostgreSQL array literal of integers or aware datetimes."""
+    return "{" + ",".join(value.isoformat() if isinstance(value, datetime) else str(value) for value in values) + "}"
 
 
-# A candidate: id, title, status, kind, start, end (UTC), as read.
-_Row = tuple[int, str, str, str, datetime, datetime]
-# A window in a sweep: start, end (UTC), index in its list.
-_Window = tuple[datetime, datetime, int]
+@lru_cache(maxsize=32)
+def _keys_sql(kind: str, among: str, using: str, vendor: str) -> tuple[str, tuple[Any, ...]]:
+    """The SQL of kind_keys for the plans whose ids the SQL `among` selects (a name in _pairs_sql's WITH): the
+    same text on every request, compiled once (`vendor`: a test run may point `using` at another database)."""
+    sql, params = kind_keys(kind, RawSQL(among, ())).query.get_compiler(using).as_sql()
+    return sql, tuple(params)
 
 
-def _sweep(mine: list[_Window], others: list[_Window]) -> Iterator[tuple[int, int]]:
-    """(mine index, other index) of the windows that overlap (overlaps()), in one pass over both by start instead
-    of every pair: a window is compared only with the windows still open when it starts."""
-    events = sorted(
-        [(start, 0, end, index) for start, end, index in mine]
-        + [(start, 1, end, index) for start, end, index in others]
-    )
-    open_windows: tuple[list[_Window], list[_Window]] = ([], [])
-    for start, side, end, index in events:
-        # The other side's windows that end before this one starts can overlap nothing from here on. (Those
-        # ending as it starts are kept for overlaps() to refuse.)
-        facing = [window for window in open_windows[1 - side] if window[1] >= start]
-        open_windows[1 - side][:] = facing
-        for other_start, other_end, other_index in facing:
-            if overlaps(start, end, other_start, other_end):
-                yield (index, other_index) if side == 0 else (other_index, index)
-        open_windows[side].append((start, end, index))
+def _pairs_sql(mine: list[tuple[int, datetime, datetime]], using: str) -> tuple[str, list[Any]]:
+    """One query: for each given plan (id and window, maybe unsaved), each candidate whose window overlaps it and
+    each key they share, with the candidate's title, status, kind and window and the key's name.
+
+    Joined in the database, so only the pairs come back, not every candidate with all it touches: a month of
+    2,000 plans has some hundred pairs among the plans shown and thousands of (plan, key) rows. The order is
+    fixed (MATERIALIZED on PostgreSQL): the overlapping pairs (the given plans against the candidates by their
+    windows), then per kind of key each pair with the given plan's keys, then those matched with the other plan's.
+    Left to itself, PostgreSQL misjudges the rows and joins the keys of both sides first (thousands of rows)."""
+    connection = connections[using]
+    ops = connection.ops
+    quote = ops.quote_name
+    materialized = "MATERIALIZED " if connection.vendor == "postgresql" else ""
+    params: list[Any] = []
+    # The stretches the given windows cover (at most _MAX_RANGES): each given window lies in one, numbered n. A
+    # candidate is compared only with the given windows of a stretch it overlaps, not with all of them.
+    stretches = _merged([(start, end) for _pk, start, end in mine], _MAX_RANGES)
+    firsts = [start for start, _end in stretches]
+    numbered = [(pk, bisect_right(firsts, start) - 1, start, end) for pk, start, end in mine]
+    if connection.vendor == "postgresql":
+        # Array literals rather than parameters a plan: the driver then quotes a few strings, not hundreds of
+        # values (UTC ISO times: no quoting needed inside the braces).
+        given = "SELECT * FROM unnest(%s::bigint[], %s::int[], %s::timestamptz[], %s::timestamptz[])"
+        params += [_array(column) for column in zip(*numbered, strict=True)]
+        covered = "SELECT * FROM unnest(%s::int[], %s::timestamptz[], %s::timestamptz[])"
+        params += [_array(range(len(stretches))), _array(firsts), _array(end for _start, end in stretches)]
+    else:
+        given = "VALUES " + ", ".join(["(%s, %s, %s, %s)"] * len(numbered))
+        for pk, n, start, end in numbered:
+            params += [pk, n, ops.adapt_datetimefield_value(start), ops.adapt_datetimefield_value(end)]
+        covered = "VALUES " + ", ".join(["(%s, %s, %s)"] * len(stretches))
+        for n, (start, end) in enumerate(stretches):
+            params += [n, ops.adapt_datetimefield_value(start), ops.adapt_datetimefield_value(end)]
+    # Active plans whose windows overlap a stretch, with its number (a plan across a gap: once a stretch).
+    # The same stretches as a condition too: cheaper per plan than a joined row, it leaves few plans to join.
+    near = " OR ".join(["(p.window_start < %s AND p.window_end > %s)"] * len(stretches))
+    for start, end in stretches:
+        params += [ops.adapt_datetimefield_value(end), ops.adapt_datetimefield_value(start)]
+    statuses = ", ".join(["%s"] * len(ACTIVE_STATUSES))
+    params += ACTIVE_STATUSES
+    plan_table = quote(Plan._meta.db_table)
+    candidate = f"""SELECT stretch.n, p.id, p.window_start, p.window_end
+                    FROM {plan_table} p JOIN stretch ON p.window_start < stretch.ends AND p.window_end > stretch.starts
+                    WHERE ({near}) AND p.status IN ({statuses}) AND p.window_end > p.window_start"""
+    # The given plans' keys are read by the ids in `mine`, the others' by the ids in `others`: no id lists.
+    ctes, parts, parts_params = [], [], []
+    for kind, model, label in (
+        (SERVICE, Service, "display_name"),
+        (CLUSTER, Cluster, "name"),
+        (EXECUTOR, Party, "name"),
+    ):
+        mine_keys, mine_keys_params = _keys_sql(kind, "SELECT plan_id FROM mine", using, connection.vendor)
+        other_keys, other_keys_params = _keys_sql(kind, "SELECT id FROM others", using, connection.vendor)
+        ctes.append(
+            f"""{kind}_pairs AS {materialized}(
+                SELECT overlapping.mine_id, overlapping.id, mine_keys.key_id FROM overlapping
+                JOIN ({mine_keys}) mine_keys (plan_id, key_id) ON mine_keys.plan_id = overlapping.mine_id
+            )"""
+        )
+        params += mine_keys_params
+        parts.append(
+            f"""SELECT pairs.mine_id, pairs.id, %s, pairs.key_id, named.{quote(label)}
+            FROM {kind}_pairs pairs
+            JOIN ({other_keys}) other_keys (plan_id, key_id) ON other_keys.plan_id = pairs.id
+                                                             AND other_keys.key_id = pairs.key_id
+            LEFT JOIN {quote(model._meta.db_table)} named ON named.id = pairs.key_id"""
+        )
+        parts_params += [kind, *other_keys_params]
+    # Narrow rows until the end: the other plan's title, status and type are read for the pairs found only.
+    sql = f"""
+        WITH mine (plan_id, n, starts, ends) AS ({given}),
+             stretch (n, starts, ends) AS ({covered}),
+             candidate AS ({candidate}),
+             overlapping AS {materialized}(
+                 SELECT mine.plan_id AS mine_id, candidate.id
+                 FROM mine JOIN candidate ON candidate.n = mine.n AND candidate.window_start < mine.ends
+                                         AND mine.starts < candidate.window_end AND candidate.id <> mine.plan_id
+             ),
+             others AS {materialized}(SELECT DISTINCT id FROM overlapping),
+             {", ".join(ctes)}
+        SELECT shared.mine_id, o.id, o.title, o.status, o.kind, o.window_start, o.window_end, shared.source,
+               shared.key_id, shared.label
+        FROM ({" UNION ALL ".join(parts)}) shared (mine_id, other_id, source, key_id, label)
+        JOIN {plan_table} o ON o.id = shared.other_id
+    """
+    return sql, params + parts_params
 
 
 def conflicts_for_plans(plans: Sequence[Windowed]) -> dict[int, list[Conflict]]:
-    """Plan id → its conflicts with any other active plan, by the other's start; a fixed number of queries
-    whatever the number of plans (at most 8: the candidates, what they touch in 1–4, the names in 0–3). A plan
-    that is not active itself has none.
+    """Plan id → its conflicts with any other active plan, by the other's start. One query whatever the number
+    of plans (none when no given plan is active); a plan that is not active itself has none.
 
     The plans are given as Plan instances or rows with the same attributes (pk, status, window_start,
     window_end: their windows may be edited and unsaved); the other plans and what every plan touches are read
-    from the database. Per service, cluster or person, the plans touching it are swept by start."""
+    from the database (changecalendar.plan_keys)."""
     result: dict[int, list[Conflict]] = {plan.pk: [] for plan in plans if plan.pk}
-    mine = [
-        (plan.pk, start, end)
+    mine = {
+        plan.pk: (plan.pk, start, end)
         for plan in plans
         if plan.pk and plan.status in ACTIVE_STATUSES
         for start, end in [(_utc(plan.window_start), _utc(plan.window_end))]
         if end > start
-    ]
+    }
     if not mine:
         return result
-    candidates = Plan.objects.filter(_overlapping([(start, end) for _pk, start, end in mine])).order_by()
-    others: list[_Row] = [
-        (pk, title, status, kind, _utc(start), _utc(end))
-        for pk, title, status, kind, start, end in value_rows(
-            candidates, "id", "title", "status", "kind", "window_start", "window_end"
-        )
-        if end > start
-    ]
-    if not others:
-        return result
-    mine_ids = {pk for pk, _start, _end in mine}
-    other_ids = {row[0] for row in others}
-    # What every plan touches, read by the same condition rather than a long list of ids.
-    missing = mine_ids - other_ids
-    keys = keys_for_plans(
-        mine_ids | other_ids, read_by=candidates | Plan.objects.filter(pk__in=missing) if missing else candidates
-    )
-
-    # Who touches what: (kind, id) → the windows of the given plans / of the candidates touching it.
-    mine_on: dict[tuple[str, int], list[_Window]] = defaultdict(list)
-    for index, (pk, start, end) in enumerate(mine):
-        for kind, ids in _kinds(keys[pk]):
-            for key_id in ids:
-                mine_on[(kind, key_id)].append((start, end, index))
-    others_on: dict[tuple[str, int], list[_Window]] = defaultdict(list)
-    for index, row in enumerate(others):
-        for kind, ids in _kinds(keys[row[0]]):
-            for key_id in ids:
-                if (kind, key_id) in mine_on:
-                    others_on[(kind, key_id)].append((row[4], row[5], index))
-
-    shared: dict[tuple[int, int], list[tuple[str, int]]] = defaultdict(list)
-    for key, windows in mine_on.items():
-        if key in others_on:
-            for mine_index, other_index in _sweep(windows, others_on[key]):
-                if mine[mine_index][0] != others[other_index][0]:
-                    shared[(mine_index, other_index)].append(key)
-    # The names of what the given plans touch (every shared key is one of theirs): as many queries whether or not
-    # a conflict is found.
-    services, clusters, parties = labels(keys[pk] for pk in mine_ids)
-    names = {"service": services, "cluster": clusters, "executor": parties}
+    using = router.db_for_read(Plan)
+    shared: dict[tuple[int, int], list[Reason]] = defaultdict(list)
+    others: dict[int, tuple[str, str, str, datetime, datetime]] = {}
+    for plan_id, other_id, title, status, kind, start, end, key_kind, key_id, label in raw_rows(
+        *_pairs_sql(list(mine.values()), using), using=using
+    ):
+        # Each (pair, kind, key) once: kind_keys reads each side's keys once.
+        shared[(plan_id, other_id)].append(Reason(key_kind, label if label is not None else f"#{key_id}", key_id))
+        if other_id not in others:
+            others[other_id] = (title, status, kind, aware_utc(start), aware_utc(end))
 
     found: dict[int, list[Conflict]] = defaultdict(list)
-    for (mine_index, other_index), pairs in shared.items():
-        plan_id = mine[mine_index][0]
-        other_id, title, status, kind, start, end = others[other_index]
-        reasons = tuple(
-            sorted(
-                (Reason(key_kind, names[key_kind].get(key_id, f"#{key_id}"), key_id) for key_kind, key_id in pairs),
-                key=lambda reason: (REASON_ORDER[reason.kind], reason.label, reason.id),
-            )
-        )
-        found[mine_index].append(
+    for (plan_id, other_id), reasons in shared.items():
+        title, status, kind, start, end = others[other_id]
+        found[plan_id].append(
             Conflict(
                 plan_id=plan_id,
                 other_id=other_id,
@@ -216,21 +246,21 @@ def conflicts_for_plans(plans: Sequence[Windowed]) -> dict[int, list[Conflict]]:
                 other_kind=kind,
                 other_start=start,
                 other_end=end,
-                reasons=reasons,
+                reasons=tuple(sorted(reasons, key=_reason_order)),
             )
         )
-    for mine_index, conflicts in found.items():
+    for plan_id, conflicts in found.items():
         conflicts.sort(key=lambda conflict: (conflict.other_start, conflict.other_id))
-        result[mine[mine_index][0]] = conflicts
+        result[plan_id] = conflicts
     return result
+
+
+def _reason_order(reason: Reason) -> tuple[int, str, int]:
+    return REASON_ORDER[reason.kind], reason.label, reason.id
 
 
 def conflicts_of(plan: Plan) -> list[Conflict]:
     return conflicts_for_plans([plan]).get(plan.pk, [])
-
-
-def _kinds(keys: Keys) -> tuple[tuple[str, frozenset[int]], ...]:
-    return (("service", keys.services), ("cluster", keys.clusters), ("executor", keys.executors))
 
 
 def refuse_blocking_conflicts(plan: Plan, rows: object, actor: object) -> None:

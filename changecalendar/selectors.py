@@ -35,7 +35,7 @@ from .choices import FreezeScope
 from .conflicts import Conflict, conflicts_for_plans
 from .freezes import freezes_overlapping
 from .maintenance import describe, occurrences
-from .models import Freeze, MaintenanceWindow
+from .models import MaintenanceWindow
 from .plan_keys import keys_for_plans
 
 UTC = dt.UTC
@@ -424,12 +424,26 @@ def _lay_out(segments: list["Segment"], limit: int | None) -> tuple[list["Segmen
     return [segment for segment, _lane in placed], hidden
 
 
-def _freeze_text(freeze: Freeze, tz: zoneinfo.ZoneInfo, scopes: dict[str, str]) -> str:
+class ShownFreeze(NamedTuple):
+    """What the calendar shows of a freeze: a row, not a model instance."""
+
+    title: str
+    reason: str
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    scope: str
+    service_id: int | None
+    cluster_id: int | None
+    service_name: str | None
+    cluster_name: str | None
+
+
+def _freeze_text(freeze: ShownFreeze, tz: zoneinfo.ZoneInfo, scopes: dict[str, str]) -> str:
     where = scopes.get(freeze.scope, freeze.scope)
-    if freeze.scope == FreezeScope.SERVICE and freeze.service:
-        where = freeze.service.display_name
-    elif freeze.scope == FreezeScope.CLUSTER and freeze.cluster:
-        where = freeze.cluster.name
+    if freeze.scope == FreezeScope.SERVICE and freeze.service_name:
+        where = freeze.service_name
+    elif freeze.scope == FreezeScope.CLUSTER and freeze.cluster_name:
+        where = freeze.cluster_name
     return _("Change freeze “%(title)s” (%(where)s): %(window)s. %(reason)s") % {
         "title": freeze.title,
         "where": where,
@@ -438,28 +452,19 @@ def _freeze_text(freeze: Freeze, tz: zoneinfo.ZoneInfo, scopes: dict[str, str]) 
     }
 
 
-FREEZE_FIELDS = (
-    "title",
-    "reason",
-    "starts_at",
-    "ends_at",
-    "scope",
-    "service__display_name",
-    "cluster__name",
-)
-
-
-def freezes_shown(period: Period, service_id: int | None, cluster_id: int | None) -> list[Freeze]:
+def freezes_shown(period: Period, service_id: int | None, cluster_id: int | None) -> list[ShownFreeze]:
     """The freezes over the period that concern what the calendar shows: all of them, or with a service or a
-    cluster chosen, the global ones and that service's or cluster's."""
-    # Only what the calendar shows: not their owners (freezes_overlapping's select_related) nor a cluster's
-    # encrypted credentials, decrypted for each row read.
-    freezes = list(
-        freezes_overlapping(period.start, period.end)
-        .select_related(None)
-        .select_related("service", "cluster")
-        .only(*FREEZE_FIELDS)
-    )
+    cluster chosen, the global ones and that service's or cluster's. Rows: not their owners, nor a cluster's
+    encrypted credentials, decrypted for each instance made."""
+    freezes = [
+        ShownFreeze(*row)
+        for row in value_rows(
+            freezes_overlapping(period.start, period.end).select_related(None).order_by("starts_at", "id"),
+            *ShownFreeze._fields[:7],
+            "service__display_name",
+            "cluster__name",
+        )
+    ]
     if service_id is None and cluster_id is None:
         return freezes
     return [
@@ -493,7 +498,7 @@ def build_calendar(
     period: Period,
     *,
     now: dt.datetime,
-    freezes: Sequence[Freeze] = (),
+    freezes: Sequence[ShownFreeze] = (),
     openings: Sequence[tuple[MaintenanceWindow, dt.datetime, dt.datetime]] = (),
 ) -> Calendar:
     """Lay the plans out on the period's days (no queries but the shown plans' conflicts)."""

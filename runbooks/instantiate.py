@@ -33,7 +33,7 @@ from .definition import (
     risk_numbers,
     slack_minutes,
 )
-from .models import Cluster, PlanOrigin, Runbook, StepAutomation
+from .models import Cluster, PlanOrigin, Runbook, StepAutomation, named_cluster
 
 DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
@@ -279,14 +279,7 @@ def create_plan(version, params, *, actor, window_start, window_end=None, time_z
         PlanService(plan=plan, service=service, availability=availability) for service, availability in services
     )
 
-    cluster_param = next(
-        (p["name"] for p in definition.get("parameters", []) if p["type"] == ParameterType.CLUSTER), None
-    )
-    cluster = (
-        Cluster.objects.filter(name=values[cluster_param]).first()
-        if cluster_param and values.get(cluster_param)
-        else None
-    )
+    cluster = named_cluster(definition, values)
     window_date = window_start.astimezone(tz).date()
     for position, ((template, scope), start) in enumerate(zip(expanded, starts, strict=True), start=1):
         local = start.astimezone(tz) if start is not None else None
@@ -334,7 +327,7 @@ def create_plan(version, params, *, actor, window_start, window_end=None, time_z
                 timeout_seconds=automation.get("timeout") or settings.OKNO_AUTOMATION_TIMEOUT_SECONDS,
                 start_at_planned_time=automation.get("start_at_planned_time", False),
             )
-    origin = PlanOrigin.objects.create(plan=plan, runbook_version=version, parameters=values)
+    origin = PlanOrigin.objects.create(plan=plan, runbook_version=version, parameters=values, cluster=cluster)
     if Runbook.objects.filter(pk=version.runbook_id, standard_version_id=version.pk).exists():
         _make_standard(plan, origin)
     return plan

@@ -5,7 +5,7 @@ from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
-from .choices import ENDED_RUN_STATUSES, Environment, RunMode, RunStatus
+from .choices import ENDED_RUN_STATUSES, Environment, ParameterType, RunMode, RunStatus
 from .crypto import EncryptedTextField
 
 
@@ -151,6 +151,10 @@ class PlanOrigin(models.Model):
     # Set when the plan was made from a standard runbook version: the fingerprint of its steps as made.
     # A plan whose steps no longer match it is a normal change (runbooks.standard).
     standard_fingerprint = models.CharField(_("steps fingerprint of a standard change"), max_length=64, blank=True)
+    # The cluster the runbook's cluster parameter named when the plan was made (what the plan touches: conflicts).
+    cluster = models.ForeignKey(
+        Cluster, verbose_name=_("cluster"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -159,6 +163,28 @@ class PlanOrigin(models.Model):
 
     def __str__(self):
         return f"{self.runbook_version} → {self.plan}"
+
+    def save(self, *args, **kwargs):
+        if self._state.adding and self.cluster_id is None:
+            self.cluster = named_cluster(self.runbook_version.definition, self.parameters)
+        super().save(*args, **kwargs)
+
+
+def cluster_parameter(definition):
+    """The name of a runbook definition's cluster parameter (at most one: runbooks.definition), or None."""
+    for parameter in (definition or {}).get("parameters", []) or []:
+        if isinstance(parameter, dict) and parameter.get("type") == ParameterType.CLUSTER:
+            return parameter.get("name")
+    return None
+
+
+def named_cluster(definition, values):
+    """The Cluster the definition's cluster parameter names in `values`, if it exists."""
+    name = cluster_parameter(definition)
+    value = (values or {}).get(name) if name else None
+    if not isinstance(value, str) or not value.strip():
+        return None
+    return Cluster.objects.filter(name=value.strip()).first()
 
 
 class StepAutomation(models.Model):
