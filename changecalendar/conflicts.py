@@ -6,6 +6,7 @@ plans that can still happen or are happening conflict (ACTIVE_STATUSES). Windows
 across midnight or a daylight-saving change compares by real time, not by the wall clock.
 """
 
+import json
 from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -110,6 +111,11 @@ def _array(values: Iterable[int | datetime]) -> str:
     return "{" + ",".join(value.isoformat() if isinstance(value, datetime) else str(value) for value in values) + "}"
 
 
+def _json_rows(width: int) -> str:
+    """SQLite: the rows of a JSON array of `width`-long arrays given as one parameter."""
+    return "SELECT " + ", ".join(f"json_extract(value, '$[{n}]')" for n in range(width)) + " FROM json_each(%s)"
+
+
 @lru_cache(maxsize=32)
 def _keys_sql(kind: str, among: str, using: str, vendor: str) -> tuple[str, tuple[Any, ...]]:
     """The SQL of kind_keys for the plans whose ids the SQL `among` selects (a name in _pairs_sql's WITH): the
@@ -145,12 +151,26 @@ def _pairs_sql(mine: list[tuple[int, datetime, datetime]], using: str) -> tuple[
         covered = "SELECT * FROM unnest(%s::int[], %s::timestamptz[], %s::timestamptz[])"
         params += [_array(range(len(stretches))), _array(firsts), _array(end for _start, end in stretches)]
     else:
-        given = "VALUES " + ", ".join(["(%s, %s, %s, %s)"] * len(numbered))
-        for pk, n, start, end in numbered:
-            params += [pk, n, ops.adapt_datetimefield_value(start), ops.adapt_datetimefield_value(end)]
-        covered = "VALUES " + ", ".join(["(%s, %s, %s)"] * len(stretches))
-        for n, (start, end) in enumerate(stretches):
-            params += [n, ops.adapt_datetimefield_value(start), ops.adapt_datetimefield_value(end)]
+        # SQLite: a JSON array each (one parameter: an agenda of 2,000 plans stays below its parameter limit), the
+        # times as SQLite stores them (text, UTC).
+        given = _json_rows(4)
+        params.append(
+            json.dumps(
+                [
+                    [pk, n, ops.adapt_datetimefield_value(start), ops.adapt_datetimefield_value(end)]
+                    for pk, n, start, end in numbered
+                ]
+            )
+        )
+        covered = _json_rows(3)
+        params.append(
+            json.dumps(
+                [
+                    [n, ops.adapt_datetimefield_value(start), ops.adapt_datetimefield_value(end)]
+                    for n, (start, end) in enumerate(stretches)
+                ]
+            )
+        )
     # Active plans whose windows overlap a stretch, with its number (a plan across a gap: once a stretch).
     # The same stretches as a condition too: cheaper per plan than a joined row, it leaves few plans to join.
     near = " OR ".join(["(p.window_start < %s AND p.window_end > %s)"] * len(stretches))
@@ -171,21 +191,23 @@ def _pairs_sql(mine: list[tuple[int, datetime, datetime]], using: str) -> tuple[
     ):
         mine_keys, mine_keys_params = _keys_sql(kind, "SELECT plan_id FROM mine", using, connection.vendor)
         other_keys, other_keys_params = _keys_sql(kind, "SELECT id FROM others", using, connection.vendor)
+        # Column lists on the WITH names, not on subqueries: SQLite has only the former.
         ctes.append(
-            f"""{kind}_pairs AS {materialized}(
-                SELECT overlapping.mine_id, overlapping.id, mine_keys.key_id FROM overlapping
-                JOIN ({mine_keys}) mine_keys (plan_id, key_id) ON mine_keys.plan_id = overlapping.mine_id
-            )"""
+            f"""{kind}_mine (plan_id, key_id) AS ({mine_keys}),
+             {kind}_pairs AS {materialized}(
+                 SELECT overlapping.mine_id, overlapping.id, {kind}_mine.key_id FROM overlapping
+                 JOIN {kind}_mine ON {kind}_mine.plan_id = overlapping.mine_id
+             ),
+             {kind}_other (plan_id, key_id) AS ({other_keys})"""
         )
-        params += mine_keys_params
+        params += [*mine_keys_params, *other_keys_params]
         parts.append(
             f"""SELECT pairs.mine_id, pairs.id, %s, pairs.key_id, named.{quote(label)}
             FROM {kind}_pairs pairs
-            JOIN ({other_keys}) other_keys (plan_id, key_id) ON other_keys.plan_id = pairs.id
-                                                             AND other_keys.key_id = pairs.key_id
+            JOIN {kind}_other other ON other.plan_id = pairs.id AND other.key_id = pairs.key_id
             LEFT JOIN {quote(model._meta.db_table)} named ON named.id = pairs.key_id"""
         )
-        parts_params += [kind, *other_keys_params]
+        parts_params.append(kind)
     # Narrow rows until the end: the other plan's title, status and type are read for the pairs found only.
     sql = f"""
         WITH mine (plan_id, n, starts, ends) AS ({given}),
@@ -197,11 +219,11 @@ def _pairs_sql(mine: list[tuple[int, datetime, datetime]], using: str) -> tuple[
                                          AND mine.starts < candidate.window_end AND candidate.id <> mine.plan_id
              ),
              others AS {materialized}(SELECT DISTINCT id FROM overlapping),
-             {", ".join(ctes)}
+             {", ".join(ctes)},
+             shared (mine_id, other_id, source, key_id, label) AS ({" UNION ALL ".join(parts)})
         SELECT shared.mine_id, o.id, o.title, o.status, o.kind, o.window_start, o.window_end, shared.source,
                shared.key_id, shared.label
-        FROM ({" UNION ALL ".join(parts)}) shared (mine_id, other_id, source, key_id, label)
-        JOIN {plan_table} o ON o.id = shared.other_id
+        FROM shared JOIN {plan_table} o ON o.id = shared.other_id
     """
     return sql, params + parts_params
 
