@@ -356,17 +356,6 @@ def _day_text(date: dt.date, fmt: str, language: str | None) -> str:
     return date_format(date, fmt)
 
 
-def _spans_days(start: dt.datetime, end: dt.datetime, bounds: list[dt.datetime]) -> tuple[int, int] | None:
-    """The first and last day of the period the window is on, as indexes of its days, or None when it is not in
-    the period. `bounds`: the days' local midnights in UTC, the period's end last. A window ending at midnight is
-    not on the next day (bisect_left: the day before the midnight it ends at). Comparisons of UTC datetimes, not
-    a conversion to the local clock for each of a month's thousands of plans."""
-    first = bisect_right(bounds, start) - 1
-    last = bisect_left(bounds, end) - 1 if end > start else first
-    first, last = max(first, 0), min(last, len(bounds) - 2)
-    return (first, last) if first <= last else None
-
-
 def _segment_label(
     start: dt.datetime, end: dt.datetime, day_start: dt.datetime, day_end: dt.datetime, tz: zoneinfo.ZoneInfo
 ) -> str:
@@ -506,10 +495,23 @@ def build_calendar(
     dates = period.dates
     bounds = [local_midnight(date, tz) for date in dates] + [period.end]
     on_day: list[list[PlanRow]] = [[] for _date in dates]
+    # Each plan on the days its window touches: `bounds` are the days' local midnights in UTC, the period's end
+    # last; a window ending at midnight is not on the next day (bisect_left), an empty one is on its start day.
+    # UTC datetimes compared, not converted to the local clock for each of a month's thousands of plans; written
+    # out, not a function call per plan.
+    last_day = len(dates) - 1
     for row in rows:
-        span = _spans_days(row[5], row[6], bounds)
-        if span is not None:
-            for index in range(span[0], span[1] + 1):
+        start, end = row[5], row[6]
+        first = bisect_right(bounds, start) - 1
+        last = bisect_left(bounds, end) - 1 if end > start else first
+        if first < 0:
+            first = 0
+        if last > last_day:
+            last = last_day
+        if first == last:
+            on_day[first].append(row)
+        else:
+            for index in range(first, last + 1):
                 on_day[index].append(row)
 
     limit = MONTH_CELL_LIMIT if period.view == "month" else None

@@ -1,9 +1,10 @@
 """The calendar pages (changecalendar.views, selectors; docs/calendar.md, "Calendar").
 
-To break them by hand: in selectors._spans_days drop the midnight rule (a plan ending at 00:00 shows on the next
-day: the midnight test fails); in selectors.plans_in_period use `window_end__gte` (the adjacent-period test
-fails); drop `.filter(...)` of the cluster in views (the cluster filter test fails); in views._link keep `date`
-from the old query (the navigation test fails); call make_entries per day (the query-count test fails).
+To break them by hand: in selectors.build_calendar drop the midnight rule (bisect_left: a plan ending at 00:00
+shows on the next day, the midnight test fails); in selectors.plans_in_period use `window_end__gte` (the
+adjacent-period test fails); drop `.filter(...)` of the cluster in views (the cluster filter test fails); in
+views._link keep `date` from the old query (the navigation test fails); call make_entries per day (the
+query-count test fails).
 """
 
 import datetime
