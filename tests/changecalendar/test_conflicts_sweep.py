@@ -1,8 +1,9 @@
-"""The conflict sweep (changecalendar.conflicts: candidates as rows, one sweep per service, cluster and person)
+"""The conflicts query (changecalendar.conflicts._pairs_sql: overlapping pairs by stretch, then the keys they share)
 against every pair compared with overlaps(), and common.fast_rows against the ORM (docs/BENCHMARKS.md, "Calendar").
 
-To break them by hand: in conflicts._sweep replace `if overlaps(...)` by `if True` (adjacent windows conflict: the
-comparison fails, so do test_conflicts' adjacency tests); in fast_rows drop `tuple_expected=True` or the
+To break them by hand: in conflicts._pairs_sql compare `candidate.window_start <= mine.ends` (adjacent windows
+conflict: the comparison fails, so do test_conflicts' adjacency tests) or drop `candidate.n = mine.n`'s stretch
+numbering from _merged (windows of other stretches are missed); in fast_rows drop `tuple_expected=True` or the
 `EmptyResultSet` branch (the rows test fails).
 """
 
@@ -65,7 +66,7 @@ def _swept(plans):
     }
 
 
-def test_the_sweep_finds_what_every_pair_finds():
+def test_the_query_finds_what_every_pair_finds():
     rng = random.Random(18)
     services = [ServiceFactory() for _ in range(3)]
     people = [PartyFactory(kind=PartyKind.PERSON) for _ in range(3)]
