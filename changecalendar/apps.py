@@ -14,13 +14,11 @@ class ChangeCalendarConfig(AppConfig):
         from changeplans import extensions as plan_page
 
         from .conflicts import refuse_blocking_conflicts
-        from .extension_conflicts import ConflictsOnPlanPage
-
-        plan_page.register(ConflictsOnPlanPage())
         from .exceptions import refuse_frozen_submission
-        from .extension_freezes import FreezesOnPlanPage
+        from .extension_plan_checks import CalendarOnPlanPage
 
-        plan_page.register(FreezesOnPlanPage())
+        # The conflicts, freezes and maintenance windows: placeholders the page fills after it loads.
+        plan_page.register(CalendarOnPlanPage())
         if refuse_frozen_submission not in approval_services.submit_hooks:
             approval_services.submit_hooks.append(refuse_frozen_submission)
         if refuse_blocking_conflicts not in approval_services.submit_hooks:

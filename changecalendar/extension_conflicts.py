@@ -1,4 +1,5 @@
-"""Conflicting plans on the plan page (registered in ChangeCalendarConfig.ready(); docs/calendar.md, "Conflicts").
+"""Conflicting plans on the plan page (rendered by views_plan_checks for the page's placeholders; docs/calendar.md,
+"Conflicts").
 
 - "checks": inside the plan check panel, for every viewer while the plan can still happen; re-rendered with the
   panel after each header save, so a window edit shows its conflicts at once;

@@ -1,4 +1,4 @@
-"""The plan check panel's freezes and maintenance windows (a "checks" part, registered in ChangeCalendarConfig.ready()).
+"""The plan check panel's freezes and maintenance windows (a "checks" part, rendered by views_plan_checks).
 
 - each freeze the plan's window falls into: its period, owner and reason, and the exception: asked (the owner's
   row and its state) or a form to ask (the author, an administrator; while the matrix can change);

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import feeds, views, views_cab, views_freezes
+from . import feeds, views, views_cab, views_freezes, views_plan_checks
 
 app_name = "changecalendar"
 urlpatterns = [
@@ -14,6 +14,8 @@ urlpatterns = [
     path("freezes/new/", views_freezes.freeze_edit, name="freeze_add"),
     path("freezes/<int:pk>/", views_freezes.freeze_edit, name="freeze_edit"),
     path("freezes/<int:pk>/delete/", views_freezes.freeze_delete, name="freeze_delete"),
+    path("plans/<int:pk>/checks/", views_plan_checks.plan_checks, name="plan_checks"),
+    path("plans/<int:pk>/side/", views_plan_checks.plan_side, name="plan_side"),
     path(
         "plans/<int:plan_pk>/freezes/<int:freeze_pk>/exception/",
         views_freezes.freeze_exception,

@@ -40,6 +40,8 @@ def test_moving_the_window_onto_another_plan_shows_the_conflict(page, two_plans)
     login(page, author)
     page.goto(f"/plans/{draft.pk}/")
     expect(page.locator("#lint-panel")).to_be_visible()
+    # The calendar's part of the panel comes after the page (a placeholder htmx fills): wait for it, then none.
+    expect(page.locator('#calendar-checks[data-loaded="1"]')).to_have_count(1)
     expect(page.locator("#conflicts-check")).to_have_count(0)
 
     page.locator("#plan-header").get_by_role("button", name="Изменить шапку").click()
@@ -68,6 +70,7 @@ def test_moving_the_window_onto_another_plan_shows_the_conflict(page, two_plans)
     page.fill("#id_window_end", "2025-03-21T23:30")
     page.locator("#plan-header button[type=submit]").click()
     expect(page.locator("#plan-header")).to_contain_text("22:00 21.03.2025")
+    expect(page.locator('#calendar-checks[data-loaded="1"]')).to_have_count(1)
     expect(page.locator("#conflicts-check")).to_have_count(0)
 
 

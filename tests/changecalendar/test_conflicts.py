@@ -24,6 +24,7 @@ from changeplans.choices import PartyKind, PlanStatus
 from changeplans.models import Plan, PlanService
 from runbooks.models import Cluster, PlanOrigin, Runbook, RunbookVersion, StepAutomation
 from tests.approvals.factories import plan_with_matrix
+from tests.changecalendar.plan_page import plan_page
 from tests.factories import PartyFactory, PlanFactory, ServiceFactory, StepFactory, UserFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
@@ -303,12 +304,12 @@ def _two_plans(service, status=PlanStatus.DRAFT):
 def test_the_plan_check_lists_the_conflict_with_a_link(client, service):
     author, a, b = _two_plans(service)
     client.force_login(UserFactory(username="someone"))  # every signed-in user sees every plan
-    html = client.get(reverse("changeplans:plan_detail", args=[a.pk])).content.decode()
+    html = plan_page(client, a.pk)
     assert 'id="conflicts-check"' in html
     assert reverse("changeplans:plan_detail", args=[b.pk]) in html and "Перенос стойки" in html
     assert "Интернет-банк" in html
     assert 'id="conflicts-side"' not in html  # a draft: no approvers yet
-    html = client.get(reverse("changeplans:plan_detail", args=[b.pk])).content.decode()
+    html = plan_page(client, b.pk)
     assert reverse("changeplans:plan_detail", args=[a.pk]) in html and "Обновление СУБД" in html
 
 
@@ -317,7 +318,7 @@ def test_approvers_see_it_beside_the_matrix_and_both_plans_link_each_other(clien
     Plan.objects.filter(pk=a.pk).update(status=PlanStatus.APPROVED)
     client.force_login(UserFactory(username="boss", roles=["approver"]))
     for this, that in ((a, b), (b, a)):
-        html = client.get(reverse("changeplans:plan_detail", args=[this.pk])).content.decode()
+        html = plan_page(client, this.pk)
         side = html[html.index('id="conflicts-side"') :]
         assert html.index('id="approval-matrix"') < html.index('id="conflicts-side"')
         assert reverse("changeplans:plan_detail", args=[that.pk]) in side and that.title in side
@@ -326,7 +327,7 @@ def test_approvers_see_it_beside_the_matrix_and_both_plans_link_each_other(clien
 def test_no_conflicts_on_a_quiet_plan(client, service):
     a = plan(at((5, 12), 20), at((5, 12), 23), services=[service], status=PlanStatus.IN_REVIEW)
     client.force_login(UserFactory())
-    html = client.get(reverse("changeplans:plan_detail", args=[a.pk])).content.decode()
+    html = plan_page(client, a.pk)
     assert 'id="conflicts-check"' not in html and 'id="conflicts-side"' in html
     assert "Пересечений нет" in html
 
@@ -340,14 +341,44 @@ def test_anonymous_sees_nothing(client, service):
 def test_the_plan_page_queries_do_not_grow_with_conflicts(client, service):
     author, a, b = _two_plans(service)
     client.force_login(author)
-    url = reverse("changeplans:plan_detail", args=[a.pk])
     Plan.objects.filter(pk=b.pk).update(responsible=PartyFactory(kind=PartyKind.PERSON))
-    client.get(url)  # the session's first page does more (its preferences)
-    with CaptureQueriesContext(connection) as one:
-        client.get(url)
+    plan_page(client, a.pk)  # the session's first page does more (its preferences)
+    with CaptureQueriesContext(connection) as one:  # the page and what its placeholders fetch
+        plan_page(client, a.pk)
     for _n in range(20):
         plan(at((5, 12), 21), at((5, 12), 22), services=[service], responsible=PartyFactory(kind=PartyKind.PERSON))
     with CaptureQueriesContext(connection) as many:
-        html = client.get(url).content.decode()
+        html = plan_page(client, a.pk)
     assert html.count('data-code="conflict"') == 21
     assert len(many) == len(one)
+
+
+def test_the_plan_page_fetches_its_calendar_parts_after_it_loads(client, service):
+    """The page carries placeholders (three queries fewer: docs/BENCHMARKS.md, "The plan page"); their answers
+    are for signed-in users only and keep no hx-get, so htmx does not fetch them again."""
+    author, a, b = _two_plans(service, status=PlanStatus.IN_REVIEW)
+    Plan.objects.filter(pk=a.pk).update(status=PlanStatus.IN_REVIEW)
+    checks = reverse("changecalendar:plan_checks", args=[a.pk])
+    side = reverse("changecalendar:plan_side", args=[a.pk])
+    client.force_login(author)
+    page = client.get(reverse("changeplans:plan_detail", args=[a.pk])).content.decode()
+    assert f'hx-get="{checks}"' in page and f'hx-get="{side}"' in page
+    assert "Перенос стойки" not in page  # not in the page itself
+    answer = client.get(checks).content.decode()
+    assert 'id="calendar-checks"' in answer and "Перенос стойки" in answer and "hx-get" not in answer
+    assert client.get(side).content.decode().count('id="conflicts-side"') == 1
+    assert client.post(checks).status_code == 405
+    assert client.get(reverse("changecalendar:plan_checks", args=[b.pk + 100])).status_code == 404
+
+    client.logout()
+    for url in (checks, side):
+        response = client.get(url)
+        assert response.status_code == 302 and "Перенос стойки" not in response.content.decode()
+
+
+def test_a_draft_has_no_side_part(client, service):
+    author, a, _b = _two_plans(service)
+    client.force_login(author)
+    page = client.get(reverse("changeplans:plan_detail", args=[a.pk])).content.decode()
+    assert reverse("changecalendar:plan_checks", args=[a.pk]) in page
+    assert reverse("changecalendar:plan_side", args=[a.pk]) not in page

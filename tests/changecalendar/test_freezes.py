@@ -30,6 +30,7 @@ from changeplans.choices import GatePolicy, PlanStatus
 from changeplans.models import Plan, PlanEvent, PlanService
 from runbooks.models import Cluster, StepAutomation
 from tests.approvals.factories import plan_with_matrix
+from tests.changecalendar.plan_page import plan_page
 from tests.factories import PlanFactory, ServiceFactory, StepFactory, UserFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
@@ -153,11 +154,10 @@ def test_exception_flow_end_to_end(client, owner):
     service = ServiceFactory(name="www.nskes.ru", gate_without_plan=GatePolicy.ALLOW)
     PlanService.objects.create(plan=plan, service=service)
     f = freeze(owner, title="Новогодний мораторий")
-    page = reverse("changeplans:plan_detail", args=[plan.pk])
     ask_url = reverse("changecalendar:freeze_exception", args=[plan.pk, f.pk])
 
     client.force_login(author)
-    html = client.get(page).content.decode()
+    html = plan_page(client, plan.pk)
     assert 'id="freeze-checks"' in html and "Новогодний мораторий" in html and ask_url in html
 
     response = client.post(ask_url, {"reason": "Исправление уязвимости не ждёт"})
@@ -167,7 +167,7 @@ def test_exception_flow_end_to_end(client, owner):
     assert (owner_row.user, owner_row.kind, owner_row.status) == (owner, RowKind.APPROVAL, ApprovalStatus.PENDING)
     assert "Новогодний мораторий" in owner_row.job_title
     assert PlanEvent.objects.filter(plan=plan, comment__contains="Исправление уязвимости").exists()
-    html = client.get(page).content.decode()
+    html = plan_page(client, plan.pk)
     assert "Исправление уязвимости не ждёт" in html and ask_url not in html  # asked: the form is gone
 
     version = approval_services.submit_plan(plan.pk, actor=author)
@@ -265,7 +265,7 @@ def test_only_the_author_or_an_administrator_may_ask(client, owner, who):
     assert client.post(url, {"reason": "Хочу"}).status_code == 403
     assert client.get(url).status_code == 403
     assert not FreezeException.objects.exists() and not ApprovalRow.objects.filter(plan=plan, user=owner).exists()
-    html = client.get(reverse("changeplans:plan_detail", args=[plan.pk])).content.decode()
+    html = plan_page(client, plan.pk)
     assert url not in html  # no form for someone who may not ask
 
 
@@ -286,7 +286,7 @@ def test_a_plan_under_sign_off_cannot_ask(client, owner):
     url = reverse("changecalendar:freeze_exception", args=[plan.pk, f.pk])
     assert client.post(url, {"reason": "Срочно"}).status_code == 403
     assert not FreezeException.objects.exists()
-    html = client.get(reverse("changeplans:plan_detail", args=[plan.pk])).content.decode()
+    html = plan_page(client, plan.pk)
     assert 'data-code="freeze"' in html and url not in html
 
 
@@ -408,12 +408,11 @@ def test_an_administrator_adds_edits_and_deletes_a_freeze(client, owner):
 def test_the_plan_page_query_count_does_not_grow_with_freezes(client, owner):
     plan, author, _approvers, _duty = plan_with_matrix(1)
     client.force_login(author)
-    url = reverse("changeplans:plan_detail", args=[plan.pk])
 
     def count():
-        client.get(url)  # warm caches
-        with CaptureQueriesContext(connection) as queries:
-            assert client.get(url).status_code == 200
+        plan_page(client, plan.pk)  # warm caches
+        with CaptureQueriesContext(connection) as queries:  # the page and what its placeholders fetch
+            plan_page(client, plan.pk)
         return len(queries)
 
     f = freeze(owner, title="Первый")
