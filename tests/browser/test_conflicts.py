@@ -88,6 +88,8 @@ def test_an_approver_sees_the_conflict_beside_the_matrix(new_context, two_plans,
     matrix, side = page.locator("#approval-matrix"), page.locator("#conflicts-side")
     expect(matrix).to_be_visible()
     expect(side).to_contain_text("Перенос стойки")
+    # Both calendar parts have come (each moves what is below it when it does): then the layout holds still.
+    expect(page.locator('#calendar-checks[data-loaded="1"], #calendar-side[data-loaded="1"]')).to_have_count(2)
     expect(side.get_by_role("link", name="Перенос стойки")).to_have_attribute("href", f"/plans/{other.pk}/")
     # Right under the matrix, in the same column.
     box, matrix_box = side.bounding_box(), matrix.bounding_box()
