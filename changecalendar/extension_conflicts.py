@@ -12,26 +12,16 @@ from django.template.loader import render_to_string
 from changeplans.choices import PlanStatus
 from changeplans.extensions import PlanPageExtension
 
-from .conflicts import ACTIVE_STATUSES, Conflict, conflicts_of
+from .conflicts import ACTIVE_STATUSES, conflicts_of
 
 SIDE_STATUSES = (PlanStatus.IN_REVIEW, PlanStatus.APPROVED, PlanStatus.IN_PROGRESS)
-
-
-def _conflicts(context: dict, plan) -> list[Conflict]:
-    """Once per request and plan: the check panel and the side card show the same list."""
-    request = context.get("request")
-    cache = request.__dict__.setdefault("_okno_conflicts", {}) if request is not None else {}
-    key = (plan.pk, plan.window_start, plan.window_end, plan.status)
-    if key not in cache:
-        cache[key] = conflicts_of(plan)
-    return cache[key]
 
 
 class ConflictsOnPlanPage(PlanPageExtension):
     def checks(self, context: dict, plan) -> str:
         if plan.status not in ACTIVE_STATUSES:
             return ""
-        conflicts = _conflicts(context, plan)
+        conflicts = conflicts_of(plan)
         if not conflicts:
             return ""
         return render_to_string(
@@ -43,6 +33,6 @@ class ConflictsOnPlanPage(PlanPageExtension):
             return ""
         return render_to_string(
             "changecalendar/inc/conflicts_side.html",
-            {"plan": plan, "conflicts": _conflicts(context, plan)},
+            {"plan": plan, "conflicts": conflicts_of(plan)},
             context.get("request"),
         )
